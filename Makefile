@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# constraints.txt pins torch to the CPU wheel; pip (not uv) is used because only pip sees it.
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+DATA ?= data/tickets.csv
+
+.PHONY: run test install install-dev model serve lint format typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "triage needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Train the default model from the sample data, unless models/ already holds one.
+model: install
+	$(BIN)/triage train --data $(DATA) --if-none
+
+## Set up, train if needed, and serve on TRIAGE_HOST:TRIAGE_PORT (127.0.0.1:8000).
+run: model
+	$(BIN)/triage serve
+
+serve: install
+	$(BIN)/triage serve
+
+## Lint, type-check and run every test, the slow ones included.
+test: install-dev
+	$(BIN)/ruff check triage tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check triage tests benchmarks
+	$(BIN)/ruff format --check triage tests benchmarks
+
+format: install-dev
+	$(BIN)/ruff format triage tests benchmarks
+	$(BIN)/ruff check --fix triage tests benchmarks
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

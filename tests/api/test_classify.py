@@ -1,0 +1,130 @@
+from fastapi.testclient import TestClient
+
+TICKET = {
+    "subject": "Printer on 3rd floor jams",
+    "body": "Every job since this morning stops with a paper jam.",
+}
+
+
+def _assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def test_classify_returns_label_probability_and_distribution_per_head(client: TestClient) -> None:
+    response = client.post("/v1/classify", json={"id": "INC-1", **TICKET})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["id"] == "INC-1"
+    assert body["model_version"] == client.get("/v1/model").json()["version"]
+    assert set(body["predictions"]) == {"category", "tier"}
+    for head in body["predictions"].values():
+        distribution = head["distribution"]
+        assert abs(sum(distribution.values()) - 1.0) < 1e-6
+        assert head["label"] == max(distribution, key=distribution.get)
+        assert head["probability"] == distribution[head["label"]]
+    assert body["predictions"]["category"]["label"] == "printers"
+    assert set(body["predictions"]["tier"]["distribution"]) == {"L1", "L2", "L3"}
+
+
+def test_subject_or_body_alone_is_enough(client: TestClient) -> None:
+    assert (
+        client.post("/v1/classify", json={"subject": "VPN tidak bisa connect"}).status_code == 200
+    )
+    assert (
+        client.post(
+            "/v1/classify", json={"body": "Outlook keeps asking for my password"}
+        ).status_code
+        == 200
+    )
+
+
+def test_html_body_is_classified_as_its_text(client: TestClient) -> None:
+    plain = client.post("/v1/classify", json={"body": "paper jam in tray 2"}).json()
+    html = client.post(
+        "/v1/classify", json={"body": "<p>paper&nbsp;jam in <b>tray 2</b></p>"}
+    ).json()
+    assert plain["predictions"] == html["predictions"]
+
+
+def test_a_ticket_without_text_is_a_clear_422(client: TestClient) -> None:
+    for payload in ({}, {"subject": "", "body": "   "}, {"id": "x", "subject": None}):
+        error = _assert_error(client.post("/v1/classify", json=payload), 422, "validation_error")
+        assert "non-empty 'subject' or 'body'" in error["message"]
+
+
+def test_wrong_types_unknown_fields_and_broken_json_are_422(client: TestClient) -> None:
+    _assert_error(client.post("/v1/classify", json={"subject": 42}), 422, "validation_error")
+    error = _assert_error(
+        client.post("/v1/classify", json={"subjet": "typo", "body": "x"}), 422, "validation_error"
+    )
+    assert "subjet" in error["message"]
+    _assert_error(
+        client.post(
+            "/v1/classify", content=b'{"subject": "x"', headers={"content-type": "application/json"}
+        ),
+        422,
+        "validation_error",
+    )
+    _assert_error(
+        client.post("/v1/classify", json=["not", "an", "object"]), 422, "validation_error"
+    )
+
+
+def test_text_over_the_limit_is_413(client: TestClient) -> None:
+    error = _assert_error(
+        client.post("/v1/classify", json={"subject": "x", "body": "a" * 5_000}),
+        413,
+        "ticket_too_large",
+    )
+    assert error["details"] == {"limit": 5_000, "size": 5_001}
+
+
+def test_a_body_over_the_request_limit_is_413_before_parsing(client: TestClient) -> None:
+    _assert_error(
+        client.post("/v1/classify", json={"body": "b" * 60_000}), 413, "payload_too_large"
+    )
+
+    def chunks():  # type: ignore[no-untyped-def]  # no Content-Length: counted while streaming
+        yield b'{"body": "'
+        for _ in range(70):
+            yield b"c" * 1_000
+        yield b'"}'
+
+    _assert_error(
+        client.post("/v1/classify", content=chunks(), headers={"content-type": "application/json"}),
+        413,
+        "payload_too_large",
+    )
+
+
+def test_unknown_routes_and_methods_use_the_same_error_shape(client: TestClient) -> None:
+    _assert_error(client.get("/v1/nope"), 404, "not_found")
+    _assert_error(client.get("/v1/classify"), 405, "method_not_allowed")
+
+
+def test_model_endpoint_describes_the_served_model(client: TestClient) -> None:
+    body = client.get("/v1/model").json()
+    assert body["heads"]["tier"]["labels"] == ["L1", "L2", "L3"]
+    assert 0.0 < body["heads"]["category"]["metrics"]["macro_f1"] <= 1.0
+    assert body["embedder"]["kind"] == "hashing"
+    assert body["training_data"]["file"] == "tickets.csv"
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "model_version": None}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["model_version"]
+
+
+def test_openapi_documents_classify_with_an_example(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    operation = schema["paths"]["/v1/classify"]["post"]
+    assert {"200", "413", "422"} <= set(operation["responses"])
+    assert schema["components"]["schemas"]["TicketIn"]["examples"]

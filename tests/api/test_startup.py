@@ -1,0 +1,34 @@
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from triage.api.app import create_app
+from triage.errors import ArtifactError, ModelNotFoundError
+from triage.settings import Settings
+
+
+def test_the_model_loads_in_the_lifespan_from_settings(artifact_dir: Path) -> None:
+    app = create_app(Settings(models_dir=artifact_dir.parent))
+    assert getattr(app.state, "service", None) is None  # nothing loads at import or build time
+    with TestClient(app) as client:
+        assert client.get("/readyz").json()["model_version"] == artifact_dir.name
+        assert client.post("/v1/classify", json={"subject": "reset my password"}).status_code == 200
+
+
+def test_start_up_stops_when_there_is_no_model(tmp_path: Path) -> None:
+    app = create_app(Settings(models_dir=tmp_path))
+    with pytest.raises(ModelNotFoundError, match=str(tmp_path)), TestClient(app):
+        pass
+
+
+def test_start_up_stops_on_a_corrupt_artifact_naming_the_file(
+    artifact_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / artifact_dir.name
+    shutil.copytree(artifact_dir, broken)
+    (broken / "heads" / "category.joblib").write_bytes(b"not a pickle")
+    app = create_app(Settings(models_dir=tmp_path))
+    with pytest.raises(ArtifactError, match=r"heads/category.joblib"), TestClient(app):
+        pass

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from triage.classifier import build_baseline, build_head
+from triage.embeddings import HashingEmbedder
+from triage.features import feature_frame
+
+TEXTS = {
+    "printers": [
+        "paper jam in tray {}",
+        "printer {} out of toner",
+        "print queue stuck on floor {}",
+    ],
+    "network": ["vpn drops every {} minutes", "wifi down in room {}", "no internet on port {}"],
+}
+
+
+def _frame_and_labels():  # type: ignore[no-untyped-def]
+    texts, labels = [], []
+    for label, templates in TEXTS.items():
+        for template in templates:
+            for i in range(6):
+                texts.append(template.format(i))
+                labels.append(label)
+    return feature_frame(texts, HashingEmbedder(32).encode(texts)), np.array(labels)
+
+
+def test_head_follows_the_estimator_contract() -> None:
+    head = build_head(C=0.7)
+    assert clone(head).get_params()["classifier__estimator__C"] == 0.7
+    with pytest.raises(NotFittedError):
+        head.predict_proba(_frame_and_labels()[0])
+
+
+def test_head_learns_and_returns_probabilities_that_sum_to_one() -> None:
+    frame, labels = _frame_and_labels()
+    head = build_head().fit(frame, labels)
+    assert head.fit(frame, labels) is head
+    proba = head.predict_proba(frame)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(head.classes_) == ["network", "printers"]
+    new = feature_frame(
+        ["the printer has a paper jam"], HashingEmbedder(32).encode(["the printer has a paper jam"])
+    )
+    assert head.predict(new)[0] == "printers"
+
+
+def test_baseline_reads_only_the_text() -> None:
+    frame, labels = _frame_and_labels()
+    baseline = build_baseline().fit(frame, labels)
+    assert baseline.named_steps["features"].get_feature_names_out()[0].startswith("words__")
+    assert all(
+        name.startswith("words__")
+        for name in baseline.named_steps["features"].get_feature_names_out()
+    )

@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from triage.cli import app
+from triage.settings import get_settings
+
+runner = CliRunner()
+SAMPLE = str(Path(__file__).parents[1] / "data" / "tickets.csv")
+
+
+@pytest.fixture(autouse=True)
+def _hashing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TRIAGE_EMBEDDER", "hashing:64")
+    monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
+    trained = runner.invoke(app, ["train", "--data", SAMPLE, "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    artifact = Path(trained.stdout.strip().splitlines()[-1])
+    assert (artifact / "manifest.json").is_file()
+
+    skipped = runner.invoke(app, ["train", "--data", SAMPLE, "--if-none"])
+    assert skipped.exit_code == 0
+    assert "not training" in skipped.output
+    assert len(list((tmp_path / "models").iterdir())) == 1
+
+    predicted = runner.invoke(app, ["predict", "latest", "Kertas macet di printer lantai 3"])
+    assert predicted.exit_code == 0, predicted.output
+    result = json.loads(predicted.stdout)
+    assert result["model_version"] == artifact.name
+    assert set(result["predictions"]) == {"category", "tier"}
+
+    report = tmp_path / "report.json"
+    evaluated = runner.invoke(
+        app, ["evaluate", str(artifact), "--data", SAMPLE, "--output", str(report)]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "category: accuracy" in evaluated.stdout
+    assert json.loads(report.read_text())["heads"]["tier"]["n"] == 660
+
+
+def test_bad_input_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["train", "--data", str(tmp_path / "absent.csv")])
+    assert missing.exit_code == 2
+    assert "error [invalid_data]" in missing.output
+    assert "Traceback" not in missing.output
+
+    wrong_column = runner.invoke(app, ["train", "--data", SAMPLE, "--label", "queue=Queue"])
+    assert wrong_column.exit_code == 2
+    assert "'Queue'" in wrong_column.output
+
+    bad_label = runner.invoke(app, ["train", "--data", SAMPLE, "--label", "nonsense"])
+    assert bad_label.exit_code == 2
+    assert "HEAD=COLUMN" in bad_label.output
+
+    no_model = runner.invoke(app, ["predict", "latest", "hello"])
+    assert no_model.exit_code == 2
+    assert "error [model_not_found]" in no_model.output

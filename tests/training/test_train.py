@@ -1,0 +1,84 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from triage.artifacts import load_model
+from triage.embeddings import HashingEmbedder
+from triage.errors import DataValidationError
+from triage.training.train import TrainConfig, TrainResult, train_from_file
+
+
+def test_training_reports_every_head_against_its_baselines(trained: TrainResult) -> None:
+    metrics = trained.metrics
+    assert metrics["split"]["seed"] == 0
+    assert metrics["split"]["stratify_on"] == "category"
+    assert metrics["split"]["n_test"] == pytest.approx(
+        0.2 * (metrics["split"]["n_train"] + metrics["split"]["n_test"]), abs=1
+    )
+    for head in ("category", "tier"):
+        report = metrics["heads"][head]
+        assert {
+            "accuracy",
+            "macro_f1",
+            "per_class",
+            "confusion_matrix",
+            "calibration",
+            "coverage",
+            "slices",
+        } <= set(report)
+        assert report["baselines"]["tfidf_logreg"]["macro_f1"] > 0
+        # The head must at least beat always answering the most common label.
+        assert report["accuracy"] > report["baselines"]["majority"]["accuracy"] + 0.1
+        assert set(report["slices"]["language"]) == {"en", "id"}
+        assert sum(sum(row) for row in report["confusion_matrix"]["matrix"]) == report["n"]
+
+
+def test_the_artifact_carries_metrics_and_a_model_card(
+    artifact_dir: Path, trained: TrainResult
+) -> None:
+    assert json.loads((artifact_dir / "metrics.json").read_text()) == json.loads(
+        json.dumps(trained.metrics)
+    )
+    card = (artifact_dir / "MODEL_CARD.md").read_text()
+    assert "| category |" in card
+    assert "| tier |" in card
+    assert "### tier by language" in card
+
+
+def test_training_is_reproducible_with_a_fixed_seed(tmp_path: Path, trained: TrainResult) -> None:
+    again = train_from_file(
+        Path(__file__).parents[2] / "data" / "tickets.csv", HashingEmbedder(128)
+    )
+    assert (
+        again.metrics["heads"]["category"]["accuracy"]
+        == trained.metrics["heads"]["category"]["accuracy"]
+    )
+    assert again.path is None  # nothing is written without a models directory
+
+
+def test_custom_columns_and_heads(tmp_path: Path) -> None:
+    rows = []
+    for i in range(30):
+        rows.append({"Document": f"vpn tunnel drops {i}", "Queue": "network", "Prio": "high"})
+        rows.append({"Document": f"toner low on printer {i}", "Queue": "print", "Prio": "low"})
+    path = tmp_path / "custom.jsonl"
+    pd.DataFrame(rows).to_json(path, orient="records", lines=True)
+    config = TrainConfig(text_columns=("Document",), labels={"queue": "Queue", "priority": "Prio"})
+    result = train_from_file(path, HashingEmbedder(32), config=config, models_dir=tmp_path / "m")
+    assert result.path is not None
+    model = load_model(result.path)
+    assert set(model.heads) == {"queue", "priority"}
+    assert model.manifest["text_columns"] == ["Document"]
+    assert model.predict(["toner is low"])[0]["queue"].label == "print"
+
+
+def test_bad_training_data_fails_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"subject": ["a", "b"], "body": ["x", "y"], "category": ["p", "p"]}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(DataValidationError, match="missing column\\(s\\) 'tier'"):
+        train_from_file(path, HashingEmbedder(32), models_dir=tmp_path / "models")
+    assert not (tmp_path / "models").exists()

@@ -1,0 +1,24 @@
+"""triage: ML-assisted helpdesk ticket triage."""
+
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("triage")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+from triage.errors import TriageError
+from triage.model import HeadPrediction, TriageModel
+from triage.service import Classification, Ticket, TriageService
+from triage.text import ticket_text
+
+__all__ = [
+    "Classification",
+    "HeadPrediction",
+    "Ticket",
+    "TriageError",
+    "TriageModel",
+    "TriageService",
+    "__version__",
+    "ticket_text",
+]

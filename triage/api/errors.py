@@ -1,0 +1,100 @@
+"""Domain errors and framework errors mapped to HTTP, in one place, with one JSON shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from triage.errors import (
+    ArtifactError,
+    DataValidationError,
+    EmbedderUnavailableError,
+    InvalidTicketError,
+    ModelNotFoundError,
+    TicketTooLargeError,
+    TriageError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[TriageError], int] = {
+    InvalidTicketError: 422,
+    DataValidationError: 422,
+    TicketTooLargeError: 413,
+    ModelNotFoundError: 404,
+    ArtifactError: 500,
+    EmbedderUnavailableError: 503,
+}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(status_code=status, content=jsonable_encoder(body))
+
+
+def _status_for(exc: TriageError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    return 500
+
+
+async def _triage_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TriageError)
+    return error_response(_status_for(exc), exc.code, exc.message, exc.details)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {
+            "loc": list(err.get("loc", ())),
+            "msg": str(err.get("msg", "")).removeprefix("Value error, "),
+            "type": err.get("type"),
+        }
+        for err in exc.errors()
+    ]
+    message = "; ".join(
+        f"{'.'.join(str(p) for p in d['loc'][1:]) or 'body'}: {d['msg']}" for d in details
+    )
+    return error_response(422, "validation_error", message or "invalid request", details)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    response = error_response(exc.status_code, code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "internal error; the service log has details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error, expected or not, leaves as ``{"error": {code, message, details}}``."""
+    app.add_exception_handler(TriageError, _triage_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

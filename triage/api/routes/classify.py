@@ -1,0 +1,35 @@
+"""Classification of tickets by every head of the served model."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from triage.api.deps import ServiceDep
+from triage.api.schemas import ClassificationOut, ErrorOut, HeadOut, TicketIn
+from triage.service import Classification, Ticket
+
+router = APIRouter(prefix="/v1", tags=["classify"])
+
+
+def classification_out(result: Classification) -> ClassificationOut:
+    return ClassificationOut(
+        id=result.ticket_id,
+        model_version=result.model_version,
+        predictions={
+            head: HeadOut(label=p.label, probability=p.probability, distribution=p.distribution)
+            for head, p in result.predictions.items()
+        },
+    )
+
+
+@router.post(
+    "/classify",
+    response_model=ClassificationOut,
+    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def classify(ticket: TicketIn, service: ServiceDep) -> ClassificationOut:
+    """Classify one ticket: label, calibrated probability and distribution per head."""
+    result = service.classify(
+        Ticket(subject=ticket.subject, body=ticket.body, id=ticket.id, metadata=ticket.metadata)
+    )
+    return classification_out(result)

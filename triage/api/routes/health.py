@@ -1,0 +1,26 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from triage.api.errors import error_response
+from triage.api.schemas import ErrorOut, StatusOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=StatusOut)
+def healthz() -> StatusOut:
+    """The process is up."""
+    return StatusOut(status="ok")
+
+
+@router.get("/readyz", response_model=StatusOut, responses={503: {"model": ErrorOut}})
+def readyz(request: Request) -> StatusOut | JSONResponse:
+    """A model is loaded and requests can be classified."""
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        return error_response(503, "not_ready", "no model loaded yet")
+    return StatusOut(status="ready", model_version=service.model.version)

@@ -1,0 +1,107 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_TICKET_EXAMPLE: dict[str, Any] = {
+    "id": "INC-1042",
+    "subject": "Printer on 3rd floor jams",
+    "body": "Every job since this morning stops with a paper jam.",
+}
+
+
+class TicketIn(BaseModel):
+    """A ticket to classify: a subject and/or a body, an optional id and metadata."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [dict(_TICKET_EXAMPLE)]}
+    )
+
+    id: str | None = Field(None, max_length=200, description="The helpdesk's ticket id.")
+    subject: str | None = Field(None, description="Subject line.")
+    body: str | None = Field(None, description="Ticket text; HTML is reduced to plain text.")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Free key/value data, echoed nowhere, stored nowhere."
+    )
+
+    @model_validator(mode="after")
+    def _has_text(self) -> TicketIn:
+        if not (self.subject or "").strip() and not (self.body or "").strip():
+            raise ValueError("a ticket needs a non-empty 'subject' or 'body'")
+        return self
+
+
+class HeadOut(BaseModel):
+    """One head's answer: the top label, its calibrated probability, every label's."""
+
+    label: str
+    probability: float = Field(ge=0.0, le=1.0)
+    distribution: dict[str, float] = Field(description="Probability of every label; sums to 1.")
+
+
+class ClassificationOut(BaseModel):
+    """Predictions of every head for one ticket."""
+
+    id: str | None = Field(None, description="The ticket id, if one was sent.")
+    model_version: str
+    predictions: dict[str, HeadOut] = Field(description="One entry per head, e.g. category, tier.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "INC-1042",
+                    "model_version": "20261128-093000-3f2a9c1e",
+                    "predictions": {
+                        "category": {
+                            "label": "printers",
+                            "probability": 0.93,
+                            "distribution": {"printers": 0.93, "hardware": 0.05, "other": 0.02},
+                        },
+                        "tier": {
+                            "label": "L1",
+                            "probability": 0.71,
+                            "distribution": {"L1": 0.71, "L2": 0.09, "L3": 0.2},
+                        },
+                    },
+                }
+            ]
+        }
+    )
+
+
+class HeadInfo(BaseModel):
+    labels: list[str]
+    metrics: dict[str, float] = Field(description="Held-out accuracy and macro-F1.")
+
+
+class ModelInfoOut(BaseModel):
+    """The served model: version, embedder, labels per head and held-out metrics."""
+
+    version: str
+    created_at: str | None
+    embedder: dict[str, Any]
+    heads: dict[str, HeadInfo]
+    text_columns: list[str]
+    training_data: dict[str, Any]
+    libraries: dict[str, str]
+
+
+class StatusOut(BaseModel):
+    status: str
+    model_version: str | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. 'invalid_ticket'.")
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every error response."""
+
+    error: ErrorBody

@@ -1,0 +1,250 @@
+"""Versioned model artifacts: a directory with a manifest, checksums and the pickled heads.
+
+Layout of ``models/<version>/``::
+
+    manifest.json     format version, library versions, heads and labels, embedder identity,
+                      training-data fingerprint, sha256 of every other file
+    heads/<head>.joblib
+    metrics.json      held-out evaluation (overall, per class, per slice, baseline, calibration)
+    MODEL_CARD.md
+
+Writes are atomic (a hidden temporary directory renamed into place). Loads verify every
+checksum *before* anything is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from triage.embeddings import embedder_for_artifact
+from triage.errors import ArtifactError, ModelNotFoundError
+from triage.features import EMBEDDING_PREFIX
+from triage.model import TriageModel
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+_VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_TRACKED_LIBRARIES = (
+    "triage",
+    "scikit-learn",
+    "numpy",
+    "scipy",
+    "pandas",
+    "joblib",
+    "sentence-transformers",
+    "transformers",
+    "torch",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose behaviour the artifact depends on."""
+    versions = {"python": platform.python_version()}
+    for name in _TRACKED_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def new_version(fingerprint: str, now: datetime | None = None) -> str:
+    """A sortable, unique version name: UTC time plus a short data fingerprint."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{fingerprint[:8]}"
+
+
+def check_version_name(version: str) -> str:
+    """Reject names that could escape the models directory or are otherwise odd."""
+    if not _VERSION_NAME.fullmatch(version) or version in {".", ".."}:
+        raise ModelNotFoundError(
+            f"invalid model version {version!r}: use letters, digits, '.', '_' and '-' only"
+        )
+    return version
+
+
+def save_model(
+    model: TriageModel,
+    models_dir: Path,
+    *,
+    version: str,
+    manifest_fields: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    model_card: str,
+) -> Path:
+    """Write ``model`` as ``models_dir/version`` atomically and return that path."""
+    check_version_name(version)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    final = models_dir / version
+    if final.exists():
+        raise ArtifactError(f"{final} already exists; model versions are never overwritten")
+    staging = models_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+    try:
+        (staging / "heads").mkdir(parents=True)
+        for name, head in model.heads.items():
+            joblib.dump(head, staging / "heads" / f"{name}.joblib", compress=3)
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        (staging / "MODEL_CARD.md").write_text(model_card)
+        files = {
+            str(path.relative_to(staging)): sha256_file(path)
+            for path in sorted(staging.rglob("*"))
+            if path.is_file()
+        }
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "libraries": library_versions(),
+            "embedder": model.embedder.identity,
+            "heads": {name: {"labels": model.labels(name)} for name in model.heads},
+            **manifest_fields,
+            "files": files,
+        }
+        _write_synced(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+        _fsync_dir(staging)
+        os.rename(staging, final)
+        _fsync_dir(models_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    model.manifest = manifest
+    return final
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def list_versions(models_dir: Path) -> list[str]:
+    """Saved versions in ``models_dir``, oldest first."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in models_dir.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and (entry / MANIFEST).is_file()
+    )
+
+
+def resolve_model_dir(models_dir: Path, version: str | None = None) -> Path:
+    """The artifact directory to load: ``version`` if given, else the newest one."""
+    available = list_versions(models_dir)
+    if version is None:
+        if not available:
+            raise ModelNotFoundError(
+                f"no trained model in {models_dir.resolve()}; train one with "
+                "'triage train --data data/tickets.csv' (or set TRIAGE_MODELS_DIR)"
+            )
+        return models_dir / available[-1]
+    path = models_dir / check_version_name(version)
+    if not (path / MANIFEST).is_file():
+        raise ModelNotFoundError(
+            f"model version {version!r} not found in {models_dir.resolve()} "
+            f"(available: {', '.join(available) or 'none'}); check TRIAGE_MODEL_VERSION"
+        )
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of an artifact directory, after checking every file's checksum."""
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{manifest_path} is missing: not a triage model artifact")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{manifest_path} is unreadable: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{manifest_path}: unsupported format version "
+            f"{manifest.get('format_version') if isinstance(manifest, dict) else None!r} "
+            f"(this triage reads {FORMAT_VERSION})"
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ArtifactError(f"{manifest_path} lists no files")
+    root = path.resolve()
+    for relative, expected in files.items():
+        file_path = (path / relative).resolve()
+        if root not in file_path.parents:
+            raise ArtifactError(f"{manifest_path} names a file outside the artifact: {relative}")
+        if not file_path.is_file():
+            raise ArtifactError(f"{path / relative} is missing (listed in {manifest_path})")
+        if sha256_file(file_path) != expected:
+            raise ArtifactError(
+                f"{path / relative} does not match its checksum in {manifest_path}: "
+                "the file is corrupt or was modified; retrain or restore the artifact"
+            )
+    for name in manifest.get("heads", {}):
+        if f"heads/{name}.joblib" not in files:
+            raise ArtifactError(f"{manifest_path} has head {name!r} but no checksummed file")
+    _check_library_compatibility(manifest, manifest_path)
+    return manifest
+
+
+def _check_library_compatibility(manifest: Mapping[str, Any], manifest_path: Path) -> None:
+    trained = str(manifest.get("libraries", {}).get("scikit-learn", ""))
+    running = metadata.version("scikit-learn")
+    if trained.split(".")[:2] != running.split(".")[:2]:
+        raise ArtifactError(
+            f"{manifest_path}: trained with scikit-learn {trained or '?'} but running "
+            f"{running}; pickled heads are not portable across versions, retrain the model"
+        )
+
+
+def load_model(path: Path, *, embedder_path: Path | None = None, threads: int = 2) -> TriageModel:
+    """Load and verify an artifact directory, with the embedder it was trained with."""
+    manifest = read_manifest(path)
+    heads = {}
+    for name in manifest["heads"]:
+        head_path = path / "heads" / f"{name}.joblib"
+        try:
+            heads[name] = joblib.load(head_path)
+        except Exception as exc:  # a checksummed file that still fails to unpickle
+            raise ArtifactError(f"{head_path} cannot be loaded: {exc}") from exc
+        labels = [str(label) for label in heads[name].classes_]
+        if labels != manifest["heads"][name]["labels"]:
+            raise ArtifactError(f"{head_path}: labels differ from those in the manifest")
+    embedder = embedder_for_artifact(
+        manifest["embedder"], override_path=embedder_path, threads=threads
+    )
+    for name, head in heads.items():
+        expected = sum(str(c).startswith(EMBEDDING_PREFIX) for c in head.feature_names_in_)
+        if expected != embedder.dim:
+            raise ArtifactError(
+                f"{path / 'heads' / (name + '.joblib')} expects {expected}-dimensional embeddings "
+                f"but the embedder named in {path / MANIFEST} gives {embedder.dim}"
+            )
+    return TriageModel(embedder, heads, manifest=manifest)

@@ -1,0 +1,247 @@
+"""The ``triage`` command line: train, evaluate, predict, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triage.errors import TriageError
+from triage.settings import get_settings
+
+app = typer.Typer(
+    help="Helpdesk ticket triage: train models, evaluate them, classify tickets, serve the API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="Ticket file: CSV, JSON Lines, JSON or Parquet.")
+]
+TextColumnsOpt = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated text columns, joined in order (default: subject,body)."),
+]
+LabelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        help="HEAD=COLUMN, repeatable (default: category=category and tier=tier).",
+    ),
+]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(exc: TriageError) -> typer.Exit:
+    typer.secho(f"error [{exc.code}]: {exc.message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=2)
+
+
+def _parse_labels(values: list[str] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    labels = {}
+    for value in values:
+        head, sep, column = value.partition("=")
+        if not sep or not head.strip() or not column.strip():
+            raise typer.BadParameter(f"{value!r}: expected HEAD=COLUMN", param_hint="--label")
+        labels[head.strip()] = column.strip()
+    return labels
+
+
+def _parse_columns(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    columns = tuple(c.strip() for c in value.split(",") if c.strip())
+    if not columns:
+        raise typer.BadParameter("name at least one column", param_hint="--text-columns")
+    return columns
+
+
+def _model_path(model: str) -> Path:
+    from triage.artifacts import resolve_model_dir
+
+    path = Path(model)
+    if path.is_dir():
+        return path
+    return resolve_model_dir(get_settings().models_dir, None if model == "latest" else model)
+
+
+@app.command()
+def train(
+    data: DataOpt,
+    text_columns: TextColumnsOpt = None,
+    label: LabelOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Models directory (default: TRIAGE_MODELS_DIR, models/).")
+    ] = None,
+    embedder: Annotated[
+        str | None,
+        typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
+    ] = None,
+    test_size: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
+    seed: int = 0,
+    drop_rare: Annotated[
+        bool, typer.Option(help="Drop (and report) classes with fewer than 2 rows.")
+    ] = False,
+    if_none: Annotated[
+        bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train a model on a ticket file and save it as a new version under the models dir."""
+    from triage.artifacts import list_versions
+    from triage.embeddings import load_embedder
+    from triage.training.train import (
+        DEFAULT_LABELS,
+        DEFAULT_TEXT_COLUMNS,
+        TrainConfig,
+        train_from_file,
+    )
+
+    settings = get_settings()
+    models_dir = out or settings.models_dir
+    if if_none and list_versions(models_dir):
+        _say(f"{models_dir} already holds a model ({list_versions(models_dir)[-1]}); not training")
+        return
+    config = TrainConfig(
+        text_columns=_parse_columns(text_columns) or DEFAULT_TEXT_COLUMNS,
+        labels=_parse_labels(label) or dict(DEFAULT_LABELS),
+        test_size=test_size,
+        seed=seed,
+        drop_rare=drop_rare,
+    )
+    say = (lambda _m: None) if quiet else _say
+    try:
+        body = load_embedder(embedder or settings.embedder, threads=settings.threads)
+        result = train_from_file(
+            data, body, config=config, models_dir=models_dir, progress=not quiet, say=say
+        )
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    typer.echo(str(result.path))
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Argument(help="Artifact directory, version name or 'latest'.")],
+    data: DataOpt,
+    text_columns: TextColumnsOpt = None,
+    label: LabelOpt = None,
+    output: Annotated[Path | None, typer.Option(help="Also write the full report as JSON.")] = None,
+) -> None:
+    """Evaluate a saved model on a labelled ticket file (every row is used)."""
+    from triage.artifacts import load_model
+    from triage.data import labelled_texts, read_table
+    from triage.training.evaluate import head_report
+
+    settings = get_settings()
+    try:
+        loaded = load_model(
+            _model_path(model), embedder_path=settings.embedder_path, threads=settings.threads
+        )
+        columns = _parse_columns(text_columns) or tuple(loaded.manifest["text_columns"])
+        labels = _parse_labels(label) or {
+            head: col for head, col in loaded.manifest["label_columns"].items()
+        }
+        unknown = sorted(set(labels) - set(loaded.heads))
+        if unknown:
+            raise typer.BadParameter(f"the model has no head(s) {unknown}", param_hint="--label")
+        rows, _ = labelled_texts(
+            read_table(data), text_columns=columns, label_columns=labels, min_per_class=1
+        )
+        probabilities = loaded.predict_proba(rows.texts, show_progress=True)
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    report = {
+        head: head_report(rows.labels[head], probabilities[head], loaded.labels(head))
+        for head in labels
+    }
+    for head, result in report.items():
+        typer.echo(
+            f"{head}: accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
+            f"ECE {result['calibration']['ece']:.4f}  (n={result['n']})"
+        )
+    if output:
+        output.write_text(json.dumps({"model": loaded.version, "heads": report}, indent=2))
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Argument(help="Artifact directory, version name or 'latest'.")],
+    text: Annotated[str, typer.Argument(help="Ticket text ('-' reads standard input).")],
+    subject: Annotated[str | None, typer.Option(help="Subject line, if separate.")] = None,
+) -> None:
+    """Classify one ticket and print the result as JSON."""
+    from triage.artifacts import load_model
+    from triage.service import Ticket, TriageService
+
+    settings = get_settings()
+    body = sys.stdin.read() if text == "-" else text
+    try:
+        loaded = load_model(
+            _model_path(model), embedder_path=settings.embedder_path, threads=settings.threads
+        )
+        result = TriageService(loaded, max_text_chars=settings.max_text_chars).classify(
+            Ticket(subject=subject, body=body)
+        )
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        json.dumps(
+            {
+                "model_version": result.model_version,
+                "predictions": {
+                    head: {
+                        "label": p.label,
+                        "probability": round(p.probability, 4),
+                        "distribution": {k: round(v, 4) for k, v in p.distribution.items()},
+                    }
+                    for head, p in result.predictions.items()
+                },
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: TRIAGE_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: TRIAGE_PORT or 8000.")] = None,
+) -> None:
+    """Serve the HTTP API with the newest (or TRIAGE_MODEL_VERSION) model."""
+    import logging
+
+    import uvicorn
+
+    from triage.api.app import create_app
+    from triage.service import TriageService
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        # Load (and verify) before binding the port, so a bad artifact stops start-up with
+        # one clear line instead of a server that never becomes ready.
+        application = create_app(settings, service=TriageService.from_settings(settings))
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+if __name__ == "__main__":
+    app()

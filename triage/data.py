@@ -1,0 +1,135 @@
+"""Reading and validating ticket files (CSV, JSON Lines, JSON or Parquet) with pandas."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from triage.errors import DataValidationError
+from triage.text import ticket_text
+
+_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""]),
+    ".jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
+    ".ndjson": lambda p: pd.read_json(p, lines=True, dtype=False),
+    ".json": lambda p: pd.read_json(p, dtype=False),
+    ".parquet": pd.read_parquet,
+    ".pq": pd.read_parquet,
+}
+_SHOWN = 5
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A ticket file as a frame; the format comes from the suffix."""
+    if not path.is_file():
+        raise DataValidationError(f"{path}: no such file")
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataValidationError(
+            f"{path}: unsupported format {path.suffix!r}; use one of {', '.join(sorted(_READERS))}"
+        )
+    try:
+        frame = reader(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"{path}: cannot be read as {path.suffix}: {exc}") from exc
+    if frame.empty:
+        raise DataValidationError(f"{path}: contains no rows")
+    return frame
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of a data file, recorded in the artifact so a model names its training data."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    """Model texts with one label column per head, row for row."""
+
+    texts: list[str]
+    labels: dict[str, list[str]]
+    frame: pd.DataFrame
+
+
+def _rows(index: Sequence[int]) -> str:
+    # Rows are reported 1-based as in a spreadsheet, counting the header of a CSV as row 1.
+    shown = ", ".join(str(i + 2) for i in index[:_SHOWN])
+    more = f" and {len(index) - _SHOWN} more" if len(index) > _SHOWN else ""
+    return f"{shown}{more}"
+
+
+def labelled_texts(
+    frame: pd.DataFrame,
+    *,
+    text_columns: Sequence[str],
+    label_columns: Mapping[str, str],
+    min_per_class: int = 2,
+    drop_rare: bool = False,
+) -> tuple[LabelledTexts, list[str]]:
+    """Validate a training frame and build model texts and labels.
+
+    Nothing is dropped silently: a missing column, an empty text or a missing label is an
+    error naming the rows; a class with fewer than ``min_per_class`` rows is an error unless
+    ``drop_rare`` is set, and then each dropped class is returned in the notes.
+    """
+    wanted = list(text_columns) + list(label_columns.values())
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"missing column(s) {', '.join(map(repr, missing))}; the file has "
+            f"{', '.join(map(repr, map(str, frame.columns)))} "
+            "(choose with --text-columns and --label HEAD=COLUMN)"
+        )
+    frame = frame.reset_index(drop=True)
+    texts = [ticket_text(row) for row in frame[list(text_columns)].itertuples(index=False)]
+    empty = [i for i, text in enumerate(texts) if not text]
+    if empty:
+        raise DataValidationError(
+            f"{len(empty)} row(s) have no text in {', '.join(text_columns)}: rows {_rows(empty)}"
+        )
+    notes: list[str] = []
+    keep = pd.Series(True, index=frame.index)
+    labels: dict[str, pd.Series] = {}
+    for head, column in label_columns.items():
+        values = frame[column].map(lambda v: "" if v is None or v != v else str(v).strip())
+        blank = [int(i) for i in values.index[values == ""]]
+        if blank:
+            raise DataValidationError(
+                f"{len(blank)} row(s) have no {head} label in column {column!r}: "
+                f"rows {_rows(blank)}"
+            )
+        labels[head] = values
+    for head, values in labels.items():
+        counts = values[keep].value_counts()
+        rare = sorted(str(label) for label in counts.index[counts < min_per_class])
+        if rare and not drop_rare:
+            raise DataValidationError(
+                f"head {head!r}: {len(rare)} class(es) with fewer than {min_per_class} rows "
+                f"({', '.join(rare[:_SHOWN])}{' …' if len(rare) > _SHOWN else ''}); a held-out "
+                "split needs more examples — add data or pass --drop-rare to drop them"
+            )
+        if rare:
+            dropped = values.isin(rare) & keep
+            keep &= ~values.isin(rare)
+            notes.append(
+                f"dropped {int(dropped.sum())} row(s) of {len(rare)} rare {head} class(es): "
+                f"{', '.join(rare[:_SHOWN])}{' …' if len(rare) > _SHOWN else ''}"
+            )
+    for head, values in labels.items():
+        if values[keep].nunique() < 2:
+            raise DataValidationError(f"head {head!r} needs at least two classes to learn from")
+    kept = [int(i) for i in frame.index[keep]]
+    result = LabelledTexts(
+        texts=[texts[i] for i in kept],
+        labels={head: [values[i] for i in kept] for head, values in labels.items()},
+        frame=frame.loc[kept].reset_index(drop=True),
+    )
+    return result, notes

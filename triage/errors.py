@@ -1,0 +1,52 @@
+"""Domain errors. Each carries a stable ``code``; the API maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TriageError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code = "triage_error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidTicketError(TriageError):
+    """The ticket cannot be classified as given (e.g. no text at all)."""
+
+    code = "invalid_ticket"
+
+
+class TicketTooLargeError(TriageError):
+    """The ticket text is longer than the configured limit."""
+
+    code = "ticket_too_large"
+
+
+class DataValidationError(TriageError):
+    """A training or evaluation file is unusable; the message names the column or rows."""
+
+    code = "invalid_data"
+
+
+class ModelNotFoundError(TriageError):
+    """No trained model artifact where one was expected."""
+
+    code = "model_not_found"
+
+
+class ArtifactError(TriageError):
+    """A model artifact is incomplete, corrupt, tampered with or incompatible."""
+
+    code = "artifact_invalid"
+
+
+class EmbedderUnavailableError(TriageError):
+    """The embedding model cannot be loaded from local files."""
+
+    code = "embedder_unavailable"

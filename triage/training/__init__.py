@@ -1,0 +1,1 @@
+"""Offline work: training, evaluation and reports. The service never imports this package."""
