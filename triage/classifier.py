@@ -19,7 +19,7 @@ from triage.features import TEXT_COLUMN, lexical_and_semantic_features
 
 def build_head(
     *,
-    C: float = 0.5,
+    C: float = 0.3,
     embedding_weight: float = 1.0,
     calibration_folds: int = 3,
     class_weight: str | None = None,

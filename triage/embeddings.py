@@ -10,7 +10,6 @@ import hashlib
 import os
 from collections.abc import Sequence
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -71,7 +70,7 @@ class HashingEmbedder:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local directory, on the CPU."""
 
-    def __init__(self, path: Path, *, source: str, threads: int = 2) -> None:
+    def __init__(self, path: Path, *, name: str, source: str, threads: int = 2) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
@@ -90,9 +89,11 @@ class SentenceTransformerEmbedder:
                 f"cannot load the sentence-transformers model at {path}: {exc}; "
                 "set TRIAGE_EMBEDDER or TRIAGE_EMBEDDER_PATH to a complete local model directory"
             ) from exc
-        self._path = path
+        self._name = name
         self._source = source
-        dim = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method; 5.x only has the old name.
+        get_dim = getattr(self._model, "get_embedding_dimension", None)
+        dim = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()
         if dim is None:
             raise EmbedderUnavailableError(f"the model at {path} does not report its dimension")
         self._dim = int(dim)
@@ -106,15 +107,12 @@ class SentenceTransformerEmbedder:
     def identity(self) -> dict[str, Any]:
         return {
             "kind": "sentence-transformers",
-            "name": self._path.name if self._source.startswith("path:") else self._source_name(),
+            "name": self._name,
             "source": self._source,
             "dim": self._dim,
             "max_seq_length": self._model.max_seq_length,
             "weights_sha256": self._weights_sha256,
         }
-
-    def _source_name(self) -> str:
-        return "all-MiniLM-L6-v2" if self._source == f"package:{_MINILM_PACKAGE}" else self._source
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
@@ -161,8 +159,7 @@ def minilm_path() -> Path:
 def load_embedder(spec: str = DEFAULT_EMBEDDER, *, threads: int = 2) -> Embedder:
     """An embedder from a setting value: ``minilm``, ``hashing[:DIM]`` or a local directory."""
     if spec == "minilm":
-        version = metadata.version(_MINILM_PACKAGE) if _has_dist(_MINILM_PACKAGE) else "?"
-        return _cached_st(minilm_path(), f"package:{_MINILM_PACKAGE}", threads, version)
+        return _cached_st(minilm_path(), "all-MiniLM-L6-v2", f"package:{_MINILM_PACKAGE}", threads)
     if spec == "hashing" or spec.startswith("hashing:"):
         _, _, dim = spec.partition(":")
         return HashingEmbedder(int(dim) if dim else 256)
@@ -172,20 +169,13 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, threads: int = 2) -> Embedder
             f"TRIAGE_EMBEDDER={spec!r} is neither 'minilm', 'hashing' nor an existing local "
             "directory; models are never downloaded, so point it at a sentence-transformers folder"
         )
-    return _cached_st(path.resolve(), f"path:{path.resolve()}", threads, "")
+    return _cached_st(path.resolve(), path.resolve().name, f"path:{path.resolve()}", threads)
 
 
 @lru_cache(maxsize=4)
-def _cached_st(path: Path, source: str, threads: int, _version: str) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(path, source=source, threads=threads)
-
-
-def _has_dist(name: str) -> bool:
-    try:
-        metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
+def _cached_st(path: Path, name: str, source: str, threads: int) -> SentenceTransformerEmbedder:
+    # One instance per model directory: the weights are large and read-only.
+    return SentenceTransformerEmbedder(path, name=name, source=source, threads=threads)
 
 
 def embedder_for_artifact(
