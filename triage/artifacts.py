@@ -14,7 +14,6 @@ checksum *before* anything is unpickled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -29,6 +28,7 @@ from typing import Any
 
 import joblib
 
+from triage.checksums import sha256_file
 from triage.embeddings import embedder_for_artifact
 from triage.errors import ArtifactError, ModelNotFoundError
 from triage.features import EMBEDDING_PREFIX
@@ -59,14 +59,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def new_version(fingerprint: str, now: datetime | None = None) -> str:

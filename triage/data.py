@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from triage.checksums import sha256_file
 from triage.errors import DataValidationError
 from triage.text import ticket_text
 
@@ -43,11 +43,7 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def fingerprint(path: Path) -> str:
     """sha256 of a data file, recorded in the artifact so a model names its training data."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 @dataclass(frozen=True)

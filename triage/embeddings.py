@@ -6,7 +6,6 @@ Everything loads from local files. The default model, all-MiniLM-L6-v2, comes fr
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -16,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from triage.checksums import sha256_files
 from triage.errors import EmbedderUnavailableError
 
 DEFAULT_EMBEDDER = "minilm"
@@ -128,20 +128,13 @@ class SentenceTransformerEmbedder:
 
 
 def _weights_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    found = False
-    for name in _WEIGHT_FILES:
-        for weights in sorted(path.rglob(name)):
-            found = True
-            with weights.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    if not found:
+    files = [weights for name in _WEIGHT_FILES for weights in sorted(path.rglob(name))]
+    if not files:
         raise EmbedderUnavailableError(
             f"no weights ({' or '.join(_WEIGHT_FILES)}) under {path}; "
             "set TRIAGE_EMBEDDER or TRIAGE_EMBEDDER_PATH to a complete local model directory"
         )
-    return digest.hexdigest()
+    return sha256_files(files)
 
 
 def minilm_path() -> Path:
