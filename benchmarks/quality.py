@@ -64,6 +64,10 @@ def run(name: str, embedder_spec: str) -> dict[str, Any]:
             "macro_f1": report["macro_f1"],
             "ece": report["calibration"]["ece"],
             "fit_seconds": report["fit_seconds"],
+            "decisions_at_target": {
+                "target_precision": report["operating_points"]["target_precision"],
+                **report["operating_points"]["test"],
+            },
             "baseline_tfidf_logreg": report["baselines"]["tfidf_logreg"],
             "majority": report["baselines"]["majority"],
             **bench.reference.get(head, {}),

@@ -49,6 +49,7 @@ def test_manifest_records_what_is_needed_to_trust_the_artifact(artifact_dir: Pat
     assert set(manifest["files"]) == {
         "heads/category.joblib",
         "heads/tier.joblib",
+        "operating_points.json",
         "metrics.json",
         "MODEL_CARD.md",
     }

@@ -29,7 +29,7 @@ def _frame_and_labels():  # type: ignore[no-untyped-def]
 
 def test_head_follows_the_estimator_contract() -> None:
     head = build_head(C=0.7)
-    assert clone(head).get_params()["classifier__estimator__C"] == 0.7
+    assert clone(head).get_params()["classifier__C"] == 0.7
     with pytest.raises(NotFittedError):
         head.predict_proba(_frame_and_labels()[0])
 
@@ -55,3 +55,20 @@ def test_baseline_reads_only_the_text() -> None:
         name.startswith("words__")
         for name in baseline.named_steps["features"].get_feature_names_out()
     )
+
+
+def test_out_of_fold_probabilities_are_kept_for_operating_points() -> None:
+    frame, labels = _frame_and_labels()
+    classifier = build_head().fit(frame, labels).named_steps["classifier"]
+    assert classifier.oof_proba_.shape == (len(labels), 2)
+    np.testing.assert_allclose(classifier.oof_proba_.sum(axis=1), 1.0, rtol=1e-5)
+    assert classifier.temperature_ > 0
+
+
+def test_a_class_too_rare_for_every_fold_still_trains() -> None:
+    frame, labels = _frame_and_labels()
+    labels = labels.astype(object)
+    labels[0] = "singleton"  # one row: absent from the training part of two folds
+    head = build_head().fit(frame, labels)
+    assert "singleton" in head.classes_
+    np.testing.assert_allclose(head.predict_proba(frame).sum(axis=1), 1.0)

@@ -5,6 +5,8 @@ Layout of ``models/<version>/``::
     manifest.json     format version, library versions, heads and labels, embedder identity,
                       training-data fingerprint, sha256 of every other file
     heads/<head>.joblib
+    operating_points.json  per head and class: precision by confidence (out of fold), from
+                      which thresholds for any target precision are set at load time
     metrics.json      held-out evaluation (overall, per class, per slice, baseline, calibration)
     MODEL_CARD.md
 
@@ -29,6 +31,7 @@ from typing import Any
 import joblib
 
 from triage.checksums import sha256_file
+from triage.decisions import PrecisionCurve
 from triage.embeddings import embedder_for_artifact
 from triage.errors import ArtifactError, ModelNotFoundError
 from triage.features import EMBEDDING_PREFIX
@@ -36,6 +39,7 @@ from triage.model import TriageModel
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+OPERATING_POINTS = "operating_points.json"
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _TRACKED_LIBRARIES = (
     "triage",
@@ -96,6 +100,11 @@ def save_model(
         (staging / "heads").mkdir(parents=True)
         for name, head in model.heads.items():
             joblib.dump(head, staging / "heads" / f"{name}.joblib", compress=3)
+        curves = {
+            head: {label: curve.to_dict() for label, curve in by_label.items()}
+            for head, by_label in model.curves.items()
+        }
+        (staging / OPERATING_POINTS).write_text(json.dumps(curves, indent=1, sort_keys=True))
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
         (staging / "MODEL_CARD.md").write_text(model_card)
         files = {
@@ -199,9 +208,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
                 f"{path / relative} does not match its checksum in {manifest_path}: "
                 "the file is corrupt or was modified; retrain or restore the artifact"
             )
-    for name in manifest.get("heads", {}):
-        if f"heads/{name}.joblib" not in files:
-            raise ArtifactError(f"{manifest_path} has head {name!r} but no checksummed file")
+    required = [f"heads/{name}.joblib" for name in manifest.get("heads", {})] + [OPERATING_POINTS]
+    for relative in required:
+        if relative not in files:
+            raise ArtifactError(f"{manifest_path} lists no checksum for {relative}")
     _check_library_compatibility(manifest, manifest_path)
     return manifest
 
@@ -239,4 +249,17 @@ def load_model(path: Path, *, embedder_path: Path | None = None, threads: int = 
                 f"{path / 'heads' / (name + '.joblib')} expects {expected}-dimensional embeddings "
                 f"but the embedder named in {path / MANIFEST} gives {embedder.dim}"
             )
-    return TriageModel(embedder, heads, manifest=manifest)
+    return TriageModel(embedder, heads, curves=_read_curves(path, heads), manifest=manifest)
+
+
+def _read_curves(path: Path, heads: Mapping[str, Any]) -> dict[str, dict[str, PrecisionCurve]]:
+    curves_path = path / OPERATING_POINTS
+    try:
+        raw = json.loads(curves_path.read_text(encoding="utf-8"))
+        curves = {
+            head: {label: PrecisionCurve.from_dict(data) for label, data in raw[head].items()}
+            for head in heads
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{curves_path} is missing or malformed: {exc}") from exc
+    return curves

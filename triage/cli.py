@@ -180,7 +180,7 @@ def predict(
 ) -> None:
     """Classify one ticket and print the result as JSON."""
     from triage.artifacts import load_model
-    from triage.service import Ticket, TriageService
+    from triage.service import Ticket, TriageService, policies_from_settings
 
     settings = get_settings()
     body = sys.stdin.read() if text == "-" else text
@@ -188,9 +188,12 @@ def predict(
         loaded = load_model(
             _model_path(model), embedder_path=settings.embedder_path, threads=settings.threads
         )
-        result = TriageService(loaded, max_text_chars=settings.max_text_chars).classify(
-            Ticket(subject=subject, body=body)
+        service = TriageService(
+            loaded,
+            policies=policies_from_settings(loaded, settings),
+            max_text_chars=settings.max_text_chars,
         )
+        result = service.classify(Ticket(subject=subject, body=body))
     except TriageError as exc:
         raise _fail(exc) from exc
     typer.echo(
@@ -200,7 +203,9 @@ def predict(
                 "predictions": {
                     head: {
                         "label": p.label,
-                        "probability": round(p.probability, 4),
+                        "confidence": round(p.confidence, 4),
+                        "threshold": p.threshold,
+                        "decision": p.decision.value,
                         "distribution": {k: round(v, 4) for k, v in p.distribution.items()},
                     }
                     for head, p in result.predictions.items()

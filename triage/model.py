@@ -9,16 +9,17 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from triage.decisions import PrecisionCurve
 from triage.embeddings import Embedder
 from triage.features import feature_frame
 
 
 @dataclass(frozen=True)
 class HeadPrediction:
-    """One head's answer for one ticket: the top label, its probability, all probabilities."""
+    """One head's answer for one ticket: the top label, its confidence, all probabilities."""
 
     label: str
-    probability: float
+    confidence: float
     distribution: dict[str, float]
 
 
@@ -30,12 +31,15 @@ class TriageModel:
         embedder: Embedder,
         heads: Mapping[str, Pipeline],
         *,
+        curves: Mapping[str, Mapping[str, PrecisionCurve]] | None = None,
         manifest: Mapping[str, Any] | None = None,
     ) -> None:
         if not heads:
             raise ValueError("a triage model needs at least one head")
         self.embedder = embedder
         self.heads = dict(heads)
+        # Per head and class: precision by confidence, measured out of fold at training time.
+        self.curves = {head: dict(c) for head, c in (curves or {}).items()}
         self.manifest: dict[str, Any] = dict(manifest or {})
 
     @property
@@ -63,7 +67,7 @@ class TriageModel:
                 best = int(np.argmax(row))
                 result[name] = HeadPrediction(
                     label=labels[best],
-                    probability=float(row[best]),
+                    confidence=float(row[best]),
                     distribution={label: float(p) for label, p in zip(labels, row, strict=True)},
                 )
         return results

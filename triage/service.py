@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from triage.artifacts import load_model, resolve_model_dir
+from triage.decisions import Decision, HeadPolicy, build_policy
 from triage.errors import InvalidTicketError, TicketTooLargeError
-from triage.model import HeadPrediction, TriageModel
+from triage.model import TriageModel
 from triage.settings import Settings
 from triage.text import ticket_text
 
@@ -25,19 +26,55 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class HeadResult:
+    """One head's answer with the decision its operating point implies."""
+
+    label: str
+    confidence: float
+    threshold: float | None
+    decision: Decision
+    distribution: dict[str, float]
+
+    @property
+    def abstained(self) -> bool:
+        """The model declines to answer: a human triages this head."""
+        return self.decision is Decision.REVIEW
+
+
+@dataclass(frozen=True)
 class Classification:
-    """Every head's prediction for one ticket, and the model that made them."""
+    """Every head's result for one ticket, and the model that made them."""
 
     ticket_id: str | None
     model_version: str
-    predictions: dict[str, HeadPrediction]
+    predictions: dict[str, HeadResult]
+
+
+def policies_from_settings(model: TriageModel, settings: Settings) -> dict[str, HeadPolicy]:
+    """Each head's thresholds for the configured target precision and overrides."""
+    return {
+        head: build_policy(
+            model.curves.get(head, {}),
+            target_precision=settings.head_target_precision.get(head, settings.target_precision),
+            floor=settings.suggest_floor,
+            overrides=settings.thresholds.get(head),
+        )
+        for head in model.heads
+    }
 
 
 class TriageService:
-    """Validates tickets, turns them into model text and classifies them."""
+    """Validates tickets, turns them into model text, classifies and decides."""
 
-    def __init__(self, model: TriageModel, *, max_text_chars: int = 20_000) -> None:
+    def __init__(
+        self,
+        model: TriageModel,
+        *,
+        policies: Mapping[str, HeadPolicy] | None = None,
+        max_text_chars: int = 20_000,
+    ) -> None:
         self.model = model
+        self.policies = dict(policies or policies_from_settings(model, Settings()))
         self.max_text_chars = max_text_chars
 
     @classmethod
@@ -45,7 +82,11 @@ class TriageService:
         """Load the configured (or newest) model artifact, verifying it first."""
         path = resolve_model_dir(Path(settings.models_dir), settings.model_version)
         model = load_model(path, embedder_path=settings.embedder_path, threads=settings.threads)
-        return cls(model, max_text_chars=settings.max_text_chars)
+        return cls(
+            model,
+            policies=policies_from_settings(model, settings),
+            max_text_chars=settings.max_text_chars,
+        )
 
     def _text(self, ticket: Ticket) -> str:
         size = len(ticket.subject or "") + len(ticket.body or "")
@@ -66,11 +107,14 @@ class TriageService:
     def classify_many(self, tickets: Sequence[Ticket]) -> list[Classification]:
         """Classify tickets in one batch (one embedding pass)."""
         texts = [self._text(ticket) for ticket in tickets]
-        predictions = self.model.predict(texts)
-        return [
-            Classification(ticket_id=ticket.id, model_version=self.model.version, predictions=p)
-            for ticket, p in zip(tickets, predictions, strict=True)
-        ]
+        results = []
+        for ticket, predictions in zip(tickets, self.model.predict(texts), strict=True):
+            heads = {}
+            for head, p in predictions.items():
+                threshold, decision = self.policies[head].decide(p.label, p.confidence)
+                heads[head] = HeadResult(p.label, p.confidence, threshold, decision, p.distribution)
+            results.append(Classification(ticket.id, self.model.version, heads))
+        return results
 
     def model_info(self) -> dict[str, Any]:
         """What a caller may know about the served model: version, labels, held-out metrics."""
@@ -83,6 +127,8 @@ class TriageService:
                 name: {
                     "labels": self.model.labels(name),
                     "metrics": manifest.get("summary", {}).get(name, {}),
+                    "thresholds": self.policies[name].thresholds,
+                    "suggest_floor": self.policies[name].floor,
                 }
                 for name in self.model.heads
             },

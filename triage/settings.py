@@ -35,6 +35,29 @@ class Settings(BaseSettings):
             "the model artifact (for a model trained elsewhere with a path embedder)."
         ),
     )
+    target_precision: float = Field(
+        0.95,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "Precision a class must reach (measured out of fold at training) for its "
+            "predictions to be decided 'auto'."
+        ),
+    )
+    head_target_precision: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-head target precision, JSON, e.g. {"tier": 0.9}.',
+    )
+    thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Fixed per-class thresholds, JSON, e.g. {"category": {"printers": 0.8}}.',
+    )
+    suggest_floor: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Below a class threshold but at or above this: 'suggest'; below: 'review'.",
+    )
     max_text_chars: int = Field(
         20_000, ge=1, description="Longest subject + body accepted by /v1/classify (413 above)."
     )

@@ -16,7 +16,9 @@ def _assert_error(response, status: int, code: str) -> dict:  # type: ignore[no-
     return body["error"]
 
 
-def test_classify_returns_label_probability_and_distribution_per_head(client: TestClient) -> None:
+def test_classify_returns_label_confidence_decision_and_distribution_per_head(
+    client: TestClient,
+) -> None:
     response = client.post("/v1/classify", json={"id": "INC-1", **TICKET})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -27,7 +29,11 @@ def test_classify_returns_label_probability_and_distribution_per_head(client: Te
         distribution = head["distribution"]
         assert abs(sum(distribution.values()) - 1.0) < 1e-6
         assert head["label"] == max(distribution, key=distribution.get)
-        assert head["probability"] == distribution[head["label"]]
+        assert head["confidence"] == distribution[head["label"]]
+        assert head["decision"] in {"auto", "suggest", "review"}
+        assert head["abstained"] == (head["decision"] == "review")
+        if head["decision"] == "auto":
+            assert head["confidence"] >= head["threshold"]
     assert body["predictions"]["category"]["label"] == "printers"
     assert set(body["predictions"]["tier"]["distribution"]) == {"L1", "L2", "L3"}
 
@@ -128,3 +134,34 @@ def test_openapi_documents_classify_with_an_example(client: TestClient) -> None:
     operation = schema["paths"]["/v1/classify"]["post"]
     assert {"200", "413", "422"} <= set(operation["responses"])
     assert schema["components"]["schemas"]["TicketIn"]["examples"]
+
+
+def test_decisions_follow_the_configured_operating_points(
+    settings,
+    service,
+    artifact_dir,  # type: ignore[no-untyped-def]
+) -> None:
+    from triage.api.app import create_app
+    from triage.service import TriageService, policies_from_settings
+
+    labels = service.model.labels("category")
+    # Every category threshold pinned to 0: always automatic. The floor at 1.0 makes every
+    # tier answer without a reachable threshold a 'review'.
+    custom = settings.model_copy(
+        update={
+            "thresholds": {"category": dict.fromkeys(labels, 0.0)},
+            "suggest_floor": 1.0,
+            "head_target_precision": {"tier": 1.01},
+        }
+    )
+    pinned = TriageService(service.model, policies=policies_from_settings(service.model, custom))
+    with TestClient(create_app(custom, service=pinned)) as pinned_client:
+        body = pinned_client.post("/v1/classify", json=TICKET).json()
+        info = pinned_client.get("/v1/model").json()
+    assert body["predictions"]["category"]["decision"] == "auto"
+    assert body["predictions"]["category"]["threshold"] == 0.0
+    tier = body["predictions"]["tier"]
+    assert tier["threshold"] is None
+    assert tier["decision"] == "review"
+    assert tier["abstained"]
+    assert set(info["heads"]["category"]["thresholds"].values()) == {0.0}

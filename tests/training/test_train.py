@@ -32,6 +32,9 @@ def test_training_reports_every_head_against_its_baselines(trained: TrainResult)
         # The head must at least beat always answering the most common label.
         assert report["accuracy"] > report["baselines"]["majority"]["accuracy"] + 0.1
         assert set(report["slices"]["language"]) == {"en", "id"}
+        decisions = report["operating_points"]["test"]
+        assert sum(d["share"] for d in decisions.values()) == pytest.approx(1.0, abs=1e-3)
+        assert set(report["operating_points"]["thresholds"]) == set(report["per_class"])
         assert sum(sum(row) for row in report["confusion_matrix"]["matrix"]) == report["n"]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,10 +35,23 @@ class TicketIn(BaseModel):
 
 
 class HeadOut(BaseModel):
-    """One head's answer: the top label, its calibrated probability, every label's."""
+    """One head's answer: the top label, its calibrated probability, the decision it implies."""
 
-    label: str
-    probability: float = Field(ge=0.0, le=1.0)
+    label: str = Field(description="The most probable label.")
+    confidence: float = Field(ge=0.0, le=1.0, description="Calibrated probability of `label`.")
+    threshold: float | None = Field(
+        description=(
+            "Confidence at which `label` is decided automatically (its class's operating "
+            "point for the target precision); null when the class has none."
+        )
+    )
+    decision: Literal["auto", "suggest", "review"] = Field(
+        description=(
+            "auto: confidence >= threshold, act on it; suggest: below the threshold but above "
+            "the floor, show it to staff; review: the model abstains, a human triages."
+        )
+    )
+    abstained: bool = Field(description="True when decision is 'review'.")
     distribution: dict[str, float] = Field(description="Probability of every label; sums to 1.")
 
 
@@ -58,12 +71,18 @@ class ClassificationOut(BaseModel):
                     "predictions": {
                         "category": {
                             "label": "printers",
-                            "probability": 0.93,
+                            "confidence": 0.93,
+                            "threshold": 0.61,
+                            "decision": "auto",
+                            "abstained": False,
                             "distribution": {"printers": 0.93, "hardware": 0.05, "other": 0.02},
                         },
                         "tier": {
                             "label": "L1",
-                            "probability": 0.71,
+                            "confidence": 0.71,
+                            "threshold": 0.83,
+                            "decision": "suggest",
+                            "abstained": False,
                             "distribution": {"L1": 0.71, "L2": 0.09, "L3": 0.2},
                         },
                     },
@@ -76,6 +95,10 @@ class ClassificationOut(BaseModel):
 class HeadInfo(BaseModel):
     labels: list[str]
     metrics: dict[str, float] = Field(description="Held-out accuracy and macro-F1.")
+    thresholds: dict[str, float | None] = Field(
+        description="Per class: confidence for an automatic decision (null: never automatic)."
+    )
+    suggest_floor: float
 
 
 class ModelInfoOut(BaseModel):

@@ -15,6 +15,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from triage.decisions import Decision, HeadPolicy
+
 COVERAGE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 _BINS = 10
 
@@ -129,4 +131,27 @@ def head_report(
                     ),
                 }
             report["slices"][column] = groups
+    return report
+
+
+def decision_report(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], policy: HeadPolicy
+) -> dict[str, Any]:
+    """Share of tickets per decision, and how often each decision's label is right."""
+    truth = np.asarray(y_true)
+    best = proba.argmax(axis=1)
+    predicted = np.asarray(labels)[best]
+    decisions = np.asarray(
+        [
+            policy.decide(str(label), float(proba[i, j]))[1]
+            for i, (label, j) in enumerate(zip(predicted, best, strict=True))
+        ]
+    )
+    report: dict[str, Any] = {}
+    for decision in Decision:
+        mask = decisions == decision
+        report[decision.value] = {
+            "share": _round(mask.mean()),
+            "precision": _round((predicted[mask] == truth[mask]).mean()) if mask.any() else None,
+        }
     return report

@@ -35,7 +35,7 @@ def render_model_card(
         f"- Embedding body: `{embedder.get('name')}` ({embedder.get('kind')}, "
         f"{embedder.get('dim')} dimensions), loaded from local files.",
         "- Each head: word 1–2-gram and character 2–5-gram TF-IDF beside the sentence embedding, "
-        "a linear SVM, probabilities by temperature scaling on cross-validated scores.",
+        "a linear SVM, probabilities by temperature scaling fitted on out-of-fold scores.",
         "",
         "## Training data",
         f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "
@@ -56,6 +56,28 @@ def render_model_card(
             f"{_pct(base['accuracy'])} / {base['macro_f1']:.3f} | "
             f"{_pct(report['baselines']['majority']['accuracy'])} | "
             f"{report['calibration']['ece']:.3f} |"
+        )
+    lines += [
+        "",
+        "## Decisions on the held-out tickets",
+        "",
+        "Per-class thresholds are set on out-of-fold predictions of the training part for the "
+        "target precision; `auto` acts on the label, `suggest` shows it to staff, `review` "
+        "abstains (a human triages).",
+        "",
+        "| head | target precision | auto: share / precision | suggest: share / precision "
+        "| review: share | classes without a threshold |",
+        "|---|---|---|---|---|---|",
+    ]
+    for head, report in metrics["heads"].items():
+        points = report["operating_points"]
+        test = points["test"]
+        never = sorted(label for label, t in points["thresholds"].items() if t is None)
+        lines.append(
+            f"| {head} | {points['target_precision']:.2f} | {_pct(test['auto']['share'])} / "
+            f"{_pct(test['auto']['precision'])} | {_pct(test['suggest']['share'])} / "
+            f"{_pct(test['suggest']['precision'])} | {_pct(test['review']['share'])} | "
+            f"{', '.join(never) or 'none'} |"
         )
     for head, report in metrics["heads"].items():
         for column, groups in report.get("slices", {}).items():

@@ -14,11 +14,13 @@ from sklearn.model_selection import train_test_split
 from triage.artifacts import new_version, save_model
 from triage.classifier import build_baseline, build_head
 from triage.data import fingerprint, labelled_texts, read_table
+from triage.decisions import PrecisionCurve, build_policy
 from triage.embeddings import Embedder
 from triage.features import feature_frame
 from triage.model import TriageModel
-from triage.training.evaluate import head_report, score
+from triage.training.evaluate import decision_report, head_report, score
 from triage.training.model_card import render_model_card
+from triage.training.operating_points import precision_curves
 
 DEFAULT_TEXT_COLUMNS = ("subject", "body")
 DEFAULT_LABELS = {"category": "category", "tier": "tier"}
@@ -36,6 +38,9 @@ class TrainConfig:
     slice_columns: tuple[str, ...] = ("language",)
     min_per_class: int = 2
     drop_rare: bool = False
+    target_precision: float = 0.95
+    suggest_floor: float = 0.5
+    min_threshold_support: int = 10
     head_params: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -91,6 +96,7 @@ def train_from_file(
         if column in data.frame.columns
     }
     fitted = {}
+    curves: dict[str, dict[str, PrecisionCurve]] = {}
     reports: dict[str, Any] = {}
     for head_name in heads:
         y = np.asarray(data.labels[head_name])
@@ -99,20 +105,42 @@ def train_from_file(
         head = build_head(seed=config.seed, **config.head_params).fit(train_x, y[train_idx])
         fit_seconds = time.perf_counter() - head_started
         labels = [str(label) for label in head.classes_]
-        report = head_report(
-            y[test_idx].tolist(), head.predict_proba(test_x), labels, slices=slices
-        )
+        test_proba = head.predict_proba(test_x)
+        report = head_report(y[test_idx].tolist(), test_proba, labels, slices=slices)
         report["fit_seconds"] = round(fit_seconds, 2)
+        # Operating points come from out-of-fold predictions on the training part only.
+        curves[head_name] = precision_curves(
+            y[train_idx].tolist(),
+            head.named_steps["classifier"].oof_proba_,
+            labels,
+            min_support=config.min_threshold_support,
+        )
+        policy = build_policy(
+            curves[head_name], target_precision=config.target_precision, floor=config.suggest_floor
+        )
+        report["operating_points"] = {
+            "target_precision": config.target_precision,
+            "suggest_floor": config.suggest_floor,
+            "thresholds": policy.thresholds,
+            "excluded": {
+                label: curve.excluded
+                for label, curve in curves[head_name].items()
+                if curve.excluded
+            },
+            "test": decision_report(y[test_idx].tolist(), test_proba, labels, policy),
+        }
         report["baselines"] = _baselines(train_x, test_x, y[train_idx], y[test_idx])
         reports[head_name] = report
         fitted[head_name] = head
+        auto = report["operating_points"]["test"]["auto"]
         say(
             f"  {head_name}: accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f} "
-            f"(TF-IDF+LR baseline {report['baselines']['tfidf_logreg']['macro_f1']:.3f}) "
+            f"(TF-IDF+LR baseline {report['baselines']['tfidf_logreg']['macro_f1']:.3f}), "
+            f"automatic for {auto['share']:.0%} at precision {auto['precision'] or 0:.3f} "
             f"in {fit_seconds:.1f}s"
         )
 
-    model = TriageModel(embedder, fitted)
+    model = TriageModel(embedder, fitted, curves=curves)
     metrics = {
         "split": {
             "method": "stratified",

@@ -16,7 +16,14 @@ def classification_out(result: Classification) -> ClassificationOut:
         id=result.ticket_id,
         model_version=result.model_version,
         predictions={
-            head: HeadOut(label=p.label, probability=p.probability, distribution=p.distribution)
+            head: HeadOut(
+                label=p.label,
+                confidence=p.confidence,
+                threshold=p.threshold,
+                decision=p.decision.value,
+                abstained=p.abstained,
+                distribution=p.distribution,
+            )
             for head, p in result.predictions.items()
         },
     )
