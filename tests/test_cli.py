@@ -43,7 +43,10 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     )
     assert evaluated.exit_code == 0, evaluated.output
     assert "category: accuracy" in evaluated.stdout
-    assert json.loads(report.read_text())["heads"]["tier"]["n"] == 660
+    tier = json.loads(report.read_text())["heads"]["tier"]
+    assert tier["n"] == 660
+    assert set(tier["decisions"]) == {"auto", "suggest", "review"}
+    assert "at precision" in evaluated.stdout
 
 
 def test_bad_input_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:

@@ -139,7 +139,8 @@ def evaluate(
     """Evaluate a saved model on a labelled ticket file (every row is used)."""
     from triage.artifacts import load_model
     from triage.data import labelled_texts, read_table
-    from triage.training.evaluate import head_report
+    from triage.service import policies_from_settings
+    from triage.training.evaluate import decision_report, head_report
 
     settings = get_settings()
     try:
@@ -159,14 +160,18 @@ def evaluate(
         probabilities = loaded.predict_proba(rows.texts, show_progress=True)
     except TriageError as exc:
         raise _fail(exc) from exc
-    report = {
-        head: head_report(rows.labels[head], probabilities[head], loaded.labels(head))
-        for head in labels
-    }
+    policies = policies_from_settings(loaded, settings)
+    report = {}
+    for head in labels:
+        args = (rows.labels[head], probabilities[head], loaded.labels(head))
+        report[head] = head_report(*args)
+        report[head]["decisions"] = decision_report(*args, policies[head])
     for head, result in report.items():
+        auto = result["decisions"]["auto"]
         typer.echo(
             f"{head}: accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
-            f"ECE {result['calibration']['ece']:.4f}  (n={result['n']})"
+            f"ECE {result['calibration']['ece']:.4f}  auto {auto['share']:.1%} at precision "
+            f"{auto['precision'] or 0:.4f}  (n={result['n']})"
         )
     if output:
         output.write_text(json.dumps({"model": loaded.version, "heads": report}, indent=2))
