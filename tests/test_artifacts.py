@@ -40,7 +40,7 @@ def test_a_saved_model_loads_and_predicts_exactly_the_same(
 
 def test_manifest_records_what_is_needed_to_trust_the_artifact(artifact_dir: Path) -> None:
     manifest = read_manifest(artifact_dir)
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert {"scikit-learn", "numpy", "python", "triage"} <= set(manifest["libraries"])
     assert manifest["heads"]["tier"]["labels"] == ["L1", "L2", "L3"]
     assert len(manifest["heads"]["category"]["labels"]) >= 8
@@ -50,6 +50,7 @@ def test_manifest_records_what_is_needed_to_trust_the_artifact(artifact_dir: Pat
         "heads/category.joblib",
         "heads/tier.joblib",
         "operating_points.json",
+        "neighbours.npz",
         "metrics.json",
         "MODEL_CARD.md",
     }

@@ -7,6 +7,7 @@ Layout of ``models/<version>/``::
     heads/<head>.joblib
     operating_points.json  per head and class: precision by confidence (out of fold), from
                       which thresholds for any target precision are set at load time
+    neighbours.npz    training embeddings (float16), ticket ids and labels: no ticket text
     metrics.json      held-out evaluation (overall, per class, per slice, baseline, calibration)
     MODEL_CARD.md
 
@@ -36,10 +37,12 @@ from triage.embeddings import embedder_for_artifact
 from triage.errors import ArtifactError, ModelNotFoundError
 from triage.features import EMBEDDING_PREFIX
 from triage.model import TriageModel
+from triage.neighbours import NeighbourIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 OPERATING_POINTS = "operating_points.json"
+NEIGHBOURS = "neighbours.npz"
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _TRACKED_LIBRARIES = (
     "triage",
@@ -105,6 +108,8 @@ def save_model(
             for head, by_label in model.curves.items()
         }
         (staging / OPERATING_POINTS).write_text(json.dumps(curves, indent=1, sort_keys=True))
+        if model.neighbours is not None:
+            model.neighbours.save(staging / NEIGHBOURS)
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
         (staging / "MODEL_CARD.md").write_text(model_card)
         files = {
@@ -249,7 +254,21 @@ def load_model(path: Path, *, embedder_path: Path | None = None, threads: int = 
                 f"{path / 'heads' / (name + '.joblib')} expects {expected}-dimensional embeddings "
                 f"but the embedder named in {path / MANIFEST} gives {embedder.dim}"
             )
-    return TriageModel(embedder, heads, curves=_read_curves(path, heads), manifest=manifest)
+    neighbours = None
+    if NEIGHBOURS in manifest["files"]:
+        try:
+            neighbours = NeighbourIndex.load(path / NEIGHBOURS)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"{path / NEIGHBOURS} cannot be loaded: {exc}") from exc
+        if neighbours.embeddings.shape[1] != embedder.dim:
+            raise ArtifactError(f"{path / NEIGHBOURS} has embeddings of another dimension")
+    return TriageModel(
+        embedder,
+        heads,
+        curves=_read_curves(path, heads),
+        neighbours=neighbours,
+        manifest=manifest,
+    )
 
 
 def _read_curves(path: Path, heads: Mapping[str, Any]) -> dict[str, dict[str, PrecisionCurve]]:

@@ -85,6 +85,10 @@ def train(
         str | None,
         typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
     ] = None,
+    test_data: Annotated[
+        Path | None,
+        typer.Option(help="Evaluate on this file instead of holding out part of --data."),
+    ] = None,
     test_size: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
     seed: int = 0,
     drop_rare: Annotated[
@@ -121,7 +125,13 @@ def train(
     try:
         body = load_embedder(embedder or settings.embedder, threads=settings.threads)
         result = train_from_file(
-            data, body, config=config, models_dir=models_dir, progress=not quiet, say=say
+            data,
+            body,
+            config=config,
+            test_path=test_data,
+            models_dir=models_dir,
+            progress=not quiet,
+            say=say,
         )
     except TriageError as exc:
         raise _fail(exc) from exc
@@ -155,7 +165,11 @@ def evaluate(
         if unknown:
             raise typer.BadParameter(f"the model has no head(s) {unknown}", param_hint="--label")
         rows, _ = labelled_texts(
-            read_table(data), text_columns=columns, label_columns=labels, min_per_class=1
+            read_table(data),
+            text_columns=columns,
+            label_columns=labels,
+            min_per_class=1,
+            min_classes=1,
         )
         probabilities = loaded.predict_proba(rows.texts, show_progress=True)
     except TriageError as exc:

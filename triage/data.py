@@ -68,6 +68,7 @@ def labelled_texts(
     text_columns: Sequence[str],
     label_columns: Mapping[str, str],
     min_per_class: int = 2,
+    min_classes: int = 2,
     drop_rare: bool = False,
 ) -> tuple[LabelledTexts, list[str]]:
     """Validate a training frame and build model texts and labels.
@@ -120,7 +121,7 @@ def labelled_texts(
                 f"{', '.join(rare[:_SHOWN])}{' …' if len(rare) > _SHOWN else ''}"
             )
     for head, values in labels.items():
-        if values[keep].nunique() < 2:
+        if values[keep].nunique() < min_classes:
             raise DataValidationError(f"head {head!r} needs at least two classes to learn from")
     kept = [int(i) for i in frame.index[keep]]
     result = LabelledTexts(

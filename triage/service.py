@@ -10,6 +10,7 @@ from typing import Any
 from triage.artifacts import load_model, resolve_model_dir
 from triage.decisions import Decision, HeadPolicy, build_policy
 from triage.errors import InvalidTicketError, TicketTooLargeError
+from triage.explain import Explanation
 from triage.model import TriageModel
 from triage.settings import Settings
 from triage.text import ticket_text
@@ -34,6 +35,7 @@ class HeadResult:
     threshold: float | None
     decision: Decision
     distribution: dict[str, float]
+    explanation: Explanation | None = None
 
     @property
     def abstained(self) -> bool:
@@ -100,19 +102,24 @@ class TriageService:
             raise InvalidTicketError("a ticket needs a non-empty subject or body")
         return text
 
-    def classify(self, ticket: Ticket) -> Classification:
+    def classify(self, ticket: Ticket, *, explain: bool = False) -> Classification:
         """Classify one ticket by every head of the model."""
-        return self.classify_many([ticket])[0]
+        return self.classify_many([ticket], explain=explain)[0]
 
-    def classify_many(self, tickets: Sequence[Ticket]) -> list[Classification]:
+    def classify_many(
+        self, tickets: Sequence[Ticket], *, explain: bool = False
+    ) -> list[Classification]:
         """Classify tickets in one batch (one embedding pass)."""
         texts = [self._text(ticket) for ticket in tickets]
         results = []
-        for ticket, predictions in zip(tickets, self.model.predict(texts), strict=True):
+        predicted = self.model.predict(texts, explain=explain)
+        for ticket, predictions in zip(tickets, predicted, strict=True):
             heads = {}
             for head, p in predictions.items():
                 threshold, decision = self.policies[head].decide(p.label, p.confidence)
-                heads[head] = HeadResult(p.label, p.confidence, threshold, decision, p.distribution)
+                heads[head] = HeadResult(
+                    p.label, p.confidence, threshold, decision, p.distribution, p.explanation
+                )
             results.append(Classification(ticket.id, self.model.version, heads))
         return results
 

@@ -165,3 +165,16 @@ def test_decisions_follow_the_configured_operating_points(
     assert tier["decision"] == "review"
     assert tier["abstained"]
     assert set(info["heads"]["category"]["thresholds"].values()) == {0.0}
+
+
+def test_explain_returns_terms_blocks_and_neighbours_per_head(client: TestClient) -> None:
+    plain = client.post("/v1/classify", json=TICKET).json()
+    assert all(head["explanation"] is None for head in plain["predictions"].values())
+    body = client.post("/v1/classify", json={**TICKET, "explain": True}).json()
+    for name, head in body["predictions"].items():
+        explanation = head["explanation"]
+        assert explanation["terms"], name
+        assert {"bias", "words", "chars", "embedding"} == set(explanation["blocks"])
+        assert len(explanation["neighbours"]) == 5
+        assert all(n["id"].startswith("TCK-") for n in explanation["neighbours"])
+        assert all(n["label"] in head["distribution"] for n in explanation["neighbours"])

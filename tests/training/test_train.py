@@ -85,3 +85,26 @@ def test_bad_training_data_fails_before_anything_is_written(tmp_path: Path) -> N
     with pytest.raises(DataValidationError, match="missing column\\(s\\) 'tier'"):
         train_from_file(path, HashingEmbedder(32), models_dir=tmp_path / "models")
     assert not (tmp_path / "models").exists()
+
+
+def test_a_separate_test_file_is_used_as_the_held_out_set(tmp_path: Path) -> None:
+    rows = [
+        {"subject": f"vpn tunnel drops {i}", "body": "remote", "category": "network", "tier": "L1"}
+        for i in range(20)
+    ] + [
+        {"subject": f"toner low {i}", "body": "printer", "category": "printers", "tier": "L2"}
+        for i in range(20)
+    ]
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    pd.DataFrame(rows).to_csv(train, index=False)
+    pd.DataFrame(rows[:3] + rows[-2:]).to_csv(test, index=False)
+    result = train_from_file(train, HashingEmbedder(32), test_path=test, models_dir=tmp_path / "m")
+    assert result.metrics["split"]["method"] == "test file"
+    assert result.metrics["split"]["n_train"] == 40
+    assert result.metrics["heads"]["category"]["n"] == 5
+    assert result.path is not None
+    assert "the separate file `test.csv`" in (result.path / "MODEL_CARD.md").read_text()
+
+    pd.DataFrame([{**rows[0], "category": "storage"}]).to_csv(test, index=False)
+    with pytest.raises(DataValidationError, match="never seen in training: storage"):
+        train_from_file(train, HashingEmbedder(32), test_path=test)

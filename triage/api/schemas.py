@@ -26,12 +26,37 @@ class TicketIn(BaseModel):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Free key/value data, echoed nowhere, stored nowhere."
     )
+    explain: bool = Field(
+        False,
+        description="Also return, per head, the words and nearest training tickets behind it.",
+    )
 
     @model_validator(mode="after")
     def _has_text(self) -> TicketIn:
         if not (self.subject or "").strip() and not (self.body or "").strip():
             raise ValueError("a ticket needs a non-empty 'subject' or 'body'")
         return self
+
+
+class TermOut(BaseModel):
+    term: str
+    weight: float = Field(description="Contribution of the word to the label's score.")
+
+
+class NeighbourOut(BaseModel):
+    id: str = Field(description="Id of a labelled training ticket (row number if it had none).")
+    label: str = Field(description="Its label for this head.")
+    similarity: float = Field(description="Cosine similarity of the embeddings.")
+
+
+class ExplanationOut(BaseModel):
+    """Why the head chose its label."""
+
+    terms: list[TermOut] = Field(description="Words that pushed the label most, strongest first.")
+    blocks: dict[str, float] = Field(
+        description="The label's score split by feature block (words, chars, embedding, bias)."
+    )
+    neighbours: list[NeighbourOut] = Field(description="Most similar labelled training tickets.")
 
 
 class HeadOut(BaseModel):
@@ -53,6 +78,7 @@ class HeadOut(BaseModel):
     )
     abstained: bool = Field(description="True when decision is 'review'.")
     distribution: dict[str, float] = Field(description="Probability of every label; sums to 1.")
+    explanation: ExplanationOut | None = Field(None, description="Present when explain was set.")
 
 
 class ClassificationOut(BaseModel):

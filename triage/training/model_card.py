@@ -40,8 +40,13 @@ def render_model_card(
         "## Training data",
         f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "
         f"{training_data['rows_used']} of {training_data['rows']} rows used.",
-        f"- Held-out evaluation: {split['method']} split on `{split['stratify_on']}`, "
-        f"{split['n_train']} train / {split['n_test']} test, seed {split['seed']}. "
+        "- Held-out evaluation: "
+        + (
+            f"the separate file `{split['test_file']}`"
+            if split["method"] == "test file"
+            else f"stratified split on `{split['stratify_on']}`, seed {split['seed']}"
+        )
+        + f"; {split['n_train']} train / {split['n_test']} test. "
         "The shipped heads are the ones evaluated (fitted on the training part only).",
     ]
     lines += ["", "## Held-out results", ""]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from triage.artifacts import new_version, save_model
@@ -16,8 +17,10 @@ from triage.classifier import build_baseline, build_head
 from triage.data import fingerprint, labelled_texts, read_table
 from triage.decisions import PrecisionCurve, build_policy
 from triage.embeddings import Embedder
+from triage.errors import DataValidationError
 from triage.features import feature_frame
 from triage.model import TriageModel
+from triage.neighbours import NeighbourIndex
 from triage.training.evaluate import decision_report, head_report, score
 from triage.training.model_card import render_model_card
 from triage.training.operating_points import precision_curves
@@ -41,6 +44,7 @@ class TrainConfig:
     target_precision: float = 0.95
     suggest_floor: float = 0.5
     min_threshold_support: int = 10
+    id_column: str = "id"
     head_params: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -51,17 +55,20 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def train_from_file(
-    data_path: Path,
-    embedder: Embedder,
-    *,
-    config: TrainConfig | None = None,
-    models_dir: Path | None = None,
-    progress: bool = False,
-    say: Say = lambda _msg: None,
-) -> TrainResult:
-    """Train on a ticket file and (when ``models_dir`` is given) save a new artifact there."""
-    config = config or TrainConfig()
+@dataclass(frozen=True)
+class _Split:
+    texts: list[str]
+    labels: dict[str, np.ndarray]
+    frame: pd.DataFrame
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    info: dict[str, Any]
+    notes: list[str]
+    training_data: dict[str, Any]
+
+
+def _split(config: TrainConfig, data_path: Path, test_path: Path | None) -> _Split:
+    """Validated texts and labels, and which rows train and which are held out."""
     frame = read_table(data_path)
     data, notes = labelled_texts(
         frame,
@@ -70,36 +77,109 @@ def train_from_file(
         min_per_class=config.min_per_class,
         drop_rare=config.drop_rare,
     )
-    for note in notes:
+    heads = list(config.labels)
+    training_data: dict[str, Any] = {
+        "file": data_path.name,
+        "sha256": fingerprint(data_path),
+        "rows": len(frame),
+        "rows_used": len(data.texts),
+    }
+    if test_path is None:
+        indices = np.arange(len(data.texts))
+        train_idx, test_idx = train_test_split(
+            indices,
+            test_size=config.test_size,
+            stratify=data.labels[heads[0]],
+            random_state=config.seed,
+        )
+        info = {"method": "stratified", "stratify_on": heads[0], "test_size": config.test_size}
+        return _Split(
+            data.texts,
+            {head: np.asarray(values) for head, values in data.labels.items()},
+            data.frame,
+            train_idx,
+            test_idx,
+            {**info, "seed": config.seed, "n_train": len(train_idx), "n_test": len(test_idx)},
+            notes,
+            training_data,
+        )
+    test, _ = labelled_texts(
+        read_table(test_path),
+        text_columns=config.text_columns,
+        label_columns=config.labels,
+        min_per_class=1,
+        min_classes=1,
+    )
+    for head in heads:
+        unseen = sorted(set(test.labels[head]) - set(data.labels[head]))
+        if unseen:
+            raise DataValidationError(
+                f"{test_path}: {head} label(s) never seen in training: {', '.join(unseen[:5])}"
+            )
+    training_data["test_file"] = test_path.name
+    training_data["test_sha256"] = fingerprint(test_path)
+    n_train, n_test = len(data.texts), len(test.texts)
+    return _Split(
+        data.texts + test.texts,
+        {head: np.asarray(data.labels[head] + test.labels[head]) for head in heads},
+        pd.concat([data.frame, test.frame], ignore_index=True),
+        np.arange(n_train),
+        np.arange(n_train, n_train + n_test),
+        {
+            "method": "test file",
+            "test_file": test_path.name,
+            "seed": config.seed,
+            "stratify_on": None,
+            "n_train": n_train,
+            "n_test": n_test,
+        },
+        notes,
+        training_data,
+    )
+
+
+def train_from_file(
+    data_path: Path,
+    embedder: Embedder,
+    *,
+    config: TrainConfig | None = None,
+    test_path: Path | None = None,
+    models_dir: Path | None = None,
+    progress: bool = False,
+    say: Say = lambda _msg: None,
+) -> TrainResult:
+    """Train on a ticket file and (when ``models_dir`` is given) save a new artifact there.
+
+    The held-out evaluation uses ``test_path`` when given, else a stratified split.
+    """
+    config = config or TrainConfig()
+    split = _split(config, data_path, test_path)
+    for note in split.notes:
         say(note)
     heads = list(config.labels)
-    stratify = data.labels[heads[0]]
-    indices = np.arange(len(data.texts))
-    train_idx, test_idx = train_test_split(
-        indices, test_size=config.test_size, stratify=stratify, random_state=config.seed
-    )
+    train_idx, test_idx = split.train_idx, split.test_idx
     say(
-        f"{len(data.texts)} tickets: {len(train_idx)} to train, {len(test_idx)} held out "
-        f"(stratified on {heads[0]}, seed {config.seed})"
+        f"{len(split.texts)} tickets: {len(train_idx)} to train, {len(test_idx)} held out "
+        f"({split.info['method']}, seed {config.seed})"
     )
 
     started = time.perf_counter()
     say(f"embedding with {embedder.identity.get('name')}")
-    embeddings = embedder.encode(data.texts, show_progress=progress)
+    embeddings = embedder.encode(split.texts, show_progress=progress)
     embed_seconds = time.perf_counter() - started
-    features = feature_frame(data.texts, embeddings)
+    features = feature_frame(split.texts, embeddings)
     train_x, test_x = features.iloc[train_idx], features.iloc[test_idx]
 
     slices = {
-        column: data.frame[column].astype(str).iloc[test_idx].tolist()
+        column: split.frame[column].astype(str).iloc[test_idx].tolist()
         for column in config.slice_columns
-        if column in data.frame.columns
+        if column in split.frame.columns
     }
     fitted = {}
     curves: dict[str, dict[str, PrecisionCurve]] = {}
     reports: dict[str, Any] = {}
     for head_name in heads:
-        y = np.asarray(data.labels[head_name])
+        y = split.labels[head_name]
         say(f"fitting head {head_name!r} ({len(set(y))} classes)")
         head_started = time.perf_counter()
         head = build_head(seed=config.seed, **config.head_params).fit(train_x, y[train_idx])
@@ -140,33 +220,29 @@ def train_from_file(
             f"in {fit_seconds:.1f}s"
         )
 
-    model = TriageModel(embedder, fitted, curves=curves)
+    if config.id_column in split.frame.columns:
+        ids = split.frame[config.id_column].astype(str).to_numpy()
+    else:
+        ids = np.asarray([f"row {i + 1}" for i in range(len(split.texts))])
+    neighbours = NeighbourIndex(
+        embeddings[train_idx],
+        ids[train_idx].tolist(),
+        {head: split.labels[head][train_idx].tolist() for head in heads},
+    )
+    model = TriageModel(embedder, fitted, curves=curves, neighbours=neighbours)
     metrics = {
-        "split": {
-            "method": "stratified",
-            "stratify_on": heads[0],
-            "test_size": config.test_size,
-            "seed": config.seed,
-            "n_train": len(train_idx),
-            "n_test": len(test_idx),
-        },
+        "split": split.info,
         "timing": {
             "embed_seconds": round(embed_seconds, 2),
             "total_seconds": round(time.perf_counter() - started, 2),
         },
         "heads": reports,
-        "notes": notes,
+        "notes": split.notes,
     }
-    data_fingerprint = fingerprint(data_path)
-    training_data = {
-        "file": data_path.name,
-        "sha256": data_fingerprint,
-        "rows": len(frame),
-        "rows_used": len(data.texts),
-    }
+    training_data = split.training_data
     path = None
     if models_dir is not None:
-        version = new_version(data_fingerprint)
+        version = new_version(training_data["sha256"])
         card = render_model_card(
             version=version,
             embedder=embedder.identity,

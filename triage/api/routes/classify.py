@@ -5,10 +5,32 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from triage.api.deps import ServiceDep
-from triage.api.schemas import ClassificationOut, ErrorOut, HeadOut, TicketIn
+from triage.api.schemas import (
+    ClassificationOut,
+    ErrorOut,
+    ExplanationOut,
+    HeadOut,
+    NeighbourOut,
+    TermOut,
+    TicketIn,
+)
+from triage.explain import Explanation
 from triage.service import Classification, Ticket
 
 router = APIRouter(prefix="/v1", tags=["classify"])
+
+
+def _explanation_out(head: str, explanation: Explanation | None) -> ExplanationOut | None:
+    if explanation is None:
+        return None
+    return ExplanationOut(
+        terms=[TermOut(term=t.term, weight=t.weight) for t in explanation.terms],
+        blocks=explanation.blocks,
+        neighbours=[
+            NeighbourOut(id=n.id, label=n.labels[head], similarity=n.similarity)
+            for n in explanation.neighbours
+        ],
+    )
 
 
 def classification_out(result: Classification) -> ClassificationOut:
@@ -23,6 +45,7 @@ def classification_out(result: Classification) -> ClassificationOut:
                 decision=p.decision.value,
                 abstained=p.abstained,
                 distribution=p.distribution,
+                explanation=_explanation_out(head, p.explanation),
             )
             for head, p in result.predictions.items()
         },
@@ -37,6 +60,7 @@ def classification_out(result: Classification) -> ClassificationOut:
 def classify(ticket: TicketIn, service: ServiceDep) -> ClassificationOut:
     """Classify one ticket: label, calibrated probability and distribution per head."""
     result = service.classify(
-        Ticket(subject=ticket.subject, body=ticket.body, id=ticket.id, metadata=ticket.metadata)
+        Ticket(subject=ticket.subject, body=ticket.body, id=ticket.id, metadata=ticket.metadata),
+        explain=ticket.explain,
     )
     return classification_out(result)

@@ -1,0 +1,67 @@
+"""Why a head chose a label: the contribution of each feature block and of the words.
+
+A head's score for a class is linear in its features (word TF-IDF, character TF-IDF and the
+sentence embedding, each weighted), so the score splits exactly into per-feature
+contributions ``value × weight × coefficient``. The explanation lists the words that pushed
+the chosen label most and the total of each block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.pipeline import Pipeline
+
+from triage.classifier import CalibratedLinearSVC
+from triage.neighbours import Neighbour
+
+
+@dataclass(frozen=True)
+class TermWeight:
+    term: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Top words for the label and the share of the score from each feature block."""
+
+    terms: list[TermWeight]
+    blocks: dict[str, float]
+    neighbours: list[Neighbour] = field(default_factory=list)
+
+
+def explain_label(head: Pipeline, frame: pd.DataFrame, label: str, *, top: int = 8) -> Explanation:
+    """Explain ``label`` for the single ticket in ``frame`` (one row)."""
+    features = head.named_steps["features"]
+    classifier: CalibratedLinearSVC = head.named_steps["classifier"]
+    svm = classifier.estimator_
+    coef = svm.coef_
+    index = int(np.searchsorted(classifier.classes_, label))
+    if coef.shape[0] == 1:  # binary: the one row is the positive class, its negation the other
+        row_coef = coef[0] if index == 1 else -coef[0]
+        bias = float(svm.intercept_[0]) * (1 if index == 1 else -1) / 2
+        row_coef = row_coef / 2
+    else:
+        row_coef = coef[index]
+        bias = float(svm.intercept_[index])
+    x = sparse.csr_matrix(features.transform(frame))
+    contributions = x.multiply(row_coef).tocsr()
+    blocks = {"bias": round(bias, 4)}
+    terms: list[TermWeight] = []
+    for name, block_slice in features.output_indices_.items():
+        if block_slice.stop == block_slice.start:
+            continue
+        part = contributions[:, block_slice]
+        blocks[name] = round(float(part.sum()), 4)
+        if name == "words":
+            vocabulary = features.named_transformers_["words"].get_feature_names_out()
+            values = part.toarray().ravel()
+            for j in np.argsort(-values)[:top]:
+                if values[j] <= 0:
+                    break
+                terms.append(TermWeight(str(vocabulary[j]), round(float(values[j]), 4)))
+    return Explanation(terms=terms, blocks=blocks)
