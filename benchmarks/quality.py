@@ -8,26 +8,26 @@ Results are merged into ``benchmarks/results/quality.json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from triage.artifacts import library_versions
-from triage.embeddings import load_embedder
+from triage.embeddings import Embedder, load_embedder
 from triage.training.train import TrainConfig, train_from_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 RESULTS = ROOT / "benchmarks" / "results" / "quality.json"
-
-
 CACHE = ROOT / "benchmarks" / ".cache"
 
 
@@ -49,6 +49,42 @@ class Benchmark:
         derived = CACHE / f"{self.path.stem}-{'-'.join(self.labels.values())}.csv"
         self.derive(pd.read_csv(self.path)).to_csv(derived, index=False)
         return derived
+
+
+class CachedEmbedder:
+    """Wraps an embedder and keeps each batch's vectors in benchmarks/.cache.
+
+    A rerun with other head settings then skips the (slow) embedding step; the key is the
+    embedder's identity and the exact texts, so a stale vector can never be reused.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.hits = 0
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        key = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode())
+        for text in texts:
+            key.update(text.encode())
+            key.update(b"\0")
+        path = CACHE / f"embeddings-{key.hexdigest()[:20]}.npy"
+        if path.exists():
+            self.hits += 1
+            return np.asarray(np.load(path))
+        vectors = self.inner.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+        return vectors
 
 
 def _grp0_vs_rest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -105,11 +141,13 @@ BENCHMARKS = {
 }
 
 
-def run(name: str, embedder_spec: str) -> dict[str, Any]:
+def run(name: str, embedder_spec: str, *, cache: bool) -> dict[str, Any]:
     bench = BENCHMARKS[name]
     if not bench.path.exists():
         raise SystemExit(f"{bench.path} is absent; the datasets live in ../shared/datasets")
-    embedder = load_embedder(embedder_spec)
+    embedder = (
+        CachedEmbedder(load_embedder(embedder_spec)) if cache else load_embedder(embedder_spec)
+    )
     config = TrainConfig(
         text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
     )
@@ -145,6 +183,7 @@ def run(name: str, embedder_spec: str) -> dict[str, Any]:
         "embedder": embedder.identity.get("name"),
         "heads": heads,
         "embed_seconds": result.metrics["timing"]["embed_seconds"],
+        "embeddings_from_cache": bool(getattr(embedder, "hits", 0)),
         "train_seconds_total": round(wall, 1),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
@@ -156,10 +195,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=sorted(BENCHMARKS), action="append", required=True)
     parser.add_argument("--embedder", default="minilm")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="Embed again instead of reusing vectors from benchmarks/.cache (timing runs).",
+    )
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.dataset:
-        results[name] = run(name, args.embedder)
+        results[name] = run(name, args.embedder, cache=not args.no_cache)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(json.dumps(results[name]["heads"], indent=2))

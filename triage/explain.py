@@ -8,11 +8,13 @@ the chosen label most and the total of each block.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from triage.classifier import CalibratedLinearSVC
@@ -32,6 +34,17 @@ class Explanation:
     terms: list[TermWeight]
     blocks: dict[str, float]
     neighbours: list[Neighbour] = field(default_factory=list)
+
+
+_VOCABULARIES: weakref.WeakKeyDictionary[TfidfVectorizer, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def _vocabulary(vectorizer: TfidfVectorizer) -> np.ndarray:
+    # Building the feature-name array costs tens of ms on a large vocabulary: once per head.
+    names = _VOCABULARIES.get(vectorizer)
+    if names is None:
+        names = _VOCABULARIES[vectorizer] = vectorizer.get_feature_names_out()
+    return names
 
 
 def explain_label(head: Pipeline, frame: pd.DataFrame, label: str, *, top: int = 8) -> Explanation:
@@ -58,7 +71,7 @@ def explain_label(head: Pipeline, frame: pd.DataFrame, label: str, *, top: int =
         part = contributions[:, block_slice]
         blocks[name] = round(float(part.sum()), 4)
         if name == "words":
-            vocabulary = features.named_transformers_["words"].get_feature_names_out()
+            vocabulary = _vocabulary(features.named_transformers_["words"])
             values = part.toarray().ravel()
             for j in np.argsort(-values)[:top]:
                 if values[j] <= 0:
