@@ -48,6 +48,12 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     assert set(tier["decisions"]) == {"auto", "suggest", "review"}
     assert "at precision" in evaluated.stdout
 
+    page = tmp_path / "report.html"
+    reported = runner.invoke(app, ["report", "latest", "--output", str(page)])
+    assert reported.exit_code == 0, reported.output
+    assert "<img" in page.read_text()
+    assert runner.invoke(app, ["report", "latest", "--format", "pdf"]).exit_code == 2
+
 
 def test_bad_input_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["train", "--data", str(tmp_path / "absent.csv")])

@@ -9,6 +9,7 @@ Layout of ``models/<version>/``::
                       which thresholds for any target precision are set at load time
     neighbours.npz    training embeddings (float16), ticket ids and labels: no ticket text
     metrics.json      held-out evaluation (overall, per class, per slice, baseline, calibration)
+    report/*.png      reliability diagram, precision–coverage curve, confusion matrix per head
     MODEL_CARD.md
 
 Writes are atomic (a hidden temporary directory renamed into place). Loads verify every
@@ -91,6 +92,7 @@ def save_model(
     manifest_fields: Mapping[str, Any],
     metrics: Mapping[str, Any],
     model_card: str,
+    figures: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write ``model`` as ``models_dir/version`` atomically and return that path."""
     check_version_name(version)
@@ -112,6 +114,10 @@ def save_model(
             model.neighbours.save(staging / NEIGHBOURS)
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
         (staging / "MODEL_CARD.md").write_text(model_card)
+        if figures:
+            (staging / "report").mkdir()
+            for name, png in figures.items():
+                (staging / "report" / Path(name).name).write_bytes(png)
         files = {
             str(path.relative_to(staging)): sha256_file(path)
             for path in sorted(staging.rglob("*"))

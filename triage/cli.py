@@ -237,6 +237,32 @@ def predict(
 
 
 @app.command()
+def report(
+    model: Annotated[str, typer.Argument(help="Artifact directory, version name or 'latest'.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="html (default) or markdown; figures embedded.")
+    ] = "html",
+    output: Annotated[
+        Path | None, typer.Option(help="Write here (default: standard output).")
+    ] = None,
+) -> None:
+    """Render a model's evaluation as one self-contained HTML or Markdown file."""
+    from triage.training.report import render_report
+
+    if fmt not in {"html", "markdown"}:
+        raise typer.BadParameter("use html or markdown", param_hint="--format")
+    try:
+        text = render_report(_model_path(model), fmt=fmt)
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        _say(f"wrote {output}")
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: TRIAGE_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: TRIAGE_PORT or 8000.")] = None,

@@ -84,6 +84,26 @@ def coverage_curve(
     return curve
 
 
+def precision_coverage(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], *, points: int = 50
+) -> list[dict[str, float]]:
+    """Precision of the most confident answers against the share answered (a PR-style curve)."""
+    truth = np.asarray(y_true)
+    top = proba.max(axis=1)
+    order = np.argsort(-top, kind="stable")
+    correct = (np.asarray(labels)[proba.argmax(axis=1)] == truth)[order].astype(float)
+    precision = np.cumsum(correct) / np.arange(1, len(correct) + 1)
+    cuts = np.unique(np.linspace(0, len(correct) - 1, points).round().astype(int))
+    return [
+        {
+            "coverage": _round((i + 1) / len(correct)),
+            "precision": _round(precision[i]),
+            "threshold": _round(top[order][i]),
+        }
+        for i in cuts
+    ]
+
+
 def head_report(
     y_true: Sequence[str],
     proba: np.ndarray,
@@ -115,6 +135,7 @@ def head_report(
         },
         "calibration": calibration(y_true, proba, labels),
         "coverage": coverage_curve(y_true, proba, labels),
+        "precision_coverage": precision_coverage(y_true, proba, labels),
     }
     if slices:
         report["slices"] = {}

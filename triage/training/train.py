@@ -24,6 +24,7 @@ from triage.neighbours import NeighbourIndex
 from triage.training.evaluate import decision_report, head_report, score
 from triage.training.model_card import render_model_card
 from triage.training.operating_points import precision_curves
+from triage.training.plots import render_plots
 
 DEFAULT_TEXT_COLUMNS = ("subject", "body")
 DEFAULT_LABELS = {"category": "category", "tier": "tier"}
@@ -266,6 +267,7 @@ def train_from_file(
             },
             metrics=metrics,
             model_card=card,
+            figures=render_plots(metrics),
         )
         say(f"saved {path}")
     return TrainResult(model=model, path=path, metrics=metrics)
