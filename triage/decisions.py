@@ -9,6 +9,10 @@ lowest confidence whose precision still meets the target. Then per prediction:
 - ``suggest``: below the threshold but at or above the floor: show it to staff as a suggestion;
 - ``review``: below the floor, or a class without a usable threshold below the floor:
   the model abstains and the ticket goes to a human at L1 triage.
+
+Hierarchical labels (``hardware/printer``): when a leaf misses its threshold because its
+siblings share the confidence, the parent (``hardware``) is answered instead if the summed
+probability of its subtree clears the parent's own threshold.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+SEPARATOR = "/"
 
 
 class Decision(StrEnum):
@@ -62,6 +68,29 @@ class PrecisionCurve:
         }
 
 
+def ancestors(label: str) -> list[str]:
+    """Parents of a hierarchical label, nearest first: ``a/b/c`` → ``[a/b, a]``."""
+    parts = label.split(SEPARATOR)
+    return [SEPARATOR.join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def subtree_mass(distribution: Mapping[str, float], parent: str) -> float:
+    """Probability of ``parent``: the sum over every label below it."""
+    prefix = parent + SEPARATOR
+    return sum(p for label, p in distribution.items() if label.startswith(prefix))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a head answers: possibly a parent label when its children split the confidence."""
+
+    label: str
+    confidence: float
+    threshold: float | None
+    decision: Decision
+    fallback: bool = False
+
+
 @dataclass(frozen=True)
 class HeadPolicy:
     """Per-class thresholds of one head, and the floor below which it abstains."""
@@ -69,13 +98,19 @@ class HeadPolicy:
     thresholds: dict[str, float | None]
     floor: float
 
-    def decide(self, label: str, confidence: float) -> tuple[float | None, Decision]:
+    def decide(
+        self, label: str, confidence: float, distribution: Mapping[str, float] | None = None
+    ) -> Outcome:
         threshold = self.thresholds.get(label)
         if threshold is not None and confidence >= threshold:
-            return threshold, Decision.AUTO
-        if confidence >= self.floor:
-            return threshold, Decision.SUGGEST
-        return threshold, Decision.REVIEW
+            return Outcome(label, confidence, threshold, Decision.AUTO)
+        for parent in ancestors(label) if distribution else []:
+            parent_threshold = self.thresholds.get(parent)
+            mass = subtree_mass(distribution or {}, parent)
+            if parent_threshold is not None and mass >= parent_threshold:
+                return Outcome(parent, mass, parent_threshold, Decision.AUTO, fallback=True)
+        decision = Decision.SUGGEST if confidence >= self.floor else Decision.REVIEW
+        return Outcome(label, confidence, threshold, decision)
 
 
 def build_policy(

@@ -36,6 +36,7 @@ class HeadResult:
     decision: Decision
     distribution: dict[str, float]
     explanation: Explanation | None = None
+    fallback: bool = False
 
     @property
     def abstained(self) -> bool:
@@ -116,9 +117,15 @@ class TriageService:
         for ticket, predictions in zip(tickets, predicted, strict=True):
             heads = {}
             for head, p in predictions.items():
-                threshold, decision = self.policies[head].decide(p.label, p.confidence)
+                outcome = self.policies[head].decide(p.label, p.confidence, p.distribution)
                 heads[head] = HeadResult(
-                    p.label, p.confidence, threshold, decision, p.distribution, p.explanation
+                    label=outcome.label,
+                    confidence=outcome.confidence,
+                    threshold=outcome.threshold,
+                    decision=outcome.decision,
+                    distribution=p.distribution,
+                    explanation=p.explanation,
+                    fallback=outcome.fallback,
                 )
             results.append(Classification(ticket.id, self.model.version, heads))
         return results

@@ -30,3 +30,20 @@ def test_classes_with_too_few_rows_are_excluded_not_guessed() -> None:
     assert curves["b"].excluded == "3 training rows"
     assert curves["b"].threshold_for(0.5) is None
     assert curves["a"].excluded is None
+
+
+def test_parents_of_hierarchical_labels_get_their_own_curve() -> None:
+    labels = ["hw/laptop", "hw/printer", "net"]
+    # The two hardware leaves are confused with each other but never with the network.
+    proba = np.array([[0.5, 0.4, 0.1]] * 20 + [[0.45, 0.5, 0.05]] * 20 + [[0.05, 0.05, 0.9]] * 20)
+    truth = (
+        ["hw/laptop"] * 10
+        + ["hw/printer"] * 10
+        + ["hw/printer"] * 10
+        + ["hw/laptop"] * 10
+        + ["net"] * 20
+    )
+    curves = precision_curves(truth, proba, labels)
+    assert curves["hw/laptop"].threshold_for(0.95) is None  # half of its answers are wrong
+    assert curves["hw"].support == 40
+    assert curves["hw"].threshold_for(0.95) == 0.9  # but "some hardware" is always right

@@ -108,3 +108,34 @@ def test_a_separate_test_file_is_used_as_the_held_out_set(tmp_path: Path) -> Non
     pd.DataFrame([{**rows[0], "category": "storage"}]).to_csv(test, index=False)
     with pytest.raises(DataValidationError, match="never seen in training: storage"):
         train_from_file(train, HashingEmbedder(32), test_path=test)
+
+
+def test_hierarchical_labels_get_parent_operating_points(tmp_path: Path) -> None:
+    rows = []
+    for i in range(30):
+        rows.append(
+            {
+                "subject": f"laptop screen broken {i}",
+                "body": "x",
+                "category": "hw/laptop",
+                "tier": "L3",
+            }
+        )
+        rows.append(
+            {
+                "subject": f"printer paper jam {i}",
+                "body": "x",
+                "category": "hw/printer",
+                "tier": "L1",
+            }
+        )
+        rows.append(
+            {"subject": f"vpn tunnel drops {i}", "body": "x", "category": "net/vpn", "tier": "L2"}
+        )
+    path = tmp_path / "tree.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    result = train_from_file(path, HashingEmbedder(32), models_dir=tmp_path / "m")
+    assert result.path is not None
+    curves = load_model(result.path).curves["category"]
+    assert {"hw", "net", "hw/laptop", "hw/printer", "net/vpn"} == set(curves)
+    assert curves["hw"].support == 48  # 80 % of the 60 hardware rows

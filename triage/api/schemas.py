@@ -77,6 +77,14 @@ class HeadOut(BaseModel):
         )
     )
     abstained: bool = Field(description="True when decision is 'review'.")
+    fallback: bool = Field(
+        False,
+        description=(
+            "True when `label` is the parent of the most probable label (e.g. 'hardware' for "
+            "'hardware/printer'): the children split the confidence, the parent cleared its "
+            "threshold."
+        ),
+    )
     distribution: dict[str, float] = Field(description="Probability of every label; sums to 1.")
     explanation: ExplanationOut | None = Field(None, description="Present when explain was set.")
 

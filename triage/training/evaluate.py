@@ -15,7 +15,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from triage.decisions import Decision, HeadPolicy
+from triage.decisions import SEPARATOR, Decision, HeadPolicy
 
 COVERAGE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 _BINS = 10
@@ -159,13 +159,17 @@ def decision_report(
     y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], policy: HeadPolicy
 ) -> dict[str, Any]:
     """Share of tickets per decision, and how often each decision's label is right."""
-    truth = np.asarray(y_true)
-    best = proba.argmax(axis=1)
-    predicted = np.asarray(labels)[best]
-    decisions = np.asarray(
+    outcomes = []
+    for row in proba:
+        best = int(row.argmax())
+        distribution = dict(zip(labels, row.tolist(), strict=True))
+        outcomes.append(policy.decide(labels[best], float(row[best]), distribution))
+    decisions = np.asarray([o.decision for o in outcomes])
+    # A parent answer (fallback) is right when the true label lies below it.
+    correct = np.asarray(
         [
-            policy.decide(str(label), float(proba[i, j]))[1]
-            for i, (label, j) in enumerate(zip(predicted, best, strict=True))
+            t == o.label or (o.fallback and t.startswith(o.label + SEPARATOR))
+            for t, o in zip(y_true, outcomes, strict=True)
         ]
     )
     report: dict[str, Any] = {}
@@ -173,6 +177,7 @@ def decision_report(
         mask = decisions == decision
         report[decision.value] = {
             "share": _round(mask.mean()),
-            "precision": _round((predicted[mask] == truth[mask]).mean()) if mask.any() else None,
+            "precision": _round(correct[mask].mean()) if mask.any() else None,
         }
+    report[Decision.AUTO.value]["parent_fallbacks"] = int(sum(o.fallback for o in outcomes))
     return report

@@ -6,9 +6,30 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from triage.decisions import PrecisionCurve
+from triage.decisions import SEPARATOR, PrecisionCurve, ancestors
 
 MAX_POINTS = 200
+
+
+def _curve(confidence: np.ndarray, correct: np.ndarray, support: int) -> PrecisionCurve:
+    order = np.argsort(-confidence, kind="stable")
+    conf = confidence[order]
+    hits = correct[order].astype(float)
+    if conf.size == 0:
+        return PrecisionCurve((), (), support, excluded="never predicted")
+    precision = np.cumsum(hits) / np.arange(1, conf.size + 1)
+    # Ties: a threshold admits every prediction with that confidence, so keep the last
+    # index of each distinct confidence value.
+    last_of_value = np.r_[conf[1:] != conf[:-1], True]
+    conf, precision = conf[last_of_value], precision[last_of_value]
+    if conf.size > MAX_POINTS:
+        keep = np.unique(np.linspace(0, conf.size - 1, MAX_POINTS).round().astype(int))
+        conf, precision = conf[keep], precision[keep]
+    return PrecisionCurve(
+        confidences=tuple(round(float(c), 6) for c in conf),
+        precisions=tuple(round(float(p), 6) for p in precision),
+        support=support,
+    )
 
 
 def precision_curves(
@@ -21,10 +42,14 @@ def precision_curves(
     """For each class: precision of its predictions at or above every confidence level.
 
     A class with fewer than ``min_support`` true examples gets no curve: its threshold could
-    not be trusted, so it is marked excluded and never decided automatically.
+    not be trusted, so it is marked excluded and never decided automatically. Parents of
+    hierarchical labels (``hardware`` for ``hardware/printer``) get a curve too: among the
+    tickets whose top label lies below the parent, the precision of "it is a ``hardware``
+    ticket" by the summed probability of the parent's subtree.
     """
     truth = np.asarray(y_true)
-    predicted = np.asarray(labels)[proba.argmax(axis=1)]
+    label_array = np.asarray(labels)
+    predicted = label_array[proba.argmax(axis=1)]
     confidence = proba.max(axis=1)
     curves = {}
     for label in labels:
@@ -33,23 +58,17 @@ def precision_curves(
             curves[label] = PrecisionCurve((), (), support, excluded=f"{support} training rows")
             continue
         mask = predicted == label
-        order = np.argsort(-confidence[mask], kind="stable")
-        conf = confidence[mask][order]
-        correct = (truth[mask][order] == label).astype(float)
-        if conf.size == 0:
-            curves[label] = PrecisionCurve((), (), support, excluded="never predicted")
+        curves[label] = _curve(confidence[mask], truth[mask] == label, support)
+    parents = sorted({parent for label in labels for parent in ancestors(str(label))})
+    for parent in parents:
+        prefix = parent + SEPARATOR
+        below = np.char.startswith(label_array.astype(str), prefix)
+        truth_below = np.char.startswith(truth.astype(str), prefix)
+        support = int(truth_below.sum())
+        if support < min_support:
+            curves[parent] = PrecisionCurve((), (), support, excluded=f"{support} training rows")
             continue
-        precision = np.cumsum(correct) / np.arange(1, conf.size + 1)
-        # Ties: a threshold admits every prediction with that confidence, so keep the last
-        # index of each distinct confidence value.
-        last_of_value = np.r_[conf[1:] != conf[:-1], True]
-        conf, precision = conf[last_of_value], precision[last_of_value]
-        if conf.size > MAX_POINTS:
-            keep = np.unique(np.linspace(0, conf.size - 1, MAX_POINTS).round().astype(int))
-            conf, precision = conf[keep], precision[keep]
-        curves[label] = PrecisionCurve(
-            confidences=tuple(round(float(c), 6) for c in conf),
-            precisions=tuple(round(float(p), 6) for p in precision),
-            support=support,
-        )
+        mask = np.char.startswith(predicted.astype(str), prefix)
+        mass = proba[:, below].sum(axis=1)
+        curves[parent] = _curve(mass[mask], truth_below[mask], support)
     return curves

@@ -44,6 +44,7 @@ def classification_out(result: Classification) -> ClassificationOut:
                 threshold=p.threshold,
                 decision=p.decision.value,
                 abstained=p.abstained,
+                fallback=p.fallback,
                 distribution=p.distribution,
                 explanation=_explanation_out(head, p.explanation),
             )
