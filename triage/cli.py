@@ -94,6 +94,12 @@ def train(
     drop_rare: Annotated[
         bool, typer.Option(help="Drop (and report) classes with fewer than 2 rows.")
     ] = False,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            help="Choose C and class weighting per head by out-of-fold macro-F1 (4 fits)."
+        ),
+    ] = True,
     if_none: Annotated[
         bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
     ] = False,
@@ -120,6 +126,7 @@ def train(
         test_size=test_size,
         seed=seed,
         drop_rare=drop_rare,
+        tune=tune,
     )
     say = (lambda _m: None) if quiet else _say
     try:

@@ -35,6 +35,9 @@ def test_training_reports_every_head_against_its_baselines(trained: TrainResult)
         decisions = report["operating_points"]["test"]
         assert sum(d["share"] for d in decisions.values()) == pytest.approx(1.0, abs=1e-3)
         assert set(report["operating_points"]["thresholds"]) == set(report["per_class"])
+        assert report["tuning"]["chosen"] in [
+            {"C": c["C"], "class_weight": c["class_weight"]} for c in report["tuning"]["candidates"]
+        ]
         assert sum(sum(row) for row in report["confusion_matrix"]["matrix"]) == report["n"]
 
 

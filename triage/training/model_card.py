@@ -36,6 +36,13 @@ def render_model_card(
         f"{embedder.get('dim')} dimensions), loaded from local files.",
         "- Each head: word 1–2-gram and character 2–5-gram TF-IDF beside the sentence embedding, "
         "a linear SVM, probabilities by temperature scaling fitted on out-of-fold scores.",
+        *(
+            f"- {head}: C={r['tuning']['chosen']['C']}, class weight "
+            f"{r['tuning']['chosen']['class_weight'] or 'none'} (best out-of-fold macro-F1 "
+            f"of {len(r['tuning']['candidates'])} settings on the training part)."
+            for head, r in metrics["heads"].items()
+            if "tuning" in r
+        ),
         "",
         "## Training data",
         f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "

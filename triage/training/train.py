@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from triage.artifacts import new_version, save_model
-from triage.classifier import build_baseline, build_head
+from triage.classifier import build_baseline, build_head, fit_tuned_head
 from triage.data import fingerprint, labelled_texts, read_table
 from triage.decisions import PrecisionCurve, build_policy
 from triage.embeddings import Embedder
@@ -46,6 +46,7 @@ class TrainConfig:
     suggest_floor: float = 0.5
     min_threshold_support: int = 10
     id_column: str = "id"
+    tune: bool = True
     head_params: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -183,12 +184,20 @@ def train_from_file(
         y = split.labels[head_name]
         say(f"fitting head {head_name!r} ({len(set(y))} classes)")
         head_started = time.perf_counter()
-        head = build_head(seed=config.seed, **config.head_params).fit(train_x, y[train_idx])
+        tuning = None
+        if config.tune and not {"C", "class_weight"} & set(config.head_params):
+            head, tuning = fit_tuned_head(
+                train_x, y[train_idx], seed=config.seed, **config.head_params
+            )
+        else:
+            head = build_head(seed=config.seed, **config.head_params).fit(train_x, y[train_idx])
         fit_seconds = time.perf_counter() - head_started
         labels = [str(label) for label in head.classes_]
         test_proba = head.predict_proba(test_x)
         report = head_report(y[test_idx].tolist(), test_proba, labels, slices=slices)
         report["fit_seconds"] = round(fit_seconds, 2)
+        if tuning is not None:
+            report["tuning"] = {"chosen": tuning.params, "candidates": tuning.candidates}
         # Operating points come from out-of-fold predictions on the training part only.
         curves[head_name] = precision_curves(
             y[train_idx].tolist(),
