@@ -28,6 +28,12 @@ class TicketTooLargeError(TriageError):
     code = "ticket_too_large"
 
 
+class BatchTooLargeError(TriageError):
+    """More tickets in one request than the configured limit."""
+
+    code = "batch_too_large"
+
+
 class DataValidationError(TriageError):
     """A training or evaluation file is unusable; the message names the column or rows."""
 

@@ -111,7 +111,15 @@ class TriageService:
         self, tickets: Sequence[Ticket], *, explain: bool = False
     ) -> list[Classification]:
         """Classify tickets in one batch (one embedding pass)."""
-        texts = [self._text(ticket) for ticket in tickets]
+        texts = []
+        for index, ticket in enumerate(tickets):
+            try:
+                texts.append(self._text(ticket))
+            except (InvalidTicketError, TicketTooLargeError) as exc:
+                if len(tickets) == 1:
+                    raise
+                # Name the ticket, so a caller can find it in a batch.
+                raise type(exc)(f"ticket {index}: {exc.message}", details=exc.details) from exc
         results = []
         predicted = self.model.predict(texts, explain=explain)
         for ticket, predictions in zip(tickets, predicted, strict=True):

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         20_000, ge=1, description="Longest subject + body accepted by /v1/classify (413 above)."
     )
+    max_batch: int = Field(
+        1_000, ge=1, description="Most tickets in one /v1/classify/batch call (413 above)."
+    )
     max_request_bytes: int = Field(
         1_000_000, ge=1_000, description="Largest request body accepted (413 above)."
     )

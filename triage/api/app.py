@@ -37,6 +37,7 @@ def create_app(
         summary="Helpdesk ticket triage: category and support tier with calibrated confidence.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)

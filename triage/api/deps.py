@@ -18,5 +18,11 @@ def get_service(request: Request) -> TriageService:
     return service
 
 
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was built with (the process-wide ones by default)."""
+    settings: Settings | None = getattr(request.app.state, "settings", None)
+    return settings or get_settings()
+
+
 ServiceDep = Annotated[TriageService, Depends(get_service)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage.errors import (
     ArtifactError,
+    BatchTooLargeError,
     DataValidationError,
     EmbedderUnavailableError,
     InvalidTicketError,
@@ -27,6 +28,7 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     InvalidTicketError: 422,
     DataValidationError: 422,
     TicketTooLargeError: 413,
+    BatchTooLargeError: 413,
     ModelNotFoundError: 404,
     ArtifactError: 500,
     EmbedderUnavailableError: 503,

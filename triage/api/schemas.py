@@ -126,6 +126,25 @@ class ClassificationOut(BaseModel):
     )
 
 
+class BatchIn(BaseModel):
+    """Several tickets classified in one call (one embedding pass)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"tickets": [dict(_TICKET_EXAMPLE)], "explain": False}]},
+    )
+
+    tickets: list[TicketIn] = Field(min_length=1, description="Up to TRIAGE_MAX_BATCH tickets.")
+    explain: bool = Field(False, description="Explain every ticket (slower).")
+
+
+class BatchOut(BaseModel):
+    """One result per ticket, in the order sent."""
+
+    model_version: str
+    results: list[ClassificationOut]
+
+
 class HeadInfo(BaseModel):
     labels: list[str]
     metrics: dict[str, float] = Field(description="Held-out accuracy and macro-F1.")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from triage.api.deps import ServiceDep
+from triage.api.deps import ServiceDep, SettingsDep
 from triage.api.schemas import (
+    BatchIn,
+    BatchOut,
     ClassificationOut,
     ErrorOut,
     ExplanationOut,
@@ -14,6 +16,7 @@ from triage.api.schemas import (
     TermOut,
     TicketIn,
 )
+from triage.errors import BatchTooLargeError
 from triage.explain import Explanation
 from triage.service import Classification, Ticket
 
@@ -65,3 +68,27 @@ def classify(ticket: TicketIn, service: ServiceDep) -> ClassificationOut:
         explain=ticket.explain,
     )
     return classification_out(result)
+
+
+@router.post(
+    "/classify/batch",
+    response_model=BatchOut,
+    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def classify_batch(batch: BatchIn, service: ServiceDep, settings: SettingsDep) -> BatchOut:
+    """Classify up to TRIAGE_MAX_BATCH tickets in one call, in order."""
+    if len(batch.tickets) > settings.max_batch:
+        raise BatchTooLargeError(
+            f"{len(batch.tickets)} tickets in one batch; the limit is {settings.max_batch}",
+            details={"limit": settings.max_batch, "size": len(batch.tickets)},
+        )
+    results = service.classify_many(
+        [
+            Ticket(subject=t.subject, body=t.body, id=t.id, metadata=t.metadata)
+            for t in batch.tickets
+        ],
+        explain=batch.explain or any(t.explain for t in batch.tickets),
+    )
+    return BatchOut(
+        model_version=service.model.version, results=[classification_out(r) for r in results]
+    )
