@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from triage.artifacts import read_manifest
@@ -133,39 +135,56 @@ def _html_table(table: Table) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+@dataclass(frozen=True)
+class _Format:
+    heading: Callable[[int, str], str]
+    image: Callable[[Path], str]
+    text: Callable[[str], str]
+    table: Callable[[Table], str]
+    join: str
+
+
+_MARKDOWN = _Format(
+    heading=lambda level, text: f"{'#' * level} {text}",
+    image=lambda figure: f"![{figure.stem}]({_data_uri(figure)})",
+    text=lambda text: text,
+    table=_markdown_table,
+    join="\n\n",
+)
+_HTML = _Format(
+    heading=lambda level, text: f"<h{level}>{html.escape(text)}</h{level}>",
+    image=lambda figure: f'<img alt="{html.escape(figure.stem)}" src="{_data_uri(figure)}">',
+    text=lambda text: f"<p>{html.escape(text)}</p>",
+    table=_html_table,
+    join="",
+)
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    "table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;"
+    "padding:.2rem .6rem;text-align:left}img{max-width:100%;margin:.5rem 1rem .5rem 0}"
+)
+
+
 def render_report(path: Path, *, fmt: str = "html") -> str:
     """The artifact's evaluation as one file; figures are embedded, nothing is linked."""
-    title, sections = _sections(path)
-    if fmt == "markdown":
-        parts = [f"# {title}"]
-        for name, items in sections:
-            parts.append(f"## {name}")
-            for item in items:
-                if isinstance(item, Path):
-                    parts.append(f"![{item.stem}]({_data_uri(item)})")
-                elif isinstance(item, str):
-                    parts.append(item)
-                else:
-                    parts.append(_markdown_table(item))
-        return "\n\n".join(parts) + "\n"
-    if fmt != "html":
+    if fmt not in {"html", "markdown"}:
         raise ValueError(f"unknown report format {fmt!r}: use html or markdown")
-    body: list[str] = [f"<h1>{html.escape(title)}</h1>"]
+    style = _HTML if fmt == "html" else _MARKDOWN
+    title, sections = _sections(path)
+    parts = [style.heading(1, title)]
     for name, items in sections:
-        body.append(f"<h2>{html.escape(name)}</h2>")
+        parts.append(style.heading(2, name))
         for item in items:
             if isinstance(item, Path):
-                body.append(f'<img alt="{html.escape(item.stem)}" src="{_data_uri(item)}">')
+                parts.append(style.image(item))
             elif isinstance(item, str):
-                body.append(f"<p>{html.escape(item)}</p>")
+                parts.append(style.text(item))
             else:
-                body.append(_html_table(item))
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-        "table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;"
-        "padding:.2rem .6rem;text-align:left}img{max-width:100%;margin:.5rem 1rem .5rem 0}"
-    )
+                parts.append(style.table(item))
+    body = style.join.join(parts)
+    if fmt == "markdown":
+        return body + "\n"
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
-        f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+        f"</title><style>{_STYLE}</style></head><body>{body}</body></html>\n"
     )
