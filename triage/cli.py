@@ -269,6 +269,42 @@ def report(
         _say(f"wrote {output}")
 
 
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who the key is for, e.g. zammad.")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="classify (default), feedback or admin; repeatable.")
+    ] = None,
+) -> None:
+    """Make a new API key: prints the key once, and the hashed entry for TRIAGE_API_KEYS."""
+    from triage.auth import ApiKey, Scope, hash_key, new_key
+
+    try:
+        scopes = {Scope(s) for s in scope or ["classify"]}
+    except ValueError as exc:
+        raise typer.BadParameter("use classify, feedback or admin", param_hint="--scope") from exc
+    key = new_key()
+    entry = ApiKey(name=name, sha256=hash_key(key), scopes=scopes)
+    typer.echo(f"key (shown once, store it in the client): {key}")
+    typer.echo("add to TRIAGE_API_KEYS (a JSON list):")
+    typer.echo(entry.model_dump_json())
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: TRIAGE_HOST or 127.0.0.1.")] = None,
@@ -286,6 +322,19 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    bind = host or settings.host
+    if not settings.api_keys:
+        if not _is_loopback(bind):
+            typer.secho(
+                f"error [unsafe_bind]: refusing to serve on {bind} without API keys; "
+                "create one with 'triage keys create' and set TRIAGE_API_KEYS",
+                err=True,
+                fg=typer.colors.RED,
+            )
+            raise typer.Exit(code=2)
+        logging.getLogger("triage").warning(
+            "no API keys configured (TRIAGE_API_KEYS): the API is open, on %s only", bind
+        )
     try:
         # Load (and verify) before binding the port, so a bad artifact stops start-up with
         # one clear line instead of a server that never becomes ready.
@@ -294,7 +343,7 @@ def serve(
         raise _fail(exc) from exc
     uvicorn.run(
         application,
-        host=host or settings.host,
+        host=bind,
         port=port or settings.port,
         log_level=settings.log_level,
     )

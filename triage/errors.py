@@ -34,6 +34,18 @@ class BatchTooLargeError(TriageError):
     code = "batch_too_large"
 
 
+class UnauthorizedError(TriageError):
+    """No API key, or one that is not configured."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(TriageError):
+    """A valid API key without the scope the route needs."""
+
+    code = "forbidden"
+
+
 class DataValidationError(TriageError):
     """A training or evaluation file is unusable; the message names the column or rows."""
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from triage.auth import ApiKey
+
 
 class Settings(BaseSettings):
     """Every knob of the service in one place; the env prefix is ``TRIAGE_``."""
@@ -68,6 +70,13 @@ class Settings(BaseSettings):
         1_000_000, ge=1_000, description="Largest request body accepted (413 above)."
     )
     threads: int = Field(2, ge=1, description="CPU threads for embedding inference.")
+    api_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description=(
+            "API keys as JSON: [{name, sha256, scopes}] (make one with 'triage keys create'). "
+            "Empty: the API is open and 'triage serve' only listens on a loopback address."
+        ),
+    )
     log_level: str = "info"
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from triage.errors import ModelNotFoundError
+from triage.auth import ApiKey, Scope, find_key
+from triage.errors import ForbiddenError, ModelNotFoundError, UnauthorizedError
 from triage.service import TriageService
 from triage.settings import Settings, get_settings
 
@@ -26,3 +28,39 @@ def get_app_settings(request: Request) -> Settings:
 
 ServiceDep = Annotated[TriageService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def require_scope(scope: Scope) -> Callable[[Request], ApiKey | None]:
+    """A dependency that admits a request with a configured key holding ``scope``.
+
+    With no keys configured the API is open (``triage serve`` then binds loopback only).
+    """
+
+    def check(request: Request) -> ApiKey | None:
+        keys = get_app_settings(request).api_keys
+        if not keys:
+            return None
+        presented = _presented_key(request)
+        if presented is None:
+            raise UnauthorizedError(
+                "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+            )
+        key = find_key(presented, keys)
+        if key is None:
+            raise UnauthorizedError("the API key is not valid")
+        if scope not in key.scopes and Scope.ADMIN not in key.scopes:
+            raise ForbiddenError(
+                f"the key {key.name!r} lacks the {scope.value!r} scope",
+                details={"needed": scope.value, "scopes": sorted(s.value for s in key.scopes)},
+            )
+        return key
+
+    return check

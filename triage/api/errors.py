@@ -16,10 +16,12 @@ from triage.errors import (
     BatchTooLargeError,
     DataValidationError,
     EmbedderUnavailableError,
+    ForbiddenError,
     InvalidTicketError,
     ModelNotFoundError,
     TicketTooLargeError,
     TriageError,
+    UnauthorizedError,
 )
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     DataValidationError: 422,
     TicketTooLargeError: 413,
     BatchTooLargeError: 413,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
     ModelNotFoundError: 404,
     ArtifactError: 500,
     EmbedderUnavailableError: 503,
@@ -61,7 +65,10 @@ def _status_for(exc: TriageError) -> int:
 
 async def _triage_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TriageError)
-    return error_response(_status_for(exc), exc.code, exc.message, exc.details)
+    response = error_response(_status_for(exc), exc.code, exc.message, exc.details)
+    if isinstance(exc, UnauthorizedError):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="triage"'
+    return response
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

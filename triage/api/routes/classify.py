@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from triage.api.deps import ServiceDep, SettingsDep
+from triage.api.deps import ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import (
     BatchIn,
     BatchOut,
@@ -16,11 +16,17 @@ from triage.api.schemas import (
     TermOut,
     TicketIn,
 )
+from triage.auth import Scope
 from triage.errors import BatchTooLargeError
 from triage.explain import Explanation
 from triage.service import Classification, Ticket
 
-router = APIRouter(prefix="/v1", tags=["classify"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["classify"],
+    dependencies=[Depends(require_scope(Scope.CLASSIFY))],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
 
 
 def _explanation_out(head: str, explanation: Explanation | None) -> ExplanationOut | None:

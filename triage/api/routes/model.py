@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from triage.api.deps import ServiceDep
-from triage.api.schemas import ModelInfoOut
+from triage.api.deps import ServiceDep, require_scope
+from triage.api.schemas import ErrorOut, ModelInfoOut
+from triage.auth import Scope
 
-router = APIRouter(prefix="/v1", tags=["model"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["model"],
+    dependencies=[Depends(require_scope(Scope.CLASSIFY))],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
 
 
 @router.get("/model", response_model=ModelInfoOut)

@@ -1,0 +1,107 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from triage.api.app import create_app
+from triage.auth import ApiKey, Scope, hash_key
+from triage.service import TriageService
+from triage.settings import Settings
+
+CLASSIFY_KEY, FEEDBACK_KEY, ADMIN_KEY = "trg_classify-key", "trg_feedback-key", "trg_admin-key"
+TICKET = {"subject": "Printer on 3rd floor jams"}
+
+
+@pytest.fixture
+def secured(settings: Settings, service: TriageService) -> TestClient:
+    keys = [
+        ApiKey(name="helpdesk", sha256=hash_key(CLASSIFY_KEY), scopes={Scope.CLASSIFY}),
+        ApiKey(name="ui", sha256=hash_key(FEEDBACK_KEY), scopes={Scope.FEEDBACK}),
+        ApiKey(name="ops", sha256=hash_key(ADMIN_KEY), scopes={Scope.ADMIN}),
+    ]
+    app = create_app(settings.model_copy(update={"api_keys": keys}), service=service)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_no_key_or_a_wrong_key_is_401_with_a_challenge(secured: TestClient) -> None:
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"X-API-Key": "nope"},
+        {"Authorization": "Basic abc"},
+    ):
+        response = secured.post("/v1/classify", json=TICKET, headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    assert secured.get("/v1/model").status_code == 401
+
+
+def test_a_key_works_as_bearer_or_x_api_key(secured: TestClient) -> None:
+    for headers in ({"Authorization": f"Bearer {CLASSIFY_KEY}"}, {"X-API-Key": CLASSIFY_KEY}):
+        assert secured.post("/v1/classify", json=TICKET, headers=headers).status_code == 200
+        assert (
+            secured.post(
+                "/v1/classify/batch", json={"tickets": [TICKET]}, headers=headers
+            ).status_code
+            == 200
+        )
+        assert secured.get("/v1/model", headers=headers).status_code == 200
+    assert (
+        secured.post("/v1/classify", json=TICKET, headers={"X-API-Key": ADMIN_KEY}).status_code
+        == 200
+    )
+
+
+def test_a_key_without_the_scope_is_403(secured: TestClient) -> None:
+    response = secured.post("/v1/classify", json=TICKET, headers={"X-API-Key": FEEDBACK_KEY})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "forbidden"
+    assert error["details"] == {"needed": "classify", "scopes": ["feedback"]}
+
+
+def test_health_stays_open(secured: TestClient) -> None:
+    assert secured.get("/healthz").status_code == 200
+    assert secured.get("/readyz").status_code == 200
+
+
+def test_keys_create_prints_a_key_once_and_its_hashed_entry() -> None:
+    triage = str(Path(sys.executable).with_name("triage"))
+    out = subprocess.run(
+        [
+            triage,
+            "keys",
+            "create",
+            "--name",
+            "zammad",
+            "--scope",
+            "classify",
+            "--scope",
+            "feedback",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    key = out[0].rsplit(" ", 1)[1]
+    entry = ApiKey.model_validate(json.loads(out[-1]))
+    assert entry.sha256 == hash_key(key)
+    assert entry.scopes == {Scope.CLASSIFY, Scope.FEEDBACK}
+
+
+def test_serve_refuses_a_public_address_without_keys(tmp_path: Path, artifact_dir: Path) -> None:
+    triage = str(Path(sys.executable).with_name("triage"))
+    result = subprocess.run(
+        [triage, "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "TRIAGE_MODELS_DIR": str(artifact_dir.parent)},
+    )
+    assert result.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without API keys" in result.stderr

@@ -1,0 +1,44 @@
+"""API keys: generated once, stored only as sha256 hashes, checked in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Scope(StrEnum):
+    CLASSIFY = "classify"
+    FEEDBACK = "feedback"
+    ADMIN = "admin"
+
+
+class ApiKey(BaseModel):
+    """One configured key: who it is for, the sha256 of the key, what it may do."""
+
+    name: str = Field(min_length=1, max_length=100)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: set[Scope]
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh random key (256 bits), prefixed so it is recognisable in a leak scan."""
+    return "trg_" + secrets.token_urlsafe(32)
+
+
+def find_key(presented: str, keys: Iterable[ApiKey]) -> ApiKey | None:
+    """The configured key matching ``presented``; every key is compared, in constant time."""
+    digest = hash_key(presented)
+    found = None
+    for key in keys:
+        if hmac.compare_digest(digest, key.sha256):
+            found = key
+    return found
