@@ -65,6 +65,12 @@ def test_a_key_without_the_scope_is_403(secured: TestClient) -> None:
     assert error["details"] == {"needed": "classify", "scopes": ["feedback"]}
 
 
+def test_metrics_need_the_admin_scope(secured: TestClient) -> None:
+    assert secured.get("/metrics").status_code == 401
+    assert secured.get("/metrics", headers={"X-API-Key": CLASSIFY_KEY}).status_code == 403
+    assert secured.get("/metrics", headers={"X-API-Key": ADMIN_KEY}).status_code == 200
+
+
 def test_health_stays_open(secured: TestClient) -> None:
     assert secured.get("/healthz").status_code == 200
     assert secured.get("/readyz").status_code == 200

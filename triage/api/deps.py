@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from triage.api.metrics import Metrics
 from triage.auth import ApiKey, Scope, find_key
 from triage.errors import ForbiddenError, ModelNotFoundError, UnauthorizedError
 from triage.service import TriageService
@@ -26,7 +27,13 @@ def get_app_settings(request: Request) -> Settings:
     return settings or get_settings()
 
 
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 ServiceDep = Annotated[TriageService, Depends(get_service)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

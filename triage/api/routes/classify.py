@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from triage.api.deps import ServiceDep, SettingsDep, require_scope
+from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import (
     BatchIn,
     BatchOut,
@@ -67,12 +67,13 @@ def classification_out(result: Classification) -> ClassificationOut:
     response_model=ClassificationOut,
     responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
-def classify(ticket: TicketIn, service: ServiceDep) -> ClassificationOut:
+def classify(ticket: TicketIn, service: ServiceDep, metrics: MetricsDep) -> ClassificationOut:
     """Classify one ticket: label, calibrated probability and distribution per head."""
     result = service.classify(
         Ticket(subject=ticket.subject, body=ticket.body, id=ticket.id, metadata=ticket.metadata),
         explain=ticket.explain,
     )
+    metrics.observe(result)
     return classification_out(result)
 
 
@@ -81,7 +82,9 @@ def classify(ticket: TicketIn, service: ServiceDep) -> ClassificationOut:
     response_model=BatchOut,
     responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
-def classify_batch(batch: BatchIn, service: ServiceDep, settings: SettingsDep) -> BatchOut:
+def classify_batch(
+    batch: BatchIn, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep
+) -> BatchOut:
     """Classify up to TRIAGE_MAX_BATCH tickets in one call, in order."""
     if len(batch.tickets) > settings.max_batch:
         raise BatchTooLargeError(
@@ -95,6 +98,8 @@ def classify_batch(batch: BatchIn, service: ServiceDep, settings: SettingsDep) -
         ],
         explain=batch.explain or any(t.explain for t in batch.tickets),
     )
+    for result in results:
+        metrics.observe(result)
     return BatchOut(
         model_version=service.model.version, results=[classification_out(r) for r in results]
     )
