@@ -240,6 +240,11 @@ def _check_library_compatibility(manifest: Mapping[str, Any], manifest_path: Pat
 def load_model(path: Path, *, embedder_path: Path | None = None, threads: int = 2) -> TriageModel:
     """Load and verify an artifact directory, with the embedder it was trained with."""
     manifest = read_manifest(path)
+    if manifest.get("version") != path.name:
+        raise ArtifactError(
+            f"{path / MANIFEST} describes version {manifest.get('version')!r}, not {path.name!r}: "
+            "artifact directories must not be renamed"
+        )
     heads = {}
     for name in manifest["heads"]:
         head_path = path / "heads" / f"{name}.joblib"

@@ -12,6 +12,7 @@ from triage.decisions import Decision, HeadPolicy, build_policy
 from triage.errors import InvalidTicketError, TicketTooLargeError
 from triage.explain import Explanation
 from triage.model import TriageModel
+from triage.registry import served_model_dir
 from triage.settings import Settings
 from triage.text import ticket_text
 
@@ -81,9 +82,14 @@ class TriageService:
         self.max_text_chars = max_text_chars
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TriageService:
-        """Load the configured (or newest) model artifact, verifying it first."""
-        path = resolve_model_dir(Path(settings.models_dir), settings.model_version)
+    def from_settings(cls, settings: Settings, version: str | None = None) -> TriageService:
+        """Load ``version``, else the pinned, active or newest artifact, verifying it first."""
+        models_dir = Path(settings.models_dir)
+        path = (
+            resolve_model_dir(models_dir, version)
+            if version
+            else served_model_dir(models_dir, settings.model_version)
+        )
         model = load_model(path, embedder_path=settings.embedder_path, threads=settings.threads)
         return cls(
             model,

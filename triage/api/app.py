@@ -12,7 +12,7 @@ import triage
 from triage.api.errors import install_error_handlers
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
-from triage.api.routes import classify, health, model
+from triage.api.routes import classify, health, model, models
 from triage.api.routes import metrics as metrics_route
 from triage.service import TriageService
 from triage.settings import Settings, get_settings
@@ -49,5 +49,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(classify.router)
     app.include_router(model.router)
+    app.include_router(models.router)
     app.include_router(metrics_route.router)
     return app

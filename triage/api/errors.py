@@ -34,7 +34,7 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     UnauthorizedError: 401,
     ForbiddenError: 403,
     ModelNotFoundError: 404,
-    ArtifactError: 500,
+    ArtifactError: 422,
     EmbedderUnavailableError: 503,
 }
 _HTTP_CODES = {

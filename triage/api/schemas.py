@@ -166,6 +166,16 @@ class ModelInfoOut(BaseModel):
     libraries: dict[str, str]
 
 
+class ModelSummaryOut(BaseModel):
+    """One saved model version."""
+
+    version: str
+    created_at: str | None
+    heads: dict[str, dict[str, float]] = Field(description="Held-out accuracy and macro-F1.")
+    training_data: str | None
+    active: bool = Field(description="Served now (absent a TRIAGE_MODEL_VERSION pin).")
+
+
 class StatusOut(BaseModel):
     status: str
     model_version: str | None = None

@@ -252,7 +252,10 @@ def train_from_file(
     training_data = split.training_data
     path = None
     if models_dir is not None:
-        version = new_version(training_data["sha256"])
+        version = base = new_version(training_data["sha256"])
+        suffix = 2
+        while (models_dir / version).exists():  # two runs on the same data in one second
+            version, suffix = f"{base}-{suffix}", suffix + 1
         card = render_model_card(
             version=version,
             embedder=embedder.identity,

@@ -1,0 +1,61 @@
+"""Saved model versions: list, inspect, and activate one without a failed request."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from triage.api.deps import MetricsDep, SettingsDep, require_scope
+from triage.api.schemas import ErrorOut, ModelSummaryOut, StatusOut
+from triage.artifacts import read_manifest, resolve_model_dir
+from triage.auth import Scope
+from triage.registry import set_active, summaries
+from triage.service import TriageService
+
+router = APIRouter(
+    prefix="/v1/models",
+    tags=["models"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+_activation = threading.Lock()
+
+
+@router.get(
+    "",
+    response_model=list[ModelSummaryOut],
+    dependencies=[Depends(require_scope(Scope.CLASSIFY))],
+)
+def list_models(settings: SettingsDep) -> list[dict[str, Any]]:
+    """Saved model versions, newest first, with held-out scores and which one is active."""
+    return summaries(settings.models_dir)
+
+
+@router.get("/{version}", dependencies=[Depends(require_scope(Scope.CLASSIFY))])
+def get_model(version: str, settings: SettingsDep) -> dict[str, Any]:
+    """One version's manifest (checksums verified) and full evaluation report."""
+    path = resolve_model_dir(settings.models_dir, version)
+    manifest = read_manifest(path)
+    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    return {"manifest": manifest, "metrics": metrics}
+
+
+@router.post(
+    "/{version}/activate",
+    response_model=StatusOut,
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    responses={422: {"model": ErrorOut}},
+)
+def activate(
+    version: str, request: Request, settings: SettingsDep, metrics: MetricsDep
+) -> StatusOut:
+    """Serve another version: loaded and verified first, then swapped in one step."""
+    with _activation:
+        service = TriageService.from_settings(settings, version)
+        # Requests already running keep the service they started with; new ones get this.
+        request.app.state.service = service
+        set_active(settings.models_dir, version)
+        metrics.set_model(version)
+    return StatusOut(status="active", model_version=service.model.version)

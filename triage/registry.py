@@ -1,0 +1,65 @@
+"""Which saved model is served: a pinned setting, else the ACTIVE pointer, else the newest."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from triage.artifacts import MANIFEST, check_version_name, list_versions, resolve_model_dir
+from triage.errors import ModelNotFoundError
+
+ACTIVE = "ACTIVE"
+
+
+def active_version(models_dir: Path) -> str | None:
+    """The version last activated, if its pointer names a saved model."""
+    try:
+        version = (models_dir / ACTIVE).read_text(encoding="utf-8").strip()
+        check_version_name(version)
+    except (OSError, ModelNotFoundError):  # no pointer, or a name that is not a version
+        return None
+    return version if (models_dir / version / MANIFEST).is_file() else None
+
+
+def set_active(models_dir: Path, version: str) -> None:
+    """Point ACTIVE at ``version`` atomically (survives a restart)."""
+    resolve_model_dir(models_dir, version)  # exists and has a valid name
+    staging = models_dir / f".{ACTIVE}.tmp"
+    with staging.open("w", encoding="utf-8") as handle:
+        handle.write(version + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, models_dir / ACTIVE)
+
+
+def served_model_dir(models_dir: Path, pinned: str | None = None) -> Path:
+    """The artifact to serve: ``pinned`` (TRIAGE_MODEL_VERSION), the active one, the newest."""
+    return resolve_model_dir(models_dir, pinned or active_version(models_dir))
+
+
+def summaries(models_dir: Path) -> list[dict[str, Any]]:
+    """Every saved version, newest first, from its manifest (not re-verified here)."""
+    active = active_version(models_dir)
+    versions = list_versions(models_dir)
+    newest = versions[-1] if versions else None
+    result = []
+    for version in reversed(versions):
+        try:
+            manifest = json.loads((models_dir / version / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        result.append(
+            {
+                "version": version,
+                "created_at": manifest.get("created_at"),
+                "heads": {
+                    head: manifest.get("summary", {}).get(head, {})
+                    for head in manifest.get("heads", {})
+                },
+                "training_data": manifest.get("training_data", {}).get("file"),
+                "active": version == (active or newest),
+            }
+        )
+    return result
