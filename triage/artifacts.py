@@ -202,7 +202,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise ArtifactError(
             f"{manifest_path}: unsupported format version "
             f"{manifest.get('format_version') if isinstance(manifest, dict) else None!r} "
-            f"(this triage reads {FORMAT_VERSION})"
+            f"(this triage reads {FORMAT_VERSION}); retrain it with 'triage train'"
         )
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
