@@ -75,10 +75,10 @@ def test_a_class_too_rare_for_every_fold_still_trains() -> None:
 
 
 def test_tuning_keeps_the_setting_with_the_best_out_of_fold_macro_f1() -> None:
-    from triage.classifier import fit_tuned_head
+    from triage.classifier import fit_head
 
     frame, labels = _frame_and_labels()
-    head, tuning = fit_tuned_head(frame, labels)
+    head, tuning = fit_head(frame, labels)
     assert len(tuning.candidates) == 4
     best = max(tuning.candidates, key=lambda c: c["oof_macro_f1"])
     assert tuning.params == {"C": best["C"], "class_weight": best["class_weight"]}

@@ -130,7 +130,7 @@ def build_head(
     )
 
 
-# Settings compared by ``fit_tuned_head``: regularisation, and class weighting for skewed sets.
+# Settings compared by ``fit_head``: regularisation, and class weighting for skewed sets.
 TUNING_GRID: tuple[dict[str, Any], ...] = tuple(
     {"C": C, "class_weight": weight} for weight in (None, "balanced") for C in (0.3, 1.0)
 )
@@ -144,7 +144,7 @@ class TuningResult:
     candidates: list[dict[str, Any]]
 
 
-def fit_tuned_head(
+def fit_head(
     X: Any,
     y: Any,
     *,
@@ -153,7 +153,8 @@ def fit_tuned_head(
     calibration_folds: int = 3,
     seed: int = 0,
 ) -> tuple[Pipeline, TuningResult]:
-    """Fit the features once, then keep the classifier with the best out-of-fold macro-F1.
+    """Fit the features once, then keep the classifier setting with the best out-of-fold
+    macro-F1 (with a one-setting grid: just fit it, and report its out-of-fold score).
 
     Selection uses only the training rows (each scored by a model that did not see it), so
     the held-out test split stays untouched.

@@ -39,13 +39,10 @@ def served_model_dir(models_dir: Path, pinned: str | None = None) -> Path:
     return resolve_model_dir(models_dir, pinned or active_version(models_dir))
 
 
-def summaries(models_dir: Path) -> list[dict[str, Any]]:
+def summaries(models_dir: Path, served: str | None) -> list[dict[str, Any]]:
     """Every saved version, newest first, from its manifest (not re-verified here)."""
-    active = active_version(models_dir)
-    versions = list_versions(models_dir)
-    newest = versions[-1] if versions else None
     result = []
-    for version in reversed(versions):
+    for version in reversed(list_versions(models_dir)):
         try:
             manifest = json.loads((models_dir / version / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -59,7 +56,7 @@ def summaries(models_dir: Path) -> list[dict[str, Any]]:
                     for head in manifest.get("heads", {})
                 },
                 "training_data": manifest.get("training_data", {}).get("file"),
-                "active": version == (active or newest),
+                "active": version == served,
             }
         )
     return result

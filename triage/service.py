@@ -78,7 +78,9 @@ class TriageService:
         max_text_chars: int = 20_000,
     ) -> None:
         self.model = model
-        self.policies = dict(policies or policies_from_settings(model, Settings()))
+        # Without policies: the documented defaults (target 0.95, floor 0.5), never the
+        # environment, so a library caller gets the same decisions on every machine.
+        self.policies = dict(policies or policies_from_settings(model, Settings.model_construct()))
         self.max_text_chars = max_text_chars
 
     @classmethod

@@ -112,3 +112,11 @@ def test_no_request_fails_while_versions_are_switched(registry: tuple[Path, str,
             worker.join(timeout=30)
     assert failures == []
     assert served == {older, newer}
+
+
+def test_the_listing_marks_the_version_actually_served(registry: tuple[Path, str, str]) -> None:
+    models_dir, older, newer = registry
+    pinned = Settings(models_dir=models_dir, model_version=older)
+    with TestClient(create_app(pinned)) as client:
+        listed = {m["version"]: m["active"] for m in client.get("/v1/models").json()}
+    assert listed == {older: True, newer: False}

@@ -142,3 +142,20 @@ def test_hierarchical_labels_get_parent_operating_points(tmp_path: Path) -> None
     curves = load_model(result.path).curves["category"]
     assert {"hw", "net", "hw/laptop", "hw/printer", "net/vpn"} == set(curves)
     assert curves["hw"].support == 48  # 80 % of the 60 hardware rows
+
+
+def test_untuned_or_fixed_settings_fit_one_classifier(tmp_path: Path) -> None:
+    data = Path(__file__).parents[2] / "data" / "tickets.csv"
+    untuned = train_from_file(data, HashingEmbedder(32), config=TrainConfig(tune=False))
+    fixed = train_from_file(
+        data,
+        HashingEmbedder(32),
+        config=TrainConfig(head_params={"C": 1.0, "embedding_weight": 2.0}),
+    )
+    for result, C in ((untuned, 0.3), (fixed, 1.0)):
+        candidates = result.metrics["heads"]["tier"]["tuning"]["candidates"]
+        assert len(candidates) == 1
+        assert candidates[0]["C"] == C
+        assert result.model.heads["tier"].named_steps["classifier"].C == C
+    weights = fixed.model.heads["tier"].named_steps["features"].transformer_weights
+    assert weights["embedding"] == 2.0

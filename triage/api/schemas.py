@@ -173,7 +173,7 @@ class ModelSummaryOut(BaseModel):
     created_at: str | None
     heads: dict[str, dict[str, float]] = Field(description="Held-out accuracy and macro-F1.")
     training_data: str | None
-    active: bool = Field(description="Served now (absent a TRIAGE_MODEL_VERSION pin).")
+    active: bool = Field(description="The version this service answers with now.")
 
 
 class StatusOut(BaseModel):

@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from triage.artifacts import new_version, save_model
-from triage.classifier import build_baseline, build_head, fit_tuned_head
+from triage.classifier import TUNING_GRID, build_baseline, fit_head
 from triage.data import fingerprint, labelled_texts, read_table
 from triage.decisions import PrecisionCurve, build_policy
 from triage.embeddings import Embedder
@@ -184,20 +184,15 @@ def train_from_file(
         y = split.labels[head_name]
         say(f"fitting head {head_name!r} ({len(set(y))} classes)")
         head_started = time.perf_counter()
-        tuning = None
-        if config.tune and not {"C", "class_weight"} & set(config.head_params):
-            head, tuning = fit_tuned_head(
-                train_x, y[train_idx], seed=config.seed, **config.head_params
-            )
-        else:
-            head = build_head(seed=config.seed, **config.head_params).fit(train_x, y[train_idx])
+        head, tuning = fit_head(
+            train_x, y[train_idx], grid=_grid(config), seed=config.seed, **_feature_params(config)
+        )
         fit_seconds = time.perf_counter() - head_started
         labels = [str(label) for label in head.classes_]
         test_proba = head.predict_proba(test_x)
         report = head_report(y[test_idx].tolist(), test_proba, labels, slices=slices)
         report["fit_seconds"] = round(fit_seconds, 2)
-        if tuning is not None:
-            report["tuning"] = {"chosen": tuning.params, "candidates": tuning.candidates}
+        report["tuning"] = {"chosen": tuning.params, "candidates": tuning.candidates}
         # Operating points come from out-of-fold predictions on the training part only.
         curves[head_name] = precision_curves(
             y[train_idx].tolist(),
@@ -283,6 +278,21 @@ def train_from_file(
         )
         say(f"saved {path}")
     return TrainResult(model=model, path=path, metrics=metrics)
+
+
+_CLASSIFIER_PARAMS = ("C", "class_weight")
+
+
+def _grid(config: TrainConfig) -> list[dict[str, Any]]:
+    """The classifier settings to compare: the tuning grid, or the one setting asked for."""
+    fixed = {k: v for k, v in config.head_params.items() if k in _CLASSIFIER_PARAMS}
+    if config.tune and not fixed:
+        return [dict(params) for params in TUNING_GRID]
+    return [{"C": 0.3, "class_weight": None, **fixed}]
+
+
+def _feature_params(config: TrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in config.head_params.items() if k not in _CLASSIFIER_PARAMS}
 
 
 def _baselines(

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from triage.api.deps import MetricsDep, SettingsDep, require_scope
+from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import ErrorOut, ModelSummaryOut, StatusOut
 from triage.artifacts import read_manifest, resolve_model_dir
 from triage.auth import Scope
@@ -28,9 +28,9 @@ _activation = threading.Lock()
     response_model=list[ModelSummaryOut],
     dependencies=[Depends(require_scope(Scope.CLASSIFY))],
 )
-def list_models(settings: SettingsDep) -> list[dict[str, Any]]:
-    """Saved model versions, newest first, with held-out scores and which one is active."""
-    return summaries(settings.models_dir)
+def list_models(settings: SettingsDep, service: ServiceDep) -> list[dict[str, Any]]:
+    """Saved model versions, newest first, with held-out scores and which one is served."""
+    return summaries(settings.models_dir, served=service.model.version)
 
 
 @router.get("/{version}", dependencies=[Depends(require_scope(Scope.CLASSIFY))])
