@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +27,8 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 # Nothing in the test suite may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Apps built with default settings keep their SQLite database out of the working tree.
+os.environ["TRIAGE_DATA_DIR"] = tempfile.mkdtemp(prefix="triage-tests-")
 
 
 def shared_dataset(relative: str) -> Path:
@@ -67,11 +72,66 @@ def service(artifact_dir: Path) -> TriageService:
 
 
 @pytest.fixture
-def settings(artifact_dir: Path) -> Settings:
-    return Settings(models_dir=artifact_dir.parent, max_text_chars=5_000, max_request_bytes=50_000)
+def settings(artifact_dir: Path, tmp_path: Path) -> Settings:
+    return Settings(
+        models_dir=artifact_dir.parent,
+        data_dir=tmp_path / "var",
+        max_text_chars=5_000,
+        max_request_bytes=50_000,
+    )
 
 
 @pytest.fixture
 def client(settings: Settings, service: TriageService) -> Iterator[TestClient]:
     with TestClient(create_app(settings, service=service)) as test_client:
         yield test_client
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TRIAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """An admin URL of a reachable PostgreSQL, or a skip (a failure on CI, where one runs)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is required on CI: {exc}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL} (set TRIAGE_TEST_POSTGRES_URL)")
+    finally:
+        engine.dispose()
+    return POSTGRES_ADMIN_URL
+
+
+@contextmanager
+def fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    """A new, empty database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"triage_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same tests on both backends: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'triage.db'}"
+        return
+    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
+        yield url

@@ -68,3 +68,15 @@ class EmbedderUnavailableError(TriageError):
     """The embedding model cannot be loaded from local files."""
 
     code = "embedder_unavailable"
+
+
+class JobNotFoundError(TriageError):
+    """No classification job with that id."""
+
+    code = "job_not_found"
+
+
+class UnsupportedMediaTypeError(TriageError):
+    """A request body in a format the route does not read."""
+
+    code = "unsupported_media_type"

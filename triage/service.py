@@ -9,7 +9,7 @@ from typing import Any
 
 from triage.artifacts import load_model, resolve_model_dir
 from triage.decisions import Decision, HeadPolicy, build_policy
-from triage.errors import InvalidTicketError, TicketTooLargeError
+from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
 from triage.explain import Explanation
 from triage.model import TriageModel
 from triage.registry import served_model_dir
@@ -146,6 +146,23 @@ class TriageService:
             results.append(Classification(ticket.id, self.model.version, heads))
         return results
 
+    def classify_each(
+        self, tickets: Sequence[Ticket], *, explain: bool = False
+    ) -> list[Classification | TriageError]:
+        """Like ``classify_many``, but an invalid ticket yields its error in its place."""
+        outcomes: list[Classification | TriageError | None] = []
+        valid: list[Ticket] = []
+        for ticket in tickets:
+            try:
+                self._text(ticket)
+            except (InvalidTicketError, TicketTooLargeError) as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+                valid.append(ticket)
+        classified = iter(self.classify_many(valid, explain=explain) if valid else [])
+        return [next(classified) if outcome is None else outcome for outcome in outcomes]
+
     def model_info(self) -> dict[str, Any]:
         """What a caller may know about the served model: version, labels, held-out metrics."""
         manifest = self.model.manifest
@@ -166,3 +183,34 @@ class TriageService:
             "training_data": manifest.get("training_data", {}),
             "libraries": manifest.get("libraries", {}),
         }
+
+
+def classification_dict(result: Classification) -> dict[str, Any]:
+    """A classification as plain JSON data, the shape ``POST /v1/classify`` answers with."""
+    predictions: dict[str, Any] = {}
+    for head, p in result.predictions.items():
+        explanation = None
+        if p.explanation is not None:
+            explanation = {
+                "terms": [{"term": t.term, "weight": t.weight} for t in p.explanation.terms],
+                "blocks": p.explanation.blocks,
+                "neighbours": [
+                    {"id": n.id, "label": n.labels[head], "similarity": n.similarity}
+                    for n in p.explanation.neighbours
+                ],
+            }
+        predictions[head] = {
+            "label": p.label,
+            "confidence": p.confidence,
+            "threshold": p.threshold,
+            "decision": p.decision.value,
+            "abstained": p.abstained,
+            "fallback": p.fallback,
+            "distribution": p.distribution,
+            "explanation": explanation,
+        }
+    return {
+        "id": result.ticket_id,
+        "model_version": result.model_version,
+        "predictions": predictions,
+    }

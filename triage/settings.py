@@ -78,6 +78,36 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = "info"
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the database for feedback, jobs and resolved tickets, e.g. "
+            "postgresql://user:pass@host/db. Unset: a SQLite file, data_dir/triage.db."
+        ),
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Where the default SQLite database and vector index live."
+    )
+    jobs_worker: bool = Field(
+        True,
+        description=(
+            "Run queued classification jobs in a thread of this process. Set false on API "
+            "replicas when a separate 'triage worker' process does the jobs."
+        ),
+    )
+    job_chunk_size: int = Field(
+        64, ge=1, le=10_000, description="Tickets a job worker classifies (and commits) at a time."
+    )
+    max_job_tickets: int = Field(100_000, ge=1, description="Most tickets in one job (413 above).")
+    max_upload_bytes: int = Field(
+        50_000_000, ge=1_000, description="Largest body accepted by POST /v1/jobs/classify."
+    )
+
+    def database(self) -> str:
+        """The database URL in effect."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'triage.db').resolve()}"
 
 
 @lru_cache

@@ -111,3 +111,44 @@ def test_serve_refuses_a_public_address_without_keys(tmp_path: Path, artifact_di
     )
     assert result.returncode == 2
     assert "refusing to serve on 0.0.0.0 without API keys" in result.stderr
+
+
+FEEDBACK = {
+    "ticket_id": "INC-1",
+    "head": "category",
+    "predicted": "printers",
+    "final": "printers",
+    "model_version": "v1",
+}
+
+
+def test_feedback_needs_the_feedback_scope(secured: TestClient) -> None:
+    assert secured.post("/v1/feedback", json=FEEDBACK).status_code == 401
+    denied = secured.post("/v1/feedback", json=FEEDBACK, headers={"X-API-Key": CLASSIFY_KEY})
+    assert denied.status_code == 403
+    assert denied.json()["error"]["details"]["needed"] == "feedback"
+    for key in (FEEDBACK_KEY, ADMIN_KEY):
+        assert (
+            secured.post("/v1/feedback", json=FEEDBACK, headers={"X-API-Key": key}).status_code
+            == 201
+        )
+    assert (
+        secured.get("/v1/metrics/quality", headers={"X-API-Key": CLASSIFY_KEY}).status_code == 403
+    )
+    assert (
+        secured.get("/v1/metrics/quality", headers={"X-API-Key": FEEDBACK_KEY}).status_code == 200
+    )
+
+
+def test_jobs_need_the_classify_scope(secured: TestClient) -> None:
+    body = {"tickets": [TICKET]}
+    assert secured.post("/v1/jobs/classify", json=body).status_code == 401
+    assert (
+        secured.post(
+            "/v1/jobs/classify", json=body, headers={"X-API-Key": FEEDBACK_KEY}
+        ).status_code
+        == 403
+    )
+    created = secured.post("/v1/jobs/classify", json=body, headers={"X-API-Key": CLASSIFY_KEY})
+    assert created.status_code == 202
+    assert secured.get(f"/v1/jobs/{created.json()['id']}").status_code == 401

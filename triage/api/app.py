@@ -12,10 +12,14 @@ import triage
 from triage.api.errors import install_error_handlers
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
-from triage.api.routes import classify, health, model, models
+from triage.api.routes import classify, feedback, health, jobs, model, models
 from triage.api.routes import metrics as metrics_route
+from triage.job_runner import JobRunner
 from triage.service import TriageService
 from triage.settings import Settings, get_settings
+from triage.store.database import Database
+from triage.store.feedback import FeedbackStore
+from triage.store.jobs import JobStore
 
 log = logging.getLogger("triage")
 
@@ -28,11 +32,30 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database())
+        database.upgrade()
+        log.info("database %s at revision %s", database.describe(), database.revision())
+        app.state.feedback = FeedbackStore(database)
+        app.state.jobs = JobStore(database)
         app.state.service = service or TriageService.from_settings(settings)
         metrics.set_model(app.state.service.model.version)
         log.info("serving model %s", app.state.service.model.version)
-        yield
-        app.state.service = None
+        runner = None
+        if settings.jobs_worker:
+            runner = JobRunner(
+                app.state.jobs,
+                lambda: getattr(app.state, "service", None),
+                chunk_size=settings.job_chunk_size,
+            )
+            runner.start()
+        app.state.job_runner = runner
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+            app.state.service = None
+            database.dispose()
 
     app = FastAPI(
         title="triage",
@@ -44,11 +67,17 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        overrides={"/v1/jobs/classify": settings.max_upload_bytes},
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
     app.include_router(health.router)
     app.include_router(classify.router)
     app.include_router(model.router)
     app.include_router(models.router)
+    app.include_router(feedback.router)
+    app.include_router(jobs.router)
     app.include_router(metrics_route.router)
     return app

@@ -10,8 +10,11 @@ from fastapi import Depends, Request
 from triage.api.metrics import Metrics
 from triage.auth import ApiKey, Scope, find_key
 from triage.errors import ForbiddenError, ModelNotFoundError, UnauthorizedError
+from triage.job_runner import JobRunner
 from triage.service import TriageService
 from triage.settings import Settings, get_settings
+from triage.store.feedback import FeedbackStore
+from triage.store.jobs import JobStore
 
 
 def get_service(request: Request) -> TriageService:
@@ -32,9 +35,27 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_feedback_store(request: Request) -> FeedbackStore:
+    store: FeedbackStore = request.app.state.feedback
+    return store
+
+
+def get_job_store(request: Request) -> JobStore:
+    store: JobStore = request.app.state.jobs
+    return store
+
+
+def get_job_runner(request: Request) -> JobRunner | None:
+    runner: JobRunner | None = getattr(request.app.state, "job_runner", None)
+    return runner
+
+
 ServiceDep = Annotated[TriageService, Depends(get_service)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
+JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+JobRunnerDep = Annotated[JobRunner | None, Depends(get_job_runner)]
 
 
 def _presented_key(request: Request) -> str | None:

@@ -18,10 +18,12 @@ from triage.errors import (
     EmbedderUnavailableError,
     ForbiddenError,
     InvalidTicketError,
+    JobNotFoundError,
     ModelNotFoundError,
     TicketTooLargeError,
     TriageError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
 )
 
 log = logging.getLogger(__name__)
@@ -34,8 +36,10 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     UnauthorizedError: 401,
     ForbiddenError: 403,
     ModelNotFoundError: 404,
+    JobNotFoundError: 404,
     ArtifactError: 422,
     EmbedderUnavailableError: 503,
+    UnsupportedMediaTypeError: 415,
 }
 _HTTP_CODES = {
     400: "bad_request",

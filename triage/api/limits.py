@@ -12,24 +12,31 @@ class _TooLargeError(Exception):
 
 
 class BodySizeLimit:
-    """Reject bodies larger than ``max_bytes`` (by Content-Length, or while streaming)."""
+    """Reject bodies larger than ``max_bytes`` (by Content-Length, or while streaming).
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    ``overrides`` maps exact paths to their own limit (file uploads may be larger).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await self._reject(send)
+                if declared > limit:
+                    await self._reject(send, limit)
                     return
         seen = 0
         overflow = False
@@ -40,7 +47,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     overflow = True
                     raise _TooLargeError
             return message
@@ -51,7 +58,7 @@ class BodySizeLimit:
             if overflow:
                 if message["type"] == "http.response.start" and not replaced:
                     replaced = True
-                    await self._reject(send)
+                    await self._reject(send, limit)
                 return
             await send(message)
 
@@ -59,15 +66,16 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, guarded_send)
         except _TooLargeError:
             if not replaced:
-                await self._reject(send)
+                await self._reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
+    @staticmethod
+    async def _reject(send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "error": {
                     "code": "payload_too_large",
-                    "message": f"request body over the limit of {self.max_bytes} bytes",
-                    "details": {"limit": self.max_bytes},
+                    "message": f"request body over the limit of {limit} bytes",
+                    "details": {"limit": limit},
                 }
             }
         ).encode()

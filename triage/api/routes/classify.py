@@ -5,21 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
-from triage.api.schemas import (
-    BatchIn,
-    BatchOut,
-    ClassificationOut,
-    ErrorOut,
-    ExplanationOut,
-    HeadOut,
-    NeighbourOut,
-    TermOut,
-    TicketIn,
-)
+from triage.api.schemas import BatchIn, BatchOut, ClassificationOut, ErrorOut, TicketIn
 from triage.auth import Scope
 from triage.errors import BatchTooLargeError
-from triage.explain import Explanation
-from triage.service import Classification, Ticket
+from triage.service import Classification, Ticket, classification_dict
 
 router = APIRouter(
     prefix="/v1",
@@ -29,37 +18,8 @@ router = APIRouter(
 )
 
 
-def _explanation_out(head: str, explanation: Explanation | None) -> ExplanationOut | None:
-    if explanation is None:
-        return None
-    return ExplanationOut(
-        terms=[TermOut(term=t.term, weight=t.weight) for t in explanation.terms],
-        blocks=explanation.blocks,
-        neighbours=[
-            NeighbourOut(id=n.id, label=n.labels[head], similarity=n.similarity)
-            for n in explanation.neighbours
-        ],
-    )
-
-
 def classification_out(result: Classification) -> ClassificationOut:
-    return ClassificationOut(
-        id=result.ticket_id,
-        model_version=result.model_version,
-        predictions={
-            head: HeadOut(
-                label=p.label,
-                confidence=p.confidence,
-                threshold=p.threshold,
-                decision=p.decision.value,
-                abstained=p.abstained,
-                fallback=p.fallback,
-                distribution=p.distribution,
-                explanation=_explanation_out(head, p.explanation),
-            )
-            for head, p in result.predictions.items()
-        },
-    )
+    return ClassificationOut.model_validate(classification_dict(result))
 
 
 @router.post(

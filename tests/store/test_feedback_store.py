@@ -1,0 +1,79 @@
+"""Feedback is durable, deduplicated per ticket/head/model, and measured correctly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from triage.store.database import Database
+from triage.store.feedback import Feedback, FeedbackStore
+from triage.store.schema import utcnow
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[FeedbackStore]:
+    with Database(database_url) as database:
+        database.upgrade()
+        yield FeedbackStore(database)
+
+
+def test_migrations_are_idempotent_and_at_head(database_url: str) -> None:
+    with Database(database_url) as database:
+        database.upgrade()
+        database.upgrade()
+        assert database.revision() == database.head_revision() is not None
+
+
+def test_feedback_survives_a_new_engine(database_url: str, store: FeedbackStore) -> None:
+    store.add([Feedback("T1", "category", "printers", "printers", "v1", "auto", 0.9)])
+    store.database.dispose()
+    with Database(database_url) as database:
+        assert FeedbackStore(database).count() == 1
+
+
+def test_a_repeat_corrects_rather_than_duplicates(store: FeedbackStore) -> None:
+    store.add([Feedback("T1", "category", "printers", "network", "v1", "auto")])
+    store.add(
+        [
+            Feedback("T1", "category", "printers", "printers", "v1", "auto"),
+            Feedback("T1", "category", "printers", "printers", "v2", "auto"),  # another model
+        ]
+    )
+    assert store.count() == 2
+    quality = store.quality(model_version="v1")["category"].overall
+    assert quality.feedback == 1
+    assert quality.precision == 1.0
+
+
+def test_quality_per_head_and_class(store: FeedbackStore) -> None:
+    store.add(
+        [
+            Feedback("T1", "category", "printers", "printers", "v1", "auto", 0.97),
+            Feedback("T2", "category", "printers", "network", "v1", "auto", 0.96),
+            Feedback("T3", "category", "printers", "printers", "v1", "suggest", 0.7),
+            Feedback("T4", "category", "network", "network", "v1", "review", 0.3),
+            Feedback("T5", "category", "network", "email", "v1"),  # no decision sent
+            Feedback("T1", "tier", "L1", "L2", "v1", "review", 0.4),
+        ]
+    )
+    report = store.quality()
+    assert sorted(report) == ["category", "tier"]
+    printers = report["category"].classes["printers"]
+    assert (printers.feedback, printers.precision) == (3, round(2 / 3, 4))
+    assert (printers.auto, printers.auto_precision, printers.coverage) == (2, 0.5, round(2 / 3, 4))
+    assert printers.abstain_rate == 0.0
+    network = report["category"].classes["network"]
+    assert network.precision == 0.5
+    assert network.auto_precision is None  # never automatic: no precision to claim
+    assert network.abstain_rate == 1.0  # of the one that says its decision
+    overall = report["category"].overall
+    assert (overall.feedback, overall.auto, overall.coverage) == (5, 2, 0.5)
+    assert report["tier"].overall.precision == 0.0
+
+
+def test_quality_since_excludes_older_feedback(store: FeedbackStore) -> None:
+    store.add([Feedback("T1", "category", "printers", "printers", "v1", "auto")])
+    assert store.quality(since=utcnow() + timedelta(seconds=5)) == {}
+    assert store.quality(since=utcnow() - timedelta(minutes=1))["category"].overall.feedback == 1

@@ -1,0 +1,90 @@
+"""Feedback from staff, and the live quality it measures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from triage.api.deps import FeedbackStoreDep, SettingsDep, require_scope
+from triage.api.schemas import ErrorOut
+from triage.api.schemas_feedback import (
+    FeedbackBatchIn,
+    FeedbackIn,
+    FeedbackStoredOut,
+    HeadQualityOut,
+    QualityOut,
+    QualityReportOut,
+)
+from triage.auth import Scope
+from triage.errors import BatchTooLargeError
+from triage.store.feedback import Feedback
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["feedback"],
+    dependencies=[Depends(require_scope(Scope.FEEDBACK))],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+
+
+def _stored(store: FeedbackStoreDep, items: list[FeedbackIn]) -> FeedbackStoredOut:
+    # Committed before this returns: a 201 means the feedback is on disk.
+    stored = store.add([Feedback(**item.model_dump()) for item in items])
+    return FeedbackStoredOut(stored=stored)
+
+
+@router.post("/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackStoredOut)
+def add_feedback(item: FeedbackIn, store: FeedbackStoreDep) -> FeedbackStoredOut:
+    """Record the label staff finally chose for one head of a ticket."""
+    return _stored(store, [item])
+
+
+@router.post(
+    "/feedback/batch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FeedbackStoredOut,
+    responses={413: {"model": ErrorOut}},
+)
+def add_feedback_batch(
+    batch: FeedbackBatchIn, store: FeedbackStoreDep, settings: SettingsDep
+) -> FeedbackStoredOut:
+    """Record up to TRIAGE_MAX_BATCH feedback items in one transaction."""
+    if len(batch.items) > settings.max_batch:
+        raise BatchTooLargeError(
+            f"{len(batch.items)} items in one batch; the limit is {settings.max_batch}",
+            details={"limit": settings.max_batch, "size": len(batch.items)},
+        )
+    return _stored(store, batch.items)
+
+
+@router.get("/metrics/quality", response_model=QualityReportOut)
+def quality(
+    store: FeedbackStoreDep,
+    since: Annotated[
+        datetime | None,
+        Query(description="Only feedback given at or after this time (ISO 8601)."),
+    ] = None,
+    model_version: Annotated[
+        str | None, Query(description="Only feedback on this model version.")
+    ] = None,
+) -> QualityReportOut:
+    """Live precision, coverage and abstain rate per head and predicted class, from feedback."""
+    if since is not None and since.tzinfo is None:
+        since = since.astimezone()  # a time without a zone is the server's local time
+    report = store.quality(since=since, model_version=model_version)
+    return QualityReportOut(
+        since=since,
+        model_version=model_version,
+        heads={
+            head: HeadQualityOut(
+                overall=QualityOut.model_validate(q.overall, from_attributes=True),
+                classes={
+                    label: QualityOut.model_validate(c, from_attributes=True)
+                    for label, c in q.classes.items()
+                },
+            )
+            for head, q in report.items()
+        },
+    )

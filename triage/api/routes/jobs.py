@@ -1,0 +1,151 @@
+"""Background classification of a backlog: queue a job, poll it, page through its results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from triage.api.deps import JobRunnerDep, JobStoreDep, SettingsDep, require_scope
+from triage.api.schemas import ErrorOut
+from triage.api.schemas_jobs import JobIn, JobItemOut, JobOut
+from triage.auth import Scope
+from triage.data import tickets_from_bytes
+from triage.errors import BatchTooLargeError, JobNotFoundError, UnsupportedMediaTypeError
+from triage.store.jobs import Job, JobStatus, JobStore
+
+router = APIRouter(
+    prefix="/v1/jobs",
+    tags=["jobs"],
+    dependencies=[Depends(require_scope(Scope.CLASSIFY))],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
+
+_UPLOAD_TYPES = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/json-lines": "jsonl",
+}
+_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": JobIn.model_json_schema()},
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "id,subject,body\nINC-1,VPN drops,The VPN disconnects every hour\n",
+        },
+        "application/x-ndjson": {
+            "schema": {"type": "string"},
+            "example": '{"id": "INC-1", "subject": "VPN drops"}\n',
+        },
+    },
+}
+
+
+def _job_out(
+    job: Job, store: JobStore, request: Request, *, offset: int = 0, limit: int = 0
+) -> JobOut:
+    handled = job.done + job.failed
+    out = JobOut(
+        id=job.id,
+        status=job.status.value,
+        total=job.total,
+        done=job.done,
+        failed=job.failed,
+        progress=round(handled / job.total, 4) if job.total else 1.0,
+        model_version=job.model_version,
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        links={"self": str(request.url_for("get_job", job_id=job.id))},
+    )
+    if job.status in (JobStatus.DONE, JobStatus.FAILED) and limit > 0:
+        items = store.items(job.id, offset=offset, limit=limit)
+        out.results = [
+            JobItemOut(
+                position=item.position,
+                id=item.ticket.get("id"),
+                result=item.result,  # a dict, validated into the model
+                error=item.error,
+            )
+            for item in items
+        ]
+        if offset + limit < job.total:
+            url = request.url_for("get_job", job_id=job.id)
+            out.links["next"] = str(url.include_query_params(offset=offset + limit, limit=limit))
+    return out
+
+
+async def _tickets_from_request(request: Request) -> tuple[list[dict[str, Any]], bool, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if content_type in _UPLOAD_TYPES:
+        fmt = _UPLOAD_TYPES[content_type]
+        explain = request.query_params.get("explain", "").lower() in ("1", "true", "yes")
+        return tickets_from_bytes(body, fmt), explain, fmt
+    if content_type not in ("application/json", ""):
+        raise UnsupportedMediaTypeError(
+            f"unsupported content type {content_type!r}: send application/json, text/csv or "
+            "application/x-ndjson"
+        )
+    try:
+        job = JobIn.model_validate_json(body)
+    except ValidationError as exc:
+        # The same 422 as any other body: the shared handler names the field.
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
+    tickets = [t.model_dump(include={"id", "subject", "body", "metadata"}) for t in job.tickets]
+    return tickets, job.explain, "json"
+
+
+@router.post(
+    "/classify",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    openapi_extra={"requestBody": _REQUEST_BODY},
+    responses={413: {"model": ErrorOut}, 415: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+async def create_job(
+    request: Request,
+    response: Response,
+    store: JobStoreDep,
+    settings: SettingsDep,
+    runner: JobRunnerDep,
+) -> JobOut:
+    """Queue tickets for classification in the background; answers 202 with the job to poll.
+
+    Send JSON ``{"tickets": [...]}``, or a file as the body with ``Content-Type: text/csv``
+    or ``application/x-ndjson`` (columns/keys ``id``, ``subject``, ``body``; add
+    ``?explain=true`` for explanations). The job is committed before the 202.
+    """
+    tickets, explain, source = await _tickets_from_request(request)
+    if len(tickets) > settings.max_job_tickets:
+        raise BatchTooLargeError(
+            f"{len(tickets)} tickets in one job; the limit is {settings.max_job_tickets}",
+            details={"limit": settings.max_job_tickets, "size": len(tickets)},
+        )
+    job = store.create(tickets, explain=explain, source=source)
+    if runner is not None:
+        runner.wake()
+    response.headers["Location"] = str(request.url_for("get_job", job_id=job.id))
+    return _job_out(job, store, request)
+
+
+@router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+def get_job(
+    job_id: str,
+    request: Request,
+    store: JobStoreDep,
+    offset: Annotated[int, Query(ge=0, description="First result to return.")] = 0,
+    limit: Annotated[int, Query(ge=0, le=5_000, description="Results per page.")] = 1_000,
+) -> JobOut:
+    """Progress of a job; once it has ended, a page of its results in submission order."""
+    job = store.get(job_id)
+    if job is None:
+        raise JobNotFoundError(f"no job {job_id!r}")
+    return _job_out(job, store, request, offset=offset, limit=limit)

@@ -1,0 +1,139 @@
+"""Works through queued classification jobs in the background, a chunk of tickets at a time.
+
+Runs as a thread inside the API process (the default) or as its own process
+(``triage worker``). Each chunk's results are committed with a renewed lease, so a job cut
+short by a restart resumes where it stopped, and the short chunks leave the CPU to
+interactive requests in between.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Literal
+
+from triage.errors import TriageError
+from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.store.jobs import Job, JobItem, JobStore
+
+log = logging.getLogger(__name__)
+
+
+def _ticket(data: dict[str, Any]) -> Ticket:
+    return Ticket(
+        subject=data.get("subject"),
+        body=data.get("body"),
+        id=data.get("id"),
+        metadata=data.get("metadata") or {},
+    )
+
+
+class JobRunner:
+    """Claims jobs from the store and classifies their tickets with the current service."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        service: Callable[[], TriageService | None],
+        *,
+        chunk_size: int = 64,
+        lease: timedelta = timedelta(seconds=60),
+        poll_seconds: float = 1.0,
+        pause_seconds: float = 0.01,
+    ) -> None:
+        self.store = store
+        self.service = service
+        self.chunk_size = chunk_size
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.pause_seconds = pause_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="triage-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """A job was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # the loop must outlive a bad moment (e.g. the database restarting)
+                log.exception("job runner error; retrying in %.1f s", self.poll_seconds)
+                worked = False
+            if not worked:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def run_once(self) -> bool:
+        """Claim one job and work it to the end; False when there was nothing to do."""
+        service = self.service()
+        if service is None:
+            return False
+        job = self.store.claim(self.name, lease=self.lease)
+        if job is None:
+            return False
+        log.info("job %s: %d tickets, %d done before", job.id, job.total, job.done + job.failed)
+        try:
+            state = self._work(job)
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            self.store.finish(job.id, self.name, error=f"{type(exc).__name__}: {exc}")
+            return True
+        if state == "done":
+            self.store.finish(job.id, self.name)
+            log.info("job %s done", job.id)
+        elif state == "stopped":
+            self.store.release(job.id, self.name)  # queued again, for the next start
+        return True
+
+    def _work(self, job: Job) -> Literal["done", "lost", "stopped"]:
+        while not self._stop.is_set():
+            chunk = self.store.pending(job.id, self.chunk_size)
+            if not chunk:
+                return "done"
+            service = self.service() or self._no_service()
+            outcomes = self._classify(service, chunk, explain=job.explain)
+            if not self.store.record(
+                job.id, self.name, outcomes, lease=self.lease, model_version=service.model.version
+            ):
+                log.warning("job %s: lease lost to another worker; leaving it", job.id)
+                return "lost"
+            self._stop.wait(self.pause_seconds)
+        return "stopped"
+
+    @staticmethod
+    def _no_service() -> TriageService:
+        raise RuntimeError("no model is loaded")
+
+    @staticmethod
+    def _classify(
+        service: TriageService, chunk: list[JobItem], *, explain: bool
+    ) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+        results = service.classify_each([_ticket(item.ticket) for item in chunk], explain=explain)
+        outcomes: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
+        for item, outcome in zip(chunk, results, strict=True):
+            if isinstance(outcome, Classification):
+                outcomes[item.position] = (classification_dict(outcome), None)
+            else:
+                assert isinstance(outcome, TriageError)
+                error = {"code": outcome.code, "message": outcome.message}
+                outcomes[item.position] = (None, error)
+        return outcomes

@@ -1,0 +1,1 @@
+"""Durable state: feedback, classification jobs and resolved tickets, through SQLAlchemy."""

@@ -1,0 +1,224 @@
+"""Classification jobs for a backlog: queued in the database, so they survive a restart.
+
+A job is a row in ``jobs`` and one row per ticket in ``job_items``. A worker claims a job
+with a lease it keeps renewing; a job whose lease lapsed (its worker died) is claimed again
+and resumes at the first ticket without a result. Nothing acknowledged with a 202 is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from triage.store.database import Database
+from triage.store.schema import job_items, jobs, utcnow
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    status: JobStatus
+    total: int
+    done: int
+    failed: int
+    explain: bool
+    source: str
+    model_version: str | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class JobItem:
+    position: int
+    ticket: dict[str, Any]
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+def _job(row: sa.RowMapping) -> Job:
+    return Job(
+        id=row["id"],
+        status=JobStatus(row["status"]),
+        total=row["total"],
+        done=row["done"],
+        failed=row["failed"],
+        explain=row["explain"],
+        source=row["source"],
+        model_version=row["model_version"],
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+class JobStore:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def create(
+        self, tickets: Sequence[Mapping[str, Any]], *, explain: bool = False, source: str = "json"
+    ) -> Job:
+        """Queue a job; once this returns, the job and every ticket are committed."""
+        job_id = uuid.uuid4().hex
+        now = utcnow()
+        with self.database.begin() as connection:
+            connection.execute(
+                jobs.insert().values(
+                    id=job_id,
+                    status=JobStatus.QUEUED.value,
+                    total=len(tickets),
+                    done=0,
+                    failed=0,
+                    explain=explain,
+                    source=source,
+                    created_at=now,
+                )
+            )
+            for start in range(0, len(tickets), 5_000):
+                connection.execute(
+                    job_items.insert(),
+                    [
+                        {"job_id": job_id, "position": start + i, "ticket": dict(ticket)}
+                        for i, ticket in enumerate(tickets[start : start + 5_000])
+                    ],
+                )
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self.database.begin() as connection:
+            row = connection.execute(jobs.select().where(jobs.c.id == job_id)).mappings().first()
+        return _job(row) if row else None
+
+    def items(self, job_id: str, *, offset: int = 0, limit: int = 1_000) -> list[JobItem]:
+        query = (
+            sa.select(
+                job_items.c.position, job_items.c.ticket, job_items.c.result, job_items.c.error
+            )
+            .where(job_items.c.job_id == job_id)
+            .order_by(job_items.c.position)
+            .offset(offset)
+            .limit(limit)
+        )
+        with self.database.begin() as connection:
+            return [JobItem(*row) for row in connection.execute(query).all()]
+
+    def claim(self, worker: str, *, lease: timedelta) -> Job | None:
+        """Take the oldest queued job, or one whose worker stopped renewing its lease."""
+        now = utcnow()
+        claimable = (jobs.c.status == JobStatus.QUEUED.value) | (
+            (jobs.c.status == JobStatus.RUNNING.value) & (jobs.c.lease_until < now)
+        )
+        with self.database.begin() as connection:
+            candidates = connection.execute(
+                sa.select(jobs.c.id).where(claimable).order_by(jobs.c.created_at).limit(5)
+            ).scalars()
+            for job_id in list(candidates):
+                # The WHERE is checked again by the UPDATE itself: of two workers racing for
+                # one job, exactly one changes the row.
+                claimed = connection.execute(
+                    jobs.update()
+                    .where(jobs.c.id == job_id, claimable)
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        worker=worker,
+                        lease_until=now + lease,
+                        started_at=sa.func.coalesce(jobs.c.started_at, now),
+                    )
+                )
+                if claimed.rowcount == 1:
+                    break
+            else:
+                return None
+        return self.get(job_id)
+
+    def pending(self, job_id: str, limit: int) -> list[JobItem]:
+        """The next tickets of a job that have neither a result nor an error."""
+        query = (
+            sa.select(
+                job_items.c.position, job_items.c.ticket, job_items.c.result, job_items.c.error
+            )
+            .where(
+                job_items.c.job_id == job_id,
+                job_items.c.result.is_(None),
+                job_items.c.error.is_(None),
+            )
+            .order_by(job_items.c.position)
+            .limit(limit)
+        )
+        with self.database.begin() as connection:
+            return [JobItem(*row) for row in connection.execute(query).all()]
+
+    def record(
+        self,
+        job_id: str,
+        worker: str,
+        outcomes: Mapping[int, tuple[dict[str, Any] | None, dict[str, Any] | None]],
+        *,
+        lease: timedelta,
+        model_version: str,
+    ) -> bool:
+        """Save results (or per-ticket errors) and renew the lease, in one transaction.
+
+        Returns False when the job is no longer this worker's (its lease lapsed and another
+        worker took it); nothing is written then.
+        """
+        now = utcnow()
+        done = sum(1 for result, _ in outcomes.values() if result is not None)
+        failed = len(outcomes) - done
+        with self.database.begin() as connection:
+            renewed = connection.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.worker == worker)
+                .values(
+                    lease_until=now + lease,
+                    done=jobs.c.done + done,
+                    failed=jobs.c.failed + failed,
+                    model_version=model_version,
+                )
+            )
+            if renewed.rowcount != 1:
+                return False  # nothing was written
+            for position, (result, error) in outcomes.items():
+                connection.execute(
+                    job_items.update()
+                    .where(job_items.c.job_id == job_id, job_items.c.position == position)
+                    .values(result=result, error=error)
+                )
+        return True
+
+    def finish(self, job_id: str, worker: str, *, error: str | None = None) -> None:
+        status = JobStatus.FAILED if error else JobStatus.DONE
+        with self.database.begin() as connection:
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.worker == worker)
+                .values(status=status.value, finished_at=utcnow(), lease_until=None, error=error)
+            )
+
+    def release(self, job_id: str, worker: str) -> None:
+        """Give a running job back to the queue (its worker is shutting down)."""
+        with self.database.begin() as connection:
+            connection.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.worker == worker)
+                .values(status=JobStatus.QUEUED.value, worker=None, lease_until=None)
+            )
