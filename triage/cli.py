@@ -309,6 +309,9 @@ def _is_loopback(host: str) -> bool:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: TRIAGE_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: TRIAGE_PORT or 8000.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes, each with its own copy of the model.")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API with the newest (or TRIAGE_MODEL_VERSION) model."""
     import logging
@@ -338,15 +341,75 @@ def serve(
     try:
         # Load (and verify) before binding the port, so a bad artifact stops start-up with
         # one clear line instead of a server that never becomes ready.
-        application = create_app(settings, service=TriageService.from_settings(settings))
+        service = TriageService.from_settings(settings)
     except TriageError as exc:
         raise _fail(exc) from exc
+    if workers > 1:
+        # Each worker process builds its own app (and loads the model) from the settings.
+        del service
+        uvicorn.run(
+            "triage.api.app:create_app",
+            factory=True,
+            workers=workers,
+            host=bind,
+            port=port or settings.port,
+            log_level=settings.log_level,
+        )
+        return
     uvicorn.run(
-        application,
+        create_app(settings, service=service),
         host=bind,
         port=port or settings.port,
         log_level=settings.log_level,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run queued classification jobs in this process (set TRIAGE_JOBS_WORKER=false on the API)."""
+    import logging
+    import signal
+
+    from triage.job_runner import JobRunner
+    from triage.service import TriageService
+    from triage.store.database import Database
+    from triage.store.jobs import JobStore
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        service = TriageService.from_settings(settings)
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    database = Database(settings.database())
+    database.upgrade()
+    runner = JobRunner(JobStore(database), lambda: service, chunk_size=settings.job_chunk_size)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    _say(f"worker {runner.name}: model {service.model.version}, database {database.describe()}")
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        runner.stop()
+    finally:
+        database.dispose()
+
+
+db_app = typer.Typer(
+    help="The database of feedback, jobs and resolved tickets.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (the service also does this when it starts)."""
+    from triage.store.database import Database
+
+    with Database(get_settings().database()) as database:
+        database.upgrade()
+        typer.echo(f"{database.describe()}: at revision {database.revision()}")
 
 
 if __name__ == "__main__":
