@@ -135,3 +135,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def pgvector_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """PostgreSQL 16 with pgvector, started from Python by the ``pgserver`` package."""
+    pgserver = pytest.importorskip("pgserver", reason="pgserver (a dev dependency) is needed")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgvector"), cleanup_mode="stop")
+    try:
+        uri = server.get_uri()
+        yield "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(params=["embedded", "pgvector"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The similar-ticket store on both backends: SQLite + the in-process index, pgvector."""
+    if request.param == "embedded":
+        yield f"sqlite:///{tmp_path / 'triage.db'}"
+        return
+    with fresh_postgres_database(request.getfixturevalue("pgvector_server")) as url:
+        yield url

@@ -80,3 +80,15 @@ class UnsupportedMediaTypeError(TriageError):
     """A request body in a format the route does not read."""
 
     code = "unsupported_media_type"
+
+
+class StoreMismatchError(TriageError):
+    """The ticket store's vectors come from another embedding model than the served one."""
+
+    code = "store_mismatch"
+
+
+class TicketNotFoundError(TriageError):
+    """No stored ticket with that id."""
+
+    code = "ticket_not_found"

@@ -67,10 +67,21 @@ class TriageModel:
         return {name: head.predict_proba(frame) for name, head in self.heads.items()}
 
     def predict(
-        self, texts: Sequence[str], *, explain: bool = False, neighbours: int = 5
+        self,
+        texts: Sequence[str],
+        *,
+        explain: bool = False,
+        neighbours: int = 5,
+        embeddings: np.ndarray | None = None,
     ) -> list[dict[str, HeadPrediction]]:
-        """The answer of every head for each text, optionally with its explanation."""
-        embeddings, frame = self._frames(texts)
+        """The answer of every head for each text, optionally with its explanation.
+
+        ``embeddings``: the texts' vectors from ``self.embedder``, when the caller has them.
+        """
+        if embeddings is None:
+            embeddings, frame = self._frames(texts)
+        else:
+            frame = feature_frame(texts, embeddings)
         results: list[dict[str, HeadPrediction]] = [{} for _ in texts]
         for name, head in self.heads.items():
             labels = self.labels(name)

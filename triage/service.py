@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from triage.artifacts import load_model, resolve_model_dir
 from triage.decisions import Decision, HeadPolicy, build_policy
 from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
@@ -115,10 +117,8 @@ class TriageService:
         """Classify one ticket by every head of the model."""
         return self.classify_many([ticket], explain=explain)[0]
 
-    def classify_many(
-        self, tickets: Sequence[Ticket], *, explain: bool = False
-    ) -> list[Classification]:
-        """Classify tickets in one batch (one embedding pass)."""
+    def texts(self, tickets: Sequence[Ticket]) -> list[str]:
+        """The model text of each ticket; an invalid ticket raises, named by its position."""
         texts = []
         for index, ticket in enumerate(tickets):
             try:
@@ -126,10 +126,24 @@ class TriageService:
             except (InvalidTicketError, TicketTooLargeError) as exc:
                 if len(tickets) == 1:
                     raise
-                # Name the ticket, so a caller can find it in a batch.
                 raise type(exc)(f"ticket {index}: {exc.message}", details=exc.details) from exc
+        return texts
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of model texts, by the model's own embedder."""
+        return self.model.embedder.encode(texts)
+
+    def classify_many(
+        self,
+        tickets: Sequence[Ticket],
+        *,
+        explain: bool = False,
+        embeddings: np.ndarray | None = None,
+    ) -> list[Classification]:
+        """Classify tickets in one batch (one embedding pass, or none if ``embeddings``)."""
+        texts = self.texts(tickets)
         results = []
-        predicted = self.model.predict(texts, explain=explain)
+        predicted = self.model.predict(texts, explain=explain, embeddings=embeddings)
         for ticket, predictions in zip(tickets, predicted, strict=True):
             heads = {}
             for head, p in predictions.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -101,6 +102,29 @@ class Settings(BaseSettings):
     max_job_tickets: int = Field(100_000, ge=1, description="Most tickets in one job (413 above).")
     max_upload_bytes: int = Field(
         50_000_000, ge=1_000, description="Largest body accepted by POST /v1/jobs/classify."
+    )
+
+    similar_backend: Literal["auto", "embedded", "pgvector"] = Field(
+        "auto",
+        description=(
+            "Vector search for similar tickets: 'embedded' (in-process index, snapshot in "
+            "data_dir), 'pgvector' (PostgreSQL searches; for several replicas), or 'auto': "
+            "pgvector when the database is PostgreSQL with the vector extension."
+        ),
+    )
+    hnsw_threshold: int = Field(
+        20_000,
+        ge=2,
+        description="Embedded index: exact search below this many tickets, HNSW above.",
+    )
+    duplicate_threshold: float = Field(
+        0.9,
+        ge=-1.0,
+        le=1.0,
+        description="Similarity at or above which a ticket is flagged as a likely duplicate.",
+    )
+    duplicate_window_hours: float = Field(
+        72.0, gt=0, description="Open tickets this recent are checked for duplicates (and kept)."
     )
 
     def database(self) -> str:

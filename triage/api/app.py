@@ -12,8 +12,9 @@ import triage
 from triage.api.errors import install_error_handlers
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
-from triage.api.routes import classify, feedback, health, jobs, model, models
+from triage.api.routes import classify, feedback, health, jobs, model, models, similar
 from triage.api.routes import metrics as metrics_route
+from triage.api.state import open_similar
 from triage.job_runner import JobRunner
 from triage.service import TriageService
 from triage.settings import Settings, get_settings
@@ -37,9 +38,11 @@ def create_app(
         log.info("database %s at revision %s", database.describe(), database.revision())
         app.state.feedback = FeedbackStore(database)
         app.state.jobs = JobStore(database)
+        app.state.database = database
         app.state.service = service or TriageService.from_settings(settings)
         metrics.set_model(app.state.service.model.version)
         log.info("serving model %s", app.state.service.model.version)
+        open_similar(app, settings, app.state.service)
         runner = None
         if settings.jobs_worker:
             runner = JobRunner(
@@ -54,6 +57,8 @@ def create_app(
         finally:
             if runner is not None:
                 runner.stop()
+            if getattr(app.state, "similar", None) is not None:
+                app.state.similar.close()
             app.state.service = None
             database.dispose()
 
@@ -79,5 +84,6 @@ def create_app(
     app.include_router(models.router)
     app.include_router(feedback.router)
     app.include_router(jobs.router)
+    app.include_router(similar.router)
     app.include_router(metrics_route.router)
     return app

@@ -9,10 +9,11 @@ from fastapi import Depends, Request
 
 from triage.api.metrics import Metrics
 from triage.auth import ApiKey, Scope, find_key
-from triage.errors import ForbiddenError, ModelNotFoundError, UnauthorizedError
+from triage.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
 from triage.job_runner import JobRunner
 from triage.service import TriageService
 from triage.settings import Settings, get_settings
+from triage.similar.service import SimilarService
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
 
@@ -45,6 +46,14 @@ def get_job_store(request: Request) -> JobStore:
     return store
 
 
+def get_similar(request: Request) -> SimilarService:
+    similar: SimilarService | None = getattr(request.app.state, "similar", None)
+    if similar is None:
+        error: TriageError | None = getattr(request.app.state, "similar_error", None)
+        raise error or ModelNotFoundError("no model is loaded")
+    return similar
+
+
 def get_job_runner(request: Request) -> JobRunner | None:
     runner: JobRunner | None = getattr(request.app.state, "job_runner", None)
     return runner
@@ -55,6 +64,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+SimilarDep = Annotated[SimilarService, Depends(get_similar)]
 JobRunnerDep = Annotated[JobRunner | None, Depends(get_job_runner)]
 
 

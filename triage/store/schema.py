@@ -90,3 +90,46 @@ job_items = sa.Table(
     sa.Column("result", sa.JSON, nullable=True),
     sa.Column("error", sa.JSON, nullable=True),
 )
+
+# Tickets the similarity search knows: resolved ones (with how they were solved) and recent
+# open ones (for duplicate detection). ``row_id`` is the key of the vector index.
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("row_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False, default=""),
+    sa.Column("ticket_id", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("visibility", sa.String(16), nullable=False),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("resolution", sa.Text, nullable=True),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("text_sha256", sa.String(64), nullable=False),
+    sa.Column("embedding", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("resolved_at", UtcDateTime, nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("tenant", "ticket_id"),
+    sa.Index(None, "status", "created_at"),
+)
+
+# Every insert, update and delete of ``tickets``, in order: each process's in-memory vector
+# index replays what it has not seen, so replicas sharing one database stay in step.
+ticket_changes = sa.Table(
+    "ticket_changes",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("row_id", sa.BigInteger, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+# Facts about the store as a whole, e.g. which embedding model made its vectors.
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)

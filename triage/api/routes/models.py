@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import ErrorOut, ModelSummaryOut, StatusOut
+from triage.api.state import open_similar
 from triage.artifacts import read_manifest, resolve_model_dir
 from triage.auth import Scope
 from triage.registry import set_active, summaries
@@ -56,6 +57,7 @@ def activate(
         service = TriageService.from_settings(settings, version)
         # Requests already running keep the service they started with; new ones get this.
         request.app.state.service = service
+        open_similar(request.app, settings, service)
         set_active(settings.models_dir, version)
         metrics.set_model(version)
     return StatusOut(status="active", model_version=service.model.version)

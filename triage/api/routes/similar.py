@@ -1,0 +1,197 @@
+"""Similar resolved tickets, likely duplicates, and the store they come from."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, status
+
+from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, SimilarDep, require_scope
+from triage.api.routes.classify import classification_out
+from triage.api.schemas import ErrorOut
+from triage.api.schemas_similar import (
+    DeletedOut,
+    DuplicateOut,
+    MatchOut,
+    ResolvedBatchIn,
+    ResolvedStoredOut,
+    ResolvedTicketIn,
+    SimilarIn,
+    SimilarOut,
+    TriageIn,
+    TriageOut,
+)
+from triage.auth import ApiKey, Scope
+from triage.errors import BatchTooLargeError, TicketNotFoundError
+from triage.service import Ticket
+from triage.similar.service import Match, SimilarResult, SimilarService
+from triage.store.schema import utcnow
+from triage.store.tickets import Status, TicketRecord, Visibility
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["similar"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+
+ClassifyKey = Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))]
+
+
+def _may_see_internal(key: ApiKey | None) -> bool:
+    # No key at all: the API is open (loopback only), its caller is the operator.
+    return key is None or Scope.ADMIN in key.scopes
+
+
+def _match_out(match: Match, *, internal: bool) -> MatchOut:
+    record = match.ticket.record
+    hidden = record.visibility is Visibility.INTERNAL and not internal
+    return MatchOut(
+        id=record.ticket_id,
+        score=round(match.score, 4),
+        duplicate=match.duplicate,
+        subject=record.subject,
+        resolution=None if hidden else record.resolution,
+        resolution_hidden=hidden,
+        category=record.category,
+        tier=record.tier,
+        resolved_at=record.resolved_at,
+        tenant=record.tenant or None,
+        visibility=record.visibility.value,
+    )
+
+
+def _lists(result: SimilarResult, *, internal: bool) -> tuple[list[MatchOut], list[DuplicateOut]]:
+    similar = [_match_out(m, internal=internal) for m in result.similar]
+    duplicates = [
+        DuplicateOut(
+            id=m.ticket.record.ticket_id,
+            score=round(m.score, 4),
+            subject=m.ticket.record.subject,
+            created_at=m.ticket.created_at,
+            tenant=m.ticket.record.tenant or None,
+        )
+        for m in result.duplicates
+    ]
+    return similar, duplicates
+
+
+def _find(similar: SimilarService, query: SimilarIn, vector: np.ndarray) -> SimilarResult:
+    tenant = query.tenant or ""
+    result = similar.find(
+        vector,
+        k=query.k,
+        tenant=tenant,
+        category=query.category,
+        max_age=timedelta(days=query.max_age_days) if query.max_age_days else None,
+        min_score=query.min_score,
+        exclude=(tenant, query.id) if query.id else None,
+    )
+    if query.id and query.remember:
+        similar.remember_open(
+            TicketRecord(
+                ticket_id=query.id,
+                subject=query.subject,
+                body=query.body,
+                tenant=tenant,
+                status=Status.OPEN,
+            ),
+            vector,
+        )
+    return result
+
+
+@router.post("/similar", response_model=SimilarOut, responses={413: {"model": ErrorOut}})
+def similar_tickets(query: SimilarIn, similar: SimilarDep, key: ClassifyKey) -> SimilarOut:
+    """The k most similar resolved tickets with their resolutions, and likely duplicates."""
+    vector = similar.embed([similar.text(query.subject, query.body)])[0]
+    found, duplicates = _lists(_find(similar, query, vector), internal=_may_see_internal(key))
+    return SimilarOut(similar=found, duplicates=duplicates, backend=similar.backend)
+
+
+@router.post("/triage", response_model=TriageOut, responses={413: {"model": ErrorOut}})
+def triage_ticket(
+    query: TriageIn,
+    service: ServiceDep,
+    similar: SimilarDep,
+    metrics: MetricsDep,
+    key: ClassifyKey,
+) -> TriageOut:
+    """Classification and similar tickets in one call, from one embedding of the ticket."""
+    ticket = Ticket(subject=query.subject, body=query.body, id=query.id)
+    texts = service.texts([ticket])
+    vectors = service.embed(texts)
+    classification = service.classify_many([ticket], explain=query.explain, embeddings=vectors)[0]
+    metrics.observe(classification)
+    found, duplicates = _lists(
+        _find(similar, query, np.asarray(vectors[0], dtype=np.float32)),
+        internal=_may_see_internal(key),
+    )
+    return TriageOut(
+        classification=classification_out(classification),
+        similar=found,
+        duplicates=duplicates,
+        backend=similar.backend,
+    )
+
+
+@router.post(
+    "/tickets/resolved",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ResolvedStoredOut,
+    dependencies=[Depends(require_scope(Scope.FEEDBACK))],
+    responses={413: {"model": ErrorOut}},
+)
+def add_resolved(
+    body: ResolvedTicketIn | ResolvedBatchIn, similar: SimilarDep, settings: SettingsDep
+) -> ResolvedStoredOut:
+    """Add or update resolved tickets (one, or {"tickets": [...]} up to TRIAGE_MAX_BATCH).
+
+    They are found by the next request, in every process, and survive a restart. A ticket
+    whose text has not changed is not embedded again.
+    """
+    items = body.tickets if isinstance(body, ResolvedBatchIn) else [body]
+    if len(items) > settings.max_batch:
+        raise BatchTooLargeError(
+            f"{len(items)} tickets in one batch; the limit is {settings.max_batch}",
+            details={"limit": settings.max_batch, "size": len(items)},
+        )
+    now = utcnow()
+    records = [
+        TicketRecord(
+            ticket_id=t.id,
+            subject=t.subject,
+            body=t.body,
+            resolution=t.resolution,
+            category=t.category,
+            tier=t.tier,
+            resolved_at=t.resolved_at.astimezone() if t.resolved_at else now,
+            tenant=t.tenant or "",
+            visibility=Visibility(t.visibility),
+            status=Status.RESOLVED,
+        )
+        for t in items
+    ]
+    result = similar.add(records)
+    return ResolvedStoredOut(stored=len(result.row_ids), embedded=result.embedded)
+
+
+@router.delete(
+    "/tickets/{ticket_id}",
+    response_model=DeletedOut,
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    responses={404: {"model": ErrorOut}},
+)
+def delete_ticket(
+    ticket_id: str,
+    similar: SimilarDep,
+    tenant: Annotated[
+        str | None, Query(description="Only in this tenant; default: in every tenant.")
+    ] = None,
+) -> DeletedOut:
+    """Forget a ticket everywhere (right to be forgotten): it is never returned again."""
+    removed = similar.delete(ticket_id, tenant=tenant)
+    if not removed:
+        raise TicketNotFoundError(f"no stored ticket {ticket_id!r}")
+    return DeletedOut(deleted=removed)

@@ -1,0 +1,136 @@
+"""Bodies of the similar-ticket endpoints: the store of resolved tickets and searches in it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from triage.api.schemas import ClassificationOut
+
+_QUERY_EXAMPLE: dict[str, Any] = {
+    "id": "INC-2001",
+    "subject": "VPN disconnects every hour",
+    "body": "Since the update my VPN drops about once an hour.",
+    "k": 5,
+}
+_RESOLVED_EXAMPLE: dict[str, Any] = {
+    "id": "INC-1042",
+    "subject": "VPN drops after Windows update",
+    "body": "The VPN client disconnects every hour since Tuesday's update.",
+    "resolution": "Updated the VPN client to 7.2; the keep-alive bug is fixed there.",
+    "category": "network",
+    "tier": "L1",
+    "resolved_at": "2026-11-20T14:03:00Z",
+}
+
+
+class _HasText(BaseModel):
+    subject: str | None = Field(None, description="Subject line.")
+    body: str | None = Field(None, description="Ticket text; HTML is reduced to plain text.")
+
+    @model_validator(mode="after")
+    def _has_text(self) -> _HasText:
+        if not (self.subject or "").strip() and not (self.body or "").strip():
+            raise ValueError("a ticket needs a non-empty 'subject' or 'body'")
+        return self
+
+
+class SimilarIn(_HasText):
+    """A ticket to find similar resolved tickets (and likely duplicates) for."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_QUERY_EXAMPLE]})
+
+    id: str | None = Field(
+        None,
+        max_length=200,
+        description="The helpdesk's ticket id. With `remember`, the ticket is kept as open so "
+        "later reports of the same incident are flagged as its duplicates.",
+    )
+    tenant: str | None = Field(
+        None, max_length=200, description="Organisation: search only its tickets."
+    )
+    k: int = Field(5, ge=1, le=50, description="How many similar resolved tickets.")
+    category: str | None = Field(None, description="Only resolved tickets of this category.")
+    max_age_days: float | None = Field(
+        None, gt=0, description="Only tickets resolved within this many days."
+    )
+    min_score: float = Field(0.0, ge=-1.0, le=1.0, description="Lowest cosine similarity.")
+    remember: bool = Field(True, description="Keep a ticket with an id as open (see `id`).")
+
+
+class TriageIn(SimilarIn):
+    """Classification and similar tickets in one call (one embedding pass)."""
+
+    explain: bool = Field(False, description="Also explain each head's answer.")
+
+
+class MatchOut(BaseModel):
+    id: str
+    score: float = Field(description="Cosine similarity of the ticket texts' embeddings.")
+    duplicate: bool = Field(description="Score at or above TRIAGE_DUPLICATE_THRESHOLD.")
+    subject: str | None
+    resolution: str | None = Field(
+        description="How it was solved; null for an internal resolution unless the caller has "
+        "the admin scope (see resolution_hidden)."
+    )
+    resolution_hidden: bool
+    category: str | None
+    tier: str | None
+    resolved_at: datetime | None
+    tenant: str | None
+    visibility: Literal["public", "internal"]
+
+
+class DuplicateOut(BaseModel):
+    id: str
+    score: float
+    subject: str | None
+    created_at: datetime = Field(description="When triage first saw the open ticket.")
+    tenant: str | None
+
+
+class SimilarOut(BaseModel):
+    similar: list[MatchOut] = Field(description="Most similar resolved tickets, best first.")
+    duplicates: list[DuplicateOut] = Field(
+        description="Recent open tickets that look like the same incident, best first."
+    )
+    backend: Literal["embedded", "pgvector"]
+
+
+class TriageOut(SimilarOut):
+    classification: ClassificationOut
+
+
+class ResolvedTicketIn(_HasText):
+    """A solved ticket to suggest from: the text it was reported with and how it was solved."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_RESOLVED_EXAMPLE]})
+
+    id: str = Field(min_length=1, max_length=200)
+    resolution: str | None = Field(None, description="How it was solved, shown to staff.")
+    category: str | None = Field(None, max_length=200)
+    tier: str | None = Field(None, max_length=64)
+    resolved_at: datetime | None = Field(None, description="ISO 8601; default: now.")
+    tenant: str | None = Field(None, max_length=200)
+    visibility: Literal["public", "internal"] = Field(
+        "public", description="internal: the resolution is shown to admin-scoped callers only."
+    )
+
+
+class ResolvedBatchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"tickets": [_RESOLVED_EXAMPLE]}]}
+    )
+
+    tickets: list[ResolvedTicketIn] = Field(min_length=1, description="Up to TRIAGE_MAX_BATCH.")
+
+
+class ResolvedStoredOut(BaseModel):
+    stored: int = Field(description="Tickets added or updated (committed before this answer).")
+    embedded: int = Field(description="Of those, how many were (re-)embedded: new or changed text.")
+
+
+class DeletedOut(BaseModel):
+    deleted: int = Field(description="Stored tickets removed (one per tenant holding the id).")

@@ -1,0 +1,1 @@
+"""Finding similar resolved tickets: dense, lexical and fused rankings."""

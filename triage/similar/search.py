@@ -1,0 +1,232 @@
+"""Nearest stored tickets to a query vector, by one of two backends.
+
+- :class:`EmbeddedSearch`: an in-process :class:`VectorIndex` loaded from the database (or
+  from a snapshot file beside it) and kept in step by replaying ``ticket_changes``, so every
+  process sharing the database sees every write at its next search.
+- :class:`PgVectorSearch`: PostgreSQL with the ``vector`` extension searches its own HNSW
+  index; nothing is held in the process. For several replicas against one database.
+
+Both return (row_id, cosine similarity) pairs that pass the filters, best first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from pgvector.sqlalchemy import Vector
+
+from triage.similar.vector_index import DEFAULT_HNSW_THRESHOLD, VectorIndex
+from triage.store.schema import tickets
+from triage.store.tickets import Filters, TicketStore
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+Hits = list[tuple[int, float]]
+
+
+class VectorSearch(Protocol):
+    def refresh(self) -> None:
+        """Catch up with writes made by this or any other process."""
+
+    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits: ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddedSearch:
+    """The in-process index; exact below ``hnsw_threshold`` vectors, HNSW above."""
+
+    # Candidates asked of the index per round when filters drop some: k × this, then × 10.
+    OVERSAMPLE = 4
+    # A filter this selective (this few rows left) is answered by an exact scan of them.
+    EXACT_FALLBACK_ROWS = 20_000
+
+    def __init__(
+        self,
+        store: TicketStore,
+        dim: int,
+        *,
+        snapshot: Path | None = None,
+        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+    ) -> None:
+        self.store = store
+        self.dim = dim
+        self.snapshot = snapshot
+        self.hnsw_threshold = hnsw_threshold
+        self.index = VectorIndex(dim, hnsw_threshold=hnsw_threshold)
+        self.seq = 0
+        self._sync = threading.Lock()
+        self._load()
+
+    def _sidecar(self) -> Path | None:
+        return (
+            None if self.snapshot is None else self.snapshot.with_name(self.snapshot.name + ".json")
+        )
+
+    def _load(self) -> None:
+        sidecar = self._sidecar()
+        if (
+            self.snapshot is not None
+            and sidecar is not None
+            and self.snapshot.exists()
+            and sidecar.exists()
+        ):
+            try:
+                facts = json.loads(sidecar.read_text(encoding="utf-8"))
+                if facts.get("dim") == self.dim:
+                    self.index = VectorIndex.load(self.snapshot, hnsw_threshold=self.hnsw_threshold)
+                    self.seq = int(facts["seq"])
+                    log.info(
+                        "vector index: %d from snapshot (change %d)", len(self.index), self.seq
+                    )
+                    self.refresh()
+                    return
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("vector snapshot %s unusable (%s); rebuilding", self.snapshot, exc)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Load every stored vector from the database."""
+        with self._sync:
+            seq = self.store.last_change()
+            keys, vectors = self.store.vectors()
+            index = VectorIndex(self.dim, hnsw_threshold=self.hnsw_threshold)
+            if len(keys):
+                index.upsert(keys, vectors)
+            self.index, self.seq = index, seq
+        log.info("vector index: %d from the database (change %d)", len(self.index), seq)
+        self.refresh()
+
+    def refresh(self) -> None:
+        with self._sync:
+            while True:
+                changes = self.store.changes_since(self.seq)
+                if not changes:
+                    return
+                # The latest change of each row decides: a row added then deleted is gone.
+                latest: dict[int, bool] = {}
+                for _, row_id, deleted in changes:
+                    latest[row_id] = deleted
+                removed = [r for r, deleted in latest.items() if deleted]
+                upserted = [r for r, deleted in latest.items() if not deleted]
+                if removed:
+                    self.index.remove(removed)
+                if upserted:
+                    keys, vectors = self.store.vectors(upserted)
+                    if len(keys):
+                        self.index.upsert(keys, vectors)
+                self.seq = changes[-1][0]
+
+    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
+        self.refresh()
+        size = len(self.index)
+        if size == 0:
+            return []
+        want = min(size, max(k * self.OVERSAMPLE, 20))
+        while True:
+            keys, scores = self.index.search(query[None, :], want)
+            candidates = [
+                (int(key), float(s)) for key, s in zip(keys[0], scores[0], strict=True) if key >= 0
+            ]
+            admitted = self.store.fetch([key for key, _ in candidates], filters)
+            hits = [(key, score) for key, score in candidates if key in admitted]
+            if len(hits) >= k or want >= size:
+                return hits[:k]
+            if want >= k * self.OVERSAMPLE * 10:
+                return self._exact(query, k, filters, fallback=hits)
+            want = min(size, want * 10)
+
+    def _exact(self, query: FloatArray, k: int, filters: Filters, *, fallback: Hits) -> Hits:
+        """Filters that leave few rows: score exactly those rows."""
+        if self.store.count_matching(filters) > self.EXACT_FALLBACK_ROWS:
+            return fallback[:k]
+        keys, vectors = self.store.vectors(filters=filters)
+        if not len(keys):
+            return []
+        norms = np.linalg.norm(vectors, axis=1)
+        scores = vectors @ query / np.where(norms == 0, 1.0, norms)
+        top = np.argsort(-scores)[:k]
+        return [(int(keys[i]), float(scores[i])) for i in top]
+
+    def save(self) -> None:
+        """Write a snapshot so the next start loads it instead of every row."""
+        if self.snapshot is None:
+            return
+        with self._sync:
+            self.index.save(self.snapshot)
+            sidecar = self._sidecar()
+            assert sidecar is not None
+            tmp = sidecar.with_name(sidecar.name + ".tmp")
+            tmp.write_text(json.dumps({"seq": self.seq, "dim": self.dim}), encoding="utf-8")
+            os.replace(tmp, sidecar)
+
+    def close(self) -> None:
+        self.save()
+
+
+class PgVectorSearch:
+    """PostgreSQL searches its own HNSW index (pgvector, cosine distance)."""
+
+    def __init__(self, store: TicketStore, dim: int, *, ef_search: int = 100) -> None:
+        self.store = store
+        self.dim = dim
+        self.ef_search = ef_search
+        ensure_pgvector(store, dim)
+
+    def refresh(self) -> None:
+        pass  # the database is the index
+
+    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
+        vec = sa.literal_column("vec", type_=Vector(self.dim))
+        distance = vec.cosine_distance(np.asarray(query, dtype=np.float32))
+        statement = (
+            sa.select(tickets.c.row_id, (1 - distance).label("score"))
+            .where(vec.is_not(None), *filters.clauses())
+            .order_by(distance)
+            .limit(k)
+        )
+        with self.store.database.begin() as connection:
+            # ef_search bounds the candidates the HNSW scan visits; at least k of them.
+            connection.execute(sa.text(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}"))
+            rows = connection.execute(statement).all()
+        return [(int(r), float(s)) for r, s in rows]
+
+    def close(self) -> None:
+        pass
+
+
+def pgvector_available(store: TicketStore) -> bool:
+    """The database is PostgreSQL and the ``vector`` extension is installed or installable."""
+    if not store.database.is_postgres:
+        return False
+    with store.database.engine.connect() as connection:
+        return bool(
+            connection.execute(
+                sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+            ).scalar_one()
+        )
+
+
+def ensure_pgvector(store: TicketStore, dim: int) -> None:
+    """The extension, a ``vec vector(dim)`` column and its HNSW index (idempotent)."""
+    with store.database.begin() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(7402316)"))
+        connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
+        connection.execute(
+            sa.text(f"ALTER TABLE tickets ADD COLUMN IF NOT EXISTS vec vector({int(dim)})")
+        )
+        connection.execute(
+            sa.text(
+                "CREATE INDEX IF NOT EXISTS ix_tickets_vec ON tickets "
+                "USING hnsw (vec vector_cosine_ops) WITH (m = 16, ef_construction = 100)"
+            )
+        )

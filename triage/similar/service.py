@@ -1,0 +1,262 @@
+"""Similar resolved tickets and likely duplicates: what the HTTP layer asks of the store.
+
+Ticket text is prepared by the one preprocessing function (:func:`triage.text.ticket_text`)
+and embedded by the served model's embedder, so a ticket's vector is the one the
+classifier sees. The store records which embedder made its vectors and refuses to mix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from triage.embeddings import Embedder
+from triage.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
+from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
+from triage.store.database import Database
+from triage.store.schema import utcnow
+from triage.store.tickets import (
+    Filters,
+    Status,
+    StoredTicket,
+    TicketRecord,
+    TicketStore,
+    text_digest,
+)
+from triage.text import ticket_text
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def embedder_key(embedder: Embedder) -> dict[str, Any]:
+    """What identifies the vector space: a store's vectors and queries must share it."""
+    identity = embedder.identity
+    return {k: identity.get(k) for k in ("kind", "name", "dim", "weights_sha256")}
+
+
+@dataclass(frozen=True)
+class Match:
+    ticket: StoredTicket
+    score: float
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class SimilarResult:
+    similar: list[Match]
+    duplicates: list[Match]
+
+
+@dataclass(frozen=True)
+class AddResult:
+    row_ids: list[int]
+    embedded: int
+    unchanged: int
+
+
+class SimilarService:
+    """Adds, forgets and finds tickets; one instance per process, shared by requests."""
+
+    def __init__(
+        self,
+        store: TicketStore,
+        search: VectorSearch,
+        embedder: Embedder,
+        *,
+        duplicate_threshold: float = 0.9,
+        duplicate_window: timedelta = timedelta(days=3),
+        max_text_chars: int = 20_000,
+    ) -> None:
+        self.store = store
+        self.search_backend = search
+        self.embedder = embedder
+        self.duplicate_threshold = duplicate_threshold
+        self.duplicate_window = duplicate_window
+        self.max_text_chars = max_text_chars
+        self._last_purge = utcnow()
+
+    @classmethod
+    def open(
+        cls,
+        database: Database,
+        embedder: Embedder,
+        *,
+        backend: str = "auto",
+        snapshot: Path | None = None,
+        hnsw_threshold: int | None = None,
+        **options: Any,
+    ) -> SimilarService:
+        """Pick the backend ('auto': pgvector when PostgreSQL has it, else embedded)."""
+        probe = TicketStore(database)
+        use_pgvector = backend == "pgvector" or (backend == "auto" and pgvector_available(probe))
+        store = TicketStore(database, pgvector=use_pgvector)
+        key = embedder_key(embedder)
+        known = store.meta("embedder")
+        if known is None:
+            store.set_meta("embedder", key)
+        elif known != key:
+            raise StoreMismatchError(
+                f"the ticket store holds vectors of {known.get('name')!r}, the model embeds "
+                f"with {key.get('name')!r}; rebuild it with 'triage index build'",
+                details={"store": known, "model": key},
+            )
+        dim = int(key["dim"])
+        search: VectorSearch
+        if use_pgvector:
+            search = PgVectorSearch(store, dim)
+        else:
+            extra = {} if hnsw_threshold is None else {"hnsw_threshold": hnsw_threshold}
+            search = EmbeddedSearch(store, dim, snapshot=snapshot, **extra)
+        log.info(
+            "ticket store: %s backend, %d resolved, %d open",
+            "pgvector" if use_pgvector else "embedded",
+            store.count(Status.RESOLVED),
+            store.count(Status.OPEN),
+        )
+        return cls(store, search, embedder, **options)
+
+    @property
+    def backend(self) -> str:
+        return "pgvector" if isinstance(self.search_backend, PgVectorSearch) else "embedded"
+
+    # -- text and vectors ------------------------------------------------------------------
+
+    def text(self, subject: str | None, body: str | None) -> str:
+        size = len(subject or "") + len(body or "")
+        if size > self.max_text_chars:
+            raise TicketTooLargeError(
+                f"subject and body are {size} characters long; the limit is {self.max_text_chars}",
+                details={"limit": self.max_text_chars, "size": size},
+            )
+        text = ticket_text([subject, body])
+        if not text:
+            raise InvalidTicketError("a ticket needs a non-empty subject or body")
+        return text
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> FloatArray:
+        vectors = self.embedder.encode(list(texts), show_progress=progress)
+        return np.asarray(vectors, dtype=np.float32)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        records: Sequence[TicketRecord],
+        *,
+        batch_size: int = 256,
+        progress: Callable[[int], None] | None = None,
+    ) -> AddResult:
+        """Add or update tickets; only those whose text changed are embedded again."""
+        texts: list[str] = []
+        for index, record in enumerate(records):
+            try:
+                texts.append(self.text(record.subject, record.body))
+            except (InvalidTicketError, TicketTooLargeError) as exc:
+                raise type(exc)(
+                    f"ticket {index} ({record.ticket_id!r}): {exc.message}", details=exc.details
+                ) from exc
+        digests = [text_digest(t) for t in texts]
+        row_ids: list[int] = []
+        embedded = 0
+        for start in range(0, len(records), batch_size):
+            chunk = records[start : start + batch_size]
+            chunk_digests = digests[start : start + batch_size]
+            known = self.store.digests((r.tenant, r.ticket_id) for r in chunk)
+            stale = [
+                i
+                for i, (r, d) in enumerate(zip(chunk, chunk_digests, strict=True))
+                if known.get((r.tenant, r.ticket_id)) != d
+            ]
+            vectors = self.embed([texts[start + i] for i in stale]) if stale else None
+            by_position = (
+                {i: vectors[n] for n, i in enumerate(stale)} if vectors is not None else {}
+            )
+            row_ids.extend(self.store.upsert(chunk, chunk_digests, by_position))
+            embedded += len(stale)
+            if progress is not None:
+                progress(len(chunk))
+        self.search_backend.refresh()
+        return AddResult(row_ids=row_ids, embedded=embedded, unchanged=len(records) - embedded)
+
+    def remember_open(self, record: TicketRecord, vector: FloatArray) -> None:
+        """Keep a just-triaged ticket (with an id) as open, for later duplicate detection.
+
+        A ticket already stored as resolved stays resolved.
+        """
+        existing = self.store.get(record.ticket_id, tenant=record.tenant)
+        if existing is not None and existing.record.status is Status.RESOLVED:
+            return
+        record = replace(record, status=Status.OPEN)
+        digest = text_digest(self.text(record.subject, record.body))
+        self.store.upsert([record], [digest], {0: vector})
+        now = utcnow()
+        if now - self._last_purge > timedelta(hours=1):
+            self._last_purge = now
+            self.store.purge_open(now - self.duplicate_window)
+
+    def delete(self, ticket_id: str, *, tenant: str | None = None) -> int:
+        """Forget a ticket everywhere; it is never returned again. Returns rows removed."""
+        removed = self.store.delete(ticket_id, tenant=tenant)
+        self.search_backend.refresh()
+        return len(removed)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def find(
+        self,
+        vector: FloatArray,
+        *,
+        k: int = 5,
+        tenant: str | None = None,
+        category: str | None = None,
+        max_age: timedelta | None = None,
+        min_score: float = 0.0,
+        exclude: tuple[str, str] | None = None,
+    ) -> SimilarResult:
+        """The k most similar resolved tickets, and open tickets that look like duplicates.
+
+        ``exclude``: (tenant, ticket_id) of the query ticket itself, never its own match.
+        """
+        now = utcnow()
+        since: datetime | None = now - max_age if max_age is not None else None
+        resolved = self._search(
+            vector, k, Filters(Status.RESOLVED, tenant, category, since), exclude
+        )
+        open_recent = self._search(
+            vector,
+            k,
+            Filters(Status.OPEN, tenant, None, now - self.duplicate_window),
+            exclude,
+        )
+        similar = [
+            Match(t, s, s >= self.duplicate_threshold) for t, s in resolved if s >= min_score
+        ]
+        duplicates = [Match(t, s, True) for t, s in open_recent if s >= self.duplicate_threshold]
+        return SimilarResult(similar=similar, duplicates=duplicates)
+
+    def _search(
+        self, vector: FloatArray, k: int, filters: Filters, exclude: tuple[str, str] | None
+    ) -> list[tuple[StoredTicket, float]]:
+        hits = self.search_backend.search(vector, k + (1 if exclude else 0), filters)
+        found = self.store.fetch([row for row, _ in hits])
+        out = []
+        for row, score in hits:
+            ticket = found.get(row)
+            if ticket is None:
+                continue  # deleted between the search and the fetch
+            if exclude and (ticket.record.tenant, ticket.record.ticket_id) == exclude:
+                continue
+            out.append((ticket, min(1.0, max(-1.0, score))))
+        return out[:k]
+
+    def close(self) -> None:
+        self.search_backend.close()

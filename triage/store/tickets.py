@@ -1,0 +1,353 @@
+"""Tickets known to the similarity search: records, their vectors, and a change log.
+
+The database is the source of truth. Vectors live beside the records: as float32 bytes
+(``embedding``) for the embedded index to load, or in a pgvector column (``vec``) that
+PostgreSQL searches itself. Every write appends to ``ticket_changes`` in the same
+transaction, so an in-memory index in any process can catch up by replaying it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from triage.store.database import Database
+from triage.store.schema import store_meta, ticket_changes, tickets, utcnow
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class Status(StrEnum):
+    RESOLVED = "resolved"
+    OPEN = "open"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    """A ticket as stored: resolved with its resolution, or open (for duplicate detection)."""
+
+    ticket_id: str
+    subject: str | None = None
+    body: str | None = None
+    resolution: str | None = None
+    category: str | None = None
+    tier: str | None = None
+    resolved_at: datetime | None = None
+    tenant: str = ""
+    visibility: Visibility = Visibility.PUBLIC
+    status: Status = Status.RESOLVED
+
+
+@dataclass(frozen=True)
+class StoredTicket:
+    row_id: int
+    record: TicketRecord
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which stored tickets a search may return."""
+
+    status: Status = Status.RESOLVED
+    tenant: str | None = None
+    category: str | None = None
+    since: datetime | None = field(default=None)
+
+    def clauses(self) -> list[sa.ColumnElement[bool]]:
+        where = [tickets.c.status == self.status.value]
+        if self.tenant is not None:
+            where.append(tickets.c.tenant == self.tenant)
+        if self.category is not None:
+            where.append(tickets.c.category == self.category)
+        if self.since is not None:
+            column = (
+                tickets.c.resolved_at if self.status is Status.RESOLVED else tickets.c.created_at
+            )
+            where.append(column >= self.since)
+        return where
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def vector_literal(vector: npt.ArrayLike) -> str:
+    """A vector as pgvector's text form, '[0.1,0.2,...]'."""
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+def _record(row: sa.RowMapping) -> StoredTicket:
+    return StoredTicket(
+        row_id=int(row["row_id"]),
+        record=TicketRecord(
+            ticket_id=row["ticket_id"],
+            subject=row["subject"],
+            body=row["body"],
+            resolution=row["resolution"],
+            category=row["category"],
+            tier=row["tier"],
+            resolved_at=row["resolved_at"],
+            tenant=row["tenant"],
+            visibility=Visibility(row["visibility"]),
+            status=Status(row["status"]),
+        ),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+_RECORD_COLUMNS = [c for c in tickets.c if c.name not in ("embedding", "text_sha256")]
+
+
+class TicketStore:
+    """Records and vectors of the tickets the similarity search can return."""
+
+    def __init__(self, database: Database, *, pgvector: bool = False) -> None:
+        self.database = database
+        self.pgvector = pgvector
+
+    # -- facts about the store -------------------------------------------------------------
+
+    def meta(self, key: str) -> Any:
+        with self.database.begin() as connection:
+            return connection.execute(
+                sa.select(store_meta.c.value).where(store_meta.c.key == key)
+            ).scalar_one_or_none()
+
+    def set_meta(self, key: str, value: Any) -> None:
+        dialect = postgresql if self.database.is_postgres else sqlite
+        statement = dialect.insert(store_meta).values(key=key, value=value)
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"], set_={"value": statement.excluded.value}
+        )
+        with self.database.begin() as connection:
+            connection.execute(statement)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def digests(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The text digest stored for each (tenant, ticket_id) that exists and has a vector."""
+        wanted = list(keys)
+        found: dict[tuple[str, str], str] = {}
+        vector_column = sa.column("vec") if self.pgvector else tickets.c.embedding
+        with self.database.begin() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = connection.execute(
+                    sa.select(tickets.c.tenant, tickets.c.ticket_id, tickets.c.text_sha256)
+                    .select_from(tickets)
+                    .where(
+                        sa.tuple_(tickets.c.tenant, tickets.c.ticket_id).in_(chunk),
+                        vector_column.is_not(None),
+                    )
+                )
+                for tenant, ticket_id, digest in rows:
+                    found[(tenant, ticket_id)] = digest
+        return found
+
+    def upsert(
+        self,
+        records: Sequence[TicketRecord],
+        digests: Sequence[str],
+        vectors: Mapping[int, FloatArray],
+    ) -> list[int]:
+        """Insert or update records (one transaction); ``vectors`` by position, where new.
+
+        A record whose position has no vector keeps the one it has (its text is unchanged).
+        Returns the row ids, in order.
+        """
+        now = utcnow()
+        dialect = postgresql if self.database.is_postgres else sqlite
+        row_ids: list[int] = []
+        with self.database.begin() as connection:
+            for position, (record, digest) in enumerate(zip(records, digests, strict=True)):
+                values: dict[str, Any] = {
+                    "tenant": record.tenant,
+                    "ticket_id": record.ticket_id,
+                    "status": record.status.value,
+                    "visibility": record.visibility.value,
+                    "subject": record.subject,
+                    "body": record.body,
+                    "resolution": record.resolution,
+                    "category": record.category,
+                    "tier": record.tier,
+                    "resolved_at": record.resolved_at,
+                    "text_sha256": digest,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                vector = vectors.get(position)
+                if vector is not None and not self.pgvector:
+                    values["embedding"] = np.asarray(vector, dtype=np.float32).tobytes()
+                update = {
+                    k: v
+                    for k, v in values.items()
+                    if k not in ("created_at", "tenant", "ticket_id")
+                }
+                statement = (
+                    dialect.insert(tickets)
+                    .values(**values)
+                    .on_conflict_do_update(index_elements=["tenant", "ticket_id"], set_=update)
+                    .returning(tickets.c.row_id)
+                )
+                row_id = int(connection.execute(statement).scalar_one())
+                if vector is not None and self.pgvector:
+                    connection.execute(
+                        sa.text("UPDATE tickets SET vec = CAST(:v AS vector) WHERE row_id = :id"),
+                        {"v": vector_literal(vector), "id": row_id},
+                    )
+                row_ids.append(row_id)
+            if row_ids:
+                connection.execute(
+                    ticket_changes.insert(),
+                    [{"row_id": r, "deleted": False, "at": now} for r in row_ids],
+                )
+        return row_ids
+
+    def delete(self, ticket_id: str, *, tenant: str | None = None) -> list[int]:
+        """Remove a ticket (in every tenant, unless one is given); returns the removed rows."""
+        where = [tickets.c.ticket_id == ticket_id]
+        if tenant is not None:
+            where.append(tickets.c.tenant == tenant)
+        with self.database.begin() as connection:
+            removed = [
+                int(r)
+                for r in connection.execute(
+                    tickets.delete().where(*where).returning(tickets.c.row_id)
+                )
+                .scalars()
+                .all()
+            ]
+            if removed:
+                now = utcnow()
+                connection.execute(
+                    ticket_changes.insert(),
+                    [{"row_id": r, "deleted": True, "at": now} for r in removed],
+                )
+        return removed
+
+    def purge_open(self, older_than: datetime) -> int:
+        """Forget open tickets created before ``older_than`` (duplicate detection is recent)."""
+        with self.database.begin() as connection:
+            removed = (
+                connection.execute(
+                    tickets.delete()
+                    .where(tickets.c.status == Status.OPEN.value, tickets.c.created_at < older_than)
+                    .returning(tickets.c.row_id)
+                )
+                .scalars()
+                .all()
+            )
+            if removed:
+                now = utcnow()
+                connection.execute(
+                    ticket_changes.insert(),
+                    [{"row_id": int(r), "deleted": True, "at": now} for r in removed],
+                )
+        return len(removed)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def count(self, status: Status | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(tickets)
+        if status is not None:
+            query = query.where(tickets.c.status == status.value)
+        with self.database.begin() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def count_matching(self, filters: Filters) -> int:
+        query = sa.select(sa.func.count()).select_from(tickets).where(*filters.clauses())
+        with self.database.begin() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def fetch(
+        self, row_ids: Sequence[int], filters: Filters | None = None
+    ) -> dict[int, StoredTicket]:
+        """Records by row id, keeping only those the filters admit."""
+        found: dict[int, StoredTicket] = {}
+        where = filters.clauses() if filters else []
+        with self.database.begin() as connection:
+            for start in range(0, len(row_ids), 500):
+                chunk = [int(r) for r in row_ids[start : start + 500]]
+                rows = connection.execute(
+                    sa.select(*_RECORD_COLUMNS).where(tickets.c.row_id.in_(chunk), *where)
+                ).mappings()
+                for row in rows:
+                    stored = _record(row)
+                    found[stored.row_id] = stored
+        return found
+
+    def get(self, ticket_id: str, *, tenant: str = "") -> StoredTicket | None:
+        with self.database.begin() as connection:
+            row = (
+                connection.execute(
+                    sa.select(*_RECORD_COLUMNS).where(
+                        tickets.c.tenant == tenant, tickets.c.ticket_id == ticket_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _record(row) if row else None
+
+    def last_change(self) -> int:
+        with self.database.begin() as connection:
+            return int(
+                connection.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(ticket_changes.c.seq), 0))
+                ).scalar_one()
+            )
+
+    def changes_since(self, seq: int, limit: int = 10_000) -> list[tuple[int, int, bool]]:
+        """(seq, row_id, deleted) after ``seq``, oldest first."""
+        with self.database.begin() as connection:
+            rows = connection.execute(
+                sa.select(ticket_changes.c.seq, ticket_changes.c.row_id, ticket_changes.c.deleted)
+                .where(ticket_changes.c.seq > seq)
+                .order_by(ticket_changes.c.seq)
+                .limit(limit)
+            ).all()
+        return [(int(s), int(r), bool(d)) for s, r, d in rows]
+
+    def vectors(
+        self, row_ids: Sequence[int] | None = None, filters: Filters | None = None
+    ) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """Stored float32 vectors (embedded backend) of the given rows, or of all rows."""
+        query = sa.select(tickets.c.row_id, tickets.c.embedding).where(
+            tickets.c.embedding.is_not(None), *(filters.clauses() if filters else [])
+        )
+        keys: list[int] = []
+        blobs: list[bytes] = []
+        with self.database.begin() as connection:
+            if row_ids is None:
+                for row_id, blob in connection.execute(query.order_by(tickets.c.row_id)):
+                    keys.append(int(row_id))
+                    blobs.append(blob)
+            else:
+                for start in range(0, len(row_ids), 500):
+                    chunk = [int(r) for r in row_ids[start : start + 500]]
+                    for row_id, blob in connection.execute(
+                        query.where(tickets.c.row_id.in_(chunk))
+                    ):
+                        keys.append(int(row_id))
+                        blobs.append(blob)
+        if not keys:
+            return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(keys), -1)
+        return np.asarray(keys, dtype=np.int64), matrix
