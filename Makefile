@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 ## Train the default model from the sample data, unless models/ already holds one.
 model: install
 	$(BIN)/triage train --data $(DATA) --if-none
+	$(BIN)/triage index build --data $(DATA)
 
 ## Set up, train if needed, and serve on TRIAGE_HOST:TRIAGE_PORT (127.0.0.1:8000).
 run: model

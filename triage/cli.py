@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Hashable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -410,6 +411,152 @@ def db_upgrade() -> None:
     with Database(get_settings().database()) as database:
         database.upgrade()
         typer.echo(f"{database.describe()}: at revision {database.revision()}")
+
+
+index_app = typer.Typer(help="The store of resolved tickets behind similar-ticket search.")
+app.add_typer(index_app, name="index")
+
+_RESOLVED_FIELDS = (
+    "id",
+    "subject",
+    "body",
+    "resolution",
+    "category",
+    "tier",
+    "resolved_at",
+    "tenant",
+    "visibility",
+)
+
+
+@index_app.command("build")
+def index_build(
+    data: DataOpt,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Embed with this model's embedder (version or path); default: served."),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help="FIELD=COLUMN, repeatable, for files with other column names "
+            f"(fields: {', '.join(_RESOLVED_FIELDS)}).",
+        ),
+    ] = None,
+    reembed: Annotated[
+        bool,
+        typer.Option(help="The store was built with another embedder: embed every ticket again."),
+    ] = False,
+    status_column: Annotated[
+        str, typer.Option(help="If the file has this column, keep only resolved rows.")
+    ] = "status",
+    resolved_status: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Values of the status column that mean solved (repeatable).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Add (or update) resolved tickets from a file; running it again changes nothing.
+
+    Rows whose status column says the ticket is not solved (default: anything but
+    resolved, closed, solved, done) are skipped.
+    """
+    import pandas as pd
+    from tqdm import tqdm
+
+    from triage.artifacts import read_manifest
+    from triage.data import read_table
+    from triage.embeddings import embedder_for_artifact
+    from triage.registry import served_model_dir
+    from triage.similar.service import SimilarService
+    from triage.store.database import Database
+    from triage.store.schema import utcnow
+    from triage.store.tickets import Status, TicketRecord, Visibility
+
+    settings = get_settings()
+    mapping = {f: f for f in _RESOLVED_FIELDS}
+    for item in column or []:
+        field, _, name = item.partition("=")
+        if field not in mapping or not name:
+            raise typer.BadParameter(f"use FIELD=COLUMN with FIELD one of {', '.join(mapping)}")
+        mapping[field] = name
+    try:
+        path = _model_path(model) if model else served_model_dir(settings.models_dir)
+        embedder = embedder_for_artifact(
+            read_manifest(path)["embedder"],
+            override_path=settings.embedder_path,
+            threads=settings.threads,
+        )
+        frame = read_table(data)
+        if mapping["id"] not in frame.columns:
+            raise typer.BadParameter(
+                f"{data} has no {mapping['id']!r} column; name the id column with "
+                "--column id=COLUMN (ids make re-runs idempotent)"
+            )
+        if mapping["subject"] not in frame.columns and mapping["body"] not in frame.columns:
+            raise typer.BadParameter(f"{data} has neither a subject nor a body column")
+        skipped = 0
+        if status_column in frame.columns:
+            solved = {
+                v.lower() for v in resolved_status or ["resolved", "closed", "solved", "done"]
+            }
+            keep = frame[status_column].astype(str).str.strip().str.lower().isin(solved)
+            skipped = int((~keep).sum())
+            frame = frame[keep]
+        frame = frame.astype(object).where(pd.notna(frame), None)
+
+        def value(row: Mapping[Hashable, Any], field: str) -> str | None:
+            raw = row.get(mapping[field])
+            return None if raw is None or str(raw).strip() == "" else str(raw)
+
+        now = utcnow()
+        records = []
+        for row in frame.to_dict("records"):
+            resolved = value(row, "resolved_at")
+            records.append(
+                TicketRecord(
+                    ticket_id=str(value(row, "id")),
+                    subject=value(row, "subject"),
+                    body=value(row, "body"),
+                    resolution=value(row, "resolution"),
+                    category=value(row, "category"),
+                    tier=value(row, "tier"),
+                    resolved_at=pd.Timestamp(resolved, tz="UTC").to_pydatetime()
+                    if resolved
+                    else now,
+                    tenant=value(row, "tenant") or "",
+                    visibility=Visibility(value(row, "visibility") or "public"),
+                    status=Status.RESOLVED,
+                )
+            )
+        with Database(settings.database()) as database:
+            database.upgrade()
+            similar = SimilarService.open(
+                database,
+                embedder,
+                backend=settings.similar_backend,
+                snapshot=settings.data_dir / "vectors" / "index",
+                hnsw_threshold=settings.hnsw_threshold,
+                adopt=reembed,
+                max_text_chars=settings.max_text_chars,
+            )
+            if reembed:
+                with tqdm(desc="re-embedding stored tickets", unit="ticket") as bar:
+                    similar.reembed_all(progress=bar.update)
+            with tqdm(total=len(records), desc="indexing", unit="ticket") as bar:
+                result = similar.add(records, progress=bar.update)
+            similar.close()
+            typer.echo(
+                f"{len(result.row_ids)} tickets in {database.describe()} ({similar.backend}): "
+                f"{result.embedded} embedded, {result.unchanged} unchanged; "
+                f"{skipped} rows skipped as not resolved"
+            )
+    except (TriageError, ValueError) as exc:
+        if isinstance(exc, TriageError):
+            raise _fail(exc) from exc
+        raise typer.BadParameter(str(exc)) from exc
 
 
 if __name__ == "__main__":

@@ -93,15 +93,24 @@ class SimilarService:
         backend: str = "auto",
         snapshot: Path | None = None,
         hnsw_threshold: int | None = None,
+        adopt: bool = False,
         **options: Any,
     ) -> SimilarService:
-        """Pick the backend ('auto': pgvector when PostgreSQL has it, else embedded)."""
+        """Pick the backend ('auto': pgvector when PostgreSQL has it, else embedded).
+
+        A store whose vectors come from another embedder is refused, unless ``adopt``: then
+        its vectors are dropped (call :meth:`reembed_all` to make new ones).
+        """
         probe = TicketStore(database)
         use_pgvector = backend == "pgvector" or (backend == "auto" and pgvector_available(probe))
         store = TicketStore(database, pgvector=use_pgvector)
         key = embedder_key(embedder)
         known = store.meta("embedder")
         if known is None:
+            store.set_meta("embedder", key)
+        elif known != key and adopt:
+            log.warning("ticket store: dropping vectors of %s for %s", known, key)
+            store.forget_vectors()
             store.set_meta("embedder", key)
         elif known != key:
             raise StoreMismatchError(
@@ -153,7 +162,7 @@ class SimilarService:
         records: Sequence[TicketRecord],
         *,
         batch_size: int = 256,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], object] | None = None,
     ) -> AddResult:
         """Add or update tickets; only those whose text changed are embedded again."""
         texts: list[str] = []
@@ -186,6 +195,15 @@ class SimilarService:
                 progress(len(chunk))
         self.search_backend.refresh()
         return AddResult(row_ids=row_ids, embedded=embedded, unchanged=len(records) - embedded)
+
+    def reembed_all(self, *, progress: Callable[[int], object] | None = None) -> int:
+        """Embed every stored ticket whose vector is missing or stale; returns how many."""
+        embedded = 0
+        after = 0
+        while page := self.store.records(after=after, limit=1_000):
+            embedded += self.add([t.record for t in page], progress=progress).embedded
+            after = page[-1].row_id
+        return embedded
 
     def remember_open(self, record: TicketRecord, vector: FloatArray) -> None:
         """Keep a just-triaged ticket (with an id) as open, for later duplicate detection.

@@ -262,6 +262,31 @@ class TicketStore:
                 )
         return len(removed)
 
+    def forget_vectors(self) -> None:
+        """Drop every vector (another embedder will make new ones); records stay."""
+        with self.database.begin() as connection:
+            connection.execute(tickets.update().values(text_sha256="", embedding=None))
+            if self.pgvector:
+                connection.execute(sa.text("UPDATE tickets SET vec = NULL"))
+            rows = connection.execute(sa.select(tickets.c.row_id)).scalars().all()
+            if rows:
+                now = utcnow()
+                connection.execute(
+                    ticket_changes.insert(),
+                    [{"row_id": int(r), "deleted": True, "at": now} for r in rows],
+                )
+
+    def records(self, *, after: int = 0, limit: int = 1_000) -> list[StoredTicket]:
+        """Stored tickets in row order, a page at a time (``after``: the last row id seen)."""
+        with self.database.begin() as connection:
+            rows = connection.execute(
+                sa.select(*_RECORD_COLUMNS)
+                .where(tickets.c.row_id > after)
+                .order_by(tickets.c.row_id)
+                .limit(limit)
+            ).mappings()
+            return [_record(row) for row in rows]
+
     # -- reads -----------------------------------------------------------------------------
 
     def count(self, status: Status | None = None) -> int:
