@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = "info"
+    model_watch_seconds: float = Field(
+        5.0,
+        ge=0.0,
+        description=(
+            "How often each process checks models_dir/ACTIVE and swaps in the version it "
+            "names (so an activation reaches every worker); 0 turns the check off."
+        ),
+    )
     database_url: str | None = Field(
         None,
         description=(

@@ -120,3 +120,21 @@ def test_the_listing_marks_the_version_actually_served(registry: tuple[Path, str
     with TestClient(create_app(pinned)) as client:
         listed = {m["version"]: m["active"] for m in client.get("/v1/models").json()}
     assert listed == {older: True, newer: False}
+
+
+def test_an_activation_reaches_every_process_on_the_models_dir(
+    registry: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    models_dir, older, newer = registry
+    watching = Settings(models_dir=models_dir, data_dir=tmp_path / "var", model_watch_seconds=0.05)
+    with (
+        TestClient(create_app(watching)) as worker_a,
+        TestClient(create_app(watching)) as worker_b,
+    ):
+        assert worker_b.post("/v1/classify", json=TICKET).json()["model_version"] == newer
+        assert worker_a.post(f"/v1/models/{older}/activate").status_code == 200
+        deadline = time.monotonic() + 30
+        while worker_b.get("/readyz").json()["model_version"] != older:
+            assert time.monotonic() < deadline, "worker b never followed ACTIVE"
+            time.sleep(0.05)
+        assert worker_b.post("/v1/classify", json=TICKET).json()["model_version"] == older

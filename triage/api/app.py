@@ -14,7 +14,7 @@ from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.routes import classify, feedback, health, jobs, model, models, similar
 from triage.api.routes import metrics as metrics_route
-from triage.api.state import open_similar
+from triage.api.state import ActiveModelWatcher, open_similar
 from triage.job_runner import JobRunner
 from triage.service import TriageService
 from triage.settings import Settings, get_settings
@@ -52,9 +52,15 @@ def create_app(
             )
             runner.start()
         app.state.job_runner = runner
+        watcher = None
+        if settings.model_watch_seconds > 0 and settings.model_version is None:
+            watcher = ActiveModelWatcher(app, settings, interval=settings.model_watch_seconds)
+            watcher.start()
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.stop()
             if runner is not None:
                 runner.stop()
             if getattr(app.state, "similar", None) is not None:

@@ -15,6 +15,7 @@ from triage.errors import (
     ArtifactError,
     BatchTooLargeError,
     DataValidationError,
+    DeliveryNotFoundError,
     EmbedderUnavailableError,
     ForbiddenError,
     InvalidTicketError,
@@ -25,7 +26,10 @@ from triage.errors import (
     TicketTooLargeError,
     TriageError,
     UnauthorizedError,
+    UnknownWebhookSourceError,
     UnsupportedMediaTypeError,
+    WebhookPayloadError,
+    WebhookSourceDisabledError,
 )
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,10 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     ArtifactError: 422,
     EmbedderUnavailableError: 503,
     UnsupportedMediaTypeError: 415,
+    UnknownWebhookSourceError: 404,
+    DeliveryNotFoundError: 404,
+    WebhookSourceDisabledError: 403,
+    WebhookPayloadError: 422,
 }
 _HTTP_CODES = {
     400: "bad_request",
@@ -75,7 +83,7 @@ async def _triage_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TriageError)
     response = error_response(_status_for(exc), exc.code, exc.message, exc.details)
     if isinstance(exc, UnauthorizedError):
-        response.headers["WWW-Authenticate"] = 'Bearer realm="triage"'
+        response.headers["WWW-Authenticate"] = exc.challenge
     return response
 
 

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import ErrorOut, ModelSummaryOut, StatusOut
-from triage.api.state import open_similar
+from triage.api.state import swap_model
 from triage.artifacts import read_manifest, resolve_model_dir
 from triage.auth import Scope
 from triage.registry import set_active, summaries
-from triage.service import TriageService
 
 router = APIRouter(
     prefix="/v1/models",
     tags=["models"],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
-_activation = threading.Lock()
 
 
 @router.get(
@@ -53,11 +50,8 @@ def activate(
     version: str, request: Request, settings: SettingsDep, metrics: MetricsDep
 ) -> StatusOut:
     """Serve another version: loaded and verified first, then swapped in one step."""
-    with _activation:
-        service = TriageService.from_settings(settings, version)
-        # Requests already running keep the service they started with; new ones get this.
-        request.app.state.service = service
-        open_similar(request.app, settings, service)
-        set_active(settings.models_dir, version)
-        metrics.set_model(version)
+    service = swap_model(request.app, settings, version)
+    # Then the pointer: other workers and replicas on this models directory follow it, and
+    # it is what a restart serves.
+    set_active(settings.models_dir, version)
     return StatusOut(status="active", model_version=service.model.version)
