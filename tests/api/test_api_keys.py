@@ -152,3 +152,41 @@ def test_jobs_need_the_classify_scope(secured: TestClient) -> None:
     created = secured.post("/v1/jobs/classify", json=body, headers={"X-API-Key": CLASSIFY_KEY})
     assert created.status_code == 202
     assert secured.get(f"/v1/jobs/{created.json()['id']}").status_code == 401
+
+
+# Every route but health: (method, path, body, the scope it needs).
+ROUTES: list[tuple[str, str, dict[str, object] | None, Scope]] = [
+    ("POST", "/v1/classify", TICKET, Scope.CLASSIFY),
+    ("POST", "/v1/classify/batch", {"tickets": [TICKET]}, Scope.CLASSIFY),
+    ("GET", "/v1/model", None, Scope.CLASSIFY),
+    ("GET", "/v1/models", None, Scope.CLASSIFY),
+    ("POST", "/v1/similar", TICKET, Scope.CLASSIFY),
+    ("POST", "/v1/triage", TICKET, Scope.CLASSIFY),
+    ("POST", "/v1/jobs/classify", {"tickets": [TICKET]}, Scope.CLASSIFY),
+    ("GET", "/v1/jobs/0123456789abcdef0123456789abcdef", None, Scope.CLASSIFY),
+    ("POST", "/v1/feedback", FEEDBACK, Scope.FEEDBACK),
+    ("POST", "/v1/feedback/batch", {"items": [FEEDBACK]}, Scope.FEEDBACK),
+    ("GET", "/v1/metrics/quality", None, Scope.FEEDBACK),
+    ("POST", "/v1/tickets/resolved", {"id": "R1", "subject": "Printer jams"}, Scope.FEEDBACK),
+    ("DELETE", "/v1/tickets/R1", None, Scope.ADMIN),
+    ("POST", "/v1/models/19990101-000000-00000000/activate", None, Scope.ADMIN),
+    ("GET", "/metrics", None, Scope.ADMIN),
+]
+KEY_FOR = {Scope.CLASSIFY: CLASSIFY_KEY, Scope.FEEDBACK: FEEDBACK_KEY, Scope.ADMIN: ADMIN_KEY}
+
+
+@pytest.mark.parametrize(("method", "path", "body", "scope"), ROUTES)
+def test_every_route_checks_its_scope(
+    secured: TestClient, method: str, path: str, body: dict[str, object] | None, scope: Scope
+) -> None:
+    def call(key: str | None) -> int:
+        headers = {"X-API-Key": key} if key else {}
+        return secured.request(method, path, json=body, headers=headers).status_code
+
+    assert call(None) == 401
+    assert call("trg_not-a-key") == 401
+    for other, key in KEY_FOR.items():
+        if other not in (scope, Scope.ADMIN):
+            assert call(key) == 403, other
+    assert call(KEY_FOR[scope]) not in (401, 403)
+    assert call(ADMIN_KEY) not in (401, 403)
