@@ -1,0 +1,241 @@
+"""The background side of webhooks: triage queued deliveries, then write the suggestions back.
+
+A ``JobRunner`` restricted to webhook jobs (so a long backlog job never delays a helpdesk's
+ticket) that classifies deliveries in batches and, between batches, applies the write-backs
+that are due. A failed write-back is retried with exponential backoff up to a limit; the
+delivery and its result are kept whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from triage.job_runner import JobRunner
+from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.settings import Settings
+from triage.store.jobs import Job, JobStore
+from triage.store.schema import utcnow
+from triage.webhooks.config import WEBHOOK_JOB_SOURCE
+from triage.webhooks.store import DeliveryStore, WritebackStatus, WritebackTask
+from triage.webhooks.writeback import (
+    Suggestion,
+    WritebackClient,
+    WritebackError,
+    build_clients,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def _ticket(data: dict[str, Any]) -> Ticket:
+    return Ticket(
+        subject=data.get("subject"),
+        body=data.get("body"),
+        id=data.get("id"),
+        metadata=data.get("metadata") or {},
+    )
+
+
+def backoff_delay(attempts: int, base: timedelta) -> timedelta:
+    """``base``, then twice as long after each failed attempt, at most an hour."""
+    return min(base * (1 << min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
+
+
+class WebhookRunner(JobRunner):
+    """Classifies webhook deliveries (only those) and writes their suggestions back."""
+
+    thread_name = "triage-webhooks"
+
+    def __init__(
+        self,
+        jobs: JobStore,
+        deliveries: DeliveryStore,
+        service: Callable[[], TriageService | None],
+        *,
+        clients: Mapping[str, WritebackClient] | None = None,
+        max_attempts: int = 8,
+        backoff: timedelta = timedelta(seconds=30),
+        writeback_lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=60),
+        poll_seconds: float = 0.5,
+        quiet_seconds: float = 0.02,
+        max_defer_seconds: float = 0.5,
+        batch_size: int = 32,
+    ) -> None:
+        super().__init__(
+            jobs,
+            service,
+            chunk_size=1,
+            lease=lease,
+            poll_seconds=poll_seconds,
+            pause_seconds=0.0,
+            sources=(WEBHOOK_JOB_SOURCE,),
+        )
+        self.deliveries = deliveries
+        self.clients = dict(clients or {})
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.writeback_lease = writeback_lease
+        self.quiet_seconds = quiet_seconds
+        self.batch_size = batch_size
+        self.max_defer_seconds = max_defer_seconds
+        self._last_delivery = 0.0
+
+    @classmethod
+    def from_settings(
+        cls,
+        jobs: JobStore,
+        deliveries: DeliveryStore,
+        service: Callable[[], TriageService | None],
+        settings: Settings,
+    ) -> WebhookRunner:
+        return cls(
+            jobs,
+            deliveries,
+            service,
+            clients=build_clients(settings.webhook_writeback),
+            max_attempts=settings.webhook_writeback_max_attempts,
+            backoff=timedelta(seconds=settings.webhook_writeback_backoff_seconds),
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        super().stop(timeout)
+        for client in self.clients.values():
+            client.close()
+
+    def wake(self) -> None:
+        """A delivery was accepted (by this process): triage it once the burst pauses."""
+        self._last_delivery = time.monotonic()
+        super().wake()
+
+    def _yield_to_requests(self) -> bool:
+        """Wait while deliveries are arriving; True if they paused, False if we gave up.
+
+        In the API process this thread shares the GIL and the database with the 202 path:
+        answers come first, but a job is never deferred for more than max_defer_seconds, so
+        triage keeps moving (in small batches) under a steady stream.
+        """
+        deferred_since = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            quiet_for = now - self._last_delivery
+            if quiet_for >= self.quiet_seconds:
+                return True
+            if now - deferred_since >= self.max_defer_seconds:
+                return False
+            self._stop.wait(self.quiet_seconds - quiet_for)
+        return True
+
+    def run_once(self) -> bool:
+        """Triage a batch of queued deliveries, then apply the write-backs that are due."""
+        quiet = self._yield_to_requests()
+        worked = self.triage_batch(self.batch_size if quiet else max(1, self.batch_size // 8))
+        if self.clients and not self._stop.is_set():
+            worked = self.write_back_due() or worked
+        return worked
+
+    def triage_batch(self, size: int) -> bool:
+        """Claim up to ``size`` delivery jobs and classify their tickets in one call.
+
+        A delivery is one ticket, and a model call has a fixed cost well above one ticket's
+        share of a batch: a backlog of deliveries drains many times faster in batches.
+        """
+        service = self.service()
+        if service is None:
+            return False
+        claimed: list[Job] = []
+        while len(claimed) < size:
+            job = self.store.claim(self.name, lease=self.lease, sources=self.sources)
+            if job is None:
+                break
+            claimed.append(job)
+        if not claimed:
+            return False
+        if self._stop.is_set():
+            for job in claimed:
+                self.store.release(job.id, self.name)
+            return True
+        work = [(job, item) for job in claimed for item in self.store.pending(job.id, 1)]
+        try:
+            outcomes = service.classify_each([_ticket(item.ticket) for _, item in work])
+        except Exception as exc:
+            log.exception("webhook batch of %d failed", len(work))
+            for job in claimed:
+                self.store.finish(job.id, self.name, error=f"{type(exc).__name__}: {exc}")
+            return True
+        for (job, item), outcome in zip(work, outcomes, strict=True):
+            recorded: tuple[dict[str, Any] | None, dict[str, Any] | None]
+            if isinstance(outcome, Classification):
+                recorded = (classification_dict(outcome), None)
+            else:
+                recorded = (None, {"code": outcome.code, "message": outcome.message})
+            if self.store.record(
+                job.id,
+                self.name,
+                {item.position: recorded},
+                lease=self.lease,
+                model_version=service.model.version,
+            ):
+                self.store.finish(job.id, self.name)
+        worked_on = {job.id for job, _ in work}
+        for job in claimed:  # a job without a pending ticket (recorded before a crash) ends too
+            if job.id not in worked_on:
+                self.store.finish(job.id, self.name)
+        return True
+
+    def write_back_due(self) -> bool:
+        tasks = self.deliveries.claim_writebacks(self.clients, lease=self.writeback_lease)
+        for task in tasks:
+            self._write_back(task)
+        return bool(tasks)
+
+    def _write_back(self, task: WritebackTask) -> None:
+        if task.result is None:  # the ticket could not be classified: nothing to suggest
+            self.deliveries.writeback_finished(task.delivery_id, WritebackStatus.SKIPPED)
+            return
+        client = self.clients[task.source]
+        done = list(task.steps_done)
+        step = "prepare"
+        try:
+            for step, apply in client.steps(task.external_id, Suggestion.from_result(task.result)):
+                if step in done:
+                    continue
+                apply()
+                done.append(step)
+                self.deliveries.writeback_step_done(task.delivery_id, done)
+        except Exception as exc:
+            retryable = exc.retryable if isinstance(exc, WritebackError) else True
+            error = f"{step}: {exc}"[:1000]
+            if retryable and task.attempts < self.max_attempts:
+                retry_at = utcnow() + backoff_delay(task.attempts, self.backoff)
+                log.warning(
+                    "write-back of delivery %s to %s failed (attempt %d), retrying at %s: %s",
+                    task.delivery_id,
+                    task.source,
+                    task.attempts,
+                    retry_at.isoformat(),
+                    error,
+                )
+                self.deliveries.writeback_finished(
+                    task.delivery_id, WritebackStatus.PENDING, error=error, retry_at=retry_at
+                )
+            else:
+                log.error(
+                    "write-back of delivery %s to %s failed for good after %d attempt(s): %s",
+                    task.delivery_id,
+                    task.source,
+                    task.attempts,
+                    error,
+                )
+                self.deliveries.writeback_finished(
+                    task.delivery_id, WritebackStatus.FAILED, error=error
+                )
+            return
+        self.deliveries.writeback_finished(task.delivery_id, WritebackStatus.DONE)
+        log.info("write-back of delivery %s to %s done", task.delivery_id, task.source)

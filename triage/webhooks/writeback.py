@@ -1,0 +1,232 @@
+"""Posting triage's suggestion back to the helpdesk: an internal note and tags.
+
+A client turns a suggestion into named steps (``note``, ``tags`` …), each one HTTP request.
+The runner records every step that succeeded, so a retry after a failure repeats only what
+failed and an agent never sees the same note twice (except when a request timed out after the
+helpdesk had acted on it: then the helpdesk cannot tell us, and the step is repeated).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol
+
+import httpx
+
+from triage.webhooks.canonical import WRITEBACK_MARKER
+from triage.webhooks.config import WritebackTarget
+
+_TAG_SAFE = re.compile(r"[^a-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class HeadSuggestion:
+    head: str
+    label: str
+    confidence: float
+    decision: str
+    threshold: float | None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What triage says about one ticket, ready to be written into a helpdesk."""
+
+    model_version: str
+    heads: tuple[HeadSuggestion, ...]
+
+    @classmethod
+    def from_result(cls, result: Mapping[str, Any]) -> Suggestion:
+        """From a classification as ``POST /v1/classify`` answers it."""
+        return cls(
+            model_version=str(result.get("model_version", "")),
+            heads=tuple(
+                HeadSuggestion(
+                    head=head,
+                    label=str(p["label"]),
+                    confidence=float(p["confidence"]),
+                    decision=str(p["decision"]),
+                    threshold=p.get("threshold"),
+                )
+                for head, p in (result.get("predictions") or {}).items()
+            ),
+        )
+
+    def tags(self) -> list[str]:
+        """``triage_<head>__<label>`` for each head that did not abstain (Zendesk's
+        intelligent-triage convention, e.g. ``intent__<value>``)."""
+        return [
+            f"triage_{_tag_part(h.head)}__{_tag_part(h.label)}"
+            for h in self.heads
+            if h.decision != "review"
+        ]
+
+    def lines(self) -> list[str]:
+        lines = []
+        for h in self.heads:
+            if h.decision == "review":
+                what = (
+                    f"no suggestion (the model abstains; best guess {h.label}, {h.confidence:.0%})"
+                )
+            else:
+                what = f"{h.label} ({h.confidence:.0%}, {h.decision})"
+            lines.append(f"{h.head}: {what}")
+        return lines
+
+    def text(self) -> str:
+        body = "\n".join(f"- {line}" for line in self.lines())
+        return f"{WRITEBACK_MARKER} suggestion\n{body}\nmodel {self.model_version}"
+
+    def html(self) -> str:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in self.lines())
+        return (
+            f"<p>{html.escape(WRITEBACK_MARKER)} suggestion</p><ul>{items}</ul>"
+            f"<p>model {html.escape(self.model_version)}</p>"
+        )
+
+
+def _tag_part(value: str) -> str:
+    return _TAG_SAFE.sub("_", value.lower()).strip("_") or "none"
+
+
+class WritebackError(Exception):
+    """A write-back request failed; ``retryable`` unless the helpdesk refused it for good."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+
+
+Step = tuple[str, Callable[[], None]]
+
+
+class WritebackClient(Protocol):
+    """One helpdesk's API, as far as writing a suggestion back goes."""
+
+    def steps(self, ticket_id: str, suggestion: Suggestion) -> list[Step]:
+        """The named requests that write ``suggestion`` into ticket ``ticket_id``, in order."""
+
+    def close(self) -> None: ...
+
+
+def _numeric(ticket_id: str) -> str:
+    # Both helpdesks number their tickets; anything else would be spliced into a URL path.
+    if not re.fullmatch(r"[0-9]{1,20}", ticket_id):
+        raise WritebackError(f"ticket id {ticket_id[:50]!r} is not a number", retryable=False)
+    return ticket_id
+
+
+# Worth retrying: the helpdesk is down, slow, rate-limiting or mid-deploy.
+_RETRYABLE = {408, 409, 425, 429}
+
+
+class _HttpClient:
+    def __init__(
+        self, target: WritebackTarget, auth: str, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.target = target
+        self.http = httpx.Client(
+            base_url=target.url.rstrip("/"),
+            timeout=target.timeout_seconds,
+            headers={"Authorization": auth, "User-Agent": "triage-writeback"},
+            transport=transport,
+        )
+
+    def _send(self, method: str, path: str, body: Mapping[str, Any]) -> None:
+        try:
+            response = self.http.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise WritebackError(f"{method} {path}: {exc!r}", retryable=True) from exc
+        if response.is_success:
+            return
+        status = response.status_code
+        raise WritebackError(
+            f"{method} {path}: HTTP {status} {response.text[:200]}",
+            retryable=status >= 500 or status in _RETRYABLE,
+            status=status,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class ZammadClient(_HttpClient):
+    """Zammad REST API: an internal note article, then one tag at a time.
+
+    ``Authorization: Token token=<access token>`` (the token needs ``ticket.agent``).
+    """
+
+    def __init__(
+        self, target: WritebackTarget, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        super().__init__(
+            target, f"Token token={target.token.get_secret_value()}", transport=transport
+        )
+
+    def steps(self, ticket_id: str, suggestion: Suggestion) -> list[Step]:
+        numeric = int(_numeric(ticket_id))
+        steps: list[Step] = []
+        if self.target.note:
+            note = {
+                "ticket_id": numeric,
+                "subject": "triage suggestion",
+                "body": suggestion.html(),
+                "content_type": "text/html",
+                "type": "note",
+                "internal": True,
+            }
+            steps.append(("note", partial(self._send, "POST", "/api/v1/ticket_articles", note)))
+        if self.target.tags:
+            for tag in suggestion.tags():
+                body = {"item": tag, "object": "Ticket", "o_id": numeric}
+                steps.append((f"tag:{tag}", partial(self._send, "POST", "/api/v1/tags/add", body)))
+        return steps
+
+
+class ZendeskClient(_HttpClient):
+    """Zendesk Support API: add tags, then a private comment (``public: false``).
+
+    Basic auth as ``{email}/token:{api token}``.
+    """
+
+    def __init__(
+        self, target: WritebackTarget, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        if not target.email:
+            raise ValueError("a Zendesk write-back needs the agent's 'email' beside the token")
+        user = f"{target.email}/token:{target.token.get_secret_value()}"
+        auth = "Basic " + base64.b64encode(user.encode()).decode()
+        super().__init__(target, auth, transport=transport)
+
+    def steps(self, ticket_id: str, suggestion: Suggestion) -> list[Step]:
+        ticket_id = _numeric(ticket_id)
+        steps: list[Step] = []
+        tags = suggestion.tags()
+        if self.target.tags and tags:
+            # PUT adds to the ticket's tags (POST would replace them all).
+            body = {"tags": tags}
+            path = f"/api/v2/tickets/{ticket_id}/tags"
+            steps.append(("tags", partial(self._send, "PUT", path, body)))
+        if self.target.note:
+            comment = {"ticket": {"comment": {"body": suggestion.text(), "public": False}}}
+            path = f"/api/v2/tickets/{ticket_id}"
+            steps.append(("note", partial(self._send, "PUT", path, comment)))
+        return steps
+
+
+CLIENTS: dict[str, Callable[[WritebackTarget], WritebackClient]] = {
+    "zammad": ZammadClient,
+    "zendesk": ZendeskClient,
+}
+
+
+def build_clients(targets: Mapping[str, WritebackTarget]) -> dict[str, WritebackClient]:
+    """A client per configured helpdesk (sources without a write-back client are refused
+    when the settings are read)."""
+    return {source: CLIENTS[source](target) for source, target in targets.items()}
