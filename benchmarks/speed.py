@@ -1,0 +1,604 @@
+"""Speed of the three embedding runtimes, side by side: torch, ONNX fp32, ONNX int8.
+
+One run measures, for each runtime, in a fresh process per measurement:
+
+* in process: embedding throughput at batch 64, single-ticket embedding and classification
+  latency (p50/p99), memory after loading the model, cold start (interpreter start to the
+  first classification), and a profile of one classification by stage (preprocessing,
+  tokenizer, ONNX model, feature frame, each head's TF-IDF and classifier, response JSON);
+* over HTTP: uvicorn serving the model on 127.0.0.1, ``POST /v1/classify`` latency p50/p99
+  with one client and requests/s with several, for each workers x threads setting (one
+  worker with two intra-op threads, two workers with one, two workers with two), the
+  service's cold start to its first answer and the memory of each worker.
+
+The model: ``--models-dir`` (its served version), or one trained on ``data/tickets.csv``.
+Its copies get the three bodies: int8 ONNX (what training writes), fp32 ONNX
+(``triage export-onnx --precision fp32``) and none (the torch path). Tickets are the sample
+tickets cut to ``--words`` words (30 by default, the size the targets were set for; 0 keeps
+them whole). The load generator is wrk when installed (``apt-get install wrk``), else a
+Python client, and it runs on the same cores as the service. Results go to
+``benchmarks/results/speed.json`` and a Markdown table to standard output.
+
+    .venv/bin/python benchmarks/speed.py
+    .venv/bin/python benchmarks/speed.py --models-dir models --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DATA = ROOT / "data" / "tickets.csv"
+RESULTS = ROOT / "benchmarks" / "results" / "speed.json"
+MARKER = "SPEED_RESULT "
+RUNTIMES = ("torch", "onnx-fp32", "onnx-int8")
+HTTP_SETTINGS = ((1, 2), (2, 1), (2, 2))  # (workers, intra-op threads per worker)
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def tickets(words: int) -> list[dict[str, str]]:
+    """The sample tickets as request bodies, each cut to ``words`` words (0: whole)."""
+    import pandas as pd
+
+    frame = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+    result = []
+    for subject, body in zip(frame["subject"], frame["body"], strict=True):
+        if words:
+            subject_words = subject.split()[:words]
+            body = " ".join(body.split()[: max(0, words - len(subject_words))])
+            subject = " ".join(subject_words)
+        result.append({"subject": subject, "body": body})
+    return result
+
+
+def _rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _percentiles(seconds: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+
+    def at(q: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {
+        "p50_ms": at(0.50),
+        "p99_ms": at(0.99),
+        "mean_ms": round(1000 * statistics.fmean(ordered), 2),
+    }
+
+
+def _timed(call: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+# --- in-process measurements, run in a fresh interpreter per runtime -----------------------
+
+
+def worker(
+    model_dir: Path, runtime: str, threads: int, words: int, repeats: int, started: float
+) -> None:
+    """Load, answer once (cold start), then measure; print one JSON line."""
+    from triage.artifacts import load_model
+    from triage.service import Ticket, TriageService
+
+    model = load_model(
+        model_dir, threads=threads, runtime="torch" if runtime == "torch" else "onnx"
+    )
+    loaded = time.time()
+    service = TriageService(model)
+    bodies = tickets(words)
+    service.classify(Ticket(**bodies[0]))
+    cold_start = time.time() - started
+    rss_after_load = _rss_mb()
+    texts = service.texts([Ticket(**b) for b in bodies])
+    embedder = model.embedder
+
+    # Batch throughput: every ticket once in batches of 64, after one warm-up batch.
+    embedder.encode(texts[:64], batch_size=64)
+    begin = time.perf_counter()
+    embedder.encode(texts, batch_size=64)
+    throughput = len(texts) / (time.perf_counter() - begin)
+
+    singles = iter([[text] for text in texts] * (1 + repeats // len(texts)))
+    embed = _percentiles(_timed(lambda: embedder.encode(next(singles)), repeats))
+    ticket_cycle = iter([Ticket(**b) for b in bodies] * (1 + repeats // len(bodies)))
+    classify = _percentiles(_timed(lambda: service.classify(next(ticket_cycle)), repeats))
+
+    result = {
+        "runtime": runtime,
+        "threads": threads,
+        "embedder": embedder.identity,
+        "load_seconds": round(loaded - started, 3),
+        "cold_start_seconds": round(cold_start, 3),
+        "rss_after_load_mb": rss_after_load,
+        "rss_peak_mb": _rss_mb(field="VmHWM"),
+        "batch64_tickets_per_s": round(throughput, 1),
+        "embed_one": embed,
+        "classify_one": classify,
+        "profile_ms": _profile(service, bodies[:repeats]),
+        "torch_imported": "torch" in sys.modules,
+        "tokens_mean": _tokens_mean(embedder, texts),
+    }
+    print(MARKER + json.dumps(result), flush=True)
+
+
+def _tokens_mean(embedder: Any, texts: Sequence[str]) -> float | None:
+    if not hasattr(embedder, "tokenize"):
+        return None
+    return round(statistics.fmean(len(embedder.tokenize([t])["input_ids"][0]) for t in texts), 1)
+
+
+def _profile(service: Any, bodies: Sequence[dict[str, str]]) -> dict[str, float]:
+    """Median milliseconds of each stage of one classification, as ``classify`` runs them,
+    plus (marked "not served") the same head features through the ColumnTransformer on a
+    pandas frame, which is what a head costs without the direct path."""
+    from triage.api.routes.classify import classification_out
+    from triage.features import feature_frame
+    from triage.model import direct_features
+    from triage.service import Ticket
+
+    model = service.model
+    embedder = model.embedder
+    stages: dict[str, list[float]] = {}
+
+    def clock(stage: str, call: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        value = call()
+        stages.setdefault(stage, []).append(time.perf_counter() - started)
+        return value
+
+    for body in bodies:
+        ticket = Ticket(**body)
+        texts = clock("preprocess (ticket_text)", lambda t=ticket: service.texts([t]))
+        if hasattr(embedder, "tokenize"):
+            feeds = clock("tokenizer", lambda t=texts: embedder.tokenize(t))
+            vectors = clock("onnx model + pooling", lambda f=feeds: embedder.run(f))
+        else:
+            vectors = clock("torch embed (tokenizer + model)", lambda t=texts: embedder.encode(t))
+        for name, head in model.heads.items():
+            direct = direct_features(head)
+            if direct is None:
+                features = clock(
+                    f"head {name}: features (pipeline)",
+                    lambda h=head, t=texts, v=vectors: h[:-1].transform(feature_frame(t, v)),
+                )
+            else:
+                features = clock(
+                    f"head {name}: features (tf-idf words + chars, direct)",
+                    lambda d=direct, t=texts, v=vectors: d(t, v),
+                )
+            clock(
+                f"head {name}: classifier + calibration",
+                lambda h=head, x=features: h[-1].predict_proba(x),
+            )
+        result = service.classify_many([ticket], embeddings=vectors)[0]
+        clock("response model + JSON", lambda r=result: classification_out(r).model_dump_json())
+        clock(
+            "not served: feature frame + ColumnTransformer, all heads",
+            lambda t=texts, v=vectors: [
+                h[:-1].transform(feature_frame(t, v)) for h in model.heads.values()
+            ],
+        )
+    return {stage: round(1000 * statistics.median(times), 3) for stage, times in stages.items()}
+
+
+# --- model variants -------------------------------------------------------------------------
+
+
+def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
+    """One models directory per runtime, each holding a copy of the same version."""
+    from triage.artifacts import ONNX_ENTRY, read_manifest, remove_onnx_embedder
+    from triage.registry import served_model_dir
+
+    if models_dir is None:
+        models_dir = scratch / "trained"
+        print(f"training a model on {DATA} into {models_dir} ...", flush=True)
+        _triage("train", "--data", str(DATA), "--out", str(models_dir), "--quiet")
+    source = served_model_dir(models_dir)
+    variants = {}
+    for runtime in RUNTIMES:
+        target = scratch / runtime / source.name
+        shutil.copytree(source, target)
+        variants[runtime] = target
+    remove_onnx_embedder(variants["torch"])
+    _triage("export-onnx", str(variants["onnx-fp32"]), "--precision", "fp32", "--replace")
+    if read_manifest(variants["onnx-int8"]).get(ONNX_ENTRY, {}).get("precision") != "int8":
+        _triage("export-onnx", str(variants["onnx-int8"]), "--precision", "int8", "--replace")
+    return variants
+
+
+def _triage(*args: str) -> None:
+    subprocess.run([str(BIN / "triage"), *args], check=True, env={**os.environ, **OFFLINE})
+
+
+def in_process(
+    model_dir: Path, runtime: str, threads: int, words: int, repeats: int
+) -> dict[str, Any]:
+    started = time.time()
+    arguments = [str(model_dir), runtime, str(threads), str(words), str(repeats), repr(started)]
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", *arguments],
+        env={**os.environ, **OFFLINE, "OMP_NUM_THREADS": str(threads)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
+    if done.returncode != 0 or not lines:
+        sys.exit(f"the {runtime} worker failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix(MARKER))
+    return result
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(model_dir: Path, workers: int, threads: int, log: Path) -> Iterator[dict[str, Any]]:
+    """uvicorn on a loopback port; yields its URL, cold start and process ids once answering."""
+    import httpx
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        **OFFLINE,
+        "TRIAGE_MODELS_DIR": str(model_dir.parent),
+        "TRIAGE_DATA_DIR": str(log.parent / f"var-{port}"),
+        "TRIAGE_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(threads),
+        "TRIAGE_JOBS_WORKER": "false",
+        "TRIAGE_API_KEYS": "[]",
+        "TRIAGE_LOG_LEVEL": "warning",
+    }
+    env.pop("TRIAGE_MODEL_VERSION", None)
+    command = [str(BIN / "python"), "-m", "uvicorn", "--factory", "triage.api.app:create_app"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command += ["--log-level", "warning", "--no-access-log"]
+    url = f"http://127.0.0.1:{port}"
+    body = {"subject": "Printer on 3rd floor jams", "body": "Every job stops with a paper jam."}
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        cold_start = None
+        while cold_start is None:
+            if process.poll() is not None or time.monotonic() - started > 300:
+                sys.exit(f"the service did not start:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.post(f"{url}/v1/classify", json=body, timeout=5).status_code == 200:
+                    cold_start = time.monotonic() - started
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        # With several workers, the first answer came from one: wait until all have loaded.
+        children = _children(process.pid)
+        while workers > 1 and len(children) < workers:
+            time.sleep(0.2)
+            children = _children(process.pid)
+        yield {
+            "url": url,
+            "cold_start_seconds": round(cold_start, 3),
+            "pids": children or [process.pid],
+        }
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    workers = []
+    for child in text.split():
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:  # uvicorn's worker processes, not the resource tracker
+            workers.append(int(child))
+    return workers
+
+
+LUA = r"""
+local bodies = {
+%s
+}
+local i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", "/v1/classify", {["Content-Type"] = "application/json"}, bodies[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '%s{"requests": %%d, "duration_us": %%d, "socket_errors": %%d, "non_2xx": %%d, '
+    .. '"p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "mean_us": %%.1f}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean))
+end
+"""
+
+
+def load(
+    url: str, bodies: Sequence[dict[str, str]], connections: int, seconds: float, scratch: Path
+) -> dict[str, Any]:
+    """Closed-loop load on ``POST /v1/classify``: latency percentiles and requests/s."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return _python_load(url, bodies, connections, seconds)
+    script = scratch / "classify.lua"
+    entries = ",\n".join(f"[==[{json.dumps(b)}]==]" for b in bodies)
+    script.write_text(LUA % (entries, MARKER))
+    done = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith(MARKER))
+    raw = json.loads(line.removeprefix(MARKER))
+    return {
+        "generator": "wrk",
+        "connections": connections,
+        "requests": raw["requests"],
+        "errors": raw["socket_errors"] + raw["non_2xx"],
+        "requests_per_s": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "mean_ms": round(raw["mean_us"] / 1000, 2),
+    }
+
+
+def _python_load(
+    url: str, bodies: Sequence[dict[str, str]], connections: int, seconds: float
+) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(offset: int) -> None:
+        nonlocal errors
+        with httpx.Client(base_url=url, timeout=30) as http:
+            i = offset
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                ok = http.post("/v1/classify", json=bodies[i % len(bodies)]).status_code == 200
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    errors += not ok
+                i += 1
+
+    threads = [threading.Thread(target=client, args=(37 * n,)) for n in range(connections)]
+    begin = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "generator": "python httpx",
+        "connections": connections,
+        "requests": len(latencies),
+        "errors": errors,
+        "requests_per_s": round(len(latencies) / (time.monotonic() - begin), 1),
+        **_percentiles(latencies),
+    }
+
+
+def http(
+    model_dir: Path,
+    runtime: str,
+    workers: int,
+    threads: int,
+    bodies: Sequence[dict[str, str]],
+    seconds: float,
+    scratch: Path,
+) -> dict[str, Any]:
+    with serving(
+        model_dir, workers, threads, scratch / f"{runtime}-{workers}x{threads}.log"
+    ) as server:
+        load(server["url"], bodies, 1, 2, scratch)  # warm-up: caches, lazy imports, every worker
+        one = load(server["url"], bodies, 1, seconds, scratch)
+        many = load(server["url"], bodies, 4 * workers, seconds, scratch)
+        rss = [_rss_mb(pid) for pid in server["pids"]]
+    return {
+        "runtime": runtime,
+        "workers": workers,
+        "threads_per_worker": threads,
+        "cold_start_seconds": server["cold_start_seconds"],
+        "rss_per_worker_mb": rss,
+        "one_client": one,
+        "loaded": many,
+    }
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def markdown(results: dict[str, Any]) -> str:
+    proc = {r["runtime"]: r for r in results["in_process"] if r["threads"] == results["threads"]}
+    base = proc["torch"]
+    lines = [
+        f"In process, {results['threads']} intra-op thread(s); tickets cut to "
+        f"{results['words'] or 'all'} words.",
+        "",
+        "| runtime | batch 64, tickets/s | embed one p50 / p99 ms | classify one p50 / p99 ms "
+        "| memory after load MB | cold start to first answer s |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def ratio(value: float, reference: float, higher_is_better: bool) -> str:
+        if not value or not reference:
+            return ""
+        factor = value / reference if higher_is_better else reference / value
+        return f" (×{factor:.1f})"
+
+    for runtime in RUNTIMES:
+        r = proc[runtime]
+        lines.append(
+            f"| {runtime} | {r['batch64_tickets_per_s']:.0f}"
+            f"{ratio(r['batch64_tickets_per_s'], base['batch64_tickets_per_s'], True)} "
+            f"| {r['embed_one']['p50_ms']:.1f} / {r['embed_one']['p99_ms']:.1f}"
+            f"{ratio(r['embed_one']['p50_ms'], base['embed_one']['p50_ms'], False)} "
+            f"| {r['classify_one']['p50_ms']:.1f} / {r['classify_one']['p99_ms']:.1f} "
+            f"| {r['rss_after_load_mb']:.0f}"
+            f"{ratio(r['rss_after_load_mb'], base['rss_after_load_mb'], False)} "
+            f"| {r['cold_start_seconds']:.2f}"
+            f"{ratio(r['cold_start_seconds'], base['cold_start_seconds'], False)} |"
+        )
+    if results["http"]:
+        lines += [
+            "",
+            "HTTP `POST /v1/classify` on 127.0.0.1 (load generator on the same cores):",
+            "",
+            "| runtime | workers × threads | 1 client p50 / p99 ms | "
+            f"{results['http'][0]['loaded']['connections'] // results['http'][0]['workers']} "
+            "clients per worker: req/s, p50 / p99 ms | memory per worker MB | cold start s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for h in results["http"]:
+            one, many = h["one_client"], h["loaded"]
+            lines.append(
+                f"| {h['runtime']} | {h['workers']} × {h['threads_per_worker']} "
+                f"| {one['p50_ms']:.1f} / {one['p99_ms']:.1f} "
+                f"| {many['requests_per_s']:.0f}, {many['p50_ms']:.1f} / {many['p99_ms']:.1f} "
+                f"| {' + '.join(f'{m:.0f}' for m in h['rss_per_worker_mb'])} "
+                f"| {h['cold_start_seconds']:.2f} |"
+            )
+    int8 = proc["onnx-int8"]
+    lines += ["", "Where one classification's time goes (int8 ONNX, median ms):", ""]
+    lines += [f"- {stage}: {ms:.2f}" for stage, ms in int8["profile_ms"].items()]
+    return "\n".join(lines)
+
+
+def _save(results: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def machine() -> dict[str, Any]:
+    versions = {}
+    for name in ("torch", "onnxruntime", "tokenizers", "scikit-learn", "fastapi", "uvicorn"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "libraries": versions,
+    }
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        path, runtime, threads, words, repeats, started = sys.argv[2:8]
+        worker(Path(path), runtime, int(threads), int(words), int(repeats), float(started))
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models-dir", type=Path, help="serve its model (default: train one)")
+    parser.add_argument("--words", type=int, default=30, help="cut tickets to N words (0: whole)")
+    parser.add_argument("--threads", type=int, default=2, help="intra-op threads in process")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per HTTP load run")
+    parser.add_argument(
+        "--repeats", type=int, default=300, help="single-ticket calls timed per measurement"
+    )
+    parser.add_argument("--no-http", action="store_true", help="in-process measurements only")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine(),
+        "words": args.words,
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "duration_s": args.duration,
+        "in_process": [],
+        "http": [],
+    }
+    bodies = tickets(args.words)
+    with tempfile.TemporaryDirectory(prefix="triage-speed-") as tmp:
+        scratch = Path(tmp)
+        variants = prepare_models(args.models_dir, scratch)
+        for runtime in RUNTIMES:
+            for threads in sorted({args.threads, 1}, reverse=True):
+                print(f"in process: {runtime}, {threads} thread(s)", flush=True)
+                results["in_process"].append(
+                    in_process(variants[runtime], runtime, threads, args.words, args.repeats)
+                )
+                _save(results)  # so far: a run cut short keeps what it measured
+        if not args.no_http:
+            for runtime in RUNTIMES:
+                for workers, threads in HTTP_SETTINGS:
+                    print(f"http: {runtime}, {workers} worker(s) x {threads} thread(s)", flush=True)
+                    results["http"].append(
+                        http(
+                            variants[runtime],
+                            runtime,
+                            workers,
+                            threads,
+                            bodies[:200],
+                            args.duration,
+                            scratch,
+                        )
+                    )
+                    _save(results)
+    results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["table"] = markdown(results)
+    _save(results)
+    print(results["table"])
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
