@@ -9,10 +9,19 @@ threshold it is a ``.npz`` of keys and vectors; above it, USearch's own index fi
 vectors and graph). Either is written to a temporary file in the same directory and moved
 into place with :func:`os.replace`, so a reader never sees a half-written index.
 
-Thread-safety: any number of searches may run at once; writers (``upsert``, ``remove``) are
-serialised among themselves and take the index exclusively only for short steps (one chunk
-of at most ``write_chunk`` vectors, or the swap after a rebuild), so searches keep being
-answered during a large load. A search that runs during an upsert may see part of it.
+Thread-safety: searches may be called from any number of threads (exact searches run in
+parallel; HNSW searches take turns on one mutex, see ``_graph_search``); writers (``upsert``,
+``remove``) are serialised among themselves and take the index exclusively only for short
+steps (one chunk of at most ``write_chunk`` vectors, or the swap after a rebuild, which is
+built aside while searches go on), so searches keep being answered during a large load. A
+search that runs during an upsert may see part of it.
+
+Why USearch (see ``benchmarks/vector_speed.py`` and ``benchmarks/results/vector_speed.json``):
+on 2 cores it builds about as fast as faiss and hnswlib, searches in a fraction of a
+millisecond at 1 M, stores f16 vectors (half the memory, no measurable recall loss on
+MiniLM embeddings), deletes for real, takes 64-bit keys, saves, loads and memory-maps its own
+file, and ships wheels with type hints. faiss's HNSW cannot delete, and hnswlib has no
+wheels on PyPI (it compiles on install).
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ KeyArray = npt.NDArray[np.int64]
 DEFAULT_HNSW_THRESHOLD = 20_000
 DEFAULT_CONNECTIVITY = 16  # HNSW "M"
 DEFAULT_EXPANSION_ADD = 100  # "efConstruction"
-DEFAULT_EXPANSION_SEARCH = 64  # "ef"
+DEFAULT_EXPANSION_SEARCH = 128  # "ef"; 64 gave recall@10 0.967 at 1 M: too close to 0.95
 DEFAULT_DTYPE: HnswDtype = "f16"
 DEFAULT_WRITE_CHUNK = 1024
 
@@ -196,6 +205,10 @@ class VectorIndex:
         self._hnsw: Index | None = None
         self._lock = _ReadWriteLock()
         self._writer = threading.Lock()
+        # USearch's binding releases the GIL and runs each call on its own scratch slots
+        # 0..threads-1 (it also re-reserves them per call), so two concurrent calls on one
+        # graph could share a slot. Graph searches take turns; each is a fraction of a ms.
+        self._graph_search = threading.Lock()
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -273,8 +286,8 @@ class VectorIndex:
                 graph = self._new_graph()
                 current = exact.keys[: exact.size]
                 keep = ~np.isin(current, key_arr)
-                self._add_chunked(graph, current[keep], exact.vectors[: exact.size][keep])
-                self._add_chunked(graph, key_arr, vec_arr)
+                self._add_all(graph, current[keep], exact.vectors[: exact.size][keep])
+                self._add_all(graph, key_arr, vec_arr)
                 with self._lock.write():
                     self._hnsw, self._exact = graph, None
                 return
@@ -321,7 +334,7 @@ class VectorIndex:
             expansion_search=self.expansion_search,
         )
 
-    def _add_chunked(self, graph: Index, keys: KeyArray, vectors: FloatArray) -> None:
+    def _add_all(self, graph: Index, keys: KeyArray, vectors: FloatArray) -> None:
         # ``graph`` is not yet visible to searches, so no lock: one big parallel add.
         if len(keys):
             graph.add(keys, np.ascontiguousarray(vectors), threads=self.threads)
@@ -350,7 +363,8 @@ class VectorIndex:
                     np.empty((len(query_arr), width), dtype=np.float32),
                 )
             threads = 1 if len(query_arr) == 1 else self.threads
-            found = self._hnsw.search(query_arr, width, threads=threads)
+            with self._graph_search:
+                found = self._hnsw.search(query_arr, width, threads=threads)
         return _unpack(found, len(query_arr), width)
 
     def _as_vectors(self, vectors: npt.ArrayLike) -> FloatArray:
