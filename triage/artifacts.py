@@ -8,12 +8,16 @@ Layout of ``models/<version>/``::
     operating_points.json  per head and class: precision by confidence (out of fold), from
                       which thresholds for any target precision are set at load time
     neighbours.npz    training embeddings (float16), ticket ids and labels: no ticket text
+    embedder/model.onnx, embedder/tokenizer.json
+                      the embedding body for serving without torch (int8 ONNX, see
+                      ``triage.onnx_embedder``), described by the manifest's ``onnx_embedder``
     metrics.json      held-out evaluation (overall, per class, per slice, baseline, calibration)
     report/*.png      reliability diagram, precision–coverage curve, confusion matrix per head
     MODEL_CARD.md
 
 Writes are atomic (a hidden temporary directory renamed into place). Loads verify every
-checksum *before* anything is unpickled.
+checksum *before* anything is unpickled. ``add_onnx_embedder`` is the one later addition to a
+saved version: the ONNX body of the same embedder, with a manifest replaced atomically.
 """
 
 from __future__ import annotations
@@ -28,22 +32,25 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import joblib
 
 from triage.checksums import sha256_file
 from triage.decisions import PrecisionCurve
-from triage.embeddings import embedder_for_artifact
-from triage.errors import ArtifactError, ModelNotFoundError
+from triage.embeddings import Embedder, embedder_for_artifact
+from triage.errors import ArtifactError, EmbedderUnavailableError, ModelNotFoundError
 from triage.features import EMBEDDING_PREFIX
 from triage.model import TriageModel
 from triage.neighbours import NeighbourIndex
+from triage.onnx_embedder import ONNX_DIR, ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 OPERATING_POINTS = "operating_points.json"
 NEIGHBOURS = "neighbours.npz"
+ONNX_ENTRY = "onnx_embedder"
+Runtime = Literal["auto", "onnx", "torch"]
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _TRACKED_LIBRARIES = (
     "triage",
@@ -55,6 +62,9 @@ _TRACKED_LIBRARIES = (
     "sentence-transformers",
     "transformers",
     "torch",
+    "tokenizers",
+    "onnx",
+    "onnxruntime",
 )
 
 
@@ -93,8 +103,13 @@ def save_model(
     metrics: Mapping[str, Any],
     model_card: str,
     figures: Mapping[str, bytes] | None = None,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> Path:
-    """Write ``model`` as ``models_dir/version`` atomically and return that path."""
+    """Write ``model`` as ``models_dir/version`` atomically and return that path.
+
+    ``extra_files``: artifact-relative path -> file to copy in (the ONNX body), checksummed
+    like every other file.
+    """
     check_version_name(version)
     models_dir.mkdir(parents=True, exist_ok=True)
     final = models_dir / version
@@ -118,6 +133,10 @@ def save_model(
             (staging / "report").mkdir()
             for name, png in figures.items():
                 (staging / "report" / Path(name).name).write_bytes(png)
+        for relative, source in (extra_files or {}).items():
+            target = _inside(staging, relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
         files = {
             str(path.relative_to(staging)): sha256_file(path)
             for path in sorted(staging.rglob("*"))
@@ -142,6 +161,77 @@ def save_model(
         raise
     model.manifest = manifest
     return final
+
+
+def _inside(root: Path, relative: str) -> Path:
+    target = (root / relative).resolve()
+    if root.resolve() not in target.parents:
+        raise ArtifactError(f"{relative!r} is not a path inside the artifact")
+    return target
+
+
+def add_onnx_embedder(
+    path: Path, files: Mapping[str, Path], spec: Mapping[str, Any], *, replace: bool = False
+) -> None:
+    """Store an ONNX body (``embedder/…`` files and their manifest entry) in the saved version
+    ``path``.
+
+    The artifact is verified first. Every step leaves a consistent artifact: an export being
+    replaced is first dropped from the manifest (the version then loads its training
+    embedder), the new files land in ``embedder/`` by a rename, and only then does a manifest
+    listing them and their checksums replace the old one.
+    """
+    manifest = read_manifest(path)
+    if spec.get("base", {}).get("weights_sha256") != manifest["embedder"].get("weights_sha256"):
+        raise ArtifactError(
+            f"{path}: the ONNX body was exported from other weights than the model's embedder"
+        )
+    if not files or not all(relative.startswith(f"{ONNX_DIR}/") for relative in files):
+        raise ArtifactError(f"ONNX files go under {ONNX_DIR}/: {sorted(files)}")
+    if ONNX_ENTRY in manifest:
+        if not replace:
+            raise ArtifactError(f"{path} already has an ONNX embedder (replace it explicitly)")
+        manifest = _without_onnx(manifest)
+        _replace_manifest(path, manifest)
+    staging = path / f".tmp-{ONNX_DIR}-{uuid.uuid4().hex[:8]}"
+    try:
+        for relative, source in files.items():
+            target = _inside(staging, relative.removeprefix(f"{ONNX_DIR}/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        _fsync_dir(staging)
+        shutil.rmtree(path / ONNX_DIR, ignore_errors=True)  # unlisted leftovers only
+        os.rename(staging, path / ONNX_DIR)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    listed = dict(manifest["files"])
+    listed.update({relative: sha256_file(path / relative) for relative in files})
+    # The libraries of the export are in the entry itself ("exported_with"); "libraries"
+    # stays what the heads were trained with.
+    _replace_manifest(
+        path, {**manifest, ONNX_ENTRY: dict(spec), "files": dict(sorted(listed.items()))}
+    )
+
+
+def remove_onnx_embedder(path: Path) -> None:
+    """Drop the ONNX body from a saved version: it then loads the embedder it was trained with."""
+    manifest = read_manifest(path)
+    if ONNX_ENTRY in manifest:
+        _replace_manifest(path, _without_onnx(manifest))
+    shutil.rmtree(path / ONNX_DIR, ignore_errors=True)
+
+
+def _without_onnx(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    files = {k: v for k, v in manifest["files"].items() if not k.startswith(f"{ONNX_DIR}/")}
+    return {**{k: v for k, v in manifest.items() if k != ONNX_ENTRY}, "files": files}
+
+
+def _replace_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
+    temporary = path / f".{MANIFEST}.tmp"
+    _write_synced(temporary, json.dumps(manifest, indent=2, sort_keys=True))
+    os.replace(temporary, path / MANIFEST)
+    _fsync_dir(path)
 
 
 def _write_synced(path: Path, text: str) -> None:
@@ -220,6 +310,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
                 "the file is corrupt or was modified; retrain or restore the artifact"
             )
     required = [f"heads/{name}.joblib" for name in manifest.get("heads", {})] + [OPERATING_POINTS]
+    if ONNX_ENTRY in manifest:
+        required += [ONNX_MODEL, ONNX_TOKENIZER]
     for relative in required:
         if relative not in files:
             raise ArtifactError(f"{manifest_path} lists no checksum for {relative}")
@@ -237,8 +329,48 @@ def _check_library_compatibility(manifest: Mapping[str, Any], manifest_path: Pat
         )
 
 
-def load_model(path: Path, *, embedder_path: Path | None = None, threads: int = 2) -> TriageModel:
-    """Load and verify an artifact directory, with the embedder it was trained with."""
+def artifact_embedder(
+    path: Path,
+    manifest: Mapping[str, Any],
+    *,
+    embedder_path: Path | None = None,
+    threads: int = 2,
+    runtime: Runtime = "auto",
+) -> Embedder:
+    """The body to serve a verified artifact with: its ONNX export when it has one
+    (``runtime="auto"``), else the embedder it was trained with, checked to be the same.
+
+    ``runtime="torch"`` forces the training embedder; ``"onnx"`` fails without an export.
+    """
+    spec = manifest.get(ONNX_ENTRY)
+    if spec is not None and runtime != "torch":
+        trained = manifest["embedder"]
+        base = spec.get("base", {})
+        if base.get("weights_sha256") != trained.get("weights_sha256") or spec.get(
+            "dim"
+        ) != trained.get("dim"):
+            raise EmbedderUnavailableError(
+                f"{path / MANIFEST}: the ONNX body was exported from other weights than the "
+                "embedder the model was trained with; export it again with 'triage export-onnx' "
+                "(TRIAGE_EMBEDDER_PATH naming the original model directory if it moved)"
+            )
+        return OnnxEmbedder.from_artifact(path, spec, threads=threads)
+    if runtime == "onnx":
+        raise EmbedderUnavailableError(
+            f"{path} has no ONNX embedder; add one with 'triage export-onnx {path}'"
+        )
+    return embedder_for_artifact(manifest["embedder"], override_path=embedder_path, threads=threads)
+
+
+def load_model(
+    path: Path,
+    *,
+    embedder_path: Path | None = None,
+    threads: int = 2,
+    runtime: Runtime = "auto",
+) -> TriageModel:
+    """Load and verify an artifact directory, with the embedder it was trained with
+    (its torch-free ONNX export when the artifact has one; see ``artifact_embedder``)."""
     manifest = read_manifest(path)
     if manifest.get("version") != path.name:
         raise ArtifactError(
@@ -255,8 +387,8 @@ def load_model(path: Path, *, embedder_path: Path | None = None, threads: int = 
         labels = [str(label) for label in heads[name].classes_]
         if labels != manifest["heads"][name]["labels"]:
             raise ArtifactError(f"{head_path}: labels differ from those in the manifest")
-    embedder = embedder_for_artifact(
-        manifest["embedder"], override_path=embedder_path, threads=threads
+    embedder = artifact_embedder(
+        path, manifest, embedder_path=embedder_path, threads=threads, runtime=runtime
     )
     for name, head in heads.items():
         expected = sum(str(c).startswith(EMBEDDING_PREFIX) for c in head.feature_names_in_)

@@ -367,7 +367,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run queued classification jobs in this process (set TRIAGE_JOBS_WORKER=false on the API)."""
+    """Run queued jobs and webhook deliveries here (set TRIAGE_JOBS_WORKER=false on the API)."""
     import logging
     import signal
 
@@ -375,6 +375,9 @@ def worker() -> None:
     from triage.service import TriageService
     from triage.store.database import Database
     from triage.store.jobs import JobStore
+    from triage.webhooks.config import WEBHOOK_JOB_SOURCE
+    from triage.webhooks.runner import WebhookRunner
+    from triage.webhooks.store import DeliveryStore
 
     settings = get_settings()
     logging.basicConfig(
@@ -386,14 +389,31 @@ def worker() -> None:
         raise _fail(exc) from exc
     database = Database(settings.database())
     database.upgrade()
-    runner = JobRunner(JobStore(database), lambda: service, chunk_size=settings.job_chunk_size)
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    store = JobStore(database)
+    runner = JobRunner(
+        store,
+        lambda: service,
+        chunk_size=settings.job_chunk_size,
+        exclude_sources=(WEBHOOK_JOB_SOURCE,),
+    )
+    # Webhook deliveries get a runner (a thread) of their own: a backlog never delays them.
+    webhook_runner = WebhookRunner.from_settings(
+        store, DeliveryStore(database), lambda: service, settings
+    )
+    webhook_runner.start()
+
+    def stop(*_: object) -> None:
+        runner.stop()
+        webhook_runner.stop()
+
+    signal.signal(signal.SIGTERM, stop)
     _say(f"worker {runner.name}: model {service.model.version}, database {database.describe()}")
     try:
         runner.run_forever()
     except KeyboardInterrupt:
-        runner.stop()
+        stop()
     finally:
+        webhook_runner.stop()
         database.dispose()
 
 
@@ -466,9 +486,8 @@ def index_build(
     import pandas as pd
     from tqdm import tqdm
 
-    from triage.artifacts import read_manifest
+    from triage.artifacts import artifact_embedder, read_manifest
     from triage.data import read_table
-    from triage.embeddings import embedder_for_artifact
     from triage.registry import served_model_dir
     from triage.similar.service import SimilarService
     from triage.store.database import Database
@@ -484,9 +503,12 @@ def index_build(
         mapping[field] = name
     try:
         path = _model_path(model) if model else served_model_dir(settings.models_dir)
-        embedder = embedder_for_artifact(
-            read_manifest(path)["embedder"],
-            override_path=settings.embedder_path,
+        # The served body (the artifact's ONNX export when it has one): the store's vectors
+        # must come from the embedder that answers requests.
+        embedder = artifact_embedder(
+            path,
+            read_manifest(path),
+            embedder_path=settings.embedder_path,
             threads=settings.threads,
         )
         frame = read_table(data)
@@ -541,6 +563,7 @@ def index_build(
                 hnsw_threshold=settings.hnsw_threshold,
                 adopt=reembed,
                 max_text_chars=settings.max_text_chars,
+                languages=settings.languages,
             )
             if reembed:
                 with tqdm(desc="re-embedding stored tickets", unit="ticket") as bar:
@@ -557,6 +580,82 @@ def index_build(
         if isinstance(exc, TriageError):
             raise _fail(exc) from exc
         raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command("export-onnx")
+def export_onnx_command(
+    model: Annotated[str, typer.Argument(help="Artifact directory, version name or 'latest'.")],
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="auto: int8 if its vectors keep a mean cosine >= 0.99 to fp32, else fp32; "
+            "int8 (fail instead of falling back); fp32."
+        ),
+    ] = "auto",
+    sample_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ticket file whose texts check the export (default: built-in sample tickets)."
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace the ONNX body the model already has.")
+    ] = False,
+) -> None:
+    """Add the embedding body to a saved model as int8 ONNX, so it is served without torch."""
+    import tempfile
+
+    from triage.artifacts import ONNX_ENTRY, add_onnx_embedder, read_manifest
+    from triage.data import read_table
+    from triage.embeddings import SentenceTransformerEmbedder, embedder_for_artifact
+    from triage.errors import EmbedderUnavailableError
+    from triage.text import ticket_text
+    from triage.training.export_onnx import GUARD_TEXTS, Precision, export_onnx
+
+    precisions: dict[str, Precision] = {"auto": "auto", "int8": "int8", "fp32": "fp32"}
+    if precision not in precisions:
+        raise typer.BadParameter("use auto, int8 or fp32", param_hint="--precision")
+    settings = get_settings()
+    try:
+        path = _model_path(model)
+        manifest = read_manifest(path)
+        if ONNX_ENTRY in manifest and not replace:
+            precision_now = manifest[ONNX_ENTRY]["precision"]
+            _say(f"{path} already has an ONNX body ({precision_now}); --replace replaces it")
+            raise typer.Exit(code=1)
+        body = embedder_for_artifact(
+            manifest["embedder"], override_path=settings.embedder_path, threads=settings.threads
+        )
+        if not isinstance(body, SentenceTransformerEmbedder):
+            raise EmbedderUnavailableError(
+                f"{path.name} was trained with a {body.identity['kind']!r} embedder: only "
+                "sentence-transformers bodies are exported to ONNX"
+            )
+        sample = list(GUARD_TEXTS)
+        if sample_data is not None:
+            frame = read_table(sample_data).sample(frac=1.0, random_state=0)
+            columns = [c for c in manifest.get("text_columns", []) if c in frame.columns]
+            if not columns:
+                raise typer.BadParameter(
+                    f"{sample_data} has none of the model's text columns",
+                    param_hint="--sample-data",
+                )
+            texts = (ticket_text(row) for row in frame[columns].itertuples(index=False))
+            sample = [text for text in texts if text][:256] or sample
+        with tempfile.TemporaryDirectory(prefix="triage-onnx-") as scratch:
+            exported = export_onnx(
+                body,
+                Path(scratch),
+                sample=sample,
+                precision=precisions[precision],
+                threads=settings.threads,
+                say=_say,
+            )
+            add_onnx_embedder(path, exported.files, exported.spec, replace=replace)
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps({"model": path.name, **exported.spec["quality"]}, indent=2))
+    _say(f"{path}: the service now embeds with the {exported.precision} ONNX body")
 
 
 if __name__ == "__main__":

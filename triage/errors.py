@@ -38,6 +38,7 @@ class UnauthorizedError(TriageError):
     """No API key, or one that is not configured."""
 
     code = "unauthorized"
+    challenge = 'Bearer realm="triage"'  # the WWW-Authenticate header of the 401
 
 
 class ForbiddenError(TriageError):
@@ -92,3 +93,40 @@ class TicketNotFoundError(TriageError):
     """No stored ticket with that id."""
 
     code = "ticket_not_found"
+
+
+class UnknownWebhookSourceError(TriageError):
+    """A webhook path names a helpdesk triage has no adapter for."""
+
+    code = "unknown_source"
+
+
+class WebhookSourceDisabledError(TriageError):
+    """Deliveries from this helpdesk are refused: no secret is configured for it."""
+
+    code = "source_not_configured"
+
+
+class WebhookSignatureError(UnauthorizedError):
+    """A webhook delivery without a valid signature (or shared secret) for its source."""
+
+    code = "invalid_signature"
+    challenge = 'HMAC realm="triage-webhooks"'
+
+
+class StaleDeliveryError(WebhookSignatureError):
+    """A signed webhook delivery whose timestamp is outside the accepted window."""
+
+    code = "stale_delivery"
+
+
+class WebhookPayloadError(TriageError):
+    """A signed webhook delivery whose body cannot be read as a ticket of its source."""
+
+    code = "invalid_payload"
+
+
+class DeliveryNotFoundError(TriageError):
+    """No webhook delivery with that id."""
+
+    code = "delivery_not_found"

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -36,6 +36,8 @@ def _ticket(data: dict[str, Any]) -> Ticket:
 class JobRunner:
     """Claims jobs from the store and classifies their tickets with the current service."""
 
+    thread_name = "triage-jobs"
+
     def __init__(
         self,
         store: JobStore,
@@ -45,6 +47,8 @@ class JobRunner:
         lease: timedelta = timedelta(seconds=60),
         poll_seconds: float = 1.0,
         pause_seconds: float = 0.01,
+        sources: Collection[str] | None = None,
+        exclude_sources: Collection[str] = (),
     ) -> None:
         self.store = store
         self.service = service
@@ -52,13 +56,17 @@ class JobRunner:
         self.lease = lease
         self.poll_seconds = poll_seconds
         self.pause_seconds = pause_seconds
+        # Which jobs this runner takes, by source: a runner of its own for webhook deliveries
+        # means a long backlog job never delays a helpdesk waiting for its answer.
+        self.sources = sources
+        self.exclude_sources = exclude_sources
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="triage-jobs", daemon=True)
+        self._thread = threading.Thread(target=self.run_forever, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -87,7 +95,9 @@ class JobRunner:
         service = self.service()
         if service is None:
             return False
-        job = self.store.claim(self.name, lease=self.lease)
+        job = self.store.claim(
+            self.name, lease=self.lease, sources=self.sources, exclude_sources=self.exclude_sources
+        )
         if job is None:
             return False
         log.info("job %s: %d tickets, %d done before", job.id, job.total, job.done + job.failed)

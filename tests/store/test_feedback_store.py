@@ -77,3 +77,33 @@ def test_quality_since_excludes_older_feedback(store: FeedbackStore) -> None:
     store.add([Feedback("T1", "category", "printers", "printers", "v1", "auto")])
     assert store.quality(since=utcnow() + timedelta(seconds=5)) == {}
     assert store.quality(since=utcnow() - timedelta(minutes=1))["category"].overall.feedback == 1
+
+
+def test_quality_until_excludes_newer_feedback(store: FeedbackStore) -> None:
+    store.add([Feedback("T1", "category", "printers", "printers", "v1", "auto")])
+    assert store.quality(until=utcnow() - timedelta(seconds=5)) == {}
+    now = utcnow()
+    window = store.quality(since=now - timedelta(minutes=1), until=now + timedelta(seconds=5))
+    assert window["category"].overall.feedback == 1
+
+
+def test_for_ticket_gives_the_latest_answer_per_head(store: FeedbackStore) -> None:
+    store.add([Feedback("T1", "tier", "L1", "L2", "v1", "suggest", 0.6)])
+    store.add(
+        [
+            Feedback("T1", "tier", "L2", "L3", "v2", "review", 0.4),  # later, on another model
+            Feedback("T1", "category", "printers", "printers", "v2", "auto", 0.9),
+            Feedback("T2", "tier", "L1", "L1", "v2"),
+        ]
+    )
+    found = store.for_ticket("T1")
+    assert sorted(found) == ["category", "tier"]
+    assert (found["tier"].predicted, found["tier"].final, found["tier"].model_version) == (
+        "L2",
+        "L3",
+        "v2",
+    )
+    assert found["category"] == Feedback(
+        "T1", "category", "printers", "printers", "v2", "auto", 0.9
+    )
+    assert store.for_ticket("nope") == {}

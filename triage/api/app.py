@@ -12,8 +12,9 @@ import triage
 from triage.api.errors import install_error_handlers
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
-from triage.api.routes import classify, feedback, health, jobs, model, models, similar
+from triage.api.routes import classify, feedback, health, jobs, model, models, similar, webhooks
 from triage.api.routes import metrics as metrics_route
+from triage.api.routes import ui as ui_routes
 from triage.api.state import ActiveModelWatcher, open_similar
 from triage.job_runner import JobRunner
 from triage.service import TriageService
@@ -21,6 +22,9 @@ from triage.settings import Settings, get_settings
 from triage.store.database import Database
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
+from triage.webhooks.config import WEBHOOK_JOB_SOURCE
+from triage.webhooks.runner import WebhookRunner
+from triage.webhooks.store import DeliveryStore
 
 log = logging.getLogger("triage")
 
@@ -38,6 +42,7 @@ def create_app(
         log.info("database %s at revision %s", database.describe(), database.revision())
         app.state.feedback = FeedbackStore(database)
         app.state.jobs = JobStore(database)
+        app.state.deliveries = DeliveryStore(database)
         app.state.database = database
         app.state.service = service or TriageService.from_settings(settings)
         metrics.set_model(app.state.service.model.version)
@@ -49,9 +54,25 @@ def create_app(
                 app.state.jobs,
                 lambda: getattr(app.state, "service", None),
                 chunk_size=settings.job_chunk_size,
+                exclude_sources=(WEBHOOK_JOB_SOURCE,),  # webhook deliveries have their own
             )
             runner.start()
         app.state.job_runner = runner
+        webhook_runner = None
+        if settings.jobs_worker:
+            webhook_runner = WebhookRunner.from_settings(
+                app.state.jobs,
+                app.state.deliveries,
+                lambda: getattr(app.state, "service", None),
+                settings,
+            )
+            webhook_runner.start()
+        app.state.webhook_runner = webhook_runner
+        if settings.webhook_insecure_sources:
+            log.warning(
+                "webhooks from %s are accepted WITHOUT a signature check (insecure)",
+                ", ".join(settings.webhook_insecure_sources),
+            )
         watcher = None
         if settings.model_watch_seconds > 0 and settings.model_version is None:
             watcher = ActiveModelWatcher(app, settings, interval=settings.model_watch_seconds)
@@ -63,6 +84,8 @@ def create_app(
                 watcher.stop()
             if runner is not None:
                 runner.stop()
+            if webhook_runner is not None:
+                webhook_runner.stop()
             if getattr(app.state, "similar", None) is not None:
                 app.state.similar.close()
             app.state.service = None
@@ -92,4 +115,6 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(similar.router)
     app.include_router(metrics_route.router)
+    app.include_router(ui_routes.router)  # the staff page, /ui/
+    app.include_router(webhooks.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,6 +17,9 @@ from triage.settings import Settings, get_settings
 from triage.similar.service import SimilarService
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
+from triage.store.triaged import TriagedStore
+from triage.webhooks.runner import WebhookRunner
+from triage.webhooks.store import DeliveryStore
 
 
 def get_service(request: Request) -> TriageService:
@@ -59,6 +63,22 @@ def get_job_runner(request: Request) -> JobRunner | None:
     return runner
 
 
+def get_triaged_store(request: Request) -> TriagedStore:
+    keep = timedelta(days=get_app_settings(request).triaged_keep_days)
+    return TriagedStore(request.app.state.database, keep=keep)
+
+
+# async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
+async def get_delivery_store(request: Request) -> DeliveryStore:
+    store: DeliveryStore = request.app.state.deliveries
+    return store
+
+
+async def get_webhook_runner(request: Request) -> WebhookRunner | None:
+    runner: WebhookRunner | None = getattr(request.app.state, "webhook_runner", None)
+    return runner
+
+
 ServiceDep = Annotated[TriageService, Depends(get_service)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -66,6 +86,9 @@ FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 SimilarDep = Annotated[SimilarService, Depends(get_similar)]
 JobRunnerDep = Annotated[JobRunner | None, Depends(get_job_runner)]
+TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
+DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
+WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 
 def _presented_key(request: Request) -> str | None:

@@ -89,12 +89,23 @@ class HeadOut(BaseModel):
     explanation: ExplanationOut | None = Field(None, description="Present when explain was set.")
 
 
+class LanguageOut(BaseModel):
+    """The language the ticket is written in, among TRIAGE_LANGUAGES."""
+
+    code: str = Field(description="ISO 639-1 code, e.g. 'id' or 'en'; 'und' for no letters.")
+    confidence: float = Field(ge=0.0, le=1.0, description="Probability of `code` (py3langid).")
+    mixed: bool = Field(
+        description="At least a fifth of the text is in sentences of another language."
+    )
+
+
 class ClassificationOut(BaseModel):
     """Predictions of every head for one ticket."""
 
     id: str | None = Field(None, description="The ticket id, if one was sent.")
     model_version: str
     predictions: dict[str, HeadOut] = Field(description="One entry per head, e.g. category, tier.")
+    language: LanguageOut | None = Field(None, description="Detected language of the ticket.")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -120,6 +131,7 @@ class ClassificationOut(BaseModel):
                             "distribution": {"L1": 0.71, "L2": 0.09, "L3": 0.2},
                         },
                     },
+                    "language": {"code": "en", "confidence": 0.99, "mixed": False},
                 }
             ]
         }

@@ -81,6 +81,9 @@ class MatchOut(BaseModel):
     resolved_at: datetime | None
     tenant: str | None
     visibility: Literal["public", "internal"]
+    language: str | None = Field(
+        None, description="Detected language (ISO 639-1) of the stored ticket; null if unknown."
+    )
 
 
 class DuplicateOut(BaseModel):

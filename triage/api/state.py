@@ -97,6 +97,7 @@ def open_similar(app: FastAPI, settings: Settings, service: TriageService) -> No
             duplicate_threshold=settings.duplicate_threshold,
             duplicate_window=timedelta(hours=settings.duplicate_window_hours),
             max_text_chars=settings.max_text_chars,
+            languages=settings.languages,
         )
     except StoreMismatchError as exc:
         log.error("similar tickets unavailable: %s", exc.message)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from triage.embeddings import Embedder
 from triage.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
+from triage.language import DEFAULT_LANGUAGES, language_detector
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
 from triage.store.database import Database
 from triage.store.schema import utcnow
@@ -75,6 +76,7 @@ class SimilarService:
         duplicate_threshold: float = 0.9,
         duplicate_window: timedelta = timedelta(days=3),
         max_text_chars: int = 20_000,
+        languages: Sequence[str] = DEFAULT_LANGUAGES,
     ) -> None:
         self.store = store
         self.search_backend = search
@@ -82,6 +84,7 @@ class SimilarService:
         self.duplicate_threshold = duplicate_threshold
         self.duplicate_window = duplicate_window
         self.max_text_chars = max_text_chars
+        self.language_detector = language_detector(languages)
         self._last_purge = utcnow()
 
     @classmethod
@@ -174,6 +177,11 @@ class SimilarService:
                     f"ticket {index} ({record.ticket_id!r}): {exc.message}", details=exc.details
                 ) from exc
         digests = [text_digest(t) for t in texts]
+        guesses = self.language_detector.detect_many(texts)
+        records = [
+            replace(record, language=guess.code)
+            for record, guess in zip(records, guesses, strict=True)
+        ]
         row_ids: list[int] = []
         embedded = 0
         for start in range(0, len(records), batch_size):
@@ -213,8 +221,10 @@ class SimilarService:
         existing = self.store.get(record.ticket_id, tenant=record.tenant)
         if existing is not None and existing.record.status is Status.RESOLVED:
             return
-        record = replace(record, status=Status.OPEN)
-        digest = text_digest(self.text(record.subject, record.body))
+        text = self.text(record.subject, record.body)
+        language = self.language_detector.detect(text).code
+        record = replace(record, status=Status.OPEN, language=language)
+        digest = text_digest(text)
         self.store.upsert([record], [digest], {0: vector})
         now = utcnow()
         if now - self._last_purge > timedelta(hours=1):

@@ -84,8 +84,24 @@ class FeedbackStore:
                 connection.execute(sa.select(sa.func.count()).select_from(feedback)).scalar_one()
             )
 
+    def for_ticket(self, ticket_id: str) -> dict[str, Feedback]:
+        """The latest feedback on each head of one ticket (whichever model version it was on)."""
+        query = (
+            sa.select(feedback)
+            .where(feedback.c.ticket_id == ticket_id)
+            .order_by(feedback.c.updated_at, feedback.c.id)
+        )
+        with self.database.begin() as connection:
+            rows = connection.execute(query).mappings().all()
+        fields = Feedback.__dataclass_fields__
+        return {row["head"]: Feedback(**{k: row[k] for k in fields}) for row in rows}
+
     def quality(
-        self, *, since: datetime | None = None, model_version: str | None = None
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        model_version: str | None = None,
     ) -> dict[str, HeadQuality]:
         """Per head and predicted label: precision, automatic share and its precision, abstains.
 
@@ -113,6 +129,8 @@ class FeedbackStore:
         ).group_by(feedback.c.head, feedback.c.predicted)
         if since is not None:
             query = query.where(feedback.c.updated_at >= since)
+        if until is not None:
+            query = query.where(feedback.c.updated_at < until)
         if model_version is not None:
             query = query.where(feedback.c.model_version == model_version)
         with self.database.begin() as connection:

@@ -8,7 +8,7 @@ and resumes at the first ticket without a result. Nothing acknowledged with a 20
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -76,32 +76,45 @@ class JobStore:
         self, tickets: Sequence[Mapping[str, Any]], *, explain: bool = False, source: str = "json"
     ) -> Job:
         """Queue a job; once this returns, the job and every ticket are committed."""
-        job_id = uuid.uuid4().hex
-        now = utcnow()
         with self.database.begin() as connection:
-            connection.execute(
-                jobs.insert().values(
-                    id=job_id,
-                    status=JobStatus.QUEUED.value,
-                    total=len(tickets),
-                    done=0,
-                    failed=0,
-                    explain=explain,
-                    source=source,
-                    created_at=now,
-                )
-            )
-            for start in range(0, len(tickets), 5_000):
-                connection.execute(
-                    job_items.insert(),
-                    [
-                        {"job_id": job_id, "position": start + i, "ticket": dict(ticket)}
-                        for i, ticket in enumerate(tickets[start : start + 5_000])
-                    ],
-                )
+            job_id = self.insert(connection, tickets, explain=explain, source=source)
         job = self.get(job_id)
         assert job is not None
         return job
+
+    @staticmethod
+    def insert(
+        connection: sa.Connection,
+        tickets: Sequence[Mapping[str, Any]],
+        *,
+        explain: bool = False,
+        source: str = "json",
+        job_id: str | None = None,
+    ) -> str:
+        """Queue a job inside the caller's transaction (committed with the caller's own rows)."""
+        job_id = job_id or uuid.uuid4().hex
+        connection.execute(
+            jobs.insert(),
+            {
+                "id": job_id,
+                "status": JobStatus.QUEUED.value,
+                "total": len(tickets),
+                "done": 0,
+                "failed": 0,
+                "explain": explain,
+                "source": source,
+                "created_at": utcnow(),
+            },
+        )
+        for start in range(0, len(tickets), 5_000):
+            connection.execute(
+                job_items.insert(),
+                [
+                    {"job_id": job_id, "position": start + i, "ticket": dict(ticket)}
+                    for i, ticket in enumerate(tickets[start : start + 5_000])
+                ],
+            )
+        return job_id
 
     def get(self, job_id: str) -> Job | None:
         with self.database.begin() as connection:
@@ -121,12 +134,27 @@ class JobStore:
         with self.database.begin() as connection:
             return [JobItem(*row) for row in connection.execute(query).all()]
 
-    def claim(self, worker: str, *, lease: timedelta) -> Job | None:
-        """Take the oldest queued job, or one whose worker stopped renewing its lease."""
+    def claim(
+        self,
+        worker: str,
+        *,
+        lease: timedelta,
+        sources: Collection[str] | None = None,
+        exclude_sources: Collection[str] = (),
+    ) -> Job | None:
+        """Take the oldest queued job, or one whose worker stopped renewing its lease.
+
+        ``sources`` limits the claim to jobs of those sources (e.g. only webhook deliveries),
+        ``exclude_sources`` leaves those to another runner.
+        """
         now = utcnow()
         claimable = (jobs.c.status == JobStatus.QUEUED.value) | (
             (jobs.c.status == JobStatus.RUNNING.value) & (jobs.c.lease_until < now)
         )
+        if sources is not None:
+            claimable = claimable & jobs.c.source.in_(list(sources))
+        if exclude_sources:
+            claimable = claimable & jobs.c.source.not_in(list(exclude_sources))
         with self.database.begin() as connection:
             candidates = connection.execute(
                 sa.select(jobs.c.id).where(claimable).order_by(jobs.c.created_at).limit(5)

@@ -106,6 +106,7 @@ tickets = sa.Table(
     sa.Column("resolution", sa.Text, nullable=True),
     sa.Column("category", sa.String(200), nullable=True),
     sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("language", sa.String(16), nullable=True),
     sa.Column("text_sha256", sa.String(64), nullable=False),
     sa.Column("embedding", sa.LargeBinary, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
@@ -132,4 +133,59 @@ store_meta = sa.Table(
     metadata,
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
+)
+
+# Helpdesk webhook deliveries: each accepted one queues a one-ticket classification job
+# (``job_id``; none when the delivery is ignored). A retry of a delivery finds its first row by
+# (source, key); a replay of the same signed body by (source, body_sha256). The write-back of
+# the suggestion to the helpdesk is retried from here: ``writeback_next_at`` is when it is due
+# (pushed ahead while a worker holds it, so a dead worker's attempt is taken up again).
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("body_sha256", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(200), nullable=False),
+    sa.Column("external_id", sa.String(200), nullable=False),
+    sa.Column("vendor_delivery_id", sa.String(200), nullable=True),
+    sa.Column("ticket", sa.JSON, nullable=False),
+    sa.Column("job_id", sa.String(32), nullable=True),
+    sa.Column("ignored", sa.Text, nullable=True),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("writeback_status", sa.String(16), nullable=True),
+    sa.Column("writeback_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("writeback_next_at", UtcDateTime, nullable=True),
+    sa.Column("writeback_steps", sa.JSON, nullable=True),
+    sa.Column("writeback_error", sa.Text, nullable=True),
+    sa.Column("writeback_done_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("source", "key"),
+    sa.UniqueConstraint("source", "body_sha256"),
+    sa.Index(None, "writeback_status", "writeback_next_at"),
+)
+
+# Tickets triage has answered (from the staff page, or POST /v1/triage with an id), one row per
+# ticket: what each head said, for the staff page's queue. ``decision`` is the least certain
+# head's (review before suggest before auto); ``category`` and ``tier`` copy those heads' labels
+# so the queue can filter on them. Rows older than TRIAGE_TRIAGED_KEEP_DAYS are purged.
+triaged = sa.Table(
+    "triaged",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("ticket_id", sa.String(200), nullable=False),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("predictions", sa.JSON, nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("model_version", sa.String(100), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("triaged_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("tenant", "ticket_id"),
+    sa.Index(None, "triaged_at"),
+    sa.Index(None, "decision", "triaged_at"),
 )

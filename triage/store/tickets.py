@@ -50,6 +50,7 @@ class TicketRecord:
     tenant: str = ""
     visibility: Visibility = Visibility.PUBLIC
     status: Status = Status.RESOLVED
+    language: str | None = None  # ISO 639-1, detected from the text when stored
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def _record(row: sa.RowMapping) -> StoredTicket:
             tenant=row["tenant"],
             visibility=Visibility(row["visibility"]),
             status=Status(row["status"]),
+            language=row["language"],
         ),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -187,6 +189,7 @@ class TicketStore:
                     "resolution": record.resolution,
                     "category": record.category,
                     "tier": record.tier,
+                    "language": record.language,
                     "resolved_at": record.resolved_at,
                     "text_sha256": digest,
                     "created_at": now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,12 +17,14 @@ from triage.artifacts import new_version, save_model
 from triage.classifier import TUNING_GRID, build_baseline, fit_head
 from triage.data import fingerprint, labelled_texts, read_table
 from triage.decisions import PrecisionCurve, build_policy
-from triage.embeddings import Embedder
+from triage.embeddings import Embedder, SentenceTransformerEmbedder
 from triage.errors import DataValidationError
 from triage.features import feature_frame
 from triage.model import TriageModel
 from triage.neighbours import NeighbourIndex
+from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 from triage.training.evaluate import decision_report, head_report, score
+from triage.training.export_onnx import OnnxExport, UnsupportedBodyError, export_onnx
 from triage.training.model_card import render_model_card
 from triage.training.operating_points import precision_curves
 from triage.training.plots import render_plots
@@ -48,6 +51,10 @@ class TrainConfig:
     id_column: str = "id"
     tune: bool = True
     head_params: Mapping[str, Any] = field(default_factory=dict)
+    # Save the body as int8 ONNX beside the heads (sentence-transformers bodies only), so
+    # the service runs without torch.
+    onnx: bool = True
+    onnx_guard_size: int = 256
 
 
 @dataclass(frozen=True)
@@ -245,8 +252,16 @@ def train_from_file(
         "notes": split.notes,
     }
     training_data = split.training_data
-    path = None
-    if models_dir is not None:
+    if models_dir is None:
+        return TrainResult(model=model, path=None, metrics=metrics)
+    with tempfile.TemporaryDirectory(prefix="triage-onnx-") as scratch:
+        onnx = None
+        if config.onnx and isinstance(embedder, SentenceTransformerEmbedder):
+            onnx = _export_body(embedder, config, split, embeddings, Path(scratch), say)
+        manifest_fields: dict[str, Any] = {}
+        if onnx is not None:
+            metrics["onnx_embedder"] = _onnx_held_out(onnx, fitted, split, test_x, say)
+            manifest_fields["onnx_embedder"] = onnx.spec
         version = base = new_version(training_data["sha256"])
         suffix = 2
         while (models_dir / version).exists():  # two runs on the same data in one second
@@ -271,16 +286,74 @@ def train_from_file(
                 "summary": {
                     name: {k: r[k] for k in ("accuracy", "macro_f1")} for name, r in reports.items()
                 },
+                **manifest_fields,
             },
             metrics=metrics,
             model_card=card,
             figures=render_plots(metrics),
+            extra_files=onnx.files if onnx is not None else None,
         )
-        say(f"saved {path}")
+    say(f"saved {path}")
     return TrainResult(model=model, path=path, metrics=metrics)
 
 
 _CLASSIFIER_PARAMS = ("C", "class_weight")
+
+
+def _export_body(
+    embedder: SentenceTransformerEmbedder,
+    config: TrainConfig,
+    split: _Split,
+    embeddings: np.ndarray,
+    directory: Path,
+    say: Say,
+) -> OnnxExport | None:
+    """The body as ONNX (int8 if it passes the guard), checked on training texts."""
+    rng = np.random.default_rng(config.seed)
+    size = min(config.onnx_guard_size, len(split.train_idx))
+    sample = np.sort(rng.choice(split.train_idx, size=size, replace=False))
+    try:
+        return export_onnx(
+            embedder,
+            directory,
+            sample=[split.texts[i] for i in sample],
+            reference=embeddings[sample],
+            say=say,
+        )
+    except UnsupportedBodyError as exc:
+        say(f"no ONNX body in this model (the service will need torch): {exc.message}")
+        return None
+
+
+def _onnx_held_out(
+    onnx: OnnxExport, heads: Mapping[str, Any], split: _Split, test_x: pd.DataFrame, say: Say
+) -> dict[str, Any]:
+    """Held-out scores of the heads fed by the ONNX body the service runs, beside the scores
+    with the training body: what serving without torch costs (or not) in accuracy."""
+    body = OnnxEmbedder(onnx.files[ONNX_MODEL], onnx.files[ONNX_TOKENIZER], onnx.spec)
+    texts = [split.texts[i] for i in split.test_idx]
+    frame = feature_frame(texts, body.encode(texts))
+    per_head = {}
+    for name, head in heads.items():
+        truth = split.labels[name][split.test_idx].tolist()
+        labels = np.asarray(head.classes_)
+        served = labels[head.predict_proba(frame).argmax(axis=1)]
+        trained = labels[head.predict_proba(test_x).argmax(axis=1)]
+        onnx_score, torch_score = score(truth, served.tolist()), score(truth, trained.tolist())
+        per_head[name] = {
+            "onnx": onnx_score,
+            "torch": torch_score,
+            "accuracy_delta_points": round(
+                100 * (onnx_score["accuracy"] - torch_score["accuracy"]), 2
+            ),
+            "same_label_share": round(float(np.mean(served == trained)), 4),
+        }
+        say(
+            f"  {name} with the {onnx.precision} ONNX body: accuracy {onnx_score['accuracy']:.4f} "
+            f"({per_head[name]['accuracy_delta_points']:+.2f} points), same label for "
+            f"{per_head[name]['same_label_share']:.1%} of held-out tickets"
+        )
+    return {"precision": onnx.precision, "guard": onnx.spec["quality"], "heads": per_head}
 
 
 def _grid(config: TrainConfig) -> list[dict[str, Any]]:

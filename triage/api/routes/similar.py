@@ -8,7 +8,14 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Depends, Query, status
 
-from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, SimilarDep, require_scope
+from triage.api.deps import (
+    MetricsDep,
+    ServiceDep,
+    SettingsDep,
+    SimilarDep,
+    TriagedStoreDep,
+    require_scope,
+)
 from triage.api.routes.classify import classification_out
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_similar import (
@@ -59,6 +66,7 @@ def _match_out(match: Match, *, internal: bool) -> MatchOut:
         resolved_at=record.resolved_at,
         tenant=record.tenant or None,
         visibility=record.visibility.value,
+        language=record.language,
     )
 
 
@@ -116,6 +124,7 @@ def triage_ticket(
     service: ServiceDep,
     similar: SimilarDep,
     metrics: MetricsDep,
+    triaged: TriagedStoreDep,
     key: ClassifyKey,
 ) -> TriageOut:
     """Classification and similar tickets in one call, from one embedding of the ticket."""
@@ -128,6 +137,16 @@ def triage_ticket(
         _find(similar, query, np.asarray(vectors[0], dtype=np.float32)),
         internal=_may_see_internal(key),
     )
+    if query.id and query.remember:  # into the staff page's queue
+        triaged.record(
+            ticket_id=query.id,
+            tenant=query.tenant or "",
+            subject=query.subject,
+            body=query.body,
+            model_version=classification.model_version,
+            predictions=classification.predictions,
+            source="api",
+        )
     return TriageOut(
         classification=classification_out(classification),
         similar=found,
@@ -186,12 +205,14 @@ def add_resolved(
 def delete_ticket(
     ticket_id: str,
     similar: SimilarDep,
+    triaged: TriagedStoreDep,
     tenant: Annotated[
         str | None, Query(description="Only in this tenant; default: in every tenant.")
     ] = None,
 ) -> DeletedOut:
     """Forget a ticket everywhere (right to be forgotten): it is never returned again."""
     removed = similar.delete(ticket_id, tenant=tenant)
-    if not removed:
+    logged = triaged.forget(ticket_id, tenant=tenant)
+    if not removed and not logged:
         raise TicketNotFoundError(f"no stored ticket {ticket_id!r}")
-    return DeletedOut(deleted=removed)
+    return DeletedOut(deleted=max(removed, logged))
