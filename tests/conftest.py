@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -28,7 +30,9 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Apps built with default settings keep their SQLite database out of the working tree.
-os.environ["TRIAGE_DATA_DIR"] = tempfile.mkdtemp(prefix="triage-tests-")
+_DATA_DIR = tempfile.mkdtemp(prefix="triage-tests-")
+os.environ["TRIAGE_DATA_DIR"] = _DATA_DIR
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
 def shared_dataset(relative: str) -> Path:
