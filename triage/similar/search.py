@@ -37,7 +37,9 @@ class VectorSearch(Protocol):
     def refresh(self) -> None:
         """Catch up with writes made by this or any other process."""
 
-    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits: ...
+    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
+        """Best matches among what the last ``refresh`` saw."""
+        ...
 
     def close(self) -> None: ...
 
@@ -127,7 +129,7 @@ class EmbeddedSearch:
                 self.seq = changes[-1][0]
 
     def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
-        self.refresh()
+        # The caller refreshes once per request (SimilarService.find), not once per search.
         size = len(self.index)
         if size == 0:
             return []

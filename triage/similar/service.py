@@ -254,6 +254,7 @@ class SimilarService:
 
         ``exclude``: (tenant, ticket_id) of the query ticket itself, never its own match.
         """
+        self.search_backend.refresh()  # once: both searches below see the same writes
         now = utcnow()
         since: datetime | None = now - max_age if max_age is not None else None
         resolved = self._search(
