@@ -49,6 +49,8 @@ def test_manifest_records_what_is_needed_to_trust_the_artifact(artifact_dir: Pat
     assert {name for name in manifest["files"] if not name.startswith("report/")} == {
         "heads/category.joblib",
         "heads/tier.joblib",
+        "heads/linear.npz",
+        "heads/linear.json",
         "operating_points.json",
         "neighbours.npz",
         "metrics.json",

@@ -23,8 +23,9 @@ def test_the_direct_feature_path_gives_exactly_the_pipelines_probabilities(
         np.testing.assert_array_equal(
             head.steps[-1][1].predict_proba(direct(texts, embeddings)), head.predict_proba(frame)
         )
-    batch = model.predict_proba(texts)
-    one = model.predict(texts[:1])[0]
+    through_pipelines = TriageModel(model.embedder, model.heads)  # no NumPy heads: direct path
+    batch = through_pipelines.predict_proba(texts)
+    one = through_pipelines.predict(texts[:1])[0]
     for name, head in model.heads.items():
         np.testing.assert_array_equal(batch[name], head.predict_proba(frame))
         assert one[name].confidence == float(head.predict_proba(frame.iloc[:1]).max())

@@ -5,6 +5,9 @@ Layout of ``models/<version>/``::
     manifest.json     format version, library versions, heads and labels, embedder identity,
                       training-data fingerprint, sha256 of every other file
     heads/<head>.joblib
+    heads/linear.npz, heads/linear.json
+                      the same heads as NumPy arrays and vocabularies, served without
+                      scikit-learn (``triage.linear_heads``; the manifest's ``linear_heads``)
     operating_points.json  per head and class: precision by confidence (out of fold), from
                       which thresholds for any target precision are set at load time
     neighbours.npz    training embeddings (float16), ticket ids and labels: no ticket text
@@ -34,14 +37,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-import joblib
-
 from triage.checksums import sha256_file
 from triage.decisions import PrecisionCurve
 from triage.embeddings import Embedder, embedder_for_artifact
 from triage.errors import ArtifactError, EmbedderUnavailableError, ModelNotFoundError
 from triage.features import EMBEDDING_PREFIX
-from triage.model import TriageModel
+from triage.linear_heads import ARRAYS as LINEAR_ARRAYS
+from triage.linear_heads import FORMAT as LINEAR_FORMAT
+from triage.linear_heads import META as LINEAR_META
+from triage.linear_heads import LinearHeads
+from triage.model import LazyMapping, TriageModel
 from triage.neighbours import NeighbourIndex
 from triage.onnx_embedder import ONNX_DIR, ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 
@@ -115,11 +120,17 @@ def save_model(
     final = models_dir / version
     if final.exists():
         raise ArtifactError(f"{final} already exists; model versions are never overwritten")
+    import joblib
+
     staging = models_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
     try:
         (staging / "heads").mkdir(parents=True)
         for name, head in model.heads.items():
             joblib.dump(head, staging / "heads" / f"{name}.joblib", compress=3)
+        linear_entry = {}
+        if model.linear is not None:
+            files_written = model.linear.save(staging)
+            linear_entry = {"linear_heads": {"format": LINEAR_FORMAT, "files": files_written}}
         curves = {
             head: {label: curve.to_dict() for label, curve in by_label.items()}
             for head, by_label in model.curves.items()
@@ -149,6 +160,7 @@ def save_model(
             "libraries": library_versions(),
             "embedder": model.embedder.identity,
             "heads": {name: {"labels": model.labels(name)} for name in model.heads},
+            **linear_entry,
             **manifest_fields,
             "files": files,
         }
@@ -312,6 +324,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     required = [f"heads/{name}.joblib" for name in manifest.get("heads", {})] + [OPERATING_POINTS]
     if ONNX_ENTRY in manifest:
         required += [ONNX_MODEL, ONNX_TOKENIZER]
+    if "linear_heads" in manifest:
+        required += [LINEAR_ARRAYS, LINEAR_META]
     for relative in required:
         if relative not in files:
             raise ArtifactError(f"{manifest_path} lists no checksum for {relative}")
@@ -368,33 +382,49 @@ def load_model(
     embedder_path: Path | None = None,
     threads: int = 2,
     runtime: Runtime = "auto",
+    compiled_heads: bool = True,
 ) -> TriageModel:
     """Load and verify an artifact directory, with the embedder it was trained with
-    (its torch-free ONNX export when the artifact has one; see ``artifact_embedder``)."""
+    (its torch-free ONNX export when the artifact has one; see ``artifact_embedder``).
+
+    ``compiled_heads``: answer with the heads' NumPy form when the artifact has one (the
+    pickled pipelines are then read only for explanations); False reads the pipelines.
+    """
     manifest = read_manifest(path)
     if manifest.get("version") != path.name:
         raise ArtifactError(
             f"{path / MANIFEST} describes version {manifest.get('version')!r}, not {path.name!r}: "
             "artifact directories must not be renamed"
         )
-    heads = {}
+    linear = _load_linear(path, manifest) if compiled_heads else None
+    if linear is None:
+        heads: Mapping[str, Any] = {name: _load_head(path, name) for name in manifest["heads"]}
+        labels_of = {name: [str(c) for c in head.classes_] for name, head in heads.items()}
+        dims = {
+            name: sum(str(c).startswith(EMBEDDING_PREFIX) for c in head.feature_names_in_)
+            for name, head in heads.items()
+        }
+    else:
+        # The pickles are read only if an explanation is asked for.
+        heads = LazyMapping(list(manifest["heads"]), lambda name: _load_head(path, name))
+        labels_of = {name: linear.labels(name) for name in manifest["heads"]}
+        dims = {name: linear.heads[name].embedding_dim or 0 for name in manifest["heads"]}
     for name in manifest["heads"]:
-        head_path = path / "heads" / f"{name}.joblib"
-        try:
-            heads[name] = joblib.load(head_path)
-        except Exception as exc:  # a checksummed file that still fails to unpickle
-            raise ArtifactError(f"{head_path} cannot be loaded: {exc}") from exc
-        labels = [str(label) for label in heads[name].classes_]
-        if labels != manifest["heads"][name]["labels"]:
-            raise ArtifactError(f"{head_path}: labels differ from those in the manifest")
+        if labels_of[name] != manifest["heads"][name]["labels"]:
+            raise ArtifactError(
+                f"{path / 'heads' / name}: labels differ from those in the manifest"
+            )
     embedder = artifact_embedder(
-        path, manifest, embedder_path=embedder_path, threads=threads, runtime=runtime
+        path,
+        manifest,
+        embedder_path=embedder_path,
+        threads=threads,
+        runtime=runtime,
     )
-    for name, head in heads.items():
-        expected = sum(str(c).startswith(EMBEDDING_PREFIX) for c in head.feature_names_in_)
+    for name, expected in dims.items():
         if expected != embedder.dim:
             raise ArtifactError(
-                f"{path / 'heads' / (name + '.joblib')} expects {expected}-dimensional embeddings "
+                f"{path / 'heads' / name} expects {expected}-dimensional embeddings "
                 f"but the embedder named in {path / MANIFEST} gives {embedder.dim}"
             )
     neighbours = None
@@ -411,7 +441,33 @@ def load_model(
         curves=_read_curves(path, heads),
         neighbours=neighbours,
         manifest=manifest,
+        linear=linear,
     )
+
+
+def _load_head(path: Path, name: str) -> Any:
+    import joblib  # with scikit-learn, SciPy and pandas, which unpickling the head imports
+
+    head_path = path / "heads" / f"{name}.joblib"
+    try:
+        return joblib.load(head_path)
+    except Exception as exc:  # a checksummed file that still fails to unpickle
+        raise ArtifactError(f"{head_path} cannot be loaded: {exc}") from exc
+
+
+def _load_linear(path: Path, manifest: Mapping[str, Any]) -> LinearHeads | None:
+    entry = manifest.get("linear_heads")
+    if entry is None:
+        return None
+    if entry.get("format") != LINEAR_FORMAT:
+        return None  # another format: the pipelines serve
+    try:
+        linear = LinearHeads.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path / LINEAR_META} cannot be loaded: {exc}") from exc
+    if set(linear.heads) != set(manifest["heads"]):
+        raise ArtifactError(f"{path / LINEAR_META} names other heads than {path / MANIFEST}")
+    return linear
 
 
 def _read_curves(path: Path, heads: Mapping[str, Any]) -> dict[str, dict[str, PrecisionCurve]]:

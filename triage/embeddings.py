@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from triage.checksums import sha256_files
 from triage.errors import EmbedderUnavailableError
@@ -48,6 +47,8 @@ class HashingEmbedder:
     """
 
     def __init__(self, dim: int = 256) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
         self._dim = dim
         self._vectorizer = HashingVectorizer(
             analyzer="char_wb", ngram_range=(3, 4), n_features=dim, norm="l2", lowercase=True

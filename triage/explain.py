@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import Pipeline
 
-from triage.classifier import CalibratedLinearSVC
 from triage.neighbours import Neighbour
+
+if TYPE_CHECKING:  # scikit-learn, SciPy and pandas load only when an explanation is asked for
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,10 @@ class Explanation:
     neighbours: list[Neighbour] = field(default_factory=list)
 
 
-_VOCABULARIES: weakref.WeakKeyDictionary[TfidfVectorizer, np.ndarray] = weakref.WeakKeyDictionary()
+_VOCABULARIES: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
 
 
-def _vocabulary(vectorizer: TfidfVectorizer) -> np.ndarray:
+def _vocabulary(vectorizer: Any) -> np.ndarray:
     # Building the feature-name array costs tens of ms on a large vocabulary: once per head.
     names = _VOCABULARIES.get(vectorizer)
     if names is None:
@@ -49,6 +49,10 @@ def _vocabulary(vectorizer: TfidfVectorizer) -> np.ndarray:
 
 def explain_label(head: Pipeline, frame: pd.DataFrame, label: str, *, top: int = 8) -> Explanation:
     """Explain ``label`` for the single ticket in ``frame`` (one row)."""
+    from scipy import sparse
+
+    from triage.classifier import CalibratedLinearSVC
+
     features = head.named_steps["features"]
     classifier: CalibratedLinearSVC = head.named_steps["classifier"]
     svm = classifier.estimator_

@@ -8,11 +8,13 @@ and the pickled heads never contain the (large, separately loaded) embedding mod
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from sklearn.compose import ColumnTransformer, make_column_selector
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:  # imported where used: serving compiled heads needs neither
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
 
 TEXT_COLUMN = "text"
 EMBEDDING_PREFIX = "emb_"
@@ -20,6 +22,8 @@ EMBEDDING_PREFIX = "emb_"
 
 def feature_frame(texts: Sequence[str], embeddings: np.ndarray) -> pd.DataFrame:
     """The frame every head consumes: one row per ticket."""
+    import pandas as pd
+
     if embeddings.ndim != 2 or embeddings.shape[0] != len(texts):
         raise ValueError(f"{len(texts)} texts but embeddings of shape {embeddings.shape}")
     columns = [f"{EMBEDDING_PREFIX}{i}" for i in range(embeddings.shape[1])]
@@ -41,6 +45,9 @@ def lexical_and_semantic_features(
     Character n-grams carry typos, code-switched Indonesian/English and product codes
     that word tokens and an English-only embedder both miss.
     """
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return ColumnTransformer(
         [
             (

@@ -1,23 +1,28 @@
-"""A trained triage model: one embedding body and one scikit-learn head per label."""
+"""A trained triage model: one embedding body and one scikit-learn head per label.
+
+With the heads' NumPy form (:mod:`triage.linear_heads`) a model answers without importing
+scikit-learn, SciPy or pandas; the pickled pipelines are then only read for explanations.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from triage.decisions import PrecisionCurve
 from triage.embeddings import Embedder
 from triage.explain import Explanation, explain_label
 from triage.features import EMBEDDING_PREFIX, TEXT_COLUMN, feature_frame
+from triage.linear_heads import LinearHeads
 from triage.neighbours import NeighbourIndex
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 Features = Callable[[Sequence[str], np.ndarray], Any]
 
@@ -31,6 +36,10 @@ def direct_features(head: Pipeline) -> Features | None:
     ``lexical_and_semantic_features`` (TF-IDF on the text column, the embedding columns
     passed through, sparse output) is taken this way; any other head gets ``None``.
     """
+    import scipy.sparse as sp
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer
+
     step = head.steps[0][1] if len(head.steps) == 2 else None
     if not isinstance(step, ColumnTransformer) or not getattr(step, "sparse_output_", False):
         return None
@@ -79,7 +88,11 @@ class HeadPrediction:
 
 
 class TriageModel:
-    """Embeds tickets once and asks every head for calibrated probabilities."""
+    """Embeds tickets once and asks every head for calibrated probabilities.
+
+    ``heads`` may load lazily (a mapping whose keys are known before its pipelines are
+    read); with ``linear`` given, only explanations read them.
+    """
 
     def __init__(
         self,
@@ -89,23 +102,35 @@ class TriageModel:
         curves: Mapping[str, Mapping[str, PrecisionCurve]] | None = None,
         neighbours: NeighbourIndex | None = None,
         manifest: Mapping[str, Any] | None = None,
+        linear: LinearHeads | None = None,
     ) -> None:
         if not heads:
             raise ValueError("a triage model needs at least one head")
+        if linear is not None and set(linear.heads) != set(heads):
+            raise ValueError("the linear heads and the pipelines name different heads")
         self.embedder = embedder
-        self.heads = dict(heads)
+        self.heads = heads if isinstance(heads, LazyMapping) else dict(heads)
         # Per head and class: precision by confidence, measured out of fold at training time.
         self.curves = {head: dict(c) for head, c in (curves or {}).items()}
         self.neighbours = neighbours
         self.manifest: dict[str, Any] = dict(manifest or {})
-        self._direct = {name: direct_features(head) for name, head in self.heads.items()}
+        self.linear = linear
+        self._direct_cache: dict[str, Features | None] | None = None
 
     @property
     def version(self) -> str:
         return str(self.manifest.get("version", "unsaved"))
 
     def labels(self, head: str) -> list[str]:
+        if self.linear is not None:
+            return list(self.linear.labels(head))
         return [str(label) for label in self.heads[head].classes_]
+
+    @property
+    def _direct(self) -> dict[str, Features | None]:
+        if self._direct_cache is None:
+            self._direct_cache = {name: direct_features(head) for name, head in self.heads.items()}
+        return self._direct_cache
 
     def _head_proba(
         self, name: str, texts: Sequence[str], embeddings: np.ndarray, frame: pd.DataFrame | None
@@ -117,13 +142,21 @@ class TriageModel:
             frame = feature_frame(texts, embeddings)
         return np.asarray(head.predict_proba(frame))
 
+    def _proba(
+        self, texts: Sequence[str], embeddings: np.ndarray, frame: pd.DataFrame | None
+    ) -> dict[str, np.ndarray]:
+        if self.linear is not None:
+            return self.linear.predict_proba(texts, embeddings)
+        if frame is None and not all(self._direct.values()):
+            frame = feature_frame(texts, embeddings)
+        return {name: self._head_proba(name, texts, embeddings, frame) for name in self.heads}
+
     def predict_proba(
         self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
     ) -> dict[str, np.ndarray]:
         """Probabilities per head, rows in the order of ``texts``, columns in ``labels(head)``."""
         embeddings = self.embedder.encode(texts, batch_size=batch_size, show_progress=show_progress)
-        frame = None if all(self._direct.values()) else feature_frame(texts, embeddings)
-        return {name: self._head_proba(name, texts, embeddings, frame) for name in self.heads}
+        return self._proba(texts, embeddings, None)
 
     def predict(
         self,
@@ -139,19 +172,17 @@ class TriageModel:
         """
         if embeddings is None:
             embeddings = self.embedder.encode(texts)
-        # The frame is only needed for explanations and for heads of another layout.
-        frame = None
-        if explain or not all(self._direct.values()):
-            frame = feature_frame(texts, embeddings)
+        # The frame is only needed for explanations.
+        frame = feature_frame(texts, embeddings) if explain else None
+        probabilities = self._proba(texts, embeddings, frame)
         results: list[dict[str, HeadPrediction]] = [{} for _ in texts]
-        for name, head in self.heads.items():
+        for name in self.heads:
             labels = self.labels(name)
-            proba = self._head_proba(name, texts, embeddings, frame)
-            for i, (row, result) in enumerate(zip(proba, results, strict=True)):
+            for i, (row, result) in enumerate(zip(probabilities[name], results, strict=True)):
                 best = int(np.argmax(row))
                 explanation = None
-                if frame is not None and explain:
-                    explanation = explain_label(head, frame.iloc[[i]], labels[best])
+                if frame is not None:
+                    explanation = explain_label(self.heads[name], frame.iloc[[i]], labels[best])
                     if self.neighbours is not None:
                         explanation.neighbours.extend(
                             self.neighbours.nearest(embeddings[i], neighbours)
@@ -163,3 +194,31 @@ class TriageModel:
                     explanation=explanation,
                 )
         return results
+
+
+class LazyMapping(Mapping[str, Any]):
+    """Named values read on first use (once, thread-safe): the pickled heads of a model
+    whose NumPy form answers, so a serving process never unpickles them unless asked."""
+
+    def __init__(self, names: Sequence[str], load: Callable[[str], Any]) -> None:
+        self._names = list(names)
+        self._load = load
+        self._values: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        value = self._values.get(name)
+        if value is None:
+            with self._lock:
+                value = self._values.get(name)
+                if value is None:
+                    value = self._values[name] = self._load(name)
+        return value
+
+    def __iter__(self) -> Any:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)

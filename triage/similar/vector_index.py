@@ -32,11 +32,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
-from usearch.index import BatchMatches, Index, Matches
+
+if TYPE_CHECKING:
+    from usearch.index import BatchMatches, Index, Matches
 
 Mode = Literal["exact", "hnsw"]
 HnswDtype = Literal["f32", "bf16", "f16", "i8"]
@@ -325,7 +327,7 @@ class VectorIndex:
             return removed
 
     def _new_graph(self) -> Index:
-        return Index(
+        return _usearch_index()(
             ndim=self.dim,
             metric="cos",
             dtype=self.dtype,
@@ -457,12 +459,12 @@ class VectorIndex:
                 index.upsert(keys, vectors)
             return index
         try:
-            meta = Index.metadata(source)
+            meta = _usearch_index().metadata(source)
         except (ValueError, RuntimeError) as exc:
             raise ValueError(f"{source} is not a saved VectorIndex: {exc}") from exc
         if not meta:
             raise ValueError(f"{source} is not a saved VectorIndex")
-        graph = Index.restore(
+        graph = _usearch_index().restore(
             source, expansion_search=expansion_search, expansion_add=expansion_add
         )
         if graph is None:
@@ -508,6 +510,19 @@ def _last_wins(keys: KeyArray, vectors: FloatArray) -> tuple[KeyArray, FloatArra
     return keys[rows], vectors[rows]
 
 
+def _usearch_index() -> type[Index]:
+    """``usearch.index``, loaded on first use: an index below the HNSW threshold never is.
+
+    onnxruntime is imported first because importing it after USearch's extension crashes
+    the interpreter (a segfault in onnxruntime's module init; usearch 2.26.6, onnxruntime
+    1.32.0, Linux x86-64) — and a model with an ONNX body may be loaded at any time.
+    """
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
+    from usearch.index import Index
+
+    return Index
+
+
 def _graph_contents(graph: Index, dim: int) -> tuple[KeyArray, FloatArray]:
     keys = np.asarray(graph.keys, dtype=np.uint64).astype(np.int64)
     if not len(keys):
@@ -518,6 +533,8 @@ def _graph_contents(graph: Index, dim: int) -> tuple[KeyArray, FloatArray]:
 
 
 def _unpack(found: Matches | BatchMatches, n: int, width: int) -> tuple[KeyArray, FloatArray]:
+    from usearch.index import Matches  # loaded: ``found`` came from it
+
     if isinstance(found, Matches):  # USearch unwraps a batch of one
         raw_keys = np.asarray(found.keys).reshape(1, -1)
         raw_dist = np.asarray(found.distances, dtype=np.float32).reshape(1, -1)

@@ -20,6 +20,7 @@ from triage.decisions import PrecisionCurve, build_policy
 from triage.embeddings import Embedder, SentenceTransformerEmbedder
 from triage.errors import DataValidationError
 from triage.features import feature_frame
+from triage.linear_heads import LinearHeads, compile_heads, largest_difference
 from triage.model import TriageModel
 from triage.neighbours import NeighbourIndex
 from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
@@ -241,7 +242,8 @@ def train_from_file(
         ids[train_idx].tolist(),
         {head: split.labels[head][train_idx].tolist() for head in heads},
     )
-    model = TriageModel(embedder, fitted, curves=curves, neighbours=neighbours)
+    linear, linear_check = _compile(fitted, split.texts, embeddings, train_idx, test_idx, say)
+    model = TriageModel(embedder, fitted, curves=curves, neighbours=neighbours, linear=linear)
     metrics = {
         "split": split.info,
         "timing": {
@@ -250,6 +252,7 @@ def train_from_file(
         },
         "heads": reports,
         "notes": split.notes,
+        "linear_heads": linear_check,
     }
     training_data = split.training_data
     if models_dir is None:
@@ -295,6 +298,39 @@ def train_from_file(
         )
     say(f"saved {path}")
     return TrainResult(model=model, path=path, metrics=metrics)
+
+
+# Probabilities of the NumPy heads may differ from the pipelines' by rounding only.
+LINEAR_TOLERANCE = 1e-9
+
+
+def _compile(
+    fitted: Mapping[str, Any],
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    say: Callable[[str], None],
+) -> tuple[LinearHeads | None, dict[str, Any]]:
+    """The heads' NumPy form, checked against the pipelines on up to 500 training and 500
+    held-out tickets; None (the service then uses the pipelines) if any head has another
+    layout or the two disagree beyond rounding."""
+    linear = compile_heads(fitted)
+    if linear is None:
+        say("  heads not of the shipped layout: served through scikit-learn")
+        return None, {"compiled": False, "reason": "a head of another layout"}
+    rows = np.concatenate([train_idx[:500], test_idx[:500]])
+    difference = largest_difference(linear, fitted, [texts[i] for i in rows], embeddings[rows])
+    check = {
+        "compiled": difference <= LINEAR_TOLERANCE,
+        "checked_tickets": len(rows),
+        "largest_probability_difference": difference,
+        "tolerance": LINEAR_TOLERANCE,
+    }
+    if difference > LINEAR_TOLERANCE:
+        say(f"  NumPy heads differ from the pipelines by {difference:.2e}: not shipped")
+        return None, {**check, "reason": "differs from the pipelines"}
+    return linear, check
 
 
 _CLASSIFIER_PARAMS = ("C", "class_weight")

@@ -12,7 +12,6 @@ from triage.api.deps import JobRunnerDep, JobStoreDep, SettingsDep, require_scop
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_jobs import JobIn, JobItemOut, JobOut
 from triage.auth import Scope
-from triage.data import tickets_from_bytes
 from triage.errors import BatchTooLargeError, JobNotFoundError, UnsupportedMediaTypeError
 from triage.store.jobs import Job, JobStatus, JobStore
 
@@ -87,6 +86,8 @@ async def _tickets_from_request(request: Request) -> tuple[list[dict[str, Any]],
     if content_type in _UPLOAD_TYPES:
         fmt = _UPLOAD_TYPES[content_type]
         explain = request.query_params.get("explain", "").lower() in ("1", "true", "yes")
+        from triage.data import tickets_from_bytes  # pandas: loaded by the first upload only
+
         return tickets_from_bytes(body, fmt), explain, fmt
     if content_type not in ("application/json", ""):
         raise UnsupportedMediaTypeError(
