@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results" / "http.json"
 MARKER = "HTTPLOAD_RESULT "
+HTTP_PROTOCOL = "triage.api.transport:NoDelayHTTPProtocol"  # as deploy/Dockerfile serves
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 # wrk script: one pre-formatted request per ticket, each connection thread walks the list
@@ -279,6 +280,8 @@ def running_server(
         "--log-level",
         "info",
         "--no-access-log",
+        "--http",
+        HTTP_PROTOCOL,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(

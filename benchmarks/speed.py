@@ -289,6 +289,7 @@ def serving(model_dir: Path, workers: int, threads: int, log: Path) -> Iterator[
     command = [str(BIN / "python"), "-m", "uvicorn", "--factory", "triage.api.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     command += ["--log-level", "warning", "--no-access-log"]
+    command += ["--http", "triage.api.transport:NoDelayHTTPProtocol"]  # as deploy/Dockerfile
     url = f"http://127.0.0.1:{port}"
     body = {"subject": "Printer on 3rd floor jams", "body": "Every job stops with a paper jam."}
     started = time.monotonic()

@@ -120,6 +120,7 @@ def running_server(
     command = [str(BIN / "python"), "-m", "uvicorn", "--factory", "triage.api.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     command += ["--no-access-log"]
+    command += ["--http", "triage.api.transport:NoDelayHTTPProtocol"]  # as deploy/Dockerfile
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

@@ -13,6 +13,8 @@ import typer
 from triage.errors import TriageError
 from triage.settings import get_settings
 
+# uvicorn's protocol with TCP_NODELAY per connection (see triage.api.transport).
+NODELAY_HTTP = "triage.api.transport:NoDelayHTTPProtocol"
 app = typer.Typer(
     help="Helpdesk ticket triage: train models, evaluate them, classify tickets, serve the API.",
     no_args_is_help=True,
@@ -355,6 +357,7 @@ def serve(
             host=bind,
             port=port or settings.port,
             log_level=settings.log_level,
+            http=NODELAY_HTTP,
         )
         return
     uvicorn.run(
@@ -362,6 +365,7 @@ def serve(
         host=bind,
         port=port or settings.port,
         log_level=settings.log_level,
+        http=NODELAY_HTTP,
     )
 
 
