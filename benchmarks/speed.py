@@ -1,4 +1,5 @@
-"""Speed of the three embedding runtimes, side by side: torch, ONNX fp32, ONNX int8.
+"""Speed of the embedding runtimes, side by side: MiniLM through torch, ONNX fp32 and ONNX
+int8, and the default multilingual body (USE v3 in NumPy, ``use-numpy``).
 
 One run measures, for each runtime, in a fresh process per measurement:
 
@@ -11,7 +12,8 @@ One run measures, for each runtime, in a fresh process per measurement:
   worker with two intra-op threads, two workers with one, two workers with two), the
   service's cold start to its first answer and the memory of each worker.
 
-The model: ``--models-dir`` (its served version), or one trained on ``data/tickets.csv``.
+The model: ``--models-dir`` (its served version, a MiniLM one), or one trained on
+``data/tickets.csv``; a USE model is always trained on ``data/tickets.csv``.
 Its copies get the three bodies: int8 ONNX (what training writes), fp32 ONNX
 (``triage export-onnx --precision fp32``) and none (the torch path). Tickets are the sample
 tickets cut to ``--words`` words (30 by default, the size the targets were set for; 0 keeps
@@ -50,18 +52,21 @@ BIN = Path(sys.executable).parent
 DATA = ROOT / "data" / "tickets.csv"
 RESULTS = ROOT / "benchmarks" / "results" / "speed.json"
 MARKER = "SPEED_RESULT "
-RUNTIMES = ("torch", "onnx-fp32", "onnx-int8")
+# The MiniLM body three ways, and the default multilingual body (USE v3 in NumPy).
+RUNTIMES = ("torch", "onnx-fp32", "onnx-int8", "use-numpy")
+LOAD_RUNTIME = {"torch": "torch", "onnx-fp32": "onnx", "onnx-int8": "onnx", "use-numpy": "auto"}
 HTTP_SETTINGS = ((1, 2), (2, 1), (2, 2))  # (workers, intra-op threads per worker)
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 def tickets(words: int) -> list[dict[str, str]]:
     """The sample tickets as request bodies, each cut to ``words`` words (0: whole)."""
-    import pandas as pd
+    import csv  # not pandas: the worker's memory is measured after this
 
-    frame = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+    with DATA.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     result = []
-    for subject, body in zip(frame["subject"], frame["body"], strict=True):
+    for subject, body in ((row["subject"], row["body"]) for row in rows):
         if words:
             subject_words = subject.split()[:words]
             body = " ".join(body.split()[: max(0, words - len(subject_words))])
@@ -109,9 +114,7 @@ def worker(
     from triage.artifacts import load_model
     from triage.service import Ticket, TriageService
 
-    model = load_model(
-        model_dir, threads=threads, runtime="torch" if runtime == "torch" else "onnx"
-    )
+    model = load_model(model_dir, threads=threads, runtime=LOAD_RUNTIME[runtime])  # type: ignore[arg-type]
     loaded = time.time()
     service = TriageService(model)
     bodies = tickets(words)
@@ -131,6 +134,13 @@ def worker(
     embed = _percentiles(_timed(lambda: embedder.encode(next(singles)), repeats))
     ticket_cycle = iter([Ticket(**b) for b in bodies] * (1 + repeats // len(bodies)))
     classify = _percentiles(_timed(lambda: service.classify(next(ticket_cycle)), repeats))
+    # The same in batches of 64 through the service: embedding, heads and decisions.
+    all_tickets = [Ticket(**b) for b in bodies]
+    begin = time.perf_counter()
+    for start in range(0, len(all_tickets), 64):
+        service.classify_many(all_tickets[start : start + 64])
+    classify_throughput = len(all_tickets) / (time.perf_counter() - begin)
+    heavy = sorted(m for m in ("torch", "sklearn", "scipy", "pandas") if m in sys.modules)
 
     result = {
         "runtime": runtime,
@@ -141,6 +151,8 @@ def worker(
         "rss_after_load_mb": rss_after_load,
         "rss_peak_mb": _rss_mb(field="VmHWM"),
         "batch64_tickets_per_s": round(throughput, 1),
+        "classify_batch64_tickets_per_s": round(classify_throughput, 1),
+        "imported_before_profile": heavy,
         "embed_one": embed,
         "classify_one": classify,
         "profile_ms": _profile(service, bodies[:repeats]),
@@ -158,11 +170,9 @@ def _tokens_mean(embedder: Any, texts: Sequence[str]) -> float | None:
 
 def _profile(service: Any, bodies: Sequence[dict[str, str]]) -> dict[str, float]:
     """Median milliseconds of each stage of one classification, as ``classify`` runs them,
-    plus (marked "not served") the same head features through the ColumnTransformer on a
-    pandas frame, which is what a head costs without the direct path."""
+    then (marked "not served") the heads through the scikit-learn pipelines, which the
+    service answers without; measured last, since it imports scikit-learn."""
     from triage.api.routes.classify import classification_out
-    from triage.features import feature_frame
-    from triage.model import direct_features
     from triage.service import Ticket
 
     model = service.model
@@ -175,6 +185,7 @@ def _profile(service: Any, bodies: Sequence[dict[str, str]]) -> dict[str, float]
         stages.setdefault(stage, []).append(time.perf_counter() - started)
         return value
 
+    runs = []
     for body in bodies:
         ticket = Ticket(**body)
         texts = clock("preprocess (ticket_text)", lambda t=ticket: service.texts([t]))
@@ -182,25 +193,34 @@ def _profile(service: Any, bodies: Sequence[dict[str, str]]) -> dict[str, float]
             feeds = clock("tokenizer", lambda t=texts: embedder.tokenize(t))
             vectors = clock("onnx model + pooling", lambda f=feeds: embedder.run(f))
         else:
-            vectors = clock("torch embed (tokenizer + model)", lambda t=texts: embedder.encode(t))
-        for name, head in model.heads.items():
-            direct = direct_features(head)
-            if direct is None:
-                features = clock(
-                    f"head {name}: features (pipeline)",
-                    lambda h=head, t=texts, v=vectors: h[:-1].transform(feature_frame(t, v)),
-                )
-            else:
-                features = clock(
-                    f"head {name}: features (tf-idf words + chars, direct)",
-                    lambda d=direct, t=texts, v=vectors: d(t, v),
-                )
-            clock(
-                f"head {name}: classifier + calibration",
-                lambda h=head, x=features: h[-1].predict_proba(x),
+            vectors = clock(
+                f"embed ({embedder.identity['kind']})", lambda t=texts: embedder.encode(t)
             )
-        result = service.classify_many([ticket], embeddings=vectors)[0]
+        if model.linear is not None:
+            clock(
+                "heads (NumPy): tf-idf features, every block",
+                lambda t=texts: [[b.transform_one(x) for x in t] for b in model.linear.text_blocks],
+            )
+            clock(
+                "heads (NumPy): features + scores + softmax, every head",
+                lambda t=texts, v=vectors: model.linear.predict_proba(t, v),
+            )
+        result = clock(
+            "service: classify_many with the embedding given (heads + decisions)",
+            lambda t=ticket, v=vectors: service.classify_many([t], embeddings=v)[0],
+        )
         clock("response model + JSON", lambda r=result: classification_out(r).model_dump_json())
+        runs.append((texts, vectors))
+    from triage.features import feature_frame
+    from triage.model import direct_features
+
+    for texts, vectors in runs:
+        for name, head in model.heads.items():  # reads the pickles: scikit-learn from here on
+            direct = direct_features(head)
+            clock(
+                f"not served: head {name} through scikit-learn (direct features)",
+                lambda h=head, d=direct, t=texts, v=vectors: h[-1].predict_proba(d(t, v)),
+            )
         clock(
             "not served: feature frame + ColumnTransformer, all heads",
             lambda t=texts, v=vectors: [
@@ -220,11 +240,35 @@ def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
 
     if models_dir is None:
         models_dir = scratch / "trained"
-        print(f"training a model on {DATA} into {models_dir} ...", flush=True)
-        _triage("train", "--data", str(DATA), "--out", str(models_dir), "--quiet")
+        print(f"training a MiniLM model on {DATA} into {models_dir} ...", flush=True)
+        _triage(
+            "train",
+            "--data",
+            str(DATA),
+            "--out",
+            str(models_dir),
+            "--quiet",
+            "--embedder",
+            "minilm",
+        )
+    use_dir = scratch / "use-trained"
+    print(f"training a USE model on {DATA} into {use_dir} ...", flush=True)
+    _triage(
+        "train",
+        "--data",
+        str(DATA),
+        "--out",
+        str(use_dir),
+        "--quiet",
+        "--embedder",
+        "use-multilingual",
+    )
     source = served_model_dir(models_dir)
     variants = {}
-    for runtime in RUNTIMES:
+    use_source = served_model_dir(use_dir)
+    variants["use-numpy"] = scratch / "use-numpy" / use_source.name
+    shutil.copytree(use_source, variants["use-numpy"])
+    for runtime in RUNTIMES[:3]:
         target = scratch / runtime / source.name
         shutil.copytree(source, target)
         variants[runtime] = target
@@ -468,9 +512,10 @@ def markdown(results: dict[str, Any]) -> str:
         f"In process, {results['threads']} intra-op thread(s); tickets cut to "
         f"{results['words'] or 'all'} words.",
         "",
-        "| runtime | batch 64, tickets/s | embed one p50 / p99 ms | classify one p50 / p99 ms "
+        "| runtime | embed batch 64, tickets/s | classify batch 64, tickets/s "
+        "| embed one p50 / p99 ms | classify one p50 / p99 ms "
         "| memory after load MB | cold start to first answer s |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def ratio(value: float, reference: float, higher_is_better: bool) -> str:
@@ -484,6 +529,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {runtime} | {r['batch64_tickets_per_s']:.0f}"
             f"{ratio(r['batch64_tickets_per_s'], base['batch64_tickets_per_s'], True)} "
+            f"| {r['classify_batch64_tickets_per_s']:.0f} "
             f"| {r['embed_one']['p50_ms']:.1f} / {r['embed_one']['p99_ms']:.1f}"
             f"{ratio(r['embed_one']['p50_ms'], base['embed_one']['p50_ms'], False)} "
             f"| {r['classify_one']['p50_ms']:.1f} / {r['classify_one']['p99_ms']:.1f} "
@@ -511,9 +557,9 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {' + '.join(f'{m:.0f}' for m in h['rss_per_worker_mb'])} "
                 f"| {h['cold_start_seconds']:.2f} |"
             )
-    int8 = proc["onnx-int8"]
-    lines += ["", "Where one classification's time goes (int8 ONNX, median ms):", ""]
-    lines += [f"- {stage}: {ms:.2f}" for stage, ms in int8["profile_ms"].items()]
+    for runtime in ("onnx-int8", "use-numpy"):
+        lines += ["", f"Where one classification's time goes ({runtime}, median ms):", ""]
+        lines += [f"- {stage}: {ms:.2f}" for stage, ms in proc[runtime]["profile_ms"].items()]
     return "\n".join(lines)
 
 

@@ -103,8 +103,14 @@ def ensure_model(models_dir: Path | None, data: Path, scratch: Path, embedder: s
 
 @contextmanager
 def running_server(
-    models_dir: Path, scratch: Path, port: int, database_url: str | None
+    models_dir: Path,
+    scratch: Path,
+    port: int,
+    database_url: str | None,
+    separate_worker: bool = False,
 ) -> Iterator[str]:
+    """The API (one uvicorn process); with ``separate_worker``, triage runs in a ``triage
+    worker`` process instead of a thread of the API process."""
     env = {
         **os.environ,
         **OFFLINE,
@@ -117,6 +123,17 @@ def running_server(
     if database_url:
         env["TRIAGE_DATABASE_URL"] = database_url
     log = scratch / "server.log"
+    worker = None
+    if separate_worker:
+        env["TRIAGE_JOBS_WORKER"] = "false"
+        with (scratch / "worker.log").open("wb") as out:
+            worker = subprocess.Popen(
+                [str(BIN / "triage"), "worker"],
+                env={**env, "TRIAGE_JOBS_WORKER": "true"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
     command = [str(BIN / "python"), "-m", "uvicorn", "--factory", "triage.api.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     command += ["--no-access-log"]
@@ -141,11 +158,14 @@ def running_server(
             time.sleep(0.5)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        for child in (process, worker):
+            if child is None:
+                continue
+            os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
 
 
 def payload(source: str, n: int, ticket: dict[str, str]) -> dict[str, Any]:
@@ -315,6 +335,11 @@ def main() -> None:
     parser.add_argument("--embedder", default="minilm", help="when training here (minilm)")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "tickets.csv")
     parser.add_argument("--database-url", default=None, help="default: a SQLite file")
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="triage in a `triage worker` process, not a thread of the API process",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--note", default=None, help="free text stored with the results")
     args = parser.parse_args()
@@ -326,7 +351,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="triage-webhooks-") as tmp:
         scratch = Path(tmp)
         models_dir = ensure_model(args.models_dir, args.data, scratch, args.embedder)
-        with running_server(models_dir, scratch, _free_port(), args.database_url) as url:
+        with running_server(
+            models_dir, scratch, _free_port(), args.database_url, args.separate_worker
+        ) as url:
             # Warm the connection pool and the code (tickets numbered apart from the bursts').
             warm = build_deliveries(tickets[::-1], 20, first=100 * args.deliveries)
             asyncio.run(burst(url, warm, 4))
@@ -340,7 +367,11 @@ def main() -> None:
         "machine": machine | {"loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "setup": {
             "server": "uvicorn --factory triage.api.app:create_app, 1 process (no access log), "
-            "webhook runner in-process",
+            + (
+                "webhook runner in a separate `triage worker` process"
+                if args.separate_worker
+                else "webhook runner in-process"
+            ),
             "database": "PostgreSQL" if args.database_url else "SQLite file (WAL)",
             "embedder": args.embedder if args.models_dir is None else "from --models-dir",
             "sources": SOURCES,
