@@ -33,6 +33,7 @@ META = "heads/linear.json"
 EMBEDDING = -1  # block id of the sentence embedding
 _ABSENT_SCORE = -10.0  # keep in step with triage.classifier: a class its final SVM never saw
 _WHITE_SPACES = re.compile(r"\s\s+")
+_WORD_CACHE_SIZE = 50_000  # words whose char n-gram indices are kept (a few MB)
 
 
 @dataclass
@@ -51,6 +52,9 @@ class TextBlock:
     def __post_init__(self) -> None:
         self.vocabulary = {term: i for i, term in enumerate(self.terms)}
         self._tokens: Callable[[str], list[str]] = re.compile(self.token_pattern).findall
+        # char_wb n-grams never cross a word, so each word's feature indices are computed
+        # once and reused: ticket words repeat a lot, and this is most of the heads' time.
+        self._word_features: dict[str, tuple[int, ...]] = {}
 
     def analyze(self, text: str) -> list[str]:
         if self.lowercase:
@@ -66,18 +70,42 @@ class TextBlock:
             return grams
         grams = []
         for word in _WHITE_SPACES.sub(" ", text).split():
-            word = f" {word} "
-            size = len(word)
-            for n in range(low, high + 1):
-                grams.extend(word[i : i + n] for i in range(max(size - n, 0) + 1))
-                if size <= n:  # a short word is counted once, at its shortest n-gram
-                    break
+            grams.extend(self._char_grams(word))
         return grams
+
+    def _char_grams(self, word: str) -> list[str]:
+        low, high = self.ngram_range
+        word = f" {word} "
+        size = len(word)
+        grams: list[str] = []
+        for n in range(low, high + 1):
+            grams.extend(word[i : i + n] for i in range(max(size - n, 0) + 1))
+            if size <= n:  # a short word is counted once, at its shortest n-gram
+                break
+        return grams
+
+    def _feature_indices(self, text: str) -> list[int]:
+        """Vocabulary indices of the text's n-grams, repeated as often as they occur."""
+        get = self.vocabulary.get
+        if self.analyzer == "word":
+            return [i for i in map(get, self.analyze(text)) if i is not None]
+        if self.lowercase:
+            text = text.lower()
+        cache = self._word_features
+        found: list[int] = []
+        for word in _WHITE_SPACES.sub(" ", text).split():
+            indices = cache.get(word)
+            if indices is None:
+                if len(cache) >= _WORD_CACHE_SIZE:
+                    cache.clear()
+                grams = self._char_grams(word)
+                indices = cache[word] = tuple(i for i in map(get, grams) if i is not None)
+            found.extend(indices)
+        return found
 
     def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The ticket's non-zero features: (column indices, TF-IDF values)."""
-        vocabulary = self.vocabulary
-        counts = Counter(i for i in map(vocabulary.get, self.analyze(text)) if i is not None)
+        counts = Counter(self._feature_indices(text))
         if not counts:
             return np.empty(0, dtype=np.intp), np.empty(0)
         indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
