@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 DATA ?= data/tickets.csv
 
-.PHONY: run test install install-dev browser model serve lint format typecheck clean
+.PHONY: run test install install-dev browser model serve lint format typecheck audit clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "triage needs Python >= 3.11")'
@@ -61,6 +61,15 @@ format: install-dev
 
 typecheck: install-dev
 	$(BIN)/mypy
+
+## Known vulnerabilities in the installed dependencies (pip-audit, ~10 s). It asks PyPI's JSON
+## API per release, or OSV with AUDIT_SERVICE=osv; --strict fails when a package could not be
+## looked up, so an audit that checked nothing never passes. Not part of `make test`: it needs
+## that service, and offline or behind a PyPI mirror it fails.
+AUDIT_SERVICE ?= pypi
+audit: install-dev
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off \
+		--vulnerability-service $(AUDIT_SERVICE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

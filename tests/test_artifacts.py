@@ -150,3 +150,29 @@ def test_saving_is_atomic_and_never_overwrites(trained: TrainResult, tmp_path: P
         save_model(
             trained.model, tmp_path, version="v1", manifest_fields={}, metrics={}, model_card=""
         )
+
+
+class _Payload:
+    """A pickle that runs code when loaded: it creates ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("compiled_heads", [True, False])
+def test_a_replaced_pickle_is_refused_before_it_is_unpickled(
+    copy_of: Path, tmp_path: Path, compiled_heads: bool
+) -> None:
+    import joblib
+
+    marker = tmp_path / "code-ran"
+    head = copy_of / "heads" / "tier.joblib"
+    joblib.dump(_Payload(marker), head)
+    with pytest.raises(ArtifactError, match=r"heads/tier.joblib does not match its checksum"):
+        load_model(copy_of, compiled_heads=compiled_heads)
+    assert not marker.exists()
+    joblib.load(head)  # what the checksum stood in the way of
+    assert marker.exists()

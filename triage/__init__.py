@@ -12,6 +12,7 @@ from triage.decisions import Decision
 from triage.embeddings import Embedder, load_embedder
 from triage.errors import TriageError
 from triage.model import HeadPrediction, TriageModel
+from triage.redaction import redact_pii
 from triage.service import Classification, HeadResult, Ticket, TriageService
 from triage.text import ticket_text
 
@@ -28,5 +29,6 @@ __all__ = [
     "__version__",
     "load_embedder",
     "load_model",
+    "redact_pii",
     "ticket_text",
 ]

@@ -568,6 +568,7 @@ def index_build(
                 adopt=reembed,
                 max_text_chars=settings.max_text_chars,
                 languages=settings.languages,
+                redact_pii=settings.redact_pii,
             )
             if reembed:
                 with tqdm(desc="re-embedding stored tickets", unit="ticket") as bar:

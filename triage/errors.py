@@ -89,6 +89,13 @@ class StoreMismatchError(TriageError):
     code = "store_mismatch"
 
 
+class StoreUnavailableError(TriageError):
+    """The database cannot be reached (or is refusing work) for now; retrying may succeed."""
+
+    code = "store_unavailable"
+    retry_after = 5  # seconds, the Retry-After header of the 503
+
+
 class TicketNotFoundError(TriageError):
     """No stored ticket with that id."""
 

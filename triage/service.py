@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +16,12 @@ from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
 from triage.explain import Explanation
 from triage.language import DEFAULT_LANGUAGES, LanguageGuess, language_detector
 from triage.model import TriageModel
+from triage.redaction import redact_pii
 from triage.registry import served_model_dir
 from triage.settings import Settings
 from triage.text import ticket_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,12 +85,14 @@ class TriageService:
         policies: Mapping[str, HeadPolicy] | None = None,
         max_text_chars: int = 20_000,
         languages: Sequence[str] = DEFAULT_LANGUAGES,
+        redact_pii: bool = False,
     ) -> None:
         self.model = model
         # Without policies: the documented defaults (target 0.95, floor 0.5), never the
         # environment, so a library caller gets the same decisions on every machine.
         self.policies = dict(policies or policies_from_settings(model, Settings.model_construct()))
         self.max_text_chars = max_text_chars
+        self.redact_pii = redact_pii  # in the (debug) log only: the model sees the original
         # Loaded here, with the model, so that the first request does not wait for it.
         self.language_detector = language_detector(languages)
 
@@ -105,6 +111,7 @@ class TriageService:
             policies=policies_from_settings(model, settings),
             max_text_chars=settings.max_text_chars,
             languages=settings.languages,
+            redact_pii=settings.redact_pii,
         )
 
     def _text(self, ticket: Ticket) -> str:
@@ -148,6 +155,10 @@ class TriageService:
     ) -> list[Classification]:
         """Classify tickets in one batch (one embedding pass, or none if ``embeddings``)."""
         texts = self.texts(tickets)
+        if log.isEnabledFor(logging.DEBUG):  # ticket text is logged at DEBUG only
+            for ticket, text in zip(tickets, texts, strict=True):
+                logged = redact_pii(text) if self.redact_pii else text
+                log.debug("classifying ticket %s: %r", ticket.id, logged)
         results = []
         predicted = self.model.predict(texts, explain=explain, embeddings=embeddings)
         languages = self.language_detector.detect_many(texts)

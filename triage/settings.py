@@ -93,6 +93,14 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = "info"
+    redact_pii: bool = Field(
+        False,
+        description=(
+            "Replace e-mail addresses, phone numbers and signature names with [email], "
+            "[phone], [name] in ticket text before it is stored (similar-ticket search, the "
+            "staff page's queue) or logged. Classification always sees the original text."
+        ),
+    )
     model_watch_seconds: float = Field(
         5.0,
         ge=0.0,

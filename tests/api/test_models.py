@@ -138,3 +138,33 @@ def test_an_activation_reaches_every_process_on_the_models_dir(
             assert time.monotonic() < deadline, "worker b never followed ACTIVE"
             time.sleep(0.05)
         assert worker_b.post("/v1/classify", json=TICKET).json()["model_version"] == older
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..",
+        "%2E%2E",
+        "..%2F{outside}",
+        "%2E%2E%2F{outside}",
+        "%2F{tmp}%2F{outside}",
+        "{tmp}/{outside}",
+    ],
+)
+def test_a_version_name_never_reaches_outside_the_models_directory(
+    registry: tuple[Path, str, str], tmp_path: Path, name: str
+) -> None:
+    models_dir, older, newer = registry
+    # A valid artifact right beside models/: an escaping name would find it.
+    outside = "outside-20000101"
+    shutil.copytree(models_dir / older, tmp_path / outside)
+    version = name.format(outside=outside, tmp=str(tmp_path).strip("/").replace("/", "%2F"))
+    with _client(models_dir) as client:
+        for response in (
+            client.get(f"/v1/models/{version}"),
+            client.post(f"/v1/models/{version}/activate"),
+        ):
+            assert response.status_code in (404, 405), (version, response.text)
+            assert set(response.json()["error"]) == {"code", "message", "details"}
+        assert client.get("/readyz").json()["model_version"] == newer
+    assert not (models_dir / ACTIVE).exists()

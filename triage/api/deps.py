@@ -64,8 +64,12 @@ def get_job_runner(request: Request) -> JobRunner | None:
 
 
 def get_triaged_store(request: Request) -> TriagedStore:
-    keep = timedelta(days=get_app_settings(request).triaged_keep_days)
-    return TriagedStore(request.app.state.database, keep=keep)
+    settings = get_app_settings(request)
+    return TriagedStore(
+        request.app.state.database,
+        keep=timedelta(days=settings.triaged_keep_days),
+        redact_pii=settings.redact_pii,
+    )
 
 
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.

@@ -22,6 +22,7 @@ from triage.errors import (
     JobNotFoundError,
     ModelNotFoundError,
     StoreMismatchError,
+    StoreUnavailableError,
     TicketNotFoundError,
     TicketTooLargeError,
     TriageError,
@@ -45,6 +46,7 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     JobNotFoundError: 404,
     TicketNotFoundError: 404,
     StoreMismatchError: 503,
+    StoreUnavailableError: 503,
     ArtifactError: 422,
     EmbedderUnavailableError: 503,
     UnsupportedMediaTypeError: 415,
@@ -84,6 +86,8 @@ async def _triage_error(_request: Request, exc: Exception) -> JSONResponse:
     response = error_response(_status_for(exc), exc.code, exc.message, exc.details)
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = exc.challenge
+    if isinstance(exc, StoreUnavailableError):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -54,7 +54,11 @@ class SimilarIn(_HasText):
     k: int = Field(5, ge=1, le=50, description="How many similar resolved tickets.")
     category: str | None = Field(None, description="Only resolved tickets of this category.")
     max_age_days: float | None = Field(
-        None, gt=0, description="Only tickets resolved within this many days."
+        # Bounded: a huge age overflows the date arithmetic of the search (a 500).
+        None,
+        gt=0,
+        le=36_500,
+        description="Only tickets resolved within this many days (at most 100 years).",
     )
     min_score: float = Field(0.0, ge=-1.0, le=1.0, description="Lowest cosine similarity.")
     remember: bool = Field(True, description="Keep a ticket with an id as open (see `id`).")
@@ -104,6 +108,15 @@ class SimilarOut(BaseModel):
 
 class TriageOut(SimilarOut):
     classification: ClassificationOut
+    degraded: list[Literal["similar", "queue"]] = Field(
+        default_factory=list,
+        description="Parts missing from this answer because the database was unreachable; "
+        "empty when the answer is whole. 'similar': no similar tickets or duplicates were "
+        "searched (both lists are empty) and the ticket was not kept for duplicate detection; "
+        "'queue': the ticket was not added to the staff page's queue. The classification "
+        "never needs the database.",
+        examples=[[], ["similar", "queue"]],
+    )
 
 
 class ResolvedTicketIn(_HasText):

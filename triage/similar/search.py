@@ -160,7 +160,11 @@ class EmbeddedSearch:
         return [(int(keys[i]), float(scores[i])) for i in top]
 
     def save(self) -> None:
-        """Write a snapshot so the next start loads it instead of every row."""
+        """Write a snapshot so the next start loads it instead of every row.
+
+        A failed write (a full disk) raises and leaves the previous snapshot as it was. A
+        sidecar older than the index is safe: its changes are replayed again on load.
+        """
         if self.snapshot is None:
             return
         with self._sync:
@@ -168,11 +172,20 @@ class EmbeddedSearch:
             sidecar = self._sidecar()
             assert sidecar is not None
             tmp = sidecar.with_name(sidecar.name + ".tmp")
-            tmp.write_text(json.dumps({"seq": self.seq, "dim": self.dim}), encoding="utf-8")
-            os.replace(tmp, sidecar)
+            try:
+                tmp.write_text(json.dumps({"seq": self.seq, "dim": self.dim}), encoding="utf-8")
+                os.replace(tmp, sidecar)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
 
     def close(self) -> None:
-        self.save()
+        # The snapshot only saves the next start a rebuild: failing to write it must not
+        # fail a shutdown or a model swap.
+        try:
+            self.save()
+        except OSError as exc:
+            log.warning("vector snapshot %s not written (%s); kept the last", self.snapshot, exc)
 
 
 class PgVectorSearch:

@@ -3,6 +3,10 @@
 Ticket text is prepared by the one preprocessing function (:func:`triage.text.ticket_text`)
 and embedded by the served model's embedder, so a ticket's vector is the one the
 classifier sees. The store records which embedder made its vectors and refuses to mix.
+
+With ``redact_pii``, e-mail addresses, phone numbers and signature names are replaced in
+the subject, body and resolution before they are stored (:func:`triage.redaction.redact_pii`);
+a resolved ticket is embedded from that stored text, so re-embedding it gives the same vector.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy.typing as npt
 from triage.embeddings import Embedder
 from triage.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
 from triage.language import DEFAULT_LANGUAGES, language_detector
+from triage.redaction import redact_pii
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
 from triage.store.database import Database
 from triage.store.schema import utcnow
@@ -77,6 +82,7 @@ class SimilarService:
         duplicate_window: timedelta = timedelta(days=3),
         max_text_chars: int = 20_000,
         languages: Sequence[str] = DEFAULT_LANGUAGES,
+        redact_pii: bool = False,
     ) -> None:
         self.store = store
         self.search_backend = search
@@ -85,6 +91,7 @@ class SimilarService:
         self.duplicate_window = duplicate_window
         self.max_text_chars = max_text_chars
         self.language_detector = language_detector(languages)
+        self.redact_pii = redact_pii
         self._last_purge = utcnow()
 
     @classmethod
@@ -154,6 +161,17 @@ class SimilarService:
             raise InvalidTicketError("a ticket needs a non-empty subject or body")
         return text
 
+    def _stored(self, record: TicketRecord) -> TicketRecord:
+        """The record as it may be kept: with personal data replaced when ``redact_pii``."""
+        if not self.redact_pii:
+            return record
+        return replace(
+            record,
+            subject=redact_pii(record.subject),
+            body=redact_pii(record.body),
+            resolution=redact_pii(record.resolution),
+        )
+
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> FloatArray:
         vectors = self.embedder.encode(list(texts), show_progress=progress)
         return np.asarray(vectors, dtype=np.float32)
@@ -176,6 +194,9 @@ class SimilarService:
                 raise type(exc)(
                     f"ticket {index} ({record.ticket_id!r}): {exc.message}", details=exc.details
                 ) from exc
+        if self.redact_pii:  # checked as given above; embedded and stored as kept
+            records = [self._stored(record) for record in records]
+            texts = [ticket_text([record.subject, record.body]) for record in records]
         digests = [text_digest(t) for t in texts]
         guesses = self.language_detector.detect_many(texts)
         records = [
@@ -222,6 +243,10 @@ class SimilarService:
         if existing is not None and existing.record.status is Status.RESOLVED:
             return
         text = self.text(record.subject, record.body)
+        if self.redact_pii:
+            # The vector stays the classifier's (of the original text); the text is redacted.
+            record = self._stored(record)
+            text = ticket_text([record.subject, record.body])
         language = self.language_detector.detect(text).code
         record = replace(record, status=Status.OPEN, language=language)
         digest = text_digest(text)

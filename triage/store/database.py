@@ -14,8 +14,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from triage.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _unavailable(exc: sa_exc.SQLAlchemyError) -> bool:
+    # OperationalError: refused or dropped connections, a locked or full SQLite file;
+    # TimeoutError: no pooled connection came free in time.
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def _first_line(exc: sa_exc.SQLAlchemyError) -> str:
+    origin = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    return (str(origin).strip().splitlines() or [type(origin).__name__])[0]
 
 
 class Database:
@@ -96,9 +112,20 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.begin() as connection:
-            yield connection
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        A database that cannot be reached (or a SQLite file that is locked or full) raises
+        :class:`StoreUnavailableError`. A commit cut off this way may or may not have
+        landed: callers retry idempotent writes (feedback is an upsert).
+        """
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except sa_exc.SQLAlchemyError as exc:
+            if not _unavailable(exc):
+                raise
+            log.warning("database %s unavailable: %s", self.describe(), _first_line(exc))
+            raise StoreUnavailableError("the database is unavailable; retry later") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

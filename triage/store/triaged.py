@@ -3,7 +3,8 @@
 Written by the staff page's triage action and by ``POST /v1/triage`` for a ticket with an id
 (unless ``remember`` is off). One row per (tenant, ticket id): triaging a ticket again replaces
 its row. A ticket counts as reviewed once feedback for it arrives after it was triaged. Rows
-older than the keep period are purged as new ones are written.
+older than the keep period are purged as new ones are written. With ``redact_pii`` the subject
+and body are kept with personal data replaced (:func:`triage.redaction.redact_pii`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from triage.redaction import redact_pii
 from triage.store.database import Database
 from triage.store.schema import feedback, triaged, utcnow
 
@@ -102,9 +104,16 @@ def _ticket(row: sa.RowMapping) -> TriagedTicket:
 class TriagedStore:
     """The log of triaged tickets behind the staff page's queue."""
 
-    def __init__(self, database: Database, *, keep: timedelta = timedelta(days=30)) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        keep: timedelta = timedelta(days=30),
+        redact_pii: bool = False,
+    ) -> None:
         self.database = database
         self.keep = keep
+        self.redact_pii = redact_pii
 
     def record(
         self,
@@ -131,8 +140,8 @@ class TriagedStore:
         values: dict[str, Any] = {
             "tenant": tenant,
             "ticket_id": ticket_id,
-            "subject": subject,
-            "body": body,
+            "subject": redact_pii(subject) if self.redact_pii else subject,
+            "body": redact_pii(body) if self.redact_pii else body,
             "predictions": {head: asdict(o) for head, o in outcomes.items()},
             "decision": ticket_decision([o.decision for o in outcomes.values()]),
             "category": outcomes["category"].label if "category" in outcomes else None,

@@ -25,7 +25,7 @@ def classification_out(result: Classification) -> ClassificationOut:
 @router.post(
     "/classify",
     response_model=ClassificationOut,
-    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 def classify(ticket: TicketIn, service: ServiceDep, metrics: MetricsDep) -> ClassificationOut:
     """Classify one ticket: label, calibrated probability and distribution per head."""
@@ -40,7 +40,7 @@ def classify(ticket: TicketIn, service: ServiceDep, metrics: MetricsDep) -> Clas
 @router.post(
     "/classify/batch",
     response_model=BatchOut,
-    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 def classify_batch(
     batch: BatchIn, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep

@@ -25,7 +25,17 @@ router = APIRouter(
     prefix="/v1",
     tags=["feedback"],
     dependencies=[Depends(require_scope(Scope.FEEDBACK))],
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+        503: {
+            "model": ErrorOut,
+            "description": "The database is unreachable; retry after the seconds in the "
+            "Retry-After header (the same feedback is stored once, however often it is sent).",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
+    },
 )
 
 
@@ -35,7 +45,12 @@ def _stored(store: FeedbackStoreDep, items: list[FeedbackIn]) -> FeedbackStoredO
     return FeedbackStoredOut(stored=stored)
 
 
-@router.post("/feedback", status_code=status.HTTP_201_CREATED, response_model=FeedbackStoredOut)
+@router.post(
+    "/feedback",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FeedbackStoredOut,
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+)
 def add_feedback(item: FeedbackIn, store: FeedbackStoreDep) -> FeedbackStoredOut:
     """Record the label staff finally chose for one head of a ticket."""
     return _stored(store, [item])
@@ -45,7 +60,7 @@ def add_feedback(item: FeedbackIn, store: FeedbackStoreDep) -> FeedbackStoredOut
     "/feedback/batch",
     status_code=status.HTTP_201_CREATED,
     response_model=FeedbackStoredOut,
-    responses={413: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 def add_feedback_batch(
     batch: FeedbackBatchIn, store: FeedbackStoreDep, settings: SettingsDep

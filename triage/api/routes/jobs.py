@@ -142,7 +142,8 @@ def get_job(
     job_id: str,
     request: Request,
     store: JobStoreDep,
-    offset: Annotated[int, Query(ge=0, description="First result to return.")] = 0,
+    # Bounded: the database's OFFSET is a 64-bit integer (a larger one was a 500).
+    offset: Annotated[int, Query(ge=0, le=2**31, description="First result to return.")] = 0,
     limit: Annotated[int, Query(ge=0, le=5_000, description="Results per page.")] = 1_000,
 ) -> JobOut:
     """Progress of a job; once it has ended, a page of its results in submission order."""

@@ -17,7 +17,16 @@ router = APIRouter(
 )
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(collected: MetricsDep) -> Response:
     """Prometheus metrics: requests, latency, predictions, abstentions, confidence, model."""
     return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, status
@@ -31,7 +31,7 @@ from triage.api.schemas_similar import (
     TriageOut,
 )
 from triage.auth import ApiKey, Scope
-from triage.errors import BatchTooLargeError, TicketNotFoundError
+from triage.errors import BatchTooLargeError, StoreUnavailableError, TicketNotFoundError
 from triage.service import Ticket
 from triage.similar.service import Match, SimilarResult, SimilarService
 from triage.store.schema import utcnow
@@ -110,7 +110,11 @@ def _find(similar: SimilarService, query: SimilarIn, vector: np.ndarray) -> Simi
     return result
 
 
-@router.post("/similar", response_model=SimilarOut, responses={413: {"model": ErrorOut}})
+@router.post(
+    "/similar",
+    response_model=SimilarOut,
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+)
 def similar_tickets(query: SimilarIn, similar: SimilarDep, key: ClassifyKey) -> SimilarOut:
     """The k most similar resolved tickets with their resolutions, and likely duplicates."""
     vector = similar.embed([similar.text(query.subject, query.body)])[0]
@@ -118,7 +122,11 @@ def similar_tickets(query: SimilarIn, similar: SimilarDep, key: ClassifyKey) -> 
     return SimilarOut(similar=found, duplicates=duplicates, backend=similar.backend)
 
 
-@router.post("/triage", response_model=TriageOut, responses={413: {"model": ErrorOut}})
+@router.post(
+    "/triage",
+    response_model=TriageOut,
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
+)
 def triage_ticket(
     query: TriageIn,
     service: ServiceDep,
@@ -133,25 +141,35 @@ def triage_ticket(
     vectors = service.embed(texts)
     classification = service.classify_many([ticket], explain=query.explain, embeddings=vectors)[0]
     metrics.observe(classification)
-    found, duplicates = _lists(
-        _find(similar, query, np.asarray(vectors[0], dtype=np.float32)),
-        internal=_may_see_internal(key),
-    )
+    degraded: list[Literal["similar", "queue"]] = []
+    # The classification stands without the database; what needs it is marked as missing.
+    try:
+        result = _find(similar, query, np.asarray(vectors[0], dtype=np.float32))
+    except StoreUnavailableError:
+        result, degraded = SimilarResult(similar=[], duplicates=[]), ["similar"]
+    found, duplicates = _lists(result, internal=_may_see_internal(key))
     if query.id and query.remember:  # into the staff page's queue
-        triaged.record(
-            ticket_id=query.id,
-            tenant=query.tenant or "",
-            subject=query.subject,
-            body=query.body,
-            model_version=classification.model_version,
-            predictions=classification.predictions,
-            source="api",
-        )
+        if degraded:  # the same database: do not wait for it a second time
+            degraded.append("queue")
+        else:
+            try:
+                triaged.record(
+                    ticket_id=query.id,
+                    tenant=query.tenant or "",
+                    subject=query.subject,
+                    body=query.body,
+                    model_version=classification.model_version,
+                    predictions=classification.predictions,
+                    source="api",
+                )
+            except StoreUnavailableError:
+                degraded.append("queue")
     return TriageOut(
         classification=classification_out(classification),
         similar=found,
         duplicates=duplicates,
         backend=similar.backend,
+        degraded=degraded,
     )
 
 
@@ -160,7 +178,7 @@ def triage_ticket(
     status_code=status.HTTP_201_CREATED,
     response_model=ResolvedStoredOut,
     dependencies=[Depends(require_scope(Scope.FEEDBACK))],
-    responses={413: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 def add_resolved(
     body: ResolvedTicketIn | ResolvedBatchIn, similar: SimilarDep, settings: SettingsDep

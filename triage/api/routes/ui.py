@@ -617,7 +617,7 @@ def queue(
         tier=_choice(tier, tiers),
         pending_only=show != "all",
     )
-    offset = max(0, offset)
+    offset = min(max(0, offset), 2**31)  # SQL's OFFSET is 64-bit; past the end is empty anyway
     rows = triaged.recent(which, limit=_PAGE + 1, offset=offset)
     now = utcnow()
 
