@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from triage.store.database import Database
+from triage.store.database import HEAD_REVISION, Database
 from triage.store.feedback import Feedback, FeedbackStore
 from triage.store.schema import utcnow
 
@@ -24,6 +25,16 @@ def test_migrations_are_idempotent_and_at_head(database_url: str) -> None:
         database.upgrade()
         database.upgrade()
         assert database.revision() == database.head_revision() is not None
+
+
+def test_the_head_revision_the_code_knows_is_alembics(tmp_path: Path) -> None:
+    # Start-up skips Alembic when the database is at HEAD_REVISION: a new migration must
+    # move it too, or a database would never be upgraded past the old head.
+    with Database(f"sqlite:///{tmp_path / 'h.db'}") as database:
+        assert database.head_revision() == HEAD_REVISION
+        assert database.revision() is None
+        database.upgrade()
+        assert database.revision() == HEAD_REVISION
 
 
 def test_feedback_survives_a_new_engine(database_url: str, store: FeedbackStore) -> None:
