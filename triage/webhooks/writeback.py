@@ -14,12 +14,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from triage.webhooks.canonical import WRITEBACK_MARKER
 from triage.webhooks.config import WritebackTarget
+
+if TYPE_CHECKING:  # httpx is imported by the first write-back client, not by every worker
+    import httpx
 
 _TAG_SAFE = re.compile(r"[^a-z0-9_-]+")
 
@@ -130,6 +131,8 @@ class _HttpClient:
     def __init__(
         self, target: WritebackTarget, auth: str, *, transport: httpx.BaseTransport | None = None
     ) -> None:
+        import httpx
+
         self.target = target
         self.http = httpx.Client(
             base_url=target.url.rstrip("/"),
@@ -139,6 +142,8 @@ class _HttpClient:
         )
 
     def _send(self, method: str, path: str, body: Mapping[str, Any]) -> None:
+        import httpx
+
         try:
             response = self.http.request(method, path, json=body)
         except httpx.HTTPError as exc:
