@@ -234,3 +234,28 @@ def test_searches_run_while_another_thread_upserts() -> None:
     assert not errors
     assert index.mode == "hnsw"
     assert len(index) == 1900
+
+
+def test_a_row_the_graph_cannot_fill_is_searched_again_exactly() -> None:
+    # Small graphs with removals can leave live vectors unreachable (USearch then returns
+    # fewer than k); simulate it and check the row is completed by brute force.
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(30, 8)).astype(np.float32)
+    index = VectorIndex(dim=8, hnsw_threshold=4)
+    index.upsert(np.arange(30), vectors)
+    graph = index._hnsw
+    assert graph is not None
+    original = graph.search
+
+    def reaches_only_three(queries: np.ndarray, count: int, **options: object) -> object:
+        return original(queries, count if options.get("exact") else 3, **options)
+
+    graph.search = reaches_only_three  # type: ignore[method-assign]
+    queries = rng.normal(size=(2, 8)).astype(np.float32)
+    keys, scores = index.search(queries, k=10)
+    assert (keys >= 0).all()
+    assert np.isfinite(scores).all()
+    normed = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    qn = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    expected = np.argsort(-(qn @ normed.T), axis=1)[:, :10]
+    assert [set(row) for row in keys.tolist()] == [set(row) for row in expected.tolist()]

@@ -347,9 +347,9 @@ class VectorIndex:
         """The ``k`` nearest stored vectors to each query, most similar first.
 
         Returns ``(keys, scores)``, both shaped ``(n_queries, min(k, len(self)))``; scores
-        are cosine similarities. In HNSW mode a row may hold fewer real hits than that
-        (only if the graph cannot reach enough live vectors); its unused slots have key -1
-        and score -inf.
+        are cosine similarities. In HNSW mode the graph may fail to reach enough live
+        vectors (seen on small graphs after removals); such rows are searched again by
+        brute force over the graph's vectors, so every row is full.
         """
         if k <= 0:
             raise ValueError("k must be positive")
@@ -367,7 +367,12 @@ class VectorIndex:
             threads = 1 if len(query_arr) == 1 else self.threads
             with self._graph_search:
                 found = self._hnsw.search(query_arr, width, threads=threads)
-        return _unpack(found, len(query_arr), width)
+                keys, scores = _unpack(found, len(query_arr), width)
+                short = np.flatnonzero((keys < 0).any(axis=1))
+                if len(short):
+                    exact = self._hnsw.search(query_arr[short], width, exact=True)
+                    keys[short], scores[short] = _unpack(exact, len(short), width)
+        return keys, scores
 
     def _as_vectors(self, vectors: npt.ArrayLike) -> FloatArray:
         arr = np.asarray(vectors, dtype=np.float32)
