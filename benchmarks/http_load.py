@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -250,9 +250,20 @@ def ensure_model(models_dir: Path | None, data: Path, scratch: Path) -> Path:
 
 @contextmanager
 def running_server(
-    models_dir: Path, *, workers: int, threads: int, port: int, log: Path
+    models_dir: Path,
+    *,
+    workers: int,
+    threads: int,
+    port: int,
+    log: Path,
+    scopes: Sequence[str] = ("classify",),
+    env_changes: Mapping[str, str | None] | None = None,
 ) -> Iterator[Server]:
-    """uvicorn with N worker processes, each loading the model in its lifespan."""
+    """uvicorn with N worker processes, each loading the model in its lifespan.
+
+    The API key it yields has ``scopes``; ``env_changes`` sets (or, with None, removes)
+    further variables of the service's environment.
+    """
     key = new_key()
     env = {
         **os.environ,
@@ -261,10 +272,15 @@ def running_server(
         "TRIAGE_THREADS": str(threads),
         "OMP_NUM_THREADS": str(threads),
         "TRIAGE_API_KEYS": json.dumps(
-            [{"name": "bench", "sha256": hash_key(key), "scopes": ["classify"]}]
+            [{"name": "bench", "sha256": hash_key(key), "scopes": list(scopes)}]
         ),
     }
     env.pop("TRIAGE_MODEL_VERSION", None)
+    for name, value in (env_changes or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     command = [
         str(BIN / "python"),
         "-m",

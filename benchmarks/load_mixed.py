@@ -63,13 +63,11 @@ from http_load import (
     _git_dirty,
     _loadavg,
     _mem_total_gb,
-    _stop,
     _versions,
-    _wait_ready,
 )
+from http_load import running_server as http_running_server
 
 from triage.artifacts import list_versions
-from triage.auth import hash_key, new_key
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "load_mixed.json"
@@ -367,38 +365,21 @@ def running_server(
     scratch: Path,
     database_url: str | None,
 ) -> Iterator[Server]:
-    key = new_key()
-    scopes = ["classify", "feedback"]
-    env = {
-        **os.environ,
-        **OFFLINE,
-        "TRIAGE_MODELS_DIR": str(models_dir),
-        "TRIAGE_DATA_DIR": str(scratch / "var"),
-        "TRIAGE_THREADS": str(threads),
-        "OMP_NUM_THREADS": str(threads),
-        "TRIAGE_API_KEYS": json.dumps(
-            [{"name": "load", "sha256": hash_key(key), "scopes": scopes}]
-        ),
-    }
-    env.pop("TRIAGE_MODEL_VERSION", None)
-    env.pop("TRIAGE_DATABASE_URL", None)
-    if database_url:
-        env["TRIAGE_DATABASE_URL"] = database_url
-    port = _free_port()
-    command = [str(BIN / "python"), "-m", "uvicorn", "--factory", "triage.api.app:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "info", "--no-access-log", "--http", HTTP_PROTOCOL]
-    log = scratch / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log, workers, threads, key)
-    try:
-        _wait_ready(server, timeout=300)
+    """``http_load``'s server with a key for classify and feedback, its own data directory,
+    and the database of ``--database-url`` (else SQLite in that directory)."""
+    with http_running_server(
+        models_dir,
+        workers=workers,
+        threads=threads,
+        port=_free_port(),
+        log=scratch / "server.log",
+        scopes=("classify", "feedback"),
+        env_changes={
+            "TRIAGE_DATA_DIR": str(scratch / "var"),
+            "TRIAGE_DATABASE_URL": database_url,
+        },
+    ) as server:
         yield server
-    finally:
-        _stop(process)
 
 
 def load_tickets(data: Path) -> pd.DataFrame:
