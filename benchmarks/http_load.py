@@ -218,32 +218,23 @@ def machine_info(wrk: str) -> dict[str, Any]:
     }
 
 
-def ensure_model(models_dir: Path | None, data: Path, scratch: Path) -> Path:
-    """A models dir holding at least one version: the one given, else train one (MiniLM)."""
+def ensure_model(
+    models_dir: Path | None, data: Path, scratch: Path, embedder: str | None = "minilm"
+) -> Path:
+    """A models dir holding at least one version: the one given, else one trained here with
+    ``embedder`` (None: triage's default)."""
     if models_dir is not None:
         if not list_versions(models_dir):
             sys.exit(f"error: {models_dir} holds no model; drop --models-dir to train one")
         return models_dir
     target = scratch / "models"
-    print(f"training a model on {data} (MiniLM embedder) into {target} ...", flush=True)
+    print(f"training a model on {data} ({embedder or 'default'} embedder) ...", flush=True)
     started = time.perf_counter()
     env = {**os.environ, **OFFLINE}
     env.pop("TRIAGE_MODEL_VERSION", None)
-    subprocess.run(
-        [
-            str(BIN / "triage"),
-            "train",
-            "--data",
-            str(data),
-            "--out",
-            str(target),
-            "--embedder",
-            "minilm",
-            "--quiet",
-        ],
-        check=True,
-        env=env,
-    )
+    command = [str(BIN / "triage"), "train", "--data", str(data), "--out", str(target)]
+    command += ["--quiet", *(["--embedder", embedder] if embedder else [])]
+    subprocess.run(command, check=True, env=env)
     print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)
     return target
 

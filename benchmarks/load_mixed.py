@@ -32,7 +32,6 @@ import asyncio
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,9 +52,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from http_load import (
-    BIN,
     HTTP_PROTOCOL,
-    OFFLINE,
     Server,
     _cpu_model,
     _free_port,
@@ -64,10 +61,9 @@ from http_load import (
     _loadavg,
     _mem_total_gb,
     _versions,
+    ensure_model,
 )
 from http_load import running_server as http_running_server
-
-from triage.artifacts import list_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "load_mixed.json"
@@ -336,24 +332,6 @@ class Sampler:
 
 
 # --- the service ----------------------------------------------------------------------------
-
-
-def ensure_model(models_dir: Path | None, data: Path, scratch: Path, embedder: str | None) -> Path:
-    """The models dir given, else one trained here with ``embedder`` (default: triage's)."""
-    if models_dir is not None:
-        if not list_versions(models_dir):
-            sys.exit(f"error: {models_dir} holds no model; drop --models-dir to train one")
-        return models_dir
-    target = scratch / "models"
-    print(f"training a model on {data} ({embedder or 'default'} embedder) ...", flush=True)
-    started = time.perf_counter()
-    env = {**os.environ, **OFFLINE}
-    env.pop("TRIAGE_MODEL_VERSION", None)
-    command = [str(BIN / "triage"), "train", "--data", str(data), "--out", str(target)]
-    command += ["--quiet", *(["--embedder", embedder] if embedder else [])]
-    subprocess.run(command, check=True, env=env)
-    print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)
-    return target
 
 
 @contextmanager
