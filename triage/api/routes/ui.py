@@ -206,6 +206,19 @@ def _refuse(
     return _render(request, session, staff, "error.html", status=status, message=message)
 
 
+def _posting_staff(
+    request: Request, session: UiSession, form: Mapping[str, list[str]]
+) -> Staff | Response:
+    """The signed-in staff member behind a form post, or the answer when there is none
+    (the sign-in page) or the form is stale (403)."""
+    staff = _staff(request, session)
+    if staff is None:
+        return _to_signin(request, session)
+    if not session.csrf_ok(_field(form, "csrf")):
+        return _refuse(request, session, staff, translator(session.lang)("stale_form"), 403)
+    return staff
+
+
 @router.get("/static/{name}")
 def static(name: str) -> Response:
     """The page's stylesheet and script (nothing else is served from the package)."""
@@ -401,12 +414,10 @@ def triage_ticket(
     triaged: TriagedStoreDep,
 ) -> Response:
     """Triage a pasted ticket, keep it in the queue, show it."""
-    staff = _staff(request, session)
-    if staff is None:
-        return _to_signin(request, session)
+    staff = _posting_staff(request, session, form)
+    if isinstance(staff, Response):
+        return staff
     t = translator(session.lang)
-    if not session.csrf_ok(_field(form, "csrf")):
-        return _refuse(request, session, staff, t("stale_form"), 403)
     subject, body = _field(form, "subject"), _field(form, "body")
     ticket_id = _field(form, "ticket_id")[:200]
     values = {"subject": subject, "body": body, "ticket_id": ticket_id}
@@ -501,12 +512,10 @@ def ticket_feedback(
     feedback: FeedbackStoreDep,
 ) -> Response:
     """Accept the labels shown, or save the corrected ones, as feedback."""
-    staff = _staff(request, session)
-    if staff is None:
-        return _to_signin(request, session)
+    staff = _posting_staff(request, session, form)
+    if isinstance(staff, Response):
+        return staff
     t = translator(session.lang)
-    if not session.csrf_ok(_field(form, "csrf")):
-        return _refuse(request, session, staff, t("stale_form"), 403)
     if not staff.can(Scope.FEEDBACK):
         return _refuse(request, session, staff, t("no_feedback_scope"), 403)
     entry = triaged.get(entry_id)
