@@ -11,7 +11,7 @@ from triage.api.transport import NoDelayHTTPProtocol, set_nodelay
 
 
 class _Transport:
-    def __init__(self, sock: socket.socket | None) -> None:
+    def __init__(self, sock: Any) -> None:
         self.sock = sock
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
@@ -36,14 +36,22 @@ def test_a_connection_accepted_from_a_fromfd_socket_gets_nodelay() -> None:
             s.close()
 
 
+class _RecordingSocket:
+    def __init__(self, family: int) -> None:
+        self.family = family
+        self.options: list[tuple[int, int, int]] = []
+
+    def setsockopt(self, level: int, name: int, value: int) -> None:
+        self.options.append((level, name, value))
+
+
 def test_other_transports_are_left_alone() -> None:
-    set_nodelay(_Transport(None))  # type: ignore[arg-type]
-    left, right = socket.socketpair()  # AF_UNIX: no TCP options
-    try:
-        set_nodelay(_Transport(left))  # type: ignore[arg-type]
-    finally:
-        left.close()
-        right.close()
+    set_nodelay(_Transport(None))  # type: ignore[arg-type]  # no socket: nothing to do
+    unix, tcp = _RecordingSocket(socket.AF_UNIX), _RecordingSocket(socket.AF_INET6)
+    set_nodelay(_Transport(unix))  # type: ignore[arg-type]
+    set_nodelay(_Transport(tcp))  # type: ignore[arg-type]
+    assert unix.options == []
+    assert tcp.options == [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 def test_the_protocol_is_uvicorns_httptools_one() -> None:

@@ -4,10 +4,6 @@ retries, their own job queue, and write-backs claimed with a lease."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tests.webhooks.webhook_signing import SECRETS, fixture, sign
+from tests.worker_process import triage_worker
 from triage.service import Ticket, TriageService, classification_dict
 from triage.store.database import Database
 from triage.store.jobs import JobStatus, JobStore
@@ -159,29 +156,14 @@ def test_the_worker_process_triages_deliveries_too(tmp_path: Path, artifact_dir:
         database.upgrade()
         deliveries = DeliveryStore(database)
         delivery, _ = deliveries.accept(inbound(), writeback=False)
-        env = {
-            **os.environ,
-            "TRIAGE_MODELS_DIR": str(artifact_dir.parent),
-            "TRIAGE_DATABASE_URL": url,
-        }
-        worker = subprocess.Popen(
-            [str(Path(sys.executable).with_name("triage")), "worker"],
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            deadline = time.monotonic() + 90
+
+        def done() -> bool:
             current = deliveries.get(delivery.id)
-            while time.monotonic() < deadline and current is not None:
-                if current.status is DeliveryStatus.DONE:
-                    break
-                assert worker.poll() is None, "the worker stopped early"
-                time.sleep(0.2)
-                current = deliveries.get(delivery.id)
+            return current is None or current.status is DeliveryStatus.DONE
+
+        with triage_worker(url, artifact_dir.parent) as worker:
+            worker.wait_until(done)
+            current = deliveries.get(delivery.id)
             assert current is not None
             assert current.status is DeliveryStatus.DONE
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            _, stderr = worker.communicate(timeout=30)
-        assert worker.returncode == 0, stderr
+        assert worker.process.returncode == 0, worker.stderr
