@@ -373,7 +373,9 @@ def artifact_embedder(
         raise EmbedderUnavailableError(
             f"{path} has no ONNX embedder; add one with 'triage export-onnx {path}'"
         )
-    return embedder_for_artifact(manifest["embedder"], override_path=embedder_path, threads=threads)
+    return embedder_for_artifact(
+        manifest["embedder"], override_path=embedder_path, artifact_dir=path, threads=threads
+    )
 
 
 def load_model(

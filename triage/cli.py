@@ -103,12 +103,24 @@ def train(
             help="Choose C and class weighting per head by out-of-fold macro-F1 (4 fits)."
         ),
     ] = True,
+    finetune: Annotated[
+        bool,
+        typer.Option(
+            help="Fine-tune the embedding body on the first head's labels (contrastive, "
+            "SetFit-style; sentence-transformers bodies; minutes on a CPU) before fitting heads."
+        ),
+    ] = False,
+    finetune_epochs: Annotated[float, typer.Option(min=0.1, max=20)] = 3.0,
+    finetune_max_steps: Annotated[
+        int, typer.Option(min=1, help="Upper bound on fine-tuning steps (64 tickets each).")
+    ] = 1500,
     if_none: Annotated[
         bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train a model on a ticket file and save it as a new version under the models dir."""
+    from triage.training.finetune import FinetuneConfig
     from triage.artifacts import list_versions
     from triage.embeddings import load_embedder
     from triage.training.train import (
@@ -130,6 +142,9 @@ def train(
         seed=seed,
         drop_rare=drop_rare,
         tune=tune,
+        finetune=FinetuneConfig(epochs=finetune_epochs, max_steps=finetune_max_steps)
+        if finetune
+        else None,
     )
     say = (lambda _m: None) if quiet else _say
     try:
@@ -629,7 +644,10 @@ def export_onnx_command(
             _say(f"{path} already has an ONNX body ({precision_now}); --replace replaces it")
             raise typer.Exit(code=1)
         body = embedder_for_artifact(
-            manifest["embedder"], override_path=settings.embedder_path, threads=settings.threads
+            manifest["embedder"],
+            override_path=settings.embedder_path,
+            artifact_dir=path,
+            threads=settings.threads,
         )
         if not isinstance(body, SentenceTransformerEmbedder):
             raise EmbedderUnavailableError(

@@ -180,10 +180,21 @@ def _cached_st(path: Path, name: str, source: str, threads: int) -> SentenceTran
     return SentenceTransformerEmbedder(path, name=name, source=source, threads=threads)
 
 
+ARTIFACT_SOURCE = "artifact"  # a body fine-tuned by ``triage train --finetune``, kept inside
+ARTIFACT_BODY_DIR = "embedder/torch"
+
+
 def embedder_for_artifact(
-    identity: dict[str, Any], *, override_path: Path | None = None, threads: int = 2
+    identity: dict[str, Any],
+    *,
+    override_path: Path | None = None,
+    artifact_dir: Path | None = None,
+    threads: int = 2,
 ) -> Embedder:
-    """Load the embedder an artifact was trained with, and check it is the same one."""
+    """Load the embedder an artifact was trained with, and check it is the same one.
+
+    A fine-tuned body (source ``artifact``) is read from ``artifact_dir/embedder/torch``.
+    """
     kind = identity.get("kind")
     if kind == "hashing":
         embedder: Embedder = HashingEmbedder(int(identity["dim"]))
@@ -194,7 +205,19 @@ def embedder_for_artifact(
             embedder = load_embedder(str(override_path), threads=threads)
         else:
             source = str(identity.get("source", ""))
-            if source == f"package:{_MINILM_PACKAGE}":
+            if source == ARTIFACT_SOURCE:
+                if artifact_dir is None or not (artifact_dir / ARTIFACT_BODY_DIR).is_dir():
+                    raise EmbedderUnavailableError(
+                        f"the model's fine-tuned body ({ARTIFACT_BODY_DIR}) is missing from "
+                        f"{artifact_dir or 'the artifact'}"
+                    )
+                embedder = _cached_st(
+                    (artifact_dir / ARTIFACT_BODY_DIR).resolve(),
+                    str(identity.get("name")),
+                    ARTIFACT_SOURCE,
+                    threads,
+                )
+            elif source == f"package:{_MINILM_PACKAGE}":
                 embedder = load_embedder("minilm", threads=threads)
             elif source.startswith("path:"):
                 embedder = load_embedder(source.removeprefix("path:"), threads=threads)

@@ -26,6 +26,7 @@ from triage.neighbours import NeighbourIndex
 from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 from triage.training.evaluate import decision_report, head_report, score
 from triage.training.export_onnx import OnnxExport, UnsupportedBodyError, export_onnx
+from triage.training.finetune import FinetuneConfig, finetune_body
 from triage.training.model_card import render_model_card
 from triage.training.operating_points import precision_curves
 from triage.training.plots import render_plots
@@ -56,6 +57,10 @@ class TrainConfig:
     # the service runs without torch.
     onnx: bool = True
     onnx_guard_size: int = 256
+    # Contrastive fine-tuning of the body on one head's labels before the heads are fitted
+    # (``triage train --finetune``); None keeps the body frozen.
+    finetune: FinetuneConfig | None = None
+    finetune_head: str | None = None  # default: the first head
 
 
 @dataclass(frozen=True)
@@ -166,17 +171,43 @@ def train_from_file(
     split = _split(config, data_path, test_path)
     for note in split.notes:
         say(note)
+    say(
+        f"{len(split.texts)} tickets: {len(split.train_idx)} to train, {len(split.test_idx)} "
+        f"held out ({split.info['method']}, seed {config.seed})"
+    )
+    with tempfile.TemporaryDirectory(prefix="triage-train-") as scratch:
+        return _train(split, embedder, config, Path(scratch), models_dir, progress, say)
+
+
+def _train(
+    split: _Split,
+    embedder: Embedder,
+    config: TrainConfig,
+    scratch: Path,
+    models_dir: Path | None,
+    progress: bool,
+    say: Say,
+) -> TrainResult:
     heads = list(config.labels)
     train_idx, test_idx = split.train_idx, split.test_idx
-    say(
-        f"{len(split.texts)} tickets: {len(train_idx)} to train, {len(test_idx)} held out "
-        f"({split.info['method']}, seed {config.seed})"
-    )
-
     started = time.perf_counter()
+    tuned = None
+    if config.finetune is not None:
+        tuned_on = config.finetune_head or heads[0]
+        tuned = finetune_body(
+            embedder,
+            [split.texts[i] for i in train_idx],
+            [str(label) for label in split.labels[tuned_on][train_idx]],
+            scratch,
+            config=config.finetune,
+            say=say,
+        )
+        tuned.summary["head"] = tuned_on
+        embedder = tuned.embedder
+    embed_started = time.perf_counter()
     say(f"embedding with {embedder.identity.get('name')}")
     embeddings = embedder.encode(split.texts, show_progress=progress)
-    embed_seconds = time.perf_counter() - started
+    embed_seconds = time.perf_counter() - embed_started
     features = feature_frame(split.texts, embeddings)
     train_x, test_x = features.iloc[train_idx], features.iloc[test_idx]
 
@@ -254,48 +285,56 @@ def train_from_file(
         "notes": split.notes,
         "linear_heads": linear_check,
     }
+    if tuned is not None:
+        metrics["finetune"] = tuned.summary
+        metrics["timing"]["finetune_seconds"] = tuned.summary["seconds"]
     training_data = split.training_data
     if models_dir is None:
         return TrainResult(model=model, path=None, metrics=metrics)
-    with tempfile.TemporaryDirectory(prefix="triage-onnx-") as scratch:
-        onnx = None
-        if config.onnx and isinstance(embedder, SentenceTransformerEmbedder):
-            onnx = _export_body(embedder, config, split, embeddings, Path(scratch), say)
-        manifest_fields: dict[str, Any] = {}
-        if onnx is not None:
-            metrics["onnx_embedder"] = _onnx_held_out(onnx, fitted, split, test_x, say)
-            manifest_fields["onnx_embedder"] = onnx.spec
-        version = base = new_version(training_data["sha256"])
-        suffix = 2
-        while (models_dir / version).exists():  # two runs on the same data in one second
-            version, suffix = f"{base}-{suffix}", suffix + 1
-        card = render_model_card(
-            version=version,
-            embedder=embedder.identity,
-            text_columns=config.text_columns,
-            label_columns=config.labels,
-            training_data=training_data,
-            metrics=metrics,
-        )
-        path = save_model(
-            model,
-            models_dir,
-            version=version,
-            manifest_fields={
-                "text_columns": list(config.text_columns),
-                "label_columns": dict(config.labels),
-                "training_data": training_data,
-                "head_params": dict(config.head_params),
-                "summary": {
-                    name: {k: r[k] for k in ("accuracy", "macro_f1")} for name, r in reports.items()
-                },
-                **manifest_fields,
+    onnx = None
+    if config.onnx and isinstance(embedder, SentenceTransformerEmbedder):
+        (scratch / "onnx").mkdir()
+        onnx = _export_body(embedder, config, split, embeddings, scratch / "onnx", say)
+    manifest_fields: dict[str, Any] = {}
+    extra_files: dict[str, Path] = {}
+    if tuned is not None:
+        manifest_fields["finetune"] = tuned.summary
+        extra_files.update(tuned.files)
+    if onnx is not None:
+        metrics["onnx_embedder"] = _onnx_held_out(onnx, fitted, split, test_x, say)
+        manifest_fields["onnx_embedder"] = onnx.spec
+        extra_files.update(onnx.files)
+    version = base = new_version(training_data["sha256"])
+    suffix = 2
+    while (models_dir / version).exists():  # two runs on the same data in one second
+        version, suffix = f"{base}-{suffix}", suffix + 1
+    card = render_model_card(
+        version=version,
+        embedder=embedder.identity,
+        text_columns=config.text_columns,
+        label_columns=config.labels,
+        training_data=training_data,
+        metrics=metrics,
+    )
+    path = save_model(
+        model,
+        models_dir,
+        version=version,
+        manifest_fields={
+            "text_columns": list(config.text_columns),
+            "label_columns": dict(config.labels),
+            "training_data": training_data,
+            "head_params": dict(config.head_params),
+            "summary": {
+                name: {k: r[k] for k in ("accuracy", "macro_f1")} for name, r in reports.items()
             },
-            metrics=metrics,
-            model_card=card,
-            figures=render_plots(metrics),
-            extra_files=onnx.files if onnx is not None else None,
-        )
+            **manifest_fields,
+        },
+        metrics=metrics,
+        model_card=card,
+        figures=render_plots(metrics),
+        extra_files=extra_files,
+    )
     say(f"saved {path}")
     return TrainResult(model=model, path=path, metrics=metrics)
 
