@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from triage.language import LanguageDetector, language_detector
@@ -56,3 +58,63 @@ def test_text_without_letters_is_undetermined(detector: LanguageDetector) -> Non
 def test_an_unknown_language_code_is_refused() -> None:
     with pytest.raises(ValueError, match="xx"):
         LanguageDetector(("en", "xx"))
+
+
+SHARED_TEXTS = [
+    "Printer on the third floor jams on every job, please help",
+    "Tidak bisa login ke email kantor sejak pagi. Mohon bantuannya segera.",
+    "Outlook minta password terus. The error says: Your credentials are invalid, try again.",
+    "",
+    "12345 !!!",
+]
+
+
+def test_the_cached_model_gives_the_same_answers(tmp_path: Path) -> None:
+    in_memory = LanguageDetector()
+    assert not in_memory.shared
+    first = LanguageDetector(cache_dir=tmp_path / "cache")  # writes the cache
+    second = LanguageDetector(cache_dir=tmp_path / "cache")  # reads it: another worker
+    assert first.shared
+    assert second.shared
+    assert isinstance(second._identifier.tk_nextmove, memoryview)  # a file mapping
+    expected = [in_memory.detect(t) for t in SHARED_TEXTS]
+    assert [first.detect(t) for t in SHARED_TEXTS] == expected
+    assert [second.detect(t) for t in SHARED_TEXTS] == expected
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+    LanguageDetector(cache_dir=tmp_path)
+    (folder,) = tmp_path.iterdir()
+    table = folder / "transitions.bin"
+    data = bytearray(table.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    table.write_bytes(bytes(data))
+    again = LanguageDetector(cache_dir=tmp_path)
+    assert again.shared
+    assert [again.detect(t) for t in SHARED_TEXTS] == [
+        LanguageDetector().detect(t) for t in SHARED_TEXTS
+    ]
+    assert (folder / "transitions.bin").read_bytes() != bytes(data)
+
+
+def test_an_unwritable_cache_keeps_the_model_in_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    detector = LanguageDetector(cache_dir=blocker / "cache")
+    assert not detector.shared
+    assert detector.detect(SHARED_TEXTS[1]).code == "id"
+
+
+def test_unknown_languages_are_refused_with_or_without_a_cache(tmp_path: Path) -> None:
+    for cache in (None, tmp_path):
+        with pytest.raises(ValueError, match="xx"):
+            LanguageDetector(("en", "xx"), cache_dir=cache)
+
+
+def test_one_detector_per_language_set_in_a_process(tmp_path: Path) -> None:
+    languages = ("id", "en", "ms")
+    first = language_detector(languages, cache_dir=tmp_path / "a")
+    assert language_detector(languages, cache_dir=tmp_path / "b") is first
+    assert language_detector(languages) is first
+    assert not (tmp_path / "b").exists()  # loaded once, by the first call

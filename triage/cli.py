@@ -110,19 +110,19 @@ def train(
             "SetFit-style; sentence-transformers bodies; minutes on a CPU) before fitting heads."
         ),
     ] = False,
-    finetune_epochs: Annotated[float, typer.Option(min=0.1, max=20)] = 3.0,
+    finetune_epochs: Annotated[float, typer.Option(min=0.1, max=20)] = 1.0,
     finetune_max_steps: Annotated[
         int, typer.Option(min=1, help="Upper bound on fine-tuning steps (64 tickets each).")
-    ] = 1500,
+    ] = 400,
     if_none: Annotated[
         bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train a model on a ticket file and save it as a new version under the models dir."""
-    from triage.training.finetune import FinetuneConfig
     from triage.artifacts import list_versions
     from triage.embeddings import load_embedder
+    from triage.training.finetune import FinetuneConfig
     from triage.training.train import (
         DEFAULT_LABELS,
         DEFAULT_TEXT_COLUMNS,
@@ -583,6 +583,7 @@ def index_build(
                 adopt=reembed,
                 max_text_chars=settings.max_text_chars,
                 languages=settings.languages,
+                cache_dir=settings.cache_dir,
                 redact_pii=settings.redact_pii,
             )
             if reembed:

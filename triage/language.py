@@ -6,6 +6,9 @@ helpdesk expects (``TRIAGE_LANGUAGES``, by default English and Bahasa Indonesia)
 97, short Indonesian messages are often taken for Malay or Javanese. Measured in
 ``benchmarks/multilingual.py``.
 
+With a cache directory the restricted model is kept there and shared by the worker processes
+(``triage.language_model``).
+
 A ticket is *mixed* when at least ``MIXED_SHARE`` of its letters sit in sentences of another
 language than the whole text's (an Indonesian ticket quoting an English error message, an
 English ticket with an Indonesian paragraph). Sentences under three words are not judged.
@@ -17,8 +20,9 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from pathlib import Path
+
+from triage.language_model import load_identifier
 
 DEFAULT_LANGUAGES = ("en", "id")
 MIXED_SHARE = 0.2
@@ -40,24 +44,13 @@ class LanguageGuess:
 class LanguageDetector:
     """Detects the language of texts among ``languages`` (ISO 639-1 codes py3langid knows)."""
 
-    def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES) -> None:
-        from py3langid.langid import (  # type: ignore[import-untyped]
-            MODEL_FILE,
-            LanguageIdentifier,
-        )
-
+    def __init__(
+        self, languages: Sequence[str] = DEFAULT_LANGUAGES, *, cache_dir: Path | None = None
+    ) -> None:
         self.languages = tuple(dict.fromkeys(languages))
         if not self.languages:
             raise ValueError("the language detector needs at least one language")
-        self._identifier: Any = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        unknown = sorted(set(self.languages) - set(self._identifier.labels))
-        if unknown:
-            raise ValueError(f"unknown language code(s) for the detector: {', '.join(unknown)}")
-        self._identifier.set_languages(list(self.languages))
-        # py3langid keeps the 97-language weights to restore later; this detector never
-        # does, and dropping them frees about 27 MB in every worker process.
-        identifier = self._identifier
-        identifier._full_model = (identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes)
+        self._identifier, self.shared = load_identifier(self.languages, cache_dir)
 
     def _classify(self, text: str) -> tuple[str, float]:
         code, confidence = self._identifier.classify(text)
@@ -87,12 +80,19 @@ class LanguageDetector:
 _LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=4)
-def _cached(languages: tuple[str, ...]) -> LanguageDetector:
-    return LanguageDetector(languages)
+_DETECTORS: dict[tuple[str, ...], LanguageDetector] = {}
 
 
-def language_detector(languages: Sequence[str] = DEFAULT_LANGUAGES) -> LanguageDetector:
-    """One shared detector per language set (loading the model takes about a second)."""
+def language_detector(
+    languages: Sequence[str] = DEFAULT_LANGUAGES, *, cache_dir: Path | None = None
+) -> LanguageDetector:
+    """One detector per language set in a process (loading the model takes about half a
+    second). ``cache_dir``: where the restricted model may be kept and shared between
+    processes; the call that loads the detector decides.
+    """
+    key = tuple(dict.fromkeys(languages))
     with _LOCK:  # two first requests at once must not both load it
-        return _cached(tuple(languages))
+        detector = _DETECTORS.get(key)
+        if detector is None:
+            detector = _DETECTORS[key] = LanguageDetector(key, cache_dir=cache_dir)
+        return detector

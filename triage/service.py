@@ -86,6 +86,7 @@ class TriageService:
         max_text_chars: int = 20_000,
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         redact_pii: bool = False,
+        cache_dir: Path | None = None,
     ) -> None:
         self.model = model
         # Without policies: the documented defaults (target 0.95, floor 0.5), never the
@@ -94,7 +95,7 @@ class TriageService:
         self.max_text_chars = max_text_chars
         self.redact_pii = redact_pii  # in the (debug) log only: the model sees the original
         # Loaded here, with the model, so that the first request does not wait for it.
-        self.language_detector = language_detector(languages)
+        self.language_detector = language_detector(languages, cache_dir=cache_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings, version: str | None = None) -> TriageService:
@@ -112,6 +113,7 @@ class TriageService:
             max_text_chars=settings.max_text_chars,
             languages=settings.languages,
             redact_pii=settings.redact_pii,
+            cache_dir=settings.cache_dir,
         )
 
     def _text(self, ticket: Ticket) -> str:

@@ -253,6 +253,11 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'triage.db').resolve()}"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Files derived from installed packages, safe to delete (the language table)."""
+        return self.data_dir / "cache"
+
 
 @lru_cache
 def get_settings() -> Settings:

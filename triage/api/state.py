@@ -98,6 +98,7 @@ def open_similar(app: FastAPI, settings: Settings, service: TriageService) -> No
             duplicate_window=timedelta(hours=settings.duplicate_window_hours),
             max_text_chars=settings.max_text_chars,
             languages=settings.languages,
+            cache_dir=settings.cache_dir,
             redact_pii=settings.redact_pii,
         )
     except StoreMismatchError as exc:

@@ -83,6 +83,7 @@ class SimilarService:
         max_text_chars: int = 20_000,
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         redact_pii: bool = False,
+        cache_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.search_backend = search
@@ -90,7 +91,7 @@ class SimilarService:
         self.duplicate_threshold = duplicate_threshold
         self.duplicate_window = duplicate_window
         self.max_text_chars = max_text_chars
-        self.language_detector = language_detector(languages)
+        self.language_detector = language_detector(languages, cache_dir=cache_dir)
         self.redact_pii = redact_pii
         self._last_purge = utcnow()
 

@@ -275,19 +275,21 @@ def _train(
     )
     linear, linear_check = _compile(fitted, split.texts, embeddings, train_idx, test_idx, say)
     model = TriageModel(embedder, fitted, curves=curves, neighbours=neighbours, linear=linear)
-    metrics = {
+    timing = {
+        "embed_seconds": round(embed_seconds, 2),
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+    if tuned is not None:
+        timing["finetune_seconds"] = tuned.summary["seconds"]
+    metrics: dict[str, Any] = {
         "split": split.info,
-        "timing": {
-            "embed_seconds": round(embed_seconds, 2),
-            "total_seconds": round(time.perf_counter() - started, 2),
-        },
+        "timing": timing,
         "heads": reports,
         "notes": split.notes,
         "linear_heads": linear_check,
     }
     if tuned is not None:
         metrics["finetune"] = tuned.summary
-        metrics["timing"]["finetune_seconds"] = tuned.summary["seconds"]
     training_data = split.training_data
     if models_dir is None:
         return TrainResult(model=model, path=None, metrics=metrics)
