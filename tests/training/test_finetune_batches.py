@@ -39,7 +39,7 @@ def test_one_usable_class_is_refused() -> None:
 
 
 def test_steps_follow_epochs_up_to_the_cap() -> None:
-    assert FinetuneConfig(epochs=3, batch_size=64).steps(6400) == 300
+    assert FinetuneConfig(epochs=3, batch_size=64, max_steps=1000).steps(6400) == 300
     assert FinetuneConfig(epochs=3, batch_size=64, max_steps=100).steps(6400) == 100
     assert FinetuneConfig(epochs=0.1, batch_size=64).steps(10) == 1
 

@@ -33,12 +33,12 @@ Say = Callable[[str], None]
 class FinetuneConfig:
     """How long and how hard to fine-tune. ``max_steps`` caps large training sets."""
 
-    epochs: float = 3.0
+    epochs: float = 1.0
     batch_size: int = 64
-    learning_rate: float = 1e-4
+    learning_rate: float = 5e-5
     temperature: float = 0.05
     max_seq_length: int = 64  # tokens per ticket while training (serving keeps the base's)
-    max_steps: int = 1500
+    max_steps: int = 400
     warmup_share: float = 0.1
     weight_decay: float = 0.01
     seed: int = 0
