@@ -19,6 +19,11 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
+def _finetune_time(run: dict) -> str:
+    tuned = run.get("finetune")
+    return f", {tuned['seconds']:.0f} s of it fine-tuning" if tuned else ""
+
+
 def main() -> None:
     results = json.loads(RESULTS.read_text())
     print(
@@ -26,7 +31,8 @@ def main() -> None:
         "| target | ECE | auto at 95 % target: share / precision | training time |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for name in [n for n in ORDER if n in results]:
+    runs = [key for name in ORDER for key in (name, f"{name}+finetune") if key in results]
+    for name in runs:
         run = results[name]
         for head, r in run["heads"].items():
             published = [
@@ -41,12 +47,15 @@ def main() -> None:
             ]
             auto = r["decisions_at_target"]["auto"]
             print(
-                f"| `{name}` ({run['split']['n_test']}) | {head} | {_pct(r['accuracy'])} / "
+                f"| `{name.removesuffix('+finetune')}` ({run['split']['n_test']})"
+                f"{', fine-tuned body' if run.get('finetune') else ''} | {head} | "
+                f"{_pct(r['accuracy'])} / "
                 f"{r['macro_f1']:.3f} | {_pct(r['baseline_tfidf_logreg']['accuracy'])} / "
                 f"{r['baseline_tfidf_logreg']['macro_f1']:.3f} | {'; '.join(published) or '–'} | "
                 f"{'; '.join(targets) or '–'} | {r['ece']:.3f} | {_pct(auto['share'])} / "
                 f"{_pct(auto['precision'])} | {run['train_seconds_total']:.0f} s"
-                f"{' (embeddings cached)' if run.get('embeddings_from_cache') else ''} |"
+                f"{' (embeddings cached)' if run.get('embeddings_from_cache') else ''}"
+                f"{_finetune_time(run)} |"
             )
 
 

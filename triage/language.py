@@ -62,10 +62,11 @@ class LanguageDetector:
         if letters == 0:
             return LanguageGuess(UNDETERMINED, 0.0, False)
         code, confidence = self._classify(text)
+        sentences = [s for s in _SENTENCES.split(text) if len(s.split()) >= _MIN_WORDS]
+        if sentences == [text]:  # one sentence: judged above already
+            return LanguageGuess(code, round(confidence, 4), False)
         other = judged = 0
-        for sentence in _SENTENCES.split(text):
-            if len(sentence.split()) < _MIN_WORDS:
-                continue
+        for sentence in sentences:
             size = len(_LETTER.findall(sentence))
             judged += size
             if self._classify(sentence)[0] != code:
