@@ -56,4 +56,5 @@ def test_the_loss_rewards_tight_classes() -> None:
     good = supervised_contrastive_loss(tight, labels, 0.1)
     bad = supervised_contrastive_loss(mixed, labels, 0.1)
     assert float(good) < 0.01 < float(bad)
-    assert torch.isfinite(good) and torch.isfinite(bad)
+    assert torch.isfinite(good)
+    assert torch.isfinite(bad)

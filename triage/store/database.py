@@ -76,7 +76,12 @@ class Database:
             self.engine: Engine = create_engine(self.url, echo=echo)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True)
+            # A database host that drops packets must fail a request within seconds (503 with
+            # Retry-After), not hold it for the operating system's two-minute TCP timeout.
+            connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+            self.engine = create_engine(
+                self.url, echo=echo, pool_pre_ping=True, connect_args=connect_args
+            )
 
     @property
     def is_postgres(self) -> bool:
