@@ -21,9 +21,7 @@ SAMPLE = Path(__file__).parents[2] / "data" / "tickets.csv"
 
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
-    config = TrainConfig(
-        finetune=FinetuneConfig(epochs=1, batch_size=16, max_steps=8), tune=False
-    )
+    config = TrainConfig(finetune=FinetuneConfig(epochs=1, batch_size=16, max_steps=8), tune=False)
     result = train_from_file(
         SAMPLE, load_embedder("minilm"), config=config, models_dir=tmp_path_factory.mktemp("m")
     )
