@@ -32,3 +32,13 @@ def test_start_up_stops_on_a_corrupt_artifact_naming_the_file(
     app = create_app(Settings(models_dir=tmp_path))
     with pytest.raises(ArtifactError, match=r"heads/category.joblib"), TestClient(app):
         pass
+
+
+def test_the_service_and_the_similar_tickets_share_one_language_detector(
+    artifact_dir: Path, tmp_path: Path
+) -> None:
+    app = create_app(Settings(models_dir=artifact_dir.parent, data_dir=tmp_path))
+    with TestClient(app):
+        similar = app.state.similar
+        assert similar is not None
+        assert similar.language_detector is app.state.service.language_detector
