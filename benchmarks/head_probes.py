@@ -1,4 +1,5 @@
-"""Probes for the next steps of the quality issue, on the frozen MiniLM body (not shipped yet).
+"""Probes for the next steps of the quality issue (not shipped yet), on the MiniLM body:
+frozen, or fine-tuned first (``--finetune``, as ``triage train --finetune``).
 
 For one dataset of ``quality.py`` (same split, same embedding cache), fits the shipped head as
 ``triage train`` does, then measures on the held-out split two changes that only use what
@@ -15,11 +16,14 @@ training already has, choosing nothing on the test split:
 
     .venv/bin/python benchmarks/head_probes.py --dataset banking77
     .venv/bin/python benchmarks/head_probes.py --dataset itsm_assignment_group
+    .venv/bin/python benchmarks/head_probes.py --dataset banking77 --finetune   # tuned body
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from quality import BENCHMARKS, CachedEmbedder
@@ -32,6 +36,7 @@ from triage.classifier import fit_head
 from triage.embeddings import load_embedder
 from triage.features import feature_frame
 from triage.training.evaluate import calibration
+from triage.training.finetune import FinetuneConfig, finetune_body
 from triage.training.train import TrainConfig, _split
 
 
@@ -62,15 +67,32 @@ def vote(queries: np.ndarray, pool: np.ndarray, codes: np.ndarray, n: int, exclu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=sorted(BENCHMARKS), required=True)
-    name = parser.parse_args().dataset
+    parser.add_argument(
+        "--finetune", action="store_true", help="fine-tune the body first, as --finetune does"
+    )
+    args = parser.parse_args()
+    name = args.dataset
     bench = BENCHMARKS[name]
     config = TrainConfig(
         text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
     )
     split = _split(config, bench.data_file(), bench.test_path)
-    vectors = CachedEmbedder(load_embedder("minilm")).encode(split.texts)
-    frame = feature_frame(split.texts, vectors)
     head_name = next(iter(bench.labels))
+    if args.finetune:  # on the training rows only, exactly as triage train --finetune
+        with tempfile.TemporaryDirectory() as scratch:
+            tuned = finetune_body(
+                load_embedder("minilm"),
+                [split.texts[i] for i in split.train_idx],
+                [str(v) for v in split.labels[head_name][split.train_idx]],
+                Path(scratch),
+                config=FinetuneConfig(),
+                say=print,
+            )
+            vectors = tuned.embedder.encode(split.texts)
+        name += " (fine-tuned body)"
+    else:
+        vectors = CachedEmbedder(load_embedder("minilm")).encode(split.texts)
+    frame = feature_frame(split.texts, vectors)
     y = split.labels[head_name]
     train, test = split.train_idx, split.test_idx
     head, _ = fit_head(frame.iloc[train], y[train])
