@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from triage.embeddings import minilm_path
+from triage.training.finetune import supervised_contrastive_loss
 
 TRAIN = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77" / "train.csv"
 
@@ -94,13 +95,8 @@ def main() -> None:
         if args.loss == "ce":
             logits = 20.0 * emb @ torch.nn.functional.normalize(weights, dim=-1).T
             loss = torch.nn.functional.cross_entropy(logits, labels)
-        else:
-            sim = 20.0 * emb @ emb.T
-            eye = torch.eye(len(rows), dtype=torch.bool)
-            sim = sim.masked_fill(eye, -1e9)
-            positives = (labels[:, None] == labels[None, :]) & ~eye
-            log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
-            loss = -(log_prob * positives).sum(1).div(positives.sum(1).clamp(min=1)).mean()
+        else:  # the loss triage train --finetune ships (temperature 0.05 = scale 20)
+            loss = supervised_contrastive_loss(emb, labels, 0.05)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

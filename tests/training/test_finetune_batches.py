@@ -28,9 +28,11 @@ def test_few_classes_fill_the_batch_with_more_tickets_each() -> None:
 
 def test_batches_are_repeatable_for_a_seed() -> None:
     labels = [f"c{i % 7}" for i in range(100)]
-    first = [next(BalancedBatches(labels, 8, seed=3)) for _ in range(1)]
-    again = [next(BalancedBatches(labels, 8, seed=3)) for _ in range(1)]
-    assert all(np.array_equal(x, y) for x, y in zip(first, again, strict=True))
+    first, again = BalancedBatches(labels, 8, seed=3), BalancedBatches(labels, 8, seed=3)
+    other = BalancedBatches(labels, 8, seed=4)
+    runs = [[next(batches) for _ in range(3)] for batches in (first, again, other)]
+    assert all(np.array_equal(x, y) for x, y in zip(runs[0], runs[1], strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(runs[0], runs[2], strict=True))
 
 
 def test_one_usable_class_is_refused() -> None:
