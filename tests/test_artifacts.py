@@ -51,11 +51,13 @@ def test_manifest_records_what_is_needed_to_trust_the_artifact(artifact_dir: Pat
         "heads/tier.joblib",
         "heads/linear.npz",
         "heads/linear.json",
+        "heads/refinement.json",
         "operating_points.json",
         "neighbours.npz",
         "metrics.json",
         "MODEL_CARD.md",
     }
+    assert set(manifest["refinement"]["heads"]) == {"category", "tier"}
 
 
 def test_a_tampered_head_is_refused_naming_the_file(copy_of: Path) -> None:

@@ -8,6 +8,8 @@ Layout of ``models/<version>/``::
     heads/linear.npz, heads/linear.json
                       the same heads as NumPy arrays and vocabularies, served without
                       scikit-learn (``triage.linear_heads``; the manifest's ``linear_heads``)
+    heads/refinement.json  per head: neighbour-vote weight and top-label calibration knots,
+                      applied after the head (``triage.refinement``; the manifest's ``refinement``)
     operating_points.json  per head and class: precision by confidence (out of fold), from
                       which thresholds for any target precision are set at load time
     neighbours.npz    training embeddings (float16), ticket ids and labels: no ticket text
@@ -49,6 +51,9 @@ from triage.linear_heads import LinearHeads
 from triage.model import LazyMapping, TriageModel
 from triage.neighbours import NeighbourIndex
 from triage.onnx_embedder import ONNX_DIR, ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
+from triage.refinement import FILE as REFINEMENT_FILE
+from triage.refinement import FORMAT as REFINEMENT_FORMAT
+from triage.refinement import Refinement, load_refinements, save_refinements
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -131,6 +136,19 @@ def save_model(
         if model.linear is not None:
             files_written = model.linear.save(staging)
             linear_entry = {"linear_heads": {"format": LINEAR_FORMAT, "files": files_written}}
+        if model.refinements:
+            save_refinements(staging, model.refinements)
+            linear_entry["refinement"] = {
+                "format": REFINEMENT_FORMAT,
+                "file": REFINEMENT_FILE,
+                "heads": {
+                    name: {
+                        "vote_weight": r.vote_weight,
+                        "calibrated": r.calibration is not None,
+                    }
+                    for name, r in model.refinements.items()
+                },
+            }
         curves = {
             head: {label: curve.to_dict() for label, curve in by_label.items()}
             for head, by_label in model.curves.items()
@@ -326,6 +344,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         required += [ONNX_MODEL, ONNX_TOKENIZER]
     if "linear_heads" in manifest:
         required += [LINEAR_ARRAYS, LINEAR_META]
+    if "refinement" in manifest:
+        required.append(REFINEMENT_FILE)
     for relative in required:
         if relative not in files:
             raise ArtifactError(f"{manifest_path} lists no checksum for {relative}")
@@ -437,14 +457,35 @@ def load_model(
             raise ArtifactError(f"{path / NEIGHBOURS} cannot be loaded: {exc}") from exc
         if neighbours.embeddings.shape[1] != embedder.dim:
             raise ArtifactError(f"{path / NEIGHBOURS} has embeddings of another dimension")
-    return TriageModel(
-        embedder,
-        heads,
-        curves=_read_curves(path, heads),
-        neighbours=neighbours,
-        manifest=manifest,
-        linear=linear,
-    )
+    refinements = _load_refinements(path, manifest)
+    try:
+        return TriageModel(
+            embedder,
+            heads,
+            curves=_read_curves(path, heads),
+            neighbours=neighbours,
+            manifest=manifest,
+            linear=linear,
+            refinements=refinements,
+        )
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: {exc}") from exc
+
+
+def _load_refinements(path: Path, manifest: Mapping[str, Any]) -> dict[str, Refinement]:
+    entry = manifest.get("refinement")
+    if entry is None:
+        return {}  # trained before refinements existed: the heads answer alone
+    if entry.get("format") != REFINEMENT_FORMAT:
+        raise ArtifactError(
+            f"{path / REFINEMENT_FILE}: refinement format {entry.get('format')!r}, this triage "
+            f"reads {REFINEMENT_FORMAT}; retrain it with 'triage train'"
+        )
+    try:
+        refinements = load_refinements(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path / REFINEMENT_FILE} cannot be loaded: {exc}") from exc
+    return refinements
 
 
 def _load_head(path: Path, name: str) -> Any:

@@ -19,6 +19,7 @@ from triage.explain import Explanation, explain_label
 from triage.features import EMBEDDING_PREFIX, TEXT_COLUMN, feature_frame
 from triage.linear_heads import LinearHeads
 from triage.neighbours import NeighbourIndex
+from triage.refinement import Refinement
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +92,8 @@ class TriageModel:
     """Embeds tickets once and asks every head for calibrated probabilities.
 
     ``heads`` may load lazily (a mapping whose keys are known before its pipelines are
-    read); with ``linear`` given, only explanations read them.
+    read); with ``linear`` given, only explanations read them. ``refinements``: per head, the
+    neighbour-vote blend and top-label calibration applied after it (:mod:`triage.refinement`).
     """
 
     def __init__(
@@ -103,11 +105,17 @@ class TriageModel:
         neighbours: NeighbourIndex | None = None,
         manifest: Mapping[str, Any] | None = None,
         linear: LinearHeads | None = None,
+        refinements: Mapping[str, Refinement] | None = None,
     ) -> None:
         if not heads:
             raise ValueError("a triage model needs at least one head")
         if linear is not None and set(linear.heads) != set(heads):
             raise ValueError("the linear heads and the pipelines name different heads")
+        self.refinements = dict(refinements or {})
+        if unknown := set(self.refinements) - set(heads):
+            raise ValueError(f"refinements for heads the model lacks: {sorted(unknown)}")
+        if neighbours is None and any(r.uses_vote for r in self.refinements.values()):
+            raise ValueError("a head blends a neighbour vote but the model has no neighbours")
         self.embedder = embedder
         self.heads = heads if isinstance(heads, LazyMapping) else dict(heads)
         # Per head and class: precision by confidence, measured out of fold at training time.
@@ -146,16 +154,40 @@ class TriageModel:
         self, texts: Sequence[str], embeddings: np.ndarray, frame: pd.DataFrame | None
     ) -> dict[str, np.ndarray]:
         if self.linear is not None:
-            return self.linear.predict_proba(texts, embeddings)
-        if frame is None and not all(self._direct.values()):
-            frame = feature_frame(texts, embeddings)
-        return {name: self._head_proba(name, texts, embeddings, frame) for name in self.heads}
+            raw = self.linear.predict_proba(texts, embeddings)
+        else:
+            if frame is None and not all(self._direct.values()):
+                frame = feature_frame(texts, embeddings)
+            raw = {name: self._head_proba(name, texts, embeddings, frame) for name in self.heads}
+        return {name: self._refine(name, proba, embeddings) for name, proba in raw.items()}
+
+    def _refine(self, name: str, proba: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+        refinement = self.refinements.get(name)
+        if refinement is None:
+            return proba
+        vote = None
+        if refinement.uses_vote:
+            assert self.neighbours is not None  # checked in __init__
+            vote = self.neighbours.vote(
+                embeddings,
+                name,
+                self.labels(name),
+                k=refinement.vote_k,
+                sharpness=refinement.vote_sharpness,
+            )
+        return refinement.apply(proba, vote)
 
     def predict_proba(
         self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
     ) -> dict[str, np.ndarray]:
         """Probabilities per head, rows in the order of ``texts``, columns in ``labels(head)``."""
         embeddings = self.embedder.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        return self._proba(texts, embeddings, None)
+
+    def proba_from_embeddings(
+        self, texts: Sequence[str], embeddings: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """As ``predict_proba``, for texts already embedded (by this or an equivalent body)."""
         return self._proba(texts, embeddings, None)
 
     def predict(

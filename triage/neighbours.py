@@ -1,7 +1,9 @@
 """The labelled training tickets nearest to a new one, by cosine similarity of embeddings.
 
 Kept in the artifact as ``neighbours.npz``: float16 embeddings, ticket ids and the labels of
-every head — never the ticket text.
+every head — never the ticket text. Searches run on a float32 copy made on first use: NumPy
+has no BLAS for float16, and a float16 product over 10,000 tickets takes ~11 ms against
+~0.2 ms in float32 (the copy costs 1.5 kB a ticket for 384 dimensions).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from triage.refinement import neighbour_vote
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,50 @@ class NeighbourIndex:
         self.embeddings = np.asarray(embeddings, dtype=np.float16)
         self.ids = np.asarray(ids, dtype=object)
         self.labels = {head: np.asarray(values, dtype=object) for head, values in labels.items()}
+        self._matrix: np.ndarray | None = None
+        self._codes: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return int(self.embeddings.shape[0])
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The embeddings as float32, for search."""
+        if self._matrix is None:
+            self._matrix = self.embeddings.astype(np.float32)
+        return self._matrix
+
+    def codes(self, head: str, classes: Sequence[str]) -> np.ndarray:
+        """Each ticket's ``head`` label as an index into ``classes``."""
+        key = (head, tuple(classes))
+        if key not in self._codes:
+            index = {label: i for i, label in enumerate(classes)}
+            try:
+                self._codes[key] = np.fromiter(
+                    (index[str(v)] for v in self.labels[head]), dtype=np.intp, count=len(self)
+                )
+            except KeyError as exc:
+                message = f"a neighbour's {head} label {exc} is not a class of the head"
+                raise ValueError(message) from exc
+        return self._codes[key]
+
+    def vote(
+        self,
+        vectors: np.ndarray,
+        head: str,
+        classes: Sequence[str],
+        *,
+        k: int,
+        sharpness: float,
+    ) -> np.ndarray:
+        """Per embedding row, the neighbours' vote over ``classes`` (see ``neighbour_vote``)."""
+        return neighbour_vote(
+            vectors, self.matrix, self.codes(head, classes), len(classes), k=k, sharpness=sharpness
+        )
 
     def nearest(self, vector: np.ndarray, k: int = 5) -> list[Neighbour]:
         """The ``k`` most similar training tickets to one normalised embedding."""
-        scores = self.embeddings @ vector.astype(np.float16)
+        scores = self.matrix @ vector.astype(np.float32)
         k = min(k, scores.shape[0])
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -24,9 +24,10 @@ from triage.linear_heads import LinearHeads, compile_heads, largest_difference
 from triage.model import TriageModel
 from triage.neighbours import NeighbourIndex
 from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
-from triage.training.evaluate import decision_report, head_report, score
+from triage.training.evaluate import calibration, decision_report, head_report, score
 from triage.training.export_onnx import OnnxExport, UnsupportedBodyError, export_onnx
 from triage.training.finetune import FinetuneConfig, finetune_body
+from triage.training.fit_refinement import VOTE_WEIGHTS, fit_refinement
 from triage.training.model_card import render_model_card
 from triage.training.operating_points import precision_curves
 from triage.training.plots import render_plots
@@ -61,6 +62,10 @@ class TrainConfig:
     # (``triage train --finetune``); None keeps the body frozen.
     finetune: FinetuneConfig | None = None
     finetune_head: str | None = None  # default: the first head
+    # After each head (triage.refinement): blend weights of the nearest tickets' vote to
+    # compare out of fold ((0.0,) turns the vote off), and the top-label calibration.
+    vote_weights: tuple[float, ...] = VOTE_WEIGHTS
+    top_label_calibration: bool = True
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,18 @@ def _train(
         for column in config.slice_columns
         if column in split.frame.columns
     }
+    if config.id_column in split.frame.columns:
+        ids = split.frame[config.id_column].astype(str).to_numpy()
+    else:
+        ids = np.asarray([f"row {i + 1}" for i in range(len(split.texts))])
+    # The served vote searches these (float16 on disk): training votes over the same pool.
+    neighbours = NeighbourIndex(
+        embeddings[train_idx],
+        ids[train_idx].tolist(),
+        {head: split.labels[head][train_idx].tolist() for head in heads},
+    )
     fitted = {}
+    refinements = {}
     curves: dict[str, dict[str, PrecisionCurve]] = {}
     reports: dict[str, Any] = {}
     for head_name in heads:
@@ -226,16 +242,46 @@ def _train(
         head, tuning = fit_head(
             train_x, y[train_idx], grid=_grid(config), seed=config.seed, **_feature_params(config)
         )
-        fit_seconds = time.perf_counter() - head_started
         labels = [str(label) for label in head.classes_]
-        test_proba = head.predict_proba(test_x)
-        report = head_report(y[test_idx].tolist(), test_proba, labels, slices=slices)
+        refined = fit_refinement(
+            head.named_steps["classifier"].oof_proba_,
+            neighbours.codes(head_name, labels),
+            neighbours.matrix,
+            weights=config.vote_weights,
+            calibrate=config.top_label_calibration,
+        )
+        refinement = refinements[head_name] = refined.refinement
+        fit_seconds = time.perf_counter() - head_started
+        head_proba = head.predict_proba(test_x)
+        vote = None
+        if refinement.uses_vote:
+            vote = neighbours.vote(
+                embeddings[test_idx],
+                head_name,
+                labels,
+                k=refinement.vote_k,
+                sharpness=refinement.vote_sharpness,
+            )
+        test_proba = refinement.apply(head_proba, vote)
+        truth = y[test_idx].tolist()
+        report = head_report(truth, test_proba, labels, slices=slices)
         report["fit_seconds"] = round(fit_seconds, 2)
         report["tuning"] = {"chosen": tuning.params, "candidates": tuning.candidates}
+        report["refinement"] = {
+            "vote_weight": refinement.vote_weight,
+            "vote_k": refinement.vote_k,
+            "vote_sharpness": refinement.vote_sharpness,
+            **refinement.chosen_on,
+            # The linear head alone on the same held-out rows: what the refinement changed.
+            "head_alone": {
+                **score(truth, [labels[i] for i in head_proba.argmax(axis=1)]),
+                "ece": calibration(truth, head_proba, labels)["ece"],
+            },
+        }
         # Operating points come from out-of-fold predictions on the training part only.
         curves[head_name] = precision_curves(
             y[train_idx].tolist(),
-            head.named_steps["classifier"].oof_proba_,
+            refined.oof_proba,
             labels,
             min_support=config.min_threshold_support,
         )
@@ -251,7 +297,7 @@ def _train(
                 for label, curve in curves[head_name].items()
                 if curve.excluded
             },
-            "test": decision_report(y[test_idx].tolist(), test_proba, labels, policy),
+            "test": decision_report(truth, test_proba, labels, policy),
         }
         report["baselines"] = _baselines(train_x, test_x, y[train_idx], y[test_idx])
         reports[head_name] = report
@@ -259,22 +305,22 @@ def _train(
         auto = report["operating_points"]["test"]["auto"]
         say(
             f"  {head_name}: accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f} "
-            f"(TF-IDF+LR baseline {report['baselines']['tfidf_logreg']['macro_f1']:.3f}), "
+            f"(TF-IDF+LR baseline {report['baselines']['tfidf_logreg']['macro_f1']:.3f}; "
+            f"vote weight {refinement.vote_weight}, head alone "
+            f"{report['refinement']['head_alone']['macro_f1']:.3f}), "
             f"automatic for {auto['share']:.0%} at precision {auto['precision'] or 0:.3f} "
             f"in {fit_seconds:.1f}s"
         )
 
-    if config.id_column in split.frame.columns:
-        ids = split.frame[config.id_column].astype(str).to_numpy()
-    else:
-        ids = np.asarray([f"row {i + 1}" for i in range(len(split.texts))])
-    neighbours = NeighbourIndex(
-        embeddings[train_idx],
-        ids[train_idx].tolist(),
-        {head: split.labels[head][train_idx].tolist() for head in heads},
-    )
     linear, linear_check = _compile(fitted, split.texts, embeddings, train_idx, test_idx, say)
-    model = TriageModel(embedder, fitted, curves=curves, neighbours=neighbours, linear=linear)
+    model = TriageModel(
+        embedder,
+        fitted,
+        curves=curves,
+        neighbours=neighbours,
+        linear=linear,
+        refinements=refinements,
+    )
     timing = {
         "embed_seconds": round(embed_seconds, 2),
         "total_seconds": round(time.perf_counter() - started, 2),
@@ -303,7 +349,7 @@ def _train(
         manifest_fields["finetune"] = tuned.summary
         extra_files.update(tuned.files)
     if onnx is not None:
-        metrics["onnx_embedder"] = _onnx_held_out(onnx, fitted, split, test_x, say)
+        metrics["onnx_embedder"] = _onnx_held_out(onnx, model, split, embeddings, say)
         manifest_fields["onnx_embedder"] = onnx.spec
         extra_files.update(onnx.files)
     version = base = new_version(training_data["sha256"])
@@ -403,19 +449,20 @@ def _export_body(
 
 
 def _onnx_held_out(
-    onnx: OnnxExport, heads: Mapping[str, Any], split: _Split, test_x: pd.DataFrame, say: Say
+    onnx: OnnxExport, model: TriageModel, split: _Split, embeddings: np.ndarray, say: Say
 ) -> dict[str, Any]:
-    """Held-out scores of the heads fed by the ONNX body the service runs, beside the scores
+    """Held-out scores of the model fed by the ONNX body the service runs, beside the scores
     with the training body: what serving without torch costs (or not) in accuracy."""
     body = OnnxEmbedder(onnx.files[ONNX_MODEL], onnx.files[ONNX_TOKENIZER], onnx.spec)
     texts = [split.texts[i] for i in split.test_idx]
-    frame = feature_frame(texts, body.encode(texts))
+    served_proba = model.proba_from_embeddings(texts, body.encode(texts))
+    trained_proba = model.proba_from_embeddings(texts, embeddings[split.test_idx])
     per_head = {}
-    for name, head in heads.items():
+    for name in model.heads:
         truth = split.labels[name][split.test_idx].tolist()
-        labels = np.asarray(head.classes_)
-        served = labels[head.predict_proba(frame).argmax(axis=1)]
-        trained = labels[head.predict_proba(test_x).argmax(axis=1)]
+        labels = np.asarray(model.labels(name))
+        served = labels[served_proba[name].argmax(axis=1)]
+        trained = labels[trained_proba[name].argmax(axis=1)]
         onnx_score, torch_score = score(truth, served.tolist()), score(truth, trained.tolist())
         per_head[name] = {
             "onnx": onnx_score,
