@@ -190,6 +190,10 @@ def run(name: str, embedder_spec: str, *, cache: bool, finetune: bool) -> dict[s
                 "target_precision": report["operating_points"]["target_precision"],
                 **report["operating_points"]["test"],
             },
+            "refinement": {
+                key: report["refinement"][key]
+                for key in ("vote_weight", "vote_candidates", "calibration", "head_alone")
+            },
             "baseline_tfidf_logreg": report["baselines"]["tfidf_logreg"],
             "majority": report["baselines"]["majority"],
             **bench.reference.get(head, {}),

@@ -1,12 +1,18 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from triage.artifacts import load_model, read_manifest, save_model
 from triage.features import EMBEDDING_PREFIX, feature_frame
 from triage.model import TriageModel, direct_features
+from triage.refinement import FILE as REFINEMENT_FILE
+from triage.refinement import Refinement, TopLabelCalibration, neighbour_vote
 from triage.training.train import TrainResult
 
 
@@ -52,3 +58,82 @@ def test_a_head_of_another_layout_goes_through_its_pipeline(trained: TrainResult
         model.predict_proba(texts)["category"], scaled.predict_proba(frame)
     )
     assert model.predict(texts[:2])[1]["category"].label == "printers"
+
+
+def _refined(model: TriageModel, refinements: dict[str, Refinement]) -> TriageModel:
+    return TriageModel(
+        model.embedder,
+        model.heads,
+        curves=model.curves,
+        neighbours=model.neighbours,
+        linear=model.linear,
+        refinements=refinements,
+    )
+
+
+TICKETS = ["VPN drops every hour", "printer jam on floor 3", "reset my password please"]
+
+
+def test_a_head_blends_the_neighbours_vote_and_calibrates_as_its_refinement_says(
+    trained: TrainResult,
+) -> None:
+    model = trained.model
+    assert model.neighbours is not None
+    assert model.linear is not None
+    knots = TopLabelCalibration((0.2, 0.9), (0.1, 0.8))
+    refined = _refined(
+        model, {"category": Refinement(vote_weight=0.4, vote_k=5, calibration=knots)}
+    )
+    embeddings = model.embedder.encode(TICKETS)
+    raw = model.linear.predict_proba(TICKETS, embeddings)
+    got = refined.proba_from_embeddings(TICKETS, embeddings)
+    labels = model.labels("category")
+    pool = model.neighbours.embeddings.astype(np.float32)
+    codes = np.searchsorted(labels, model.neighbours.labels["category"].astype(str))
+    vote = neighbour_vote(embeddings, pool, codes, len(labels), k=5)
+    np.testing.assert_allclose(got["category"], knots.apply(0.6 * raw["category"] + 0.4 * vote))
+    np.testing.assert_array_equal(got["tier"], raw["tier"])  # no refinement: the head alone
+    one = refined.predict(TICKETS[:1])[0]["category"]
+    assert one.confidence == float(got["category"][0].max())
+
+
+def test_a_vote_without_neighbours_is_refused(trained: TrainResult) -> None:
+    with pytest.raises(ValueError, match="no neighbours"):
+        TriageModel(
+            trained.model.embedder,
+            trained.model.heads,
+            refinements={"category": Refinement(vote_weight=0.2)},
+        )
+    with pytest.raises(ValueError, match="heads the model lacks"):
+        TriageModel(
+            trained.model.embedder, trained.model.heads, refinements={"priority": Refinement()}
+        )
+
+
+def test_an_artifact_without_refinements_answers_with_the_heads_alone(
+    trained: TrainResult, tmp_path: Path
+) -> None:
+    bare = _refined(trained.model, {})
+    path = save_model(
+        bare, tmp_path, version="bare", manifest_fields={}, metrics={}, model_card="-"
+    )
+    manifest = read_manifest(path)
+    assert "refinement" not in manifest
+    assert REFINEMENT_FILE not in manifest["files"]
+    loaded = load_model(path)
+    assert loaded.refinements == {}
+    embeddings = loaded.embedder.encode(TICKETS)
+    expected = trained.model.linear.predict_proba(TICKETS, embeddings)  # type: ignore[union-attr]
+    for head, proba in loaded.proba_from_embeddings(TICKETS, embeddings).items():
+        np.testing.assert_array_equal(proba, expected[head])
+
+
+def test_the_trained_model_serves_the_refinement_it_chose(
+    trained: TrainResult, artifact_dir: Path
+) -> None:
+    loaded = load_model(artifact_dir)
+    assert set(loaded.refinements) == {"category", "tier"}
+    for name, refinement in loaded.refinements.items():
+        report = trained.metrics["heads"][name]["refinement"]
+        assert refinement.vote_weight == report["vote_weight"]
+        assert next(c["vote_weight"] for c in report["vote_candidates"]) == 0.0
