@@ -72,7 +72,10 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if len(self.classes_) < 2:
             raise ValueError("a head needs at least two classes")
         oof = np.zeros((len(y), len(self.classes_)))
-        splitter = StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state)
+        # As many folds as the largest class can fill (a cold-start set of two tickets per
+        # class gets two): stratification needs at least one ticket of it per fold.
+        folds = max(2, min(self.folds, int(np.unique(y, return_counts=True)[1].max())))
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         with warnings.catch_warnings():
             # Classes rarer than the number of folds are expected; they score low where absent.
             warnings.filterwarnings("ignore", message="The least populated class")

@@ -174,6 +174,7 @@ class TriageModel:
                 self.labels(name),
                 k=refinement.vote_k,
                 sharpness=refinement.vote_sharpness,
+                kind=refinement.vote_kind,
             )
         return refinement.apply(proba, vote)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.refinement import neighbour_vote
+from triage.refinement import CENTROIDS, centroid_vote, class_centroids, neighbour_vote
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class NeighbourIndex:
         self.labels = {head: np.asarray(values, dtype=object) for head, values in labels.items()}
         self._matrix: np.ndarray | None = None
         self._codes: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self._centroids: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
@@ -70,8 +71,16 @@ class NeighbourIndex:
         *,
         k: int,
         sharpness: float,
+        kind: str = "neighbours",
     ) -> np.ndarray:
-        """Per embedding row, the neighbours' vote over ``classes`` (see ``neighbour_vote``)."""
+        """Per embedding row, the vote over ``classes`` of the ``k`` nearest tickets
+        (``neighbour_vote``) or, for ``kind`` "centroids", of the class centroids."""
+        if kind == CENTROIDS:
+            key = (head, tuple(classes))
+            if key not in self._centroids:
+                codes = self.codes(head, classes)
+                self._centroids[key] = class_centroids(self.matrix, codes, len(classes))
+            return centroid_vote(vectors, self._centroids[key], sharpness=sharpness)
         return neighbour_vote(
             vectors, self.matrix, self.codes(head, classes), len(classes), k=k, sharpness=sharpness
         )

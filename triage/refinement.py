@@ -7,7 +7,9 @@ Two steps, both fitted at training time on out-of-fold predictions of the traini
 1. **Neighbour vote.** The ``k`` most similar labelled training tickets (cosine similarity
    of the embeddings) vote for their labels, each with weight ``exp(similarity / sharpness)``;
    the vote is blended in as ``(1 - weight) * head + weight * vote``. The weight is chosen per
-   head on out-of-fold macro-F1 (0 when the vote does not help).
+   head on out-of-fold macro-F1 (0 when the vote does not help). A head trained on too few
+   tickets per class to fit (the cold start) answers by the **centroid vote** alone instead:
+   ``softmax(similarity to each class's mean embedding / sharpness)``, weight 1.
 2. **Top-label calibration.** The top probability is mapped through a monotone curve
    (isotonic regression of "the top label was right" on the top probability, interpolated
    between its blocks); the other probabilities are rescaled to sum to one. The map never
@@ -30,6 +32,8 @@ FILE = "heads/refinement.json"
 FORMAT = 1
 VOTE_K = 10
 VOTE_SHARPNESS = 0.05
+NEIGHBOURS = "neighbours"
+CENTROIDS = "centroids"
 _CHUNK = 1024  # query rows per similarity block: bounds the work matrix to a few MB
 
 
@@ -85,6 +89,7 @@ class Refinement:
     vote_k: int = VOTE_K
     vote_sharpness: float = VOTE_SHARPNESS
     calibration: TopLabelCalibration | None = None
+    vote_kind: str = NEIGHBOURS  # or CENTROIDS (cold start)
     # What training measured while choosing (out-of-fold scores per candidate): for reports.
     chosen_on: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -93,6 +98,8 @@ class Refinement:
             raise ValueError(f"vote weight {self.vote_weight} outside [0, 1]")
         if self.vote_k < 1 or self.vote_sharpness <= 0:
             raise ValueError("vote_k must be >= 1 and vote_sharpness > 0")
+        if self.vote_kind not in (NEIGHBOURS, CENTROIDS):
+            raise ValueError(f"vote kind {self.vote_kind!r}: {NEIGHBOURS!r} or {CENTROIDS!r}")
 
     @property
     def uses_vote(self) -> bool:
@@ -121,6 +128,7 @@ class Refinement:
             vote_weight=float(data["vote_weight"]),
             vote_k=int(data["vote_k"]),
             vote_sharpness=float(data["vote_sharpness"]),
+            vote_kind=str(data.get("vote_kind", NEIGHBOURS)),
             calibration=None
             if calibration is None
             else TopLabelCalibration(
@@ -173,6 +181,33 @@ def neighbour_vote(
         weights = np.exp((near_sims - near_sims.max(axis=1, keepdims=True)) / sharpness)
         np.add.at(out, (rows[:, None] + start, codes[nearest]), weights)
     shares: np.ndarray = out / out.sum(axis=1, keepdims=True)
+    return shares
+
+
+def class_centroids(pool: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Each class's mean embedding, normalised (zeros for a class with no ticket)."""
+    pool = np.asarray(pool, dtype=np.float32)
+    sums = np.zeros((n_classes, pool.shape[1]), dtype=np.float64)
+    np.add.at(sums, np.asarray(codes, dtype=np.intp), pool)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    centroids: np.ndarray = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+    return centroids.astype(np.float32)
+
+
+def centroid_vote(
+    queries: np.ndarray, centroids: np.ndarray, *, sharpness: float = VOTE_SHARPNESS
+) -> np.ndarray:
+    """Per query row, softmax of its similarity to each class centroid over ``sharpness``.
+
+    Row by row, like ``neighbour_vote``, so a ticket's vote does not depend on its batch.
+    """
+    queries = np.asarray(queries, dtype=np.float32)
+    sims = np.stack([centroids @ row for row in queries]) if len(queries) else None
+    if sims is None:
+        return np.zeros((0, centroids.shape[0]))
+    scaled = (sims.astype(np.float64) - sims.max(axis=1, keepdims=True)) / sharpness
+    weights = np.exp(scaled)
+    shares: np.ndarray = weights / weights.sum(axis=1, keepdims=True)
     return shares
 
 

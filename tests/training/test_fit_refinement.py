@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from triage.refinement import CENTROIDS, centroid_vote, class_centroids
 from triage.training.evaluate import calibration
 from triage.training.fit_refinement import MIN_CALIBRATION_ROWS, fit_refinement
 
@@ -88,3 +89,36 @@ def test_calibration_can_be_turned_off() -> None:
     assert fitted.refinement.calibration is None
     assert fitted.refinement.vote_weight == 0.0
     assert [c["vote_weight"] for c in fitted.refinement.chosen_on["vote_candidates"]] == [0.0]
+
+
+def test_too_few_tickets_per_class_is_a_cold_start_answered_by_centroids() -> None:
+    truth, proba, embeddings = _case(
+        5, 24, embeddings_know=True, head_accuracy=0.5, head_confidence=0.5
+    )
+    fitted = fit_refinement(proba, truth, embeddings, cold_start_below=5)  # 4 a class
+    refinement = fitted.refinement
+    assert refinement.chosen_on["mode"] == "cold start"
+    assert (refinement.vote_kind, refinement.vote_weight) == (CENTROIDS, 1.0)
+    assert refinement.calibration is None
+    # Out of fold: each ticket against its class centroid computed without it.
+    for i in (0, 7, 23):
+        others = np.delete(np.arange(len(truth)), i)
+        centroids = class_centroids(embeddings[others], truth[others], CLASSES)
+        expected = centroid_vote(embeddings[i : i + 1], centroids)[0]
+        np.testing.assert_allclose(fitted.oof_proba[i], expected, rtol=1e-4, atol=1e-9)
+    # With enough tickets the same data is trained on: the cold start ends by itself.
+    assert fit_refinement(proba, truth, embeddings, cold_start_below=4).refinement.chosen_on[
+        "mode"
+    ] == ("trained")
+
+
+def test_the_centroid_vote_is_the_same_alone_or_in_a_batch() -> None:
+    rng = np.random.default_rng(6)
+    pool = _unit(rng.normal(size=(300, 16)))
+    codes = np.arange(300) % 7
+    centroids = class_centroids(pool, codes, 7)
+    np.testing.assert_allclose(np.linalg.norm(centroids, axis=1), 1.0, rtol=1e-6)
+    batch = centroid_vote(pool[:20], centroids)
+    for i in (0, 19):
+        assert np.array_equal(centroid_vote(pool[i : i + 1], centroids)[0], batch[i])
+    np.testing.assert_allclose(batch.sum(axis=1), 1.0)

@@ -1,12 +1,14 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from triage.artifacts import load_model
 from triage.embeddings import HashingEmbedder
 from triage.errors import DataValidationError
+from triage.refinement import centroid_vote, class_centroids
 from triage.training.train import TrainConfig, TrainResult, train_from_file
 
 
@@ -159,3 +161,42 @@ def test_untuned_or_fixed_settings_fit_one_classifier(tmp_path: Path) -> None:
         assert result.model.heads["tier"].named_steps["classifier"].C == C
     weights = fixed.model.heads["tier"].named_steps["features"].transformer_weights
     assert weights["embedding"] == 2.0
+
+
+def test_a_new_helpdesk_with_three_tickets_a_category_gets_centroid_suggestions(
+    tmp_path: Path, sample_frame: pd.DataFrame, hashing_embedder: HashingEmbedder
+) -> None:
+    shuffled = sample_frame.sample(frac=1.0, random_state=0)
+    few = shuffled[shuffled.groupby("category").cumcount() < 4]  # 3 to train, 1 held out
+    data = tmp_path / "few.csv"
+    few.to_csv(data, index=False)
+    result = train_from_file(
+        data,
+        hashing_embedder,
+        config=TrainConfig(labels={"category": "category"}, test_size=0.25),
+        models_dir=tmp_path / "models",
+    )
+    report = result.metrics["heads"]["category"]
+    assert report["refinement"]["mode"] == "cold start"
+    assert report["refinement"]["vote_kind"] == "centroids"
+    # Too few tickets to trust a threshold: everything is a suggestion or a review.
+    assert report["operating_points"]["test"]["auto"]["share"] == 0.0
+    assert set(report["operating_points"]["excluded"]) == set(report["per_class"])
+    assert result.path is not None
+    model = load_model(result.path)
+    texts = (few["subject"] + "\n" + few["body"]).tolist()[:5]
+    proba = model.predict_proba(texts)["category"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    embeddings = model.embedder.encode(texts)
+    assert model.neighbours is not None
+    labels = model.labels("category")
+    centroids = class_centroids(
+        model.neighbours.matrix, model.neighbours.codes("category", labels), len(labels)
+    )
+    # The answer is the centroid vote itself: the trained head does not take part.
+    np.testing.assert_allclose(proba, centroid_vote(embeddings, centroids))
+
+
+def test_the_cold_start_ends_when_the_data_allows(trained: TrainResult) -> None:
+    for head in ("category", "tier"):
+        assert trained.metrics["heads"][head]["refinement"]["mode"] == "trained"

@@ -15,6 +15,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score
 
 from triage.refinement import (
+    CENTROIDS,
     VOTE_K,
     VOTE_SHARPNESS,
     Refinement,
@@ -29,6 +30,10 @@ MIN_GAIN = 0.0005
 # Below this many training rows the isotonic map has too few points per block to be
 # trusted, and confidences would collapse onto a handful of values: temperature only.
 MIN_CALIBRATION_ROWS = 1000
+# Cold start: below this many training tickets in the median class, the head answers by the
+# class-centroid vote alone. On Banking77 (benchmarks/learning_curve.py) the centroid vote
+# wins at 2 and 3 tickets a class, the trained head with the neighbour vote from 5 on.
+COLD_START_BELOW = 5
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,11 @@ def fit_refinement(
     calibrate: bool = True,
     k: int = VOTE_K,
     sharpness: float = VOTE_SHARPNESS,
+    cold_start_below: int = COLD_START_BELOW,
 ) -> FittedRefinement:
     """Choose the vote weight with the best out-of-fold macro-F1, then fit the top-label
-    calibration on the blended out-of-fold probabilities.
+    calibration on the blended out-of-fold probabilities — or, with fewer than
+    ``cold_start_below`` tickets in the median class, answer by the centroid vote alone.
 
     ``truth``: class indices of the training rows (columns of ``oof_proba``);
     ``embeddings``: their normalised embeddings, the pool the served vote searches.
@@ -56,6 +63,21 @@ def fit_refinement(
     oof_proba = np.asarray(oof_proba, dtype=np.float64)
     truth = np.asarray(truth, dtype=np.intp)
     n_classes = oof_proba.shape[1]
+    counts = np.bincount(truth, minlength=n_classes)
+    median = float(np.median(counts))
+    if median < cold_start_below:
+        refinement = Refinement(
+            vote_weight=1.0,
+            vote_kind=CENTROIDS,
+            vote_sharpness=sharpness,
+            chosen_on={
+                "mode": "cold start",
+                "why": f"median class has {median:g} training tickets (< {cold_start_below})",
+                "calibration": "none: too few tickets",
+            },
+        )
+        oof = leave_one_out_centroid_vote(embeddings, truth, n_classes, sharpness=sharpness)
+        return FittedRefinement(refinement, oof)
     vote = None
     if any(w > 0 for w in weights):
         vote = neighbour_vote(
@@ -94,11 +116,35 @@ def fit_refinement(
         vote_sharpness=sharpness,
         calibration=calibration,
         chosen_on={
+            "mode": "trained",
             "vote_candidates": candidates,
             "calibration": note,
         },
     )
     return FittedRefinement(refinement, refinement.apply(oof_proba, vote))
+
+
+def leave_one_out_centroid_vote(
+    embeddings: np.ndarray, truth: np.ndarray, n_classes: int, *, sharpness: float
+) -> np.ndarray:
+    """The centroid vote for each training ticket with itself left out of its class's
+    centroid (a class of one then has no centroid for it: similarity 0)."""
+    pool = np.asarray(embeddings, dtype=np.float64)
+    sums = np.zeros((n_classes, pool.shape[1]))
+    np.add.at(sums, truth, pool)
+    sims = pool @ sums.T  # unnormalised: each row fixed below, then divided by the norms
+    norms = np.linalg.norm(sums, axis=1)
+    rows = np.arange(len(truth))
+    own = sums[truth] - pool
+    own_norm = np.linalg.norm(own, axis=1)
+    sims = np.divide(sims, norms, out=np.zeros_like(sims), where=norms > 0)
+    sims[rows, truth] = np.divide(
+        np.einsum("ij,ij->i", pool, own), own_norm, out=np.zeros(len(truth)), where=own_norm > 1e-9
+    )
+    scaled = (sims - sims.max(axis=1, keepdims=True)) / sharpness
+    weights = np.exp(scaled)
+    shares: np.ndarray = weights / weights.sum(axis=1, keepdims=True)
+    return shares
 
 
 def _blend(proba: np.ndarray, vote: np.ndarray, weight: float) -> np.ndarray:

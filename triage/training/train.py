@@ -27,7 +27,7 @@ from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 from triage.training.evaluate import calibration, decision_report, head_report, score
 from triage.training.export_onnx import OnnxExport, UnsupportedBodyError, export_onnx
 from triage.training.finetune import FinetuneConfig, finetune_body
-from triage.training.fit_refinement import VOTE_WEIGHTS, fit_refinement
+from triage.training.fit_refinement import COLD_START_BELOW, VOTE_WEIGHTS, fit_refinement
 from triage.training.model_card import render_model_card
 from triage.training.operating_points import precision_curves
 from triage.training.plots import render_plots
@@ -66,6 +66,9 @@ class TrainConfig:
     # compare out of fold ((0.0,) turns the vote off), and the top-label calibration.
     vote_weights: tuple[float, ...] = VOTE_WEIGHTS
     top_label_calibration: bool = True
+    # Cold start: with fewer training tickets than this in the median class, a head answers
+    # by the class-centroid vote alone (benchmarks/learning_curve.py: better below ~5 a class).
+    cold_start_below: int = COLD_START_BELOW
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,7 @@ def _train(
             neighbours.matrix,
             weights=config.vote_weights,
             calibrate=config.top_label_calibration,
+            cold_start_below=config.cold_start_below,
         )
         refinement = refinements[head_name] = refined.refinement
         fit_seconds = time.perf_counter() - head_started
@@ -261,6 +265,7 @@ def _train(
                 labels,
                 k=refinement.vote_k,
                 sharpness=refinement.vote_sharpness,
+                kind=refinement.vote_kind,
             )
         test_proba = refinement.apply(head_proba, vote)
         truth = y[test_idx].tolist()
@@ -268,6 +273,7 @@ def _train(
         report["fit_seconds"] = round(fit_seconds, 2)
         report["tuning"] = {"chosen": tuning.params, "candidates": tuning.candidates}
         report["refinement"] = {
+            "vote_kind": refinement.vote_kind,
             "vote_weight": refinement.vote_weight,
             "vote_k": refinement.vote_k,
             "vote_sharpness": refinement.vote_sharpness,
