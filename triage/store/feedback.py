@@ -96,6 +96,17 @@ class FeedbackStore:
         fields = Feedback.__dataclass_fields__
         return {row["head"]: Feedback(**{k: row[k] for k in fields}) for row in rows}
 
+    def latest(self) -> list[Feedback]:
+        """The latest answer on each (ticket, head), whichever model version it was given on
+        (the newest ``updated_at`` wins; on a tie, the row inserted later)."""
+        query = sa.select(feedback).order_by(feedback.c.updated_at, feedback.c.id)
+        fields = Feedback.__dataclass_fields__
+        latest: dict[tuple[str, str], Feedback] = {}
+        with self.database.begin() as connection:
+            for row in connection.execute(query).mappings():
+                latest[row["ticket_id"], row["head"]] = Feedback(**{k: row[k] for k in fields})
+        return list(latest.values())
+
     def quality(
         self,
         *,
