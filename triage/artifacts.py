@@ -21,8 +21,9 @@ Layout of ``models/<version>/``::
     MODEL_CARD.md
 
 Writes are atomic (a hidden temporary directory renamed into place). Loads verify every
-checksum *before* anything is unpickled. ``add_onnx_embedder`` is the one later addition to a
-saved version: the ONNX body of the same embedder, with a manifest replaced atomically.
+checksum *before* anything is unpickled. Two later additions to a saved version replace its
+manifest atomically: ``add_onnx_embedder`` (the ONNX body of the same embedder) and
+``add_record`` (a record such as ``triage retrain``'s promotion decision, also in the metrics).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from triage.refinement import Refinement, load_refinements, save_refinements
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 OPERATING_POINTS = "operating_points.json"
+METRICS = "metrics.json"
 NEIGHBOURS = "neighbours.npz"
 ONNX_ENTRY = "onnx_embedder"
 Runtime = Literal["auto", "onnx", "torch"]
@@ -242,6 +244,32 @@ def add_onnx_embedder(
     _replace_manifest(
         path, {**manifest, ONNX_ENTRY: dict(spec), "files": dict(sorted(listed.items()))}
     )
+
+
+def add_record(path: Path, key: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Add ``record`` under ``key`` to a saved version's manifest and to its ``metrics.json``,
+    with that file's checksum updated; returns the new manifest.
+
+    The artifact is verified first and a key the manifest already has is refused. Each file is
+    replaced atomically, but not the two together (a reader in between would find
+    ``metrics.json`` off its checksum): record on a version no service reads yet, as
+    ``triage retrain`` does before it moves the version into the models directory.
+    """
+    manifest = read_manifest(path)
+    if key in manifest:
+        raise ArtifactError(f"{path / MANIFEST} already has a {key!r} entry")
+    metrics_path = path / METRICS
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{metrics_path} is unreadable: {exc}") from exc
+    temporary = path / f".{METRICS}.tmp"
+    _write_synced(temporary, json.dumps({**metrics, key: record}, indent=2, sort_keys=True))
+    os.replace(temporary, metrics_path)
+    files = {**manifest["files"], METRICS: sha256_file(metrics_path)}
+    updated = {**manifest, key: dict(record), "files": files}
+    _replace_manifest(path, updated)
+    return updated
 
 
 def remove_onnx_embedder(path: Path) -> None:
