@@ -163,6 +163,123 @@ def train(
     typer.echo(str(result.path))
 
 
+# ``triage retrain`` exit status when the challenger is refused: the command did its work,
+# but a pipeline must be able to tell that nothing changed (2 is an error, 0 a promotion).
+EXIT_REFUSED = 3
+
+
+@app.command()
+def retrain(
+    data: DataOpt,
+    with_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--with-feedback",
+            help="Write staff feedback from the database over the file's labels (the latest "
+            "answer per ticket and head wins; one row per ticket id).",
+        ),
+    ] = False,
+    test_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--test",
+            "--test-data",
+            help="Compare both models on this file instead of the challenger's held-out split.",
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Largest macro-F1 drop on a head that still promotes "
+            "(default: TRIAGE_RETRAIN_TOLERANCE).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if a head got worse (recorded).")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="Why --force: recorded in the new model's manifest.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the decision record as JSON.")
+    ] = False,
+    text_columns: TextColumnsOpt = None,
+    label: LabelOpt = None,
+    embedder: Annotated[
+        str | None,
+        typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
+    ] = None,
+    test_size: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
+    seed: int = 0,
+    drop_rare: Annotated[
+        bool, typer.Option(help="Drop (and report) classes with fewer than 2 rows.")
+    ] = False,
+    tune: Annotated[
+        bool, typer.Option(help="Choose C and class weighting per head (4 fits).")
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train a challenger and make it the served model only if no head got worse.
+
+    Both models are scored on the same held-out tickets, leaving out any either trained on.
+    Exit status: 0 promoted, 3 refused (the served model is kept), 2 error.
+    """
+    from triage.embeddings import load_embedder
+    from triage.store.database import Database
+    from triage.store.feedback import FeedbackStore
+    from triage.training.retrain import Gate, describe
+    from triage.training.retrain import retrain as run_retrain
+    from triage.training.train import DEFAULT_LABELS, DEFAULT_TEXT_COLUMNS, TrainConfig
+
+    if reason is not None and not force:
+        raise typer.BadParameter("a reason is recorded only with --force", param_hint="--reason")
+    settings = get_settings()
+    config = TrainConfig(
+        text_columns=_parse_columns(text_columns) or DEFAULT_TEXT_COLUMNS,
+        labels=_parse_labels(label) or dict(DEFAULT_LABELS),
+        test_size=test_size,
+        seed=seed,
+        drop_rare=drop_rare,
+        tune=tune,
+    )
+    say = (lambda _m: None) if quiet else _say
+    try:
+        feedback = None
+        if with_feedback:
+            with Database(settings.database()) as database:
+                database.upgrade()
+                feedback = FeedbackStore(database).latest()
+            say(f"{len(feedback)} feedback label(s) in {database.describe()}")
+        outcome = run_retrain(
+            data,
+            load_embedder(embedder or settings.embedder, threads=settings.threads),
+            models_dir=settings.models_dir,
+            config=config,
+            feedback=feedback,
+            test_path=test_data,
+            gate=Gate(
+                tolerance=settings.retrain_tolerance if tolerance is None else tolerance,
+                force=force,
+                reason=reason,
+            ),
+            pinned=settings.model_version,
+            embedder_path=settings.embedder_path,
+            threads=settings.threads,
+            progress=not quiet,
+            say=say,
+        )
+    except TriageError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps({"path": str(outcome.path), **outcome.record}, indent=2))
+    else:
+        typer.echo(describe(outcome))
+    if not outcome.promoted:
+        raise typer.Exit(code=EXIT_REFUSED)
+
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Argument(help="Artifact directory, version name or 'latest'.")],

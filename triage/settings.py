@@ -109,6 +109,15 @@ class Settings(BaseSettings):
             "names (so an activation reaches every worker); 0 turns the check off."
         ),
     )
+    retrain_tolerance: float = Field(
+        0.005,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "triage retrain promotes the new model only if its held-out macro-F1 is at least "
+            "the served model's minus this, on every head."
+        ),
+    )
     database_url: str | None = Field(
         None,
         description=(
