@@ -10,6 +10,8 @@ Layout of ``models/<version>/``::
                       scikit-learn (``triage.linear_heads``; the manifest's ``linear_heads``)
     heads/refinement.json  per head: neighbour-vote weight and top-label calibration knots,
                       applied after the head (``triage.refinement``; the manifest's ``refinement``)
+    drift_reference.json   per head: shares of the labels predicted out of fold and of the true
+                      labels, mean confidence (``triage.drift``; the manifest's ``drift_reference``)
     operating_points.json  per head and class: precision by confidence (out of fold), from
                       which thresholds for any target precision are set at load time
     neighbours.npz    training embeddings (float16), ticket ids and labels: no ticket text
@@ -42,6 +44,9 @@ from typing import Any, Literal
 
 from triage.checksums import sha256_file
 from triage.decisions import PrecisionCurve
+from triage.drift import FILE as DRIFT_FILE
+from triage.drift import FORMAT as DRIFT_FORMAT
+from triage.drift import HeadReference, load_references, save_references
 from triage.embeddings import Embedder, embedder_for_artifact
 from triage.errors import ArtifactError, EmbedderUnavailableError, ModelNotFoundError
 from triage.features import EMBEDDING_PREFIX
@@ -150,6 +155,13 @@ def save_model(
                     }
                     for name, r in model.refinements.items()
                 },
+            }
+        if model.drift_reference is not None:
+            save_references(staging, model.drift_reference)
+            linear_entry["drift_reference"] = {
+                "format": DRIFT_FORMAT,
+                "file": DRIFT_FILE,
+                "heads": sorted(model.drift_reference),
             }
         curves = {
             head: {label: curve.to_dict() for label, curve in by_label.items()}
@@ -374,6 +386,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         required += [LINEAR_ARRAYS, LINEAR_META]
     if "refinement" in manifest:
         required.append(REFINEMENT_FILE)
+    if "drift_reference" in manifest:
+        required.append(DRIFT_FILE)
     for relative in required:
         if relative not in files:
             raise ArtifactError(f"{manifest_path} lists no checksum for {relative}")
@@ -486,6 +500,7 @@ def load_model(
         if neighbours.embeddings.shape[1] != embedder.dim:
             raise ArtifactError(f"{path / NEIGHBOURS} has embeddings of another dimension")
     refinements = _load_refinements(path, manifest)
+    drift_reference = _load_drift_reference(path, manifest)
     try:
         return TriageModel(
             embedder,
@@ -495,6 +510,7 @@ def load_model(
             manifest=manifest,
             linear=linear,
             refinements=refinements,
+            drift_reference=drift_reference,
         )
     except ValueError as exc:
         raise ArtifactError(f"{path}: {exc}") from exc
@@ -514,6 +530,18 @@ def _load_refinements(path: Path, manifest: Mapping[str, Any]) -> dict[str, Refi
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"{path / REFINEMENT_FILE} cannot be loaded: {exc}") from exc
     return refinements
+
+
+def _load_drift_reference(
+    path: Path, manifest: Mapping[str, Any]
+) -> dict[str, HeadReference] | None:
+    entry = manifest.get("drift_reference")
+    if entry is None or entry.get("format") != DRIFT_FORMAT:
+        return None  # older, or another format: the model serves, drift has no reference
+    try:
+        return load_references(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path / DRIFT_FILE} cannot be loaded: {exc}") from exc
 
 
 def _load_head(path: Path, name: str) -> Any:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.decisions import PrecisionCurve
+from triage.drift import HeadReference
 from triage.embeddings import Embedder
 from triage.explain import Explanation, explain_label
 from triage.features import EMBEDDING_PREFIX, TEXT_COLUMN, feature_frame
@@ -94,6 +95,8 @@ class TriageModel:
     ``heads`` may load lazily (a mapping whose keys are known before its pipelines are
     read); with ``linear`` given, only explanations read them. ``refinements``: per head, the
     neighbour-vote blend and top-label calibration applied after it (:mod:`triage.refinement`).
+    ``drift_reference``: per head, its answers on the training rows (:mod:`triage.drift`);
+    None for artifacts trained without one.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class TriageModel:
         manifest: Mapping[str, Any] | None = None,
         linear: LinearHeads | None = None,
         refinements: Mapping[str, Refinement] | None = None,
+        drift_reference: Mapping[str, HeadReference] | None = None,
     ) -> None:
         if not heads:
             raise ValueError("a triage model needs at least one head")
@@ -123,6 +127,10 @@ class TriageModel:
         self.neighbours = neighbours
         self.manifest: dict[str, Any] = dict(manifest or {})
         self.linear = linear
+        self.drift_reference = None if drift_reference is None else dict(drift_reference)
+        for name, reference in (self.drift_reference or {}).items():
+            if name not in self.heads or list(reference.labels) != self.labels(name):
+                raise ValueError(f"the drift reference of {name!r} does not match its head")
         self._direct_cache: dict[str, Features | None] | None = None
 
     @property

@@ -17,6 +17,7 @@ from triage.artifacts import new_version, save_model
 from triage.classifier import TUNING_GRID, build_baseline, fit_head
 from triage.data import fingerprint, labelled_texts, read_table
 from triage.decisions import PrecisionCurve, build_policy
+from triage.drift import HeadReference
 from triage.embeddings import Embedder, SentenceTransformerEmbedder
 from triage.errors import DataValidationError
 from triage.features import feature_frame
@@ -236,6 +237,7 @@ def _train(
     )
     fitted = {}
     refinements = {}
+    drift_reference = {}
     curves: dict[str, dict[str, PrecisionCurve]] = {}
     reports: dict[str, Any] = {}
     for head_name in heads:
@@ -256,6 +258,10 @@ def _train(
         )
         refinement = refinements[head_name] = refined.refinement
         fit_seconds = time.perf_counter() - head_started
+        # What served answers should look like: the refined out-of-fold predictions.
+        drift_reference[head_name] = HeadReference.from_predictions(
+            labels, refined.oof_proba, y[train_idx].tolist()
+        )
         head_proba = head.predict_proba(test_x)
         vote = None
         if refinement.uses_vote:
@@ -326,6 +332,7 @@ def _train(
         neighbours=neighbours,
         linear=linear,
         refinements=refinements,
+        drift_reference=drift_reference,
     )
     timing = {
         "embed_seconds": round(embed_seconds, 2),
