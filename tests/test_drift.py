@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from triage.artifacts import MANIFEST, load_model, read_manifest
 from triage.drift import (
@@ -24,6 +25,7 @@ from triage.drift import (
     save_references,
 )
 from triage.errors import ArtifactError
+from triage.settings import Settings
 from triage.training.train import TrainResult
 
 REFERENCE = HeadReference(
@@ -221,6 +223,11 @@ def test_a_drift_config_that_could_never_judge_is_refused() -> None:
         DriftConfig(window=100, min_predictions=200)
     with pytest.raises(ValueError, match="threshold"):
         DriftConfig(threshold=0)
+    with pytest.raises(ValidationError, match="no head could ever get a verdict"):
+        Settings(drift_window=100, drift_min_predictions=200)
+    assert Settings(drift_window=100, drift_min_predictions=100).drift() == DriftConfig(
+        window=100, min_predictions=100
+    )
 
 
 def test_training_stores_the_out_of_fold_reference_with_a_checksum(

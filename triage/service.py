@@ -12,6 +12,7 @@ import numpy as np
 
 from triage.artifacts import load_model, resolve_model_dir
 from triage.decisions import Decision, HeadPolicy, build_policy
+from triage.drift import DriftConfig, HeadDrift, PredictionWindow, compare, min_predictions_for
 from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
 from triage.explain import Explanation
 from triage.language import DEFAULT_LANGUAGES, LanguageGuess, language_detector
@@ -75,8 +76,25 @@ def policies_from_settings(model: TriageModel, settings: Settings) -> dict[str, 
     }
 
 
+@dataclass(frozen=True)
+class DriftReport:
+    """The served model's recent answers against its training distribution, per head."""
+
+    model_version: str
+    has_reference: bool
+    heads: dict[str, HeadDrift]
+
+    @property
+    def drifted(self) -> bool:
+        return any(head.drifted for head in self.heads.values())
+
+
 class TriageService:
-    """Validates tickets, turns them into model text, classifies and decides."""
+    """Validates tickets, turns them into model text, classifies and decides.
+
+    It also keeps every head's latest answers (``drift``) to compare them with the
+    training distribution; a new service, as for each model swap, starts an empty window.
+    """
 
     def __init__(
         self,
@@ -87,6 +105,7 @@ class TriageService:
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         redact_pii: bool = False,
         cache_dir: Path | None = None,
+        drift: DriftConfig | None = None,
     ) -> None:
         self.model = model
         # Without policies: the documented defaults (target 0.95, floor 0.5), never the
@@ -96,6 +115,20 @@ class TriageService:
         self.redact_pii = redact_pii  # in the (debug) log only: the model sees the original
         # Loaded here, with the model, so that the first request does not wait for it.
         self.language_detector = language_detector(languages, cache_dir=cache_dir)
+        self.drift = drift or DriftConfig()
+        self.window = PredictionWindow({h: model.labels(h) for h in model.heads}, self.drift.window)
+        for head in model.heads:
+            needed = min_predictions_for(
+                len(model.labels(head)), self.drift.threshold, self.drift.min_predictions
+            )
+            if needed > self.drift.window:
+                log.warning(
+                    "drift of head %r needs %d predictions for a verdict but the window keeps "
+                    "%d: raise TRIAGE_DRIFT_WINDOW",
+                    head,
+                    needed,
+                    self.drift.window,
+                )
 
     @classmethod
     def from_settings(cls, settings: Settings, version: str | None = None) -> TriageService:
@@ -114,6 +147,7 @@ class TriageService:
             languages=settings.languages,
             redact_pii=settings.redact_pii,
             cache_dir=settings.cache_dir,
+            drift=settings.drift(),
         )
 
     def _text(self, ticket: Ticket) -> str:
@@ -154,8 +188,13 @@ class TriageService:
         *,
         explain: bool = False,
         embeddings: np.ndarray | None = None,
+        observe: bool = True,
     ) -> list[Classification]:
-        """Classify tickets in one batch (one embedding pass, or none if ``embeddings``)."""
+        """Classify tickets in one batch (one embedding pass, or none if ``embeddings``).
+
+        ``observe``: count the answers in the drift window; False for a ticket classified
+        again (shown once more), which would otherwise count twice.
+        """
         texts = self.texts(tickets)
         if log.isEnabledFor(logging.DEBUG):  # ticket text is logged at DEBUG only
             for ticket, text in zip(tickets, texts, strict=True):
@@ -163,6 +202,11 @@ class TriageService:
                 log.debug("classifying ticket %s: %r", ticket.id, logged)
         results = []
         predicted = self.model.predict(texts, explain=explain, embeddings=embeddings)
+        if observe:
+            # The model's own top label (not a fallback to a parent): what the reference counts.
+            self.window.observe(
+                [{head: (p.label, p.confidence) for head, p in row.items()} for row in predicted]
+            )
         languages = self.language_detector.detect_many(texts)
         for ticket, predictions, language in zip(tickets, predicted, languages, strict=True):
             heads = {}
@@ -196,6 +240,21 @@ class TriageService:
                 valid.append(ticket)
         classified = iter(self.classify_many(valid, explain=explain) if valid else [])
         return [next(classified) if outcome is None else outcome for outcome in outcomes]
+
+    def drift_report(self) -> DriftReport:
+        """Every head's window compared with the training distribution stored in the model."""
+        references = self.model.drift_reference
+        counts = self.window.snapshot()
+        return DriftReport(
+            model_version=self.model.version,
+            has_reference=references is not None,
+            heads={
+                head: compare(
+                    counts[head], None if references is None else references.get(head), self.drift
+                )
+                for head in self.model.heads
+            },
+        )
 
     def model_info(self) -> dict[str, Any]:
         """What a caller may know about the served model: version, labels, held-out metrics."""

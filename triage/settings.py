@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage.auth import ApiKey
+from triage.drift import DEFAULT_MIN_PREDICTIONS, DEFAULT_THRESHOLD, DEFAULT_WINDOW, DriftConfig
 from triage.embeddings import DEFAULT_EMBEDDER
 from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
 from triage.webhooks.config import WRITEBACK_SOURCES, WritebackTarget
@@ -166,6 +167,29 @@ class Settings(BaseSettings):
         72.0, gt=0, description="Open tickets this recent are checked for duplicates (and kept)."
     )
 
+    # --- drift of the served predictions (GET /v1/metrics/drift) ---
+    drift_window: int = Field(
+        DEFAULT_WINDOW,
+        ge=1,
+        description="Latest predictions per process compared with the training distribution.",
+    )
+    drift_psi_threshold: float = Field(
+        DEFAULT_THRESHOLD,
+        gt=0,
+        description=(
+            "Population stability index above which a head is 'drifted' (from half of it: "
+            "'moderate'). 0.2 is the common rule for a significant shift."
+        ),
+    )
+    drift_min_predictions: int = Field(
+        DEFAULT_MIN_PREDICTIONS,
+        ge=1,
+        description=(
+            "Predictions in the window before a head gets a verdict ('insufficient_data' "
+            "until then); raised automatically for heads with many labels."
+        ),
+    )
+
     # --- the staff page (/ui/) ---
     ui_session_secret: SecretStr | None = Field(
         None,
@@ -251,6 +275,23 @@ class Settings(BaseSettings):
         if "zendesk" in value and not value["zendesk"].email:
             raise ValueError("the zendesk write-back needs 'email' (the API token's agent)")
         return value
+
+    @model_validator(mode="after")
+    def _drift_verdict_possible(self) -> Settings:
+        if self.drift_min_predictions > self.drift_window:
+            raise ValueError(
+                f"drift_min_predictions ({self.drift_min_predictions}) exceeds drift_window "
+                f"({self.drift_window}): no head could ever get a verdict"
+            )
+        return self
+
+    def drift(self) -> DriftConfig:
+        """The drift window and verdict in effect."""
+        return DriftConfig(
+            window=self.drift_window,
+            threshold=self.drift_psi_threshold,
+            min_predictions=self.drift_min_predictions,
+        )
 
     def webhook_max_age(self, source: str) -> float:
         """The timestamp window of one source, in seconds."""

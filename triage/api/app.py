@@ -17,7 +17,7 @@ from triage.api.routes import metrics as metrics_route
 from triage.api.routes import ui as ui_routes
 from triage.api.state import ActiveModelWatcher, open_similar
 from triage.job_runner import JobRunner
-from triage.service import TriageService
+from triage.service import DriftReport, TriageService
 from triage.settings import Settings, get_settings
 from triage.store.database import Database
 from triage.store.feedback import FeedbackStore
@@ -97,7 +97,7 @@ def create_app(
         summary="Helpdesk ticket triage: category and support tier with calibrated confidence.",
         lifespan=lifespan,
     )
-    metrics = Metrics()
+    metrics = Metrics(drift=lambda: _drift_report(app))
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -118,3 +118,8 @@ def create_app(
     app.include_router(ui_routes.router)  # the staff page, /ui/
     app.include_router(webhooks.router)
     return app
+
+
+def _drift_report(app: FastAPI) -> DriftReport | None:
+    service: TriageService | None = getattr(app.state, "service", None)
+    return None if service is None else service.drift_report()

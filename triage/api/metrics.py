@@ -1,23 +1,32 @@
-"""Prometheus metrics of one app: requests, latency, predictions, abstentions, confidence."""
+"""Prometheus metrics of one app: requests, latency, predictions, abstentions, confidence,
+and the drift of the served model's latest predictions."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from triage.service import Classification
+from triage.service import Classification, DriftReport
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
 class Metrics:
-    """A registry of the app's own (so several apps in one process never share counters)."""
+    """A registry of the app's own (so several apps in one process never share counters).
 
-    def __init__(self) -> None:
+    ``drift``: the served model's drift report, read at each scrape (None: no model).
+    """
+
+    def __init__(self, drift: Callable[[], DriftReport | None] | None = None) -> None:
         self.registry = CollectorRegistry()
+        if drift is not None:
+            self.registry.register(DriftCollector(drift))
         self.requests = Counter(
             "triage_requests",
             "HTTP requests by route template, method and status.",
@@ -70,6 +79,55 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class DriftCollector(Collector):
+    """Drift gauges per head, computed from the window at scrape time (so never stale).
+
+    ``triage_drift_psi`` and ``triage_drift_drifted`` appear only once a head has enough
+    predictions for a verdict: an alert on them cannot fire on a nearly empty window.
+    """
+
+    def __init__(self, report: Callable[[], DriftReport | None]) -> None:
+        self.report = report
+
+    def describe(self) -> Iterable[Metric]:
+        return self._families()
+
+    def collect(self) -> Iterable[Metric]:
+        report = self.report()
+        families = self._families()
+        psi, drifted, observed, mean, reference = families
+        for head, drift in (report.heads if report is not None else {}).items():
+            observed.add_metric([head], drift.observed)
+            if drift.has_verdict and drift.psi is not None:
+                psi.add_metric([head], drift.psi)
+                drifted.add_metric([head], float(drift.drifted))
+            if drift.mean_confidence is not None:
+                mean.add_metric([head], drift.mean_confidence)
+            if drift.reference_mean_confidence is not None:
+                reference.add_metric([head], drift.reference_mean_confidence)
+        return families
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        def gauge(name: str, documentation: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, documentation, labels=["head"])
+
+        return [
+            gauge(
+                "triage_drift_psi",
+                "Population stability index of the latest predicted-label shares against "
+                "training (only once the head has enough predictions for a verdict).",
+            ),
+            gauge("triage_drift_drifted", "1 when the head's PSI is above the threshold, else 0."),
+            gauge("triage_drift_window_predictions", "Predictions in the head's drift window."),
+            gauge("triage_drift_mean_confidence", "Mean confidence of the latest predictions."),
+            gauge(
+                "triage_drift_reference_mean_confidence",
+                "Mean confidence on the training rows, out of fold.",
+            ),
+        ]
 
 
 class RequestMetrics:

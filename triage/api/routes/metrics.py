@@ -1,4 +1,4 @@
-"""Prometheus exposition of the app's metrics."""
+"""Prometheus exposition of the app's metrics, and the drift of the served predictions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from triage.api.deps import MetricsDep, require_scope
+from triage.api.deps import MetricsDep, ServiceDep, require_scope
 from triage.api.schemas import ErrorOut
+from triage.api.schemas_drift import DriftOut
 from triage.auth import Scope
 
 router = APIRouter(
@@ -28,5 +29,11 @@ router = APIRouter(
     },
 )
 def metrics(collected: MetricsDep) -> Response:
-    """Prometheus metrics: requests, latency, predictions, abstentions, confidence, model."""
+    """Prometheus metrics: requests, latency, predictions, abstentions, confidence, model, drift."""
     return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/metrics/drift", response_model=DriftOut, responses={404: {"model": ErrorOut}})
+def drift(service: ServiceDep) -> DriftOut:
+    """Latest predicted-label shares and confidence per head against training (PSI)."""
+    return DriftOut.of(service.drift_report())

@@ -470,7 +470,9 @@ def ticket_page(
     # Triaged again, live, with explanations: what staff accept is what the served model says.
     ticket = Ticket(subject=entry.subject, body=entry.body, id=entry.ticket_id)
     vectors = service.embed(service.texts([ticket]))
-    classification = service.classify_many([ticket], explain=True, embeddings=vectors)[0]
+    classification = service.classify_many(
+        [ticket], explain=True, embeddings=vectors, observe=False
+    )[0]
     now = utcnow()
     similar_service, similar_error = _similar_service(request)
     similar: list[dict[str, Any]] = []

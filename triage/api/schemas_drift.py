@@ -1,0 +1,85 @@
+"""Body of GET /v1/metrics/drift: recent predictions against the training distribution."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from triage.drift import HeadDrift
+from triage.service import DriftReport
+
+
+class LabelShareOut(BaseModel):
+    count: int = Field(description="Predictions of this label in the window.")
+    current: float | None = Field(description="Its share of the window; null while empty.")
+    reference: float | None = Field(
+        description="Its share of the predictions on the training rows (out of fold)."
+    )
+    training: float | None = Field(description="Its share of the true training labels.")
+
+
+class HeadDriftOut(BaseModel):
+    status: Literal["stable", "moderate", "drifted", "insufficient_data", "no_reference"] = Field(
+        description=(
+            "stable: psi below half the threshold; moderate: up to the threshold; drifted: "
+            "above it; insufficient_data: fewer than min_predictions so far; no_reference: "
+            "the model was trained without a reference distribution."
+        )
+    )
+    drifted: bool = Field(description="True when status is 'drifted'.")
+    psi: float | None = Field(
+        description=(
+            "Population stability index of the predicted-label shares against the reference "
+            "(null without a reference or a prediction); judged only from min_predictions on."
+        )
+    )
+    threshold: float = Field(description="PSI above which the head is drifted.")
+    window: int = Field(description="Latest predictions kept (TRIAGE_DRIFT_WINDOW).")
+    observed: int = Field(description="Predictions in the window now.")
+    min_predictions: int = Field(
+        description="Predictions needed for a verdict (more for heads with many labels)."
+    )
+    mean_confidence: float | None = Field(description="Mean confidence of the window.")
+    reference_mean_confidence: float | None = Field(
+        description="Mean confidence on the training rows (out of fold)."
+    )
+    labels: dict[str, LabelShareOut]
+
+    @classmethod
+    def of(cls, drift: HeadDrift) -> HeadDriftOut:
+        return cls(
+            status=drift.status.value,
+            drifted=drift.drifted,
+            psi=drift.psi,
+            threshold=drift.threshold,
+            window=drift.window,
+            observed=drift.observed,
+            min_predictions=drift.min_predictions,
+            mean_confidence=drift.mean_confidence,
+            reference_mean_confidence=drift.reference_mean_confidence,
+            labels={
+                label: LabelShareOut.model_validate(share, from_attributes=True)
+                for label, share in drift.labels.items()
+            },
+        )
+
+
+class DriftOut(BaseModel):
+    """Every head of the served model: its latest predictions against training."""
+
+    model_version: str
+    reference: bool = Field(
+        description="False for a model trained without a reference distribution (retrain it)."
+    )
+    drifted: bool = Field(description="True when any head is drifted.")
+    heads: dict[str, HeadDriftOut]
+
+    @classmethod
+    def of(cls, report: DriftReport) -> DriftOut:
+        return cls(
+            model_version=report.model_version,
+            reference=report.has_reference,
+            drifted=report.drifted,
+            heads={head: HeadDriftOut.of(drift) for head, drift in report.heads.items()},
+        )
