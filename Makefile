@@ -47,17 +47,17 @@ browser:
 
 ## Lint, type-check and run every test, the slow ones included.
 test: install-dev browser
-	$(BIN)/ruff check triage tests benchmarks
+	$(BIN)/ruff check triage tests benchmarks notebooks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: install-dev
-	$(BIN)/ruff check triage tests benchmarks
-	$(BIN)/ruff format --check triage tests benchmarks
+	$(BIN)/ruff check triage tests benchmarks notebooks
+	$(BIN)/ruff format --check triage tests benchmarks notebooks
 
 format: install-dev
-	$(BIN)/ruff format triage tests benchmarks
-	$(BIN)/ruff check --fix triage tests benchmarks
+	$(BIN)/ruff format triage tests benchmarks notebooks
+	$(BIN)/ruff check --fix triage tests benchmarks notebooks
 
 typecheck: install-dev
 	$(BIN)/mypy
