@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from triage.classifier import CalibratedLinearSVC
 from triage.embeddings import load_embedder
 from triage.features import feature_frame, lexical_and_semantic_features
-from triage.training.train import TrainConfig, _split
+from triage.training.train import TrainConfig, split_rows
 
 
 def main(names: list[str]) -> None:
@@ -29,7 +29,7 @@ def main(names: list[str]) -> None:
         config = TrainConfig(
             text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
         )
-        split = _split(config, bench.data_file(), bench.test_path)
+        split = split_rows(config, bench.data_file(), bench.test_path)
         frame = feature_frame(split.texts, embedder.encode(split.texts))
         y = split.labels[next(iter(bench.labels))]
         y_train, y_test = y[split.train_idx], y[split.test_idx]

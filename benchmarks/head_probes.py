@@ -37,7 +37,7 @@ from triage.embeddings import load_embedder
 from triage.features import feature_frame
 from triage.training.evaluate import calibration
 from triage.training.finetune import FinetuneConfig, finetune_body
-from triage.training.train import TrainConfig, _split
+from triage.training.train import TrainConfig, split_rows
 
 
 def top_label_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
@@ -76,7 +76,7 @@ def main() -> None:
     config = TrainConfig(
         text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
     )
-    split = _split(config, bench.data_file(), bench.test_path)
+    split = split_rows(config, bench.data_file(), bench.test_path)
     head_name = next(iter(bench.labels))
     if args.finetune:  # on the training rows only, exactly as triage train --finetune
         with tempfile.TemporaryDirectory() as scratch:

@@ -2,7 +2,7 @@
 
 For a dataset of ``quality.py`` (same split; the held-out rows never change), draws ``n``
 training tickets per class (several seeds for the small sizes), trains exactly as
-``triage train`` does on them (``_train``: tuned head, refinement, cold-start rule) and
+``triage train`` does on them (``train_split``: tuned head, refinement, cold-start rule) and
 scores the held-out split. Beside the shipped result, the same subset is scored by the
 alternatives the cold-start rule chooses between, all on the same embeddings:
 
@@ -39,7 +39,7 @@ from quality import BENCHMARKS, ROOT, CachedEmbedder
 from triage.embeddings import Embedder, load_embedder
 from triage.refinement import neighbour_vote
 from triage.training.finetune import FinetuneConfig
-from triage.training.train import TrainConfig, _Split, _split, _train
+from triage.training.train import Split, TrainConfig, split_rows, train_split
 
 RESULTS = ROOT / "benchmarks" / "results" / "learning_curve.json"
 SIZES = (2, 3, 5, 10, 25, 50)
@@ -101,7 +101,7 @@ def run(name: str, finetune: bool) -> dict[str, Any]:
         onnx=False,
         finetune=FinetuneConfig() if finetune else None,
     )
-    split = _split(config, bench.data_file(), bench.test_path)
+    split = split_rows(config, bench.data_file(), bench.test_path)
     head = next(iter(bench.labels))
     minilm = load_embedder("minilm")
     vectors = CachedEmbedder(minilm).encode(split.texts, show_progress=True)
@@ -111,11 +111,13 @@ def run(name: str, finetune: bool) -> dict[str, Any]:
     for n in SIZES:
         for seed in range(SEEDS[n]):
             train = per_class_sample(labels, split.train_idx, n, seed)
-            subset: _Split = replace(split, train_idx=train)
+            subset: Split = replace(split, train_idx=train)
             started = time.perf_counter()
             with tempfile.TemporaryDirectory() as scratch:
                 body = minilm if finetune else embedder  # a tuned body embeds anew
-                result = _train(subset, body, config, Path(scratch), None, False, lambda _m: None)
+                result = train_split(
+                    subset, body, config, Path(scratch), None, False, lambda _m: None
+                )
             report = result.metrics["heads"][head]
             row = {
                 "per_class": n,

@@ -45,9 +45,9 @@ from triage.training.evaluate import score
 from triage.training.feedback_merge import FeedbackMerge, merge_feedback
 from triage.training.promotion import Verdict, judge, render_table
 
-# _split is the training split itself: calling it again gives the challenger's held-out rows
+# split_rows is the training split itself: calling it again gives the challenger's held-out rows
 # exactly, rather than a copy of its logic that could drift.
-from triage.training.train import Say, TrainConfig, _split, train_from_file
+from triage.training.train import Say, TrainConfig, split_rows, train_from_file
 
 RECORD_KEY = "retrain"  # in the challenger's manifest and metrics.json
 DEFAULT_TOLERANCE = 0.005
@@ -208,7 +208,7 @@ def _held_out(
     challenger: TriageModel,
 ) -> _Rows:
     """The challenger's held-out tickets that neither model trained on (when ids tell)."""
-    split = _split(config, train_path, test_path)
+    split = split_rows(config, train_path, test_path)
     if len(split.test_idx) != metrics["split"]["n_test"]:
         raise ArtifactError("the held-out split differs from the one the challenger was scored on")
     rows = np.asarray(split.test_idx)

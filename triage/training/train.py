@@ -80,7 +80,10 @@ class TrainResult:
 
 
 @dataclass(frozen=True)
-class _Split:
+class Split:
+    """A training file read and validated: every text, its labels, which rows train and
+    which are held out (``split_rows``)."""
+
     texts: list[str]
     labels: dict[str, np.ndarray]
     frame: pd.DataFrame
@@ -91,7 +94,7 @@ class _Split:
     training_data: dict[str, Any]
 
 
-def _split(config: TrainConfig, data_path: Path, test_path: Path | None) -> _Split:
+def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
     """Validated texts and labels, and which rows train and which are held out."""
     frame = read_table(data_path)
     data, notes = labelled_texts(
@@ -117,7 +120,7 @@ def _split(config: TrainConfig, data_path: Path, test_path: Path | None) -> _Spl
             random_state=config.seed,
         )
         info = {"method": "stratified", "stratify_on": heads[0], "test_size": config.test_size}
-        return _Split(
+        return Split(
             data.texts,
             {head: np.asarray(values) for head, values in data.labels.items()},
             data.frame,
@@ -143,7 +146,7 @@ def _split(config: TrainConfig, data_path: Path, test_path: Path | None) -> _Spl
     training_data["test_file"] = test_path.name
     training_data["test_sha256"] = fingerprint(test_path)
     n_train, n_test = len(data.texts), len(test.texts)
-    return _Split(
+    return Split(
         data.texts + test.texts,
         {head: np.asarray(data.labels[head] + test.labels[head]) for head in heads},
         pd.concat([data.frame, test.frame], ignore_index=True),
@@ -177,7 +180,7 @@ def train_from_file(
     The held-out evaluation uses ``test_path`` when given, else a stratified split.
     """
     config = config or TrainConfig()
-    split = _split(config, data_path, test_path)
+    split = split_rows(config, data_path, test_path)
     for note in split.notes:
         say(note)
     say(
@@ -185,11 +188,11 @@ def train_from_file(
         f"held out ({split.info['method']}, seed {config.seed})"
     )
     with tempfile.TemporaryDirectory(prefix="triage-train-") as scratch:
-        return _train(split, embedder, config, Path(scratch), models_dir, progress, say)
+        return train_split(split, embedder, config, Path(scratch), models_dir, progress, say)
 
 
-def _train(
-    split: _Split,
+def train_split(
+    split: Split,
     embedder: Embedder,
     config: TrainConfig,
     scratch: Path,
@@ -197,6 +200,8 @@ def _train(
     progress: bool,
     say: Say,
 ) -> TrainResult:
+    """Fine-tune (if asked), embed, fit and evaluate every head on ``split``; save a new
+    version under ``models_dir`` when given. ``scratch``: a directory for temporary files."""
     heads = list(config.labels)
     train_idx, test_idx = split.train_idx, split.test_idx
     started = time.perf_counter()
@@ -439,7 +444,7 @@ _CLASSIFIER_PARAMS = ("C", "class_weight")
 def _export_body(
     embedder: SentenceTransformerEmbedder,
     config: TrainConfig,
-    split: _Split,
+    split: Split,
     embeddings: np.ndarray,
     directory: Path,
     say: Say,
@@ -462,7 +467,7 @@ def _export_body(
 
 
 def _onnx_held_out(
-    onnx: OnnxExport, model: TriageModel, split: _Split, embeddings: np.ndarray, say: Say
+    onnx: OnnxExport, model: TriageModel, split: Split, embeddings: np.ndarray, say: Say
 ) -> dict[str, Any]:
     """Held-out scores of the model fed by the ONNX body the service runs, beside the scores
     with the training body: what serving without torch costs (or not) in accuracy."""

@@ -1,0 +1,88 @@
+"""What the neighbour and centroid votes add to serving, by training-set size.
+
+A served head with a vote (``triage/refinement.py``) searches the artifact's training
+embeddings for every ticket. This times ``NeighbourIndex.vote`` as the service calls it — one
+ticket, and a batch of 64 (row by row, so answers do not depend on the batch) — over pools of
+the sizes of the sample data, Banking77 and the Kaggle IT tickets, with random unit vectors of
+MiniLM's 384 dimensions (search time does not depend on the values), and the memory of the
+float32 copy made for search. The centroid vote (cold start) is timed beside it.
+
+    .venv/bin/python benchmarks/vote_speed.py      # -> benchmarks/results/vote_speed.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from triage.neighbours import NeighbourIndex
+
+RESULTS = Path(__file__).resolve().parent / "results" / "vote_speed.json"
+POOLS = {"sample (528)": 528, "banking77 (10,003)": 10_003, "kaggle (38,271)": 38_271}
+CLASSES = 77
+DIM = 384
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    rows = rng.normal(size=(n, DIM)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _ms(call: Callable[[], object], repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(1000 * (time.perf_counter() - started))
+    return float(np.percentile(times, 50)), float(np.percentile(times, 99))
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    classes = [f"c{i:02d}" for i in range(CLASSES)]
+    rows = {}
+    for name, size in POOLS.items():
+        labels = [classes[i % CLASSES] for i in range(size)]
+        index = NeighbourIndex(_unit(rng, size), [str(i) for i in range(size)], {"h": labels})
+        one, batch = _unit(rng, 1), _unit(rng, 64)
+        for kind in ("neighbours", "centroids"):
+            index.vote(one, "h", classes, k=10, sharpness=0.05, kind=kind)  # warm: copies, codes
+        row = {"pool": size, "float32_copy_mb": round(index.matrix.nbytes / 2**20, 1)}
+        for kind in ("neighbours", "centroids"):
+            p50, p99 = _ms(
+                partial(index.vote, one, "h", classes, k=10, sharpness=0.05, kind=kind), 200
+            )
+            b50, _ = _ms(
+                partial(index.vote, batch, "h", classes, k=10, sharpness=0.05, kind=kind), 20
+            )
+            row[kind] = {
+                "one_p50_ms": round(p50, 3),
+                "one_p99_ms": round(p99, 3),
+                "batch64_ms": round(b50, 2),
+            }
+        rows[name] = row
+        print(name, json.dumps(row))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "pools": rows,
+                "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
