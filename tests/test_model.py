@@ -10,7 +10,7 @@ from sklearn.preprocessing import StandardScaler
 
 from triage.artifacts import load_model, read_manifest, save_model
 from triage.features import EMBEDDING_PREFIX, feature_frame
-from triage.model import TriageModel, direct_features
+from triage.model import LazyMapping, TriageModel, direct_features
 from triage.refinement import FILE as REFINEMENT_FILE
 from triage.refinement import Refinement, TopLabelCalibration, neighbour_vote
 from triage.training.train import TrainResult
@@ -137,3 +137,19 @@ def test_the_trained_model_serves_the_refinement_it_chose(
         report = trained.metrics["heads"][name]["refinement"]
         assert refinement.vote_weight == report["vote_weight"]
         assert next(c["vote_weight"] for c in report["vote_candidates"]) == 0.0
+
+
+def test_asking_whether_a_lazy_head_exists_does_not_load_it() -> None:
+    loaded: list[str] = []
+
+    def load(name: str) -> str:
+        loaded.append(name)
+        return f"pipeline {name}"
+
+    heads = LazyMapping(["category", "tier"], load)
+    assert "tier" in heads
+    assert "priority" not in heads
+    assert sorted(heads) == ["category", "tier"]
+    assert loaded == []
+    assert heads["tier"] == "pipeline tier"
+    assert loaded == ["tier"]

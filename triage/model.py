@@ -258,6 +258,9 @@ class LazyMapping(Mapping[str, Any]):
                     value = self._values[name] = self._load(name)
         return value
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._names  # without loading (Mapping's default would read it)
+
     def __iter__(self) -> Any:
         return iter(self._names)
 
