@@ -1,11 +1,15 @@
-"""Print the README's results table from benchmarks/results/quality.json."""
+"""Print the README's tables: results (benchmarks/results/quality.json) and, with
+``--learning-curve``, accuracy by labelled tickets per class (results/learning_curve.json,
+the "all" column from quality.json)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
+LEARNING = RESULTS.parent / "learning_curve.json"
 ORDER = [
     "sample",
     "banking77",
@@ -59,5 +63,36 @@ def main() -> None:
             )
 
 
+def learning_curve() -> None:
+    curves = json.loads(LEARNING.read_text())
+    quality = json.loads(RESULTS.read_text())
+    for name, run in curves.items():
+        sizes = sorted(run["summary"], key=int)
+        full = quality.get(name, {}).get("heads", {}).get(run["head"], {})
+        print(f"\n`{name}` ({run['n_test']} held out), accuracy, mean ± sd over seeds:\n")
+        print("| per class | " + " | ".join(sizes) + " | all |")
+        print("|---|" + "---|" * (len(sizes) + 1))
+        print("| seeds | " + " | ".join(str(run["summary"][n]["seeds"]) for n in sizes) + " | 1 |")
+        for key, title in (
+            ("shipped", "**shipped** (`triage train`)"),
+            ("head", "trained head alone"),
+            ("knn", "10-NN vote alone"),
+            ("centroid", "centroid vote alone"),
+        ):
+            figures = [run["summary"][n][key] for n in sizes]
+            cells = [f"{100 * f['mean']:.1f} ± {100 * f['std']:.1f}" for f in figures]
+            last = "–"
+            if key == "shipped" and full:
+                last = f"{100 * full['accuracy']:.1f}"
+            elif key == "head" and full.get("refinement"):
+                last = f"{100 * full['refinement']['head_alone']['accuracy']:.1f}"
+            print(f"| {title} | " + " | ".join(cells) + f" | {last} |")
+        modes = [
+            "/".join(sorted({r["mode"] for r in run["rows"] if str(r["per_class"]) == n}))
+            for n in sizes
+        ]
+        print("| mode chosen | " + " | ".join(modes) + " | trained |")
+
+
 if __name__ == "__main__":
-    main()
+    learning_curve() if "--learning-curve" in sys.argv else main()
