@@ -55,6 +55,24 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     assert runner.invoke(app, ["report", "latest", "--format", "pdf"]).exit_code == 2
 
 
+def test_train_options_turn_the_vote_off_and_move_the_cold_start(tmp_path: Path) -> None:
+    def refinements(*options: str) -> dict[str, dict]:
+        trained = runner.invoke(app, ["train", "--data", SAMPLE, "--quiet", *options])
+        assert trained.exit_code == 0, trained.output
+        artifact = Path(trained.stdout.strip().splitlines()[-1])
+        metrics = json.loads((artifact / "metrics.json").read_text())
+        return {head: report["refinement"] for head, report in metrics["heads"].items()}
+
+    for refinement in refinements("--no-vote").values():
+        assert refinement["mode"] == "trained"
+        assert [c["vote_weight"] for c in refinement["vote_candidates"]] == [0.0]
+    # The sample has ~50 training tickets in its median category: a threshold above that
+    # answers by centroids.
+    cold = refinements("--cold-start-below", "1000")
+    assert {r["mode"] for r in cold.values()} == {"cold start"}
+    assert {r["vote_kind"] for r in cold.values()} == {"centroids"}
+
+
 def test_bad_input_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["train", "--data", str(tmp_path / "absent.csv")])
     assert missing.exit_code == 2

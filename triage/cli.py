@@ -114,6 +114,21 @@ def train(
     finetune_max_steps: Annotated[
         int, typer.Option(min=1, help="Upper bound on fine-tuning steps (64 tickets each).")
     ] = 400,
+    vote: Annotated[
+        bool,
+        typer.Option(
+            help="Blend a vote of the nearest training tickets into each head, weighted as "
+            "out-of-fold macro-F1 decides (--no-vote: the head alone)."
+        ),
+    ] = True,
+    cold_start_below: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="A head whose median class has fewer training tickets than this answers "
+            "by the class-centroid vote alone (0: never).",
+        ),
+    ] = 5,
     if_none: Annotated[
         bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
     ] = False,
@@ -123,6 +138,7 @@ def train(
     from triage.artifacts import list_versions
     from triage.embeddings import load_embedder
     from triage.training.finetune import FinetuneConfig
+    from triage.training.fit_refinement import VOTE_WEIGHTS
     from triage.training.train import (
         DEFAULT_LABELS,
         DEFAULT_TEXT_COLUMNS,
@@ -145,6 +161,8 @@ def train(
         finetune=FinetuneConfig(epochs=finetune_epochs, max_steps=finetune_max_steps)
         if finetune
         else None,
+        cold_start_below=cold_start_below,
+        vote_weights=VOTE_WEIGHTS if vote else (0.0,),
     )
     say = (lambda _m: None) if quiet else _say
     try:
