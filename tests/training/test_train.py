@@ -53,6 +53,10 @@ def test_the_artifact_carries_metrics_and_a_model_card(
     assert "| category |" in card
     assert "| tier |" in card
     assert "### tier by language" in card
+    for head in ("category", "tier"):
+        alone = trained.metrics["heads"][head]["refinement"]["head_alone"]
+        assert f"- {head}: " in card
+        assert f"macro-F1 {alone['macro_f1']:.3f}, ECE {alone['ece']:.3f}." in card
 
 
 def test_training_is_reproducible_with_a_fixed_seed(tmp_path: Path, trained: TrainResult) -> None:

@@ -43,6 +43,11 @@ def render_model_card(
             for head, r in metrics["heads"].items()
             if "tuning" in r
         ),
+        *(
+            _refinement_line(head, r["refinement"])
+            for head, r in metrics["heads"].items()
+            if "refinement" in r
+        ),
         "",
         "## Training data",
         f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "
@@ -111,3 +116,22 @@ def render_model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _refinement_line(head: str, refinement: Mapping[str, Any]) -> str:
+    """How a head's answers are refined after it, and what that changed on held-out data."""
+    alone = refinement["head_alone"]
+    if refinement.get("mode") == "cold start":
+        how = f"cold start ({refinement['why']}): answers by the class-centroid vote alone"
+    elif refinement["vote_weight"] > 0:
+        how = (
+            f"a vote of the {refinement['vote_k']} nearest training tickets blended in at "
+            f"weight {refinement['vote_weight']} (best out-of-fold macro-F1)"
+        )
+    else:
+        how = "no neighbour vote (it did not help out of fold)"
+    return (
+        f"- {head}: {how}; calibration: {refinement['calibration']}. The head alone on the "
+        f"same held-out tickets: accuracy {_pct(alone['accuracy'])}, macro-F1 "
+        f"{alone['macro_f1']:.3f}, ECE {alone['ece']:.3f}."
+    )
