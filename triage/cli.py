@@ -35,6 +35,14 @@ LabelOpt = Annotated[
         help="HEAD=COLUMN, repeatable (default: category=category and tier=tier).",
     ),
 ]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
+]
+TestSizeOpt = Annotated[float, typer.Option(min=0.05, max=0.5)]
+DropRareOpt = Annotated[
+    bool, typer.Option(help="Drop (and report) classes with fewer than 2 rows.")
+]
 
 
 def _say(message: str) -> None:
@@ -84,19 +92,14 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Models directory (default: TRIAGE_MODELS_DIR, models/).")
     ] = None,
-    embedder: Annotated[
-        str | None,
-        typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
-    ] = None,
+    embedder: EmbedderOpt = None,
     test_data: Annotated[
         Path | None,
         typer.Option(help="Evaluate on this file instead of holding out part of --data."),
     ] = None,
-    test_size: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
+    test_size: TestSizeOpt = 0.2,
     seed: int = 0,
-    drop_rare: Annotated[
-        bool, typer.Option(help="Drop (and report) classes with fewer than 2 rows.")
-    ] = False,
+    drop_rare: DropRareOpt = False,
     tune: Annotated[
         bool,
         typer.Option(
@@ -225,15 +228,10 @@ def retrain(
     ] = False,
     text_columns: TextColumnsOpt = None,
     label: LabelOpt = None,
-    embedder: Annotated[
-        str | None,
-        typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
-    ] = None,
-    test_size: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.2,
+    embedder: EmbedderOpt = None,
+    test_size: TestSizeOpt = 0.2,
     seed: int = 0,
-    drop_rare: Annotated[
-        bool, typer.Option(help="Drop (and report) classes with fewer than 2 rows.")
-    ] = False,
+    drop_rare: DropRareOpt = False,
     tune: Annotated[
         bool, typer.Option(help="Choose C and class weighting per head (4 fits).")
     ] = True,

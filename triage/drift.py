@@ -16,7 +16,6 @@ given before a head has enough predictions for that noise to sit well below the 
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections import deque
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from triage.head_files import read_heads_file, write_heads_file
 
 FILE = "drift_reference.json"
 FORMAT = 1
@@ -132,16 +133,12 @@ class HeadReference:
 
 def save_references(root: Path, references: Mapping[str, HeadReference]) -> str:
     """Write every head's reference under the artifact directory ``root``; return the path."""
-    data = {"format": FORMAT, "heads": {name: r.to_dict() for name, r in references.items()}}
-    (root / FILE).write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    return FILE
+    return write_heads_file(root, FILE, FORMAT, {n: r.to_dict() for n, r in references.items()})
 
 
 def load_references(root: Path) -> dict[str, HeadReference]:
-    data = json.loads((root / FILE).read_text(encoding="utf-8"))
-    if data.get("format") != FORMAT:
-        raise ValueError(f"drift reference format {data.get('format')!r}, expected {FORMAT}")
-    return {name: HeadReference.from_dict(entry) for name, entry in data["heads"].items()}
+    entries = read_heads_file(root, FILE, FORMAT, "drift reference")
+    return {name: HeadReference.from_dict(entry) for name, entry in entries.items()}
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,14 @@ A head without a refinement entry (artifacts trained before it existed) is left 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from triage.head_files import read_heads_file, write_heads_file
 
 FILE = "heads/refinement.json"
 FORMAT = 1
@@ -213,17 +214,9 @@ def centroid_vote(
 
 def save_refinements(root: Path, refinements: Mapping[str, Refinement]) -> str:
     """Write every head's refinement under the artifact directory ``root``; return the path."""
-    data = {
-        "format": FORMAT,
-        "heads": {name: r.to_dict() for name, r in refinements.items()},
-    }
-    (root / FILE).parent.mkdir(parents=True, exist_ok=True)
-    (root / FILE).write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    return FILE
+    return write_heads_file(root, FILE, FORMAT, {n: r.to_dict() for n, r in refinements.items()})
 
 
 def load_refinements(root: Path) -> dict[str, Refinement]:
-    data = json.loads((root / FILE).read_text(encoding="utf-8"))
-    if data.get("format") != FORMAT:
-        raise ValueError(f"refinement format {data.get('format')!r}, expected {FORMAT}")
-    return {name: Refinement.from_dict(entry) for name, entry in data["heads"].items()}
+    entries = read_heads_file(root, FILE, FORMAT, "refinement")
+    return {name: Refinement.from_dict(entry) for name, entry in entries.items()}
