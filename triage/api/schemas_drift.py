@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from triage.drift import HeadDrift
 from triage.service import DriftReport
 
 
@@ -46,24 +45,6 @@ class HeadDriftOut(BaseModel):
     )
     labels: dict[str, LabelShareOut]
 
-    @classmethod
-    def of(cls, drift: HeadDrift) -> HeadDriftOut:
-        return cls(
-            status=drift.status.value,
-            drifted=drift.drifted,
-            psi=drift.psi,
-            threshold=drift.threshold,
-            window=drift.window,
-            observed=drift.observed,
-            min_predictions=drift.min_predictions,
-            mean_confidence=drift.mean_confidence,
-            reference_mean_confidence=drift.reference_mean_confidence,
-            labels={
-                label: LabelShareOut.model_validate(share, from_attributes=True)
-                for label, share in drift.labels.items()
-            },
-        )
-
 
 class DriftOut(BaseModel):
     """Every head of the served model: its latest predictions against training."""
@@ -81,5 +62,8 @@ class DriftOut(BaseModel):
             model_version=report.model_version,
             reference=report.has_reference,
             drifted=report.drifted,
-            heads={head: HeadDriftOut.of(drift) for head, drift in report.heads.items()},
+            heads={
+                head: HeadDriftOut.model_validate(drift, from_attributes=True)
+                for head, drift in report.heads.items()
+            },
         )
