@@ -6,9 +6,12 @@ import json
 import sys
 from collections.abc import Hashable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from triage.training.train import TrainConfig
 
 from triage.errors import TriageError
 from triage.settings import get_settings
@@ -73,6 +76,17 @@ def _parse_columns(value: str | None) -> tuple[str, ...] | None:
     if not columns:
         raise typer.BadParameter("name at least one column", param_hint="--text-columns")
     return columns
+
+
+def _train_config(text_columns: str | None, label: list[str] | None, **options: Any) -> TrainConfig:
+    """The ``TrainConfig`` of a command's --text-columns, --label and other options."""
+    from triage.training.train import DEFAULT_LABELS, DEFAULT_TEXT_COLUMNS, TrainConfig
+
+    return TrainConfig(
+        text_columns=_parse_columns(text_columns) or DEFAULT_TEXT_COLUMNS,
+        labels=_parse_labels(label) or dict(DEFAULT_LABELS),
+        **options,
+    )
 
 
 def _model_path(model: str) -> Path:
@@ -143,9 +157,6 @@ def train(
     from triage.training.finetune import FinetuneConfig
     from triage.training.fit_refinement import VOTE_WEIGHTS
     from triage.training.train import (
-        DEFAULT_LABELS,
-        DEFAULT_TEXT_COLUMNS,
-        TrainConfig,
         train_from_file,
     )
 
@@ -154,9 +165,9 @@ def train(
     if if_none and list_versions(models_dir):
         _say(f"{models_dir} already holds a model ({list_versions(models_dir)[-1]}); not training")
         return
-    config = TrainConfig(
-        text_columns=_parse_columns(text_columns) or DEFAULT_TEXT_COLUMNS,
-        labels=_parse_labels(label) or dict(DEFAULT_LABELS),
+    config = _train_config(
+        text_columns,
+        label,
         test_size=test_size,
         seed=seed,
         drop_rare=drop_rare,
@@ -247,18 +258,12 @@ def retrain(
     from triage.store.feedback import FeedbackStore
     from triage.training.retrain import Gate, describe
     from triage.training.retrain import retrain as run_retrain
-    from triage.training.train import DEFAULT_LABELS, DEFAULT_TEXT_COLUMNS, TrainConfig
 
     if reason is not None and not force:
         raise typer.BadParameter("a reason is recorded only with --force", param_hint="--reason")
     settings = get_settings()
-    config = TrainConfig(
-        text_columns=_parse_columns(text_columns) or DEFAULT_TEXT_COLUMNS,
-        labels=_parse_labels(label) or dict(DEFAULT_LABELS),
-        test_size=test_size,
-        seed=seed,
-        drop_rare=drop_rare,
-        tune=tune,
+    config = _train_config(
+        text_columns, label, test_size=test_size, seed=seed, drop_rare=drop_rare, tune=tune
     )
     say = (lambda _m: None) if quiet else _say
     try:
