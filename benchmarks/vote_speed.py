@@ -55,7 +55,7 @@ def main() -> None:
         one, batch = _unit(rng, 1), _unit(rng, 64)
         for kind in ("neighbours", "centroids"):
             index.vote(one, "h", classes, k=10, sharpness=0.05, kind=kind)  # warm: copies, codes
-        row = {"pool": size, "float32_copy_mb": round(index.matrix.nbytes / 2**20, 1)}
+        row = {"pool": size, "float32_pool_mb": round(index.matrix.nbytes / 2**20, 1)}
         for kind in ("neighbours", "centroids"):
             p50, p99 = _ms(
                 partial(index.vote, one, "h", classes, k=10, sharpness=0.05, kind=kind), 200

@@ -88,7 +88,7 @@ def test_a_head_blends_the_neighbours_vote_and_calibrates_as_its_refinement_says
     raw = model.linear.predict_proba(TICKETS, embeddings)
     got = refined.proba_from_embeddings(TICKETS, embeddings)
     labels = model.labels("category")
-    pool = model.neighbours.embeddings.astype(np.float32)
+    pool = model.neighbours.matrix
     codes = np.searchsorted(labels, model.neighbours.labels["category"].astype(str))
     vote = neighbour_vote(embeddings, pool, codes, len(labels), k=5)
     np.testing.assert_allclose(got["category"], knots.apply(0.6 * raw["category"] + 0.4 * vote))

@@ -497,7 +497,7 @@ def load_model(
             neighbours = NeighbourIndex.load(path / NEIGHBOURS)
         except (OSError, ValueError, KeyError) as exc:
             raise ArtifactError(f"{path / NEIGHBOURS} cannot be loaded: {exc}") from exc
-        if neighbours.embeddings.shape[1] != embedder.dim:
+        if neighbours.dim != embedder.dim:
             raise ArtifactError(f"{path / NEIGHBOURS} has embeddings of another dimension")
     refinements = _load_refinements(path, manifest)
     drift_reference = _load_drift_reference(path, manifest)

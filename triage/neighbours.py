@@ -1,9 +1,10 @@
 """The labelled training tickets nearest to a new one, by cosine similarity of embeddings.
 
 Kept in the artifact as ``neighbours.npz``: float16 embeddings, ticket ids and the labels of
-every head — never the ticket text. Searches run on a float32 copy made on first use: NumPy
-has no BLAS for float16, and a float16 product over 10,000 tickets takes ~11 ms against
-~0.2 ms in float32 (the copy costs 1.5 kB a ticket for 384 dimensions).
+every head — never the ticket text. In memory they are float32 (the float16 values widened,
+so training and serving search the very same numbers): NumPy has no BLAS for float16, and a
+float16 product over 10,000 tickets takes ~11 ms against ~0.2 ms in float32 (1.5 kB a ticket
+for 384 dimensions).
 """
 
 from __future__ import annotations
@@ -32,22 +33,19 @@ class NeighbourIndex:
     ) -> None:
         if embeddings.shape[0] != len(ids):
             raise ValueError("one id per embedding row")
-        self.embeddings = np.asarray(embeddings, dtype=np.float16)
+        # float16 is what the artifact keeps; search runs on it widened to float32, made once.
+        self.matrix = np.asarray(embeddings, dtype=np.float16).astype(np.float32)
         self.ids = np.asarray(ids, dtype=object)
         self.labels = {head: np.asarray(values, dtype=object) for head, values in labels.items()}
-        self._matrix: np.ndarray | None = None
         self._codes: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._centroids: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 
     def __len__(self) -> int:
-        return int(self.embeddings.shape[0])
+        return int(self.matrix.shape[0])
 
     @property
-    def matrix(self) -> np.ndarray:
-        """The embeddings as float32, for search."""
-        if self._matrix is None:
-            self._matrix = self.embeddings.astype(np.float32)
-        return self._matrix
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
 
     def codes(self, head: str, classes: Sequence[str]) -> np.ndarray:
         """Each ticket's ``head`` label as an index into ``classes``."""
@@ -105,7 +103,7 @@ class NeighbourIndex:
         with path.open("wb") as handle:
             np.savez_compressed(
                 handle,
-                embeddings=self.embeddings,
+                embeddings=self.matrix.astype(np.float16),
                 ids=self.ids.astype(str),
                 **arrays,  # type: ignore[arg-type]
             )
