@@ -44,10 +44,7 @@ from triage.text import ticket_text
 from triage.training.evaluate import score
 from triage.training.feedback_merge import FeedbackMerge, merge_feedback
 from triage.training.promotion import Verdict, judge, render_table
-
-# split_rows is the training split itself: calling it again gives the challenger's held-out rows
-# exactly, rather than a copy of its logic that could drift.
-from triage.training.train import Say, TrainConfig, split_rows, train_from_file
+from triage.training.train import Say, Split, TrainConfig, split_rows, train_split
 
 RECORD_KEY = "retrain"  # in the challenger's manifest and metrics.json
 DEFAULT_TOLERANCE = 0.005
@@ -108,19 +105,21 @@ def retrain(
     try:
         with tempfile.TemporaryDirectory(prefix="triage-retrain-") as scratch:
             train_path, merge = _training_file(data_path, feedback, config, Path(scratch), say)
+            split = split_rows(config, train_path, test_path)
+            (Path(scratch) / "train").mkdir()
             # The staging path is not where the version ends up: its "saved" line would mislead.
-            result = train_from_file(
-                train_path,
+            result = train_split(
+                split,
                 embedder,
-                config=config,
-                test_path=test_path,
-                models_dir=staging,
-                progress=progress,
-                say=lambda m: None if m.startswith("saved ") else say(m),
+                config,
+                Path(scratch) / "train",
+                staging,
+                progress,
+                lambda m: None if m.startswith("saved ") else say(m),
             )
             assert result.path is not None
             challenger = load_model(result.path, embedder_path=embedder_path, threads=threads)
-            rows = _held_out(config, train_path, test_path, result.metrics, champion, challenger)
+            rows = _held_out(config, split, test_path, champion, challenger)
         for line in _row_notes(rows.info, champion is not None):
             say(line)
         challenger_scores = _scores(challenger, rows.texts, rows.truth)
@@ -201,16 +200,12 @@ def _training_file(
 
 def _held_out(
     config: TrainConfig,
-    train_path: Path,
+    split: Split,
     test_path: Path | None,
-    metrics: Mapping[str, Any],
     champion: TriageModel | None,
     challenger: TriageModel,
 ) -> _Rows:
     """The challenger's held-out tickets that neither model trained on (when ids tell)."""
-    split = split_rows(config, train_path, test_path)
-    if len(split.test_idx) != metrics["split"]["n_test"]:
-        raise ArtifactError("the held-out split differs from the one the challenger was scored on")
     rows = np.asarray(split.test_idx)
     info: dict[str, Any] = {
         "on": f"test file {test_path.name}" if test_path else "held-out split of the data",

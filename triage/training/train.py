@@ -177,12 +177,6 @@ def train_from_file(
     """
     config = config or TrainConfig()
     split = split_rows(config, data_path, test_path)
-    for note in split.notes:
-        say(note)
-    say(
-        f"{len(split.texts)} tickets: {len(split.train_idx)} to train, {len(split.test_idx)} "
-        f"held out ({split.info['method']}, seed {config.seed})"
-    )
     with tempfile.TemporaryDirectory(prefix="triage-train-") as scratch:
         return train_split(split, embedder, config, Path(scratch), models_dir, progress, say)
 
@@ -198,6 +192,12 @@ def train_split(
 ) -> TrainResult:
     """Fine-tune (if asked), embed, fit and evaluate every head on ``split``; save a new
     version under ``models_dir`` when given. ``scratch``: a directory for temporary files."""
+    for note in split.notes:
+        say(note)
+    say(
+        f"{len(split.texts)} tickets: {len(split.train_idx)} to train, {len(split.test_idx)} "
+        f"held out ({split.info['method']}, seed {config.seed})"
+    )
     heads = list(config.labels)
     train_idx, test_idx = split.train_idx, split.test_idx
     started = time.perf_counter()
