@@ -35,6 +35,7 @@ from sklearn.metrics import f1_score
 from triage.classifier import fit_head
 from triage.embeddings import load_embedder
 from triage.features import feature_frame
+from triage.refinement import neighbour_vote
 from triage.training.evaluate import calibration
 from triage.training.finetune import FinetuneConfig, finetune_body
 from triage.training.train import TrainConfig, split_rows
@@ -48,20 +49,6 @@ def top_label_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
         return float(-np.mean(np.where(correct, np.log(p), np.log(1 - p))))
 
     return float(np.exp(minimize_scalar(nll, bounds=(-6, 4), method="bounded").x))
-
-
-def vote(queries: np.ndarray, pool: np.ndarray, codes: np.ndarray, n: int, exclude_self: bool):
-    out = np.zeros((len(queries), n))
-    for start in range(0, len(queries), 1000):
-        sims = queries[start : start + 1000] @ pool.T
-        if exclude_self:
-            rows = np.arange(sims.shape[0])
-            sims[rows, rows + start] = -9.0
-        nearest = np.argpartition(-sims, 10, axis=1)[:, :10]
-        weights = np.exp(np.take_along_axis(sims, nearest, 1) / 0.05)
-        for r in range(nearest.shape[0]):
-            np.add.at(out[start + r], codes[nearest[r]], weights[r])
-    return out / out.sum(1, keepdims=True)
 
 
 def main() -> None:
@@ -128,8 +115,8 @@ def main() -> None:
     )
 
     codes = truth
-    vote_oof = vote(vectors[train], vectors[train], codes, len(labels), True)
-    vote_test = vote(vectors[test], vectors[train], codes, len(labels), False)
+    vote_oof = neighbour_vote(vectors[train], vectors[train], codes, len(labels), exclude_self=True)
+    vote_test = neighbour_vote(vectors[test], vectors[train], codes, len(labels))
     test_codes = np.searchsorted(classifier.classes_, y[test])
     for w in (0.0, 0.1, 0.2, 0.3, 0.5, 0.7):
         blend_oof = (1 - w) * oof_proba + w * vote_oof
