@@ -17,6 +17,7 @@ from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
 from triage.explain import Explanation
 from triage.language import DEFAULT_LANGUAGES, LanguageGuess, language_detector
 from triage.model import TriageModel
+from triage.promises import Evidence, head_promise
 from triage.redaction import redact_pii
 from triage.registry import served_model_dir
 from triage.settings import Settings
@@ -256,6 +257,19 @@ class TriageService:
             },
         )
 
+    def _promise(self, head: str) -> dict[str, Any] | None:
+        """What ``head`` can promise under the served thresholds (None: an artifact trained
+        before training recorded its evidence rules)."""
+        evidence = self.model.manifest.get("evidence", {}).get(head)
+        if evidence is None:
+            return None
+        return head_promise(
+            self.model.labels(head),
+            self.model.curves.get(head, {}),
+            self.policies[head].thresholds,
+            Evidence.from_dict(evidence),
+        ).to_dict()
+
     def model_info(self) -> dict[str, Any]:
         """What a caller may know about the served model: version, labels, held-out metrics."""
         manifest = self.model.manifest
@@ -269,6 +283,7 @@ class TriageService:
                     "metrics": manifest.get("summary", {}).get(name, {}),
                     "thresholds": self.policies[name].thresholds,
                     "suggest_floor": self.policies[name].floor,
+                    "promise": self._promise(name),
                 }
                 for name in self.model.heads
             },

@@ -157,6 +157,20 @@ class BatchOut(BaseModel):
     results: list[ClassificationOut]
 
 
+class PromiseOut(BaseModel):
+    """What a head can promise under the served thresholds, and what it lacks."""
+
+    auto: bool = Field(description="Whether any class can be decided automatically.")
+    auto_classes: list[str] = Field(description="Classes with a threshold.")
+    short_of_tickets: dict[str, int] = Field(
+        description="Per class without a threshold for want of data: training tickets missing."
+    )
+    short_of_precision: list[str] = Field(
+        description="Classes with enough tickets whose out-of-fold precision misses the target."
+    )
+    statement: str = Field(description="The same in a sentence, as in the model card.")
+
+
 class HeadInfo(BaseModel):
     labels: list[str]
     metrics: dict[str, float] = Field(description="Held-out accuracy and macro-F1.")
@@ -164,6 +178,9 @@ class HeadInfo(BaseModel):
         description="Per class: confidence for an automatic decision (null: never automatic)."
     )
     suggest_floor: float
+    promise: PromiseOut | None = Field(
+        None, description="Null for a model trained before training recorded its evidence."
+    )
 
 
 class ModelInfoOut(BaseModel):

@@ -15,7 +15,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from triage.decisions import SEPARATOR, Decision, HeadPolicy
+from triage.decisions import SEPARATOR, Decision, HeadPolicy, Outcome
 
 COVERAGE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 _BINS = 10
@@ -159,11 +159,21 @@ def decision_report(
     y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], policy: HeadPolicy
 ) -> dict[str, Any]:
     """Share of tickets per decision, and how often each decision's label is right."""
+    return outcome_report(y_true, decide_all(proba, labels, policy))
+
+
+def decide_all(proba: np.ndarray, labels: Sequence[str], policy: HeadPolicy) -> list[Outcome]:
+    """The decision ``policy`` makes on each row of ``proba``."""
     outcomes = []
     for row in proba:
         best = int(row.argmax())
         distribution = dict(zip(labels, row.tolist(), strict=True))
         outcomes.append(policy.decide(labels[best], float(row[best]), distribution))
+    return outcomes
+
+
+def outcome_report(y_true: Sequence[str], outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Share of tickets per decision, and how often each decision's label is right."""
     decisions = np.asarray([o.decision for o in outcomes])
     # A parent answer (fallback) is right when the true label lies below it.
     correct = np.asarray(

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from triage.training.evaluation_plan import CROSS_VALIDATION, LEAVE_ONE_OUT
+
+# Methods that score every ticket rather than a held-out part.
+_CROSS_VALIDATION = (LEAVE_ONE_OUT, CROSS_VALIDATION)
+
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
@@ -52,16 +57,14 @@ def render_model_card(
         "## Training data",
         f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "
         f"{training_data['rows_used']} of {training_data['rows']} rows used.",
-        "- Held-out evaluation: "
-        + (
-            f"the separate file `{split['test_file']}`"
-            if split["method"] == "test file"
-            else f"stratified split on `{split['stratify_on']}`, seed {split['seed']}"
-        )
-        + f"; {split['n_train']} train / {split['n_test']} test. "
-        "The shipped heads are the ones evaluated (fitted on the training part only).",
+        _evaluation_line(split),
     ]
-    lines += ["", "## Held-out results", ""]
+    cross_validated = split["method"] in _CROSS_VALIDATION
+    lines += [
+        "",
+        f"## {split['method'].capitalize() if cross_validated else 'Held-out'} results",
+        "",
+    ]
     lines += [
         "| head | accuracy | macro-F1 | TF-IDF+LR baseline acc / macro-F1 | majority acc | ECE |",
         "|---|---|---|---|---|---|",
@@ -76,7 +79,7 @@ def render_model_card(
         )
     lines += [
         "",
-        "## Decisions on the held-out tickets",
+        f"## Decisions on the {'evaluated' if cross_validated else 'held-out'} tickets",
         "",
         "Per-class thresholds are set on out-of-fold predictions of the training part for the "
         "target precision; `auto` acts on the label, `suggest` shows it to staff, `review` "
@@ -105,6 +108,12 @@ def render_model_card(
                     f"| {value} | {group['n']} | {_pct(group['accuracy'])} | "
                     f"{group['macro_f1']:.3f} |"
                 )
+    lines += ["", "## What this model can promise", ""]
+    lines += [
+        f"- {head}: {report['promise']['statement']}"
+        for head, report in metrics["heads"].items()
+        if "promise" in report
+    ]
     lines += [
         "",
         "## Limits",
@@ -116,6 +125,27 @@ def render_model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _evaluation_line(split: Mapping[str, Any]) -> str:
+    """How the figures below were measured: held out, or by cross-validation and why."""
+    if split["method"] in _CROSS_VALIDATION:
+        return (
+            f"- Evaluation: {split['method']} over all {split['n_train']} tickets, "
+            f"{split['folds']} fits ({split['why']}). Every fit repeats the whole recipe, "
+            "thresholds included, without the tickets it scores; the shipped heads are fitted "
+            "on all of them."
+        )
+    return (
+        "- Held-out evaluation: "
+        + (
+            f"the separate file `{split['test_file']}`"
+            if split["method"] == "test file"
+            else f"stratified split on `{split['stratify_on']}`, seed {split['seed']}"
+        )
+        + f"; {split['n_train']} train / {split['n_test']} test. "
+        "The shipped heads are the ones evaluated (fitted on the training part only)."
+    )
 
 
 def _refinement_line(head: str, refinement: Mapping[str, Any]) -> str:

@@ -79,6 +79,8 @@ def save_version(
             "summary": {
                 name: {k: r[k] for k in ("accuracy", "macro_f1")} for name, r in reports.items()
             },
+            # What GET /v1/model needs to say what each head can promise (triage.promises).
+            "evidence": {name: r["evidence"] for name, r in reports.items() if "evidence" in r},
             **manifest_fields,
         },
         metrics=metrics,
@@ -121,12 +123,16 @@ def _onnx_held_out(
     """Held-out scores of the model fed by the ONNX body the service runs, beside the scores
     with the training body: what serving without torch costs (or not) in accuracy."""
     body = OnnxEmbedder(onnx.files[ONNX_MODEL], onnx.files[ONNX_TOKENIZER], onnx.spec)
-    texts = [split.texts[i] for i in split.test_idx]
+    # Under cross-validation nothing is held out: the training tickets still show whether
+    # the two bodies lead to the same answers.
+    rows = split.test_idx if len(split.test_idx) else split.train_idx
+    on = "held-out tickets" if len(split.test_idx) else "training tickets"
+    texts = [split.texts[i] for i in rows]
     served_proba = model.proba_from_embeddings(texts, body.encode(texts))
-    trained_proba = model.proba_from_embeddings(texts, embeddings[split.test_idx])
+    trained_proba = model.proba_from_embeddings(texts, embeddings[rows])
     per_head = {}
     for name in model.heads:
-        truth = split.labels[name][split.test_idx].tolist()
+        truth = split.labels[name][rows].tolist()
         labels = np.asarray(model.labels(name))
         served = labels[served_proba[name].argmax(axis=1)]
         trained = labels[trained_proba[name].argmax(axis=1)]
@@ -142,6 +148,11 @@ def _onnx_held_out(
         say(
             f"  {name} with the {onnx.precision} ONNX body: accuracy {onnx_score['accuracy']:.4f} "
             f"({per_head[name]['accuracy_delta_points']:+.2f} points), same label for "
-            f"{per_head[name]['same_label_share']:.1%} of held-out tickets"
+            f"{per_head[name]['same_label_share']:.1%} of {on}"
         )
-    return {"precision": onnx.precision, "guard": onnx.spec["quality"], "heads": per_head}
+    return {
+        "precision": onnx.precision,
+        "guard": onnx.spec["quality"],
+        "on": on,
+        "heads": per_head,
+    }

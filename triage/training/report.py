@@ -38,7 +38,10 @@ def _sections(path: Path) -> tuple[str, list[tuple[str, list[Table | Path | str]
                     "training data",
                     f"{data['file']} ({data['rows_used']} rows, sha256 {data['sha256'][:12]}…)",
                 ],
-                ["held out", f"{split['n_test']} tickets ({split['method']})"],
+                [
+                    "evaluated on",
+                    f"{split.get('n_evaluated', split['n_test'])} tickets ({split['method']})",
+                ],
                 [
                     "training time",
                     f"{timing['total_seconds']} s (embedding {timing['embed_seconds']} s)",

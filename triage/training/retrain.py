@@ -119,18 +119,29 @@ def retrain(
             )
             assert result.path is not None
             challenger = load_model(result.path, embedder_path=embedder_path, threads=threads)
-            rows = _held_out(config, split, test_path, champion, challenger)
-        for line in _row_notes(rows.info, champion is not None):
-            say(line)
-        challenger_scores = _scores(challenger, rows.texts, rows.truth)
-        champion_scores = (
-            None if champion is None else _scores(champion, rows.champion_texts, rows.truth)
-        )
-        verdict, record = _decide(
-            champion, champion_error, champion_scores, challenger_scores, challenger, gate
-        )
+            rows = (
+                None if split.folds else _held_out(config, split, test_path, champion, challenger)
+            )
+        if rows is None:
+            # Too few tickets for a held-out split: nothing both models can be scored on.
+            evaluation = {"on": "nothing held out", "why": split.info["why"]}
+            verdict, record = (
+                None,
+                _unscored(champion, champion_error, challenger, gate, evaluation),
+            )
+        else:
+            for line in _row_notes(rows.info, champion is not None):
+                say(line)
+            challenger_scores = _scores(challenger, rows.texts, rows.truth)
+            champion_scores = (
+                None if champion is None else _scores(champion, rows.champion_texts, rows.truth)
+            )
+            verdict, record = _decide(
+                champion, champion_error, champion_scores, challenger_scores, challenger, gate
+            )
+            evaluation = rows.info
         record.update(
-            evaluation=rows.info,
+            evaluation=evaluation,
             data={"file": data_path.name, "sha256": fingerprint(data_path)},
             feedback=None if merge is None else merge.to_dict(),
             decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -352,6 +363,36 @@ def _decide(
     else:
         record.update(decision="refused", reason=verdict.reason)
     return verdict, record
+
+
+def _unscored(
+    champion: TriageModel | None,
+    champion_error: str | None,
+    challenger: TriageModel,
+    gate: Gate,
+    evaluation: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The decision record when the data held nothing out: a first model is promoted, a
+    champion is only replaced by force."""
+    if champion is None:
+        return _decide(None, champion_error, None, {}, challenger, gate)[1]
+    finding = (
+        f"no held-out tickets to compare the two models on ({evaluation['why']}); pass --test "
+        "with labelled tickets neither model trained on"
+    )
+    record: dict[str, Any] = {
+        "champion": champion.version,
+        "challenger": challenger.version,
+        "tolerance": gate.tolerance,
+        "forced": gate.force,
+        "gate": finding,
+        "heads": {},
+    }
+    if gate.force:
+        record.update(decision="promoted", reason=_forced_reason(gate, finding))
+    else:
+        record.update(decision="refused", reason=finding)
+    return record
 
 
 def _forced_reason(gate: Gate, finding: str) -> str:

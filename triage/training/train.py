@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from triage.data import fingerprint, labelled_texts, read_table
 from triage.embeddings import Embedder
@@ -24,6 +23,7 @@ from triage.features import feature_frame
 from triage.linear_heads import LinearHeads, compile_heads, largest_difference
 from triage.model import TriageModel
 from triage.neighbours import NeighbourIndex
+from triage.training.evaluation_plan import Fold, plan_evaluation
 from triage.training.finetune import FinetuneConfig, finetune_body
 from triage.training.fit_refinement import COLD_START_BELOW, VOTE_WEIGHTS
 from triage.training.head_fitting import fit_and_evaluate
@@ -88,6 +88,16 @@ class Split:
     info: dict[str, Any]
     notes: list[str]
     training_data: dict[str, Any]
+    # Too few tickets for a held-out split: every row is scored by the fold that leaves it
+    # out (test_idx is then empty, train_idx every row).
+    folds: tuple[Fold, ...] = ()
+
+    @property
+    def evaluated_idx(self) -> np.ndarray:
+        """The rows the evaluation scores: the held-out rows, or every row of the folds."""
+        if not self.folds:
+            return self.test_idx
+        return np.sort(np.concatenate([scored for _, scored in self.folds]))
 
 
 def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
@@ -108,23 +118,18 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
         "rows_used": len(data.texts),
     }
     if test_path is None:
-        indices = np.arange(len(data.texts))
-        train_idx, test_idx = train_test_split(
-            indices,
-            test_size=config.test_size,
-            stratify=data.labels[heads[0]],
-            random_state=config.seed,
-        )
-        info = {"method": "stratified", "stratify_on": heads[0], "test_size": config.test_size}
+        labels = {head: np.asarray(values) for head, values in data.labels.items()}
+        plan = plan_evaluation(labels, heads[0], test_size=config.test_size, seed=config.seed)
         return Split(
             data.texts,
-            {head: np.asarray(values) for head, values in data.labels.items()},
+            labels,
             data.frame,
-            train_idx,
-            test_idx,
-            {**info, "seed": config.seed, "n_train": len(train_idx), "n_test": len(test_idx)},
+            plan.train_idx,
+            plan.test_idx,
+            {**plan.info, "seed": config.seed},
             notes,
             training_data,
+            plan.folds,
         )
     test, _ = labelled_texts(
         read_table(test_path),
@@ -155,6 +160,7 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
             "stratify_on": None,
             "n_train": n_train,
             "n_test": n_test,
+            "n_evaluated": n_test,
         },
         notes,
         training_data,
@@ -194,10 +200,7 @@ def train_split(
     version under ``models_dir`` when given. ``scratch``: a directory for temporary files."""
     for note in split.notes:
         say(note)
-    say(
-        f"{len(split.texts)} tickets: {len(split.train_idx)} to train, {len(split.test_idx)} "
-        f"held out ({split.info['method']}, seed {config.seed})"
-    )
+    say(describe_split(split, config.seed))
     heads = list(config.labels)
     train_idx, test_idx = split.train_idx, split.test_idx
     started = time.perf_counter()
@@ -222,7 +225,7 @@ def train_split(
     train_x, test_x = features.iloc[train_idx], features.iloc[test_idx]
 
     slices = {
-        column: split.frame[column].astype(str).iloc[test_idx].tolist()
+        column: split.frame[column].astype(str).iloc[split.evaluated_idx].tolist()
         for column in config.slice_columns
         if column in split.frame.columns
     }
@@ -274,6 +277,20 @@ def train_split(
         model, metrics, config, split, embeddings, tuned, scratch / "publish", models_dir, say
     )
     return TrainResult(model=model, path=path, metrics=metrics)
+
+
+def describe_split(split: Split, seed: int) -> str:
+    """One line: how many tickets train the shipped heads, and how they are evaluated."""
+    n = len(split.texts)
+    if not split.folds:
+        return (
+            f"{n} tickets: {len(split.train_idx)} to train, {len(split.test_idx)} held out "
+            f"({split.info['method']}, seed {seed})"
+        )
+    return (
+        f"{n} tickets, all {len(split.train_idx)} to train; evaluated by "
+        f"{split.info['method']} ({split.info['folds']} fits): {split.info['why']}"
+    )
 
 
 # Probabilities of the NumPy heads may differ from the pipelines' by rounding only.
