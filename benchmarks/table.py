@@ -69,7 +69,14 @@ def learning_curve() -> None:
     for name, run in curves.items():
         sizes = sorted(run["summary"], key=int)
         full = quality.get(name, {}).get("heads", {}).get(run["head"], {})
-        print(f"\n`{name}` ({run['n_test']} held out), accuracy, mean ± sd over seeds:\n")
+        if "full" in run:  # the whole training split, trained by the same run and body
+            figures = run["full"]["heads"][run["head"]]
+            full = {
+                "accuracy": figures["accuracy"],
+                "refinement": {"head_alone": {"accuracy": figures["head_alone_accuracy"]}},
+            }
+        body = f"; body {run['embedder']}" if "embedder" in run else ""
+        print(f"\n`{name}` ({run['n_test']} held out{body}), accuracy, mean ± sd over seeds:\n")
         print("| per class | " + " | ".join(sizes) + " | all |")
         print("|---|" + "---|" * (len(sizes) + 1))
         print("| seeds | " + " | ".join(str(run["summary"][n]["seeds"]) for n in sizes) + " | 1 |")
@@ -92,6 +99,42 @@ def learning_curve() -> None:
             for n in sizes
         ]
         print("| mode chosen | " + " | ".join(modes) + " | trained |")
+        if all("heads" in run["summary"][n] for n in sizes):
+            for head in run["summary"][sizes[0]]["heads"]:
+                _heads_table(name, run, sizes, head)
+
+
+def _heads_table(name: str, run: dict, sizes: list[str], head: str) -> None:
+    """Accuracy, macro-F1 and the auto decisions of one head by size, beside TF-IDF + LR."""
+    print(
+        f"\n`{name}`, head `{head}` ({run['n_test']} held out): mean ± sd over seeds; auto "
+        "precision pooled over every auto decision of the seeds (n decisions)\n"
+    )
+    print(
+        "| per class | seeds | accuracy | macro-F1 | auto share | auto precision (n) "
+        "| TF-IDF+LR accuracy | TF-IDF+LR macro-F1 | mode |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def spread(figure: dict) -> str:
+        return f"{100 * figure['mean']:.1f} ± {100 * figure['std']:.1f}"
+
+    for n in sizes:
+        h = run["summary"][n]["heads"][head]
+        print(
+            f"| {n} | {run['summary'][n]['seeds']} | {spread(h['accuracy'])} | "
+            f"{h['macro_f1']['mean']:.3f} | {spread(h['auto_share'])} | "
+            f"{_pct(h['auto_precision'])} ({h['auto_decisions']}) | "
+            f"{spread(h['tfidf_accuracy'])} | {h['tfidf_macro_f1']['mean']:.3f} | "
+            f"{'/'.join(h['modes'])} |"
+        )
+    if "full" in run:
+        f = run["full"]["heads"][head]
+        print(
+            f"| all ({run['full']['n_train']}) | 1 | {_pct(f['accuracy'])} | {f['macro_f1']:.3f} "
+            f"| {_pct(f['auto_share'])} | {_pct(f['auto_precision'])} ({f['auto_decisions']}) "
+            f"| {_pct(f['tfidf_accuracy'])} | {f['tfidf_macro_f1']:.3f} | {f['mode']} |"
+        )
 
 
 if __name__ == "__main__":
