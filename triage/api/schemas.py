@@ -72,9 +72,18 @@ class HeadOut(BaseModel):
     )
     decision: Literal["auto", "suggest", "review"] = Field(
         description=(
-            "auto: confidence >= threshold, act on it; suggest: below the threshold but above "
-            "the floor, show it to staff; review: the model abstains, a human triages."
+            "auto: confidence >= threshold and the ticket passed the auto gate, act on it; "
+            "suggest: below the threshold (or refused by the gate) but above the floor, show "
+            "it to staff; review: the model abstains, a human triages."
         )
+    )
+    auto_blocked: str | None = Field(
+        None,
+        description=(
+            "Why the ticket may not be decided automatically by any head, in plain words: "
+            "too little content (too few informative words), or unlike every training "
+            "ticket. Null when the auto gate lets it through."
+        ),
     )
     abstained: bool = Field(description="True when decision is 'review'.")
     fallback: bool = Field(
@@ -164,6 +173,32 @@ class HeadInfo(BaseModel):
         description="Per class: confidence for an automatic decision (null: never automatic)."
     )
     suggest_floor: float
+    target_precision: float | None = Field(
+        None, description="The precision each class's `auto` decisions are promised to reach."
+    )
+    guaranteed: bool = Field(
+        False,
+        description=(
+            "True when the thresholds rest on a 95 % lower confidence bound of the out-of-fold "
+            "precision; false for models trained before bounds existed (point estimates)."
+        ),
+    )
+    no_auto: dict[str, str] = Field(
+        default_factory=dict,
+        description="Classes never decided automatically, each with the reason in plain words.",
+    )
+
+
+class AutoGateInfo(BaseModel):
+    """Limits every ticket must pass before any head may decide it automatically."""
+
+    min_informative_words: int = Field(
+        description="Fewest words that are not stop or filler words (English, Indonesian)."
+    )
+    min_similarity: float | None = Field(
+        description="Lowest cosine similarity to the nearest training ticket; null: not fitted."
+    )
+    quantile: float = Field(description="Share of training tickets each limit turns away.")
 
 
 class ModelInfoOut(BaseModel):
@@ -173,6 +208,9 @@ class ModelInfoOut(BaseModel):
     created_at: str | None
     embedder: dict[str, Any]
     heads: dict[str, HeadInfo]
+    auto_gate: AutoGateInfo | None = Field(
+        None, description="The auto gate; null for models trained before it existed."
+    )
     text_columns: list[str]
     training_data: dict[str, Any]
     libraries: dict[str, str]

@@ -156,14 +156,23 @@ def head_report(
 
 
 def decision_report(
-    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], policy: HeadPolicy
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    labels: Sequence[str],
+    policy: HeadPolicy,
+    *,
+    allow_auto: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
-    """Share of tickets per decision, and how often each decision's label is right."""
+    """Share of tickets per decision, and how often each decision's label is right.
+
+    ``allow_auto``: per ticket, whether the auto gate lets it be decided automatically.
+    """
+    allowed = [True] * len(proba) if allow_auto is None else list(allow_auto)
     outcomes = []
-    for row in proba:
+    for row, may in zip(proba, allowed, strict=True):
         best = int(row.argmax())
         distribution = dict(zip(labels, row.tolist(), strict=True))
-        outcomes.append(policy.decide(labels[best], float(row[best]), distribution))
+        outcomes.append(policy.decide(labels[best], float(row[best]), distribution, allow_auto=may))
     decisions = np.asarray([o.decision for o in outcomes])
     # A parent answer (fallback) is right when the true label lies below it.
     correct = np.asarray(
@@ -180,4 +189,5 @@ def decision_report(
             "precision": _round(correct[mask].mean()) if mask.any() else None,
         }
     report[Decision.AUTO.value]["parent_fallbacks"] = int(sum(o.fallback for o in outcomes))
+    report[Decision.AUTO.value]["n"] = int((decisions == Decision.AUTO).sum())
     return report

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from triage.classifier import TUNING_GRID, build_baseline, fit_head
-from triage.decisions import PrecisionCurve, build_policy
+from triage.decisions import (
+    CONFIDENCE_LEVEL,
+    PrecisionCurve,
+    build_policy,
+    correct_predictions_needed,
+)
 from triage.drift import HeadReference
 from triage.neighbours import NeighbourIndex
 from triage.refinement import Refinement
@@ -53,11 +58,13 @@ def fit_and_evaluate(
     neighbours: NeighbourIndex,
     slices: Mapping[str, Sequence[str]],
     say: Say,
+    test_allow_auto: Sequence[bool] | None = None,
 ) -> HeadRun:
     """Fit head ``name`` on the training rows of ``split`` and score it on the held-out rows.
 
     ``neighbours``: the training rows' embeddings and labels, as the artifact keeps them (the
-    served vote searches the same pool).
+    served vote searches the same pool). ``test_allow_auto``: per held-out row, whether the
+    model's auto gate lets it be decided automatically (all, when None).
     """
     train_idx, test_idx = split.train_idx, split.test_idx
     y = split.labels[name]
@@ -114,21 +121,27 @@ def fit_and_evaluate(
     )
     report["operating_points"] = {
         "target_precision": config.target_precision,
+        "confidence_level": CONFIDENCE_LEVEL,
         "suggest_floor": config.suggest_floor,
         "thresholds": policy.thresholds,
         "excluded": {label: curve.excluded for label, curve in curves.items() if curve.excluded},
-        "test": decision_report(truth, test_proba, labels, policy),
+        "no_auto": no_auto_reasons(curves, config.target_precision),
+        "test": decision_report(truth, test_proba, labels, policy, allow_auto=test_allow_auto),
     }
     report["baselines"] = _baselines(train_x, test_x, y[train_idx], y[test_idx])
     auto = report["operating_points"]["test"]["auto"]
+    precision = "n/a" if auto["precision"] is None else f"{auto['precision']:.3f}"
     say(
         f"  {name}: accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f} "
         f"(TF-IDF+LR baseline {report['baselines']['tfidf_logreg']['macro_f1']:.3f}; "
         f"vote weight {refinement.vote_weight}, head alone "
         f"{report['refinement']['head_alone']['macro_f1']:.3f}), "
-        f"automatic for {auto['share']:.0%} at precision {auto['precision'] or 0:.3f} "
+        f"automatic for {auto['share']:.0%} of held-out tickets at precision {precision} "
         f"in {fit_seconds:.1f}s"
     )
+    warning = evidence_warning(name, labels, curves, config.target_precision)
+    if warning:
+        say(warning)
     return HeadRun(
         pipeline=head,
         refinement=refinement,
@@ -139,6 +152,46 @@ def fit_and_evaluate(
         ),
         report=report,
     )
+
+
+def no_auto_reasons(curves: Mapping[str, PrecisionCurve], target: float) -> dict[str, str]:
+    """Per class that never decides automatically at ``target``: why, in plain words."""
+    reasons = {label: curve.why_no_threshold(target) for label, curve in curves.items()}
+    return {label: reason for label, reason in reasons.items() if reason}
+
+
+def evidence_warning(
+    name: str, labels: Sequence[str], curves: Mapping[str, PrecisionCurve], target: float
+) -> str | None:
+    """A warning naming the classes of head ``name`` that can never be decided automatically
+    for lack of labelled tickets (with how many more each would need), or saying that the
+    head decides nothing automatically at all; None if neither."""
+    needed = correct_predictions_needed(target)
+    without = [
+        label for label in labels if label in curves and curves[label].threshold_for(target) is None
+    ]
+    short = {label: curves[label].support for label in without if curves[label].support < needed}
+    if not short and len(without) < len(labels):
+        return None
+    scope = "no class" if len(without) == len(labels) else f"{len(short)} of {len(labels)} classes"
+    message = f"  WARNING head {name!r}: {scope} can be decided automatically"
+    if short:
+        listed = ", ".join(
+            f"{label} ({support}, ~{needed - support} more)"
+            for label, support in sorted(short.items(), key=lambda item: item[1])[:8]
+        )
+        message += (
+            f"; for precision {target:g} at {CONFIDENCE_LEVEL:.0%} confidence a class needs "
+            f"at least {needed} correctly predicted training tickets. Too few labelled "
+            f"tickets: {listed}{' …' if len(short) > 8 else ''}"
+        )
+    low = [label for label in without if label not in short]
+    if low:
+        message += (
+            f"; out-of-fold precision never reaches {target:g} with {CONFIDENCE_LEVEL:.0%} "
+            f"confidence for: {', '.join(low[:8])}{' …' if len(low) > 8 else ''}"
+        )
+    return message + ". These answer as suggestions only."
 
 
 def _grid(config: TrainConfig) -> list[dict[str, Any]]:
