@@ -205,6 +205,16 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
             "n_test": len(test),
             "seconds": round(time.perf_counter() - started, 1),
             "auto_gate": {k: v for k, v in result.metrics["auto_gate"].items() if k != "fitted_on"},
+            "quality": {
+                head: {
+                    "accuracy": report["accuracy"],
+                    "macro_f1": report["macro_f1"],
+                    "ece": report["calibration"]["ece"],
+                    "tfidf_logreg_macro_f1": report["baselines"]["tfidf_logreg"]["macro_f1"],
+                    "tfidf_logreg_accuracy": report["baselines"]["tfidf_logreg"]["accuracy"],
+                }
+                for head, report in result.metrics["heads"].items()
+            },
             "heads": _decisions(
                 result.model,
                 texts,
