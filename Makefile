@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 DATA ?= data/tickets.csv
 
-.PHONY: run test install install-dev browser model serve lint format typecheck audit clean
+.PHONY: run test install install-dev browser model serve lint format typecheck audit openapi clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "triage needs Python >= 3.11")'
@@ -49,6 +49,7 @@ browser:
 test: install-dev browser
 	$(BIN)/ruff check triage tests benchmarks notebooks
 	$(BIN)/mypy
+	$(BIN)/openapi-spec-validator docs/openapi.json
 	$(BIN)/python -m pytest
 
 lint: install-dev
@@ -61,6 +62,12 @@ format: install-dev
 
 typecheck: install-dev
 	$(BIN)/mypy
+
+## Rewrite docs/openapi.json from the app (tests/api/test_openapi_contract.py compares the two);
+## then add a line to docs/CHANGELOG-api.md.
+openapi: install
+	$(BIN)/python -m triage.api.openapi docs/openapi.json
+	@sha256sum docs/openapi.json | cut -c1-12
 
 ## Known vulnerabilities in the installed dependencies (pip-audit, ~10 s). It asks PyPI's JSON
 ## API per release, or OSV with AUDIT_SERVICE=osv; --strict fails when a package could not be

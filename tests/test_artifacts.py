@@ -53,6 +53,7 @@ def test_manifest_records_what_is_needed_to_trust_the_artifact(artifact_dir: Pat
         "heads/linear.json",
         "heads/refinement.json",
         "drift_reference.json",
+        "auto_gate.json",
         "operating_points.json",
         "neighbours.npz",
         "metrics.json",

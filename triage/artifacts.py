@@ -10,6 +10,8 @@ Layout of ``models/<version>/``::
                       scikit-learn (``triage.linear_heads``; the manifest's ``linear_heads``)
     heads/refinement.json  per head: neighbour-vote weight and top-label calibration knots,
                       applied after the head (``triage.refinement``; the manifest's ``refinement``)
+    auto_gate.json         the auto gate: fewest informative words and lowest similarity to a
+                      training ticket for an automatic decision (``triage.auto_gate``)
     drift_reference.json   per head: shares of the labels predicted out of fold and of the true
                       labels, mean confidence (``triage.drift``; the manifest's ``drift_reference``)
     operating_points.json  per head and class: precision by confidence (out of fold), from
@@ -42,6 +44,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from triage.auto_gate import FILE as GATE_FILE
+from triage.auto_gate import FORMAT as GATE_FORMAT
+from triage.auto_gate import AutoGate, load_gate, save_gate
 from triage.checksums import sha256_file
 from triage.decisions import PrecisionCurve
 from triage.drift import FILE as DRIFT_FILE
@@ -162,6 +167,11 @@ def save_model(
                 "format": DRIFT_FORMAT,
                 "file": DRIFT_FILE,
                 "heads": sorted(model.drift_reference),
+            }
+        if model.gate is not None:
+            linear_entry["auto_gate"] = {
+                "format": GATE_FORMAT,
+                "file": save_gate(staging, model.gate),
             }
         curves = {
             head: {label: curve.to_dict() for label, curve in by_label.items()}
@@ -388,6 +398,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         required.append(REFINEMENT_FILE)
     if "drift_reference" in manifest:
         required.append(DRIFT_FILE)
+    if "auto_gate" in manifest:
+        required.append(GATE_FILE)
     for relative in required:
         if relative not in files:
             raise ArtifactError(f"{manifest_path} lists no checksum for {relative}")
@@ -501,6 +513,7 @@ def load_model(
             raise ArtifactError(f"{path / NEIGHBOURS} has embeddings of another dimension")
     refinements = _load_refinements(path, manifest)
     drift_reference = _load_drift_reference(path, manifest)
+    gate = _load_gate(path, manifest)
     try:
         return TriageModel(
             embedder,
@@ -511,6 +524,7 @@ def load_model(
             linear=linear,
             refinements=refinements,
             drift_reference=drift_reference,
+            gate=gate,
         )
     except ValueError as exc:
         raise ArtifactError(f"{path}: {exc}") from exc
@@ -542,6 +556,21 @@ def _load_drift_reference(
         return load_references(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"{path / DRIFT_FILE} cannot be loaded: {exc}") from exc
+
+
+def _load_gate(path: Path, manifest: Mapping[str, Any]) -> AutoGate | None:
+    entry = manifest.get("auto_gate")
+    if entry is None:
+        return None  # trained before the gate existed: decided by the thresholds alone
+    if entry.get("format") != GATE_FORMAT:
+        raise ArtifactError(
+            f"{path / GATE_FILE}: auto gate format {entry.get('format')!r}, this triage reads "
+            f"{GATE_FORMAT}; retrain it with 'triage train'"
+        )
+    try:
+        return load_gate(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path / GATE_FILE} cannot be loaded: {exc}") from exc
 
 
 def _load_head(path: Path, name: str) -> Any:

@@ -1,11 +1,15 @@
 """Operating points: when a prediction is acted on automatically, suggested, or sent to a human.
 
 Each class of each head has a precision curve measured on out-of-fold predictions of the
-training data (never the test split): for every confidence level, the precision of the
-predictions of that class at or above it. For a target precision the class threshold is the
-lowest confidence whose precision still meets the target. Then per prediction:
+training data (never the test split): for every confidence level, how many predictions of
+that class lie at or above it, their precision, and a one-sided lower confidence bound on
+that precision (Clopper–Pearson, 95 %). For a target precision the class threshold is the
+lowest confidence whose *lower bound* still meets the target, so that the promise holds on
+tickets the model has never seen, not only on the rows that chose it; a class without that
+much evidence has no threshold and is never decided automatically. Then per prediction:
 
-- ``auto``: confidence at or above the class threshold: act on it;
+- ``auto``: confidence at or above the class threshold, and the ticket passes the model's
+  auto gate (:mod:`triage.auto_gate`: enough content, not unlike every training ticket);
 - ``suggest``: below the threshold but at or above the floor: show it to staff as a suggestion;
 - ``review``: below the floor, or a class without a usable threshold below the floor:
   the model abstains and the ticket goes to a human at L1 triage.
@@ -17,6 +21,7 @@ probability of its subtree clears the parent's own threshold.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,24 +36,60 @@ class Decision(StrEnum):
     REVIEW = "review"
 
 
+# The one-sided confidence of the lower bounds stored with every curve.
+CONFIDENCE_LEVEL = 0.95
+
+
 @dataclass(frozen=True)
 class PrecisionCurve:
-    """Confidence levels (descending) with the precision of predictions at or above each."""
+    """Confidence levels (descending) with the precision of predictions at or above each.
+
+    ``counts``: how many out-of-fold predictions lie at or above each level;
+    ``lower_bounds``: the one-sided ``CONFIDENCE_LEVEL`` lower bound on each precision.
+    Curves of models trained before bounds existed have neither: their thresholds rest on
+    the point estimate (``guaranteed`` is False).
+    """
 
     confidences: tuple[float, ...]
     precisions: tuple[float, ...]
     support: int
     excluded: str | None = None
+    counts: tuple[int, ...] = ()
+    lower_bounds: tuple[float, ...] = ()
+
+    @property
+    def guaranteed(self) -> bool:
+        return len(self.lower_bounds) == len(self.confidences) and bool(self.lower_bounds)
 
     def threshold_for(self, target_precision: float) -> float | None:
-        """Lowest confidence whose precision meets the target; None if none does."""
+        """Lowest confidence whose precision (its lower bound, where known) meets the target;
+        None if none does."""
         if self.excluded:
             return None
+        evidence = self.lower_bounds if self.guaranteed else self.precisions
         best = None
-        for confidence, precision in zip(self.confidences, self.precisions, strict=True):
+        for confidence, precision in zip(self.confidences, evidence, strict=True):
             if precision >= target_precision:
                 best = confidence
         return best
+
+    def why_no_threshold(self, target_precision: float) -> str | None:
+        """In plain words, why this class never decides automatically; None if it can."""
+        if self.excluded:
+            return f"excluded: {self.excluded}"
+        if self.threshold_for(target_precision) is not None:
+            return None
+        if not self.confidences:
+            return "never predicted out of fold"
+        best = max(self.precisions)
+        if best < target_precision:
+            return f"out-of-fold precision {best:.3f} stays below {target_precision:g}"
+        needed = correct_predictions_needed(target_precision)
+        return (
+            f"not enough evidence: {CONFIDENCE_LEVEL:.0%} confidence in precision "
+            f"{target_precision:g} needs at least {needed} correct out-of-fold predictions "
+            f"of the class; it has {self.support} labelled tickets"
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PrecisionCurve:
@@ -57,6 +98,8 @@ class PrecisionCurve:
             precisions=tuple(float(p) for p in data["precisions"]),
             support=int(data["support"]),
             excluded=data.get("excluded"),
+            counts=tuple(int(n) for n in data.get("counts", ())),
+            lower_bounds=tuple(float(b) for b in data.get("lower_bounds", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,7 +108,17 @@ class PrecisionCurve:
             "precisions": list(self.precisions),
             "support": self.support,
             "excluded": self.excluded,
+            "counts": list(self.counts),
+            "lower_bounds": list(self.lower_bounds),
         }
+
+
+def correct_predictions_needed(target_precision: float) -> int:
+    """The fewest predictions, all correct, whose Clopper–Pearson lower bound reaches the
+    target: ``(1 - CONFIDENCE_LEVEL) ** (1 / n) >= target`` (59 for 0.95)."""
+    if not 0 < target_precision < 1:
+        return 1
+    return math.ceil(math.log(1 - CONFIDENCE_LEVEL) / math.log(target_precision))
 
 
 def ancestors(label: str) -> list[str]:
@@ -97,14 +150,22 @@ class HeadPolicy:
 
     thresholds: dict[str, float | None]
     floor: float
+    target_precision: float | None = None
 
     def decide(
-        self, label: str, confidence: float, distribution: Mapping[str, float] | None = None
+        self,
+        label: str,
+        confidence: float,
+        distribution: Mapping[str, float] | None = None,
+        *,
+        allow_auto: bool = True,
     ) -> Outcome:
+        """The decision for a top label; ``allow_auto`` False (the auto gate refused the
+        ticket) caps it at a suggestion."""
         threshold = self.thresholds.get(label)
-        if threshold is not None and confidence >= threshold:
+        if allow_auto and threshold is not None and confidence >= threshold:
             return Outcome(label, confidence, threshold, Decision.AUTO)
-        for parent in ancestors(label) if distribution else []:
+        for parent in ancestors(label) if distribution and allow_auto else []:
             parent_threshold = self.thresholds.get(parent)
             mass = subtree_mass(distribution or {}, parent)
             if parent_threshold is not None and mass >= parent_threshold:
@@ -124,4 +185,4 @@ def build_policy(
     thresholds = {label: curve.threshold_for(target_precision) for label, curve in curves.items()}
     for label, value in (overrides or {}).items():
         thresholds[label] = value
-    return HeadPolicy(thresholds=thresholds, floor=floor)
+    return HeadPolicy(thresholds=thresholds, floor=floor, target_precision=target_precision)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from triage.auto_gate import AutoGate
 from triage.decisions import PrecisionCurve
 from triage.drift import HeadReference
 from triage.embeddings import Embedder
@@ -87,6 +88,8 @@ class HeadPrediction:
     confidence: float
     distribution: dict[str, float]
     explanation: Explanation | None = None
+    # Why the auto gate refuses an automatic decision for this ticket (None: it does not).
+    auto_blocked: str | None = None
 
 
 class TriageModel:
@@ -96,7 +99,8 @@ class TriageModel:
     read); with ``linear`` given, only explanations read them. ``refinements``: per head, the
     neighbour-vote blend and top-label calibration applied after it (:mod:`triage.refinement`).
     ``drift_reference``: per head, its answers on the training rows (:mod:`triage.drift`);
-    None for artifacts trained without one.
+    None for artifacts trained without one. ``gate``: the auto gate (:mod:`triage.auto_gate`),
+    None for artifacts trained before it existed.
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class TriageModel:
         linear: LinearHeads | None = None,
         refinements: Mapping[str, Refinement] | None = None,
         drift_reference: Mapping[str, HeadReference] | None = None,
+        gate: AutoGate | None = None,
     ) -> None:
         if not heads:
             raise ValueError("a triage model needs at least one head")
@@ -131,6 +136,7 @@ class TriageModel:
         for name, reference in (self.drift_reference or {}).items():
             if name not in self.heads or list(reference.labels) != self.labels(name):
                 raise ValueError(f"the drift reference of {name!r} does not match its head")
+        self.gate = gate
         self._direct_cache: dict[str, Features | None] | None = None
 
     @property
@@ -199,6 +205,15 @@ class TriageModel:
         """As ``predict_proba``, for texts already embedded (by this or an equivalent body)."""
         return self._proba(texts, embeddings, None)
 
+    def auto_blocks(self, texts: Sequence[str], embeddings: np.ndarray) -> list[str | None]:
+        """Per ticket, why the auto gate refuses an automatic decision (None: it does not)."""
+        if self.gate is None:
+            return [None] * len(texts)
+        similarity = None
+        if self.gate.min_similarity is not None and self.neighbours is not None:
+            similarity = self.neighbours.nearest_similarity(embeddings).tolist()
+        return self.gate.reasons(texts, similarity)
+
     def predict(
         self,
         texts: Sequence[str],
@@ -216,6 +231,7 @@ class TriageModel:
         # The frame is only needed for explanations.
         frame = feature_frame(texts, embeddings) if explain else None
         probabilities = self._proba(texts, embeddings, frame)
+        blocked = self.auto_blocks(texts, embeddings)
         results: list[dict[str, HeadPrediction]] = [{} for _ in texts]
         for name in self.heads:
             labels = self.labels(name)
@@ -233,6 +249,7 @@ class TriageModel:
                     confidence=float(row[best]),
                     distribution={label: float(p) for label, p in zip(labels, row, strict=True)},
                     explanation=explanation,
+                    auto_blocked=blocked[i],
                 )
         return results
 

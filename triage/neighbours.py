@@ -83,6 +83,14 @@ class NeighbourIndex:
             vectors, self.matrix, self.codes(head, classes), len(classes), k=k, sharpness=sharpness
         )
 
+    def nearest_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Per embedding row, the cosine similarity of its most similar training ticket."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(self) == 0 or vectors.shape[0] == 0:
+            return np.full(vectors.shape[0], -1.0)
+        # One row at a time, as the vote: an answer never depends on its batch.
+        return np.asarray([float((self.matrix @ row).max()) for row in vectors])
+
     def nearest(self, vector: np.ndarray, k: int = 5) -> list[Neighbour]:
         """The ``k`` most similar training tickets to one normalised embedding."""
         scores = self.matrix @ vector.astype(np.float32)

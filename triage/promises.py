@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from triage.decisions import PrecisionCurve
+from triage.decisions import PrecisionCurve, correct_predictions_needed
 
 COLD_START = "cold start"
 
@@ -22,14 +22,20 @@ COLD_START = "cold start"
 class Evidence:
     """The evidence rules a head was trained under (``TrainConfig``)."""
 
-    min_threshold_support: int  # training tickets a class needs for a threshold at all
+    min_threshold_support: int  # training tickets a class needs for a precision curve at all
     cold_start_below: int  # median tickets a class below which the centroid vote answers
     mode: str  # "trained" or "cold start"
+    # Thresholds on a one-sided lower confidence bound at this level (None: point estimates).
+    confidence_level: float | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        level = data.get("confidence_level")
         return cls(
-            int(data["min_threshold_support"]), int(data["cold_start_below"]), str(data["mode"])
+            int(data["min_threshold_support"]),
+            int(data["cold_start_below"]),
+            str(data["mode"]),
+            None if level is None else float(level),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,6 +43,7 @@ class Evidence:
             "min_threshold_support": self.min_threshold_support,
             "cold_start_below": self.cold_start_below,
             "mode": self.mode,
+            "confidence_level": self.confidence_level,
         }
 
 
@@ -61,32 +68,42 @@ class HeadPromise:
         }
 
 
+def tickets_needed(evidence: Evidence, target_precision: float | None) -> int:
+    """Labelled training tickets a class needs at the least before it may decide ``auto``:
+    the support below which it gets no curve, and, for thresholds on a lower confidence bound,
+    the correct out-of-fold predictions that bound needs to reach the target."""
+    needed = evidence.min_threshold_support
+    if evidence.confidence_level is not None and target_precision is not None:
+        needed = max(needed, correct_predictions_needed(target_precision))
+    return needed
+
+
 def head_promise(
     labels: Sequence[str],
     curves: Mapping[str, PrecisionCurve],
     thresholds: Mapping[str, float | None],
     evidence: Evidence,
+    target_precision: float | None,
 ) -> HeadPromise:
-    """What a head with these classes, curves (training support) and thresholds can promise."""
+    """What a head with these classes, curves (training support) and thresholds (for
+    ``target_precision``) can promise."""
     auto = tuple(label for label in labels if thresholds.get(label) is not None)
     parents = tuple(p for p, t in thresholds.items() if t is not None and p not in labels)
+    needed = tickets_needed(evidence, target_precision)
     short = {
-        label: evidence.min_threshold_support - curves[label].support
+        label: needed - curves[label].support
         for label in labels
-        if label not in auto
-        and label in curves
-        and curves[label].support < evidence.min_threshold_support
+        if label not in auto and label in curves and curves[label].support < needed
     }
     unproven = tuple(label for label in labels if label not in auto and label not in short)
     parts = [_auto_part(labels, auto, parents)]
     if short:
         counts = sorted(curves[label].support for label in short)
-        more = sorted(short.values())
         parts.append(
             f"{_classes(len(short))} of {len(labels)} "
             f"{'has' if len(short) == 1 else 'have'} {_span(counts)} training tickets; a class "
-            f"needs {evidence.min_threshold_support} before its threshold can be trusted: "
-            f"{_span(more)} more labelled tickets per class"
+            f"needs at least {needed}{_why_needed(needed, evidence, target_precision)}: "
+            f"{_span(sorted(short.values()))} more labelled tickets per class"
         )
     if unproven:
         parts.append(
@@ -100,6 +117,13 @@ def head_promise(
             f"than {evidence.cold_start_below} training tickets)"
         )
     return HeadPromise(auto, short, unproven, "; ".join(parts) + ".")
+
+
+def _why_needed(needed: int, evidence: Evidence, target: float | None) -> str:
+    level = evidence.confidence_level
+    if needed == evidence.min_threshold_support or target is None or level is None:
+        return " before its threshold can be trusted"
+    return f", all predicted right out of fold, for precision {target:g} at {level:.0%} confidence"
 
 
 def _auto_part(labels: Sequence[str], auto: Sequence[str], parents: Sequence[str]) -> str:

@@ -47,6 +47,7 @@ class HeadResult:
     distribution: dict[str, float]
     explanation: Explanation | None = None
     fallback: bool = False
+    auto_blocked: str | None = None  # why the auto gate refused an automatic decision
 
     @property
     def abstained(self) -> bool:
@@ -212,7 +213,9 @@ class TriageService:
         for ticket, predictions, language in zip(tickets, predicted, languages, strict=True):
             heads = {}
             for head, p in predictions.items():
-                outcome = self.policies[head].decide(p.label, p.confidence, p.distribution)
+                outcome = self.policies[head].decide(
+                    p.label, p.confidence, p.distribution, allow_auto=p.auto_blocked is None
+                )
                 heads[head] = HeadResult(
                     label=outcome.label,
                     confidence=outcome.confidence,
@@ -221,6 +224,7 @@ class TriageService:
                     distribution=p.distribution,
                     explanation=p.explanation,
                     fallback=outcome.fallback,
+                    auto_blocked=p.auto_blocked,
                 )
             results.append(Classification(ticket.id, self.model.version, heads, language))
         return results
@@ -268,6 +272,7 @@ class TriageService:
             self.model.curves.get(head, {}),
             self.policies[head].thresholds,
             Evidence.from_dict(evidence),
+            self.policies[head].target_precision,
         ).to_dict()
 
     def model_info(self) -> dict[str, Any]:
@@ -284,12 +289,29 @@ class TriageService:
                     "thresholds": self.policies[name].thresholds,
                     "suggest_floor": self.policies[name].floor,
                     "promise": self._promise(name),
+                    **self._auto_info(name),
                 }
                 for name in self.model.heads
             },
+            "auto_gate": None if self.model.gate is None else self.model.gate.to_dict(),
             "text_columns": manifest.get("text_columns", []),
             "training_data": manifest.get("training_data", {}),
             "libraries": manifest.get("libraries", {}),
+        }
+
+    def _auto_info(self, head: str) -> dict[str, Any]:
+        """The head's target precision, whether it is guaranteed, and the classes never auto."""
+        curves = self.model.curves.get(head, {})
+        target = self.policies[head].target_precision
+        no_auto = {}
+        if target is not None:
+            for label, curve in curves.items():
+                if self.policies[head].thresholds.get(label) is None:
+                    no_auto[label] = curve.why_no_threshold(target) or "threshold set to none"
+        return {
+            "target_precision": target,
+            "guaranteed": bool(curves) and all(c.guaranteed or c.excluded for c in curves.values()),
+            "no_auto": no_auto,
         }
 
 
@@ -314,6 +336,7 @@ def classification_dict(result: Classification) -> dict[str, Any]:
             "decision": p.decision.value,
             "abstained": p.abstained,
             "fallback": p.fallback,
+            "auto_blocked": p.auto_blocked,
             "distribution": p.distribution,
             "explanation": explanation,
         }

@@ -12,6 +12,7 @@ import triage
 from triage.api.errors import install_error_handlers
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
+from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import classify, feedback, health, jobs, model, models, similar, webhooks
 from triage.api.routes import metrics as metrics_route
 from triage.api.routes import ui as ui_routes
@@ -96,11 +97,13 @@ def create_app(
         version=triage.__version__,
         summary="Helpdesk ticket triage: category and support tier with calibrated confidence.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     metrics = Metrics(drift=lambda: _drift_report(app))
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,

@@ -103,13 +103,17 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def require_scope(scope: Scope) -> Callable[[Request], ApiKey | None]:
+class RequireScope:
     """A dependency that admits a request with a configured key holding ``scope``.
 
-    With no keys configured the API is open (``triage serve`` then binds loopback only).
+    With no keys configured the API is open (``triage serve`` then binds loopback only). A
+    class, not a closure, so the OpenAPI document can read which scope an operation needs.
     """
 
-    def check(request: Request) -> ApiKey | None:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def __call__(self, request: Request) -> ApiKey | None:
         keys = get_app_settings(request).api_keys
         if not keys:
             return None
@@ -121,11 +125,14 @@ def require_scope(scope: Scope) -> Callable[[Request], ApiKey | None]:
         key = find_key(presented, keys)
         if key is None:
             raise UnauthorizedError("the API key is not valid")
-        if scope not in key.scopes and Scope.ADMIN not in key.scopes:
+        if self.scope not in key.scopes and Scope.ADMIN not in key.scopes:
             raise ForbiddenError(
-                f"the key {key.name!r} lacks the {scope.value!r} scope",
-                details={"needed": scope.value, "scopes": sorted(s.value for s in key.scopes)},
+                f"the key {key.name!r} lacks the {self.scope.value!r} scope",
+                details={"needed": self.scope.value, "scopes": sorted(s.value for s in key.scopes)},
             )
         return key
 
-    return check
+
+def require_scope(scope: Scope) -> Callable[[Request], ApiKey | None]:
+    """A dependency that admits a request with a configured key holding ``scope``."""
+    return RequireScope(scope)

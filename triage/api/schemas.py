@@ -12,6 +12,42 @@ _TICKET_EXAMPLE: dict[str, Any] = {
     "body": "Every job since this morning stops with a paper jam.",
 }
 
+MODEL_VERSION_EXAMPLE = "20261128-093000-3f2a9c1e"
+CLASSIFICATION_EXAMPLE: dict[str, Any] = {
+    "id": "INC-1042",
+    "model_version": MODEL_VERSION_EXAMPLE,
+    "predictions": {
+        "category": {
+            "label": "printers",
+            "confidence": 0.93,
+            "threshold": 0.61,
+            "decision": "auto",
+            "abstained": False,
+            "distribution": {"printers": 0.93, "hardware": 0.05, "other": 0.02},
+        },
+        "tier": {
+            "label": "L1",
+            "confidence": 0.71,
+            "threshold": 0.83,
+            "decision": "suggest",
+            "abstained": False,
+            "distribution": {"L1": 0.71, "L2": 0.09, "L3": 0.2},
+        },
+    },
+    "language": {"code": "en", "confidence": 0.99, "mixed": False},
+}
+
+MODEL_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "version": MODEL_VERSION_EXAMPLE,
+    "created_at": "2026-11-28T09:30:00+00:00",
+    "heads": {
+        "category": {"accuracy": 0.8712, "macro_f1": 0.8544},
+        "tier": {"accuracy": 0.7731, "macro_f1": 0.7402},
+    },
+    "training_data": "tickets.csv",
+    "active": True,
+}
+
 
 class TicketIn(BaseModel):
     """A ticket to classify: a subject and/or a body, an optional id and metadata."""
@@ -72,9 +108,18 @@ class HeadOut(BaseModel):
     )
     decision: Literal["auto", "suggest", "review"] = Field(
         description=(
-            "auto: confidence >= threshold, act on it; suggest: below the threshold but above "
-            "the floor, show it to staff; review: the model abstains, a human triages."
+            "auto: confidence >= threshold and the ticket passed the auto gate, act on it; "
+            "suggest: below the threshold (or refused by the gate) but above the floor, show "
+            "it to staff; review: the model abstains, a human triages."
         )
+    )
+    auto_blocked: str | None = Field(
+        None,
+        description=(
+            "Why the ticket may not be decided automatically by any head, in plain words: "
+            "too little content (too few informative words), or unlike every training "
+            "ticket. Null when the auto gate lets it through."
+        ),
     )
     abstained: bool = Field(description="True when decision is 'review'.")
     fallback: bool = Field(
@@ -107,35 +152,7 @@ class ClassificationOut(BaseModel):
     predictions: dict[str, HeadOut] = Field(description="One entry per head, e.g. category, tier.")
     language: LanguageOut | None = Field(None, description="Detected language of the ticket.")
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "INC-1042",
-                    "model_version": "20261128-093000-3f2a9c1e",
-                    "predictions": {
-                        "category": {
-                            "label": "printers",
-                            "confidence": 0.93,
-                            "threshold": 0.61,
-                            "decision": "auto",
-                            "abstained": False,
-                            "distribution": {"printers": 0.93, "hardware": 0.05, "other": 0.02},
-                        },
-                        "tier": {
-                            "label": "L1",
-                            "confidence": 0.71,
-                            "threshold": 0.83,
-                            "decision": "suggest",
-                            "abstained": False,
-                            "distribution": {"L1": 0.71, "L2": 0.09, "L3": 0.2},
-                        },
-                    },
-                    "language": {"code": "en", "confidence": 0.99, "mixed": False},
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [CLASSIFICATION_EXAMPLE]})
 
 
 class BatchIn(BaseModel):
@@ -152,6 +169,14 @@ class BatchIn(BaseModel):
 
 class BatchOut(BaseModel):
     """One result per ticket, in the order sent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"model_version": MODEL_VERSION_EXAMPLE, "results": [CLASSIFICATION_EXAMPLE]}
+            ]
+        }
+    )
 
     model_version: str
     results: list[ClassificationOut]
@@ -178,18 +203,80 @@ class HeadInfo(BaseModel):
         description="Per class: confidence for an automatic decision (null: never automatic)."
     )
     suggest_floor: float
+    target_precision: float | None = Field(
+        None, description="The precision each class's `auto` decisions are promised to reach."
+    )
+    guaranteed: bool = Field(
+        False,
+        description=(
+            "True when the thresholds rest on a 95 % lower confidence bound of the out-of-fold "
+            "precision; false for models trained before bounds existed (point estimates)."
+        ),
+    )
+    no_auto: dict[str, str] = Field(
+        default_factory=dict,
+        description="Classes never decided automatically, each with the reason in plain words.",
+    )
     promise: PromiseOut | None = Field(
         None, description="Null for a model trained before training recorded its evidence."
     )
 
 
+class AutoGateInfo(BaseModel):
+    """Limits every ticket must pass before any head may decide it automatically."""
+
+    min_informative_words: int = Field(
+        description="Fewest words that are not stop or filler words (English, Indonesian)."
+    )
+    min_similarity: float | None = Field(
+        description="Lowest cosine similarity to the nearest training ticket; null: not fitted."
+    )
+    quantile: float = Field(description="Share of training tickets each limit turns away.")
+
+
 class ModelInfoOut(BaseModel):
     """The served model: version, embedder, labels per head and held-out metrics."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": MODEL_VERSION_EXAMPLE,
+                    "created_at": "2026-11-28T09:30:00+00:00",
+                    "embedder": {"kind": "minilm", "name": "all-MiniLM-L6-v2", "dim": 384},
+                    "heads": {
+                        "tier": {
+                            "labels": ["L1", "L2", "L3"],
+                            "metrics": {"accuracy": 0.7731, "macro_f1": 0.7402},
+                            "thresholds": {"L1": 0.83, "L2": None, "L3": 0.9},
+                            "suggest_floor": 0.5,
+                            "promise": {
+                                "auto": True,
+                                "auto_classes": ["L1", "L3"],
+                                "short_of_tickets": {},
+                                "short_of_precision": ["L2"],
+                                "statement": "`auto` decisions possible for 2 of 3 classes (L1, "
+                                "L3); the others are only suggested; 1 class with enough tickets "
+                                "does not reach the target precision out of fold at any "
+                                "confidence (L2).",
+                            },
+                        }
+                    },
+                    "text_columns": ["subject", "body"],
+                    "training_data": {"file": "tickets.csv", "rows": 660, "rows_used": 660},
+                    "libraries": {"scikit-learn": "1.9.1", "triage": "0.1.0"},
+                }
+            ]
+        }
+    )
 
     version: str
     created_at: str | None
     embedder: dict[str, Any]
     heads: dict[str, HeadInfo]
+    auto_gate: AutoGateInfo | None = Field(
+        None, description="The auto gate; null for models trained before it existed."
+    )
     text_columns: list[str]
     training_data: dict[str, Any]
     libraries: dict[str, str]
@@ -198,6 +285,8 @@ class ModelInfoOut(BaseModel):
 class ModelSummaryOut(BaseModel):
     """One saved model version."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [MODEL_SUMMARY_EXAMPLE]})
+
     version: str
     created_at: str | None
     heads: dict[str, dict[str, float]] = Field(description="Held-out accuracy and macro-F1.")
@@ -205,7 +294,39 @@ class ModelSummaryOut(BaseModel):
     active: bool = Field(description="The version this service answers with now.")
 
 
+class ModelDetailOut(BaseModel):
+    """One saved model version: its manifest (checksums verified) and evaluation report."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "manifest": {
+                        "format": 1,
+                        "version": MODEL_VERSION_EXAMPLE,
+                        "created_at": "2026-11-28T09:30:00+00:00",
+                        "embedder": {"kind": "minilm", "name": "all-MiniLM-L6-v2", "dim": 384},
+                        "files": {"heads/tier.joblib": "a536974f7e82ece459a8d7a7c1f52c31"},
+                    },
+                    "metrics": {"tier": {"accuracy": 0.7731, "macro_f1": 0.7402}},
+                }
+            ]
+        }
+    )
+
+    manifest: dict[str, Any] = Field(description="The artifact's manifest.json.")
+    metrics: dict[str, Any] = Field(
+        description="The artifact's metrics.json: overall, per class and per slice, per head."
+    )
+
+
 class StatusOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ready", "model_version": MODEL_VERSION_EXAMPLE}]
+        }
+    )
+
     status: str
     model_version: str | None = None
 
@@ -218,5 +339,19 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     """The one shape of every error response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "invalid_ticket",
+                        "message": "a ticket needs a non-empty 'subject' or 'body'",
+                        "details": None,
+                    }
+                }
+            ]
+        }
+    )
 
     error: ErrorBody

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from triage.service import DriftReport
 
@@ -48,6 +48,51 @@ class HeadDriftOut(BaseModel):
 
 class DriftOut(BaseModel):
     """Every head of the served model: its latest predictions against training."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_version": "20261128-093000-3f2a9c1e",
+                    "reference": True,
+                    "drifted": False,
+                    "heads": {
+                        "tier": {
+                            "status": "stable",
+                            "drifted": False,
+                            "psi": 0.031,
+                            "threshold": 0.2,
+                            "window": 5000,
+                            "observed": 5000,
+                            "min_predictions": 500,
+                            "mean_confidence": 0.74,
+                            "reference_mean_confidence": 0.72,
+                            "labels": {
+                                "L1": {
+                                    "count": 3050,
+                                    "current": 0.61,
+                                    "reference": 0.6,
+                                    "training": 0.58,
+                                },
+                                "L2": {
+                                    "count": 1400,
+                                    "current": 0.28,
+                                    "reference": 0.29,
+                                    "training": 0.3,
+                                },
+                                "L3": {
+                                    "count": 550,
+                                    "current": 0.11,
+                                    "reference": 0.11,
+                                    "training": 0.12,
+                                },
+                            },
+                        }
+                    },
+                }
+            ]
+        }
+    )
 
     model_version: str
     reference: bool = Field(

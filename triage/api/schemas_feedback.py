@@ -17,6 +17,15 @@ _FEEDBACK_EXAMPLE: dict[str, Any] = {
     "confidence": 0.71,
 }
 
+_QUALITY_EXAMPLE: dict[str, Any] = {
+    "feedback": 120,
+    "precision": 0.9,
+    "auto": 80,
+    "auto_precision": 0.975,
+    "coverage": 0.6667,
+    "abstain_rate": 0.05,
+}
+
 
 class FeedbackIn(BaseModel):
     """The label staff settled on for one head of a classified ticket."""
@@ -43,6 +52,8 @@ class FeedbackBatchIn(BaseModel):
 
 
 class FeedbackStoredOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"stored": 1}]})
+
     stored: int = Field(
         description="Items committed (a repeat of one ticket, head and model "
         "version replaces the earlier answer)."
@@ -64,6 +75,23 @@ class HeadQualityOut(BaseModel):
 
 
 class QualityReportOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-11-01T00:00:00Z",
+                    "model_version": "20261128-093000-3f2a9c1e",
+                    "heads": {
+                        "category": {
+                            "overall": _QUALITY_EXAMPLE,
+                            "classes": {"printers": _QUALITY_EXAMPLE},
+                        }
+                    },
+                }
+            ]
+        }
+    )
+
     since: datetime | None
     model_version: str | None
     heads: dict[str, HeadQualityOut]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from triage.api.schemas import ClassificationOut, ErrorBody, TicketIn
+from triage.api.schemas import CLASSIFICATION_EXAMPLE, ClassificationOut, ErrorBody, TicketIn
 
 
 class JobIn(BaseModel):
@@ -32,6 +32,37 @@ class JobItemOut(BaseModel):
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7fc19d818d7647c88973c659b5479bc1",
+                    "status": "done",
+                    "total": 1,
+                    "done": 1,
+                    "failed": 0,
+                    "progress": 1.0,
+                    "model_version": CLASSIFICATION_EXAMPLE["model_version"],
+                    "error": None,
+                    "created_at": "2026-11-28T10:00:00.011905Z",
+                    "started_at": "2026-11-28T10:00:00.016545Z",
+                    "finished_at": "2026-11-28T10:00:00.040543Z",
+                    "results": [
+                        {
+                            "position": 0,
+                            "id": "INC-1042",
+                            "result": CLASSIFICATION_EXAMPLE,
+                            "error": None,
+                        }
+                    ],
+                    "links": {
+                        "self": "https://triage.example.com/v1/jobs/7fc19d818d7647c88973c659b5479bc1"
+                    },
+                }
+            ]
+        }
+    )
+
     id: str
     status: Literal["queued", "running", "done", "failed"]
     total: int

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from triage.api.schemas import ClassificationOut
+from triage.api.schemas import CLASSIFICATION_EXAMPLE, ClassificationOut
 
 _QUERY_EXAMPLE: dict[str, Any] = {
     "id": "INC-2001",
@@ -15,7 +15,7 @@ _QUERY_EXAMPLE: dict[str, Any] = {
     "body": "Since the update my VPN drops about once an hour.",
     "k": 5,
 }
-_RESOLVED_EXAMPLE: dict[str, Any] = {
+RESOLVED_EXAMPLE: dict[str, Any] = {
     "id": "INC-1042",
     "subject": "VPN drops after Windows update",
     "body": "The VPN client disconnects every hour since Tuesday's update.",
@@ -23,6 +23,28 @@ _RESOLVED_EXAMPLE: dict[str, Any] = {
     "category": "network",
     "tier": "L1",
     "resolved_at": "2026-11-20T14:03:00Z",
+}
+
+_MATCH_EXAMPLE: dict[str, Any] = {
+    "id": "INC-0988",
+    "score": 0.8731,
+    "duplicate": False,
+    "subject": "VPN drops after Windows update",
+    "resolution": "Updated the VPN client to 7.2; the keep-alive bug is fixed there.",
+    "resolution_hidden": False,
+    "category": "network",
+    "tier": "L1",
+    "resolved_at": "2026-11-20T14:03:00Z",
+    "tenant": None,
+    "visibility": "public",
+    "language": "en",
+}
+_DUPLICATE_EXAMPLE: dict[str, Any] = {
+    "id": "INC-1999",
+    "score": 0.9512,
+    "subject": "VPN keeps disconnecting",
+    "created_at": "2026-11-28T09:12:00Z",
+    "tenant": None,
 }
 
 
@@ -99,6 +121,18 @@ class DuplicateOut(BaseModel):
 
 
 class SimilarOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "similar": [_MATCH_EXAMPLE],
+                    "duplicates": [_DUPLICATE_EXAMPLE],
+                    "backend": "embedded",
+                }
+            ]
+        }
+    )
+
     similar: list[MatchOut] = Field(description="Most similar resolved tickets, best first.")
     duplicates: list[DuplicateOut] = Field(
         description="Recent open tickets that look like the same incident, best first."
@@ -107,6 +141,20 @@ class SimilarOut(BaseModel):
 
 
 class TriageOut(SimilarOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "classification": CLASSIFICATION_EXAMPLE,
+                    "similar": [_MATCH_EXAMPLE],
+                    "duplicates": [],
+                    "backend": "embedded",
+                    "degraded": [],
+                }
+            ]
+        }
+    )
+
     classification: ClassificationOut
     degraded: list[Literal["similar", "queue"]] = Field(
         default_factory=list,
@@ -122,7 +170,7 @@ class TriageOut(SimilarOut):
 class ResolvedTicketIn(_HasText):
     """A solved ticket to suggest from: the text it was reported with and how it was solved."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_RESOLVED_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [RESOLVED_EXAMPLE]})
 
     id: str = Field(min_length=1, max_length=200)
     resolution: str | None = Field(None, description="How it was solved, shown to staff.")
@@ -137,16 +185,20 @@ class ResolvedTicketIn(_HasText):
 
 class ResolvedBatchIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"tickets": [_RESOLVED_EXAMPLE]}]}
+        extra="forbid", json_schema_extra={"examples": [{"tickets": [RESOLVED_EXAMPLE]}]}
     )
 
     tickets: list[ResolvedTicketIn] = Field(min_length=1, description="Up to TRIAGE_MAX_BATCH.")
 
 
 class ResolvedStoredOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"stored": 1, "embedded": 1}]})
+
     stored: int = Field(description="Tickets added or updated (committed before this answer).")
     embedded: int = Field(description="Of those, how many were (re-)embedded: new or changed text.")
 
 
 class DeletedOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"deleted": 1}]})
+
     deleted: int = Field(description="Stored tickets removed (one per tenant holding the id).")

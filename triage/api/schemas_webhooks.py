@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from triage.api.schemas import ClassificationOut, ErrorBody
+from triage.api.schemas import CLASSIFICATION_EXAMPLE, ClassificationOut, ErrorBody
 
 
 class CurrentFieldsOut(BaseModel):
@@ -51,6 +51,48 @@ class WritebackOut(BaseModel):
 
 class DeliveryOut(BaseModel):
     """A webhook delivery: accepted at once, triaged in the background."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0c5e2f4a9b7d4e21",
+                    "source": "zammad",
+                    "event": "ticket.create",
+                    "status": "done",
+                    "duplicate": False,
+                    "ignored": None,
+                    "vendor_delivery_id": "a3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a5b",
+                    "sent_at": None,
+                    "created_at": "2026-11-28T10:00:00Z",
+                    "finished_at": "2026-11-28T10:00:01Z",
+                    "ticket": {
+                        "source": "zammad",
+                        "external_id": "1042",
+                        "number": "31042",
+                        "subject": "Printer on 3rd floor jams",
+                        "body": "Every job since this morning stops with a paper jam.",
+                        "body_format": "text",
+                        "requester": "emily@example.com",
+                        "current": {"category": None, "priority": "2 normal", "group": "Users"},
+                    },
+                    "result": {**CLASSIFICATION_EXAMPLE, "id": "1042"},
+                    "error": None,
+                    "writeback": {
+                        "status": "done",
+                        "attempts": 1,
+                        "next_attempt_at": None,
+                        "last_error": None,
+                        "steps_done": ["note", "tags"],
+                        "done_at": "2026-11-28T10:00:02Z",
+                    },
+                    "links": {
+                        "self": "https://triage.example.com/v1/webhooks/deliveries/0c5e2f4a9b7d4e21"
+                    },
+                }
+            ]
+        }
+    )
 
     id: str
     source: str

@@ -156,19 +156,34 @@ def head_report(
 
 
 def decision_report(
-    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], policy: HeadPolicy
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    labels: Sequence[str],
+    policy: HeadPolicy,
+    *,
+    allow_auto: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
-    """Share of tickets per decision, and how often each decision's label is right."""
-    return outcome_report(y_true, decide_all(proba, labels, policy))
+    """Share of tickets per decision, and how often each decision's label is right.
+
+    ``allow_auto``: per ticket, whether the auto gate lets it be decided automatically.
+    """
+    return outcome_report(y_true, decide_all(proba, labels, policy, allow_auto=allow_auto))
 
 
-def decide_all(proba: np.ndarray, labels: Sequence[str], policy: HeadPolicy) -> list[Outcome]:
-    """The decision ``policy`` makes on each row of ``proba``."""
+def decide_all(
+    proba: np.ndarray,
+    labels: Sequence[str],
+    policy: HeadPolicy,
+    *,
+    allow_auto: Sequence[bool] | None = None,
+) -> list[Outcome]:
+    """The decision ``policy`` makes on each row of ``proba`` (``allow_auto`` as above)."""
+    allowed = [True] * len(proba) if allow_auto is None else list(allow_auto)
     outcomes = []
-    for row in proba:
+    for row, may in zip(proba, allowed, strict=True):
         best = int(row.argmax())
         distribution = dict(zip(labels, row.tolist(), strict=True))
-        outcomes.append(policy.decide(labels[best], float(row[best]), distribution))
+        outcomes.append(policy.decide(labels[best], float(row[best]), distribution, allow_auto=may))
     return outcomes
 
 
@@ -190,4 +205,5 @@ def outcome_report(y_true: Sequence[str], outcomes: Sequence[Outcome]) -> dict[s
             "precision": _round(correct[mask].mean()) if mask.any() else None,
         }
     report[Decision.AUTO.value]["parent_fallbacks"] = int(sum(o.fallback for o in outcomes))
+    report[Decision.AUTO.value]["n"] = int((decisions == Decision.AUTO).sum())
     return report

@@ -2,12 +2,12 @@
 
 Everything chosen here — C and class weighting, the vote weight, the calibration map, the
 thresholds — comes from out-of-fold predictions on the training rows; the held-out rows are
-only scored.
+only scored. With too few tickets for a held-out split, every row is scored instead by heads
+fitted the same way without its fold (``triage.training.head_answers``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,24 +16,19 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from triage.classifier import TUNING_GRID, TuningResult, build_baseline, fit_head
-from triage.decisions import HeadPolicy, PrecisionCurve, build_policy
+from triage.decisions import CONFIDENCE_LEVEL, PrecisionCurve, correct_predictions_needed
 from triage.drift import HeadReference
 from triage.neighbours import NeighbourIndex
-from triage.promises import Evidence, head_promise
+from triage.promises import Evidence, HeadPromise, head_promise
 from triage.refinement import Refinement
 from triage.training.cross_validation import HeadAnswers, pooled
-from triage.training.evaluate import calibration, decide_all, head_report, outcome_report, score
-from triage.training.fit_refinement import fit_refinement
-from triage.training.operating_points import precision_curves
+from triage.training.evaluate import calibration, head_report, outcome_report, score
+from triage.training.head_answers import FittedHead, answers_on, fit_on_rows, fold_answers
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from triage.training.evaluation_plan import Fold
     from triage.training.train import Say, Split, TrainConfig
-
-_CLASSIFIER_PARAMS = ("C", "class_weight")
 
 
 @dataclass(frozen=True)
@@ -57,31 +52,24 @@ def fit_and_evaluate(
     neighbours: NeighbourIndex,
     slices: Mapping[str, Sequence[str]],
     say: Say,
+    test_allow_auto: Sequence[bool] | None = None,
 ) -> HeadRun:
     """Fit head ``name`` on the training rows of ``split`` and score it on the held-out rows
     (or, with ``split.folds``, on every row, each by heads fitted without its fold).
 
     ``neighbours``: the training rows' embeddings and labels, as the artifact keeps them (the
-    served vote searches the same pool).
+    served vote searches the same pool). ``test_allow_auto``: per evaluated row
+    (``split.evaluated_idx``), whether the auto gate fitted without it lets it be decided
+    automatically (all, when None).
     """
-    train_idx, test_idx = split.train_idx, split.test_idx
+    train_idx = split.train_idx
     y = split.labels[name]
     say(f"fitting head {name!r} ({len(set(y))} classes)")
-    fitted = _fit(name, y[train_idx], train_x, neighbours, config)
+    fitted = fit_on_rows(name, y[train_idx], train_x, neighbours, config)
     labels, refinement, policy = fitted.labels, fitted.refinement, fitted.policy
-    if split.folds:
-        # Under cross-validation the training rows are every row: folds index them alike.
-        # One BLAS thread: on fits this small, OpenBLAS threads only contend (25x slower
-        # logistic-regression baseline on a busy two-core machine).
-        with threadpool_limits(limits=1):
-            folds = [
-                _fold_answers(name, split, config, train_x, embeddings, f) for f in split.folds
-            ]
-        answers = pooled(folds, labels)
-    else:
-        answers = _answers(
-            fitted, name, test_idx, test_x, embeddings[test_idx], neighbours, train_x
-        )
+    answers = _evaluated_answers(
+        name, split, config, fitted, train_x, test_x, embeddings, neighbours, test_allow_auto
+    )
     truth = y[answers.rows].tolist()
     test_proba, head_proba = answers.proba, answers.head_proba
     report = head_report(truth, test_proba, labels, slices=slices)
@@ -103,32 +91,33 @@ def fit_and_evaluate(
     curves = fitted.curves
     report["operating_points"] = {
         "target_precision": config.target_precision,
+        "confidence_level": CONFIDENCE_LEVEL,
         "suggest_floor": config.suggest_floor,
         "thresholds": policy.thresholds,
         "excluded": {label: curve.excluded for label, curve in curves.items() if curve.excluded},
+        "no_auto": no_auto_reasons(curves, config.target_precision),
         "test": outcome_report(truth, answers.outcomes),
     }
     report["baselines"] = {
         "tfidf_logreg": score(truth, answers.baseline),
         "majority": score(truth, answers.majority),
     }
-    evidence = Evidence(
-        config.min_threshold_support,
-        config.cold_start_below,
-        str(refinement.chosen_on.get("mode", "trained")),
-    )
-    promise = head_promise(labels, curves, policy.thresholds, evidence)
+    evidence, promise = _promise(config, fitted)
     report["evidence"] = evidence.to_dict()
     report["promise"] = promise.to_dict()
     auto = report["operating_points"]["test"]["auto"]
+    precision = "n/a" if auto["precision"] is None else f"{auto['precision']:.3f}"
     say(
         f"  {name}: accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f} "
         f"(TF-IDF+LR baseline {report['baselines']['tfidf_logreg']['macro_f1']:.3f}; "
         f"vote weight {refinement.vote_weight}, head alone "
         f"{report['refinement']['head_alone']['macro_f1']:.3f}), "
-        f"automatic for {auto['share']:.0%} at precision {auto['precision'] or 0:.3f} "
+        f"automatic for {auto['share']:.0%} of {_evaluated(split)} at precision {precision} "
         f"in {fitted.seconds:.1f}s"
     )
+    warning = evidence_warning(name, labels, curves, config.target_precision)
+    if warning:
+        say(warning)
     say(f"  {name}: {promise.statement}")
     return HeadRun(
         pipeline=fitted.pipeline,
@@ -142,124 +131,92 @@ def fit_and_evaluate(
     )
 
 
-@dataclass(frozen=True)
-class _Fitted:
-    """A head fitted on some rows, with its refinement and thresholds."""
-
-    pipeline: Pipeline
-    tuning: TuningResult
-    labels: list[str]
-    refinement: Refinement
-    refined_oof: np.ndarray
-    curves: dict[str, PrecisionCurve]
-    policy: HeadPolicy
-    y_train: np.ndarray
-    seconds: float
-
-
-def _fit(
-    name: str,
-    y_train: np.ndarray,
-    train_x: pd.DataFrame,
-    neighbours: NeighbourIndex,
-    config: TrainConfig,
-) -> _Fitted:
-    """Fit, refine and set the operating points of a head, from its training rows alone."""
-    started = time.perf_counter()
-    head, tuning = fit_head(
-        train_x, y_train, grid=_grid(config), seed=config.seed, **_feature_params(config)
+def _promise(config: TrainConfig, fitted: FittedHead) -> tuple[Evidence, HeadPromise]:
+    """The evidence rules the head was trained under, and what it can promise by them."""
+    evidence = Evidence(
+        config.min_threshold_support,
+        config.cold_start_below,
+        str(fitted.refinement.chosen_on.get("mode", "trained")),
+        CONFIDENCE_LEVEL,
     )
-    labels = [str(label) for label in head.classes_]
-    refined = fit_refinement(
-        head.named_steps["classifier"].oof_proba_,
-        neighbours.codes(name, labels),
-        neighbours.matrix,
-        weights=config.vote_weights,
-        calibrate=config.top_label_calibration,
-        cold_start_below=config.cold_start_below,
+    policy = fitted.policy
+    promise = head_promise(
+        fitted.labels, fitted.curves, policy.thresholds, evidence, policy.target_precision
     )
-    # Operating points come from out-of-fold predictions on the training part only.
-    curves = precision_curves(
-        y_train.tolist(), refined.oof_proba, labels, min_support=config.min_threshold_support
-    )
-    policy = build_policy(
-        curves, target_precision=config.target_precision, floor=config.suggest_floor
-    )
-    seconds = time.perf_counter() - started
-    return _Fitted(
-        head,
-        tuning,
-        labels,
-        refined.refinement,
-        refined.oof_proba,
-        curves,
-        policy,
-        y_train,
-        seconds,
-    )
+    return evidence, promise
 
 
-def _answers(
-    fitted: _Fitted,
-    name: str,
-    rows: np.ndarray,
-    x: pd.DataFrame,
-    vectors: np.ndarray,
-    neighbours: NeighbourIndex,
-    train_x: pd.DataFrame,
-) -> HeadAnswers:
-    """What ``fitted`` and the plain references answer on ``rows`` (features ``x``)."""
-    refinement, labels = fitted.refinement, fitted.labels
-    head_proba = fitted.pipeline.predict_proba(x)
-    vote = None
-    if refinement.uses_vote:
-        vote = neighbours.vote(
-            vectors,
-            name,
-            labels,
-            k=refinement.vote_k,
-            sharpness=refinement.vote_sharpness,
-            kind=refinement.vote_kind,
-        )
-    proba = refinement.apply(head_proba, vote)
-    y_train = fitted.y_train.tolist()
-    majority = max(set(y_train), key=y_train.count)
-    return HeadAnswers(
-        rows=np.asarray(rows),
-        labels=labels,
-        proba=proba,
-        head_proba=head_proba,
-        outcomes=decide_all(proba, labels, fitted.policy),
-        baseline=build_baseline().fit(train_x, y_train).predict(x).tolist(),
-        majority=[majority] * len(rows),
-    )
-
-
-def _fold_answers(
+def _evaluated_answers(
     name: str,
     split: Split,
     config: TrainConfig,
-    features: pd.DataFrame,
+    fitted: FittedHead,
+    train_x: pd.DataFrame,
+    test_x: pd.DataFrame,
     embeddings: np.ndarray,
-    fold: Fold,
+    neighbours: NeighbourIndex,
+    test_allow_auto: Sequence[bool] | None,
 ) -> HeadAnswers:
-    """The answers on a fold's rows of a head trained, with the same recipe, on the rest."""
-    train, scored = fold
-    y = split.labels[name]
-    pool = NeighbourIndex(embeddings[train], [str(i) for i in train], {name: y[train].tolist()})
-    fitted = _fit(name, y[train], features.iloc[train], pool, config)
-    return _answers(
-        fitted, name, scored, features.iloc[scored], embeddings[scored], pool, features.iloc[train]
-    )
+    """The answers the evaluation scores: the shipped head's on the held-out rows, or, under
+    cross-validation, each fold's heads' on that fold's rows."""
+    allow = np.ones(len(split.texts), dtype=bool)
+    if test_allow_auto is not None:
+        allow[split.evaluated_idx] = test_allow_auto
+    if not split.folds:
+        rows = split.test_idx
+        return answers_on(
+            fitted, name, rows, test_x, embeddings[rows], neighbours, train_x, allow[rows].tolist()
+        )
+    # Under cross-validation the training rows are every row: folds index them alike. One
+    # BLAS thread: on fits this small, OpenBLAS threads only contend (a 25x slower
+    # logistic-regression baseline measured on a busy two-core machine).
+    with threadpool_limits(limits=1):
+        folds = [
+            fold_answers(name, split, config, train_x, embeddings, fold, allow)
+            for fold in split.folds
+        ]
+    return pooled(folds, fitted.labels)
 
 
-def _grid(config: TrainConfig) -> list[dict[str, Any]]:
-    """The classifier settings to compare: the tuning grid, or the one setting asked for."""
-    fixed = {k: v for k, v in config.head_params.items() if k in _CLASSIFIER_PARAMS}
-    if config.tune and not fixed:
-        return [dict(params) for params in TUNING_GRID]
-    return [{"C": 0.3, "class_weight": None, **fixed}]
+def no_auto_reasons(curves: Mapping[str, PrecisionCurve], target: float) -> dict[str, str]:
+    """Per class that never decides automatically at ``target``: why, in plain words."""
+    reasons = {label: curve.why_no_threshold(target) for label, curve in curves.items()}
+    return {label: reason for label, reason in reasons.items() if reason}
 
 
-def _feature_params(config: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in config.head_params.items() if k not in _CLASSIFIER_PARAMS}
+def evidence_warning(
+    name: str, labels: Sequence[str], curves: Mapping[str, PrecisionCurve], target: float
+) -> str | None:
+    """A warning naming the classes of head ``name`` that can never be decided automatically
+    for lack of labelled tickets (with how many more each would need), or saying that the
+    head decides nothing automatically at all; None if neither."""
+    needed = correct_predictions_needed(target)
+    without = [
+        label for label in labels if label in curves and curves[label].threshold_for(target) is None
+    ]
+    short = {label: curves[label].support for label in without if curves[label].support < needed}
+    if not short and len(without) < len(labels):
+        return None
+    scope = "no class" if len(without) == len(labels) else f"{len(short)} of {len(labels)} classes"
+    message = f"  WARNING head {name!r}: {scope} can be decided automatically"
+    if short:
+        listed = ", ".join(
+            f"{label} ({support}, ~{needed - support} more)"
+            for label, support in sorted(short.items(), key=lambda item: item[1])[:8]
+        )
+        message += (
+            f"; for precision {target:g} at {CONFIDENCE_LEVEL:.0%} confidence a class needs "
+            f"at least {needed} correctly predicted training tickets. Too few labelled "
+            f"tickets: {listed}{' …' if len(short) > 8 else ''}"
+        )
+    low = [label for label in without if label not in short]
+    if low:
+        message += (
+            f"; out-of-fold precision never reaches {target:g} with {CONFIDENCE_LEVEL:.0%} "
+            f"confidence for: {', '.join(low[:8])}{' …' if len(low) > 8 else ''}"
+        )
+    return message + ". These answer as suggestions only."
+
+
+def _evaluated(split: Split) -> str:
+    return "held-out tickets" if not split.folds else f"tickets ({split.info['method']})"

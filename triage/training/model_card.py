@@ -81,11 +81,15 @@ def render_model_card(
         "",
         f"## Decisions on the {'evaluated' if cross_validated else 'held-out'} tickets",
         "",
-        "Per-class thresholds are set on out-of-fold predictions of the training part for the "
-        "target precision; `auto` acts on the label, `suggest` shows it to staff, `review` "
-        "abstains (a human triages).",
+        "Per-class thresholds are set on out-of-fold predictions of the training part: a class's "
+        "threshold is the lowest confidence at which a one-sided 95 % lower confidence bound "
+        "(Clopper–Pearson) on its precision still meets the target, so the promise is not "
+        "resting on the rows that chose it. A class without that much evidence never decides "
+        "automatically. Before any `auto`, the auto gate checks the ticket has enough "
+        "informative words and resembles at least one training ticket (limits below). `auto` "
+        "acts on the label, `suggest` shows it to staff, `review` abstains (a human triages).",
         "",
-        "| head | target precision | auto: share / precision | suggest: share / precision "
+        "| head | target precision | auto: share / precision (n) | suggest: share / precision "
         "| review: share | classes without a threshold |",
         "|---|---|---|---|---|---|",
     ]
@@ -95,10 +99,12 @@ def render_model_card(
         never = sorted(label for label, t in points["thresholds"].items() if t is None)
         lines.append(
             f"| {head} | {points['target_precision']:.2f} | {_pct(test['auto']['share'])} / "
-            f"{_pct(test['auto']['precision'])} | {_pct(test['suggest']['share'])} / "
+            f"{_pct(test['auto']['precision'])} ({test['auto'].get('n', '–')}) | "
+            f"{_pct(test['suggest']['share'])} / "
             f"{_pct(test['suggest']['precision'])} | {_pct(test['review']['share'])} | "
             f"{', '.join(never) or 'none'} |"
         )
+    lines += _no_auto_lines(metrics)
     for head, report in metrics["heads"].items():
         for column, groups in report.get("slices", {}).items():
             lines += ["", f"### {head} by {column}", "", "| value | n | accuracy | macro-F1 |"]
@@ -117,11 +123,11 @@ def render_model_card(
     lines += [
         "",
         "## Limits",
-        "- Figures come from one held-out split of the training file; they describe tickets "
-        "like those, not a different helpdesk's.",
+        f"- Figures come from {'the folds' if cross_validated else 'one held-out split'} of "
+        "the training file; they describe tickets like those, not a different helpdesk's.",
         "- Classes with few examples have noisy per-class figures; see `metrics.json`.",
-        "- The default embedder (all-MiniLM-L6-v2) is English-only; Indonesian text is carried "
-        "mostly by the character n-grams.",
+        "- `auto` precision is promised per class at 95 % confidence on tickets like the "
+        "training data; on another helpdesk's tickets, measure it again (`triage evaluate`).",
         "",
     ]
     return "\n".join(lines)
@@ -146,6 +152,32 @@ def _evaluation_line(split: Mapping[str, Any]) -> str:
         + f"; {split['n_train']} train / {split['n_test']} test. "
         "The shipped heads are the ones evaluated (fitted on the training part only)."
     )
+
+
+def _no_auto_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """The auto gate's limits, and why each class without a threshold has none."""
+    lines: list[str] = []
+    gate = metrics.get("auto_gate")
+    if gate:
+        similarity = gate.get("min_similarity")
+        lines += [
+            "",
+            f"Auto gate: at least {gate['min_informative_words']} informative word(s) "
+            "(stop and filler words of English and Bahasa Indonesia do not count) and "
+            + (
+                f"similarity at least {similarity:.2f} to the nearest training ticket"
+                if similarity is not None
+                else "no similarity limit (too few training tickets to fit one)"
+            )
+            + f"; each limit is the {gate['quantile']:.0%} quantile over the training tickets. "
+            f"It refused {_pct(gate.get('test_refused'))} of the held-out tickets.",
+        ]
+    for head, report in metrics["heads"].items():
+        reasons = report["operating_points"].get("no_auto", {})
+        if reasons:
+            lines += ["", f"Classes of **{head}** that are never decided automatically:"]
+            lines += [f"- `{label}`: {why}" for label, why in sorted(reasons.items())]
+    return lines
 
 
 def _refinement_line(head: str, refinement: Mapping[str, Any]) -> str:

@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.stats import beta
 
-from triage.decisions import SEPARATOR, PrecisionCurve, ancestors
+from triage.decisions import CONFIDENCE_LEVEL, SEPARATOR, PrecisionCurve, ancestors
 
 MAX_POINTS = 200
+
+
+def precision_lower_bound(hits: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """One-sided Clopper–Pearson lower bound on a precision of ``hits`` out of ``n``, at
+    ``CONFIDENCE_LEVEL``: exact for a binomial count, conservative for any sample size."""
+    hits, n = np.asarray(hits, dtype=float), np.asarray(n, dtype=float)
+    alpha = 1 - CONFIDENCE_LEVEL
+    with np.errstate(invalid="ignore"):
+        bound = beta.ppf(alpha, hits, n - hits + 1)
+    return np.where(hits > 0, np.nan_to_num(bound, nan=0.0), 0.0)
 
 
 def _curve(confidence: np.ndarray, correct: np.ndarray, support: int) -> PrecisionCurve:
@@ -17,18 +28,24 @@ def _curve(confidence: np.ndarray, correct: np.ndarray, support: int) -> Precisi
     hits = correct[order].astype(float)
     if conf.size == 0:
         return PrecisionCurve((), (), support, excluded="never predicted")
-    precision = np.cumsum(hits) / np.arange(1, conf.size + 1)
+    cumulative = np.cumsum(hits)
+    counts = np.arange(1, conf.size + 1)
     # Ties: a threshold admits every prediction with that confidence, so keep the last
     # index of each distinct confidence value.
     last_of_value = np.r_[conf[1:] != conf[:-1], True]
-    conf, precision = conf[last_of_value], precision[last_of_value]
+    conf, cumulative, counts = conf[last_of_value], cumulative[last_of_value], counts[last_of_value]
     if conf.size > MAX_POINTS:
         keep = np.unique(np.linspace(0, conf.size - 1, MAX_POINTS).round().astype(int))
-        conf, precision = conf[keep], precision[keep]
+        conf, cumulative, counts = conf[keep], cumulative[keep], counts[keep]
+    precision = cumulative / counts
+    # Rounded down, so the stored bound never claims more than was computed.
+    lower = np.floor(precision_lower_bound(cumulative, counts) * 1e6) / 1e6
     return PrecisionCurve(
         confidences=tuple(round(float(c), 6) for c in conf),
         precisions=tuple(round(float(p), 6) for p in precision),
         support=support,
+        counts=tuple(int(n) for n in counts),
+        lower_bounds=tuple(float(b) for b in lower),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from triage.auto_gate import AutoGate
 from triage.data import fingerprint, labelled_texts, read_table
 from triage.embeddings import Embedder
 from triage.errors import DataValidationError
@@ -25,7 +26,9 @@ from triage.model import TriageModel
 from triage.neighbours import NeighbourIndex
 from triage.training.evaluation_plan import Fold, plan_evaluation
 from triage.training.finetune import FinetuneConfig, finetune_body
+from triage.training.fit_gate import fit_auto_gate
 from triage.training.fit_refinement import COLD_START_BELOW, VOTE_WEIGHTS
+from triage.training.head_answers import fold_gate_verdicts
 from triage.training.head_fitting import fit_and_evaluate
 from triage.training.publish import save_version
 
@@ -239,9 +242,17 @@ def train_split(
         ids[train_idx].tolist(),
         {head: split.labels[head][train_idx].tolist() for head in heads},
     )
+    gate = fit_auto_gate([split.texts[i] for i in train_idx], neighbours.matrix)
+    if split.folds:  # each evaluated row meets the gate of its fold, fitted without it
+        test_allow = fold_gate_verdicts(split, embeddings)
+    else:
+        test_texts = [split.texts[i] for i in test_idx]
+        test_similarity = neighbours.nearest_similarity(embeddings[test_idx]).tolist()
+        test_allow = [r is None for r in gate.reasons(test_texts, test_similarity)]
+    say(_gate_summary(gate, test_allow, "held-out" if not split.folds else "evaluated"))
     runs = {
         name: fit_and_evaluate(
-            name, split, config, train_x, test_x, embeddings, neighbours, slices, say
+            name, split, config, train_x, test_x, embeddings, neighbours, slices, say, test_allow
         )
         for name in heads
     }
@@ -255,6 +266,7 @@ def train_split(
         linear=linear,
         refinements={name: run.refinement for name, run in runs.items()},
         drift_reference={name: run.drift_reference for name, run in runs.items()},
+        gate=gate,
     )
     timing = {
         "embed_seconds": round(embed_seconds, 2),
@@ -268,6 +280,10 @@ def train_split(
         "heads": {name: run.report for name, run in runs.items()},
         "notes": split.notes,
         "linear_heads": linear_check,
+        "auto_gate": {
+            **gate.to_dict(),
+            "test_refused": round(1 - float(np.mean(test_allow)), 4) if test_allow else 0.0,
+        },
     }
     if tuned is not None:
         metrics["finetune"] = tuned.summary
@@ -290,6 +306,18 @@ def describe_split(split: Split, seed: int) -> str:
     return (
         f"{n} tickets, all {len(split.train_idx)} to train; evaluated by "
         f"{split.info['method']} ({split.info['folds']} fits): {split.info['why']}"
+    )
+
+
+def _gate_summary(gate: AutoGate, test_allow: Sequence[bool], scored: str) -> str:
+    refused = 1 - float(np.mean(test_allow)) if test_allow else 0.0
+    similarity = (
+        "off (too few tickets)" if gate.min_similarity is None else f"{gate.min_similarity:.2f}"
+    )
+    return (
+        f"auto gate (fitted on the training rows): at least {gate.min_informative_words} "
+        f"informative word(s), nearest-ticket similarity at least {similarity}; "
+        f"refuses {refused:.1%} of {scored} tickets"
     )
 
 

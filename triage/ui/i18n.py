@@ -70,6 +70,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "help_suggest": ("a suggestion: confirm it", "saran: mohon konfirmasi"),
     "help_review": ("the model abstains: triage by hand", "model abstain: triase manual"),
     "fallback": ("parent class (its children split the confidence)", "kelas induk"),
+    "auto_blocked": ("not decided automatically", "tidak diputuskan otomatis"),
     "why": ("Words behind this label", "Kata yang mendukung label ini"),
     "decide_title": ("Your decision", "Keputusan Anda"),
     "accept": ("Accept suggestion", "Terima saran"),

@@ -79,10 +79,17 @@ def quality(
     store: FeedbackStoreDep,
     since: Annotated[
         datetime | None,
-        Query(description="Only feedback given at or after this time (ISO 8601)."),
+        Query(
+            description="Only feedback given at or after this time (ISO 8601).",
+            examples=["2026-11-01T00:00:00Z"],
+        ),
     ] = None,
     model_version: Annotated[
-        str | None, Query(description="Only feedback on this model version.")
+        str | None,
+        Query(
+            description="Only feedback on this model version.",
+            examples=["20261128-093000-3f2a9c1e"],
+        ),
     ] = None,
 ) -> QualityReportOut:
     """Live precision, coverage and abstain rate per head and predicted class, from feedback."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from triage.api import openapi
 from triage.api.errors import error_response
-from triage.api.schemas import ErrorOut, StatusOut
+from triage.api.schemas import StatusOut
 
 router = APIRouter(tags=["health"])
 
@@ -17,7 +18,11 @@ def healthz() -> StatusOut:
     return StatusOut(status="ok")
 
 
-@router.get("/readyz", response_model=StatusOut, responses={503: {"model": ErrorOut}})
+@router.get(
+    "/readyz",
+    response_model=StatusOut,
+    responses={503: openapi.error_response("not_ready", "no model loaded yet")},
+)
 def readyz(request: Request) -> StatusOut | JSONResponse:
     """A model is loaded and requests can be classified."""
     service = getattr(request.app.state, "service", None)

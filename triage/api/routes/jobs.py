@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from triage.api.deps import JobRunnerDep, JobStoreDep, SettingsDep, require_scope
+from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_jobs import JobIn, JobItemOut, JobOut
 from triage.auth import Scope
@@ -32,7 +33,7 @@ _UPLOAD_TYPES = {
 _REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
-        "application/json": {"schema": JobIn.model_json_schema()},
+        "application/json": {"schema": {"$ref": "#/components/schemas/JobIn"}},
         "text/csv": {
             "schema": {"type": "string"},
             "example": "id,subject,body\nINC-1,VPN drops,The VPN disconnects every hour\n",
@@ -137,14 +138,22 @@ async def create_job(
     return _job_out(job, store, request)
 
 
-@router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+@router.get(
+    "/{job_id}",
+    response_model=JobOut,
+    responses={404: error_response("job_not_found", "no job '7fc19d818d7647c88973c659b5479bc1'")},
+)
 def get_job(
-    job_id: str,
+    job_id: Annotated[str, Path(examples=["7fc19d818d7647c88973c659b5479bc1"])],
     request: Request,
     store: JobStoreDep,
     # Bounded: the database's OFFSET is a 64-bit integer (a larger one was a 500).
-    offset: Annotated[int, Query(ge=0, le=2**31, description="First result to return.")] = 0,
-    limit: Annotated[int, Query(ge=0, le=5_000, description="Results per page.")] = 1_000,
+    offset: Annotated[
+        int, Query(ge=0, le=2**31, description="First result to return.", examples=[0])
+    ] = 0,
+    limit: Annotated[
+        int, Query(ge=0, le=5_000, description="Results per page.", examples=[100])
+    ] = 1_000,
 ) -> JobOut:
     """Progress of a job; once it has ended, a page of its results in submission order."""
     job = store.get(job_id)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Path, Query, status
 
 from triage.api.deps import (
     MetricsDep,
@@ -16,9 +16,11 @@ from triage.api.deps import (
     TriagedStoreDep,
     require_scope,
 )
+from triage.api.openapi import error_response
 from triage.api.routes.classify import classification_out
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_similar import (
+    RESOLVED_EXAMPLE,
     DeletedOut,
     DuplicateOut,
     MatchOut,
@@ -43,6 +45,10 @@ router = APIRouter(
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 
+_RESOLVED_BODIES: dict[str, Any] = {
+    "one": {"summary": "One ticket", "value": RESOLVED_EXAMPLE},
+    "batch": {"summary": "Several tickets", "value": {"tickets": [RESOLVED_EXAMPLE]}},
+}
 ClassifyKey = Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))]
 
 
@@ -181,7 +187,9 @@ def triage_ticket(
     responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 def add_resolved(
-    body: ResolvedTicketIn | ResolvedBatchIn, similar: SimilarDep, settings: SettingsDep
+    body: Annotated[ResolvedTicketIn | ResolvedBatchIn, Body(openapi_examples=_RESOLVED_BODIES)],
+    similar: SimilarDep,
+    settings: SettingsDep,
 ) -> ResolvedStoredOut:
     """Add or update resolved tickets (one, or {"tickets": [...]} up to TRIAGE_MAX_BATCH).
 
@@ -218,14 +226,15 @@ def add_resolved(
     "/tickets/{ticket_id}",
     response_model=DeletedOut,
     dependencies=[Depends(require_scope(Scope.ADMIN))],
-    responses={404: {"model": ErrorOut}},
+    responses={404: error_response("ticket_not_found", "no stored ticket 'INC-0988'")},
 )
 def delete_ticket(
-    ticket_id: str,
+    ticket_id: Annotated[str, Path(examples=["INC-0988"])],
     similar: SimilarDep,
     triaged: TriagedStoreDep,
     tenant: Annotated[
-        str | None, Query(description="Only in this tenant; default: in every tenant.")
+        str | None,
+        Query(description="Only in this tenant; default: in every tenant.", examples=["acme"]),
     ] = None,
 ) -> DeletedOut:
     """Forget a ticket everywhere (right to be forgotten): it is never returned again."""

@@ -329,6 +329,7 @@ def _heads_view(
                 "threshold": result.threshold,
                 "decision": str(result.decision),
                 "fallback": result.fallback,
+                "auto_blocked": result.auto_blocked,
                 "terms": [term.term for term in terms if term.weight > 0][:6],
                 "labels": service.model.labels(name),
             }

@@ -7,9 +7,9 @@ our API keys); reading a delivery's result needs the ``classify`` scope like any
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from triage.api.deps import (
@@ -18,6 +18,7 @@ from triage.api.deps import (
     get_app_settings,
     require_scope,
 )
+from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_webhooks import (
     CurrentFieldsOut,
@@ -28,7 +29,7 @@ from triage.api.schemas_webhooks import (
 from triage.auth import Scope
 from triage.errors import DeliveryNotFoundError
 from triage.store.schema import utcnow
-from triage.webhooks.sources import GenericTicket, receive
+from triage.webhooks.sources import receive
 from triage.webhooks.store import Delivery
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -42,7 +43,7 @@ _REQUEST_BODY: dict[str, Any] = {
         "content, or (source `generic`) triage's canonical ticket below. See "
         "docs/integrations/<source>.md for headers and templates."
     ),
-    "content": {"application/json": {"schema": GenericTicket.model_json_schema()}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GenericTicket"}}},
 }
 
 
@@ -106,19 +107,23 @@ def delivery_out(
         200: {"model": DeliveryOut, "description": "A retry: the first delivery's state."},
         401: {"model": ErrorOut, "description": "Missing, wrong or stale signature."},
         403: {"model": ErrorOut, "description": "No secret is configured for this source."},
-        404: {"model": ErrorOut, "description": "Not one of the supported helpdesks."},
+        404: error_response(
+            "unknown_source",
+            "no webhook adapter for 'servicenow'",
+            "Not one of the supported helpdesks.",
+        ),
         413: {"model": ErrorOut},
         422: {"model": ErrorOut, "description": "Signed, but not a ticket of this source."},
     },
 )
 async def receive_delivery(
-    source: str,
+    source: Annotated[str, Path(examples=["zammad"])],
     request: Request,
     response: Response,
     deliveries: DeliveryStoreDep,
     runner: WebhookRunnerDep,
 ) -> DeliveryOut:
-    """Accept a helpdesk's webhook (zammad, zendesk, glpi, freshdesk or generic) for triage."""
+    """Accept a helpdesk's signed webhook (zammad, zendesk, glpi, freshdesk, generic) to triage."""
     # async with a single threadpool hop (the insert): under load every hop to a thread
     # waits for the scheduler, and this answer has a 50 ms budget. Verifying and mapping
     # take a fraction of a millisecond, so they run here.
@@ -150,9 +155,17 @@ async def receive_delivery(
     "/deliveries/{delivery_id}",
     response_model=DeliveryOut,
     dependencies=[Depends(require_scope(Scope.CLASSIFY))],
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    responses={
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        404: error_response("delivery_not_found", "no webhook delivery '0c5e2f4a9b7d4e21'"),
+    },
 )
-def get_delivery(delivery_id: str, request: Request, deliveries: DeliveryStoreDep) -> DeliveryOut:
+def get_delivery(
+    delivery_id: Annotated[str, Path(examples=["0c5e2f4a9b7d4e21"])],
+    request: Request,
+    deliveries: DeliveryStoreDep,
+) -> DeliveryOut:
     """A delivery's state: its ticket, the classification once done, and the write-back."""
     delivery = deliveries.get(delivery_id)
     if delivery is None:
