@@ -74,6 +74,16 @@ def test_a_class_too_rare_for_every_fold_still_trains() -> None:
     np.testing.assert_allclose(head.predict_proba(frame).sum(axis=1), 1.0)
 
 
+def test_a_fold_that_saw_one_class_answers_it_instead_of_failing() -> None:
+    frame, labels = _frame_and_labels()
+    rows = np.r_[0:3, 18:19]  # three printers tickets and one network ticket
+    classifier = build_head().fit(frame.iloc[rows], labels[rows]).named_steps["classifier"]
+    # Three folds: the one holding out the network ticket trains on printers alone.
+    assert classifier.oof_proba_.shape == (4, 2)
+    np.testing.assert_allclose(classifier.oof_proba_.sum(axis=1), 1.0, rtol=1e-5)
+    assert list(classifier.classes_) == ["network", "printers"]
+
+
 def test_tuning_keeps_the_setting_with_the_best_out_of_fold_macro_f1() -> None:
     from triage.classifier import fit_head
 

@@ -81,6 +81,13 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             warnings.filterwarnings("ignore", message="The least populated class")
             splits = list(splitter.split(np.zeros(len(y)), y))
         for train, held_out in splits:
+            seen = np.unique(y[train])
+            if len(seen) < 2:
+                # A fold that saw one class (a class of one or two tickets in a tiny set) can
+                # only answer that class.
+                oof[held_out] = _ABSENT_SCORE
+                oof[held_out, np.searchsorted(self.classes_, seen[0])] = 0.0
+                continue
             svm = self._svm().fit(X[train], y[train])
             oof[held_out] = self._scores(svm, X[held_out])
         truth = np.searchsorted(self.classes_, y)

@@ -103,6 +103,39 @@ def helpdesk(
     )
 
 
+@pytest.mark.parametrize(("classes", "per_class"), [(2, 2), (2, 3), (3, 2)])
+def test_the_smallest_files_train_without_a_traceback(
+    classes: int, per_class: int, sample_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Two classes of two tickets, the tier of each ticket alternating: folds of a single
+    class and held-out parts of two tickets still train and are evaluated."""
+    chosen = sample_frame[
+        sample_frame["category"].isin(sorted(set(sample_frame["category"]))[:classes])
+    ]
+    few = chosen[chosen.groupby("category").cumcount() < per_class].copy()
+    few["tier"] = ["L1", "L2"] * (len(few) // 2) + ["L1"] * (len(few) % 2)
+    few.to_csv(tmp_path / "few.csv", index=False)
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "few.csv"),
+            "--embedder",
+            EMBEDDER,
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(
+        (Path(result.stdout.strip().splitlines()[-1]) / "metrics.json").read_text()
+    )
+    assert metrics["split"]["method"] in ("stratified", "leave-one-out")
+    for head in HEADS:
+        assert metrics["heads"][head]["n"] == metrics["split"]["n_evaluated"] > 0
+
+
 def _probe_tickets(helpdesk: Helpdesk) -> pd.DataFrame:
     return pd.read_csv(helpdesk.probe, dtype=str, keep_default_na=False)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from triage.training.evaluation_plan import plan_evaluation
 
@@ -80,3 +80,16 @@ def test_a_split_that_would_take_a_whole_class_of_another_head_out_of_training()
     assert plan.info["why"].startswith(
         "the held-out split would take every tier ticket of L3 out of training"
     )
+
+
+def test_k_fold_that_would_leave_a_head_one_class_falls_back_to_leave_one_out() -> None:
+    category = np.asarray([f"c{i % 30}" for i in range(120)])
+    rows = np.arange(120)
+    first_fold = next(iter(StratifiedKFold(4, shuffle=True, random_state=0).split(rows, category)))
+    tier = np.full(120, "L1", dtype=object)
+    tier[first_fold[1]] = "L2"  # every L2 ticket in one fold: its training part has L1 alone
+    plan = plan_evaluation(
+        {"category": category, "tier": tier.astype(str)}, "category", test_size=0.2, seed=0
+    )
+    assert plan.info["method"] == "leave-one-out"
+    assert plan.info["why"].endswith("k-fold would leave a fold one tier class to learn")

@@ -61,7 +61,7 @@ def plan_evaluation(
                 "n_evaluated": len(test_idx),
             }
             return EvaluationPlan(train_idx, test_idx, (), info)
-    return _cross_validation(labels[stratify_on], stratify_on, seed, problem)
+    return _cross_validation(labels, stratify_on, seed, problem)
 
 
 def _too_small(labels: Mapping[str, np.ndarray], stratify_on: str, test_size: float) -> str | None:
@@ -100,13 +100,31 @@ def _missing_classes(
 
 
 def _cross_validation(
-    stratify: np.ndarray, stratify_on: str, seed: int, problem: str
+    labels: Mapping[str, np.ndarray], stratify_on: str, seed: int, problem: str
 ) -> EvaluationPlan:
-    """Leave-one-out for few tickets or a class of two, else stratified k-fold."""
+    """Leave-one-out for few tickets or a class of two, else stratified k-fold (unless a fold
+    would leave a head a single class to learn)."""
+    stratify = labels[stratify_on]
     n = len(stratify)
     rows = np.arange(n)
     smallest = int(np.unique(stratify, return_counts=True)[1].min())
-    if n <= LEAVE_ONE_OUT_MAX_ROWS or smallest < 3:
+    folds: tuple[Fold, ...] = ()
+    why_not_k_fold = ""
+    if n > LEAVE_ONE_OUT_MAX_ROWS and smallest >= 3:
+        k = min(MAX_FOLDS, smallest)
+        splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
+        folds = tuple((train, test) for train, test in splitter.split(rows, stratify))
+        how = (
+            f"{k}-fold, stratified on {stratify_on}: each ticket scored by heads trained on "
+            "the other folds"
+        )
+        poor = [h for h, v in labels.items() if any(len(set(v[t].tolist())) < 2 for t, _ in folds)]
+        if poor:
+            folds = ()
+            why_not_k_fold = f"; k-fold would leave a fold one {poor[0]} class to learn"
+    if folds:
+        method = CROSS_VALIDATION
+    else:
         # With a class of two, k-fold would train some folds on one ticket of every class.
         folds = tuple((np.delete(rows, i), rows[i : i + 1]) for i in rows)
         method = LEAVE_ONE_OUT
@@ -114,15 +132,7 @@ def _cross_validation(
             f"each ticket scored by heads trained on the other {n - 1}"
             + (f" ({n} tickets: one fit each is cheap)" if n <= LEAVE_ONE_OUT_MAX_ROWS else "")
             + (f"; the smallest {stratify_on} class has {smallest}" if smallest < 3 else "")
-        )
-    else:
-        k = min(MAX_FOLDS, smallest)
-        splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
-        folds = tuple((train, test) for train, test in splitter.split(rows, stratify))
-        method = CROSS_VALIDATION
-        how = (
-            f"{k}-fold, stratified on {stratify_on}: each ticket scored by heads trained on "
-            "the other folds"
+            + why_not_k_fold
         )
     info = {
         "method": method,
