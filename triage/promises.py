@@ -106,10 +106,16 @@ def head_promise(
             f"{_span(sorted(short.values()))} more labelled tickets per class"
         )
     if unproven:
+        bound = evidence.confidence_level
         parts.append(
             f"{_classes(len(unproven))} with enough tickets "
-            f"{'does' if len(unproven) == 1 else 'do'} not reach the target precision out of "
-            f"fold at any confidence ({', '.join(unproven[:5])}{' …' if len(unproven) > 5 else ''})"
+            f"{'does' if len(unproven) == 1 else 'do'} not reach the target precision"
+            + ("" if target_precision is None else f" {target_precision:g}")
+            + ("" if bound is None else f" with {bound:.0%} confidence")
+            + " out of fold at any threshold ("
+            + ", ".join(unproven[:5])
+            + (" …" if len(unproven) > 5 else "")
+            + ")"
         )
     if evidence.mode == COLD_START:
         parts.append(

@@ -257,8 +257,8 @@ class ModelInfoOut(BaseModel):
                                 "short_of_precision": ["L2"],
                                 "statement": "`auto` decisions possible for 2 of 3 classes (L1, "
                                 "L3); the others are only suggested; 1 class with enough tickets "
-                                "does not reach the target precision out of fold at any "
-                                "confidence (L2).",
+                                "does not reach the target precision 0.95 with 95% confidence "
+                                "out of fold at any threshold (L2).",
                             },
                         }
                     },
