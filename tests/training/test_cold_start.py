@@ -47,6 +47,7 @@ class Helpdesk:
     corrections: dict[tuple[str, str], str]  # (ticket id, head) -> the right label
     artifact: Path
     output: str  # what `triage train` printed
+    embedder: str
 
     @property
     def metrics(self) -> dict:  # type: ignore[type-arg]
@@ -66,32 +67,18 @@ def _with_slips(few: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, str], 
     return wrong, corrections
 
 
-@pytest.fixture(scope="module", params=SIZES, ids=[f"{n}-a-class" for n in SIZES])
-def helpdesk(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    sample_frame: pd.DataFrame,
+def make_helpdesk(
+    n: int, directory: Path, sample_frame: pd.DataFrame, embedder: str = EMBEDDER
 ) -> Helpdesk:
-    """`triage train --data few.csv` with nothing but the embedder chosen."""
-    n = request.param
-    directory = tmp_path_factory.mktemp(f"helpdesk-{n}")
+    """`triage train --data few.csv` on ``n`` tickets a category, nothing but the embedder
+    chosen; a probe of 5 other tickets a category beside it."""
     shuffled = sample_frame.sample(frac=1.0, random_state=0)
     rank = shuffled.groupby("category").cumcount()
     few, corrections = _with_slips(shuffled[rank < n])
     few.to_csv(directory / "few.csv", index=False)
     shuffled[(rank >= 20) & (rank < 25)].to_csv(directory / "probe.csv", index=False)
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--data",
-            str(directory / "few.csv"),
-            "--embedder",
-            EMBEDDER,
-            "--out",
-            str(directory / "models"),
-        ],
-    )
+    args = ["train", "--data", str(directory / "few.csv"), "--embedder", embedder]
+    result = runner.invoke(app, [*args, "--out", str(directory / "models")])
     assert result.exit_code == 0, result.output
     return Helpdesk(
         n,
@@ -100,7 +87,18 @@ def helpdesk(
         corrections,
         Path(result.stdout.strip().splitlines()[-1]),
         result.output,
+        embedder,
     )
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=[f"{n}-a-class" for n in SIZES])
+def helpdesk(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sample_frame: pd.DataFrame,
+) -> Helpdesk:
+    n = request.param
+    return make_helpdesk(n, tmp_path_factory.mktemp(f"helpdesk-{n}"), sample_frame)
 
 
 @pytest.mark.parametrize(("classes", "per_class"), [(2, 2), (2, 3), (3, 2)])
@@ -229,15 +227,15 @@ def test_a_correction_through_feedback_and_retrain_is_promoted_only_if_no_worse(
     helpdesk: Helpdesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     models = tmp_path / "models"
-    code, record = _retrain_with_corrections(
+    code, record = retrain_with_corrections(
         helpdesk, models, monkeypatch, "--test", str(helpdesk.probe)
     )
     champion = load_model(models / helpdesk.artifact.name)
     challenger = load_model(models / record["challenger"])
     tolerance = record["tolerance"]
     for head in HEADS:
-        before = _probe_score(champion, helpdesk, head)
-        after = _probe_score(challenger, helpdesk, head)
+        before = probe_score(champion, helpdesk, head)
+        after = probe_score(challenger, helpdesk, head)
         assert record["heads"][head]["champion"] == before
         assert record["heads"][head]["challenger"] == after
         if after["macro_f1"] < before["macro_f1"] - tolerance:
@@ -254,7 +252,7 @@ def test_without_a_probe_tiny_data_cannot_replace_the_served_model(
     helpdesk: Helpdesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     models = tmp_path / "models"
-    code, record = _retrain_with_corrections(helpdesk, models, monkeypatch)
+    code, record = retrain_with_corrections(helpdesk, models, monkeypatch)
     assert code == EXIT_REFUSED
     assert record["decision"] == "refused"
     assert record["evaluation"]["on"] == "nothing held out"
@@ -263,14 +261,14 @@ def test_without_a_probe_tiny_data_cannot_replace_the_served_model(
     assert served_model_dir(models) == models / helpdesk.artifact.name
 
 
-def _retrain_with_corrections(
+def retrain_with_corrections(
     helpdesk: Helpdesk, models: Path, monkeypatch: pytest.MonkeyPatch, *extra: str
 ) -> tuple[int, dict]:  # type: ignore[type-arg]
     """The champion served from ``models``, the corrections posted, then `triage retrain`."""
     shutil.copytree(helpdesk.artifact, models / helpdesk.artifact.name)
     settings = Settings(models_dir=models, data_dir=models.parent / "var")
     _post_corrections(helpdesk, settings)
-    monkeypatch.setenv("TRIAGE_EMBEDDER", EMBEDDER)
+    monkeypatch.setenv("TRIAGE_EMBEDDER", helpdesk.embedder)
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(models))
     monkeypatch.setenv("TRIAGE_DATABASE_URL", settings.database())
     get_settings.cache_clear()
@@ -310,7 +308,7 @@ def _post_corrections(helpdesk: Helpdesk, settings: Settings) -> None:
             assert stored.status_code == 201, stored.text
 
 
-def _probe_score(model: TriageModel, helpdesk: Helpdesk, head: str) -> dict[str, float]:
+def probe_score(model: TriageModel, helpdesk: Helpdesk, head: str) -> dict[str, float]:
     probe = _probe_tickets(helpdesk)
     texts = [ticket_text(row) for row in probe[["subject", "body"]].itertuples(index=False)]
     labels = model.labels(head)
