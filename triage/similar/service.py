@@ -23,8 +23,10 @@ import numpy.typing as npt
 
 from triage.embeddings import Embedder
 from triage.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
-from triage.language import DEFAULT_LANGUAGES, language_detector
+from triage.language import DEFAULT_LANGUAGES, UNDETERMINED, language_detector
 from triage.redaction import redact_pii
+from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
+from triage.similar.lexical import LexicalSearch
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
 from triage.store.database import Database
 from triage.store.schema import utcnow
@@ -84,9 +86,12 @@ class SimilarService:
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         redact_pii: bool = False,
         cache_dir: Path | None = None,
+        hybrid: HybridSettings = DEFAULT_HYBRID,
     ) -> None:
         self.store = store
         self.search_backend = search
+        self.lexical = LexicalSearch(store)
+        self.hybrid = hybrid
         self.embedder = embedder
         self.duplicate_threshold = duplicate_threshold
         self.duplicate_window = duplicate_window
@@ -269,6 +274,7 @@ class SimilarService:
         self,
         vector: FloatArray,
         *,
+        text: str | None = None,
         k: int = 5,
         tenant: str | None = None,
         category: str | None = None,
@@ -278,13 +284,20 @@ class SimilarService:
     ) -> SimilarResult:
         """The k most similar resolved tickets, and open tickets that look like duplicates.
 
+        ``text``: the query ticket's model text; given, resolved tickets are ranked by the
+        fusion of the dense and the lexical ranking (:mod:`triage.similar.hybrid`), else by
+        the dense one. Scores are cosine similarities either way, and duplicates are always
+        open tickets at or above ``duplicate_threshold`` by cosine.
         ``exclude``: (tenant, ticket_id) of the query ticket itself, never its own match.
         """
         self.search_backend.refresh()  # once: both searches below see the same writes
         now = utcnow()
         since: datetime | None = now - max_age if max_age is not None else None
-        resolved = self._search(
-            vector, k, Filters(Status.RESOLVED, tenant, category, since), exclude
+        filters = Filters(Status.RESOLVED, tenant, category, since)
+        resolved = (
+            self._search(vector, k, filters, exclude)
+            if text is None
+            else self._hybrid(vector, text, k, filters, exclude)
         )
         open_recent = self._search(
             vector,
@@ -312,6 +325,40 @@ class SimilarService:
                 continue
             out.append((ticket, min(1.0, max(-1.0, score))))
         return out[:k]
+
+    def _hybrid(
+        self,
+        vector: FloatArray,
+        text: str,
+        k: int,
+        filters: Filters,
+        exclude: tuple[str, str] | None,
+    ) -> list[tuple[StoredTicket, float]]:
+        depth = max(k + (1 if exclude else 0), self.hybrid.depth)
+        guess = self.language_detector.detect(text).code
+        language = None if guess == UNDETERMINED else guess
+        dense = self.search_backend.search(vector, depth, filters)
+        lexical = self.lexical.search(text, depth, filters, language=language)
+        found = self.store.fetch(list(dict.fromkeys(row for row, _ in dense + lexical)))
+
+        def kept(row: int) -> bool:  # not deleted since the search, not the query itself
+            ticket = found.get(row)
+            return ticket is not None and (
+                exclude is None or (ticket.record.tenant, ticket.record.ticket_id) != exclude
+            )
+
+        dense_rows = [row for row, _ in dense if kept(row)]
+        other_language = [
+            row
+            for row in dense_rows
+            if language is not None and found[row].record.language not in (language, None)
+        ]
+        rows = fuse(
+            dense_rows, [row for row, _ in lexical if kept(row)], other_language, self.hybrid, k
+        )
+        cosine = dict(dense)
+        cosine.update(self.search_backend.scores(vector, [r for r in rows if r not in cosine]))
+        return [(found[r], min(1.0, max(-1.0, cosine[r]))) for r in rows if r in cosine]
 
     def close(self) -> None:
         self.search_backend.close()
