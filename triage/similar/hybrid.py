@@ -3,8 +3,9 @@
 Lexical matching cannot cross languages: a word of an Indonesian query never matches an
 English ticket, so an English candidate would lose to Indonesian ones that merely share
 words. A candidate the lexical index cannot judge — stored in another language than the
-query's — is therefore ranked, in the lexical ranking's place, by its dense position among
-the other such candidates. A store in one language is unaffected; a query whose matches are
+query's, when that language is detected surely (``service.LANGUAGE_CONFIDENCE``, unmixed) —
+is therefore ranked, in the lexical ranking's place, by its dense position among the other
+such candidates. A store in one language is unaffected; a query whose matches are
 all in another language is ranked exactly as the dense ranking alone ranks it.
 
 The weights, the RRF constant and the depth were chosen by ``benchmarks/retrieval.py

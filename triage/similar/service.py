@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 
+LANGUAGE_CONFIDENCE = 0.9
+
 
 def embedder_key(embedder: Embedder) -> dict[str, Any]:
     """What identifies the vector space: a store's vectors and queries must share it."""
@@ -62,6 +64,21 @@ class Match:
 class SimilarResult:
     similar: list[Match]
     duplicates: list[Match]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Row ids each retriever found for one query, best first, before fusion.
+
+    ``other_language``: the dense candidates stored in another language than the query's,
+    which the lexical index cannot judge. ``cosine``: the dense candidates' similarities.
+    """
+
+    dense: list[int]
+    lexical: list[int]
+    other_language: list[int]
+    tickets: dict[int, StoredTicket]
+    cosine: dict[int, float]
 
 
 @dataclass(frozen=True)
@@ -326,17 +343,20 @@ class SimilarService:
             out.append((ticket, min(1.0, max(-1.0, score))))
         return out[:k]
 
-    def _hybrid(
+    def candidates(
         self,
         vector: FloatArray,
         text: str,
-        k: int,
+        depth: int,
         filters: Filters,
-        exclude: tuple[str, str] | None,
-    ) -> list[tuple[StoredTicket, float]]:
-        depth = max(k + (1 if exclude else 0), self.hybrid.depth)
-        guess = self.language_detector.detect(text).code
-        language = None if guess == UNDETERMINED else guess
+        exclude: tuple[str, str] | None = None,
+    ) -> Candidates:
+        """What each retriever found, before fusion (see :class:`Candidates`)."""
+        guess = self.language_detector.detect(text)
+        # A short query is often misjudged ("paper jam": Indonesian at 0.68); only a sure,
+        # unmixed guess keeps other-language candidates out of the lexical ranking.
+        sure = guess.confidence >= LANGUAGE_CONFIDENCE and not guess.mixed
+        language = guess.code if sure and guess.code != UNDETERMINED else None
         dense = self.search_backend.search(vector, depth, filters)
         lexical = self.lexical.search(text, depth, filters, language=language)
         found = self.store.fetch(list(dict.fromkeys(row for row, _ in dense + lexical)))
@@ -348,17 +368,32 @@ class SimilarService:
             )
 
         dense_rows = [row for row, _ in dense if kept(row)]
-        other_language = [
-            row
-            for row in dense_rows
-            if language is not None and found[row].record.language not in (language, None)
-        ]
-        rows = fuse(
-            dense_rows, [row for row, _ in lexical if kept(row)], other_language, self.hybrid, k
+        return Candidates(
+            dense=dense_rows,
+            lexical=[row for row, _ in lexical if kept(row)],
+            other_language=[
+                row
+                for row in dense_rows
+                if language is not None and found[row].record.language not in (language, None)
+            ],
+            tickets=found,
+            cosine=dict(dense),
         )
-        cosine = dict(dense)
+
+    def _hybrid(
+        self,
+        vector: FloatArray,
+        text: str,
+        k: int,
+        filters: Filters,
+        exclude: tuple[str, str] | None,
+    ) -> list[tuple[StoredTicket, float]]:
+        depth = max(k + (1 if exclude else 0), self.hybrid.depth)
+        found = self.candidates(vector, text, depth, filters, exclude)
+        rows = fuse(found.dense, found.lexical, found.other_language, self.hybrid, k)
+        cosine = dict(found.cosine)
         cosine.update(self.search_backend.scores(vector, [r for r in rows if r not in cosine]))
-        return [(found[r], min(1.0, max(-1.0, cosine[r]))) for r in rows if r in cosine]
+        return [(found.tickets[r], min(1.0, max(-1.0, cosine[r]))) for r in rows if r in cosine]
 
     def close(self) -> None:
         self.search_backend.close()
