@@ -144,7 +144,7 @@ class EmbeddedSearch:
             candidates = [
                 (int(key), float(s)) for key, s in zip(keys[0], scores[0], strict=True) if key >= 0
             ]
-            admitted = self.store.fetch([key for key, _ in candidates], filters)
+            admitted = self.store.keys([key for key, _ in candidates], filters)
             hits = [(key, score) for key, score in candidates if key in admitted]
             if len(hits) >= k or want >= size:
                 return hits[:k]

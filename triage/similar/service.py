@@ -77,7 +77,6 @@ class Candidates:
     dense: list[int]
     lexical: list[int]
     other_language: list[int]
-    tickets: dict[int, StoredTicket]
     cosine: dict[int, float]
 
 
@@ -359,13 +358,11 @@ class SimilarService:
         language = guess.code if sure and guess.code != UNDETERMINED else None
         dense = self.search_backend.search(vector, depth, filters)
         lexical = self.lexical.search(text, depth, filters, language=language)
-        found = self.store.fetch(list(dict.fromkeys(row for row, _ in dense + lexical)))
+        found = self.store.keys(list(dict.fromkeys(row for row, _ in dense + lexical)))
 
         def kept(row: int) -> bool:  # not deleted since the search, not the query itself
-            ticket = found.get(row)
-            return ticket is not None and (
-                exclude is None or (ticket.record.tenant, ticket.record.ticket_id) != exclude
-            )
+            key = found.get(row)
+            return key is not None and (exclude is None or (key.tenant, key.ticket_id) != exclude)
 
         dense_rows = [row for row, _ in dense if kept(row)]
         return Candidates(
@@ -374,9 +371,8 @@ class SimilarService:
             other_language=[
                 row
                 for row in dense_rows
-                if language is not None and found[row].record.language not in (language, None)
+                if language is not None and found[row].language not in (language, None)
             ],
-            tickets=found,
             cosine=dict(dense),
         )
 
@@ -393,7 +389,12 @@ class SimilarService:
         rows = fuse(found.dense, found.lexical, found.other_language, self.hybrid, k)
         cosine = dict(found.cosine)
         cosine.update(self.search_backend.scores(vector, [r for r in rows if r not in cosine]))
-        return [(found.tickets[r], min(1.0, max(-1.0, cosine[r]))) for r in rows if r in cosine]
+        tickets = self.store.fetch(rows)
+        return [
+            (tickets[r], min(1.0, max(-1.0, cosine[r])))
+            for r in rows
+            if r in cosine and r in tickets
+        ]
 
     def close(self) -> None:
         self.search_backend.close()
