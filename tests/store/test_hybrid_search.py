@@ -234,3 +234,23 @@ def test_the_migration_back_fills_a_store_that_existed_before_it(database_url: s
         service = SimilarService.open(database, HashingEmbedder(64), backend="embedded")
         assert _lexical_ids(service, "macet") == ["OLD-1"]
         service.close()
+
+
+def test_common_words_are_left_out_of_the_full_text_query(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.similar import lexical
+
+    monkeypatch.setattr(lexical, "COMMON_SHARE", 0.5)
+    monkeypatch.setattr(lexical, "COMMON_FLOOR", 0)
+    service = SimilarService.open(database, HashingEmbedder(64))
+    service.add([TicketRecord(f"P{i}", subject=f"printer {i} offline") for i in range(20)])
+    service.add([TicketRecord("T", subject="toner low")])
+    if database.is_postgres:  # PostgreSQL judges by its statistics, which ANALYZE keeps
+        with database.begin() as connection:
+            connection.execute(sa.text("ANALYZE tickets"))
+    fresh = SimilarService.open(database, HashingEmbedder(64))
+    assert _lexical_ids(fresh, "printer toner") == ["T"]
+    assert _lexical_ids(fresh, "printer") == []
+    service.close()
+    fresh.close()
