@@ -24,9 +24,11 @@ from triage.similar.fusion import reciprocal_rank_fusion
 class HybridSettings:
     """Fusion of dense (cosine) and lexical (full-text) candidates."""
 
+    # From benchmarks/retrieval.py --tune (results/retrieval.json "tuning"): the best mean
+    # MRR@10 on the banking77 and tobi_bueck validation queries of a 7 x 3 grid.
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    k: float = 60.0
+    lexical_weight: float = 0.25
+    k: float = 10.0
     depth: int = 50  # candidates asked of each retriever
 
     def __post_init__(self) -> None:
