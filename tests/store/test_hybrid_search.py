@@ -123,16 +123,15 @@ def test_a_rolled_back_write_leaves_no_index_entry(database: Database) -> None:
 
 
 def test_a_word_only_the_lexical_index_sees_surfaces(database: Database) -> None:
-    # Random vectors: the dense ranking is noise, only the shared word can find T17.
-    service = SimilarService.open(database, ConceptEmbedder({}))
+    # The query embeds like the 59 filler tickets; only its rare words point at T17.
+    query = "ORA-12541 when posting to the ledger"
+    filler = [f"ticket number {i} about nothing" for i in range(60) if i != 17]
+    service = SimilarService.open(database, ConceptEmbedder({"filler": [query, *filler]}))
     records = [TicketRecord(f"T{i}", subject=f"ticket number {i} about nothing") for i in range(60)]
     records[17] = TicketRecord("T17", subject="ticket 17", body="error ORA-12541 on the ledger")
     service.add(records)
-    query = "ORA-12541 when posting to the ledger"
-    assert "T17" not in _found(service, query, hybrid=False)
-    # First of the lexical ranking, unseen by the dense one: level with the dense first.
-    assert "T17" in _found(service, query)[:2]
-    service.close()
+    assert "T17" not in _found(service, query, hybrid=False, k=50)  # dense: last of 60
+    assert "T17" in _found(service, query, k=50)
 
 
 def test_a_cross_language_query_still_finds_its_translation(database: Database) -> None:
