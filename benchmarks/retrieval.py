@@ -23,6 +23,9 @@ Protocol (fixed before measuring; issue 18):
   ``SimilarService.candidates`` hands to fusion. For reference, computed in memory: ``bm25s``
   (Lucene BM25, k1 = 1.5, b = 0.75, English stop words), ``tfidf`` (word 1–2-grams, sublinear
   tf) and ``dense minilm`` (all-MiniLM-L6-v2 cosine; ``--compare minilm``).
+* ``--postgres ADMIN_URL``: the same, each store in a fresh PostgreSQL database (the
+  full-text side is then the ``tsvector`` column ranked by ``ts_rank``); written under
+  ``sets postgres``.
 * Embedder: ``--embedder`` (default ``use-multilingual``, the default body), vectors cached in
   ``benchmarks/.cache`` by ``quality.CachedEmbedder``.
 * The fusion settings (``triage.similar.hybrid.HybridSettings``: dense and lexical weights, RRF
@@ -65,6 +68,7 @@ from typing import Any
 import bm25s  # type: ignore[import-untyped]
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from quality import CachedEmbedder
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -285,10 +289,17 @@ class TextCache:
 
 
 class ShippedStore:
-    """A corpus stored by ``SimilarService.add`` in a fresh SQLite file (the default)."""
+    """A corpus stored by ``SimilarService.add`` in a fresh SQLite file (the default), or in
+    a fresh database of the PostgreSQL that ``POSTGRES_ADMIN_URL`` names (``--postgres``)."""
 
     def __init__(self, split: Split, embedder: TextCache, folder: Path) -> None:
-        self.database = Database(f"sqlite:///{folder / 'triage.db'}")
+        self.postgres_name: str | None = None
+        url = f"sqlite:///{folder / 'triage.db'}"
+        if POSTGRES_ADMIN_URL:
+            self.postgres_name = f"retrieval_{os.getpid()}_{int(time.time() * 1000)}"
+            _postgres_admin(f'CREATE DATABASE "{self.postgres_name}"')
+            url = str(sa.make_url(POSTGRES_ADMIN_URL).set(database=self.postgres_name))
+        self.database = Database(url)
         self.database.upgrade()
         self.service = SimilarService.open(self.database, embedder, backend="embedded")
         records = [
@@ -326,6 +337,18 @@ class ShippedStore:
     def close(self) -> None:
         self.service.close()
         self.database.dispose()
+        if self.postgres_name:
+            _postgres_admin(f'DROP DATABASE IF EXISTS "{self.postgres_name}" WITH (FORCE)')
+
+
+POSTGRES_ADMIN_URL = ""
+
+
+def _postgres_admin(statement: str) -> None:
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
 
 
 # -- in-memory references -------------------------------------------------------------------
@@ -570,9 +593,16 @@ def main() -> None:
     parser.add_argument("--embedder", default=USE_MULTILINGUAL)
     parser.add_argument("--compare", default="minilm", help="a dense comparison row ('' for none)")
     parser.add_argument("--tune", action="store_true", help="only the validation grid")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="admin URL of a PostgreSQL: the stores go there (results under 'sets postgres')",
+    )
     args = parser.parse_args()
+    global POSTGRES_ADMIN_URL
+    POSTGRES_ADMIN_URL = args.postgres
     old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results = {key: old[key] for key in ("tuning", "sets") if key in old}
+    results = {key: old[key] for key in ("tuning", "sets", "sets postgres") if key in old}
     embedder = TextCache(CachedEmbedder(load_embedder(args.embedder)))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if args.tune:
@@ -582,9 +612,10 @@ def main() -> None:
         return
     compare = CachedEmbedder(load_embedder(args.compare)) if args.compare else None
     for name in args.dataset or list(DATASETS):
-        results.setdefault("sets", {})[name] = run(name, embedder, compare)
+        where = "sets postgres" if args.postgres else "sets"
+        results.setdefault(where, {})[name] = run(name, embedder, compare)
         RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        print(table(name, results["sets"][name]) + "\n", flush=True)
+        print(table(name, results[where][name]) + "\n", flush=True)
 
 
 if __name__ == "__main__":
