@@ -38,6 +38,8 @@ COMMON_SHARE, COMMON_FLOOR = 0.02, 1_000
 _SIZE_TTL = 60.0  # seconds the store's ticket count is reused
 # FTS5 bm25() column weights: (subject, body).
 SUBJECT_WEIGHT, BODY_WEIGHT = 2.0, 1.0
+# Full-text matches ranked before the join with the ticket rows and their filters (SQLite).
+SQLITE_CANDIDATES = 400
 # Unicode letters and digits: what both the FTS5 unicode61 tokenizer and PostgreSQL's parser
 # keep as word characters (underscore and punctuation split words).
 _WORD = re.compile(r"[^\W_]+")
@@ -114,15 +116,22 @@ class LexicalSearch:
         # bm25() is lower for better matches; the score handed back is its negation.
         rank = sa.func.bm25(sa.literal_column("ticket_fts"), SUBJECT_WEIGHT, BODY_WEIGHT)
         match = " OR ".join(f'"{term}"' for term in terms)
+        # Ranked inside the full-text index first, so that only the best few hundred matches
+        # are joined with their (large) ticket rows; filters that drop more than that leave
+        # fewer lexical candidates, and the dense ranking still covers the rest.
+        best = (
+            sa.select(fts.c.rowid.label("row_id"), rank.label("rank"))
+            .select_from(fts)
+            .where(sa.text("ticket_fts MATCH :match").bindparams(match=match))
+            .order_by(rank)
+            .limit(max(SQLITE_CANDIDATES, 4 * k))
+            .subquery()
+        )
         return (
-            sa.select(tickets.c.row_id, (-rank).label("score"))
-            .select_from(fts.join(tickets, tickets.c.row_id == fts.c.rowid))
-            .where(
-                sa.text("ticket_fts MATCH :match").bindparams(match=match),
-                tickets.c.embedding.is_not(None),
-                *where,
-            )
-            .order_by(rank, tickets.c.row_id)
+            sa.select(tickets.c.row_id, (-best.c.rank).label("score"))
+            .select_from(best.join(tickets, tickets.c.row_id == best.c.row_id))
+            .where(tickets.c.embedding.is_not(None), *where)
+            .order_by(best.c.rank, tickets.c.row_id)
             .limit(k)
         )
 
