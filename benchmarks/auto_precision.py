@@ -279,6 +279,36 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def quality_table(results: dict[str, Any]) -> str:
+    """Per set and head: accuracy, macro-F1 and ECE over the seeds, beside TF-IDF+LR, and
+    all-MiniLM-L6-v2's seed-0 row from ``results/quality.json`` where it was measured."""
+    minilm_path = RESULTS.parent / "quality.json"
+    minilm = json.loads(minilm_path.read_text()) if minilm_path.exists() else {}
+    lines = [
+        "| set | head | seeds | default body: accuracy / macro-F1 (mean ± sd) | ECE | "
+        "TF-IDF+LR macro-F1 | default, seed 0: macro-F1 | all-MiniLM-L6-v2, seed 0: macro-F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, result in sorted(results.items()):
+        if "quality" not in result["seeds"][0]:
+            continue
+        for head, first in result["seeds"][0]["quality"].items():
+            rows = [s["quality"][head] for s in result["seeds"]]
+            acc = [r["accuracy"] for r in rows]
+            f1 = [r["macro_f1"] for r in rows]
+            other = minilm.get(result["dataset"], {}).get("heads", {}).get(head)
+            same_split = result["dataset"] != "banking77"  # quality.py: the official split
+            lines.append(
+                f"| {key} | {head} | {len(rows)} | {np.mean(acc):.1%} / {np.mean(f1):.3f} ± "
+                f"{np.std(f1):.3f} | {np.mean([r['ece'] for r in rows]):.3f} | "
+                f"{np.mean([r['tfidf_logreg_macro_f1'] for r in rows]):.3f} | "
+                f"{first['macro_f1']:.3f} | "
+                + (f"{other['macro_f1']:.3f}" if other and same_split else "–")
+                + " |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=sorted(SETS), action="append", default=[])
@@ -289,11 +319,16 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.dataset:
         key = name if args.embedder == "use-multilingual" else f"{name}+{args.embedder}"
-        results[key] = run(name, args.embedder, range(args.seeds))
+        measured = run(name, args.embedder, range(args.seeds))
+        # Read again: another run may have written its sets meanwhile.
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results[key] = measured
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     if args.table or args.dataset:
         print(table(results))
+        print()
+        print(quality_table(results))
 
 
 if __name__ == "__main__":

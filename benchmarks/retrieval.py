@@ -1,38 +1,52 @@
-"""Retrieval quality for "similar resolved tickets": dense vs lexical vs hybrid.
+"""Retrieval quality for "similar resolved tickets": the shipped hybrid search against each part.
 
-Protocol (fixed before measuring; see the issue):
+Protocol (fixed before measuring; issue 18):
 
 * ``banking77`` — queries: the 3,080 official test questions; corpus: the 10,003 official
-  training questions; a retrieved question is relevant when it has the query's intent.
+  training questions; relevant: same intent. P@1, P@5, MRR@10.
 * ``tobi_bueck_tickets_en`` (synthetic, LLM-generated) — 10 % of the tickets held out as
-  queries (``numpy.random.default_rng(0).permutation``, first ``round(0.1 * n)`` rows),
-  the other 90 % are the corpus; relevant = same ``queue`` AND same ``type``.
-* Texts: ``triage.text.ticket_text`` of (``text``) or (``subject``, ``body``), the same
-  for queries and corpus.
-* Methods: ``dense`` (cosine of all-MiniLM-L6-v2 embeddings, ``load_embedder("minilm")``,
-  vectors cached in ``benchmarks/.cache`` by ``quality.CachedEmbedder``); ``bm25``
-  (``bm25s``: Lucene BM25, k1=1.5, b=0.75, lower-cased ``\\b\\w\\w+\\b`` tokens, bm25s'
-  English stop words, no stemming); ``tfidf`` (scikit-learn ``TfidfVectorizer``, word
-  1–2-grams, sublinear tf, l2, fitted on the corpus only; cosine); and reciprocal-rank
-  fusion (``triage.similar.fusion``, k=60) of the top ``DEPTH`` candidates of dense + bm25,
-  dense + tfidf, and dense + bm25 weighted 2 : 1 (weights chosen before measuring, not
-  tuned on these test queries).
-* Lexical rankings leave out documents scoring 0 (no shared term): they are not matches,
-  and must not earn fusion credit. Ties are broken by corpus order, so runs are exact.
-* Metrics, per query then averaged: P@1, P@5 (relevant among the first 5, divided by 5) and
-  MRR@10 (1 / rank of the first relevant result within the top 10, else 0). ``chance`` is
-  the expected P@k of a random ranking (the share of the corpus relevant to the query).
-  A paired bootstrap over queries (2,000 resamples, seed 0) gives 95 % intervals for the
-  MRR@10 difference between each method and the best one.
-* Diagnostics: the share of queries whose nearest corpus text has dense cosine >= 0.95 (a
-  paraphrase of the query, which makes P@1 easy), and dense precision at ranks 1 to 5.
-* ``ms/query``: an estimate of one request's latency on this machine — the batch search
-  time per query (scoring the whole corpus and sorting it; fusion adds its parts) plus,
-  for dense and hybrids, embedding one query alone (mean of 32, uncached).
+  queries (``numpy.random.default_rng(0).permutation``, first ``round(0.1 * n)`` rows), the
+  other 90 % are the corpus; relevant: same ``queue`` AND same ``type``. P@1, P@5, MRR@10.
+* ``bug_duplicates_seamonkey`` — its SOURCE.md protocol: corpus = all 1,076 bugs (subject =
+  Summary, body = Description); each of the 92 (query, linked) pairs with both bugs present
+  queries with the query bug's text, the query bug itself excluded; relevant: the linked bug.
+  R@1, R@5, R@10, MRR@10.
+* ``translation_pairs`` (data/translation_pairs.csv, 84 English / Indonesian pairs, the
+  protocol of ``benchmarks/multilingual.py``) — ``id→en``: each Indonesian sentence queries the
+  84 English ones, ``en→id`` the reverse; ``+ distractors`` adds the 660 sample tickets
+  (data/tickets.csv, both languages) to the corpus. Relevant: its own translation. P@1, MRR@10.
+* Texts: ``triage.text.ticket_text`` of (subject, body), queries and corpus alike.
+* Methods. Through the shipped code path — each corpus stored with ``SimilarService.add`` in
+  a fresh SQLite store (the embedded default: FTS5 + the in-process vector index), each query
+  asked of ``SimilarService``: ``hybrid (shipped)`` = ``SimilarService.find`` with the query's
+  text (k = 10, min_score = -1); ``dense (store)`` and ``lexical (store)`` = the two rankings
+  ``SimilarService.candidates`` hands to fusion. For reference, computed in memory: ``bm25s``
+  (Lucene BM25, k1 = 1.5, b = 0.75, English stop words), ``tfidf`` (word 1–2-grams, sublinear
+  tf) and ``dense minilm`` (all-MiniLM-L6-v2 cosine; ``--compare minilm``).
+* ``--postgres ADMIN_URL``: the same, each store in a fresh PostgreSQL database (the
+  full-text side is then the ``tsvector`` column ranked by ``ts_rank``); written under
+  ``sets postgres``.
+* Embedder: ``--embedder`` (default ``use-multilingual``, the default body), vectors cached in
+  ``benchmarks/.cache`` by ``quality.CachedEmbedder``.
+* The fusion settings (``triage.similar.hybrid.HybridSettings``: dense and lexical weights, RRF
+  k, depth) are chosen by ``--tune`` on VALIDATION queries only, never on the queries above:
+  ``banking77`` — 10 % of the official training questions (``default_rng(1)``) query the other
+  90 %; ``tobi_bueck_tickets_en`` — 10 % of the test split's corpus (``default_rng(1)``) query
+  the rest of that corpus. For each validation query the shipped ``candidates`` are computed
+  once and fused with every setting of the grid; the setting with the best mean MRR@10 over
+  the two validation sets (ties: the smaller lexical weight) is written into
+  ``HybridSettings``' defaults by hand. SeaMonkey and the translation pairs play no part in
+  the choice.
+* A paired bootstrap over queries (2,000 resamples, seed 0) gives the 95 % interval of the
+  difference between the shipped hybrid and the best single method (dense or lexical, by
+  MRR@10) on each set, for every metric.
+* ``ms/query``: the median wall time of one ``SimilarService.find`` (query vector given; the
+  embedding of a query, timed separately, comes on top).
 
-Results are merged into ``benchmarks/results/retrieval.json`` and printed as a table.
+Results are merged into ``benchmarks/results/retrieval.json`` and printed as tables.
 
-    .venv/bin/python benchmarks/retrieval.py [--dataset banking77] [--dataset ...]
+    PYTHONPATH=. .venv/bin/python benchmarks/retrieval.py [--dataset NAME ...] [--tune]
+        [--embedder use-multilingual] [--compare minilm]
 """
 
 from __future__ import annotations
@@ -41,9 +55,11 @@ import argparse
 import json
 import os
 import platform
+import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -52,176 +68,356 @@ from typing import Any
 import bm25s  # type: ignore[import-untyped]
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from quality import CachedEmbedder
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from triage.artifacts import library_versions
 from triage.embeddings import load_embedder
-from triage.similar.fusion import DEFAULT_K, reciprocal_rank_fusion
+from triage.multilingual import USE_MULTILINGUAL
+from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
+from triage.similar.service import SimilarService
+from triage.store.database import Database
+from triage.store.tickets import Filters, TicketRecord
 from triage.text import ticket_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 RESULTS = ROOT / "benchmarks" / "results" / "retrieval.json"
+PAIRS = ROOT / "data" / "translation_pairs.csv"
+SAMPLE = ROOT / "data" / "tickets.csv"
 
-DEPTH = 100  # candidates each retriever hands to fusion
-CUTOFF = 10  # MRR@10; P@k for k in KS
-KS = (1, 5)
-CHUNK = 256  # queries scored at once (bounds memory: CHUNK x corpus floats)
-HOLDOUT, SEED = 0.10, 0
+CUTOFF = 10
+HOLDOUT, SEED, VALIDATION_SEED = 0.10, 0, 1
 BOOTSTRAP = 2000
-NEAR_DUPLICATE = 0.95  # cosine at which a corpus text counts as a paraphrase of the query
 BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 1.5, "b": 0.75}
-BM25_STOPWORDS = "en"
 TFIDF_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
-HYBRIDS: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
-    "rrf(dense+bm25)": (("dense", "bm25"), (1.0, 1.0)),
-    "rrf(dense+tfidf)": (("dense", "tfidf"), (1.0, 1.0)),
-    "rrf(2·dense+bm25)": (("dense", "bm25"), (2.0, 1.0)),
-}
+GRID = [
+    HybridSettings(dense_weight=1.0, lexical_weight=w, k=k, depth=50)
+    for w in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+    for k in (10.0, 30.0, 60.0)
+]
 
 Ranking = list[int]  # corpus row numbers, best first
+Fields = tuple[str, str | None]  # subject, body
 
 
 @dataclass(frozen=True)
 class Split:
-    corpus: list[str]
+    corpus: list[Fields]
     corpus_labels: np.ndarray
-    queries: list[str]
+    queries: list[Fields]
     query_labels: np.ndarray
     protocol: str
+    ks: tuple[int, ...] = (1, 5)  # P@k, or R@k with ``recall``
+    recall: bool = False  # one relevant text per query: report R@k (hit in the top k)
+    query_rows: list[int] | None = None  # the corpus row of each query, excluded from it
+
+    @property
+    def corpus_texts(self) -> list[str]:
+        return [ticket_text(fields) for fields in self.corpus]
+
+    @property
+    def query_texts(self) -> list[str]:
+        return [ticket_text(fields) for fields in self.queries]
 
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise SystemExit(f"{path} is absent; the datasets live in ../shared/datasets")
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def _texts(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    return [ticket_text(row) for row in frame[list(columns)].itertuples(index=False)]
+def _fields(frame: pd.DataFrame, subject: str, body: str | None = None) -> list[Fields]:
+    bodies = frame[body].tolist() if body else [None] * len(frame)
+    return list(zip(frame[subject].tolist(), bodies, strict=True))
+
+
+def _holdout(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    cut = round(HOLDOUT * n)
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def _labelled(
+    fields: list[Fields], labels: np.ndarray, queries: np.ndarray, corpus: np.ndarray, protocol: str
+) -> Split:
+    return Split(
+        corpus=[fields[i] for i in corpus],
+        corpus_labels=labels[corpus],
+        queries=[fields[i] for i in queries],
+        query_labels=labels[queries],
+        protocol=protocol,
+    )
 
 
 def banking77() -> Split:
     train = _read(SHARED / "banking77" / "train.csv")
     test = _read(SHARED / "banking77" / "test.csv")
     return Split(
-        corpus=_texts(train, ["text"]),
+        corpus=_fields(train, "text"),
         corpus_labels=train["category"].to_numpy(dtype=str),
-        queries=_texts(test, ["text"]),
+        queries=_fields(test, "text"),
         query_labels=test["category"].to_numpy(dtype=str),
         protocol="queries: official test.csv; corpus: official train.csv; relevant: same intent",
     )
 
 
-def tobi_bueck() -> Split:
+def banking77_validation() -> Split:
+    train = _read(SHARED / "banking77" / "train.csv")
+    queries, corpus = _holdout(len(train), VALIDATION_SEED)
+    labels = train["category"].to_numpy(dtype=str)
+    protocol = "validation: 10 % of train.csv (default_rng(1)) query the other 90 %"
+    return _labelled(_fields(train, "text"), labels, queries, corpus, protocol)
+
+
+def _tobi() -> tuple[list[Fields], np.ndarray, np.ndarray, np.ndarray]:
     frame = _read(SHARED / "tobi_bueck_tickets_en" / "tickets_en_v5_parts1-6.csv")
-    order = np.random.default_rng(SEED).permutation(len(frame))
-    held_out = np.sort(order[: round(HOLDOUT * len(frame))])
-    rest = np.sort(order[round(HOLDOUT * len(frame)) :])
-    texts = np.asarray(_texts(frame, ["subject", "body"]), dtype=object)
+    held_out, rest = _holdout(len(frame), SEED)
     labels = (frame["queue"] + " | " + frame["type"]).to_numpy(dtype=str)
+    return _fields(frame, "subject", "body"), labels, held_out, rest
+
+
+def tobi_bueck() -> Split:
+    fields, labels, held_out, rest = _tobi()
+    protocol = (
+        f"synthetic; queries: {HOLDOUT:.0%} held out (numpy default_rng({SEED}) "
+        "permutation); corpus: the rest; relevant: same queue and same type"
+    )
+    return _labelled(fields, labels, held_out, rest, protocol)
+
+
+def tobi_bueck_validation() -> Split:
+    fields, labels, _, rest = _tobi()
+    queries, corpus = _holdout(len(rest), VALIDATION_SEED)
+    protocol = "validation: 10 % of the test split's corpus (default_rng(1)) query the rest of it"
+    return _labelled(fields, labels, rest[queries], rest[corpus], protocol)
+
+
+def seamonkey() -> Split:
+    folder = SHARED / "bug_duplicates_seamonkey"
+    bugs = _read(folder / "SeaMonkey_bugs.csv")
+    links = _read(folder / "SeaMonkey_bugs-combined.csv")
+    row_of = {bug: row for row, bug in enumerate(bugs["Issue id"].str.strip())}
+    pairs = [
+        (row_of[query.strip()], linked.strip())
+        for query, many in zip(links["Issue id"], links["Duplicate id"], strict=True)
+        for linked in many.split(",")
+        if query.strip() in row_of and linked.strip() in row_of
+    ]
+    corpus = _fields(bugs, "Summary", "Description")
     return Split(
-        corpus=texts[rest].tolist(),
-        corpus_labels=labels[rest],
-        queries=texts[held_out].tolist(),
-        query_labels=labels[held_out],
-        protocol=(
-            f"synthetic; queries: {HOLDOUT:.0%} held out (numpy default_rng({SEED}) "
-            "permutation); corpus: the rest; relevant: same queue and same type"
-        ),
+        corpus=corpus,
+        corpus_labels=bugs["Issue id"].str.strip().to_numpy(dtype=str),
+        queries=[corpus[row] for row, _ in pairs],
+        query_labels=np.asarray([linked for _, linked in pairs], dtype=str),
+        protocol="SOURCE.md: corpus all bugs; each (query, linked) pair with both present; "
+        "the query bug excluded from its ranking; relevant: the linked bug",
+        ks=(1, 5, 10),
+        recall=True,
+        query_rows=[row for row, _ in pairs],
+    )
+
+
+def _pairs(source: str, target: str, distractors: bool) -> Split:
+    pairs = _read(PAIRS)
+    corpus = [(text, None) for text in pairs[target]]
+    labels = pairs["pair_id"].tolist()
+    if distractors:
+        sample = _read(SAMPLE)
+        corpus += _fields(sample, "subject", "body")
+        labels += [f"sample:{i}" for i in range(len(sample))]
+    return Split(
+        corpus=corpus,
+        corpus_labels=np.asarray(labels, dtype=str),
+        queries=[(text, None) for text in pairs[source]],
+        query_labels=pairs["pair_id"].to_numpy(dtype=str),
+        protocol=f"{source} sentences query the {target} ones"
+        + (" and the 660 sample tickets" if distractors else "")
+        + "; relevant: its own translation",
     )
 
 
 DATASETS: dict[str, Callable[[], Split]] = {
     "banking77": banking77,
     "tobi_bueck_tickets_en": tobi_bueck,
+    "bug_duplicates_seamonkey": seamonkey,
+    "translation_pairs id→en": lambda: _pairs("id", "en", False),
+    "translation_pairs en→id": lambda: _pairs("en", "id", False),
+    "translation_pairs id→en + distractors": lambda: _pairs("id", "en", True),
+    "translation_pairs en→id + distractors": lambda: _pairs("en", "id", True),
+}
+VALIDATION: dict[str, Callable[[], Split]] = {
+    "banking77": banking77_validation,
+    "tobi_bueck_tickets_en": tobi_bueck_validation,
 }
 
 
-def _top(scores: np.ndarray, *, positive_only: bool) -> list[Ranking]:
-    """Best ``DEPTH`` corpus rows per query row; ties keep corpus order (stable sort)."""
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :DEPTH]
+# -- the shipped path ----------------------------------------------------------------------
+
+
+class TextCache:
+    """Vectors looked up text by text: every text of a data set is embedded once (one cached
+    batch), whichever split of it a store or a query list then asks for."""
+
+    def __init__(self, inner: CachedEmbedder) -> None:
+        self.inner = inner
+        self.vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity
+
+    def prefetch(self, name: str) -> None:
+        split = DATASETS[name]()
+        texts = sorted(set(split.corpus_texts) | set(split.query_texts))
+        self.vectors.update(zip(texts, self.inner.encode(texts, show_progress=True), strict=True))
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self.vectors})
+        if missing:
+            self.vectors.update(zip(missing, self.inner.encode(missing), strict=True))
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.stack([self.vectors[t] for t in texts])
+
+
+class ShippedStore:
+    """A corpus stored by ``SimilarService.add`` in a fresh SQLite file (the default), or in
+    a fresh database of the PostgreSQL that ``POSTGRES_ADMIN_URL`` names (``--postgres``)."""
+
+    def __init__(self, split: Split, embedder: TextCache, folder: Path) -> None:
+        self.postgres_name: str | None = None
+        url = f"sqlite:///{folder / 'triage.db'}"
+        if POSTGRES_ADMIN_URL:
+            self.postgres_name = f"retrieval_{os.getpid()}_{int(time.time() * 1000)}"
+            _postgres_admin(f'CREATE DATABASE "{self.postgres_name}"')
+            url = str(sa.make_url(POSTGRES_ADMIN_URL).set(database=self.postgres_name))
+        self.database = Database(url)
+        self.database.upgrade()
+        self.service = SimilarService.open(self.database, embedder, backend="embedded")
+        records = [
+            TicketRecord(str(row), subject=subject, body=body)
+            for row, (subject, body) in enumerate(split.corpus)
+        ]
+        started = time.perf_counter()
+        self.service.add(records, batch_size=1_000)
+        self.add_seconds = time.perf_counter() - started
+        self.row_of = {t.row_id: int(t.record.ticket_id) for t in self._all()}
+
+    def _all(self) -> list[Any]:
+        out, after = [], 0
+        while page := self.service.store.records(after=after, limit=5_000):
+            out += page
+            after = page[-1].row_id
+        return out
+
+    def exclude(self, split: Split, q: int) -> tuple[str, str] | None:
+        return None if split.query_rows is None else ("", str(split.query_rows[q]))
+
+    def find(self, split: Split, q: int, vector: np.ndarray, text: str) -> Ranking:
+        found = self.service.find(
+            vector, text=text, k=CUTOFF, min_score=-1.0, exclude=self.exclude(split, q)
+        )
+        return [int(m.ticket.record.ticket_id) for m in found.similar]
+
+    def candidates(self, split: Split, q: int, vector: np.ndarray, text: str) -> Any:
+        depth = max(setting.depth for setting in GRID)
+        return self.service.candidates(vector, text, depth, Filters(), self.exclude(split, q))
+
+    def rows(self, ids: Sequence[int]) -> Ranking:
+        return [self.row_of[row] for row in ids]
+
+    def close(self) -> None:
+        self.service.close()
+        self.database.dispose()
+        if self.postgres_name:
+            _postgres_admin(f'DROP DATABASE IF EXISTS "{self.postgres_name}" WITH (FORCE)')
+
+
+POSTGRES_ADMIN_URL = ""
+
+
+def _postgres_admin(statement: str) -> None:
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
+
+
+# -- in-memory references -------------------------------------------------------------------
+
+
+def _top(scores: np.ndarray, split: Split, start: int, positive_only: bool) -> list[Ranking]:
+    if split.query_rows is not None:
+        for offset in range(len(scores)):
+            scores[offset, split.query_rows[start + offset]] = -np.inf
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :CUTOFF]
     if not positive_only:
         return order.tolist()  # type: ignore[no-any-return]
     keep = np.take_along_axis(scores, order, axis=1) > 0
     return [row[mask].tolist() for row, mask in zip(order, keep, strict=True)]
 
 
-def _chunks(n: int) -> list[slice]:
-    return [slice(start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
+def _chunked(split: Split, score: Callable[[slice], np.ndarray], positive: bool) -> list[Ranking]:
+    out: list[Ranking] = []
+    for start in range(0, len(split.queries), 256):
+        rows = slice(start, min(start + 256, len(split.queries)))
+        out += _top(np.asarray(score(rows), dtype=np.float64), split, start, positive)
+    return out
 
 
-def dense(corpus_vectors: np.ndarray, query_vectors: np.ndarray) -> list[Ranking]:
-    rankings: list[Ranking] = []
-    for rows in _chunks(len(query_vectors)):
-        rankings += _top(query_vectors[rows] @ corpus_vectors.T, positive_only=False)
-    return rankings
+def dense(split: Split, embedder: CachedEmbedder) -> list[Ranking]:
+    corpus = embedder.encode(split.corpus_texts)
+    queries = embedder.encode(split.query_texts)
+    return _chunked(split, lambda rows: queries[rows] @ corpus.T, positive=False)
 
 
-def tfidf(corpus: list[str], queries: list[str]) -> tuple[list[Ranking], float]:
-    started = time.perf_counter()
+def tfidf(split: Split) -> list[Ranking]:
     vectorizer = TfidfVectorizer(**TFIDF_PARAMS)
-    corpus_matrix = vectorizer.fit_transform(corpus).T.tocsr()
-    indexed = time.perf_counter() - started
-    query_matrix = vectorizer.transform(queries)
-    rankings: list[Ranking] = []
-    for rows in _chunks(len(queries)):
-        scores = (query_matrix[rows] @ corpus_matrix).toarray()
-        rankings += _top(scores, positive_only=True)
-    return rankings, indexed
+    corpus = vectorizer.fit_transform(split.corpus_texts).T.tocsr()
+    queries = vectorizer.transform(split.query_texts)
+    return _chunked(split, lambda rows: (queries[rows] @ corpus).toarray(), positive=True)
 
 
-def _bm25_tokens(texts: list[str]) -> list[list[str]]:
-    tokens = bm25s.tokenize(texts, stopwords=BM25_STOPWORDS, return_ids=False, show_progress=False)
-    return [[token for token in doc if token] for doc in tokens]
+def bm25(split: Split) -> list[Ranking]:
+    def tokens(texts: list[str]) -> list[list[str]]:
+        found = bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+        return [[token for token in doc if token] for doc in found]
 
-
-def bm25(corpus: list[str], queries: list[str]) -> tuple[list[Ranking], float]:
-    started = time.perf_counter()
     retriever = bm25s.BM25(**BM25_PARAMS)
-    retriever.index(_bm25_tokens(corpus), show_progress=False)
-    indexed = time.perf_counter() - started
-    query_ids = [retriever.get_tokens_ids(tokens) for tokens in _bm25_tokens(queries)]
-    zero = np.zeros(len(corpus), dtype=np.float32)
-    rankings: list[Ranking] = []
-    for rows in _chunks(len(queries)):
-        scores = np.stack(
-            [retriever.get_scores_from_ids(ids) if ids else zero for ids in query_ids[rows]]
-        )
-        rankings += _top(scores, positive_only=True)
-    return rankings, indexed
+    retriever.index(tokens(split.corpus_texts), show_progress=False)
+    ids = [retriever.get_tokens_ids(doc) for doc in tokens(split.query_texts)]
+    zero = np.zeros(len(split.corpus), dtype=np.float32)
+
+    def score(rows: slice) -> np.ndarray:
+        return np.stack([retriever.get_scores_from_ids(i) if i else zero for i in ids[rows]])
+
+    return _chunked(split, score, positive=True)
 
 
-def fuse(parts: Sequence[list[Ranking]], weights: Sequence[float]) -> list[Ranking]:
-    return [
-        [row for row, _ in reciprocal_rank_fusion(per_query, k=DEFAULT_K, weights=weights)]
-        for per_query in zip(*parts, strict=True)
-    ]
+# -- metrics --------------------------------------------------------------------------------
 
 
 def per_query(rankings: list[Ranking], split: Split) -> dict[str, np.ndarray]:
-    """Per-query P@k and reciprocal rank within the top ``CUTOFF``."""
+    """Per query: P@k (or R@k: a relevant text in the top k) and reciprocal rank @10."""
     relevant = np.zeros((len(rankings), CUTOFF), dtype=bool)
     for q, ranking in enumerate(rankings):
         top = ranking[:CUTOFF]
         relevant[q, : len(top)] = split.corpus_labels[top] == split.query_labels[q]
     first = np.where(relevant.any(axis=1), relevant.argmax(axis=1) + 1, 0)
-    scores = {f"p_at_{k}": relevant[:, :k].sum(axis=1) / k for k in KS}
+    if split.recall:
+        scores = {f"r_at_{k}": relevant[:, :k].any(axis=1).astype(float) for k in split.ks}
+    else:
+        scores = {f"p_at_{k}": relevant[:, :k].sum(axis=1) / k for k in split.ks}
     scores[f"mrr_at_{CUTOFF}"] = np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0)
     return scores
-
-
-def precision_by_rank(rankings: list[Ranking], split: Split) -> np.ndarray:
-    """Share of queries whose result at rank 1, 2, ..., 5 is relevant."""
-    top = np.asarray([ranking[:5] for ranking in rankings])
-    return np.asarray((split.corpus_labels[top] == split.query_labels[:, None]).mean(axis=0))
-
-
-def chance(split: Split) -> float:
-    labels, counts = np.unique(split.corpus_labels, return_counts=True)
-    share = dict(zip(labels.tolist(), (counts / len(split.corpus)).tolist(), strict=True))
-    return float(np.mean([share.get(label, 0.0) for label in split.query_labels.tolist()]))
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
@@ -230,106 +426,124 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     diff = a - b
     means = diff[rng.integers(0, len(diff), size=(BOOTSTRAP, len(diff)))].mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
-    return {
-        "mean": round(float(diff.mean()), 4),
-        "ci95": [round(float(low), 4), round(float(high), 4)],
+    return {"mean": round(float(diff.mean()), 4), "ci95": [round(float(x), 4) for x in (low, high)]}
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+def shipped_rankings(
+    split: Split, store: ShippedStore, vectors: np.ndarray
+) -> tuple[dict[str, list[Ranking]], list[float]]:
+    texts = split.query_texts
+    out: dict[str, list[Ranking]] = {
+        "hybrid (shipped)": [],
+        "dense (store)": [],
+        "lexical (store)": [],
     }
+    times: list[float] = []
+    for q, text in enumerate(texts):
+        started = time.perf_counter()
+        out["hybrid (shipped)"].append(store.find(split, q, vectors[q], text))
+        times.append(time.perf_counter() - started)
+        found = store.candidates(split, q, vectors[q], text)
+        out["dense (store)"].append(store.rows(found.dense[:CUTOFF]))
+        out["lexical (store)"].append(store.rows(found.lexical[:CUTOFF]))
+    return out, times
 
 
-def near_duplicates(
-    corpus_vectors: np.ndarray, query_vectors: np.ndarray, dense_rankings: list[Ranking]
-) -> np.ndarray:
-    """Queries whose nearest corpus text (by dense cosine) is at least ``NEAR_DUPLICATE``."""
-    nearest = corpus_vectors[[ranking[0] for ranking in dense_rankings]]
-    return np.asarray(np.einsum("ij,ij->i", query_vectors, nearest) >= NEAR_DUPLICATE)
-
-
-def run(name: str, embedder: CachedEmbedder) -> dict[str, Any]:
+def run(name: str, embedder: TextCache, compare: CachedEmbedder | None) -> dict[str, Any]:
+    embedder.prefetch(name)
     split = DATASETS[name]()
     print(f"{name}: {len(split.queries):,} queries, {len(split.corpus):,} corpus", flush=True)
-    rankings: dict[str, list[Ranking]] = {}
-    timing: dict[str, dict[str, float]] = {}
-
-    hits = embedder.hits
-    started = time.perf_counter()
-    corpus_vectors = embedder.encode(split.corpus, show_progress=True)
-    query_vectors = embedder.encode(split.queries, show_progress=True)
-    embed_seconds = time.perf_counter() - started
-    sample = split.queries[:32]  # one at a time, as a served request would be
-    started = time.perf_counter()
-    for text in sample:
-        embedder.inner.encode([text])
-    query_embed_ms = 1000 * (time.perf_counter() - started) / len(sample)
-    started = time.perf_counter()
-    rankings["dense"] = dense(corpus_vectors, query_vectors)
-    timing["dense"] = {"search_seconds": time.perf_counter() - started}
-
-    for method, build in (("bm25", bm25), ("tfidf", tfidf)):
-        started = time.perf_counter()
-        rankings[method], indexed = build(split.corpus, split.queries)
-        total = time.perf_counter() - started
-        timing[method] = {"index_seconds": indexed, "search_seconds": total - indexed}
-        print(f"  {method}: {total:.1f} s", flush=True)
-
-    for method, (parts, weights) in HYBRIDS.items():
-        started = time.perf_counter()
-        rankings[method] = fuse([rankings[p] for p in parts], weights)
-        timing[method] = {"fusion_seconds": time.perf_counter() - started}
-
+    vectors = embedder.encode(split.query_texts)
+    with tempfile.TemporaryDirectory() as folder:
+        store = ShippedStore(split, embedder, Path(folder))
+        rankings, times = shipped_rankings(split, store, vectors)
+        add_seconds = store.add_seconds
+        store.close()
+    rankings["bm25s"] = bm25(split)
+    rankings["tfidf"] = tfidf(split)
+    if compare is not None:
+        rankings[f"dense {compare.identity.get('name')}"] = dense(split, compare)
     scores = {method: per_query(ranked, split) for method, ranked in rankings.items()}
-    twins = near_duplicates(corpus_vectors, query_vectors, rankings["dense"])
     mrr = f"mrr_at_{CUTOFF}"
-    best = max(scores, key=lambda m: (float(scores[m][mrr].mean()), m == "dense"))
-    search_ms = {
-        method: 1000
-        * (t.get("search_seconds", 0) + t.get("fusion_seconds", 0))
-        / len(scores[method][mrr])
-        for method, t in timing.items()
-    }
-    methods: dict[str, Any] = {}
-    for method, per in scores.items():
-        parts = HYBRIDS[method][0] if method in HYBRIDS else ()
-        latency = search_ms[method] + sum(search_ms[p] for p in parts)
-        if method == "dense" or "dense" in parts:
-            latency += query_embed_ms
-        methods[method] = {
-            "metrics": {metric: round(float(v.mean()), 4) for metric, v in per.items()},
-            "timing_seconds": {key: round(value, 3) for key, value in timing[method].items()},
-            "ms_per_query": round(latency, 2),
-            "empty_rankings": sum(1 for ranking in rankings[method] if not ranking),
-        }
-        if method != best:
-            methods[method][f"minus {best}, {mrr}"] = paired_bootstrap(per[mrr], scores[best][mrr])
+    singles = ["dense (store)", "lexical (store)"]
+    best = max(singles, key=lambda m: float(scores[m][mrr].mean()))
+    started = time.perf_counter()
+    for text in split.query_texts[:16]:
+        embedder.inner.inner.encode([text])
+    embed_ms = 1000 * (time.perf_counter() - started) / min(16, len(split.queries))
     return {
         "protocol": split.protocol,
         "corpus_size": len(split.corpus),
         "query_size": len(split.queries),
-        "relevance_labels": len(np.unique(split.corpus_labels)),
-        "chance_p_at_k": round(chance(split), 4),
-        "mrr_cutoff": CUTOFF,
-        "fusion": {"k": DEFAULT_K, "depth_per_retriever": DEPTH},
-        "bm25": {**BM25_PARAMS, "stopwords": BM25_STOPWORDS, "tokenizer": "bm25s.tokenize"},
-        "tfidf": {**TFIDF_PARAMS, "ngram_range": list(TFIDF_PARAMS["ngram_range"])},
-        "embedding": {
-            "embedder": embedder.identity.get("name"),
-            "seconds": round(embed_seconds, 1),
-            "from_cache": embedder.hits - hits == 2,
-            "query_embed_ms_per_text_uncached": round(query_embed_ms, 2),
+        "embedder": embedder.identity.get("name"),
+        "hybrid": asdict(DEFAULT_HYBRID),
+        "methods": {
+            method: {metric: round(float(v.mean()), 4) for metric, v in per.items()}
+            for method, per in scores.items()
         },
-        "best_by_mrr": best,
-        "diagnostics": {
-            f"share_of_queries_with_a_corpus_text_at_cosine_ge_{NEAR_DUPLICATE}": round(
-                float(twins.mean()), 4
-            ),
-            "dense_p_at_1_on_those": round(float(scores["dense"]["p_at_1"][twins].mean()), 4)
-            if twins.any()
-            else None,
-            "dense_p_at_1_on_the_others": round(float(scores["dense"]["p_at_1"][~twins].mean()), 4),
-            "dense_precision_at_rank_1_to_5": [
-                round(float(v), 4) for v in precision_by_rank(rankings["dense"], split)
-            ],
+        "best_single": best,
+        "hybrid_minus_best_single": {
+            metric: paired_bootstrap(scores["hybrid (shipped)"][metric], scores[best][metric])
+            for metric in scores[best]
         },
-        "methods": methods,
+        "ms_per_query_find_median": round(1000 * statistics.median(times), 2),
+        "ms_to_embed_one_query": round(embed_ms, 1),
+        "seconds_to_store_corpus": round(add_seconds, 1),
+        **_context(),
+    }
+
+
+def tune(embedder: TextCache) -> dict[str, Any]:
+    """MRR@10 of every grid setting on the validation queries (shipped candidates, re-fused)."""
+    per_set: dict[str, list[float]] = {}
+    for name, make in VALIDATION.items():
+        embedder.prefetch(name)
+        split = make()
+        print(f"validation {name}: {len(split.queries):,} queries", flush=True)
+        vectors = embedder.encode(split.query_texts)
+        with tempfile.TemporaryDirectory() as folder:
+            store = ShippedStore(split, embedder, Path(folder))
+            found = [
+                store.candidates(split, q, vectors[q], text)
+                for q, text in enumerate(split.query_texts)
+            ]
+            per_set[name] = []
+            for setting in GRID:
+                rankings = [
+                    store.rows(
+                        fuse(
+                            c.dense[: setting.depth],
+                            c.lexical[: setting.depth],
+                            c.other_language[: setting.depth],
+                            setting,
+                            CUTOFF,
+                        )
+                    )
+                    for c in found
+                ]
+                per_set[name].append(float(per_query(rankings, split)[f"mrr_at_{CUTOFF}"].mean()))
+            store.close()
+    mean = [statistics.fmean(values) for values in zip(*per_set.values(), strict=True)]
+    best = max(range(len(GRID)), key=lambda i: (round(mean[i], 4), -GRID[i].lexical_weight))
+    return {
+        "embedder": embedder.identity.get("name"),
+        "criterion": "mean MRR@10 over the validation sets; ties: the smaller lexical weight",
+        "grid": [
+            {**asdict(s), "mrr_at_10": {n: round(v[i], 4) for n, v in per_set.items()}}
+            | {"mean": round(mean[i], 4)}
+            for i, s in enumerate(GRID)
+        ],
+        "chosen": asdict(GRID[best]),
+        "shipped_default": asdict(DEFAULT_HYBRID),
+        **_context(),
+    }
+
+
+def _context() -> dict[str, Any]:
+    return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
@@ -341,35 +555,32 @@ def run(name: str, embedder: CachedEmbedder) -> dict[str, Any]:
 
 
 def table(name: str, result: dict[str, Any]) -> str:
-    mrr = f"mrr_at_{result['mrr_cutoff']}"
-    best = result["best_by_mrr"]
-    lines = [
-        f"### {name} ({result['query_size']:,} queries, {result['corpus_size']:,} corpus)",
-        "",
-        f"| method | P@1 | P@5 | MRR@{result['mrr_cutoff']} | ΔMRR vs {best} [95 % CI] "
-        "| ms/query |",
-        "|---|---|---|---|---|---|",
+    metrics = list(next(iter(result["methods"].values())))
+    names = [
+        m.replace("_at_", "@").replace("p@", "P@").replace("r@", "R@").upper() for m in metrics
     ]
-    for method, r in result["methods"].items():
-        m = r["metrics"]
-        delta = r.get(f"minus {best}, {mrr}")
-        gap = (
-            "best"
-            if delta is None
-            else "{:+.4f} [{:+.4f}, {:+.4f}]".format(delta["mean"], *delta["ci95"])
-        )
-        lines.append(
-            f"| {method} | {m['p_at_1']:.4f} | {m['p_at_5']:.4f} | {m[mrr]:.4f} | {gap} "
-            f"| {r['ms_per_query']:.2f} |"
-        )
-    chance_p = result["chance_p_at_k"]
-    lines.append(f"| chance | {chance_p:.4f} | {chance_p:.4f} | – | – | – |")
-    embed_ms = result["embedding"]["query_embed_ms_per_text_uncached"]
-    load = result["machine"]["load_average_1m"]
+    lines = [
+        f"### {name} ({result['query_size']:,} queries, {result['corpus_size']:,} corpus, "
+        f"{result['embedder']})",
+        "",
+        "| method | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(metrics),
+    ]
+    for method, values in result["methods"].items():
+        lines.append(f"| {method} | " + " | ".join(f"{values[m]:.3f}" for m in metrics) + " |")
+    delta = result["hybrid_minus_best_single"]
     lines.append(
-        f"\nms/query: batch search time per query, plus {embed_ms:.1f} ms to embed one query "
-        f"alone for dense and the hybrids ({result['machine']['cpus']} CPUs, shared: "
-        f"1-minute load {load:.1f} at the end of the run)."
+        f"| hybrid − {result['best_single']} [95 % CI] | "
+        + " | ".join(
+            "{:+.3f} [{:+.3f}, {:+.3f}]".format(delta[m]["mean"], *delta[m]["ci95"])
+            for m in metrics
+        )
+        + " |"
+    )
+    lines.append(
+        f"\nOne `find`: {result['ms_per_query_find_median']:.1f} ms median, plus "
+        f"{result['ms_to_embed_one_query']:.0f} ms to embed the query "
+        f"(1-minute load {result['machine']['load_average_1m']:.1f})."
     )
     return "\n".join(lines)
 
@@ -379,14 +590,32 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset", choices=sorted(DATASETS), action="append")
+    parser.add_argument("--embedder", default=USE_MULTILINGUAL)
+    parser.add_argument("--compare", default="minilm", help="a dense comparison row ('' for none)")
+    parser.add_argument("--tune", action="store_true", help="only the validation grid")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="admin URL of a PostgreSQL: the stores go there (results under 'sets postgres')",
+    )
     args = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    embedder = CachedEmbedder(load_embedder("minilm"))
-    for name in args.dataset or list(DATASETS):
-        results[name] = run(name, embedder)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    global POSTGRES_ADMIN_URL
+    POSTGRES_ADMIN_URL = args.postgres
+    old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = {key: old[key] for key in ("tuning", "sets", "sets postgres") if key in old}
+    embedder = TextCache(CachedEmbedder(load_embedder(args.embedder)))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    if args.tune:
+        results["tuning"] = tune(embedder)
         RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        print(table(name, results[name]) + "\n", flush=True)
+        print(json.dumps(results["tuning"]["chosen"]), flush=True)
+        return
+    compare = CachedEmbedder(load_embedder(args.compare)) if args.compare else None
+    for name in args.dataset or list(DATASETS):
+        where = "sets postgres" if args.postgres else "sets"
+        results.setdefault(where, {})[name] = run(name, embedder, compare)
+        RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        print(table(name, results[where][name]) + "\n", flush=True)
 
 
 if __name__ == "__main__":

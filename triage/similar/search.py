@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +40,10 @@ class VectorSearch(Protocol):
 
     def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
         """Best matches among what the last ``refresh`` saw."""
+        ...
+
+    def scores(self, query: FloatArray, row_ids: Sequence[int]) -> dict[int, float]:
+        """Cosine similarity of the query to each given stored row that has a vector."""
         ...
 
     def close(self) -> None: ...
@@ -139,7 +144,7 @@ class EmbeddedSearch:
             candidates = [
                 (int(key), float(s)) for key, s in zip(keys[0], scores[0], strict=True) if key >= 0
             ]
-            admitted = self.store.fetch([key for key, _ in candidates], filters)
+            admitted = self.store.keys([key for key, _ in candidates], filters)
             hits = [(key, score) for key, score in candidates if key in admitted]
             if len(hits) >= k or want >= size:
                 return hits[:k]
@@ -154,10 +159,17 @@ class EmbeddedSearch:
         keys, vectors = self.store.vectors(filters=filters)
         if not len(keys):
             return []
-        norms = np.linalg.norm(vectors, axis=1)
-        scores = vectors @ query / np.where(norms == 0, 1.0, norms)
+        scores = _cosines(vectors, query)
         top = np.argsort(-scores)[:k]
         return [(int(keys[i]), float(scores[i])) for i in top]
+
+    def scores(self, query: FloatArray, row_ids: Sequence[int]) -> dict[int, float]:
+        if not row_ids:
+            return {}
+        keys, vectors = self.store.vectors(row_ids)
+        if not len(keys):
+            return {}
+        return dict(zip(keys.tolist(), _cosines(vectors, query).tolist(), strict=True))
 
     def save(self) -> None:
         """Write a snapshot so the next start loads it instead of every row.
@@ -215,8 +227,24 @@ class PgVectorSearch:
             rows = connection.execute(statement).all()
         return [(int(r), float(s)) for r, s in rows]
 
+    def scores(self, query: FloatArray, row_ids: Sequence[int]) -> dict[int, float]:
+        if not row_ids:
+            return {}
+        vec = sa.literal_column("vec", type_=Vector(self.dim))
+        distance = vec.cosine_distance(np.asarray(query, dtype=np.float32))
+        statement = sa.select(tickets.c.row_id, (1 - distance).label("score")).where(
+            vec.is_not(None), tickets.c.row_id.in_([int(r) for r in row_ids])
+        )
+        with self.store.database.begin() as connection:
+            return {int(r): float(s) for r, s in connection.execute(statement).all()}
+
     def close(self) -> None:
         pass
+
+
+def _cosines(vectors: FloatArray, query: FloatArray) -> FloatArray:
+    norms = np.linalg.norm(vectors, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+    return np.asarray(vectors @ query / np.where(norms == 0, 1.0, norms), dtype=np.float32)
 
 
 def pgvector_available(store: TicketStore) -> bool:

@@ -23,8 +23,10 @@ import numpy.typing as npt
 
 from triage.embeddings import Embedder
 from triage.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
-from triage.language import DEFAULT_LANGUAGES, language_detector
+from triage.language import DEFAULT_LANGUAGES, UNDETERMINED, language_detector
 from triage.redaction import redact_pii
+from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
+from triage.similar.lexical import LexicalSearch
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
 from triage.store.database import Database
 from triage.store.schema import utcnow
@@ -41,6 +43,8 @@ from triage.text import ticket_text
 log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
+
+LANGUAGE_CONFIDENCE = 0.9
 
 
 def embedder_key(embedder: Embedder) -> dict[str, Any]:
@@ -60,6 +64,20 @@ class Match:
 class SimilarResult:
     similar: list[Match]
     duplicates: list[Match]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Row ids each retriever found for one query, best first, before fusion.
+
+    ``other_language``: the dense candidates stored in another language than the query's,
+    which the lexical index cannot judge. ``cosine``: the dense candidates' similarities.
+    """
+
+    dense: list[int]
+    lexical: list[int]
+    other_language: list[int]
+    cosine: dict[int, float]
 
 
 @dataclass(frozen=True)
@@ -84,9 +102,12 @@ class SimilarService:
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         redact_pii: bool = False,
         cache_dir: Path | None = None,
+        hybrid: HybridSettings = DEFAULT_HYBRID,
     ) -> None:
         self.store = store
         self.search_backend = search
+        self.lexical = LexicalSearch(store)
+        self.hybrid = hybrid
         self.embedder = embedder
         self.duplicate_threshold = duplicate_threshold
         self.duplicate_window = duplicate_window
@@ -269,6 +290,7 @@ class SimilarService:
         self,
         vector: FloatArray,
         *,
+        text: str | None = None,
         k: int = 5,
         tenant: str | None = None,
         category: str | None = None,
@@ -278,13 +300,20 @@ class SimilarService:
     ) -> SimilarResult:
         """The k most similar resolved tickets, and open tickets that look like duplicates.
 
+        ``text``: the query ticket's model text; given, resolved tickets are ranked by the
+        fusion of the dense and the lexical ranking (:mod:`triage.similar.hybrid`), else by
+        the dense one. Scores are cosine similarities either way, and duplicates are always
+        open tickets at or above ``duplicate_threshold`` by cosine.
         ``exclude``: (tenant, ticket_id) of the query ticket itself, never its own match.
         """
         self.search_backend.refresh()  # once: both searches below see the same writes
         now = utcnow()
         since: datetime | None = now - max_age if max_age is not None else None
-        resolved = self._search(
-            vector, k, Filters(Status.RESOLVED, tenant, category, since), exclude
+        filters = Filters(Status.RESOLVED, tenant, category, since)
+        resolved = (
+            self._search(vector, k, filters, exclude)
+            if text is None
+            else self._hybrid(vector, text, k, filters, exclude)
         )
         open_recent = self._search(
             vector,
@@ -312,6 +341,60 @@ class SimilarService:
                 continue
             out.append((ticket, min(1.0, max(-1.0, score))))
         return out[:k]
+
+    def candidates(
+        self,
+        vector: FloatArray,
+        text: str,
+        depth: int,
+        filters: Filters,
+        exclude: tuple[str, str] | None = None,
+    ) -> Candidates:
+        """What each retriever found, before fusion (see :class:`Candidates`)."""
+        guess = self.language_detector.detect(text)
+        # A short query is often misjudged ("paper jam": Indonesian at 0.68); only a sure,
+        # unmixed guess keeps other-language candidates out of the lexical ranking.
+        sure = guess.confidence >= LANGUAGE_CONFIDENCE and not guess.mixed
+        language = guess.code if sure and guess.code != UNDETERMINED else None
+        dense = self.search_backend.search(vector, depth, filters)
+        lexical = self.lexical.search(text, depth, filters, language=language)
+        found = self.store.keys(list(dict.fromkeys(row for row, _ in dense + lexical)))
+
+        def kept(row: int) -> bool:  # not deleted since the search, not the query itself
+            key = found.get(row)
+            return key is not None and (exclude is None or (key.tenant, key.ticket_id) != exclude)
+
+        dense_rows = [row for row, _ in dense if kept(row)]
+        return Candidates(
+            dense=dense_rows,
+            lexical=[row for row, _ in lexical if kept(row)],
+            other_language=[
+                row
+                for row in dense_rows
+                if language is not None and found[row].language not in (language, None)
+            ],
+            cosine=dict(dense),
+        )
+
+    def _hybrid(
+        self,
+        vector: FloatArray,
+        text: str,
+        k: int,
+        filters: Filters,
+        exclude: tuple[str, str] | None,
+    ) -> list[tuple[StoredTicket, float]]:
+        depth = max(k + (1 if exclude else 0), self.hybrid.depth)
+        found = self.candidates(vector, text, depth, filters, exclude)
+        rows = fuse(found.dense, found.lexical, found.other_language, self.hybrid, k)
+        cosine = dict(found.cosine)
+        cosine.update(self.search_backend.scores(vector, [r for r in rows if r not in cosine]))
+        tickets = self.store.fetch(rows)
+        return [
+            (tickets[r], min(1.0, max(-1.0, cosine[r])))
+            for r in rows
+            if r in cosine and r in tickets
+        ]
 
     def close(self) -> None:
         self.search_backend.close()

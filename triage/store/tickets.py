@@ -62,6 +62,15 @@ class StoredTicket:
 
 
 @dataclass(frozen=True)
+class RowKey:
+    """What identifies a stored row, and its language, without its text."""
+
+    tenant: str
+    ticket_id: str
+    language: str | None
+
+
+@dataclass(frozen=True)
 class Filters:
     """Which stored tickets a search may return."""
 
@@ -319,6 +328,21 @@ class TicketStore:
                 for row in rows:
                     stored = _record(row)
                     found[stored.row_id] = stored
+        return found
+
+    def keys(self, row_ids: Sequence[int], filters: Filters | None = None) -> dict[int, RowKey]:
+        """(tenant, ticket_id, language) of the given rows the filters admit; no text read."""
+        found: dict[int, RowKey] = {}
+        where = filters.clauses() if filters else []
+        columns = (tickets.c.row_id, tickets.c.tenant, tickets.c.ticket_id, tickets.c.language)
+        with self.database.begin() as connection:
+            for start in range(0, len(row_ids), 500):
+                chunk = [int(r) for r in row_ids[start : start + 500]]
+                rows = connection.execute(
+                    sa.select(*columns).where(tickets.c.row_id.in_(chunk), *where)
+                )
+                for row_id, tenant, ticket_id, language in rows:
+                    found[int(row_id)] = RowKey(tenant, ticket_id, language)
         return found
 
     def get(self, ticket_id: str, *, tenant: str = "") -> StoredTicket | None:

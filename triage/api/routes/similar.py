@@ -38,6 +38,7 @@ from triage.service import Ticket
 from triage.similar.service import Match, SimilarResult, SimilarService
 from triage.store.schema import utcnow
 from triage.store.tickets import Status, TicketRecord, Visibility
+from triage.text import ticket_text
 
 router = APIRouter(
     prefix="/v1",
@@ -95,6 +96,7 @@ def _find(similar: SimilarService, query: SimilarIn, vector: np.ndarray) -> Simi
     tenant = query.tenant or ""
     result = similar.find(
         vector,
+        text=ticket_text([query.subject, query.body]),
         k=query.k,
         tenant=tenant,
         category=query.category,

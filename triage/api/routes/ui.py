@@ -45,6 +45,7 @@ from triage.store.feedback import Feedback, FeedbackStore
 from triage.store.schema import utcnow
 from triage.store.tickets import Status, TicketRecord, Visibility
 from triage.store.triaged import DECISIONS, QueueFilter, TriagedStore
+from triage.text import ticket_text
 from triage.ui.chart import Chart, DayQuality, line_chart
 from triage.ui.i18n import LANGUAGE_NAMES, Translator, age, pick_language, translator
 from triage.ui.session import COOKIE, SessionCodec, UiSession, load_secret
@@ -481,6 +482,7 @@ def ticket_page(
     if similar_service is not None:
         found = similar_service.find(
             np.asarray(vectors[0], dtype=np.float32),
+            text=ticket_text([entry.subject, entry.body]),
             k=_SIMILAR_K,
             tenant=entry.tenant,
             exclude=(entry.tenant, entry.ticket_id),

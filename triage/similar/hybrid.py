@@ -1,0 +1,61 @@
+"""How the dense and the lexical ranking become one: weighted reciprocal-rank fusion.
+
+Lexical matching cannot cross languages: a word of an Indonesian query never matches an
+English ticket, so an English candidate would lose to Indonesian ones that merely share
+words. A candidate the lexical index cannot judge — stored in another language than the
+query's, when that language is detected surely (``service.LANGUAGE_CONFIDENCE``, unmixed) —
+is therefore ranked, in the lexical ranking's place, by its dense position among the other
+such candidates. A store in one language is unaffected; a query whose matches are
+all in another language is ranked exactly as the dense ranking alone ranks it.
+
+The weights, the RRF constant and the depth were chosen by ``benchmarks/retrieval.py
+--tune`` on validation queries that are not the benchmark's test queries (see its docstring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from triage.similar.fusion import reciprocal_rank_fusion
+
+
+@dataclass(frozen=True)
+class HybridSettings:
+    """Fusion of dense (cosine) and lexical (full-text) candidates."""
+
+    # From benchmarks/retrieval.py --tune (results/retrieval.json "tuning"): the best mean
+    # MRR@10 on the banking77 and tobi_bueck validation queries of a 7 x 3 grid.
+    dense_weight: float = 1.0
+    lexical_weight: float = 0.25
+    k: float = 10.0
+    depth: int = 50  # candidates asked of each retriever
+
+    def __post_init__(self) -> None:
+        if self.depth < 1:
+            raise ValueError(f"depth must be >= 1, not {self.depth}")
+
+
+DEFAULT_HYBRID = HybridSettings()
+
+
+def fuse(
+    dense: Sequence[int],
+    lexical: Sequence[int],
+    other_language: Sequence[int],
+    settings: HybridSettings = DEFAULT_HYBRID,
+    limit: int | None = None,
+) -> list[int]:
+    """Row ids best first, from the dense ranking, the lexical ranking of the candidates in
+    the query's language (or of unknown language), and ``other_language``: the dense
+    candidates in another language, in dense order (the lexical ranking's stand-in for them).
+    """
+    if settings.lexical_weight == 0:
+        return list(dense[:limit] if limit is not None else dense)
+    fused = reciprocal_rank_fusion(
+        [dense, lexical, other_language],
+        k=settings.k,
+        weights=[settings.dense_weight, settings.lexical_weight, settings.lexical_weight],
+        limit=limit,
+    )
+    return [row for row, _ in fused]
