@@ -81,14 +81,20 @@ class PrecisionCurve:
             return None
         if not self.confidences:
             return "never predicted out of fold"
-        best = max(self.precisions)
-        if best < target_precision:
-            return f"out-of-fold precision {best:.3f} stays below {target_precision:g}"
         needed = correct_predictions_needed(target_precision)
+        if self.support < needed:
+            return (
+                f"not enough evidence: {CONFIDENCE_LEVEL:.0%} confidence in precision "
+                f"{target_precision:g} needs at least {needed} correct out-of-fold predictions "
+                f"of the class; it has {self.support} labelled tickets"
+            )
+        if not self.guaranteed:
+            return f"out-of-fold precision stays below {target_precision:g}"
+        best = max(range(len(self.lower_bounds)), key=lambda i: self.lower_bounds[i])
         return (
-            f"not enough evidence: {CONFIDENCE_LEVEL:.0%} confidence in precision "
-            f"{target_precision:g} needs at least {needed} correct out-of-fold predictions "
-            f"of the class; it has {self.support} labelled tickets"
+            f"out-of-fold precision never reaches {target_precision:g} with "
+            f"{CONFIDENCE_LEVEL:.0%} confidence: at best {self.precisions[best]:.3f} on "
+            f"{self.counts[best]} predictions (lower bound {self.lower_bounds[best]:.3f})"
         )
 
     @classmethod

@@ -79,3 +79,12 @@ def test_parents_of_hierarchical_labels_get_their_own_curve() -> None:
     assert curves["hw/laptop"].threshold_for(0.95) is None  # half of its answers are wrong
     assert curves["hw"].support == 160
     assert curves["hw"].threshold_for(0.95) == 0.9  # but "some hardware" is always right
+
+
+def test_a_large_class_short_of_the_bound_is_told_it_lacks_precision_not_tickets() -> None:
+    # 200 'a' tickets, right 90 % of the time: plenty of tickets, not enough precision.
+    proba = np.array([[0.9, 0.1]] * 200 + [[0.1, 0.9]] * 100)
+    truth = ["a"] * 180 + ["b"] * 20 + ["b"] * 100
+    reason = precision_curves(truth, proba, LABELS)["a"].why_no_threshold(0.95) or ""
+    assert reason.startswith("out-of-fold precision never reaches 0.95 with 95% confidence")
+    assert "0.900 on 200 predictions" in reason

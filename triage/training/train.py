@@ -312,12 +312,13 @@ def describe_split(split: Split, seed: int) -> str:
 def _gate_summary(gate: AutoGate, test_allow: Sequence[bool], scored: str) -> str:
     refused = 1 - float(np.mean(test_allow)) if test_allow else 0.0
     similarity = (
-        "off (too few tickets)" if gate.min_similarity is None else f"{gate.min_similarity:.2f}"
+        "no similarity limit (too few training tickets to fit one)"
+        if gate.min_similarity is None
+        else f"similarity to the nearest training ticket at least {gate.min_similarity:.2f}"
     )
     return (
         f"auto gate (fitted on the training rows): at least {gate.min_informative_words} "
-        f"informative word(s), nearest-ticket similarity at least {similarity}; "
-        f"refuses {refused:.1%} of {scored} tickets"
+        f"informative word(s), {similarity}; refuses {refused:.1%} of {scored} tickets"
     )
 
 
