@@ -23,7 +23,6 @@ Banking77 test questions. Embeddings are cached per text in ``benchmarks/.cache`
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import sys
@@ -39,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import BENCHMARKS, CACHE, SHARED, Benchmark
+from quality import BENCHMARKS, SHARED, Benchmark, CachedEmbedder, LookupEmbedder
 
 from triage.decisions import PrecisionCurve, build_policy
 from triage.embeddings import Embedder, load_embedder
@@ -75,46 +74,6 @@ SETS: dict[str, Benchmark] = {
         derive=_tobi,
     ),
 }
-
-
-class TextCacheEmbedder:
-    """Embeds every distinct text once per body; later calls look the vectors up."""
-
-    def __init__(self, inner: Embedder, texts: Sequence[str], name: str) -> None:
-        self.inner = inner
-        unique = sorted(set(texts))
-        key = hashlib.sha256(json.dumps(inner.identity, sort_keys=True).encode())
-        for text in unique:
-            key.update(text.encode() + b"\0")
-        path = CACHE / f"texts-{name}-{key.hexdigest()[:16]}.npy"
-        if path.exists():
-            vectors = np.load(path)
-        else:
-            started = time.perf_counter()
-            vectors = inner.encode(unique, show_progress=True)
-            print(f"embedded {len(unique)} texts in {time.perf_counter() - started:.0f}s")
-            CACHE.mkdir(parents=True, exist_ok=True)
-            np.save(path, vectors)
-        self.rows = {text: i for i, text in enumerate(unique)}
-        self.vectors = np.asarray(vectors, dtype=np.float32)
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @property
-    def identity(self) -> dict[str, Any]:
-        return self.inner.identity
-
-    def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
-    ) -> np.ndarray:
-        missing = [t for t in texts if t not in self.rows]
-        extra = self.inner.encode(missing) if missing else np.zeros((0, self.dim), np.float32)
-        lookup = {t: extra[i] for i, t in enumerate(missing)}
-        return np.stack(
-            [self.vectors[self.rows[t]] if t in self.rows else lookup[t] for t in texts]
-        )
 
 
 def _point_estimate(curves: dict[str, PrecisionCurve]) -> dict[str, PrecisionCurve]:
@@ -188,8 +147,10 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
         text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
     )
     data_file = bench.data_file()
-    first = split_rows(base, data_file, None)
-    embedder = TextCacheEmbedder(load_embedder(embedder_spec), first.texts, name)
+    # Every distinct text embedded once (cached in benchmarks/.cache), then looked up per seed.
+    texts = sorted(set(split_rows(base, data_file, None).texts))
+    body = load_embedder(embedder_spec)
+    embedder = LookupEmbedder(body, texts, CachedEmbedder(body).encode(texts, show_progress=True))
     rows = []
     for seed in seeds:
         config = replace(base, seed=seed)
@@ -223,7 +184,7 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
             ),
         }
         if name in IT_SETS:
-            row["offdomain"] = _offdomain(result.model, embedder)
+            row["offdomain"] = _offdomain(result.model, body)
         rows.append(row)
         print(json.dumps(row["heads"], indent=1))
     return {

@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from quality import BENCHMARKS, ROOT, CachedEmbedder
+from quality import BENCHMARKS, ROOT, CachedEmbedder, LookupEmbedder
 
-from triage.embeddings import Embedder, load_embedder
+from triage.embeddings import load_embedder
 from triage.refinement import neighbour_vote
 from triage.training.finetune import FinetuneConfig
 from triage.training.train import TrainConfig, split_rows, train_split
@@ -51,28 +51,6 @@ from triage.training.train import TrainConfig, split_rows, train_split
 RESULTS = ROOT / "benchmarks" / "results" / "learning_curve.json"
 SIZES = (2, 3, 5, 10, 25, 50)
 SEEDS = {2: 3, 3: 3, 5: 3, 10: 3, 25: 2, 50: 1}
-
-
-class LookupEmbedder:
-    """The vectors of texts embedded once beforehand (same model, same identity)."""
-
-    def __init__(self, inner: Embedder, texts: Sequence[str], vectors: np.ndarray) -> None:
-        self.inner = inner
-        self.rows = {text: i for i, text in enumerate(texts)}
-        self.vectors = vectors
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @property
-    def identity(self) -> dict[str, Any]:
-        return self.inner.identity
-
-    def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
-    ) -> np.ndarray:
-        return self.vectors[[self.rows[text] for text in texts]]
 
 
 def per_class_sample(labels: np.ndarray, train_idx: np.ndarray, n: int, seed: int) -> np.ndarray:

@@ -88,6 +88,28 @@ class CachedEmbedder:
         return vectors
 
 
+class LookupEmbedder:
+    """The vectors of texts embedded once beforehand (same model, same identity)."""
+
+    def __init__(self, inner: Embedder, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self.inner = inner
+        self.rows = {text: i for i, text in enumerate(texts)}
+        self.vectors = vectors
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        return self.vectors[[self.rows[text] for text in texts]]
+
+
 def _grp0_vs_rest(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(
         l1_vs_escalated=frame["Assignment group"].map(
