@@ -115,7 +115,7 @@ def fit_and_evaluate(
         f"automatic for {auto['share']:.0%} of {_evaluated(split)} at precision {precision} "
         f"in {fitted.seconds:.1f}s"
     )
-    warning = evidence_warning(name, labels, curves, config.target_precision)
+    warning = evidence_warning(name, len(labels), promise, config.target_precision)
     if warning:
         say(warning)
     say(f"  {name}: {promise.statement}")
@@ -184,32 +184,30 @@ def no_auto_reasons(curves: Mapping[str, PrecisionCurve], target: float) -> dict
     return {label: reason for label, reason in reasons.items() if reason}
 
 
-def evidence_warning(
-    name: str, labels: Sequence[str], curves: Mapping[str, PrecisionCurve], target: float
-) -> str | None:
+def evidence_warning(name: str, n_labels: int, promise: HeadPromise, target: float) -> str | None:
     """A warning naming the classes of head ``name`` that can never be decided automatically
-    for lack of labelled tickets (with how many more each would need), or saying that the
-    head decides nothing automatically at all; None if neither."""
-    needed = correct_predictions_needed(target)
-    without = [
-        label for label in labels if label in curves and curves[label].threshold_for(target) is None
-    ]
-    short = {label: curves[label].support for label in without if curves[label].support < needed}
-    if not short and len(without) < len(labels):
+    for lack of labelled tickets (with how many more each would need) or of precision, read
+    off the head's ``promise``; None when every class may decide automatically."""
+    short, low = promise.short_of_tickets, promise.short_of_precision
+    if not short and not low:
         return None
-    scope = "no class" if len(without) == len(labels) else f"{len(short)} of {len(labels)} classes"
-    message = f"  WARNING head {name!r}: {scope} can be decided automatically"
+    needed = correct_predictions_needed(target)
+    scope = (
+        "no class can"
+        if not promise.auto_classes
+        else f"{len(short) + len(low)} of {n_labels} classes cannot"
+    )
+    message = f"  WARNING head {name!r}: {scope} be decided automatically"
     if short:
         listed = ", ".join(
-            f"{label} ({support}, ~{needed - support} more)"
-            for label, support in sorted(short.items(), key=lambda item: item[1])[:8]
+            f"{label} ({needed - more}, ~{more} more)"
+            for label, more in sorted(short.items(), key=lambda item: -item[1])[:8]
         )
         message += (
             f"; for precision {target:g} at {CONFIDENCE_LEVEL:.0%} confidence a class needs "
             f"at least {needed} correctly predicted training tickets. Too few labelled "
             f"tickets: {listed}{' …' if len(short) > 8 else ''}"
         )
-    low = [label for label in without if label not in short]
     if low:
         message += (
             f"; out-of-fold precision never reaches {target:g} with {CONFIDENCE_LEVEL:.0%} "
