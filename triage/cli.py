@@ -529,7 +529,7 @@ def worker() -> None:
     import signal
 
     from triage.job_runner import JobRunner
-    from triage.service import TriageService
+    from triage.service.lifecycle import ModelLifecycle
     from triage.store.database import Database
     from triage.store.jobs import JobStore
     from triage.webhooks.config import WEBHOOK_JOB_SOURCE
@@ -540,8 +540,9 @@ def worker() -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    lifecycle = ModelLifecycle(settings, None)  # no similar-ticket index: jobs only classify
     try:
-        service = TriageService.from_settings(settings)
+        service = lifecycle.start().service
     except TriageError as exc:
         raise _fail(exc) from exc
     database = Database(settings.database())
@@ -549,15 +550,19 @@ def worker() -> None:
     store = JobStore(database)
     runner = JobRunner(
         store,
-        lambda: service,
+        lambda: lifecycle.service,
         chunk_size=settings.job_chunk_size,
         exclude_sources=(WEBHOOK_JOB_SOURCE,),
     )
     # Webhook deliveries get a runner (a thread) of their own: a backlog never delays them.
     webhook_runner = WebhookRunner.from_settings(
-        store, DeliveryStore(database), lambda: service, settings
+        store, DeliveryStore(database), lambda: lifecycle.service, settings
     )
     webhook_runner.start()
+    # Like the API: a model activated anywhere on this models directory is followed here.
+    watcher = None
+    if settings.model_watch_seconds > 0 and settings.model_version is None:
+        watcher = lifecycle.follow(settings.model_watch_seconds)
 
     def stop(*_: object) -> None:
         runner.stop()
@@ -570,6 +575,8 @@ def worker() -> None:
     except KeyboardInterrupt:
         stop()
     finally:
+        if watcher is not None:
+            watcher.stop()
         webhook_runner.stop()
         database.dispose()
 
@@ -712,18 +719,7 @@ def index_build(
             )
         with Database(settings.database()) as database:
             database.upgrade()
-            similar = SimilarService.open(
-                database,
-                embedder,
-                backend=settings.similar_backend,
-                snapshot=settings.data_dir / "vectors" / "index",
-                hnsw_threshold=settings.hnsw_threshold,
-                adopt=reembed,
-                max_text_chars=settings.max_text_chars,
-                languages=settings.languages,
-                cache_dir=settings.cache_dir,
-                redact_pii=settings.redact_pii,
-            )
+            similar = SimilarService.from_settings(database, embedder, settings, adopt=reembed)
             if reembed:
                 with tqdm(desc="re-embedding stored tickets", unit="ticket") as bar:
                     similar.reembed_all(progress=bar.update)

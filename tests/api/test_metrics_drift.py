@@ -10,7 +10,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import SAMPLE_DATA
 from triage.api.app import create_app
-from triage.api.state import swap_model
 from triage.artifacts import load_model, read_manifest, save_model
 from triage.auth import ApiKey, Scope, hash_key
 from triage.drift import FILE
@@ -214,7 +213,7 @@ def test_a_model_swap_starts_an_empty_window(
     with TestClient(create_app(loaded_from_disk)) as client:
         _send(client, tickets.head(50))
         assert client.get("/v1/metrics/drift").json()["heads"]["tier"]["observed"] == 50
-        swap_model(client.app, loaded_from_disk, artifact_dir.name)  # type: ignore[arg-type]
+        client.app.state.lifecycle.swap(artifact_dir.name)  # type: ignore[attr-defined]
         tier = client.get("/v1/metrics/drift").json()["heads"]["tier"]
     assert tier["observed"] == 0
     assert tier["reference_mean_confidence"] is not None  # the reference came from the artifact

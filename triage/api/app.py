@@ -16,9 +16,9 @@ from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import classify, feedback, health, jobs, model, models, similar, webhooks
 from triage.api.routes import metrics as metrics_route
 from triage.api.routes import ui as ui_routes
-from triage.api.state import ActiveModelWatcher, open_similar
 from triage.job_runner import JobRunner
 from triage.service import DriftReport, TriageService
+from triage.service.lifecycle import ModelLifecycle, Served
 from triage.settings import Settings, get_settings
 from triage.store.database import Database
 from triage.store.feedback import FeedbackStore
@@ -45,10 +45,10 @@ def create_app(
         app.state.jobs = JobStore(database)
         app.state.deliveries = DeliveryStore(database)
         app.state.database = database
-        app.state.service = service or TriageService.from_settings(settings)
-        metrics.set_model(app.state.service.model.version)
-        log.info("serving model %s", app.state.service.model.version)
-        open_similar(app, settings, app.state.service)
+        lifecycle = ModelLifecycle(settings, database, publish=lambda served: _publish(app, served))
+        app.state.lifecycle = lifecycle
+        served = lifecycle.start(service)
+        log.info("serving model %s", served.service.model.version)
         runner = None
         if settings.jobs_worker:
             runner = JobRunner(
@@ -76,8 +76,7 @@ def create_app(
             )
         watcher = None
         if settings.model_watch_seconds > 0 and settings.model_version is None:
-            watcher = ActiveModelWatcher(app, settings, interval=settings.model_watch_seconds)
-            watcher.start()
+            watcher = lifecycle.follow(settings.model_watch_seconds)
         try:
             yield
         finally:
@@ -87,9 +86,8 @@ def create_app(
                 runner.stop()
             if webhook_runner is not None:
                 webhook_runner.stop()
-            if getattr(app.state, "similar", None) is not None:
-                app.state.similar.close()
-            app.state.service = None
+            lifecycle.close()
+            app.state.service = app.state.similar = None
             database.dispose()
 
     app = FastAPI(
@@ -126,3 +124,10 @@ def create_app(
 def _drift_report(app: FastAPI) -> DriftReport | None:
     service: TriageService | None = getattr(app.state, "service", None)
     return None if service is None else service.drift_report()
+
+
+def _publish(app: FastAPI, served: Served) -> None:
+    """What the routes' dependencies read: swapped in one step per attribute."""
+    app.state.service = served.service
+    app.state.similar, app.state.similar_error = served.similar, served.similar_error
+    app.state.metrics.set_model(served.service.model.version)

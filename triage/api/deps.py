@@ -13,6 +13,7 @@ from triage.auth import ApiKey, Scope, find_key
 from triage.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
 from triage.job_runner import JobRunner
 from triage.service import TriageService
+from triage.service.lifecycle import ModelLifecycle
 from triage.settings import Settings, get_settings
 from triage.similar.service import SimilarService
 from triage.store.feedback import FeedbackStore
@@ -58,6 +59,13 @@ def get_similar(request: Request) -> SimilarService:
     return similar
 
 
+def get_lifecycle(request: Request) -> ModelLifecycle:
+    lifecycle: ModelLifecycle | None = getattr(request.app.state, "lifecycle", None)
+    if lifecycle is None:
+        raise ModelNotFoundError("no model is loaded")
+    return lifecycle
+
+
 def get_job_runner(request: Request) -> JobRunner | None:
     runner: JobRunner | None = getattr(request.app.state, "job_runner", None)
     return runner
@@ -89,6 +97,7 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 SimilarDep = Annotated[SimilarService, Depends(get_similar)]
+LifecycleDep = Annotated[ModelLifecycle, Depends(get_lifecycle)]
 JobRunnerDep = Annotated[JobRunner | None, Depends(get_job_runner)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,9 @@ from triage.store.tickets import (
     text_digest,
 )
 from triage.text import ticket_text
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +167,26 @@ class SimilarService:
             store.count(Status.OPEN),
         )
         return cls(store, search, embedder, **options)
+
+    @classmethod
+    def from_settings(
+        cls, database: Database, embedder: Embedder, settings: Settings, *, adopt: bool = False
+    ) -> SimilarService:
+        """The store as configured (backend, snapshot, limits, languages) for ``embedder``."""
+        return cls.open(
+            database,
+            embedder,
+            backend=settings.similar_backend,
+            snapshot=settings.data_dir / "vectors" / "index",
+            hnsw_threshold=settings.hnsw_threshold,
+            adopt=adopt,
+            duplicate_threshold=settings.duplicate_threshold,
+            duplicate_window=timedelta(hours=settings.duplicate_window_hours),
+            max_text_chars=settings.max_text_chars,
+            languages=settings.languages,
+            cache_dir=settings.cache_dir,
+            redact_pii=settings.redact_pii,
+        )
 
     @property
     def backend(self) -> str:

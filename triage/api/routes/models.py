@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 
-from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
+from triage.api.deps import LifecycleDep, ServiceDep, SettingsDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import (
     MODEL_SUMMARY_EXAMPLE,
@@ -17,10 +17,9 @@ from triage.api.schemas import (
     ModelSummaryOut,
     StatusOut,
 )
-from triage.api.state import swap_model
 from triage.artifacts import read_manifest, resolve_model_dir
 from triage.auth import Scope
-from triage.registry import set_active, summaries
+from triage.registry import summaries
 
 router = APIRouter(
     prefix="/v1/models",
@@ -81,12 +80,7 @@ def get_model(version: Version, settings: SettingsDep) -> dict[str, Any]:
         ),
     },
 )
-def activate(
-    version: Version, request: Request, settings: SettingsDep, metrics: MetricsDep
-) -> StatusOut:
+def activate(version: Version, lifecycle: LifecycleDep) -> StatusOut:
     """Serve another version: loaded and verified first, then swapped in one step."""
-    service = swap_model(request.app, settings, version)
-    # Then the pointer: other workers and replicas on this models directory follow it, and
-    # it is what a restart serves.
-    set_active(settings.models_dir, version)
+    service = lifecycle.activate(version)
     return StatusOut(status="active", model_version=service.model.version)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Body, Depends, Path, Query, status
 
 from triage.api.deps import (
@@ -33,12 +32,12 @@ from triage.api.schemas_similar import (
     TriageOut,
 )
 from triage.auth import ApiKey, Scope
-from triage.errors import BatchTooLargeError, StoreUnavailableError, TicketNotFoundError
+from triage.errors import BatchTooLargeError, TicketNotFoundError
 from triage.service import Ticket
-from triage.similar.service import Match, SimilarResult, SimilarService
+from triage.service.ticket_triage import SimilarQuery, TicketTriage, find_similar
+from triage.similar.service import Match, SimilarResult
 from triage.store.schema import utcnow
 from triage.store.tickets import Status, TicketRecord, Visibility
-from triage.text import ticket_text
 
 router = APIRouter(
     prefix="/v1",
@@ -92,30 +91,13 @@ def _lists(result: SimilarResult, *, internal: bool) -> tuple[list[MatchOut], li
     return similar, duplicates
 
 
-def _find(similar: SimilarService, query: SimilarIn, vector: np.ndarray) -> SimilarResult:
-    tenant = query.tenant or ""
-    result = similar.find(
-        vector,
-        text=ticket_text([query.subject, query.body]),
+def _similar_query(query: SimilarIn) -> SimilarQuery:
+    return SimilarQuery(
         k=query.k,
-        tenant=tenant,
         category=query.category,
         max_age=timedelta(days=query.max_age_days) if query.max_age_days else None,
         min_score=query.min_score,
-        exclude=(tenant, query.id) if query.id else None,
     )
-    if query.id and query.remember:
-        similar.remember_open(
-            TicketRecord(
-                ticket_id=query.id,
-                subject=query.subject,
-                body=query.body,
-                tenant=tenant,
-                status=Status.OPEN,
-            ),
-            vector,
-        )
-    return result
 
 
 @router.post(
@@ -126,7 +108,16 @@ def _find(similar: SimilarService, query: SimilarIn, vector: np.ndarray) -> Simi
 def similar_tickets(query: SimilarIn, similar: SimilarDep, key: ClassifyKey) -> SimilarOut:
     """The k most similar resolved tickets with their resolutions, and likely duplicates."""
     vector = similar.embed([similar.text(query.subject, query.body)])[0]
-    found, duplicates = _lists(_find(similar, query, vector), internal=_may_see_internal(key))
+    ticket = Ticket(subject=query.subject, body=query.body, id=query.id)
+    result = find_similar(
+        similar,
+        ticket,
+        vector,
+        tenant=query.tenant or "",
+        query=_similar_query(query),
+        remember=bool(query.id and query.remember),
+    )
+    found, duplicates = _lists(result, internal=_may_see_internal(key))
     return SimilarOut(similar=found, duplicates=duplicates, backend=similar.backend)
 
 
@@ -144,40 +135,23 @@ def triage_ticket(
     key: ClassifyKey,
 ) -> TriageOut:
     """Classification and similar tickets in one call, from one embedding of the ticket."""
-    ticket = Ticket(subject=query.subject, body=query.body, id=query.id)
-    texts = service.texts([ticket])
-    vectors = service.embed(texts)
-    classification = service.classify_many([ticket], explain=query.explain, embeddings=vectors)[0]
-    metrics.observe(classification)
-    degraded: list[Literal["similar", "queue"]] = []
-    # The classification stands without the database; what needs it is marked as missing.
-    try:
-        result = _find(similar, query, np.asarray(vectors[0], dtype=np.float32))
-    except StoreUnavailableError:
-        result, degraded = SimilarResult(similar=[], duplicates=[]), ["similar"]
-    found, duplicates = _lists(result, internal=_may_see_internal(key))
-    if query.id and query.remember:  # into the staff page's queue
-        if degraded:  # the same database: do not wait for it a second time
-            degraded.append("queue")
-        else:
-            try:
-                triaged.record(
-                    ticket_id=query.id,
-                    tenant=query.tenant or "",
-                    subject=query.subject,
-                    body=query.body,
-                    model_version=classification.model_version,
-                    predictions=classification.predictions,
-                    source="api",
-                )
-            except StoreUnavailableError:
-                degraded.append("queue")
+    remember = bool(query.id and query.remember)
+    outcome = TicketTriage(service, similar, triaged).triage(
+        Ticket(subject=query.subject, body=query.body, id=query.id),
+        tenant=query.tenant or "",
+        query=_similar_query(query),
+        explain=query.explain,
+        remember=remember,
+        queue_source="api" if remember else None,  # into the staff page's queue
+    )
+    metrics.observe(outcome.classification)
+    found, duplicates = _lists(outcome.similar, internal=_may_see_internal(key))
     return TriageOut(
-        classification=classification_out(classification),
+        classification=classification_out(outcome.classification),
         similar=found,
         duplicates=duplicates,
         backend=similar.backend,
-        degraded=degraded,
+        degraded=outcome.degraded,
     )
 
 

@@ -9,7 +9,6 @@ its CSRF token. The page works through the same service, stores and scopes as th
 from __future__ import annotations
 
 import hmac
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -38,14 +36,19 @@ from triage.api.deps import (
 )
 from triage.api.schemas_feedback import FeedbackIn
 from triage.auth import Scope, find_key
-from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
+from triage.errors import (
+    InvalidTicketError,
+    StoreUnavailableError,
+    TicketTooLargeError,
+    TriageError,
+)
 from triage.service import Classification, Ticket, TriageService
+from triage.service.ticket_triage import TicketTriage
 from triage.similar.service import SimilarResult, SimilarService
 from triage.store.feedback import Feedback, FeedbackStore
 from triage.store.schema import utcnow
-from triage.store.tickets import Status, TicketRecord, Visibility
+from triage.store.tickets import Visibility
 from triage.store.triaged import DECISIONS, QueueFilter, TriagedStore
-from triage.text import ticket_text
 from triage.ui.chart import Chart, DayQuality, line_chart
 from triage.ui.i18n import LANGUAGE_NAMES, Translator, age, pick_language, translator
 from triage.ui.session import COOKIE, SessionCodec, UiSession, load_secret
@@ -425,7 +428,7 @@ def triage_ticket(
     values = {"subject": subject, "body": body, "ticket_id": ticket_id}
     ticket = Ticket(subject=subject or None, body=body or None, id=ticket_id or None)
     try:
-        texts = service.texts([ticket])
+        service.texts([ticket])
     except InvalidTicketError:
         return _home(
             request, session, staff, triaged, status=422, error=t("empty_ticket"), values=values
@@ -433,21 +436,14 @@ def triage_ticket(
     except TicketTooLargeError as exc:
         error = t("too_large", **exc.details)
         return _home(request, session, staff, triaged, status=413, error=error, values=values)
-    vectors = service.embed(texts)
-    classification = service.classify_many([ticket], embeddings=vectors)[0]
-    metrics.observe(classification)
     similar, _ = _similar_service(request)
-    if ticket_id and similar is not None:
-        record = TicketRecord(ticket_id, subject or None, body or None, status=Status.OPEN)
-        similar.remember_open(record, np.asarray(vectors[0], dtype=np.float32))
-    entry_id = triaged.record(
-        ticket_id=ticket_id or f"ui-{secrets.token_hex(6)}",
-        subject=subject or None,
-        body=body or None,
-        model_version=classification.model_version,
-        predictions=classification.predictions,
-        source="ui",
+    outcome = TicketTriage(service, similar, triaged).triage(
+        ticket, query=None, remember=True, queue_source="ui"
     )
+    metrics.observe(outcome.classification)
+    if outcome.queue_entry is None:  # the page shows queued tickets only: nothing to show
+        raise StoreUnavailableError("the database is unavailable: the ticket was not queued")
+    entry_id = outcome.queue_entry
     return _redirect(request, session, f"/ui/tickets/{entry_id}")
 
 
@@ -470,24 +466,17 @@ def ticket_page(
     if entry is None:
         return _refuse(request, session, staff, t("not_found"), 404)
     # Triaged again, live, with explanations: what staff accept is what the served model says.
-    ticket = Ticket(subject=entry.subject, body=entry.body, id=entry.ticket_id)
-    vectors = service.embed(service.texts([ticket]))
-    classification = service.classify_many(
-        [ticket], explain=True, embeddings=vectors, observe=False
-    )[0]
-    now = utcnow()
     similar_service, similar_error = _similar_service(request)
-    similar: list[dict[str, Any]] = []
-    duplicates: list[dict[str, Any]] = []
-    if similar_service is not None:
-        found = similar_service.find(
-            np.asarray(vectors[0], dtype=np.float32),
-            text=ticket_text([entry.subject, entry.body]),
-            k=_SIMILAR_K,
-            tenant=entry.tenant,
-            exclude=(entry.tenant, entry.ticket_id),
-        )
-        similar, duplicates = _similar_view(found, internal=staff.can(Scope.ADMIN), now=now, t=t)
+    outcome = TicketTriage(service, similar_service, triaged).review(
+        Ticket(subject=entry.subject, body=entry.body, id=entry.ticket_id),
+        tenant=entry.tenant,
+        k=_SIMILAR_K,
+    )
+    classification = outcome.classification
+    now = utcnow()
+    similar, duplicates = _similar_view(
+        outcome.similar, internal=staff.can(Scope.ADMIN), now=now, t=t
+    )
     return _render(
         request,
         session,

@@ -1,68 +1,28 @@
-"""The triage service: what the HTTP layer (or any other caller) asks of a loaded model."""
+"""Classifying tickets with a loaded model: validation, model text, heads and decisions."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from triage.artifacts import load_model, resolve_model_dir
-from triage.decisions import Decision, HeadPolicy, build_policy
-from triage.drift import DriftConfig, HeadDrift, PredictionWindow, compare, min_predictions_for
+from triage.decisions import HeadPolicy, build_policy
+from triage.drift import DriftConfig, PredictionWindow, compare, min_predictions_for
 from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
-from triage.explain import Explanation
-from triage.language import DEFAULT_LANGUAGES, LanguageGuess, language_detector
+from triage.language import DEFAULT_LANGUAGES, language_detector
 from triage.model import TriageModel
 from triage.promises import Evidence, head_promise
 from triage.redaction import redact_pii
 from triage.registry import served_model_dir
+from triage.service.results import Classification, DriftReport, HeadResult, Ticket
 from triage.settings import Settings
 from triage.text import ticket_text
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A ticket as it arrives: subject and/or body, an optional id and free metadata."""
-
-    subject: str | None = None
-    body: str | None = None
-    id: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HeadResult:
-    """One head's answer with the decision its operating point implies."""
-
-    label: str
-    confidence: float
-    threshold: float | None
-    decision: Decision
-    distribution: dict[str, float]
-    explanation: Explanation | None = None
-    fallback: bool = False
-    auto_blocked: str | None = None  # why the auto gate refused an automatic decision
-
-    @property
-    def abstained(self) -> bool:
-        """The model declines to answer: a human triages this head."""
-        return self.decision is Decision.REVIEW
-
-
-@dataclass(frozen=True)
-class Classification:
-    """Every head's result for one ticket, and the model that made them."""
-
-    ticket_id: str | None
-    model_version: str
-    predictions: dict[str, HeadResult]
-    language: LanguageGuess | None = None
 
 
 def policies_from_settings(model: TriageModel, settings: Settings) -> dict[str, HeadPolicy]:
@@ -76,19 +36,6 @@ def policies_from_settings(model: TriageModel, settings: Settings) -> dict[str, 
         )
         for head in model.heads
     }
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    """The served model's recent answers against its training distribution, per head."""
-
-    model_version: str
-    has_reference: bool
-    heads: dict[str, HeadDrift]
-
-    @property
-    def drifted(self) -> bool:
-        return any(head.drifted for head in self.heads.values())
 
 
 class TriageService:
@@ -313,39 +260,3 @@ class TriageService:
             "guaranteed": bool(curves) and all(c.guaranteed or c.excluded for c in curves.values()),
             "no_auto": no_auto,
         }
-
-
-def classification_dict(result: Classification) -> dict[str, Any]:
-    """A classification as plain JSON data, the shape ``POST /v1/classify`` answers with."""
-    predictions: dict[str, Any] = {}
-    for head, p in result.predictions.items():
-        explanation = None
-        if p.explanation is not None:
-            explanation = {
-                "terms": [{"term": t.term, "weight": t.weight} for t in p.explanation.terms],
-                "blocks": p.explanation.blocks,
-                "neighbours": [
-                    {"id": n.id, "label": n.labels[head], "similarity": n.similarity}
-                    for n in p.explanation.neighbours
-                ],
-            }
-        predictions[head] = {
-            "label": p.label,
-            "confidence": p.confidence,
-            "threshold": p.threshold,
-            "decision": p.decision.value,
-            "abstained": p.abstained,
-            "fallback": p.fallback,
-            "auto_blocked": p.auto_blocked,
-            "distribution": p.distribution,
-            "explanation": explanation,
-        }
-    language = result.language
-    return {
-        "id": result.ticket_id,
-        "model_version": result.model_version,
-        "predictions": predictions,
-        "language": None
-        if language is None
-        else {"code": language.code, "confidence": language.confidence, "mixed": language.mixed},
-    }
