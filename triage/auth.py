@@ -36,9 +36,13 @@ def new_key() -> str:
 
 def find_key(presented: str, keys: Iterable[ApiKey]) -> ApiKey | None:
     """The configured key matching ``presented``; every key is compared, in constant time."""
-    digest = hash_key(presented)
+    return find_key_by_hash(hash_key(presented), keys)
+
+
+def find_key_by_hash(sha256: str, keys: Iterable[ApiKey]) -> ApiKey | None:
+    """The configured key whose hash is ``sha256``; every key is compared, in constant time."""
     found = None
     for key in keys:
-        if hmac.compare_digest(digest, key.sha256):
+        if hmac.compare_digest(sha256, key.sha256):
             found = key
     return found

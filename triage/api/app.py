@@ -15,7 +15,7 @@ from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import classify, feedback, health, jobs, model, models, similar, webhooks
 from triage.api.routes import metrics as metrics_route
-from triage.api.routes import ui as ui_routes
+from triage.api.staff.routes import router as staff_router
 from triage.job_runner import JobRunner
 from triage.service import DriftReport, TriageService
 from triage.service.lifecycle import ModelLifecycle, Served
@@ -116,7 +116,7 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(similar.router)
     app.include_router(metrics_route.router)
-    app.include_router(ui_routes.router)  # the staff page, /ui/
+    app.include_router(staff_router)  # the staff page, /ui/
     app.include_router(webhooks.router)
     return app
 

@@ -52,6 +52,11 @@ class TicketRecord:
     status: Status = Status.RESOLVED
     language: str | None = None  # ISO 639-1, detected from the text when stored
 
+    def hides_resolution_from(self, *, internal: bool) -> bool:
+        """Whether a reader sees this ticket without its resolution: an internal one, to a
+        reader who may not see internal resolutions."""
+        return self.visibility is Visibility.INTERNAL and not internal
+
 
 @dataclass(frozen=True)
 class StoredTicket:

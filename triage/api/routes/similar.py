@@ -59,7 +59,7 @@ def _may_see_internal(key: ApiKey | None) -> bool:
 
 def _match_out(match: Match, *, internal: bool) -> MatchOut:
     record = match.ticket.record
-    hidden = record.visibility is Visibility.INTERNAL and not internal
+    hidden = record.hides_resolution_from(internal=internal)
     return MatchOut(
         id=record.ticket_id,
         score=round(match.score, 4),

@@ -9,15 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from triage.service.live_quality import DayQuality
 
-@dataclass(frozen=True)
-class DayQuality:
-    """One day's live figures of one head (None: no feedback that day)."""
-
-    day: date
-    feedback: int
-    precision: float | None
-    coverage: float | None
+__all__ = ["Chart", "DayQuality", "Point", "Series", "line_chart"]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from triage.ui.session import LANGUAGES
+from triage.api.staff.cookie import LANGUAGES
 
 Translator = Callable[..., str]
 
@@ -168,6 +168,11 @@ def translator(lang: str) -> Translator:
         return text.format(**values) if values else text
 
     return t
+
+
+def head_title(t: Translator, head: str) -> str:
+    """A head's name for people: translated where the page knows it, else as trained."""
+    return t(f"head_{head}") if f"head_{head}" in TEXT else head
 
 
 def pick_language(accept_language: str | None) -> str:

@@ -1,0 +1,100 @@
+"""What the staff page's templates show, made from the service's dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from triage.api.staff.chart import Chart, line_chart
+from triage.api.staff.i18n import Translator, age, head_title
+from triage.service import Classification, TriageService
+from triage.service.live_quality import DayQuality
+from triage.service.live_quality import HeadWeek as HeadWeekQuality
+from triage.similar.service import SimilarResult
+
+
+def heads_view(
+    classification: Classification, service: TriageService, t: Translator
+) -> list[dict[str, Any]]:
+    """Each head's answer, decision and strongest terms, with the labels staff may choose."""
+    heads = []
+    for name, result in classification.predictions.items():
+        terms = result.explanation.terms if result.explanation else []
+        heads.append(
+            {
+                "name": name,
+                "title": head_title(t, name),
+                "label": result.label,
+                "confidence": result.confidence,
+                "threshold": result.threshold,
+                "decision": str(result.decision),
+                "fallback": result.fallback,
+                "auto_blocked": result.auto_blocked,
+                "terms": [term.term for term in terms if term.weight > 0][:6],
+                "labels": service.model.labels(name),
+            }
+        )
+    return heads
+
+
+def similar_view(
+    result: SimilarResult, *, internal: bool, now: datetime, t: Translator
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Similar resolved tickets (internal resolutions hidden unless ``internal``) and likely
+    duplicates."""
+    similar = []
+    for match in result.similar:
+        record = match.ticket.record
+        hidden = record.hides_resolution_from(internal=internal)
+        similar.append(
+            {
+                "id": record.ticket_id,
+                "score": match.score,
+                "subject": record.subject or record.ticket_id,
+                "resolution": None if hidden else record.resolution,
+                "hidden": hidden,
+                "category": record.category,
+                "tier": record.tier,
+                "age": age(record.resolved_at, now, t),
+                "resolved_at": record.resolved_at,
+            }
+        )
+    duplicates = [
+        {
+            "id": m.ticket.record.ticket_id,
+            "score": m.score,
+            "subject": m.ticket.record.subject or m.ticket.record.ticket_id,
+            "age": age(m.ticket.created_at, now, t),
+        }
+        for m in result.duplicates
+    ]
+    return similar, duplicates
+
+
+@dataclass(frozen=True)
+class HeadWeek:
+    """One head's live quality as the queue page shows it: titled, with its chart."""
+
+    head: str
+    title: str
+    feedback: int
+    precision: float | None
+    coverage: float | None
+    days: list[DayQuality]
+    chart: Chart
+
+
+def week_view(weeks: list[HeadWeekQuality], t: Translator) -> list[HeadWeek]:
+    return [
+        HeadWeek(
+            head=w.head,
+            title=head_title(t, w.head),
+            feedback=w.feedback,
+            precision=w.precision,
+            coverage=w.coverage,
+            days=w.days,
+            chart=line_chart(w.days),
+        )
+        for w in weeks
+    ]
