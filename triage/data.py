@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -132,41 +130,3 @@ def labelled_texts(
         frame=frame.loc[kept].reset_index(drop=True),
     )
     return result, notes
-
-
-_UPLOAD_READERS: dict[str, Callable[[io.BytesIO], pd.DataFrame]] = {
-    "csv": lambda b: pd.read_csv(b, dtype=str, keep_default_na=False),
-    "jsonl": lambda b: pd.read_json(b, lines=True, dtype=False),
-}
-TICKET_FIELDS = ("id", "subject", "body")
-
-
-def tickets_from_bytes(content: bytes, fmt: str) -> list[dict[str, Any]]:
-    """Tickets from an uploaded CSV or JSON-lines file: id, subject, body; other columns ignored.
-
-    A row without text is kept (it fails on its own when classified); a file without a
-    ``subject`` or ``body`` column, or that cannot be parsed, is refused whole.
-    """
-    reader = _UPLOAD_READERS.get(fmt)
-    if reader is None:
-        raise DataValidationError(f"unsupported upload format {fmt!r}; use csv or jsonl")
-    try:
-        frame = reader(io.BytesIO(content))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"the {fmt} upload cannot be parsed: {exc}") from exc
-    if frame.empty:
-        raise DataValidationError(f"the {fmt} upload contains no tickets")
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    if "subject" not in frame.columns and "body" not in frame.columns:
-        raise DataValidationError(
-            f"the {fmt} upload needs a 'subject' or 'body' column; it has "
-            f"{', '.join(map(str, frame.columns))}"
-        )
-    tickets = []
-    for row in frame.reindex(columns=list(TICKET_FIELDS)).itertuples(index=False):
-        ticket = {
-            name: (None if pd.isna(value) or value == "" else str(value))
-            for name, value in zip(TICKET_FIELDS, row, strict=True)
-        }
-        tickets.append(ticket)
-    return tickets

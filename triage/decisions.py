@@ -38,6 +38,9 @@ class Decision(StrEnum):
 
 # The one-sided confidence of the lower bounds stored with every curve.
 CONFIDENCE_LEVEL = 0.95
+# The defaults of training (TrainConfig) and serving (Settings) alike, defined once here.
+DEFAULT_TARGET_PRECISION = 0.95
+DEFAULT_SUGGEST_FLOOR = 0.5
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage.auth import ApiKey
+from triage.decisions import DEFAULT_SUGGEST_FLOOR, DEFAULT_TARGET_PRECISION
 from triage.drift import DEFAULT_MIN_PREDICTIONS, DEFAULT_THRESHOLD, DEFAULT_WINDOW, DriftConfig
 from triage.embeddings import DEFAULT_EMBEDDER
 from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
@@ -54,7 +55,7 @@ class Settings(BaseSettings):
         ),
     )
     target_precision: float = Field(
-        0.95,
+        DEFAULT_TARGET_PRECISION,
         gt=0.0,
         le=1.0,
         description=(
@@ -71,7 +72,7 @@ class Settings(BaseSettings):
         description='Fixed per-class thresholds, JSON, e.g. {"category": {"printers": 0.8}}.',
     )
     suggest_floor: float = Field(
-        0.5,
+        DEFAULT_SUGGEST_FLOOR,
         ge=0.0,
         le=1.0,
         description="Below a class threshold but at or above this: 'suggest'; below: 'review'.",

@@ -38,8 +38,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database())
-        database.upgrade()
+        database = Database.from_settings(settings)
         log.info("database %s at revision %s", database.describe(), database.revision())
         app.state.feedback = FeedbackStore(database)
         app.state.jobs = JobStore(database)

@@ -13,6 +13,7 @@ from triage.auth import ApiKey, Scope, find_key
 from triage.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
 from triage.job_runner import JobRunner
 from triage.service import TriageService
+from triage.service.jobs import JobQueue
 from triage.service.lifecycle import ModelLifecycle
 from triage.settings import Settings, get_settings
 from triage.similar.service import SimilarService
@@ -71,6 +72,14 @@ def get_job_runner(request: Request) -> JobRunner | None:
     return runner
 
 
+def get_job_queue(request: Request) -> JobQueue:
+    return JobQueue(
+        get_job_store(request),
+        get_job_runner(request),
+        max_tickets=get_app_settings(request).max_job_tickets,
+    )
+
+
 def get_triaged_store(request: Request) -> TriagedStore:
     settings = get_app_settings(request)
     return TriagedStore(
@@ -95,10 +104,9 @@ ServiceDep = Annotated[TriageService, Depends(get_service)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
-JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 SimilarDep = Annotated[SimilarService, Depends(get_similar)]
 LifecycleDep = Annotated[ModelLifecycle, Depends(get_lifecycle)]
-JobRunnerDep = Annotated[JobRunner | None, Depends(get_job_runner)]
+JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]

@@ -55,7 +55,5 @@ def week_quality(
                 )
             )
         overall = total[head].overall
-        weeks.append(
-            HeadWeek(head, overall.feedback, overall.precision, overall.coverage, days)
-        )
+        weeks.append(HeadWeek(head, overall.feedback, overall.precision, overall.coverage, days))
     return weeks

@@ -19,6 +19,8 @@ from triage.errors import StoreUnavailableError
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from triage.settings import Settings
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -82,6 +84,15 @@ class Database:
             self.engine = create_engine(
                 self.url, echo=echo, pool_pre_ping=True, connect_args=connect_args
             )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, upgrade: bool = True) -> Database:
+        """The configured database, migrated to the latest revision unless ``upgrade`` is
+        False (every process does this at start; migrations are idempotent and locked)."""
+        database = cls(settings.database())
+        if upgrade:
+            database.upgrade()
+        return database
 
     @property
     def is_postgres(self) -> bool:

@@ -42,6 +42,11 @@ class Job:
     started_at: datetime | None
     finished_at: datetime | None
 
+    @property
+    def ended(self) -> bool:
+        """Done or failed: its results are final."""
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
 
 @dataclass(frozen=True)
 class JobItem:

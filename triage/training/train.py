@@ -18,6 +18,7 @@ import pandas as pd
 
 from triage.auto_gate import AutoGate
 from triage.data import fingerprint, labelled_texts, read_table
+from triage.decisions import DEFAULT_SUGGEST_FLOOR, DEFAULT_TARGET_PRECISION
 from triage.embeddings import Embedder
 from triage.errors import DataValidationError
 from triage.features import feature_frame
@@ -48,8 +49,8 @@ class TrainConfig:
     slice_columns: tuple[str, ...] = ("language",)
     min_per_class: int = 2
     drop_rare: bool = False
-    target_precision: float = 0.95
-    suggest_floor: float = 0.5
+    target_precision: float = DEFAULT_TARGET_PRECISION
+    suggest_floor: float = DEFAULT_SUGGEST_FLOOR
     min_threshold_support: int = 10
     id_column: str = "id"
     tune: bool = True

@@ -7,14 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from triage.api.deps import JobRunnerDep, JobStoreDep, SettingsDep, require_scope
+from triage.api.deps import JobQueueDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_jobs import JobIn, JobItemOut, JobOut
 from triage.auth import Scope
-from triage.errors import BatchTooLargeError, JobNotFoundError, UnsupportedMediaTypeError
-from triage.store.jobs import Job, JobStatus, JobStore
+from triage.errors import UnsupportedMediaTypeError
+from triage.service.jobs import JobQueue
+from triage.service.uploads import tickets_from_bytes
+from triage.store.jobs import Job
 
 router = APIRouter(
     prefix="/v1/jobs",
@@ -47,7 +50,7 @@ _REQUEST_BODY: dict[str, Any] = {
 
 
 def _job_out(
-    job: Job, store: JobStore, request: Request, *, offset: int = 0, limit: int = 0
+    job: Job, queue: JobQueue, request: Request, *, offset: int = 0, limit: int = 0
 ) -> JobOut:
     handled = job.done + job.failed
     out = JobOut(
@@ -64,8 +67,8 @@ def _job_out(
         finished_at=job.finished_at,
         links={"self": str(request.url_for("get_job", job_id=job.id))},
     )
-    if job.status in (JobStatus.DONE, JobStatus.FAILED) and limit > 0:
-        items = store.items(job.id, offset=offset, limit=limit)
+    if job.ended and limit > 0:
+        items = queue.results(job, offset=offset, limit=limit)
         out.results = [
             JobItemOut(
                 position=item.position,
@@ -87,8 +90,6 @@ async def _tickets_from_request(request: Request) -> tuple[list[dict[str, Any]],
     if content_type in _UPLOAD_TYPES:
         fmt = _UPLOAD_TYPES[content_type]
         explain = request.query_params.get("explain", "").lower() in ("1", "true", "yes")
-        from triage.data import tickets_from_bytes  # pandas: loaded by the first upload only
-
         return tickets_from_bytes(body, fmt), explain, fmt
     if content_type not in ("application/json", ""):
         raise UnsupportedMediaTypeError(
@@ -115,9 +116,7 @@ async def _tickets_from_request(request: Request) -> tuple[list[dict[str, Any]],
 async def create_job(
     request: Request,
     response: Response,
-    store: JobStoreDep,
-    settings: SettingsDep,
-    runner: JobRunnerDep,
+    queue: JobQueueDep,
 ) -> JobOut:
     """Queue tickets for classification in the background; answers 202 with the job to poll.
 
@@ -126,16 +125,9 @@ async def create_job(
     ``?explain=true`` for explanations). The job is committed before the 202.
     """
     tickets, explain, source = await _tickets_from_request(request)
-    if len(tickets) > settings.max_job_tickets:
-        raise BatchTooLargeError(
-            f"{len(tickets)} tickets in one job; the limit is {settings.max_job_tickets}",
-            details={"limit": settings.max_job_tickets, "size": len(tickets)},
-        )
-    job = store.create(tickets, explain=explain, source=source)
-    if runner is not None:
-        runner.wake()
+    job = await run_in_threadpool(queue.submit, tickets, explain=explain, source=source)
     response.headers["Location"] = str(request.url_for("get_job", job_id=job.id))
-    return _job_out(job, store, request)
+    return _job_out(job, queue, request)
 
 
 @router.get(
@@ -146,7 +138,7 @@ async def create_job(
 def get_job(
     job_id: Annotated[str, Path(examples=["7fc19d818d7647c88973c659b5479bc1"])],
     request: Request,
-    store: JobStoreDep,
+    queue: JobQueueDep,
     # Bounded: the database's OFFSET is a 64-bit integer (a larger one was a 500).
     offset: Annotated[
         int, Query(ge=0, le=2**31, description="First result to return.", examples=[0])
@@ -156,7 +148,5 @@ def get_job(
     ] = 1_000,
 ) -> JobOut:
     """Progress of a job; once it has ended, a page of its results in submission order."""
-    job = store.get(job_id)
-    if job is None:
-        raise JobNotFoundError(f"no job {job_id!r}")
-    return _job_out(job, store, request, offset=offset, limit=limit)
+    job = queue.get(job_id)
+    return _job_out(job, queue, request, offset=offset, limit=limit)
