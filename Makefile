@@ -49,6 +49,7 @@ browser:
 test: install-dev browser
 	$(BIN)/ruff check triage tests benchmarks notebooks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator docs/openapi.json
 	$(BIN)/python -m pytest
 

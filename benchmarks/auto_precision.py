@@ -8,7 +8,7 @@ is trained with the shipped code (``train_split``, default settings, default bod
 * ``point``: thresholds at the lowest confidence whose out-of-fold precision meets the
   target (the rule before issue 18), no auto gate;
 * ``bound``: thresholds on the one-sided 95 % Clopper–Pearson lower bound, no gate;
-* ``shipped``: the bound and the auto gate (:mod:`triage.auto_gate`) — what a user gets.
+* ``shipped``: the bound and the auto gate (:mod:`triage.core.auto_gate`) — what a user gets.
 
 Per head: the share of held-out tickets decided ``auto`` and their precision. Then, for the
 models of IT helpdesk sets (the sample data, Kaggle IT tickets, ITSM), the share of
@@ -40,10 +40,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import BENCHMARKS, SHARED, Benchmark, CachedEmbedder, LookupEmbedder
 
-from triage.decisions import PrecisionCurve, build_policy
-from triage.embeddings import Embedder, load_embedder
-from triage.model import TriageModel
-from triage.text import ticket_text
+from triage.core.decisions import PrecisionCurve, build_policy
+from triage.core.embeddings import Embedder, load_embedder
+from triage.core.model import TriageModel
+from triage.core.text import ticket_text
 from triage.training.evaluate import decision_report
 from triage.training.train import TrainConfig, split_rows, train_split
 

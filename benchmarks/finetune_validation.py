@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from triage.embeddings import minilm_path
+from triage.core.embeddings import minilm_path
 from triage.training.finetune import supervised_contrastive_loss
 
 TRAIN = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77" / "train.csv"

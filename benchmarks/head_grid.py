@@ -16,9 +16,9 @@ import time
 from quality import BENCHMARKS, CachedEmbedder
 from sklearn.metrics import accuracy_score, f1_score
 
-from triage.classifier import CalibratedLinearSVC
-from triage.embeddings import load_embedder
-from triage.features import feature_frame, lexical_and_semantic_features
+from triage.core.classifier import CalibratedLinearSVC
+from triage.core.embeddings import load_embedder
+from triage.core.features import feature_frame, lexical_and_semantic_features
 from triage.training.train import TrainConfig, split_rows
 
 

@@ -32,10 +32,10 @@ from scipy.special import softmax
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score
 
-from triage.classifier import fit_head
-from triage.embeddings import load_embedder
-from triage.features import feature_frame
-from triage.refinement import neighbour_vote
+from triage.core.classifier import fit_head
+from triage.core.embeddings import load_embedder
+from triage.core.features import feature_frame
+from triage.core.refinement import neighbour_vote
 from triage.training.evaluate import calibration
 from triage.training.finetune import FinetuneConfig, finetune_body
 from triage.training.train import TrainConfig, split_rows

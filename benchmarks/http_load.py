@@ -43,8 +43,8 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from triage.artifacts import list_versions
-from triage.auth import hash_key, new_key
+from triage.core.artifacts import list_versions
+from triage.core.auth import hash_key, new_key
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from triage.embeddings import HashingEmbedder
+from triage.core.embeddings import HashingEmbedder
+from triage.core.text import ticket_text
 from triage.similar.service import SimilarService
 from triage.store.database import Database
 from triage.store.tickets import Filters, TicketRecord, TicketStore, text_digest
-from triage.text import ticket_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = (

@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 from quality import BENCHMARKS, ROOT, CachedEmbedder, LookupEmbedder
 
-from triage.embeddings import load_embedder
-from triage.refinement import neighbour_vote
+from triage.core.embeddings import load_embedder
+from triage.core.refinement import neighbour_vote
 from triage.training.finetune import FinetuneConfig
 from triage.training.train import TrainConfig, split_rows, train_split
 

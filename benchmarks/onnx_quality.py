@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from quality import BENCHMARKS, CachedEmbedder
 
-from triage.artifacts import library_versions
-from triage.embeddings import SentenceTransformerEmbedder, minilm_path
+from triage.core.artifacts import library_versions
+from triage.core.embeddings import SentenceTransformerEmbedder, minilm_path
 from triage.training.train import TrainConfig, train_from_file
 
 RESULTS = Path(__file__).resolve().parent / "results" / "onnx_quality.json"

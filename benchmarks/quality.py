@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from triage.artifacts import library_versions
-from triage.embeddings import Embedder, load_embedder
+from triage.core.artifacts import library_versions
+from triage.core.embeddings import Embedder, load_embedder
 from triage.training.finetune import FinetuneConfig
 from triage.training.train import TrainConfig, train_from_file
 

@@ -15,7 +15,7 @@ Protocol (fixed before measuring; issue 18):
   protocol of ``benchmarks/multilingual.py``) — ``id→en``: each Indonesian sentence queries the
   84 English ones, ``en→id`` the reverse; ``+ distractors`` adds the 660 sample tickets
   (data/tickets.csv, both languages) to the corpus. Relevant: its own translation. P@1, MRR@10.
-* Texts: ``triage.text.ticket_text`` of (subject, body), queries and corpus alike.
+* Texts: ``triage.core.text.ticket_text`` of (subject, body), queries and corpus alike.
 * Methods. Through the shipped code path — each corpus stored with ``SimilarService.add`` in
   a fresh SQLite store (the embedded default: FTS5 + the in-process vector index), each query
   asked of ``SimilarService``: ``hybrid (shipped)`` = ``SimilarService.find`` with the query's
@@ -72,14 +72,14 @@ import sqlalchemy as sa
 from quality import CachedEmbedder
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from triage.artifacts import library_versions
-from triage.embeddings import load_embedder
-from triage.multilingual import USE_MULTILINGUAL
+from triage.core.artifacts import library_versions
+from triage.core.embeddings import load_embedder
+from triage.core.multilingual import USE_MULTILINGUAL
+from triage.core.text import ticket_text
 from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
 from triage.similar.service import SimilarService
 from triage.store.database import Database
 from triage.store.tickets import Filters, TicketRecord
-from triage.text import ticket_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"

@@ -114,7 +114,7 @@ def worker(
     model_dir: Path, runtime: str, threads: int, words: int, repeats: int, started: float
 ) -> None:
     """Load, answer once (cold start), then measure; print one JSON line."""
-    from triage.artifacts import load_model
+    from triage.core.artifacts import load_model
     from triage.service import Ticket, TriageService
 
     model = load_model(model_dir, threads=threads, runtime=LOAD_RUNTIME[runtime])  # type: ignore[arg-type]
@@ -215,8 +215,8 @@ def _profile(service: Any, bodies: Sequence[dict[str, str]]) -> dict[str, float]
         )
         clock("response model + JSON", lambda r=result: classification_out(r).model_dump_json())
         runs.append((texts, vectors))
-    from triage.features import feature_frame
-    from triage.model import direct_features
+    from triage.core.features import feature_frame
+    from triage.core.model import direct_features
 
     for texts, vectors in runs:
         for name, head in model.heads.items():  # reads the pickles: scikit-learn from here on
@@ -239,8 +239,8 @@ def _profile(service: Any, bodies: Sequence[dict[str, str]]) -> dict[str, float]
 
 def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
     """One models directory per runtime, each holding a copy of the same version."""
-    from triage.artifacts import ONNX_ENTRY, read_manifest, remove_onnx_embedder
-    from triage.registry import served_model_dir
+    from triage.core.artifacts import ONNX_ENTRY, read_manifest, remove_onnx_embedder
+    from triage.core.registry import served_model_dir
 
     if models_dir is None:
         models_dir = scratch / "trained"
@@ -624,7 +624,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="triage-speed-") as tmp:
         scratch = Path(tmp)
         variants = prepare_models(args.models_dir, scratch)
-        from triage.language import LanguageDetector
+        from triage.core.language import LanguageDetector
 
         LanguageDetector(cache_dir=scratch / LANGUAGE_CACHE)  # what a service's first start writes
         for runtime in RUNTIMES:

@@ -95,7 +95,7 @@ def base_embeddings() -> np.ndarray:
     path = CACHE / f"vector_speed_base-minilm-{digest}.npy"
     if path.exists():
         return np.load(path)
-    from triage.embeddings import load_embedder
+    from triage.core.embeddings import load_embedder
 
     print(f"embedding {len(texts)} real tickets with all-MiniLM-L6-v2 ...", flush=True)
     vectors = load_embedder("minilm").encode(texts, batch_size=64)

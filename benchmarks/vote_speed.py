@@ -1,6 +1,6 @@
 """What the neighbour and centroid votes add to serving, by training-set size.
 
-A served head with a vote (``triage/refinement.py``) searches the artifact's training
+A served head with a vote (``triage/core/refinement.py``) searches the artifact's training
 embeddings for every ticket. This times ``NeighbourIndex.vote`` as the service calls it — one
 ticket, and a batch of 64 (row by row, so answers do not depend on the batch) — over pools of
 the sizes of the sample data, Banking77 and the Kaggle IT tickets, with random unit vectors of
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.neighbours import NeighbourIndex
+from triage.core.neighbours import NeighbourIndex
 
 RESULTS = Path(__file__).resolve().parent / "results" / "vote_speed.json"
 POOLS = {"sample (528)": 528, "banking77 (10,003)": 10_003, "kaggle (38,271)": 38_271}

@@ -50,7 +50,7 @@ from tests.webhooks.webhook_signing import (  # noqa: E402 (the repo root is on 
     fixture_json,
     sign,
 )
-from triage.artifacts import list_versions  # noqa: E402
+from triage.core.artifacts import list_versions  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results" / "webhooks.json"

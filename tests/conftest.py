@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from triage.api.app import create_app
-from triage.artifacts import load_model
-from triage.embeddings import HashingEmbedder
+from triage.core.artifacts import load_model
+from triage.core.embeddings import HashingEmbedder
 from triage.service import TriageService
 from triage.settings import Settings
 from triage.training.train import TrainConfig, TrainResult, train_from_file

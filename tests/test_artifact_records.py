@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.artifacts import add_record, load_model, read_manifest
-from triage.errors import ArtifactError
+from triage.core.artifacts import add_record, load_model, read_manifest
+from triage.core.errors import ArtifactError
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.artifacts import (
+from triage.core.artifacts import (
     MANIFEST,
     check_version_name,
     list_versions,
@@ -14,7 +14,7 @@ from triage.artifacts import (
     resolve_model_dir,
     save_model,
 )
-from triage.errors import ArtifactError, ModelNotFoundError
+from triage.core.errors import ArtifactError, ModelNotFoundError
 from triage.training.train import TrainResult
 
 TEXTS = ["Printer on 3rd floor jams", "Lupa password email, akun terkunci", "VPN drops every hour"]

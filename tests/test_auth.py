@@ -1,4 +1,4 @@
-from triage.auth import ApiKey, Scope, find_key, hash_key, new_key
+from triage.core.auth import ApiKey, Scope, find_key, hash_key, new_key
 
 
 def test_keys_are_random_and_only_their_hash_is_kept() -> None:

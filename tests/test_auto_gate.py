@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from triage.auto_gate import AutoGate, load_gate, save_gate
-from triage.decisions import Decision, HeadPolicy
+from triage.core.auto_gate import AutoGate, load_gate, save_gate
+from triage.core.decisions import Decision, HeadPolicy
 from triage.training.fit_gate import fit_auto_gate, leave_one_out_nearest
 
 TICKETS = [

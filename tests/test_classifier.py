@@ -3,9 +3,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from triage.classifier import build_baseline, build_head
-from triage.embeddings import HashingEmbedder
-from triage.features import feature_frame
+from triage.core.classifier import build_baseline, build_head
+from triage.core.embeddings import HashingEmbedder
+from triage.core.features import feature_frame
 
 TEXTS = {
     "printers": [
@@ -85,7 +85,7 @@ def test_a_fold_that_saw_one_class_answers_it_instead_of_failing() -> None:
 
 
 def test_tuning_keeps_the_setting_with_the_best_out_of_fold_macro_f1() -> None:
-    from triage.classifier import fit_head
+    from triage.core.classifier import fit_head
 
     frame, labels = _frame_and_labels()
     head, tuning = fit_head(frame, labels)

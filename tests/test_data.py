@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from triage.data import fingerprint, labelled_texts, read_table
-from triage.errors import DataValidationError
+from triage.core.errors import DataValidationError
+from triage.training.data import fingerprint, labelled_texts, read_table
 
 LABELS = {"category": "category", "tier": "tier"}
 

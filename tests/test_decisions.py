@@ -1,4 +1,4 @@
-from triage.decisions import (
+from triage.core.decisions import (
     Decision,
     HeadPolicy,
     Outcome,

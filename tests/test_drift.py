@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from triage.artifacts import MANIFEST, load_model, read_manifest
-from triage.drift import (
+from triage.core.artifacts import MANIFEST, load_model, read_manifest
+from triage.core.drift import (
     FILE,
     DriftConfig,
     DriftStatus,
@@ -24,7 +24,7 @@ from triage.drift import (
     psi,
     save_references,
 )
-from triage.errors import ArtifactError
+from triage.core.errors import ArtifactError
 from triage.settings import Settings
 from triage.training.train import TrainResult
 

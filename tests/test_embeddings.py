@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.embeddings import Embedder, HashingEmbedder, embedder_for_artifact, load_embedder
-from triage.errors import EmbedderUnavailableError
+from triage.core.embeddings import Embedder, HashingEmbedder, embedder_for_artifact, load_embedder
+from triage.core.errors import EmbedderUnavailableError
 
 
 def test_hashing_embedder_is_deterministic_normalised_and_an_embedder() -> None:

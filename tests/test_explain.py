@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from triage.explain import explain_label
-from triage.features import feature_frame
+from triage.core.explain import explain_label
+from triage.core.features import feature_frame
 from triage.training.train import TrainResult
 
 TEXT = "Printer on 3rd floor jams\nEvery job since this morning stops with a paper jam."
@@ -41,7 +41,7 @@ def test_the_words_behind_a_printer_ticket_are_printer_words(trained: TrainResul
 
 
 def test_binary_heads_explain_both_labels(trained: TrainResult) -> None:
-    from triage.classifier import build_head
+    from triage.core.classifier import build_head
 
     texts = [f"vpn tunnel drops {i}" for i in range(12)] + [
         f"toner low on printer {i}" for i in range(12)

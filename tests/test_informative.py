@@ -1,4 +1,4 @@
-from triage.informative import STOP_WORDS, informative_count, informative_words
+from triage.core.informative import STOP_WORDS, informative_count, informative_words
 
 
 def test_a_vague_indonesian_request_has_almost_nothing_to_act_on() -> None:

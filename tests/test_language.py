@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.language import LanguageDetector, language_detector
+from triage.core.language import LanguageDetector, language_detector
 
 
 @pytest.fixture(scope="module")

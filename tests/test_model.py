@@ -8,11 +8,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from triage.artifacts import load_model, read_manifest, save_model
-from triage.features import EMBEDDING_PREFIX, feature_frame
-from triage.model import LazyMapping, TriageModel, direct_features
-from triage.refinement import FILE as REFINEMENT_FILE
-from triage.refinement import Refinement, TopLabelCalibration, neighbour_vote
+from triage.core.artifacts import load_model, read_manifest, save_model
+from triage.core.features import EMBEDDING_PREFIX, feature_frame
+from triage.core.model import LazyMapping, TriageModel, direct_features
+from triage.core.refinement import FILE as REFINEMENT_FILE
+from triage.core.refinement import Refinement, TopLabelCalibration, neighbour_vote
 from triage.training.train import TrainResult
 
 

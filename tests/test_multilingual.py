@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from triage.embeddings import Embedder, embedder_for_artifact, load_embedder
-from triage.errors import EmbedderUnavailableError
-from triage.multilingual import E5_MULTILINGUAL, USE_MULTILINGUAL, load_multilingual
+from triage.core.embeddings import Embedder, embedder_for_artifact, load_embedder
+from triage.core.errors import EmbedderUnavailableError
+from triage.core.multilingual import E5_MULTILINGUAL, USE_MULTILINGUAL, load_multilingual
 
 ENGLISH = [
     "I forgot my password and now my account is locked.",

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.neighbours import NeighbourIndex
+from triage.core.neighbours import NeighbourIndex
 
 
 def _index() -> NeighbourIndex:

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from triage.artifacts import (
+from triage.cli import app as cli_app
+from triage.core.artifacts import (
     MANIFEST,
     ONNX_ENTRY,
     add_onnx_embedder,
@@ -28,10 +29,9 @@ from triage.artifacts import (
     read_manifest,
     remove_onnx_embedder,
 )
-from triage.cli import app as cli_app
-from triage.embeddings import HashingEmbedder
-from triage.errors import ArtifactError, EmbedderUnavailableError
-from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
+from triage.core.embeddings import HashingEmbedder
+from triage.core.errors import ArtifactError, EmbedderUnavailableError
+from triage.core.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 from triage.settings import get_settings
 from triage.training.train import TrainResult
 

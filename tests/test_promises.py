@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from triage.decisions import PrecisionCurve, correct_predictions_needed
-from triage.promises import Evidence, head_promise
+from triage.core.decisions import PrecisionCurve, correct_predictions_needed
+from triage.core.promises import Evidence, head_promise
 
 BOUNDED = Evidence(10, 5, "trained", 0.95)
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from triage.redaction import redact_pii
+from triage.core.redaction import redact_pii
 
 REDACTED = [
     # e-mail addresses

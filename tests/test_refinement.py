@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.refinement import (
+from triage.core.refinement import (
     Refinement,
     TopLabelCalibration,
     load_refinements,

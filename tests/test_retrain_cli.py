@@ -13,10 +13,10 @@ from sklearn.model_selection import train_test_split
 from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_DATA
-from triage.artifacts import list_versions, load_model, read_manifest
 from triage.cli import EXIT_REFUSED, app
-from triage.embeddings import HashingEmbedder
-from triage.registry import ACTIVE, served_model_dir
+from triage.core.artifacts import list_versions, load_model, read_manifest
+from triage.core.embeddings import HashingEmbedder
+from triage.core.registry import ACTIVE, served_model_dir
 from triage.settings import get_settings
 from triage.store.database import Database
 from triage.store.feedback import Feedback, FeedbackStore

@@ -1,4 +1,4 @@
-from triage.text import normalise_field, ticket_text
+from triage.core.text import normalise_field, ticket_text
 
 
 def test_fields_are_joined_one_per_line_in_order() -> None:

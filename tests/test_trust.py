@@ -6,8 +6,8 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from triage.api.app import create_app
-from triage.decisions import HeadPolicy
-from triage.embeddings import HashingEmbedder
+from triage.core.decisions import HeadPolicy
+from triage.core.embeddings import HashingEmbedder
 from triage.service import Ticket, TriageService
 from triage.settings import Settings
 from triage.training.train import TrainConfig, TrainResult, train_from_file

@@ -7,14 +7,14 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-from triage.artifacts import load_model
-from triage.decisions import Decision
-from triage.embeddings import Embedder, load_embedder
-from triage.errors import TriageError
-from triage.model import HeadPrediction, TriageModel
-from triage.redaction import redact_pii
+from triage.core.artifacts import load_model
+from triage.core.decisions import Decision
+from triage.core.embeddings import Embedder, load_embedder
+from triage.core.errors import TriageError
+from triage.core.model import HeadPrediction, TriageModel
+from triage.core.redaction import redact_pii
+from triage.core.text import ticket_text
 from triage.service import Classification, HeadResult, Ticket, TriageService
-from triage.text import ticket_text
 
 __all__ = [
     "Classification",

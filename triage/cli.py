@@ -13,7 +13,7 @@ import typer
 if TYPE_CHECKING:
     from triage.training.train import TrainConfig
 
-from triage.errors import TriageError
+from triage.core.errors import TriageError
 from triage.settings import get_settings
 
 # uvicorn's protocol with TCP_NODELAY per connection (see triage.api.transport).
@@ -90,7 +90,7 @@ def _train_config(text_columns: str | None, label: list[str] | None, **options: 
 
 
 def _model_path(model: str) -> Path:
-    from triage.artifacts import resolve_model_dir
+    from triage.core.artifacts import resolve_model_dir
 
     path = Path(model)
     if path.is_dir():
@@ -152,8 +152,8 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train a model on a ticket file and save it as a new version under the models dir."""
-    from triage.artifacts import list_versions
-    from triage.embeddings import load_embedder
+    from triage.core.artifacts import list_versions
+    from triage.core.embeddings import load_embedder
     from triage.training.finetune import FinetuneConfig
     from triage.training.fit_refinement import VOTE_WEIGHTS
     from triage.training.train import (
@@ -253,7 +253,7 @@ def retrain(
     Both models are scored on the same held-out tickets, leaving out any either trained on.
     Exit status: 0 promoted, 3 refused (the served model is kept), 2 error.
     """
-    from triage.embeddings import load_embedder
+    from triage.core.embeddings import load_embedder
     from triage.store.database import Database
     from triage.store.feedback import FeedbackStore
     from triage.training.retrain import Gate, describe
@@ -310,9 +310,9 @@ def evaluate(
     output: Annotated[Path | None, typer.Option(help="Also write the full report as JSON.")] = None,
 ) -> None:
     """Evaluate a saved model on a labelled ticket file (every row is used)."""
-    from triage.artifacts import load_model
-    from triage.data import labelled_texts, read_table
+    from triage.core.artifacts import load_model
     from triage.service import policies_from_settings
+    from triage.training.data import labelled_texts, read_table
     from triage.training.evaluate import decision_report, head_report
 
     settings = get_settings()
@@ -361,7 +361,7 @@ def predict(
     subject: Annotated[str | None, typer.Option(help="Subject line, if separate.")] = None,
 ) -> None:
     """Classify one ticket and print the result as JSON."""
-    from triage.artifacts import load_model
+    from triage.core.artifacts import load_model
     from triage.service import Ticket, TriageService, policies_from_settings
 
     settings = get_settings()
@@ -437,7 +437,7 @@ def keys_create(
     ] = None,
 ) -> None:
     """Make a new API key: prints the key once, and the hashed entry for TRIAGE_API_KEYS."""
-    from triage.auth import ApiKey, Scope, hash_key, new_key
+    from triage.core.auth import ApiKey, Scope, hash_key, new_key
 
     try:
         scopes = {Scope(s) for s in scope or ["classify"]}
@@ -528,13 +528,13 @@ def worker() -> None:
     import logging
     import signal
 
-    from triage.job_runner import JobRunner
+    from triage.service.job_runner import JobRunner
     from triage.service.lifecycle import ModelLifecycle
+    from triage.service.webhook_runner import WebhookRunner
     from triage.store.database import Database
+    from triage.store.deliveries import DeliveryStore
     from triage.store.jobs import JobStore
     from triage.webhooks.config import WEBHOOK_JOB_SOURCE
-    from triage.webhooks.runner import WebhookRunner
-    from triage.webhooks.store import DeliveryStore
 
     settings = get_settings()
     logging.basicConfig(
@@ -650,13 +650,13 @@ def index_build(
     import pandas as pd
     from tqdm import tqdm
 
-    from triage.artifacts import artifact_embedder, read_manifest
-    from triage.data import read_table
-    from triage.registry import served_model_dir
+    from triage.core.artifacts import artifact_embedder, read_manifest
+    from triage.core.registry import served_model_dir
     from triage.similar.service import SimilarService
     from triage.store.database import Database
     from triage.store.schema import utcnow
     from triage.store.tickets import Status, TicketRecord, Visibility
+    from triage.training.data import read_table
 
     settings = get_settings()
     mapping = {f: f for f in _RESOLVED_FIELDS}
@@ -760,11 +760,11 @@ def export_onnx_command(
     """Add the embedding body to a saved model as int8 ONNX, so it is served without torch."""
     import tempfile
 
-    from triage.artifacts import ONNX_ENTRY, add_onnx_embedder, read_manifest
-    from triage.data import read_table
-    from triage.embeddings import SentenceTransformerEmbedder, embedder_for_artifact
-    from triage.errors import EmbedderUnavailableError
-    from triage.text import ticket_text
+    from triage.core.artifacts import ONNX_ENTRY, add_onnx_embedder, read_manifest
+    from triage.core.embeddings import SentenceTransformerEmbedder, embedder_for_artifact
+    from triage.core.errors import EmbedderUnavailableError
+    from triage.core.text import ticket_text
+    from triage.training.data import read_table
     from triage.training.export_onnx import GUARD_TEXTS, Precision, export_onnx
 
     precisions: dict[str, Precision] = {"auto": "auto", "int8": "int8", "fp32": "fp32"}

@@ -9,10 +9,15 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from triage.auth import ApiKey
-from triage.decisions import DEFAULT_SUGGEST_FLOOR, DEFAULT_TARGET_PRECISION
-from triage.drift import DEFAULT_MIN_PREDICTIONS, DEFAULT_THRESHOLD, DEFAULT_WINDOW, DriftConfig
-from triage.embeddings import DEFAULT_EMBEDDER
+from triage.core.auth import ApiKey
+from triage.core.decisions import DEFAULT_SUGGEST_FLOOR, DEFAULT_TARGET_PRECISION
+from triage.core.drift import (
+    DEFAULT_MIN_PREDICTIONS,
+    DEFAULT_THRESHOLD,
+    DEFAULT_WINDOW,
+    DriftConfig,
+)
+from triage.core.embeddings import DEFAULT_EMBEDDER
 from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
 from triage.webhooks.config import WRITEBACK_SOURCES, WritebackTarget
 

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from triage.api.app import create_app
-from triage.auth import ApiKey, Scope, hash_key
+from triage.core.auth import ApiKey, Scope, hash_key
 from triage.service import TriageService
 from triage.settings import Settings
 

@@ -27,7 +27,7 @@ import uvicorn
 
 from tests.faults.serving import free_port
 from triage.api.app import create_app
-from triage.auth import ApiKey, Scope, hash_key
+from triage.core.auth import ApiKey, Scope, hash_key
 from triage.service import TriageService
 from triage.settings import Settings
 

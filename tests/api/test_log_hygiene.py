@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from tests.webhooks.webhook_signing import SECRETS, sign
 from triage.api.app import create_app
-from triage.auth import ApiKey, Scope, hash_key
+from triage.core.auth import ApiKey, Scope, hash_key
 from triage.service import TriageService
 from triage.settings import Settings
 

@@ -10,10 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import SAMPLE_DATA
 from triage.api.app import create_app
-from triage.artifacts import load_model, read_manifest, save_model
-from triage.auth import ApiKey, Scope, hash_key
-from triage.drift import FILE
-from triage.model import TriageModel
+from triage.core.artifacts import load_model, read_manifest, save_model
+from triage.core.auth import ApiKey, Scope, hash_key
+from triage.core.drift import FILE
+from triage.core.model import TriageModel
 from triage.service import TriageService
 from triage.settings import Settings
 

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import SAMPLE_DATA
 from triage.api.app import create_app
-from triage.embeddings import HashingEmbedder
-from triage.registry import ACTIVE
+from triage.core.embeddings import HashingEmbedder
+from triage.core.registry import ACTIVE
 from triage.settings import Settings
 from triage.training.train import TrainConfig, train_from_file
 

@@ -22,7 +22,7 @@ from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 from tests.conftest import ROOT
 from triage.api.app import create_app
 from triage.api.openapi import dump
-from triage.auth import ApiKey, Scope, hash_key
+from triage.core.auth import ApiKey, Scope, hash_key
 from triage.service import TriageService
 from triage.settings import Settings
 

@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from triage.api.app import create_app
-from triage.errors import ArtifactError, ModelNotFoundError
+from triage.core.errors import ArtifactError, ModelNotFoundError
 from triage.settings import Settings
 
 

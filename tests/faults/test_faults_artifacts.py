@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 
 from tests.faults.serving import TRIAGE, free_port, serve_env
 from triage.api.app import create_app
-from triage.artifacts import MANIFEST
-from triage.registry import ACTIVE
+from triage.core.artifacts import MANIFEST
+from triage.core.registry import ACTIVE
 from triage.settings import Settings
 
 TICKET = {"subject": "Printer on 3rd floor jams"}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from usearch.index import Index
 
-from triage.embeddings import HashingEmbedder
+from triage.core.embeddings import HashingEmbedder
 from triage.similar.service import SimilarService
 from triage.similar.vector_index import VectorIndex
 from triage.store.database import Database

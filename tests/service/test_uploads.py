@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.errors import DataValidationError
+from triage.core.errors import DataValidationError
 from triage.service.uploads import tickets_from_bytes
 
 

@@ -19,8 +19,8 @@ from tests.training.test_cold_start import (
     probe_score,
     retrain_with_corrections,
 )
-from triage.artifacts import load_model
-from triage.registry import served_model_dir
+from triage.core.artifacts import load_model
+from triage.core.registry import served_model_dir
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.artifacts import ONNX_ENTRY, load_model, read_manifest
-from triage.embeddings import SentenceTransformerEmbedder, load_embedder
-from triage.errors import ArtifactError, EmbedderUnavailableError
-from triage.onnx_embedder import OnnxEmbedder
+from triage.core.artifacts import ONNX_ENTRY, load_model, read_manifest
+from triage.core.embeddings import SentenceTransformerEmbedder, load_embedder
+from triage.core.errors import ArtifactError, EmbedderUnavailableError
+from triage.core.onnx_embedder import OnnxEmbedder
 from triage.training.finetune import FinetuneConfig
 from triage.training.train import TrainConfig, TrainResult, train_from_file
 

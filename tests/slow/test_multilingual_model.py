@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.artifacts import load_model
-from triage.embeddings import load_embedder
+from triage.core.artifacts import load_model
+from triage.core.embeddings import load_embedder
 from triage.service import Ticket, TriageService
 from triage.training.train import TrainResult, train_from_file
 

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.test_onnx_embedder import serve_one_request
-from triage.artifacts import ONNX_ENTRY, load_model, read_manifest
 from triage.cli import app as cli_app
-from triage.embeddings import load_embedder
-from triage.onnx_embedder import OnnxEmbedder
+from triage.core.artifacts import ONNX_ENTRY, load_model, read_manifest
+from triage.core.embeddings import load_embedder
+from triage.core.onnx_embedder import OnnxEmbedder
 from triage.training.export_onnx import GUARD_TEXTS
 from triage.training.train import TrainResult, train_from_file
 

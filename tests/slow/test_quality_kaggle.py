@@ -7,7 +7,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from tests.conftest import shared_dataset
-from triage.embeddings import load_embedder
+from triage.core.embeddings import load_embedder
 from triage.training.train import TrainConfig, train_from_file
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from triage.api.app import create_app
-from triage.artifacts import MANIFEST, load_model
-from triage.embeddings import load_embedder
-from triage.errors import EmbedderUnavailableError
+from triage.core.artifacts import MANIFEST, load_model
+from triage.core.embeddings import load_embedder
+from triage.core.errors import EmbedderUnavailableError
 from triage.service import TriageService
 from triage.settings import Settings
 from triage.training.train import TrainResult, train_from_file

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from triage.embeddings import HashingEmbedder
+from triage.core.embeddings import HashingEmbedder
 from triage.similar.service import SimilarService
 from triage.store.database import Database
 from triage.store.schema import tickets, utcnow

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from triage.job_runner import JobRunner
 from triage.service import TriageService
+from triage.service.job_runner import JobRunner
 from triage.store.database import Database
 from triage.store.jobs import JobStatus, JobStore
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.embeddings import HashingEmbedder
-from triage.errors import StoreMismatchError
+from triage.core.embeddings import HashingEmbedder
+from triage.core.errors import StoreMismatchError
 from triage.similar.service import SimilarService
 from triage.store.database import Database
 from triage.store.tickets import TicketRecord

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 
-from triage.embeddings import HashingEmbedder
+from triage.core.embeddings import HashingEmbedder
 from triage.similar.service import SimilarService
 from triage.store.database import Database
 from triage.store.schema import tickets

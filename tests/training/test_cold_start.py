@@ -20,14 +20,14 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from triage.api.app import create_app
-from triage.artifacts import load_model
 from triage.cli import EXIT_REFUSED, app
-from triage.decisions import correct_predictions_needed
-from triage.model import TriageModel
-from triage.registry import served_model_dir
+from triage.core.artifacts import load_model
+from triage.core.decisions import correct_predictions_needed
+from triage.core.model import TriageModel
+from triage.core.registry import served_model_dir
+from triage.core.text import ticket_text
 from triage.service import Ticket, TriageService
 from triage.settings import Settings, get_settings
-from triage.text import ticket_text
 from triage.training.evaluate import score
 
 SIZES = (2, 3, 5, 10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from triage.errors import DataValidationError
+from triage.core.errors import DataValidationError
 from triage.store.feedback import Feedback
 from triage.training.feedback_merge import merge_feedback
 

@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from triage.errors import DataValidationError
+from triage.core.errors import DataValidationError
 from triage.training.finetune import BalancedBatches, FinetuneConfig, supervised_contrastive_loss
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triage.refinement import CENTROIDS, centroid_vote, class_centroids
+from triage.core.refinement import CENTROIDS, centroid_vote, class_centroids
 from triage.training.evaluate import calibration
 from triage.training.fit_refinement import MIN_CALIBRATION_ROWS, fit_refinement
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from triage.decisions import PrecisionCurve
+from triage.core.decisions import PrecisionCurve
 from triage.training.operating_points import precision_curves
 
 LABELS = ["a", "b"]

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.artifacts import read_manifest
-from triage.errors import ArtifactError
+from triage.core.artifacts import read_manifest
+from triage.core.errors import ArtifactError
 from triage.training.report import render_report
 
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from tests.conftest import SAMPLE_DATA
-from triage.artifacts import NEIGHBOURS, list_versions
-from triage.embeddings import HashingEmbedder
-from triage.errors import ArtifactError
-from triage.neighbours import NeighbourIndex
-from triage.registry import active_version
+from triage.core.artifacts import NEIGHBOURS, list_versions
+from triage.core.embeddings import HashingEmbedder
+from triage.core.errors import ArtifactError
+from triage.core.neighbours import NeighbourIndex
+from triage.core.registry import active_version
 from triage.training.retrain import Gate, RetrainOutcome, retrain
 from triage.training.train import TrainConfig
 

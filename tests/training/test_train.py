@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from triage.artifacts import load_model
-from triage.embeddings import HashingEmbedder
-from triage.errors import DataValidationError
-from triage.refinement import centroid_vote, class_centroids
+from triage.core.artifacts import load_model
+from triage.core.embeddings import HashingEmbedder
+from triage.core.errors import DataValidationError
+from triage.core.refinement import centroid_vote, class_centroids
 from triage.training.train import TrainConfig, TrainResult, train_from_file
 
 

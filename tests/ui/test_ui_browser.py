@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ROOT
 from triage.api.app import create_app
-from triage.auth import ApiKey, Scope, hash_key
+from triage.core.auth import ApiKey, Scope, hash_key
 from triage.service import TriageService
 from triage.settings import Settings
 from triage.store.database import Database

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from triage.api.staff.chart import DayQuality, line_chart
-from triage.api.staff.i18n import TEXT, age, pick_language, translator
 from triage.api.staff.cookie import SessionCodec, UiSession, load_secret
+from triage.api.staff.i18n import TEXT, age, pick_language, translator
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.webhooks.webhook_signing import FIXTURE_BY_SOURCE, fixture, fixture_json, sign
 from triage.api.app import create_app
-from triage.auth import ApiKey, Scope, hash_key
+from triage.core.auth import ApiKey, Scope, hash_key
 from triage.service import TriageService
 from triage.settings import Settings
 from triage.store.schema import jobs, webhook_deliveries

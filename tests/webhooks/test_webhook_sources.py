@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.webhooks.webhook_signing import FIXTURE_BY_SOURCE, SECRETS, fixture, sign
-from triage.errors import (
+from triage.core.errors import (
     StaleDeliveryError,
     UnknownWebhookSourceError,
     WebhookPayloadError,

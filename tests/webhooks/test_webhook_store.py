@@ -17,13 +17,13 @@ from alembic.runtime.migration import MigrationContext
 from tests.webhooks.webhook_signing import SECRETS, fixture, sign
 from tests.worker_process import triage_worker
 from triage.service import Ticket, TriageService, classification_dict
+from triage.service.webhook_runner import WebhookRunner
 from triage.store.database import Database
+from triage.store.deliveries import DeliveryStatus, DeliveryStore, WritebackStatus
 from triage.store.jobs import JobStatus, JobStore
 from triage.store.schema import metadata
 from triage.webhooks.canonical import Inbound
-from triage.webhooks.runner import WebhookRunner
 from triage.webhooks.sources import receive
-from triage.webhooks.store import DeliveryStatus, DeliveryStore, WritebackStatus
 
 
 @pytest.fixture

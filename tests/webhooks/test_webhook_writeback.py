@@ -21,9 +21,9 @@ from pydantic import SecretStr
 from tests.webhooks.webhook_signing import fixture, sign
 from triage.api.app import create_app
 from triage.service import TriageService
+from triage.service.webhook_runner import backoff_delay
 from triage.settings import Settings
 from triage.webhooks.config import WritebackTarget
-from triage.webhooks.runner import backoff_delay
 from triage.webhooks.writeback import (
     Suggestion,
     WritebackError,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI
 
@@ -16,16 +17,16 @@ from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import classify, feedback, health, jobs, model, models, similar, webhooks
 from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
-from triage.job_runner import JobRunner
 from triage.service import DriftReport, TriageService
+from triage.service.job_runner import JobRunner
 from triage.service.lifecycle import ModelLifecycle, Served
+from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
 from triage.store.database import Database
+from triage.store.deliveries import DeliveryStore
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
 from triage.webhooks.config import WEBHOOK_JOB_SOURCE
-from triage.webhooks.runner import WebhookRunner
-from triage.webhooks.store import DeliveryStore
 
 log = logging.getLogger("triage")
 
@@ -38,53 +39,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database.from_settings(settings)
-        log.info("database %s at revision %s", database.describe(), database.revision())
-        app.state.feedback = FeedbackStore(database)
-        app.state.jobs = JobStore(database)
-        app.state.deliveries = DeliveryStore(database)
-        app.state.database = database
+        database = _open_stores(app, settings)
         lifecycle = ModelLifecycle(settings, database, publish=lambda served: _publish(app, served))
         app.state.lifecycle = lifecycle
         served = lifecycle.start(service)
         log.info("serving model %s", served.service.model.version)
-        runner = None
-        if settings.jobs_worker:
-            runner = JobRunner(
-                app.state.jobs,
-                lambda: getattr(app.state, "service", None),
-                chunk_size=settings.job_chunk_size,
-                exclude_sources=(WEBHOOK_JOB_SOURCE,),  # webhook deliveries have their own
-            )
-            runner.start()
-        app.state.job_runner = runner
-        webhook_runner = None
-        if settings.jobs_worker:
-            webhook_runner = WebhookRunner.from_settings(
-                app.state.jobs,
-                app.state.deliveries,
-                lambda: getattr(app.state, "service", None),
-                settings,
-            )
-            webhook_runner.start()
-        app.state.webhook_runner = webhook_runner
-        if settings.webhook_insecure_sources:
-            log.warning(
-                "webhooks from %s are accepted WITHOUT a signature check (insecure)",
-                ", ".join(settings.webhook_insecure_sources),
-            )
-        watcher = None
-        if settings.model_watch_seconds > 0 and settings.model_version is None:
-            watcher = lifecycle.follow(settings.model_watch_seconds)
+        background = _start_background(app, settings, lifecycle)
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.stop()
-            if runner is not None:
-                runner.stop()
-            if webhook_runner is not None:
-                webhook_runner.stop()
+            for part in background:
+                part.stop()
             lifecycle.close()
             app.state.service = app.state.similar = None
             database.dispose()
@@ -123,6 +88,55 @@ def create_app(
 def _drift_report(app: FastAPI) -> DriftReport | None:
     service: TriageService | None = getattr(app.state, "service", None)
     return None if service is None else service.drift_report()
+
+
+def _open_stores(app: FastAPI, settings: Settings) -> Database:
+    database = Database.from_settings(settings)
+    log.info("database %s at revision %s", database.describe(), database.revision())
+    app.state.feedback = FeedbackStore(database)
+    app.state.jobs = JobStore(database)
+    app.state.deliveries = DeliveryStore(database)
+    app.state.database = database
+    return database
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def _start_background(
+    app: FastAPI, settings: Settings, lifecycle: ModelLifecycle
+) -> list[_Stoppable]:
+    """The threads beside the requests: queued jobs and webhook deliveries (unless a separate
+    ``triage worker`` runs them), and the ACTIVE watcher (unless a version is pinned)."""
+    started: list[_Stoppable] = []
+    app.state.job_runner = app.state.webhook_runner = None
+    if settings.jobs_worker:
+        runner = JobRunner(
+            app.state.jobs,
+            lambda: getattr(app.state, "service", None),
+            chunk_size=settings.job_chunk_size,
+            exclude_sources=(WEBHOOK_JOB_SOURCE,),  # webhook deliveries have their own
+        )
+        webhook_runner = WebhookRunner.from_settings(
+            app.state.jobs,
+            app.state.deliveries,
+            lambda: getattr(app.state, "service", None),
+            settings,
+        )
+        runner.start()
+        webhook_runner.start()
+        app.state.job_runner, app.state.webhook_runner = runner, webhook_runner
+        started += [runner, webhook_runner]
+    if settings.webhook_insecure_sources:
+        log.warning(
+            "webhooks from %s are accepted WITHOUT a signature check (insecure)",
+            ", ".join(settings.webhook_insecure_sources),
+        )
+    if settings.model_watch_seconds > 0 and settings.model_version is None:
+        # Stopped first: no model swap while the rest shuts down.
+        started.insert(0, lifecycle.follow(settings.model_watch_seconds))
+    return started
 
 
 def _publish(app: FastAPI, served: Served) -> None:

@@ -9,19 +9,19 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from triage.api.metrics import Metrics
-from triage.auth import ApiKey, Scope, find_key
-from triage.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
-from triage.job_runner import JobRunner
+from triage.core.auth import ApiKey, Scope, find_key
+from triage.core.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
 from triage.service import TriageService
+from triage.service.job_runner import JobRunner
 from triage.service.jobs import JobQueue
 from triage.service.lifecycle import ModelLifecycle
+from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
 from triage.similar.service import SimilarService
+from triage.store.deliveries import DeliveryStore
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
 from triage.store.triaged import TriagedStore
-from triage.webhooks.runner import WebhookRunner
-from triage.webhooks.store import DeliveryStore
 
 
 def get_service(request: Request) -> TriageService:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from triage.errors import (
+from triage.core.errors import (
     ArtifactError,
     BatchTooLargeError,
     DataValidationError,

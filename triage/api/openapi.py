@@ -23,7 +23,7 @@ from pydantic.json_schema import models_json_schema
 from triage.api.deps import RequireScope
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_jobs import JobIn
-from triage.auth import Scope
+from triage.core.auth import Scope
 from triage.webhooks.sources import GenericTicket
 
 ERROR_REF = "#/components/schemas/ErrorOut"

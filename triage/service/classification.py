@@ -9,18 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from triage.artifacts import load_model, resolve_model_dir
-from triage.decisions import HeadPolicy, build_policy
-from triage.drift import DriftConfig, PredictionWindow, compare, min_predictions_for
-from triage.errors import InvalidTicketError, TicketTooLargeError, TriageError
-from triage.language import DEFAULT_LANGUAGES, language_detector
-from triage.model import TriageModel
-from triage.promises import Evidence, head_promise
-from triage.redaction import redact_pii
-from triage.registry import served_model_dir
+from triage.core.artifacts import load_model, resolve_model_dir
+from triage.core.decisions import HeadPolicy, build_policy
+from triage.core.drift import DriftConfig, PredictionWindow, compare, min_predictions_for
+from triage.core.errors import InvalidTicketError, TicketTooLargeError, TriageError
+from triage.core.language import DEFAULT_LANGUAGES, language_detector
+from triage.core.model import TriageModel
+from triage.core.promises import Evidence, head_promise
+from triage.core.redaction import redact_pii
+from triage.core.registry import served_model_dir
+from triage.core.text import ticket_text
 from triage.service.results import Classification, DriftReport, HeadResult, Ticket
 from triage.settings import Settings
-from triage.text import ticket_text
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Background classification of a backlog: queue a job, follow it, page through its results.
 
-The jobs themselves are run by :class:`triage.job_runner.JobRunner`, in the API process or in
-``triage worker``.
+The jobs themselves are run by :class:`triage.service.job_runner.JobRunner`, in the API
+process or in ``triage worker``.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from triage.errors import BatchTooLargeError, JobNotFoundError
-from triage.job_runner import JobRunner
+from triage.core.errors import BatchTooLargeError, JobNotFoundError
+from triage.service.job_runner import JobRunner
 from triage.store.jobs import Job, JobItem, JobStore
 
 

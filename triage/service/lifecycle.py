@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from triage.errors import ModelNotFoundError, StoreMismatchError, TriageError
-from triage.registry import active_version, set_active
+from triage.core.errors import ModelNotFoundError, StoreMismatchError, TriageError
+from triage.core.registry import active_version, set_active
 from triage.service.classification import TriageService
 from triage.settings import Settings
 from triage.similar.service import SimilarService, embedder_key

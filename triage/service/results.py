@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from triage.decisions import Decision
-from triage.drift import HeadDrift
-from triage.explain import Explanation
-from triage.language import LanguageGuess
+from triage.core.decisions import Decision
+from triage.core.drift import HeadDrift
+from triage.core.explain import Explanation
+from triage.core.language import LanguageGuess
 
 
 @dataclass(frozen=True)

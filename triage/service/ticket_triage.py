@@ -15,13 +15,13 @@ from typing import Literal
 
 import numpy as np
 
-from triage.errors import StoreUnavailableError
+from triage.core.errors import StoreUnavailableError
+from triage.core.text import ticket_text
 from triage.service.classification import TriageService
 from triage.service.results import Classification, Ticket
 from triage.similar.service import SimilarResult, SimilarService
 from triage.store.tickets import Status, TicketRecord
 from triage.store.triaged import TriagedStore
-from triage.text import ticket_text
 
 Degraded = Literal["similar", "queue"]
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from triage.errors import DataValidationError
+from triage.core.errors import DataValidationError
 
 TICKET_FIELDS = ("id", "subject", "body")
 FORMATS = ("csv", "jsonl")

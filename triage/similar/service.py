@@ -1,11 +1,11 @@
 """Similar resolved tickets and likely duplicates: what the HTTP layer asks of the store.
 
-Ticket text is prepared by the one preprocessing function (:func:`triage.text.ticket_text`)
+Ticket text is prepared by the one preprocessing function (:func:`triage.core.text.ticket_text`)
 and embedded by the served model's embedder, so a ticket's vector is the one the
 classifier sees. The store records which embedder made its vectors and refuses to mix.
 
 With ``redact_pii``, e-mail addresses, phone numbers and signature names are replaced in
-the subject, body and resolution before they are stored (:func:`triage.redaction.redact_pii`);
+the subject, body and resolution before they are stored (:func:`triage.core.redaction.redact_pii`);
 a resolved ticket is embedded from that stored text, so re-embedding it gives the same vector.
 """
 
@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from triage.embeddings import Embedder
-from triage.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
-from triage.language import DEFAULT_LANGUAGES, UNDETERMINED, language_detector
-from triage.redaction import redact_pii
+from triage.core.embeddings import Embedder
+from triage.core.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
+from triage.core.language import DEFAULT_LANGUAGES, UNDETERMINED, language_detector
+from triage.core.redaction import redact_pii
+from triage.core.text import ticket_text
 from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
 from triage.similar.lexical import LexicalSearch
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
@@ -38,7 +39,6 @@ from triage.store.tickets import (
     TicketStore,
     text_digest,
 )
-from triage.text import ticket_text
 
 if TYPE_CHECKING:
     from triage.settings import Settings

@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from triage.errors import StoreUnavailableError
+from triage.core.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -4,7 +4,7 @@ Written by the staff page's triage action and by ``POST /v1/triage`` for a ticke
 (unless ``remember`` is off). One row per (tenant, ticket id): triaging a ticket again replaces
 its row. A ticket counts as reviewed once feedback for it arrives after it was triaged. Rows
 older than the keep period are purged as new ones are written. With ``redact_pii`` the subject
-and body are kept with personal data replaced (:func:`triage.redaction.redact_pii`).
+and body are kept with personal data replaced (:func:`triage.core.redaction.redact_pii`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from triage.redaction import redact_pii
+from triage.core.redaction import redact_pii
 from triage.store.database import Database
 from triage.store.schema import feedback, triaged, utcnow
 

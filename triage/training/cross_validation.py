@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from triage.decisions import Outcome
+from triage.core.decisions import Outcome
 
 T = TypeVar("T")
 

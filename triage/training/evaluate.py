@@ -15,7 +15,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from triage.decisions import SEPARATOR, Decision, HeadPolicy, Outcome
+from triage.core.decisions import SEPARATOR, Decision, HeadPolicy, Outcome
 
 COVERAGE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 _BINS = 10

@@ -4,7 +4,7 @@ The transformer of a sentence-transformers model is traced with ``torch.onnx.exp
 TorchScript exporter: ``sentence-transformers[onnx]``/optimum do not resolve with
 sentence-transformers 6), then its weights are quantized with onnxruntime's dynamic int8
 quantization, per channel. Tokenizer, pooling and normalisation stay outside the graph and
-are done by :class:`triage.onnx_embedder.OnnxEmbedder`, the same class the service runs.
+are done by :class:`triage.core.onnx_embedder.OnnxEmbedder`, the same class the service runs.
 
 Two guards, both measured on a fixed sample of texts with that runtime class:
 
@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from triage.checksums import sha256_file
-from triage.embeddings import SentenceTransformerEmbedder
-from triage.errors import ArtifactError, EmbedderUnavailableError
-from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OUTPUT_NAME, OnnxEmbedder
+from triage.core.checksums import sha256_file
+from triage.core.embeddings import SentenceTransformerEmbedder
+from triage.core.errors import ArtifactError, EmbedderUnavailableError
+from triage.core.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OUTPUT_NAME, OnnxEmbedder
 
 Precision = Literal["auto", "int8", "fp32"]
 MIN_COSINE = 0.99

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from triage.errors import DataValidationError
+from triage.core.errors import DataValidationError
 from triage.store.feedback import Feedback
 
 _SHOWN = 5

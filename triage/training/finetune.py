@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from triage.embeddings import ARTIFACT_BODY_DIR, ARTIFACT_SOURCE, SentenceTransformerEmbedder
-from triage.errors import DataValidationError, EmbedderUnavailableError
+from triage.core.embeddings import ARTIFACT_BODY_DIR, ARTIFACT_SOURCE, SentenceTransformerEmbedder
+from triage.core.errors import DataValidationError, EmbedderUnavailableError
 
 Say = Callable[[str], None]
 

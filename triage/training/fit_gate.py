@@ -1,4 +1,4 @@
-"""Fitting the auto gate (:mod:`triage.auto_gate`) on the training rows alone."""
+"""Fitting the auto gate (:mod:`triage.core.auto_gate`) on the training rows alone."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from triage.auto_gate import DEFAULT_QUANTILE, AutoGate
-from triage.informative import informative_count
+from triage.core.auto_gate import DEFAULT_QUANTILE, AutoGate
+from triage.core.informative import informative_count
 
 _BLOCK = 1024  # query rows per similarity block: bounds the work matrix to a few MB
 # Below this many training tickets a quantile of 1 % is the minimum itself: the familiarity

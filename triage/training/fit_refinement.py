@@ -1,4 +1,4 @@
-"""Fitting a head's refinement (:mod:`triage.refinement`) on out-of-fold predictions.
+"""Fitting a head's refinement (:mod:`triage.core.refinement`) on out-of-fold predictions.
 
 Everything here sees only the training rows: the head's out-of-fold probabilities (each row
 scored by a model that did not see it) and a neighbour vote in which no ticket votes for
@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score
 
-from triage.refinement import (
+from triage.core.refinement import (
     CENTROIDS,
     VOTE_K,
     VOTE_SHARPNESS,

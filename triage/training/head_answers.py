@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from triage.classifier import TUNING_GRID, TuningResult, build_baseline, fit_head
-from triage.decisions import HeadPolicy, PrecisionCurve, build_policy
-from triage.neighbours import NeighbourIndex
-from triage.refinement import Refinement
+from triage.core.classifier import TUNING_GRID, TuningResult, build_baseline, fit_head
+from triage.core.decisions import HeadPolicy, PrecisionCurve, build_policy
+from triage.core.neighbours import NeighbourIndex
+from triage.core.refinement import Refinement
 from triage.training.cross_validation import HeadAnswers
 from triage.training.evaluate import decide_all
 from triage.training.fit_gate import fit_auto_gate

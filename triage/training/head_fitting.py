@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from triage.decisions import CONFIDENCE_LEVEL, PrecisionCurve, correct_predictions_needed
-from triage.drift import HeadReference
-from triage.neighbours import NeighbourIndex
-from triage.promises import Evidence, HeadPromise, head_promise
-from triage.refinement import Refinement
+from triage.core.decisions import CONFIDENCE_LEVEL, PrecisionCurve, correct_predictions_needed
+from triage.core.drift import HeadReference
+from triage.core.neighbours import NeighbourIndex
+from triage.core.promises import Evidence, HeadPromise, head_promise
+from triage.core.refinement import Refinement
 from triage.training.cross_validation import HeadAnswers, pooled
 from triage.training.evaluate import calibration, head_report, outcome_report, score
 from triage.training.head_answers import FittedHead, answers_on, fit_on_rows, fold_answers

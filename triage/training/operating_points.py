@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import beta
 
-from triage.decisions import CONFIDENCE_LEVEL, SEPARATOR, PrecisionCurve, ancestors
+from triage.core.decisions import CONFIDENCE_LEVEL, SEPARATOR, PrecisionCurve, ancestors
 
 MAX_POINTS = 200
 

@@ -2,7 +2,7 @@
 
 The ONNX export (int8 when it passes its quality guard) is checked on the held-out tickets
 through the model as it will be served, and the new version is written atomically with its
-manifest, metrics, figures and model card (``triage.artifacts.save_model``).
+manifest, metrics, figures and model card (``triage.core.artifacts.save_model``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triage.artifacts import new_version, save_model
-from triage.embeddings import SentenceTransformerEmbedder
-from triage.model import TriageModel
-from triage.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
+from triage.core.artifacts import new_version, save_model
+from triage.core.embeddings import SentenceTransformerEmbedder
+from triage.core.model import TriageModel
+from triage.core.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 from triage.training.evaluate import score
 from triage.training.export_onnx import OnnxExport, UnsupportedBodyError, export_onnx
 from triage.training.finetune import FinetuneResult
@@ -79,7 +79,7 @@ def save_version(
             "summary": {
                 name: {k: r[k] for k in ("accuracy", "macro_f1")} for name, r in reports.items()
             },
-            # What GET /v1/model needs to say what each head can promise (triage.promises).
+            # What GET /v1/model needs to say what each head can promise (triage.core.promises).
             "evidence": {name: r["evidence"] for name, r in reports.items() if "evidence" in r},
             **manifest_fields,
         },

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.artifacts import read_manifest
+from triage.core.artifacts import read_manifest
 
 Table = tuple[list[str], list[list[str]]]
 

@@ -33,14 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from triage.artifacts import add_record, list_versions, load_model
-from triage.data import fingerprint, read_table
-from triage.embeddings import Embedder
-from triage.errors import ArtifactError, DataValidationError, TriageError
-from triage.model import TriageModel
-from triage.registry import active_version, served_model_dir, set_active
+from triage.core.artifacts import add_record, list_versions, load_model
+from triage.core.embeddings import Embedder
+from triage.core.errors import ArtifactError, DataValidationError, TriageError
+from triage.core.model import TriageModel
+from triage.core.registry import active_version, served_model_dir, set_active
+from triage.core.text import ticket_text
 from triage.store.feedback import Feedback
-from triage.text import ticket_text
+from triage.training.data import fingerprint, read_table
 from triage.training.evaluate import score
 from triage.training.feedback_merge import FeedbackMerge, merge_feedback
 from triage.training.promotion import Verdict, judge, render_table

@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from triage.auto_gate import AutoGate
-from triage.data import fingerprint, labelled_texts, read_table
-from triage.decisions import DEFAULT_SUGGEST_FLOOR, DEFAULT_TARGET_PRECISION
-from triage.embeddings import Embedder
-from triage.errors import DataValidationError
-from triage.features import feature_frame
-from triage.linear_heads import LinearHeads, compile_heads, largest_difference
-from triage.model import TriageModel
-from triage.neighbours import NeighbourIndex
+from triage.core.auto_gate import AutoGate
+from triage.core.decisions import DEFAULT_SUGGEST_FLOOR, DEFAULT_TARGET_PRECISION
+from triage.core.embeddings import Embedder
+from triage.core.errors import DataValidationError
+from triage.core.features import feature_frame
+from triage.core.linear_heads import LinearHeads, compile_heads, largest_difference
+from triage.core.model import TriageModel
+from triage.core.neighbours import NeighbourIndex
+from triage.training.data import fingerprint, labelled_texts, read_table
 from triage.training.evaluation_plan import Fold, plan_evaluation
 from triage.training.finetune import FinetuneConfig, finetune_body
 from triage.training.fit_gate import fit_auto_gate
@@ -63,7 +63,7 @@ class TrainConfig:
     # (``triage train --finetune``); None keeps the body frozen.
     finetune: FinetuneConfig | None = None
     finetune_head: str | None = None  # default: the first head
-    # After each head (triage.refinement): blend weights of the nearest tickets' vote to
+    # After each head (triage.core.refinement): blend weights of the nearest tickets' vote to
     # compare out of fold ((0.0,) turns the vote off), and the top-label calibration.
     vote_weights: tuple[float, ...] = VOTE_WEIGHTS
     top_label_calibration: bool = True

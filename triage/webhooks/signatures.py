@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
-from triage.errors import StaleDeliveryError, WebhookSignatureError
+from triage.core.errors import StaleDeliveryError, WebhookSignatureError
 
 
 def hmac_hex(secret: str, message: bytes, algorithm: str = "sha256") -> str:

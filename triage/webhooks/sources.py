@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from triage.errors import (
+from triage.core.errors import (
     UnknownWebhookSourceError,
     WebhookPayloadError,
     WebhookSignatureError,

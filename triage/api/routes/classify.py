@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends
 
 from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import BatchIn, BatchOut, ClassificationOut, ErrorOut, TicketIn
-from triage.auth import Scope
-from triage.errors import BatchTooLargeError
+from triage.core.auth import Scope
+from triage.core.errors import BatchTooLargeError
 from triage.service import Classification, Ticket, classification_dict
 
 router = APIRouter(

@@ -17,8 +17,8 @@ from triage.api.schemas_feedback import (
     QualityOut,
     QualityReportOut,
 )
-from triage.auth import Scope
-from triage.errors import BatchTooLargeError
+from triage.core.auth import Scope
+from triage.core.errors import BatchTooLargeError
 from triage.store.feedback import Feedback
 
 router = APIRouter(

@@ -13,8 +13,8 @@ from triage.api.deps import JobQueueDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_jobs import JobIn, JobItemOut, JobOut
-from triage.auth import Scope
-from triage.errors import UnsupportedMediaTypeError
+from triage.core.auth import Scope
+from triage.core.errors import UnsupportedMediaTypeError
 from triage.service.jobs import JobQueue
 from triage.service.uploads import tickets_from_bytes
 from triage.store.jobs import Job

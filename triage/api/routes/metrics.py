@@ -10,7 +10,7 @@ from triage.api.deps import MetricsDep, ServiceDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_drift import DriftOut
-from triage.auth import Scope
+from triage.core.auth import Scope
 
 _EXAMPLE = (
     "# HELP triage_requests_total HTTP requests by route template, method and status.\n"

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from triage.api.deps import ServiceDep, require_scope
 from triage.api.schemas import ErrorOut, ModelInfoOut
-from triage.auth import Scope
+from triage.core.auth import Scope
 
 router = APIRouter(
     prefix="/v1",

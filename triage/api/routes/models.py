@@ -17,9 +17,9 @@ from triage.api.schemas import (
     ModelSummaryOut,
     StatusOut,
 )
-from triage.artifacts import read_manifest, resolve_model_dir
-from triage.auth import Scope
-from triage.registry import summaries
+from triage.core.artifacts import read_manifest, resolve_model_dir
+from triage.core.auth import Scope
+from triage.core.registry import summaries
 
 router = APIRouter(
     prefix="/v1/models",

@@ -31,8 +31,8 @@ from triage.api.schemas_similar import (
     TriageIn,
     TriageOut,
 )
-from triage.auth import ApiKey, Scope
-from triage.errors import BatchTooLargeError, TicketNotFoundError
+from triage.core.auth import ApiKey, Scope
+from triage.core.errors import BatchTooLargeError, TicketNotFoundError
 from triage.service import Ticket
 from triage.service.ticket_triage import SimilarQuery, TicketTriage, find_similar
 from triage.similar.service import Match, SimilarResult

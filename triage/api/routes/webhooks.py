@@ -26,11 +26,11 @@ from triage.api.schemas_webhooks import (
     WebhookTicketOut,
     WritebackOut,
 )
-from triage.auth import Scope
-from triage.errors import DeliveryNotFoundError
+from triage.core.auth import Scope
+from triage.core.errors import DeliveryNotFoundError
+from triage.store.deliveries import Delivery
 from triage.store.schema import utcnow
 from triage.webhooks.sources import receive
-from triage.webhooks.store import Delivery
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

@@ -23,8 +23,8 @@ from triage.api.staff.i18n import age, translator
 from triage.api.staff.responses import posting_staff, redirect, refuse, render, to_signin
 from triage.api.staff.session import FormDep, SessionDep, Staff, field, staff_of
 from triage.api.staff.views import heads_view, similar_view, week_view
-from triage.auth import Scope
-from triage.errors import (
+from triage.core.auth import Scope
+from triage.core.errors import (
     InvalidTicketError,
     StoreUnavailableError,
     TicketTooLargeError,

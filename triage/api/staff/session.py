@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from triage.api.deps import get_app_settings
 from triage.api.staff.cookie import COOKIE, SessionCodec, UiSession, load_secret
 from triage.api.staff.i18n import pick_language
-from triage.auth import Scope, find_key_by_hash
+from triage.core.auth import Scope, find_key_by_hash
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from triage.api.staff.cookie import UiSession
 from triage.api.staff.i18n import translator
 from triage.api.staff.responses import STAFF_DIR, redirect, refuse, render
 from triage.api.staff.session import FormDep, SessionDep, field, lifetime, local, staff_of
-from triage.auth import Scope, find_key
+from triage.core.auth import Scope, find_key
 
 _STATIC = {"ui.css": "text/css", "ui.js": "text/javascript"}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from triage.checksums import sha256_file
-from triage.errors import DataValidationError
-from triage.text import ticket_text
+from triage.core.checksums import sha256_file
+from triage.core.errors import DataValidationError
+from triage.core.text import ticket_text
 
 _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""]),

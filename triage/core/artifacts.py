@@ -7,19 +7,21 @@ Layout of ``models/<version>/``::
     heads/<head>.joblib
     heads/linear.npz, heads/linear.json
                       the same heads as NumPy arrays and vocabularies, served without
-                      scikit-learn (``triage.linear_heads``; the manifest's ``linear_heads``)
+                      scikit-learn (``triage.core.linear_heads``; the manifest's ``linear_heads``)
     heads/refinement.json  per head: neighbour-vote weight and top-label calibration knots,
-                      applied after the head (``triage.refinement``; the manifest's ``refinement``)
+                      applied after the head (``triage.core.refinement``; the manifest's
+                      ``refinement``)
     auto_gate.json         the auto gate: fewest informative words and lowest similarity to a
-                      training ticket for an automatic decision (``triage.auto_gate``)
+                      training ticket for an automatic decision (``triage.core.auto_gate``)
     drift_reference.json   per head: shares of the labels predicted out of fold and of the true
-                      labels, mean confidence (``triage.drift``; the manifest's ``drift_reference``)
+                      labels, mean confidence (``triage.core.drift``; the manifest's
+                      ``drift_reference``)
     operating_points.json  per head and class: precision by confidence (out of fold), from
                       which thresholds for any target precision are set at load time
     neighbours.npz    training embeddings (float16), ticket ids and labels: no ticket text
     embedder/model.onnx, embedder/tokenizer.json
                       the embedding body for serving without torch (int8 ONNX, see
-                      ``triage.onnx_embedder``), described by the manifest's ``onnx_embedder``
+                      ``triage.core.onnx_embedder``), described by the manifest's ``onnx_embedder``
     metrics.json      held-out evaluation (overall, per class, per slice, baseline, calibration)
     report/*.png      reliability diagram, precision–coverage curve, confusion matrix per head
     MODEL_CARD.md
@@ -44,27 +46,28 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from triage.auto_gate import FILE as GATE_FILE
-from triage.auto_gate import FORMAT as GATE_FORMAT
-from triage.auto_gate import AutoGate, load_gate, save_gate
-from triage.checksums import sha256_file
-from triage.decisions import PrecisionCurve
-from triage.drift import FILE as DRIFT_FILE
-from triage.drift import FORMAT as DRIFT_FORMAT
-from triage.drift import HeadReference, load_references, save_references
-from triage.embeddings import Embedder, embedder_for_artifact
-from triage.errors import ArtifactError, EmbedderUnavailableError, ModelNotFoundError
-from triage.features import EMBEDDING_PREFIX
-from triage.linear_heads import ARRAYS as LINEAR_ARRAYS
-from triage.linear_heads import FORMAT as LINEAR_FORMAT
-from triage.linear_heads import META as LINEAR_META
-from triage.linear_heads import LinearHeads
-from triage.model import LazyMapping, TriageModel
-from triage.neighbours import NeighbourIndex
-from triage.onnx_embedder import ONNX_DIR, ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
-from triage.refinement import FILE as REFINEMENT_FILE
-from triage.refinement import FORMAT as REFINEMENT_FORMAT
-from triage.refinement import Refinement, load_refinements, save_refinements
+from triage.core.auto_gate import FILE as GATE_FILE
+from triage.core.auto_gate import FORMAT as GATE_FORMAT
+from triage.core.auto_gate import AutoGate, load_gate, save_gate
+from triage.core.checksums import sha256_file
+from triage.core.decisions import PrecisionCurve
+from triage.core.drift import FILE as DRIFT_FILE
+from triage.core.drift import FORMAT as DRIFT_FORMAT
+from triage.core.drift import HeadReference, load_references, save_references
+from triage.core.embeddings import Embedder, embedder_for_artifact
+from triage.core.errors import ArtifactError, EmbedderUnavailableError, ModelNotFoundError
+from triage.core.features import EMBEDDING_PREFIX
+from triage.core.legacy_modules import old_module_names
+from triage.core.linear_heads import ARRAYS as LINEAR_ARRAYS
+from triage.core.linear_heads import FORMAT as LINEAR_FORMAT
+from triage.core.linear_heads import META as LINEAR_META
+from triage.core.linear_heads import LinearHeads
+from triage.core.model import LazyMapping, TriageModel
+from triage.core.neighbours import NeighbourIndex
+from triage.core.onnx_embedder import ONNX_DIR, ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
+from triage.core.refinement import FILE as REFINEMENT_FILE
+from triage.core.refinement import FORMAT as REFINEMENT_FORMAT
+from triage.core.refinement import Refinement, load_refinements, save_refinements
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -578,7 +581,8 @@ def _load_head(path: Path, name: str) -> Any:
 
     head_path = path / "heads" / f"{name}.joblib"
     try:
-        return joblib.load(head_path)
+        with old_module_names():  # a head pickled before the package was split into layers
+            return joblib.load(head_path)
     except Exception as exc:  # a checksummed file that still fails to unpickle
         raise ArtifactError(f"{head_path} cannot be loaded: {exc}") from exc
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.errors import EmbedderUnavailableError
+from triage.core.errors import EmbedderUnavailableError
 
 ONNX_DIR = "embedder"
 ONNX_MODEL = f"{ONNX_DIR}/model.onnx"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triage.neighbours import Neighbour
+from triage.core.neighbours import Neighbour
 
 if TYPE_CHECKING:  # scikit-learn, SciPy and pandas load only when an explanation is asked for
     import pandas as pd
@@ -51,7 +51,7 @@ def explain_label(head: Pipeline, frame: pd.DataFrame, label: str, *, top: int =
     """Explain ``label`` for the single ticket in ``frame`` (one row)."""
     from scipy import sparse
 
-    from triage.classifier import CalibratedLinearSVC
+    from triage.core.classifier import CalibratedLinearSVC
 
     features = head.named_steps["features"]
     classifier: CalibratedLinearSVC = head.named_steps["classifier"]

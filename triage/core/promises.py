@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from triage.decisions import PrecisionCurve, correct_predictions_needed
+from triage.core.decisions import PrecisionCurve, correct_predictions_needed
 
 COLD_START = "cold start"
 

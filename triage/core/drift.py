@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.head_files import read_heads_file, write_heads_file
+from triage.core.head_files import read_heads_file, write_heads_file
 
 FILE = "drift_reference.json"
 FORMAT = 1

@@ -1,6 +1,6 @@
 """Classification heads: scikit-learn pipelines with calibrated probabilities.
 
-A head reads a feature frame (see :mod:`triage.features`), combines word and character
+A head reads a feature frame (see :mod:`triage.core.features`), combines word and character
 TF-IDF with the sentence embedding, and fits a linear SVM whose scores become probabilities
 by temperature scaling fitted on out-of-fold scores. The out-of-fold probabilities are kept
 (``oof_proba_``): training uses them to set per-class operating points without touching the
@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from triage.features import TEXT_COLUMN, lexical_and_semantic_features
+from triage.core.features import TEXT_COLUMN, lexical_and_semantic_features
 
 _ABSENT_SCORE = -10.0  # score of a class missing from a training fold: never the answer
 

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from triage.artifacts import MANIFEST, check_version_name, list_versions, resolve_model_dir
-from triage.errors import ModelNotFoundError
+from triage.core.artifacts import MANIFEST, check_version_name, list_versions, resolve_model_dir
+from triage.core.errors import ModelNotFoundError
 
 ACTIVE = "ACTIVE"
 

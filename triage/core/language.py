@@ -7,7 +7,7 @@ helpdesk expects (``TRIAGE_LANGUAGES``, by default English and Bahasa Indonesia)
 ``benchmarks/multilingual.py``.
 
 With a cache directory the restricted model is kept there and shared by the worker processes
-(``triage.language_model``).
+(``triage.core.language_identifier``).
 
 A ticket is *mixed* when at least ``MIXED_SHARE`` of its letters sit in sentences of another
 language than the whole text's (an Indonesian ticket quoting an English error message, an
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.language_model import load_identifier
+from triage.core.language_identifier import load_identifier
 
 DEFAULT_LANGUAGES = ("en", "id")
 MIXED_SHARE = 0.2

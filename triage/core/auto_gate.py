@@ -6,7 +6,7 @@ probability; the operating points were measured on tickets like the training dat
 nothing about these. Two checks, both fitted on the training rows alone
 (:mod:`triage.training.fit_gate`), stand before every ``auto`` decision:
 
-- **content**: the number of informative words (:mod:`triage.informative`: not a stop or
+- **content**: the number of informative words (:mod:`triage.core.informative`: not a stop or
   filler word of English or Bahasa Indonesia) is at least ``min_informative_words``, never
   less than 1, so a ticket of stop and filler words alone cannot carry a decision;
 - **familiarity**: the cosine similarity of the ticket to its nearest training ticket is at
@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from triage.informative import informative_count
+from triage.core.informative import informative_count
 
 FILE = "auto_gate.json"
 FORMAT = 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.refinement import CENTROIDS, centroid_vote, class_centroids, neighbour_vote
+from triage.core.refinement import CENTROIDS, centroid_vote, class_centroids, neighbour_vote
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any, Literal
 
-from triage.errors import TriageError
+from triage.core.errors import TriageError
 from triage.service import Classification, Ticket, TriageService, classification_dict
 from triage.store.jobs import Job, JobItem, JobStore
 

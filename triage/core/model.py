@@ -1,6 +1,6 @@
 """A trained triage model: one embedding body and one scikit-learn head per label.
 
-With the heads' NumPy form (:mod:`triage.linear_heads`) a model answers without importing
+With the heads' NumPy form (:mod:`triage.core.linear_heads`) a model answers without importing
 scikit-learn, SciPy or pandas; the pickled pipelines are then only read for explanations.
 """
 
@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triage.auto_gate import AutoGate
-from triage.decisions import PrecisionCurve
-from triage.drift import HeadReference
-from triage.embeddings import Embedder
-from triage.explain import Explanation, explain_label
-from triage.features import EMBEDDING_PREFIX, TEXT_COLUMN, feature_frame
-from triage.linear_heads import LinearHeads
-from triage.neighbours import NeighbourIndex
-from triage.refinement import Refinement
+from triage.core.auto_gate import AutoGate
+from triage.core.decisions import PrecisionCurve
+from triage.core.drift import HeadReference
+from triage.core.embeddings import Embedder
+from triage.core.explain import Explanation, explain_label
+from triage.core.features import EMBEDDING_PREFIX, TEXT_COLUMN, feature_frame
+from triage.core.linear_heads import LinearHeads
+from triage.core.neighbours import NeighbourIndex
+from triage.core.refinement import Refinement
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,9 +97,9 @@ class TriageModel:
 
     ``heads`` may load lazily (a mapping whose keys are known before its pipelines are
     read); with ``linear`` given, only explanations read them. ``refinements``: per head, the
-    neighbour-vote blend and top-label calibration applied after it (:mod:`triage.refinement`).
-    ``drift_reference``: per head, its answers on the training rows (:mod:`triage.drift`);
-    None for artifacts trained without one. ``gate``: the auto gate (:mod:`triage.auto_gate`),
+    neighbour-vote blend and top-label calibration applied after it (:mod:`triage.core.refinement`).
+    ``drift_reference``: per head, its answers on the training rows (:mod:`triage.core.drift`);
+    None for artifacts trained without one. ``gate``: the auto gate (:mod:`triage.core.auto_gate`),
     None for artifacts trained before it existed.
     """
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from triage.job_runner import JobRunner
 from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.service.job_runner import JobRunner
 from triage.settings import Settings
+from triage.store.deliveries import DeliveryStore, WritebackStatus, WritebackTask
 from triage.store.jobs import Job, JobStore
 from triage.store.schema import utcnow
 from triage.webhooks.config import WEBHOOK_JOB_SOURCE
-from triage.webhooks.store import DeliveryStore, WritebackStatus, WritebackTask
 from triage.webhooks.writeback import (
     Suggestion,
     WritebackClient,

@@ -2,7 +2,7 @@
 
 "Minta tolong, komputer saya agak aneh ya" holds two words a classifier could act on;
 "saya", "ya", "minta" and "tolong" appear in every kind of ticket. The auto gate
-(:mod:`triage.auto_gate`) counts informative words so that a ticket made only of such words
+(:mod:`triage.core.auto_gate`) counts informative words so that a ticket made only of such words
 is never decided automatically, whatever the head's features make of them.
 """
 

