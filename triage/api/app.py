@@ -14,7 +14,16 @@ from triage.api.errors import install_error_handlers
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.openapi import install_openapi, operation_id
-from triage.api.routes import classify, feedback, health, jobs, model, models, similar, webhooks
+from triage.api.routes import (
+    classify,
+    feedback,
+    health,
+    jobs,
+    model_versions,
+    served_model,
+    similar,
+    webhooks,
+)
 from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
 from triage.service import DriftReport, TriageService
@@ -74,8 +83,8 @@ def create_app(
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
     app.include_router(health.router)
     app.include_router(classify.router)
-    app.include_router(model.router)
-    app.include_router(models.router)
+    app.include_router(served_model.router)
+    app.include_router(model_versions.router)
     app.include_router(feedback.router)
     app.include_router(jobs.router)
     app.include_router(similar.router)
