@@ -35,7 +35,6 @@ from triage.store.database import Database
 from triage.store.deliveries import DeliveryStore
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
-from triage.webhooks.config import WEBHOOK_JOB_SOURCE
 
 log = logging.getLogger("triage")
 
@@ -121,11 +120,8 @@ def _start_background(
     started: list[_Stoppable] = []
     app.state.job_runner = app.state.webhook_runner = None
     if settings.jobs_worker:
-        runner = JobRunner(
-            app.state.jobs,
-            lambda: getattr(app.state, "service", None),
-            chunk_size=settings.job_chunk_size,
-            exclude_sources=(WEBHOOK_JOB_SOURCE,),  # webhook deliveries have their own
+        runner = JobRunner.for_backlog(
+            app.state.jobs, lambda: getattr(app.state, "service", None), settings
         )
         webhook_runner = WebhookRunner.from_settings(
             app.state.jobs,

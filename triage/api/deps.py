@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -81,12 +80,7 @@ def get_job_queue(request: Request) -> JobQueue:
 
 
 def get_triaged_store(request: Request) -> TriagedStore:
-    settings = get_app_settings(request)
-    return TriagedStore(
-        request.app.state.database,
-        keep=timedelta(days=settings.triaged_keep_days),
-        redact_pii=settings.redact_pii,
-    )
+    return TriagedStore.from_settings(request.app.state.database, get_app_settings(request))
 
 
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.

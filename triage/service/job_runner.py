@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 from triage.core.errors import TriageError
 from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.settings import Settings
 from triage.store.jobs import Job, JobItem, JobStore
+from triage.webhooks.config import WEBHOOK_JOB_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,19 @@ class JobRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_backlog(
+        cls, store: JobStore, service: Callable[[], TriageService | None], settings: Settings
+    ) -> JobRunner:
+        """The backlog runner: every job but webhook deliveries, which have a runner of their
+        own (:class:`triage.service.webhook_runner.WebhookRunner`)."""
+        return cls(
+            store,
+            service,
+            chunk_size=settings.job_chunk_size,
+            exclude_sources=(WEBHOOK_JOB_SOURCE,),
+        )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name=self.thread_name, daemon=True)

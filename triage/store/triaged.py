@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,6 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from triage.core.redaction import redact_pii
 from triage.store.database import Database
 from triage.store.schema import feedback, triaged, utcnow
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 # From most to least certain; a ticket's decision is its least certain head's.
 DECISIONS = ("auto", "suggest", "review")
@@ -114,6 +117,14 @@ class TriagedStore:
         self.database = database
         self.keep = keep
         self.redact_pii = redact_pii
+
+    @classmethod
+    def from_settings(cls, database: Database, settings: Settings) -> TriagedStore:
+        return cls(
+            database,
+            keep=timedelta(days=settings.triaged_keep_days),
+            redact_pii=settings.redact_pii,
+        )
 
     def record(
         self,
