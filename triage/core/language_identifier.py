@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import mmap
-import os
 import shutil
 import uuid
 from array import array
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from triage.core.atomic import publish_dir
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def _write(folder: Path, identifier: Any) -> None:
         }
         (scratch / _META).write_text(json.dumps(meta))
         try:
-            os.rename(scratch, folder)
+            publish_dir(scratch, folder)
         except OSError:
             if not folder.is_dir():  # not another worker that got there first
                 raise

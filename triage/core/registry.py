@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from triage.core.artifacts import MANIFEST, check_version_name, list_versions, resolve_model_dir
+from triage.core.atomic import replace_text
 from triage.core.errors import ModelNotFoundError
 
 ACTIVE = "ACTIVE"
@@ -26,12 +26,7 @@ def active_version(models_dir: Path) -> str | None:
 def set_active(models_dir: Path, version: str) -> None:
     """Point ACTIVE at ``version`` atomically (survives a restart)."""
     resolve_model_dir(models_dir, version)  # exists and has a valid name
-    staging = models_dir / f".{ACTIVE}.tmp"
-    with staging.open("w", encoding="utf-8") as handle:
-        handle.write(version + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(staging, models_dir / ACTIVE)
+    replace_text(models_dir / ACTIVE, version + "\n")
 
 
 def served_model_dir(models_dir: Path, pinned: str | None = None) -> Path:

@@ -19,7 +19,6 @@ is pinned to the version served now: a refused challenger is never served for be
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from triage.core.artifacts import add_record, list_versions, load_model
+from triage.core.atomic import publish_dir
 from triage.core.embeddings import Embedder
 from triage.core.errors import ArtifactError, DataValidationError, TriageError
 from triage.core.model import TriageModel
@@ -409,7 +409,7 @@ def _publish(staged: Path, models_dir: Path) -> Path:
     versions = list_versions(models_dir)
     if versions and active_version(models_dir) is None:
         set_active(models_dir, versions[-1])  # what is served now, by the newest-fallback
-    os.rename(staged, final)
+    publish_dir(staged, final)
     return final
 
 

@@ -1,0 +1,76 @@
+"""Atomic writes: after a crash a file or directory is either whole or absent, never half.
+
+The pattern every writer follows: write beside the target under a hidden name, flush it to
+the disk, rename it into place (atomic within one file system), then flush the directory so
+that the rename itself survives a power cut.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def fsync_dir(directory: Path, *, best_effort: bool = False) -> None:
+    """Flush ``directory``'s entries (a rename into it) to the disk.
+
+    ``best_effort``: ignore a directory that cannot be opened or flushed (some file systems
+    refuse); for caches, whose loss costs a rebuild only.
+    """
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        if best_effort:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not best_effort:
+            raise
+    finally:
+        os.close(fd)
+
+
+def write_synced(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` and flush it to the disk before returning."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Replace ``path``'s content with ``text`` atomically: a reader sees the old or the new.
+
+    A write that fails leaves the old file as it was (and the hidden ``.<name>.tmp`` beside
+    it, overwritten by the next attempt).
+    """
+    temporary = path.with_name(f".{path.name}.tmp")
+    write_synced(temporary, text)
+    os.replace(temporary, path)
+    fsync_dir(path.parent)
+
+
+@contextmanager
+def staging_dir(final: Path) -> Iterator[Path]:
+    """A new hidden directory beside ``final`` to fill, removed with its contents if the block
+    fails; move it into place with ``publish_dir``."""
+    staging = final.with_name(f".tmp-{final.name}-{uuid.uuid4().hex[:8]}")
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def publish_dir(staging: Path, final: Path) -> None:
+    """Rename the filled directory ``staging`` to ``final`` (which must not exist), durably."""
+    fsync_dir(staging)
+    os.rename(staging, final)
+    fsync_dir(final.parent)
