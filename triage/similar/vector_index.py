@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
+from triage.core.atomic import fsync_dir
+
 if TYPE_CHECKING:
     from usearch.index import BatchMatches, Index, Matches
 
@@ -420,7 +422,7 @@ class VectorIndex:
                 os.close(fd)
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent, best_effort=True)  # the snapshot is a cache
 
     @classmethod
     def load(
@@ -563,16 +565,3 @@ def _dtype_name(stored: str, fallback: HnswDtype) -> HnswDtype:
         if stored == name:
             return name
     return fallback
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
