@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import triage.core.classifier as classifier_module
-from triage.core.artifacts import _load_head
+from triage.core.artifacts.load import _load_head
 from triage.core.classifier import CalibratedLinearSVC
 
 
