@@ -11,6 +11,7 @@ from triage.core.artifacts import (
     list_versions,
     load_model,
     read_manifest,
+    read_metrics,
     resolve_model_dir,
     save_model,
 )
@@ -79,6 +80,17 @@ def test_a_truncated_or_missing_file_is_refused(copy_of: Path) -> None:
     (copy_of / "heads" / "category.joblib").unlink()
     with pytest.raises(ArtifactError, match=r"heads/category.joblib is missing"):
         read_manifest(copy_of)
+
+
+def test_metrics_are_read_only_with_the_bytes_the_manifest_lists(copy_of: Path) -> None:
+    manifest = read_manifest(copy_of)
+    metrics = read_metrics(copy_of, manifest)
+    assert metrics == json.loads((copy_of / "metrics.json").read_text())
+    assert set(metrics["heads"]) == {"category", "tier"}
+    # Changed after its manifest was read and verified: refused, not served.
+    (copy_of / "metrics.json").write_text(json.dumps({**metrics, "heads": {}}))
+    with pytest.raises(ArtifactError, match="metrics.json does not match its checksum"):
+        read_metrics(copy_of, manifest)
 
 
 def test_a_missing_or_garbled_manifest_is_refused(copy_of: Path) -> None:

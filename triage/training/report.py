@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from triage.core.artifacts import read_manifest
+from triage.core.artifacts import read_manifest, read_metrics
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -24,98 +24,108 @@ def _num(value: float | None) -> str:
 
 def _sections(path: Path) -> tuple[str, list[tuple[str, list[Table | Path | str]]]]:
     manifest = read_manifest(path)  # verifies every checksum first
-    metrics = json.loads((path / "metrics.json").read_text())
-    split = metrics["split"]
+    metrics = read_metrics(path, manifest)
     title = f"triage model {manifest['version']}"
-    data, embedder, timing = manifest["training_data"], manifest["embedder"], metrics["timing"]
-    overview: list[Table | Path | str] = [
-        (
-            ["", ""],
-            [
-                ["created", str(manifest.get("created_at"))],
-                ["embedder", f"{embedder.get('name')} ({embedder.get('dim')} dimensions)"],
-                [
-                    "training data",
-                    f"{data['file']} ({data['rows_used']} rows, sha256 {data['sha256'][:12]}…)",
-                ],
-                [
-                    "evaluated on",
-                    f"{split.get('n_evaluated', split['n_test'])} tickets ({split['method']})",
-                ],
-                [
-                    "training time",
-                    f"{timing['total_seconds']} s (embedding {timing['embed_seconds']} s)",
-                ],
-            ],
-        )
+    sections: list[tuple[str, list[Table | Path | str]]] = [
+        ("Overview", [_overview(manifest, metrics)])
     ]
-    sections: list[tuple[str, list[Table | Path | str]]] = [("Overview", overview)]
     for head, report in metrics["heads"].items():
-        base = report["baselines"]
-        summary: Table = (
-            ["metric", head, "TF-IDF + LR", "majority"],
-            [
-                [
-                    "accuracy",
-                    _pct(report["accuracy"]),
-                    _pct(base["tfidf_logreg"]["accuracy"]),
-                    _pct(base["majority"]["accuracy"]),
-                ],
-                [
-                    "macro-F1",
-                    _num(report["macro_f1"]),
-                    _num(base["tfidf_logreg"]["macro_f1"]),
-                    _num(base["majority"]["macro_f1"]),
-                ],
-                ["weighted F1", _num(report["weighted_f1"]), "", ""],
-                ["ECE", _num(report["calibration"]["ece"]), "", ""],
-                ["Brier", _num(report["calibration"]["brier"]), "", ""],
-                ["log loss", _num(report["calibration"]["log_loss"]), "", ""],
-            ],
-        )
-        points = report["operating_points"]
-        decisions: Table = (
-            ["decision", "share", "precision"],
-            [[name, _pct(d["share"]), _pct(d["precision"])] for name, d in points["test"].items()],
-        )
-        per_class: Table = (
-            ["class", "precision", "recall", "F1", "support", "auto threshold"],
-            [
-                [
-                    label,
-                    _num(c["precision"]),
-                    _num(c["recall"]),
-                    _num(c["f1"]),
-                    str(c["support"]),
-                    _num(points["thresholds"].get(label)),
-                ]
-                for label, c in report["per_class"].items()
-            ],
-        )
-        items: list[Table | Path | str] = [
-            summary,
-            f"Decisions at target precision {points['target_precision']:.2f} "
-            f"(suggest floor {points['suggest_floor']:.2f}):",
-            decisions,
-            per_class,
-        ]
-        for column, groups in report.get("slices", {}).items():
-            items.append(f"By {column}:")
-            items.append(
-                (
-                    [column, "n", "accuracy", "macro-F1"],
-                    [
-                        [v, str(g["n"]), _pct(g["accuracy"]), _num(g["macro_f1"])]
-                        for v, g in groups.items()
-                    ],
-                )
-            )
-        for kind in ("reliability", "precision-coverage", "confusion"):
-            figure = path / "report" / f"{head}-{kind}.png"
-            if figure.is_file():
-                items.append(figure)
-        sections.append((f"Head: {head}", items))
+        sections.append((f"Head: {head}", _head_items(path, head, report)))
     return title, sections
+
+
+def _overview(manifest: dict[str, Any], metrics: dict[str, Any]) -> Table:
+    split = metrics["split"]
+    data, embedder, timing = manifest["training_data"], manifest["embedder"], metrics["timing"]
+    return (
+        ["", ""],
+        [
+            ["created", str(manifest.get("created_at"))],
+            ["embedder", f"{embedder.get('name')} ({embedder.get('dim')} dimensions)"],
+            [
+                "training data",
+                f"{data['file']} ({data['rows_used']} rows, sha256 {data['sha256'][:12]}…)",
+            ],
+            [
+                "evaluated on",
+                f"{split.get('n_evaluated', split['n_test'])} tickets ({split['method']})",
+            ],
+            [
+                "training time",
+                f"{timing['total_seconds']} s (embedding {timing['embed_seconds']} s)",
+            ],
+        ],
+    )
+
+
+def _head_items(path: Path, head: str, report: dict[str, Any]) -> list[Table | Path | str]:
+    points = report["operating_points"]
+    decisions: Table = (
+        ["decision", "share", "precision"],
+        [[name, _pct(d["share"]), _pct(d["precision"])] for name, d in points["test"].items()],
+    )
+    per_class: Table = (
+        ["class", "precision", "recall", "F1", "support", "auto threshold"],
+        [
+            [
+                label,
+                _num(c["precision"]),
+                _num(c["recall"]),
+                _num(c["f1"]),
+                str(c["support"]),
+                _num(points["thresholds"].get(label)),
+            ]
+            for label, c in report["per_class"].items()
+        ],
+    )
+    items: list[Table | Path | str] = [
+        _head_summary(head, report),
+        f"Decisions at target precision {points['target_precision']:.2f} "
+        f"(suggest floor {points['suggest_floor']:.2f}):",
+        decisions,
+        per_class,
+    ]
+    for column, groups in report.get("slices", {}).items():
+        items.append(f"By {column}:")
+        items.append(
+            (
+                [column, "n", "accuracy", "macro-F1"],
+                [
+                    [v, str(g["n"]), _pct(g["accuracy"]), _num(g["macro_f1"])]
+                    for v, g in groups.items()
+                ],
+            )
+        )
+    for kind in ("reliability", "precision-coverage", "confusion"):
+        figure = path / "report" / f"{head}-{kind}.png"
+        if figure.is_file():
+            items.append(figure)
+    return items
+
+
+def _head_summary(head: str, report: dict[str, Any]) -> Table:
+    base = report["baselines"]
+    return (
+        ["metric", head, "TF-IDF + LR", "majority"],
+        [
+            [
+                "accuracy",
+                _pct(report["accuracy"]),
+                _pct(base["tfidf_logreg"]["accuracy"]),
+                _pct(base["majority"]["accuracy"]),
+            ],
+            [
+                "macro-F1",
+                _num(report["macro_f1"]),
+                _num(base["tfidf_logreg"]["macro_f1"]),
+                _num(base["majority"]["macro_f1"]),
+            ],
+            ["weighted F1", _num(report["weighted_f1"]), "", ""],
+            ["ECE", _num(report["calibration"]["ece"]), "", ""],
+            ["Brier", _num(report["calibration"]["brier"]), "", ""],
+            ["log loss", _num(report["calibration"]["log_loss"]), "", ""],
+        ],
+    )
 
 
 def _data_uri(figure: Path) -> str:

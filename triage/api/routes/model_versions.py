@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
@@ -17,7 +16,7 @@ from triage.api.schemas import (
     ModelSummaryOut,
     StatusOut,
 )
-from triage.core.artifacts import read_manifest, resolve_model_dir
+from triage.core.artifacts import read_manifest, read_metrics, resolve_model_dir
 from triage.core.auth import Scope
 from triage.core.registry import summaries
 
@@ -56,7 +55,7 @@ def get_model(version: Version, settings: SettingsDep) -> dict[str, Any]:
     """One version's manifest (checksums verified) and full evaluation report."""
     path = resolve_model_dir(settings.models_dir, version)
     manifest = read_manifest(path)
-    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    metrics = read_metrics(path, manifest)
     return {"manifest": manifest, "metrics": metrics}
 
 
