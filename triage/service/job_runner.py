@@ -26,15 +26,6 @@ from triage.webhooks.config import WEBHOOK_JOB_SOURCE
 log = logging.getLogger(__name__)
 
 
-def _ticket(data: dict[str, Any]) -> Ticket:
-    return Ticket(
-        subject=data.get("subject"),
-        body=data.get("body"),
-        id=data.get("id"),
-        metadata=data.get("metadata") or {},
-    )
-
-
 class JobRunner:
     """Claims jobs from the store and classifies their tickets with the current service."""
 
@@ -152,7 +143,9 @@ class JobRunner:
     def _classify(
         service: TriageService, chunk: list[JobItem], *, explain: bool
     ) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
-        results = service.classify_each([_ticket(item.ticket) for item in chunk], explain=explain)
+        results = service.classify_each(
+            [Ticket.from_dict(item.ticket) for item in chunk], explain=explain
+        )
         outcomes: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
         for item, outcome in zip(chunk, results, strict=True):
             if isinstance(outcome, Classification):

@@ -25,6 +25,16 @@ class Ticket:
     id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Ticket:
+        """A ticket from its JSON form (a queued job's or a webhook's): absent fields are None."""
+        return cls(
+            subject=data.get("subject"),
+            body=data.get("body"),
+            id=data.get("id"),
+            metadata=data.get("metadata") or {},
+        )
+
 
 @dataclass(frozen=True)
 class HeadResult:

@@ -33,15 +33,6 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 
 
-def _ticket(data: dict[str, Any]) -> Ticket:
-    return Ticket(
-        subject=data.get("subject"),
-        body=data.get("body"),
-        id=data.get("id"),
-        metadata=data.get("metadata") or {},
-    )
-
-
 def backoff_delay(attempts: int, base: timedelta) -> timedelta:
     """``base``, then twice as long after each failed attempt, at most an hour."""
     return min(base * (1 << min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
@@ -163,7 +154,7 @@ class WebhookRunner(JobRunner):
             return True
         work = [(job, item) for job in claimed for item in self.store.pending(job.id, 1)]
         try:
-            outcomes = service.classify_each([_ticket(item.ticket) for _, item in work])
+            outcomes = service.classify_each([Ticket.from_dict(item.ticket) for _, item in work])
         except Exception as exc:
             log.exception("webhook batch of %d failed", len(work))
             for job in claimed:
