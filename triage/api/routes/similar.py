@@ -32,12 +32,11 @@ from triage.api.schemas_similar import (
     TriageOut,
 )
 from triage.core.auth import ApiKey, Scope
-from triage.core.errors import BatchTooLargeError, TicketNotFoundError
+from triage.core.errors import TicketNotFoundError
 from triage.service import Ticket
+from triage.service.ingestion import ingest_resolved
 from triage.service.ticket_triage import SimilarQuery, TicketTriage, find_similar
 from triage.similar.service import Match, SimilarResult
-from triage.store.schema import utcnow
-from triage.store.tickets import Status, TicketRecord, Visibility
 
 router = APIRouter(
     prefix="/v1",
@@ -173,28 +172,7 @@ def add_resolved(
     whose text has not changed is not embedded again.
     """
     items = body.tickets if isinstance(body, ResolvedBatchIn) else [body]
-    if len(items) > settings.max_batch:
-        raise BatchTooLargeError(
-            f"{len(items)} tickets in one batch; the limit is {settings.max_batch}",
-            details={"limit": settings.max_batch, "size": len(items)},
-        )
-    now = utcnow()
-    records = [
-        TicketRecord(
-            ticket_id=t.id,
-            subject=t.subject,
-            body=t.body,
-            resolution=t.resolution,
-            category=t.category,
-            tier=t.tier,
-            resolved_at=t.resolved_at.astimezone() if t.resolved_at else now,
-            tenant=t.tenant or "",
-            visibility=Visibility(t.visibility),
-            status=Status.RESOLVED,
-        )
-        for t in items
-    ]
-    result = similar.add(records)
+    result = ingest_resolved(similar, items, max_batch=settings.max_batch)
     return ResolvedStoredOut(stored=len(result.row_ids), embedded=result.embedded)
 
 
