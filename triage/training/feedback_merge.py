@@ -8,9 +8,25 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from triage.core.errors import DataValidationError
-from triage.store.feedback import Feedback
+from triage.settings import Settings
+from triage.store.database import Database
+from triage.store.feedback import Feedback, FeedbackStore
 
 _SHOWN = 5
+
+
+@dataclass(frozen=True)
+class StoredFeedback:
+    """The latest staff answer per ticket and head, and the database they were read from."""
+
+    answers: list[Feedback]
+    source: str  # the database, described without its password
+
+
+def read_feedback(settings: Settings) -> StoredFeedback:
+    """Staff feedback from the configured database (migrated first, as the service does)."""
+    with Database.from_settings(settings) as database:
+        return StoredFeedback(FeedbackStore(database).latest(), database.describe())
 
 
 @dataclass(frozen=True)
