@@ -1,9 +1,9 @@
 """Resolved-ticket ingestion: solved tickets become the records similar-ticket search returns.
 
 Two edges feed it: ``POST /v1/tickets/resolved`` (:func:`ingest_resolved`) and ``triage index
-build`` (a ticket file, read by :mod:`triage.service.ingestion_file`, then
+build`` (a ticket file, read by :mod:`triage.training.resolved_file`, then
 :func:`index_resolved`). Both build their records with :func:`resolved_record` and store them
-with :func:`store_resolved`. This module imports no pandas: the API imports it.
+with :func:`store_resolved`.
 """
 
 from __future__ import annotations

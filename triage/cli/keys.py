@@ -1,0 +1,30 @@
+"""``triage keys``: API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who the key is for, e.g. zammad.")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="classify (default), feedback or admin; repeatable.")
+    ] = None,
+) -> None:
+    """Make a new API key: prints the key once, and the hashed entry for TRIAGE_API_KEYS."""
+    from triage.core.auth import ApiKey, Scope, hash_key, new_key
+
+    try:
+        scopes = {Scope(s) for s in scope or ["classify"]}
+    except ValueError as exc:
+        raise typer.BadParameter("use classify, feedback or admin", param_hint="--scope") from exc
+    key = new_key()
+    entry = ApiKey(name=name, sha256=hash_key(key), scopes=scopes)
+    typer.echo(f"key (shown once, store it in the client): {key}")
+    typer.echo("add to TRIAGE_API_KEYS (a JSON list):")
+    typer.echo(entry.model_dump_json())

@@ -1,0 +1,161 @@
+"""``triage serve`` (the HTTP API) and ``triage worker`` (queued jobs and webhook deliveries)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from triage.cli.app import fail, say
+from triage.core.errors import TriageError
+from triage.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from triage.service.job_runner import JobRunner
+    from triage.service.lifecycle import ActiveModelWatcher, ModelLifecycle
+    from triage.service.webhook_runner import WebhookRunner
+    from triage.store.database import Database
+
+# uvicorn's protocol with TCP_NODELAY per connection (see triage.api.transport).
+NODELAY_HTTP = "triage.api.transport:NoDelayHTTPProtocol"
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_open_bind(settings: Settings, bind: str) -> None:
+    """Without API keys, serve on a loopback address only (and say that the API is open)."""
+    if settings.api_keys:
+        return
+    if not _is_loopback(bind):
+        typer.secho(
+            f"error [unsafe_bind]: refusing to serve on {bind} without API keys; "
+            "create one with 'triage keys create' and set TRIAGE_API_KEYS",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(code=2)
+    logging.getLogger("triage").warning(
+        "no API keys configured (TRIAGE_API_KEYS): the API is open, on %s only", bind
+    )
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: TRIAGE_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: TRIAGE_PORT or 8000.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes, each with its own copy of the model.")
+    ] = 1,
+) -> None:
+    """Serve the HTTP API with the newest (or TRIAGE_MODEL_VERSION) model."""
+    import uvicorn
+
+    from triage.api.app import create_app
+    from triage.service import TriageService
+
+    settings = get_settings()
+    _configure_logging(settings)
+    bind = host or settings.host
+    _refuse_open_bind(settings, bind)
+    try:
+        # Load (and verify) before binding the port, so a bad artifact stops start-up with
+        # one clear line instead of a server that never becomes ready.
+        service = TriageService.from_settings(settings)
+    except TriageError as exc:
+        raise fail(exc) from exc
+    if workers > 1:
+        # Each worker process builds its own app (and loads the model) from the settings.
+        del service
+        uvicorn.run(
+            "triage.api.app:create_app",
+            factory=True,
+            workers=workers,
+            host=bind,
+            port=port or settings.port,
+            log_level=settings.log_level,
+            http=NODELAY_HTTP,
+        )
+        return
+    uvicorn.run(
+        create_app(settings, service=service),
+        host=bind,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        http=NODELAY_HTTP,
+    )
+
+
+def worker() -> None:
+    """Run queued jobs and webhook deliveries here (set TRIAGE_JOBS_WORKER=false on the API)."""
+    import signal
+
+    from triage.service.lifecycle import ModelLifecycle
+    from triage.store.database import Database
+
+    settings = get_settings()
+    _configure_logging(settings)
+    lifecycle = ModelLifecycle(settings, None)  # no similar-ticket index: jobs only classify
+    try:
+        service = lifecycle.start().service
+    except TriageError as exc:
+        raise fail(exc) from exc
+    database = Database.from_settings(settings)
+    runner, webhook_runner = _runners(settings, database, lifecycle)
+    webhook_runner.start()
+    watcher = _watcher(settings, lifecycle)
+
+    def stop(*_: object) -> None:
+        runner.stop()
+        webhook_runner.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    say(f"worker {runner.name}: model {service.model.version}, database {database.describe()}")
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        stop()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        webhook_runner.stop()
+        database.dispose()
+
+
+def _runners(
+    settings: Settings, database: Database, lifecycle: ModelLifecycle
+) -> tuple[JobRunner, WebhookRunner]:
+    """The job runner (this thread) and the webhook runner (a thread of its own, so that a
+    backlog never delays a delivery), both classifying with the lifecycle's current model."""
+    from triage.service.job_runner import JobRunner
+    from triage.service.webhook_runner import WebhookRunner
+    from triage.store.deliveries import DeliveryStore
+    from triage.store.jobs import JobStore
+
+    store = JobStore(database)
+    runner = JobRunner.for_backlog(store, lambda: lifecycle.service, settings)
+    webhook_runner = WebhookRunner.from_settings(
+        store, DeliveryStore(database), lambda: lifecycle.service, settings
+    )
+    return runner, webhook_runner
+
+
+def _watcher(settings: Settings, lifecycle: ModelLifecycle) -> ActiveModelWatcher | None:
+    """Like the API: a model activated anywhere on this models directory is followed here
+    (unless TRIAGE_MODEL_VERSION pins one)."""
+    if settings.model_watch_seconds > 0 and settings.model_version is None:
+        return lifecycle.follow(settings.model_watch_seconds)
+    return None

@@ -1,0 +1,242 @@
+"""``triage train`` and ``triage retrain``: a new model from a ticket file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from triage.cli.app import (
+    DataOpt,
+    DropRareOpt,
+    EmbedderOpt,
+    LabelOpt,
+    QuietOpt,
+    TestSizeOpt,
+    TextColumnsOpt,
+    fail,
+    say,
+    train_config,
+)
+from triage.core.errors import TriageError
+from triage.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from triage.store.feedback import Feedback
+    from triage.training.retrain import RetrainOutcome
+
+# ``triage retrain`` exit status when the challenger is refused: the command did its work,
+# but a pipeline must be able to tell that nothing changed (2 is an error, 0 a promotion).
+EXIT_REFUSED = 3
+
+OutOpt = Annotated[
+    Path | None, typer.Option(help="Models directory (default: TRIAGE_MODELS_DIR, models/).")
+]
+TestDataOpt = Annotated[
+    Path | None,
+    typer.Option(help="Evaluate on this file instead of holding out part of --data."),
+]
+TuneOpt = Annotated[
+    bool,
+    typer.Option(help="Choose C and class weighting per head by out-of-fold macro-F1 (4 fits)."),
+]
+FinetuneOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Fine-tune the embedding body on the first head's labels (contrastive, "
+        "SetFit-style; sentence-transformers bodies; minutes on a CPU) before fitting heads."
+    ),
+]
+FinetuneEpochsOpt = Annotated[float, typer.Option(min=0.1, max=20)]
+FinetuneMaxStepsOpt = Annotated[
+    int, typer.Option(min=1, help="Upper bound on fine-tuning steps (64 tickets each).")
+]
+VoteOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Blend a vote of the nearest training tickets into each head, weighted as "
+        "out-of-fold macro-F1 decides (--no-vote: the head alone)."
+    ),
+]
+ColdStartOpt = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="A head whose median class has fewer training tickets than this answers "
+        "by the class-centroid vote alone (0: never).",
+    ),
+]
+IfNoneOpt = Annotated[
+    bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
+]
+
+
+def train(
+    data: DataOpt,
+    text_columns: TextColumnsOpt = None,
+    label: LabelOpt = None,
+    out: OutOpt = None,
+    embedder: EmbedderOpt = None,
+    test_data: TestDataOpt = None,
+    test_size: TestSizeOpt = 0.2,
+    seed: int = 0,
+    drop_rare: DropRareOpt = False,
+    tune: TuneOpt = True,
+    finetune: FinetuneOpt = False,
+    finetune_epochs: FinetuneEpochsOpt = 1.0,
+    finetune_max_steps: FinetuneMaxStepsOpt = 400,
+    vote: VoteOpt = True,
+    cold_start_below: ColdStartOpt = 5,
+    if_none: IfNoneOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a model on a ticket file and save it as a new version under the models dir."""
+    from triage.core.artifacts import list_versions
+    from triage.core.embeddings import load_embedder
+    from triage.training.finetune import FinetuneConfig
+    from triage.training.fit_refinement import VOTE_WEIGHTS
+    from triage.training.train import train_from_file
+
+    settings = get_settings()
+    models_dir = out or settings.models_dir
+    if if_none and list_versions(models_dir):
+        say(f"{models_dir} already holds a model ({list_versions(models_dir)[-1]}); not training")
+        return
+    config = train_config(
+        text_columns,
+        label,
+        test_size=test_size,
+        seed=seed,
+        drop_rare=drop_rare,
+        tune=tune,
+        finetune=FinetuneConfig(epochs=finetune_epochs, max_steps=finetune_max_steps)
+        if finetune
+        else None,
+        cold_start_below=cold_start_below,
+        vote_weights=VOTE_WEIGHTS if vote else (0.0,),
+    )
+    try:
+        result = train_from_file(
+            data,
+            load_embedder(embedder or settings.embedder, threads=settings.threads),
+            config=config,
+            test_path=test_data,
+            models_dir=models_dir,
+            progress=not quiet,
+            say=(lambda _m: None) if quiet else say,
+        )
+    except TriageError as exc:
+        raise fail(exc) from exc
+    typer.echo(str(result.path))
+
+
+WithFeedbackOpt = Annotated[
+    bool,
+    typer.Option(
+        "--with-feedback",
+        help="Write staff feedback from the database over the file's labels (the latest "
+        "answer per ticket and head wins; one row per ticket id).",
+    ),
+]
+CompareOnOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--test",
+        "--test-data",
+        help="Compare both models on this file instead of the challenger's held-out split.",
+    ),
+]
+ToleranceOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="Largest macro-F1 drop on a head that still promotes "
+        "(default: TRIAGE_RETRAIN_TOLERANCE).",
+    ),
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Promote even if a head got worse (recorded).")
+]
+ReasonOpt = Annotated[
+    str | None, typer.Option(help="Why --force: recorded in the new model's manifest.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the decision record as JSON.")]
+RetrainTuneOpt = Annotated[
+    bool, typer.Option(help="Choose C and class weighting per head (4 fits).")
+]
+
+
+def _as_json(outcome: RetrainOutcome) -> str:
+    return json.dumps({"path": str(outcome.path), **outcome.record}, indent=2)
+
+
+def _staff_feedback(settings: Settings, say: Callable[[str], None]) -> list[Feedback]:
+    from triage.training.feedback_merge import read_feedback
+
+    stored = read_feedback(settings)
+    say(f"{len(stored.answers)} feedback label(s) in {stored.source}")
+    return stored.answers
+
+
+def retrain(
+    data: DataOpt,
+    with_feedback: WithFeedbackOpt = False,
+    test_data: CompareOnOpt = None,
+    tolerance: ToleranceOpt = None,
+    force: ForceOpt = False,
+    reason: ReasonOpt = None,
+    as_json: JsonOpt = False,
+    text_columns: TextColumnsOpt = None,
+    label: LabelOpt = None,
+    embedder: EmbedderOpt = None,
+    test_size: TestSizeOpt = 0.2,
+    seed: int = 0,
+    drop_rare: DropRareOpt = False,
+    tune: RetrainTuneOpt = True,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a challenger and make it the served model only if no head got worse.
+
+    Both models are scored on the same held-out tickets, leaving out any either trained on.
+    Exit status: 0 promoted, 3 refused (the served model is kept), 2 error.
+    """
+    from triage.core.embeddings import load_embedder
+    from triage.training.retrain import Gate, describe
+    from triage.training.retrain import retrain as run_retrain
+
+    if reason is not None and not force:
+        raise typer.BadParameter("a reason is recorded only with --force", param_hint="--reason")
+    settings = get_settings()
+    config = train_config(
+        text_columns, label, test_size=test_size, seed=seed, drop_rare=drop_rare, tune=tune
+    )
+    progress = (lambda _m: None) if quiet else say
+    try:
+        feedback = _staff_feedback(settings, progress) if with_feedback else None
+        outcome = run_retrain(
+            data,
+            load_embedder(embedder or settings.embedder, threads=settings.threads),
+            models_dir=settings.models_dir,
+            config=config,
+            feedback=feedback,
+            test_path=test_data,
+            gate=Gate(
+                tolerance=settings.retrain_tolerance if tolerance is None else tolerance,
+                force=force,
+                reason=reason,
+            ),
+            pinned=settings.model_version,
+            embedder_path=settings.embedder_path,
+            threads=settings.threads,
+            progress=not quiet,
+            say=progress,
+        )
+    except TriageError as exc:
+        raise fail(exc) from exc
+    typer.echo(_as_json(outcome) if as_json else describe(outcome))
+    if not outcome.promoted:
+        raise typer.Exit(code=EXIT_REFUSED)
