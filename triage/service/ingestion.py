@@ -9,7 +9,7 @@ with :func:`store_resolved`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,10 @@ from triage.store.tickets import Status, TicketRecord, Visibility
 
 # ``progress(description, total)``: a context whose value is told how many tickets are done.
 Progress = Callable[[str, int | None], AbstractContextManager[Callable[[int], object]]]
+
+
+def _silent(description: str, total: int | None) -> AbstractContextManager[Callable[[int], object]]:
+    return nullcontext(lambda done: None)
 
 
 class ResolvedFields(Protocol):
@@ -124,10 +128,7 @@ def store_resolved(
     ``reembed``: first embed every stored ticket again, for a store built with another
     embedder (``similar`` must then have been opened with ``adopt=True``).
     """
-    if progress is None:
-        if reembed:
-            similar.reembed_all()
-        return similar.add(records)
+    progress = progress or _silent
     if reembed:
         with progress("re-embedding stored tickets", None) as done:
             similar.reembed_all(progress=done)
