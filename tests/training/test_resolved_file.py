@@ -1,0 +1,73 @@
+"""Resolved tickets from a ticket file: which rows are stored, and how their fields are read."""
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from triage.store.tickets import Status, Visibility
+from triage.training.resolved_columns import ResolvedColumns
+from triage.training.resolved_file import resolved_rows
+
+
+def _frame(**columns: list[object]) -> pd.DataFrame:
+    return pd.DataFrame(columns)
+
+
+def test_only_solved_rows_are_kept_whatever_their_case_and_spacing() -> None:
+    frame = _frame(
+        id=["a", "b", "c", "d"],
+        subject=["vpn", "printer", "mail", "disk"],
+        status=["Resolved", " closed ", "open", "DONE"],
+    )
+    rows = resolved_rows(frame, ResolvedColumns(), source="tickets.csv")
+    assert [r.ticket_id for r in rows.records] == ["a", "b", "d"]
+    assert rows.skipped == 1
+    assert all(r.status is Status.RESOLVED for r in rows.records)
+
+
+def test_columns_named_otherwise_are_read_through_the_mapping() -> None:
+    columns = ResolvedColumns.parse(
+        ["id=key", "subject=title", "resolution=fix"], status="state", solved=["fixed"]
+    )
+    frame = _frame(
+        key=["K1", "K2"], title=["vpn", "mail"], fix=["reboot", ""], state=["fixed", "new"]
+    )
+    rows = resolved_rows(frame, columns, source="x.csv")
+    assert [(r.ticket_id, r.subject, r.resolution) for r in rows.records] == [
+        ("K1", "vpn", "reboot")
+    ]
+
+
+def test_a_file_time_without_a_zone_is_utc_and_a_missing_one_is_now() -> None:
+    frame = _frame(id=["a", "b"], body=["x", "y"], resolved_at=["2024-03-01 10:00", None])
+    before = datetime.now(UTC)
+    first, second = resolved_rows(frame, ResolvedColumns(), source="x.csv").records
+    assert first.resolved_at == datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    assert second.resolved_at is not None
+    assert before <= second.resolved_at <= datetime.now(UTC)
+
+
+def test_blank_fields_are_none_and_visibility_tenant_default() -> None:
+    frame = _frame(id=["a"], subject=["  "], body=["disk full"], tenant=[None], visibility=[""])
+    (record,) = resolved_rows(frame, ResolvedColumns(), source="x.csv").records
+    assert record.subject is None
+    assert record.tenant == ""
+    assert record.visibility is Visibility.PUBLIC
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [({"ticket": ["1"], "subject": ["x"]}, "no 'id' column"), ({"id": ["1"]}, "neither a subject")],
+)
+def test_a_file_without_ids_or_text_is_refused(
+    columns: dict[str, list[object]], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        resolved_rows(pd.DataFrame(columns), ResolvedColumns(), source="x.csv")
+
+
+@pytest.mark.parametrize("item", ["nope=col", "id", "id="])
+def test_a_bad_column_option_names_the_fields(item: str) -> None:
+    with pytest.raises(ValueError, match="FIELD one of id, subject, body"):
+        ResolvedColumns.parse([item])
