@@ -6,8 +6,8 @@ drives ``POST /v1/classify`` with wrk at a few connection counts (a mix of ticke
 and 1,000 tickets with httpx, and writes ``benchmarks/results/http.json`` plus a Markdown
 table. Every non-2xx response and every socket error is counted and printed, never dropped.
 
-    .venv/bin/python benchmarks/http_load.py                  # trains a model into a temp dir
-    .venv/bin/python benchmarks/http_load.py --models-dir models --workers 2
+    .venv/bin/python -m benchmarks.http_load                  # trains a model into a temp dir
+    .venv/bin/python -m benchmarks.http_load --models-dir models --workers 2
 
 Needs ``wrk`` (``apt-get install wrk``). wrk is a closed loop: each connection sends its next
 request when the previous answer arrives, so the latencies are those of N clients in a row,
@@ -18,24 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +33,15 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from triage.core.artifacts import list_versions
-from triage.core.auth import hash_key, new_key
+from benchmarks.harness import RESULTS, SAMPLE_TICKETS, wrk
+from benchmarks.harness.cli import positive_ints
+from benchmarks.harness.machine import describe, loadavg, usable_cores
+from benchmarks.harness.models import ensure_model
+from benchmarks.harness.results import command, now, write_json
+from benchmarks.harness.server import Server, running_server
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-RESULTS = ROOT / "benchmarks" / "results" / "http.json"
-MARKER = "HTTPLOAD_RESULT "
-HTTP_PROTOCOL = "triage.api.transport:NoDelayHTTPProtocol"  # as deploy/Dockerfile serves
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+OUTPUT = RESULTS / "http.json"
+LIBRARIES = ("torch", "sentence-transformers", "fastapi", "uvicorn", "httpx", "scikit-learn")
 
 # wrk script: one pre-formatted request per ticket, each connection thread walks the list
 # from its own offset; counts every status code and keeps the first non-2xx body; done()
@@ -129,209 +119,6 @@ end
 """
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    workers: int
-    threads: int
-    key: str
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def _cpu_model() -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
-def _mem_total_gb() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-    return None
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _git_dirty() -> bool | None:
-    """Uncommitted changes to tracked files (read-only: nothing is written to .git)."""
-    try:
-        out = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=ROOT, check=False)
-    except OSError:
-        return None
-    return {0: False, 1: True}.get(out.returncode)
-
-
-def _versions(*names: str) -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def machine_info(wrk: str) -> dict[str, Any]:
-    wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout
-    return {
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
-        "cpu": _cpu_model(),
-        "memory_gb": _mem_total_gb(),
-        "platform": platform.platform(),
-        "loadavg_at_start": _loadavg(),
-        "libraries": _versions(
-            "torch", "sentence-transformers", "fastapi", "uvicorn", "httpx", "scikit-learn"
-        ),
-        "wrk": wrk_version.splitlines()[0].strip() if wrk_version else None,
-        "git_commit": _git_commit(),
-        "git_dirty": _git_dirty(),
-    }
-
-
-def ensure_model(
-    models_dir: Path | None, data: Path, scratch: Path, embedder: str | None = "minilm"
-) -> Path:
-    """A models dir holding at least one version: the one given, else one trained here with
-    ``embedder`` (None: triage's default)."""
-    if models_dir is not None:
-        if not list_versions(models_dir):
-            sys.exit(f"error: {models_dir} holds no model; drop --models-dir to train one")
-        return models_dir
-    target = scratch / "models"
-    print(f"training a model on {data} ({embedder or 'default'} embedder) ...", flush=True)
-    started = time.perf_counter()
-    env = {**os.environ, **OFFLINE}
-    env.pop("TRIAGE_MODEL_VERSION", None)
-    command = [str(BIN / "triage"), "train", "--data", str(data), "--out", str(target)]
-    command += ["--quiet", *(["--embedder", embedder] if embedder else [])]
-    subprocess.run(command, check=True, env=env)
-    print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)
-    return target
-
-
-@contextmanager
-def running_server(
-    models_dir: Path,
-    *,
-    workers: int,
-    threads: int,
-    port: int,
-    log: Path,
-    scopes: Sequence[str] = ("classify",),
-    env_changes: Mapping[str, str | None] | None = None,
-) -> Iterator[Server]:
-    """uvicorn with N worker processes, each loading the model in its lifespan.
-
-    The API key it yields has ``scopes``; ``env_changes`` sets (or, with None, removes)
-    further variables of the service's environment.
-    """
-    key = new_key()
-    env = {
-        **os.environ,
-        **OFFLINE,
-        "TRIAGE_MODELS_DIR": str(models_dir),
-        "TRIAGE_THREADS": str(threads),
-        "OMP_NUM_THREADS": str(threads),
-        "TRIAGE_API_KEYS": json.dumps(
-            [{"name": "bench", "sha256": hash_key(key), "scopes": list(scopes)}]
-        ),
-    }
-    env.pop("TRIAGE_MODEL_VERSION", None)
-    for name, value in (env_changes or {}).items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    command = [
-        str(BIN / "python"),
-        "-m",
-        "uvicorn",
-        "--factory",
-        "triage.api.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "info",
-        "--no-access-log",
-        "--http",
-        HTTP_PROTOCOL,
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log, workers, threads, key)
-    try:
-        _wait_ready(server, timeout=300)
-        yield server
-    finally:
-        _stop(process)
-
-
-def _wait_ready(server: Server, *, timeout: float) -> None:
-    """Every worker has finished its start-up (model loaded), and /readyz answers 200."""
-    deadline = time.monotonic() + timeout
-    ready = False
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            sys.exit(f"error: the service exited:\n{server.log.read_text()[-3000:]}")
-        started = server.log.read_text(errors="replace").count("Application startup complete")
-        if not ready:
-            try:
-                ready = httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                ready = False
-        if ready and started >= server.workers:
-            return
-        time.sleep(0.5)
-    sys.exit(f"error: the service was not ready in {timeout:.0f} s:\n{server.log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)  # our own session: uvicorn and its workers
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def load_tickets(data: Path) -> list[dict[str, str]]:
     frame = pd.read_csv(data, dtype=str, keep_default_na=False)
     columns = [frame[name].astype(str).tolist() for name in ("id", "subject", "body")]
@@ -351,30 +138,21 @@ def write_lua(path: Path, tickets: Sequence[dict[str, str]], key: str) -> None:
         "  " + _lua_string(json.dumps({"subject": t["subject"], "body": t["body"]}))
         for t in tickets
     )
-    path.write_text(LUA_TEMPLATE % {"bodies": bodies, "key": key, "marker": MARKER})
+    path.write_text(LUA_TEMPLATE % {"bodies": bodies, "key": key, "marker": wrk.MARKER})
 
 
 def run_wrk(
-    wrk: str, server: Server, lua: Path, *, connections: int, duration: int
+    wrk_path: str, server: Server, lua: Path, *, connections: int, duration: int
 ) -> dict[str, Any]:
-    command = [
-        wrk,
-        "-t1",  # one load-generator thread: it shares the 2 cores with the service
-        f"-c{connections}",
-        f"-d{duration}s",
-        "--timeout",
-        "30s",
-        "--latency",
-        "-s",
-        str(lua),
+    load_before = loadavg()
+    raw, out = wrk.run(
+        wrk_path,
+        lua,
         f"{server.url}/v1/classify",
-    ]
-    load_before = _loadavg()
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    line = next((x for x in out.splitlines() if x.startswith(MARKER)), None)
-    if line is None:
-        sys.exit(f"error: no result line from wrk:\n{out}")
-    raw: dict[str, Any] = json.loads(line[len(MARKER) :])
+        connections=connections,
+        seconds=duration,
+        timeout="30s",
+    )
     seconds = raw["duration_us"] / 1e6
     ok = sum(n for code, n in raw["statuses"].items() if code.startswith("2"))
     text_rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -391,8 +169,8 @@ def run_wrk(
         "non_2xx_samples": raw["non_2xx_samples"],
         "socket_errors": raw["errors"],
         "loadavg_before": load_before,
-        "loadavg_after": _loadavg(),
-        "wrk_output": [x for x in out.splitlines() if not x.startswith(MARKER)],
+        "loadavg_after": loadavg(),
+        "wrk_output": [x for x in out.splitlines() if not x.startswith(wrk.MARKER)],
     }
 
 
@@ -427,7 +205,7 @@ def run_batch(
         {"tickets": [tickets[i] for i in rng.choice(len(tickets), size=size)]}
         for _ in range(concurrency * repeats)
     ]
-    headers = {"Authorization": f"Bearer {server.key}"}
+    headers = server.headers
     calls: list[tuple[float, int, str | None]] = []
     lock = threading.Lock()
 
@@ -443,7 +221,7 @@ def run_batch(
         with httpx.Client(base_url=server.url, headers=headers, timeout=600) as client:
             first = _batch_call(client, payloads[0], size)
         warmup = {"seconds": round(first[0], 3), "status": first[1], "problem": first[2]}
-    load_before = _loadavg()
+    load_before = loadavg()
     started = time.perf_counter()
     workers = [threading.Thread(target=client_loop, args=(i,)) for i in range(concurrency)]
     for worker in workers:
@@ -471,7 +249,7 @@ def run_batch(
         "problems": [c[2] for c in calls if c[2] is not None][:3],
         "wall_s": round(wall, 2),
         "loadavg_before": load_before,
-        "loadavg_after": _loadavg(),
+        "loadavg_after": loadavg(),
     }
 
 
@@ -511,18 +289,7 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _ints(value: str) -> list[int]:
-    try:
-        numbers = [int(x) for x in value.split(",") if x.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected integers, e.g. 1,4,16") from exc
-    if not numbers or min(numbers) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected positive integers")
-    return numbers
-
-
 def main() -> None:
-    cores = len(os.sched_getaffinity(0))
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -536,30 +303,30 @@ def main() -> None:
     parser.add_argument(
         "--models-dir", type=Path, default=None, help="serve this (default: train into a temp dir)"
     )
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "tickets.csv")
-    parser.add_argument("--connections", type=_ints, default=[1, 4, 16])
+    parser.add_argument("--data", type=Path, default=SAMPLE_TICKETS)
+    parser.add_argument("--connections", type=positive_ints, default=[1, 4, 16])
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run (20)")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of wrk warm-up (5)")
     parser.add_argument("--mix", type=int, default=200, help="distinct tickets for wrk (200)")
-    parser.add_argument("--batch-sizes", type=_ints, default=[100, 1000])
+    parser.add_argument("--batch-sizes", type=positive_ints, default=[100, 1000])
     parser.add_argument("--batch-repeats", type=int, default=3, help="calls per client (3)")
     parser.add_argument(
         "--batch-clients",
-        type=_ints,
+        type=positive_ints,
         default=None,
         help="concurrent batch clients, e.g. 1,2 (default: 1 and the worker count)",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--note", default=None, help="free text stored with the results")
     args = parser.parse_args()
 
-    wrk = shutil.which("wrk")
-    if wrk is None:
+    wrk_path = wrk.find()
+    if wrk_path is None:
         sys.exit("error: wrk is not installed (apt-get install wrk)")
-    threads = args.threads or max(1, cores // args.workers)
+    threads = args.threads or max(1, usable_cores() // args.workers)
     clients = args.batch_clients or sorted({1, args.workers})
-    machine = machine_info(wrk)
+    machine = describe(LIBRARIES, wrk=wrk.version(wrk_path))
     tickets = load_tickets(args.data)
     rng = np.random.default_rng(args.seed)
     mix = [tickets[i] for i in rng.permutation(len(tickets))[: args.mix]]
@@ -567,20 +334,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="triage-http-") as tmp:
         scratch = Path(tmp)
         models_dir = ensure_model(args.models_dir, args.data, scratch)
-        port = _free_port()
         print(
-            f"serving {models_dir} on port {port}: {args.workers} worker(s) x {threads} "
-            f"thread(s) ...",
+            f"serving {models_dir}: {args.workers} worker(s) x {threads} thread(s) ...",
             flush=True,
         )
         with running_server(
             models_dir,
+            log=scratch / "server.log",
             workers=args.workers,
             threads=threads,
-            port=port,
-            log=scratch / "server.log",
+            scopes=("classify",),
         ) as server:
-            headers = {"Authorization": f"Bearer {server.key}"}
+            headers = server.headers
             probe = httpx.post(
                 f"{server.url}/v1/classify", json=mix[0], headers=headers, timeout=60
             )
@@ -588,15 +353,17 @@ def main() -> None:
                 sys.exit(f"error: a probe classification failed: {probe.status_code} {probe.text}")
             model = httpx.get(f"{server.url}/v1/model", headers=headers, timeout=30).json()
             lua = scratch / "classify.lua"
-            write_lua(lua, mix, server.key)
+            write_lua(lua, mix, str(server.key))
             if args.warmup:
                 print(f"warm-up {args.warmup} s ...", flush=True)
-                run_wrk(wrk, server, lua, connections=max(args.connections), duration=args.warmup)
+                run_wrk(
+                    wrk_path, server, lua, connections=max(args.connections), duration=args.warmup
+                )
             single = []
             for connections in args.connections:
                 print(f"wrk: {connections} connection(s), {args.duration} s ...", flush=True)
                 single.append(
-                    run_wrk(wrk, server, lua, connections=connections, duration=args.duration)
+                    run_wrk(wrk_path, server, lua, connections=connections, duration=args.duration)
                 )
             batch = []
             for size in args.batch_sizes:
@@ -613,12 +380,12 @@ def main() -> None:
                             warm=n == 0,
                         )
                     )
-            server_log_tail = server.log.read_text(errors="replace").splitlines()[-20:]
+            server_log_tail = server.log_tail()
 
-    machine["loadavg_at_end"] = _loadavg()
+    machine["loadavg_at_end"] = loadavg()
     result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([".venv/bin/python", "benchmarks/http_load.py", *sys.argv[1:]]),
+        "date": now(),
+        "command": command("http_load"),
         "note": args.note,
         "machine": machine,
         "setup": {
@@ -637,8 +404,7 @@ def main() -> None:
         "batch": batch,
         "server_log_tail": server_log_tail,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_json(args.output, result)
     print()
     print(markdown(result))
     failures = sum(r["non_2xx"] for r in single) + sum(r["non_2xx"] for r in batch)

@@ -17,10 +17,10 @@ baseline trained on the same subset. "All" is the full training split: for a dat
 ``--full`` it is trained here, with the same body (``full``); otherwise the table takes it from
 ``quality.json``. Embeddings come from the ``quality.py`` cache (each text embedded once).
 
-    .venv/bin/python benchmarks/learning_curve.py --dataset banking77
-    .venv/bin/python benchmarks/learning_curve.py --dataset it_service_tickets_kaggle
-    .venv/bin/python benchmarks/learning_curve.py --dataset banking77 --finetune  # tuned body
-    .venv/bin/python benchmarks/learning_curve.py --dataset sample --embedder use-multilingual \
+    .venv/bin/python -m benchmarks.learning_curve --dataset banking77
+    .venv/bin/python -m benchmarks.learning_curve --dataset it_service_tickets_kaggle
+    .venv/bin/python -m benchmarks.learning_curve --dataset banking77 --finetune  # tuned body
+    .venv/bin/python -m benchmarks.learning_curve --dataset sample --embedder use-multilingual \
         --full
 
 Results merge into ``benchmarks/results/learning_curve.json`` (one entry per dataset, the
@@ -31,24 +31,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from quality import BENCHMARKS, ROOT, CachedEmbedder, LookupEmbedder
 
+from benchmarks.harness import RESULTS
+from benchmarks.harness.results import read_json, stamp, write_json
+from benchmarks.quality import BENCHMARKS, CachedEmbedder, LookupEmbedder
 from triage.core.embeddings import load_embedder
 from triage.core.refinement import neighbour_vote
 from triage.training.finetune import FinetuneConfig
 from triage.training.train import TrainConfig, split_rows, train_split
 
-RESULTS = ROOT / "benchmarks" / "results" / "learning_curve.json"
+OUTPUT = RESULTS / "learning_curve.json"
 SIZES = (2, 3, 5, 10, 25, 50)
 SEEDS = {2: 3, 3: 3, 5: 3, 10: 3, 25: 2, 50: 1}
 
@@ -187,8 +187,7 @@ def run(name: str, embedder_spec: str, finetune: bool, full: bool) -> dict[str, 
         "n_test": len(split.test_idx),
         "rows": rows,
         "summary": summary,
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform()},
+        **stamp(),
     }
     if full:
         reports = train(split.train_idx)
@@ -214,9 +213,9 @@ def main() -> None:
         result = run(name, args.embedder, args.finetune, args.full)
         # Read again just before writing: other datasets' entries (maybe written meanwhile by
         # another run) are kept, only this one is replaced.
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results = read_json(OUTPUT)
         results[key] = result
-        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        write_json(OUTPUT, results, sort_keys=True)
 
 
 if __name__ == "__main__":

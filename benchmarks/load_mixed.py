@@ -1,6 +1,6 @@
 """Mixed open-loop load on the real service: classify, similar and feedback at a fixed rate.
 
-Starts the service as ``http_load.py`` does (uvicorn ``--workers N`` with the TCP_NODELAY
+Starts the service as ``http_load`` does (uvicorn ``--workers N`` with the TCP_NODELAY
 protocol of deploy/Dockerfile, an API key with the classify and feedback scopes, a model
 trained into a temp dir unless ``--models-dir``; SQLite in a temp TRIAGE_DATA_DIR, or
 ``--database-url``), stores the resolved tickets of ``data/tickets.csv`` through
@@ -11,8 +11,8 @@ from ``data/tickets.csv``). Every non-2xx answer and every socket error or timeo
 and sampled, never dropped. The RSS and CPU time of every server process are read from /proc
 each second. Writes ``benchmarks/results/load_mixed.json`` and prints a Markdown table.
 
-    .venv/bin/python benchmarks/load_mixed.py                      # 100 req/s, 60 s
-    .venv/bin/python benchmarks/load_mixed.py --rate 100,75,50 --models-dir models
+    .venv/bin/python -m benchmarks.load_mixed                      # 100 req/s, 60 s
+    .venv/bin/python -m benchmarks.load_mixed --rate 100,75,50 --models-dir models
 
 Why a generator of its own rather than wrk or locust: both wait for an answer before a
 connection or user sends its next request (wrk is a closed loop; locust's constant
@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import sys
 import tempfile
 import threading
@@ -40,7 +39,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,25 +46,17 @@ import httpx
 import numpy as np
 import pandas as pd
 
-# The helpers of http_load.py (how the service is started), also when a test imports this file.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks.harness import RESULTS, SAMPLE_TICKETS
+from benchmarks.harness.cli import positive_floats
+from benchmarks.harness.machine import describe, loadavg, usable_cores
+from benchmarks.harness.models import ensure_model
+from benchmarks.harness.processes import cpu_seconds, descendants, role, rss_mb
+from benchmarks.harness.results import command, now, write_json
+from benchmarks.harness.server import HTTP_PROTOCOL, Server, running_server
+from benchmarks.harness.stats import percentiles
 
-from http_load import (
-    HTTP_PROTOCOL,
-    Server,
-    _cpu_model,
-    _free_port,
-    _git_commit,
-    _git_dirty,
-    _loadavg,
-    _mem_total_gb,
-    _versions,
-    ensure_model,
-)
-from http_load import running_server as http_running_server
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "load_mixed.json"
+OUTPUT = RESULTS / "load_mixed.json"
+LIBRARIES = ("fastapi", "uvicorn", "httpx", "sqlalchemy", "scikit-learn")
 PATHS = {"classify": "/v1/classify", "similar": "/v1/similar", "feedback": "/v1/feedback"}
 DEFAULT_MIX = {"classify": 60.0, "similar": 25.0, "feedback": 15.0}
 # A rate counts as sustained when nothing failed, nearly every request was answered within
@@ -75,7 +65,6 @@ DEFAULT_MIX = {"classify": 60.0, "similar": 25.0, "feedback": 15.0}
 MIN_ACHIEVED_SHARE = 0.95
 # RSS growth a worker may show and still count as flat (allocator noise is a few MB).
 FLAT_MB_PER_MIN = 1.0
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the schedule, the open loop and its statistics (tests/test_load_mixed_script.py) ------
@@ -152,24 +141,6 @@ async def drive(
     return outcomes
 
 
-def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
-    """Nearest-rank p50/p90/p99, mean and max, in ms (empty: all zero)."""
-    if not values_ms:
-        return {"p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0, "mean": 0.0}
-    ordered = sorted(values_ms)
-
-    def rank(q: float) -> float:
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-    return {
-        "p50": round(rank(0.50), 1),
-        "p90": round(rank(0.90), 1),
-        "p99": round(rank(0.99), 1),
-        "max": round(ordered[-1], 1),
-        "mean": round(sum(ordered) / len(ordered), 1),
-    }
-
-
 def _group(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     statuses = Counter("socket" if o.status is None else str(o.status) for o in outcomes)
     failed = [o for o in outcomes if o.error is not None]
@@ -236,50 +207,6 @@ def memory_trend(samples: Sequence[tuple[float, float]]) -> dict[str, float | No
 # --- the server's processes ------------------------------------------------------------------
 
 
-def _descendants(pid: int) -> list[int]:
-    found = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in map(int, children):
-            found += [child, *_descendants(child)]
-    return found
-
-
-def _role(pid: int, master: int) -> str:
-    if pid == master:
-        return "master"
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return "gone"
-    return "worker" if b"spawn_main" in command else "other"
-
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
 @dataclass
 class Sampler:
     """RSS of every server process once a second, in a thread, with a phase label."""
@@ -290,15 +217,15 @@ class Sampler:
     _done: threading.Event = field(default_factory=threading.Event)
 
     def processes(self) -> dict[int, str]:
-        pids = [self.master, *_descendants(self.master)]
-        return {pid: _role(pid, self.master) for pid in pids}
+        pids = [self.master, *descendants(self.master)]
+        return {pid: role(pid, self.master) for pid in pids}
 
     def cpu(self) -> dict[int, float]:
-        return {pid: s for pid in self.processes() if (s := _cpu_seconds(pid)) is not None}
+        return {pid: s for pid in self.processes() if (s := cpu_seconds(pid)) is not None}
 
     def _run(self) -> None:
         while not self._done.is_set():
-            rss = {pid: m for pid in self.processes() if (m := _rss_mb(pid)) is not None}
+            rss = {pid: m for pid in self.processes() if (m := rss_mb(pid)) is not None}
             self.samples.append({"t": time.monotonic(), "phase": self.phase, "rss_mb": rss})
             self._done.wait(1.0)
 
@@ -332,32 +259,6 @@ class Sampler:
 
 
 # --- the service ----------------------------------------------------------------------------
-
-
-@contextmanager
-def running_server(
-    models_dir: Path,
-    *,
-    workers: int,
-    threads: int,
-    scratch: Path,
-    database_url: str | None,
-) -> Iterator[Server]:
-    """``http_load``'s server with a key for classify and feedback, its own data directory,
-    and the database of ``--database-url`` (else SQLite in that directory)."""
-    with http_running_server(
-        models_dir,
-        workers=workers,
-        threads=threads,
-        port=_free_port(),
-        log=scratch / "server.log",
-        scopes=("classify", "feedback"),
-        env_changes={
-            "TRIAGE_DATA_DIR": str(scratch / "var"),
-            "TRIAGE_DATABASE_URL": database_url,
-        },
-    ) as server:
-        yield server
 
 
 def load_tickets(data: Path) -> pd.DataFrame:
@@ -441,8 +342,9 @@ def run_rate(
 
     async def go(schedule: list[Planned]) -> list[Outcome]:
         limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
-        headers = {"Authorization": f"Bearer {server.key}"}
-        async with httpx.AsyncClient(base_url=server.url, headers=headers, limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=server.url, headers=server.headers, limits=limits
+        ) as client:
             return await drive(client, schedule, request_for, timeout=timeout)
 
     label = f"{rate:g} req/s"
@@ -453,7 +355,7 @@ def run_rate(
         warm_out = asyncio.run(go(plan(rate, warmup, mix, tickets, seed + 1)))
         warm = summarize(warm_out, rate=rate, duration=warmup, slo_ms=slo_ms)["overall"]
     print(f"{label}: {duration:g} s ...", flush=True)
-    load_before = _loadavg()
+    load_before = loadavg()
     cpu_before = sampler.cpu()
     own_before = time.process_time()
     wall_before = time.monotonic()
@@ -481,7 +383,7 @@ def run_rate(
             "generator_cpu_percent": round(100 * (time.process_time() - own_before) / wall, 1),
             "memory_mb": sampler.trend(label),
             "loadavg_before": load_before,
-            "loadavg_after": _loadavg(),
+            "loadavg_after": loadavg(),
         }
     )
     memory = result["memory_mb"]
@@ -548,16 +450,6 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _floats(value: str) -> list[float]:
-    try:
-        numbers = [float(x) for x in value.split(",") if x.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected numbers, e.g. 100,75,50") from exc
-    if not numbers or min(numbers) <= 0:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected positive numbers")
-    return numbers
-
-
 def _mix(value: str) -> dict[str, float]:
     try:
         mix = {k.strip(): float(v) for k, v in (part.split("=") for part in value.split(","))}
@@ -572,11 +464,12 @@ def _mix(value: str) -> dict[str, float]:
 
 
 def main() -> None:
-    cores = len(os.sched_getaffinity(0))
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rate", type=_floats, default=[100.0], help="req/s, e.g. 100,75,50")
+    parser.add_argument(
+        "--rate", type=positive_floats, default=[100.0], help="req/s, e.g. 100,75,50"
+    )
     parser.add_argument("--duration", type=float, default=60, help="measured seconds (60)")
     parser.add_argument("--warmup", type=float, default=10, help="warm-up seconds per rate (10)")
     parser.add_argument(
@@ -596,27 +489,18 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=None, help="e.g. PostgreSQL; default: SQLite in a temp dir"
     )
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "tickets.csv")
+    parser.add_argument("--data", type=Path, default=SAMPLE_TICKETS)
     parser.add_argument("--index-batch", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=30, help="per request, seconds (30)")
     parser.add_argument("--slo-p99-ms", type=float, default=1000, help="p99 bound to sustain")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--note", default=None, help="free text stored with the results")
     args = parser.parse_args()
 
-    threads = args.threads or max(1, cores // args.workers)
+    threads = args.threads or max(1, usable_cores() // args.workers)
     frame = load_tickets(args.data)
-    machine = {
-        "cores": os.cpu_count(),
-        "cores_usable": cores,
-        "cpu": _cpu_model(),
-        "memory_gb": _mem_total_gb(),
-        "loadavg_at_start": _loadavg(),
-        "libraries": _versions("fastapi", "uvicorn", "httpx", "sqlalchemy", "scikit-learn"),
-        "git_commit": _git_commit(),
-        "git_dirty": _git_dirty(),
-    }
+    machine = describe(LIBRARIES)
     runs = []
     with tempfile.TemporaryDirectory(prefix="triage-load-") as tmp:
         scratch = Path(tmp)
@@ -624,13 +508,16 @@ def main() -> None:
         print(f"serving {models_dir}: {args.workers} worker(s) x {threads} thread(s)", flush=True)
         with running_server(
             models_dir,
+            log=scratch / "server.log",
             workers=args.workers,
             threads=threads,
-            scratch=scratch,
-            database_url=args.database_url,
+            scopes=("classify", "feedback"),
+            env={
+                "TRIAGE_DATA_DIR": str(scratch / "var"),
+                "TRIAGE_DATABASE_URL": args.database_url,
+            },
         ) as server:
-            headers = {"Authorization": f"Bearer {server.key}"}
-            with httpx.Client(base_url=server.url, headers=headers, timeout=600) as client:
+            with httpx.Client(base_url=server.url, headers=server.headers, timeout=600) as client:
                 model = client.get("/v1/model").json()
                 indexed = index_resolved(client, frame, args.index_batch)
             print(f"indexed {indexed['tickets']} resolved tickets in {indexed['seconds']} s")
@@ -655,14 +542,14 @@ def main() -> None:
                             slo_ms=args.slo_p99_ms,
                         )
                     )
-            server_log_tail = server.log.read_text(errors="replace").splitlines()[-20:]
+            server_log_tail = server.log_tail()
 
-    machine["loadavg_at_end"] = _loadavg()
+    machine["loadavg_at_end"] = loadavg()
     sustained = [r["target_rps"] for r in runs if r["sustained"]]
     database = "PostgreSQL" if args.database_url else "SQLite"
     result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([".venv/bin/python", "benchmarks/load_mixed.py", *sys.argv[1:]]),
+        "date": now(),
+        "command": command("load_mixed"),
         "note": args.note,
         "machine": machine,
         "setup": {
@@ -685,8 +572,7 @@ def main() -> None:
         "highest_sustained_rps": max(sustained) if sustained else None,
         "server_log_tail": server_log_tail,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_json(args.output, result)
     print()
     print(markdown(result))
     for run in runs:

@@ -32,7 +32,7 @@ Protocol (fixed before measuring):
   (all Indonesian); mixed flag on the pairs (none should be mixed) and on an English
   sentence joined to an unrelated Indonesian one (all should be).
 
-    .venv/bin/python benchmarks/multilingual.py [--body minilm] [--dataset banking77] ...
+    .venv/bin/python -m benchmarks.multilingual [--body minilm] [--dataset banking77] ...
 
 Results are merged into ``benchmarks/results/multilingual.json``; the tables are printed
 and written to ``benchmarks/results/multilingual.md``.
@@ -41,35 +41,33 @@ and written to ``benchmarks/results/multilingual.md``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from quality import BENCHMARKS, CachedEmbedder
 
+from benchmarks.harness import RESULTS, ROOT, SAMPLE_TICKETS
+from benchmarks.harness.machine import brief, load_1m
+from benchmarks.harness.results import now, read_json, write_json
+from benchmarks.quality import BENCHMARKS, CachedEmbedder
 from triage.core.artifacts import library_versions
 from triage.core.embeddings import Embedder, load_embedder
 from triage.core.language import DEFAULT_LANGUAGES, LanguageDetector
 from triage.core.text import ticket_text
 from triage.training.train import TrainConfig, train_from_file
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "multilingual.json"
-TABLE = ROOT / "benchmarks" / "results" / "multilingual.md"
+OUTPUT = RESULTS / "multilingual.json"
+TABLE = RESULTS / "multilingual.md"
 PAIRS = ROOT / "data" / "translation_pairs.csv"
-SAMPLE = ROOT / "data" / "tickets.csv"
+SAMPLE = SAMPLE_TICKETS
 ISP = BENCHMARKS["id_isp_types"]
 
 BODIES = ("minilm", "use-multilingual", "e5-multilingual")
@@ -98,10 +96,6 @@ PACKAGING: dict[str, dict[str, Any]] = {
         "languages": "~100 (XLM-R), Indonesian included",
     },
 }
-
-
-def _load() -> float:
-    return round(os.getloadavg()[0], 2)
 
 
 def _sample() -> pd.DataFrame:
@@ -267,7 +261,7 @@ def speed(embedder: Embedder, sample: pd.DataFrame) -> dict[str, Any]:
         "sentences_per_cpu_s": round(len(sentences) / sentence_cpu, 1),
         "tickets_per_cpu_s": round(len(tickets) / ticket_cpu, 1),
         "one_ticket_cpu_ms_median": round(1000 * statistics.median(c for _, c in alone), 1),
-        "load_average_1m": _load(),
+        "load_average_1m": load_1m(),
     }
 
 
@@ -605,23 +599,22 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true", help="Print the stored tables.")
     args = parser.parse_args()
     parts = args.part or PARTS
-    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = read_json(OUTPUT)
     results.setdefault("bodies", {})
     mine: set[str] = set()  # what this run measured
 
     def save() -> None:
         # One run per body may go at once: merge what this run measured into the file.
-        merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        merged = read_json(OUTPUT)
         merged.setdefault("bodies", {})
         for key in mine:
             if key == "language_detection":
                 merged[key] = results[key]
             else:
                 merged["bodies"].setdefault(key, {}).update(results["bodies"][key])
-        merged["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
+        merged["machine"] = brief()
         merged["libraries"] = library_versions()
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+        write_json(OUTPUT, merged)
         TABLE.write_text(tables(merged))
 
     if not args.table_only:
@@ -653,9 +646,9 @@ def main() -> None:
             entry.setdefault("classification", {})
             for dataset in args.dataset or DATASETS:
                 entry["classification"][dataset] = classification(dataset, embedder)
-                entry["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+                entry["measured_at"] = now()
                 save()
-    final = tables(json.loads(RESULTS.read_text()))
+    final = tables(read_json(OUTPUT))
     TABLE.write_text(final)
     print(final)
 

@@ -8,29 +8,27 @@ cosine guard measured on the dataset's own training texts. Written to
 ``benchmarks/results/onnx_quality.json``; the guard is: mean cosine int8 vs fp32 >= 0.99 and
 accuracy within 0.3 points.
 
-    .venv/bin/python benchmarks/onnx_quality.py --dataset sample --dataset banking77
+    .venv/bin/python -m benchmarks.onnx_quality --dataset sample --dataset banking77
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from quality import BENCHMARKS, CachedEmbedder
 
-from triage.core.artifacts import library_versions
+from benchmarks.harness import RESULTS
+from benchmarks.harness.results import read_json, stamp, write_json
+from benchmarks.quality import BENCHMARKS, CachedEmbedder
 from triage.core.embeddings import SentenceTransformerEmbedder, minilm_path
 from triage.training.train import TrainConfig, train_from_file
 
-RESULTS = Path(__file__).resolve().parent / "results" / "onnx_quality.json"
+OUTPUT = RESULTS / "onnx_quality.json"
 MAX_DELTA_POINTS = 0.3
 MIN_COSINE = 0.99
 
@@ -104,9 +102,7 @@ def run(name: str, body: CachedMiniLM) -> dict[str, Any]:
         "cosine_within_guard": onnx["guard"].get("int8_vs_fp32_mean_cosine", 1.0) >= MIN_COSINE,
         "heads": heads,
         "seconds": round(time.perf_counter() - started, 1),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
-        "libraries": library_versions(),
+        **stamp(),
     }
 
 
@@ -133,12 +129,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=sorted(BENCHMARKS), action="append", required=True)
     args = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = read_json(OUTPUT)
     body = CachedMiniLM()
     for name in args.dataset:
         results[name] = run(name, body)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        write_json(OUTPUT, results, sort_keys=True)
     print(table(results))
 
 

@@ -23,19 +23,17 @@ language model's cache in place (``TRIAGE_DATA_DIR/cache``, written once before 
 by a service's first start): cold starts are those of a restart. Results go to
 ``benchmarks/results/speed.json`` and a Markdown table to standard output.
 
-    .venv/bin/python benchmarks/speed.py
-    .venv/bin/python benchmarks/speed.py --models-dir models --duration 20
+    .venv/bin/python -m benchmarks.speed
+    .venv/bin/python -m benchmarks.speed --models-dir models --duration 20
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
-import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,22 +42,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-DATA = ROOT / "data" / "tickets.csv"
-RESULTS = ROOT / "benchmarks" / "results" / "speed.json"
+from benchmarks.harness import RESULTS, ROOT, SAMPLE_TICKETS, wrk
+from benchmarks.harness.machine import describe, loadavg
+from benchmarks.harness.models import triage
+from benchmarks.harness.processes import rss_mb, uvicorn_workers
+from benchmarks.harness.results import command, now, write_json
+from benchmarks.harness.server import OFFLINE, Server, free_port, running_server, wait_until
+from benchmarks.harness.stats import percentiles, timed
+
+DATA = SAMPLE_TICKETS
+OUTPUT = RESULTS / "speed.json"
 MARKER = "SPEED_RESULT "
 LANGUAGE_CACHE = "language-cache"  # the restricted language model, as in TRIAGE_DATA_DIR/cache
+LIBRARIES = ("torch", "onnxruntime", "tokenizers", "scikit-learn", "fastapi", "uvicorn")
 # The MiniLM body three ways, and the default multilingual body (USE v3 in NumPy).
 RUNTIMES = ("torch", "onnx-fp32", "onnx-int8", "use-numpy")
 LOAD_RUNTIME = {"torch": "torch", "onnx-fp32": "onnx", "onnx-int8": "onnx", "use-numpy": "auto"}
 HTTP_SETTINGS = ((1, 2), (2, 1), (2, 2))  # (workers, intra-op threads per worker)
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 def tickets(words: int) -> list[dict[str, str]]:
@@ -78,33 +80,14 @@ def tickets(words: int) -> list[dict[str, str]]:
     return result
 
 
-def _rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+def _mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    return round(rss_mb(pid, field) or math.nan, 1)
 
 
-def _percentiles(seconds: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
-
-    def at(q: float) -> float:
-        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
-    return {
-        "p50_ms": at(0.50),
-        "p99_ms": at(0.99),
-        "mean_ms": round(1000 * statistics.fmean(ordered), 2),
-    }
-
-
-def _timed(call: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
+def _latency(seconds: Sequence[float]) -> dict[str, float]:
+    """p50, p99 and mean in milliseconds."""
+    ms = percentiles([1000 * s for s in seconds], digits=2)
+    return {"p50_ms": ms["p50"], "p99_ms": ms["p99"], "mean_ms": ms["mean"]}
 
 
 # --- in-process measurements, run in a fresh interpreter per runtime -----------------------
@@ -124,7 +107,7 @@ def worker(
     bodies = tickets(words)
     service.classify(Ticket(**bodies[0]))
     cold_start = time.time() - started
-    rss_after_load = _rss_mb()
+    rss_after_load = _mb()
     texts = service.texts([Ticket(**b) for b in bodies])
     embedder = model.embedder
 
@@ -135,9 +118,9 @@ def worker(
     throughput = len(texts) / (time.perf_counter() - begin)
 
     singles = iter([[text] for text in texts] * (1 + repeats // len(texts)))
-    embed = _percentiles(_timed(lambda: embedder.encode(next(singles)), repeats))
+    embed = _latency(timed(lambda: embedder.encode(next(singles)), repeats))
     ticket_cycle = iter([Ticket(**b) for b in bodies] * (1 + repeats // len(bodies)))
-    classify = _percentiles(_timed(lambda: service.classify(next(ticket_cycle)), repeats))
+    classify = _latency(timed(lambda: service.classify(next(ticket_cycle)), repeats))
     # The same in batches of 64 through the service: embedding, heads and decisions.
     all_tickets = [Ticket(**b) for b in bodies]
     begin = time.perf_counter()
@@ -153,7 +136,7 @@ def worker(
         "load_seconds": round(loaded - started, 3),
         "cold_start_seconds": round(cold_start, 3),
         "rss_after_load_mb": rss_after_load,
-        "rss_peak_mb": _rss_mb(field="VmHWM"),
+        "rss_peak_mb": _mb(field="VmHWM"),
         "batch64_tickets_per_s": round(throughput, 1),
         "classify_batch64_tickets_per_s": round(classify_throughput, 1),
         "imported_before_profile": heavy,
@@ -245,7 +228,7 @@ def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
     if models_dir is None:
         models_dir = scratch / "trained"
         print(f"training a MiniLM model on {DATA} into {models_dir} ...", flush=True)
-        _triage(
+        triage(
             "train",
             "--data",
             str(DATA),
@@ -257,7 +240,7 @@ def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
         )
     use_dir = scratch / "use-trained"
     print(f"training a USE model on {DATA} into {use_dir} ...", flush=True)
-    _triage(
+    triage(
         "train",
         "--data",
         str(DATA),
@@ -277,14 +260,10 @@ def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
         shutil.copytree(source, target)
         variants[runtime] = target
     remove_onnx_embedder(variants["torch"])
-    _triage("export-onnx", str(variants["onnx-fp32"]), "--precision", "fp32", "--replace")
+    triage("export-onnx", str(variants["onnx-fp32"]), "--precision", "fp32", "--replace")
     if read_manifest(variants["onnx-int8"]).get(ONNX_ENTRY, {}).get("precision") != "int8":
-        _triage("export-onnx", str(variants["onnx-int8"]), "--precision", "int8", "--replace")
+        triage("export-onnx", str(variants["onnx-int8"]), "--precision", "int8", "--replace")
     return variants
-
-
-def _triage(*args: str) -> None:
-    subprocess.run([str(BIN / "triage"), *args], check=True, env={**os.environ, **OFFLINE})
 
 
 def in_process(
@@ -293,7 +272,8 @@ def in_process(
     started = time.time()
     arguments = [str(model_dir), runtime, str(threads), str(words), str(repeats), repr(started)]
     done = subprocess.run(
-        [sys.executable, __file__, "--worker", *arguments],
+        [sys.executable, "-m", "benchmarks.speed", "--worker", *arguments],
+        cwd=ROOT,
         env={**os.environ, **OFFLINE, "OMP_NUM_THREADS": str(threads)},
         capture_output=True,
         text=True,
@@ -309,88 +289,54 @@ def in_process(
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+BODY = {"subject": "Printer on 3rd floor jams", "body": "Every job stops with a paper jam."}
+
+
+def _answers(server: Server) -> bool:
+    """A classification is answered: the cold start ends here."""
+    import httpx
+
+    try:
+        return httpx.post(f"{server.url}/v1/classify", json=BODY, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _all_workers(workers: int) -> Callable[[Server], bool]:
+    return lambda server: workers == 1 or len(uvicorn_workers(server.process.pid)) >= workers
 
 
 @contextmanager
 def serving(model_dir: Path, workers: int, threads: int, log: Path) -> Iterator[dict[str, Any]]:
     """uvicorn on a loopback port; yields its URL, cold start and process ids once answering."""
-    import httpx
-
-    port = _free_port()
+    port = free_port()
     data_dir = log.parent / f"var-{port}"
     if (log.parent / LANGUAGE_CACHE).is_dir():  # a restart: the first start wrote it
         shutil.copytree(log.parent / LANGUAGE_CACHE, data_dir / "cache")
     env = {
-        **os.environ,
-        **OFFLINE,
-        "TRIAGE_MODELS_DIR": str(model_dir.parent),
         "TRIAGE_DATA_DIR": str(data_dir),
-        "TRIAGE_THREADS": str(threads),
-        "OMP_NUM_THREADS": str(threads),
         "TRIAGE_JOBS_WORKER": "false",
         "TRIAGE_API_KEYS": "[]",
         "TRIAGE_LOG_LEVEL": "warning",
     }
-    env.pop("TRIAGE_MODEL_VERSION", None)
-    command = [str(BIN / "python"), "-m", "uvicorn", "--factory", "triage.api.app:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning", "--no-access-log"]
-    command += ["--http", "triage.api.transport:NoDelayHTTPProtocol"]  # as deploy/Dockerfile
-    url = f"http://127.0.0.1:{port}"
-    body = {"subject": "Printer on 3rd floor jams", "body": "Every job stops with a paper jam."}
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        cold_start = None
-        while cold_start is None:
-            if process.poll() is not None or time.monotonic() - started > 300:
-                sys.exit(f"the service did not start:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.post(f"{url}/v1/classify", json=body, timeout=5).status_code == 200:
-                    cold_start = time.monotonic() - started
-            except httpx.HTTPError:
-                time.sleep(0.05)
+    with running_server(
+        model_dir.parent,
+        log=log,
+        workers=workers,
+        threads=threads,
+        port=port,
+        env=env,
+        log_level="warning",
+        ready=_answers,
+        poll=0.05,
+    ) as server:
         # With several workers, the first answer came from one: wait until all have loaded.
-        children = _children(process.pid)
-        while workers > 1 and len(children) < workers:
-            time.sleep(0.2)
-            children = _children(process.pid)
+        wait_until(server, _all_workers(workers), interval=0.2)
         yield {
-            "url": url,
-            "cold_start_seconds": round(cold_start, 3),
-            "pids": children or [process.pid],
+            "url": server.url,
+            "cold_start_seconds": round(server.ready_seconds or math.nan, 3),
+            "pids": uvicorn_workers(server.process.pid) or [server.process.pid],
         }
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    workers = []
-    for child in text.split():
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"spawn_main" in command:  # uvicorn's worker processes, not the resource tracker
-            workers.append(int(child))
-    return workers
 
 
 LUA = r"""
@@ -417,20 +363,13 @@ def load(
     url: str, bodies: Sequence[dict[str, str]], connections: int, seconds: float, scratch: Path
 ) -> dict[str, Any]:
     """Closed-loop load on ``POST /v1/classify``: latency percentiles and requests/s."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
+    wrk_path = wrk.find()
+    if wrk_path is None:
         return _python_load(url, bodies, connections, seconds)
     script = scratch / "classify.lua"
     entries = ",\n".join(f"[==[{json.dumps(b)}]==]" for b in bodies)
-    script.write_text(LUA % (entries, MARKER))
-    done = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    line = next(x for x in done.stdout.splitlines() if x.startswith(MARKER))
-    raw = json.loads(line.removeprefix(MARKER))
+    script.write_text(LUA % (entries, wrk.MARKER))
+    raw, _ = wrk.run(wrk_path, script, url, connections=connections, seconds=seconds)
     return {
         "generator": "wrk",
         "connections": connections,
@@ -478,7 +417,7 @@ def _python_load(
         "requests": len(latencies),
         "errors": errors,
         "requests_per_s": round(len(latencies) / (time.monotonic() - begin), 1),
-        **_percentiles(latencies),
+        **_latency(latencies),
     }
 
 
@@ -497,7 +436,7 @@ def http(
         load(server["url"], bodies, 1, 2, scratch)  # warm-up: caches, lazy imports, every worker
         one = load(server["url"], bodies, 1, seconds, scratch)
         many = load(server["url"], bodies, 4 * workers, seconds, scratch)
-        rss = [_rss_mb(pid) for pid in server["pids"]]
+        rss = [_mb(pid) for pid in server["pids"]]
     return {
         "runtime": runtime,
         "workers": workers,
@@ -570,28 +509,6 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _save(results: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-
-
-def machine() -> dict[str, Any]:
-    versions = {}
-    for name in ("torch", "onnxruntime", "tokenizers", "scikit-learn", "fastapi", "uvicorn"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return {
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "libraries": versions,
-    }
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         path, runtime, threads, words, repeats, started = sys.argv[2:8]
@@ -610,9 +527,9 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true", help="in-process measurements only")
     args = parser.parse_args()
     results: dict[str, Any] = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": machine(),
+        "measured_at": now(),
+        "command": command("speed"),
+        "machine": describe(LIBRARIES),
         "words": args.words,
         "threads": args.threads,
         "repeats": args.repeats,
@@ -633,7 +550,7 @@ def main() -> None:
                 results["in_process"].append(
                     in_process(variants[runtime], runtime, threads, args.words, args.repeats)
                 )
-                _save(results)  # so far: a run cut short keeps what it measured
+                write_json(OUTPUT, results)  # so far: a run cut short keeps what it measured
         if not args.no_http:
             for runtime in RUNTIMES:
                 for workers, threads in HTTP_SETTINGS:
@@ -649,12 +566,12 @@ def main() -> None:
                             scratch,
                         )
                     )
-                    _save(results)
-    results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+                    write_json(OUTPUT, results)
+    results["machine"]["loadavg_at_end"] = loadavg()
     results["table"] = markdown(results)
-    _save(results)
+    write_json(OUTPUT, results)
     print(results["table"])
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    print(f"\nwritten to {OUTPUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ latency p50/p99 and recall@10 against exact search. ``ef`` is the smallest on a 
 whose recall on the tuning queries reaches ``--tune-recall``. Results are merged into
 ``benchmarks/results/vector_speed.json`` (one entry per size) and printed as markdown.
 
-    .venv/bin/python benchmarks/vector_speed.py --sizes 10000,100000
-    nohup .venv/bin/python benchmarks/vector_speed.py --sizes 1000000 > /tmp/vs-1m.log 2>&1 &
-    .venv/bin/python benchmarks/vector_speed.py --print-only
+    .venv/bin/python -m benchmarks.vector_speed --sizes 10000,100000
+    nohup .venv/bin/python -m benchmarks.vector_speed --sizes 1000000 > /tmp/vs-1m.log 2>&1 &
+    .venv/bin/python -m benchmarks.vector_speed --print-only
 """
 
 from __future__ import annotations
@@ -27,14 +27,11 @@ import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +40,17 @@ import pandas as pd
 import psutil
 from threadpoolctl import threadpool_limits
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from triage.similar import vector_index as vi_module  # noqa: E402
-from triage.similar.vector_index import VectorIndex  # noqa: E402
+from benchmarks.harness import RESULTS, ROOT
+from benchmarks.harness.machine import cpu_model, load_1m, memory_gb, versions
+from benchmarks.harness.results import now, read_json, write_json
+from benchmarks.harness.stats import percentile
+from triage.similar import vector_index as vi_module
+from triage.similar.vector_index import VectorIndex
 
 SHARED = ROOT.parent / "shared" / "datasets"
 CACHE = ROOT / "benchmarks" / ".cache"
-RESULTS = ROOT / "benchmarks" / "results" / "vector_speed.json"
+OUTPUT = RESULTS / "vector_speed.json"
+LIBRARIES = ("numpy", "faiss-cpu", "hnswlib", "usearch", "pgserver", "psycopg", "pgvector")
 
 DIM = 384
 K = 10
@@ -188,10 +187,11 @@ def latencies(
             times[i] = (time.perf_counter_ns() - t0) / 1e6
             found[i, : len(ids)] = ids[:K]
             found[i, len(ids) :] = -1
+    ordered = np.sort(times)
     return {
         "found": found,
-        "p50_ms": float(np.percentile(times, 50)),
-        "p99_ms": float(np.percentile(times, 99)),
+        "p50_ms": float(percentile(ordered, 0.50)),
+        "p99_ms": float(percentile(ordered, 0.99)),
         "mean_ms": float(times.mean()),
         "n_queries": len(queries),
     }
@@ -565,29 +565,11 @@ def bench_pgvector(ctx: Context, build_timeout_min: float) -> dict[str, Any]:
 # -- driver -------------------------------------------------------------------------------
 
 
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in ("numpy", "faiss-cpu", "hnswlib", "usearch", "pgserver", "psycopg", "pgvector"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "cores": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": cpu_model() or "unknown",
+        "memory_gib": memory_gb(),
         "platform": platform.platform(),
         "note": "2 cores shared with other engineers' jobs: latencies are noisy upward",
     }
@@ -631,7 +613,7 @@ def run_size(
     )
     entry: dict[str, Any] = {
         "size": size,
-        "load_avg_1min_at_start": round(os.getloadavg()[0], 2),
+        "load_avg_1min_at_start": load_1m(),
         "data": data_stats(picks, corpus, gen, truth_scores),
         "candidates": {},
     }
@@ -655,14 +637,14 @@ def run_size(
         except ImportError as exc:
             res = {"skipped": f"not installed: {exc}"}
         gc.collect()
-        res["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        res["load_avg_1min"] = round(os.getloadavg()[0], 2)
+        res["measured_at"] = now()
+        res["load_avg_1min"] = load_1m()
         summary = {k: v for k, v in res.items() if k not in {"ef_sweep"}}
         print(f"   {json.dumps(summary, default=str)}", flush=True)
         entry["candidates"][name] = res
         checkpoint(entry)  # a long run keeps what it measured if it is stopped
     shutil.rmtree(workdir, ignore_errors=True)
-    entry["load_avg_1min_at_end"] = round(os.getloadavg()[0], 2)
+    entry["load_avg_1min_at_end"] = load_1m()
     return entry
 
 
@@ -755,7 +737,7 @@ def main() -> None:
     parser.add_argument("--noise-max", type=float, default=0.7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pg-build-timeout-min", type=float, default=25.0)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--print-only", action="store_true")
     args = parser.parse_args()
     args.candidates = [c for c in args.candidates.split(",") if c]
@@ -763,7 +745,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown candidates {sorted(unknown)}; choose from {ALL_CANDIDATES}")
 
-    results: dict[str, Any] = json.loads(args.output.read_text()) if args.output.exists() else {}
+    results = read_json(args.output)
     if not args.print_only:
         base = base_embeddings()
         gen = Generator.fit(base, args.noise_min, args.noise_max)
@@ -775,7 +757,7 @@ def main() -> None:
                     "noise, re-normalised); single-query latency, recall@10 vs exact"
                 ),
                 "machine": machine(),
-                "versions": library_versions(),
+                "versions": versions(*LIBRARIES),
                 "vector_index_defaults": {
                     "hnsw_threshold": vi_module.DEFAULT_HNSW_THRESHOLD,
                     "M": vi_module.DEFAULT_CONNECTIVITY,
@@ -813,11 +795,10 @@ def main() -> None:
                 entry: dict[str, Any], size: int = size, previous: Any = previous
             ) -> None:
                 merged = dict(entry)
-                merged["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+                merged["measured_at"] = now()
                 merged["candidates"] = {**previous, **entry["candidates"]}
                 sizes[str(size)] = merged
-                args.output.parent.mkdir(parents=True, exist_ok=True)
-                args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+                write_json(args.output, results, default=str)
 
             checkpoint(run_size(size, args, gen, checkpoint))
     print(table(results))

@@ -7,25 +7,25 @@ the sizes of the sample data, Banking77 and the Kaggle IT tickets, with random u
 MiniLM's 384 dimensions (search time does not depend on the values), and the memory of the
 float32 copy made for search. The centroid vote (cold start) is timed beside it.
 
-    .venv/bin/python benchmarks/vote_speed.py      # -> benchmarks/results/vote_speed.json
+    .venv/bin/python -m benchmarks.vote_speed      # -> benchmarks/results/vote_speed.json
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks.harness import RESULTS
+from benchmarks.harness.machine import brief
+from benchmarks.harness.results import now, write_json
+from benchmarks.harness.stats import percentile, timed
 from triage.core.neighbours import NeighbourIndex
 
-RESULTS = Path(__file__).resolve().parent / "results" / "vote_speed.json"
+OUTPUT = RESULTS / "vote_speed.json"
 POOLS = {"sample (528)": 528, "banking77 (10,003)": 10_003, "kaggle (38,271)": 38_271}
 CLASSES = 77
 DIM = 384
@@ -37,12 +37,9 @@ def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _ms(call: Callable[[], object], repeat: int) -> tuple[float, float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(1000 * (time.perf_counter() - started))
-    return float(np.percentile(times, 50)), float(np.percentile(times, 99))
+    """p50 and p99 in milliseconds."""
+    ordered = sorted(1000 * seconds for seconds in timed(call, repeat))
+    return percentile(ordered, 0.50), percentile(ordered, 0.99)
 
 
 def main() -> None:
@@ -70,17 +67,14 @@ def main() -> None:
             }
         rows[name] = row
         print(name, json.dumps(row))
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "pools": rows,
-                "threads": os.environ.get("OMP_NUM_THREADS", "default"),
-                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-            },
-            indent=2,
-        )
-        + "\n"
+    write_json(
+        OUTPUT,
+        {
+            "pools": rows,
+            "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+            "measured_at": now(),
+            "machine": brief(),
+        },
     )
 
 

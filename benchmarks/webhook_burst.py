@@ -8,8 +8,8 @@ from ``data/tickets.csv``, every ticket distinct), fires them all at once with a
 delivery is triaged, replays 100 of them (each must answer 200 with the first delivery's id),
 and writes ``benchmarks/results/webhooks.json``.
 
-    .venv/bin/python benchmarks/webhook_burst.py                    # trains a model first
-    .venv/bin/python benchmarks/webhook_burst.py --models-dir models --concurrency 64
+    .venv/bin/python -m benchmarks.webhook_burst                    # trains a model first
+    .venv/bin/python -m benchmarks.webhook_burst --models-dir models --concurrency 64
 
 The load generator runs on the same cores as the service, and the background triage of the
 burst competes with the 202 path for those cores and for the database: that is the point.
@@ -20,152 +20,63 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
-import signal
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from importlib import metadata
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.harness import RESULTS, SAMPLE_TICKETS
+from benchmarks.harness.cli import positive_ints
+from benchmarks.harness.machine import describe, load_1m, loadavg
+from benchmarks.harness.models import ensure_model
+from benchmarks.harness.results import command, now, write_json
+from benchmarks.harness.server import BIN, answers_readyz, environment, running_server, spawned
+from benchmarks.harness.stats import percentiles
+from tests.webhooks.webhook_signing import FIXTURE_BY_SOURCE, SECRETS, fixture_json, sign
 
-from tests.webhooks.webhook_signing import (  # noqa: E402 (the repo root is on the path now)
-    FIXTURE_BY_SOURCE,
-    SECRETS,
-    fixture_json,
-    sign,
-)
-from triage.core.artifacts import list_versions  # noqa: E402
-
-BIN = Path(sys.executable).parent
-RESULTS = ROOT / "benchmarks" / "results" / "webhooks.json"
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+OUTPUT = RESULTS / "webhooks.json"
+LIBRARIES = ("fastapi", "uvicorn", "starlette", "sqlalchemy", "httpx", "torch")
 SOURCES = list(FIXTURE_BY_SOURCE)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _git_commit() -> str | None:
-    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return out.stdout.strip() or None
-
-
-def machine_info() -> dict[str, Any]:
-    versions = {"python": platform.python_version()}
-    for name in ("fastapi", "uvicorn", "starlette", "sqlalchemy", "httpx", "torch"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return {
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
-        "platform": platform.platform(),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "libraries": versions,
-        "git_commit": _git_commit(),
-    }
-
-
-def ensure_model(models_dir: Path | None, data: Path, scratch: Path, embedder: str) -> Path:
-    if models_dir is not None:
-        if not list_versions(models_dir):
-            sys.exit(f"error: {models_dir} holds no model; drop --models-dir to train one")
-        return models_dir
-    target = scratch / "models"
-    print(f"training a model on {data} ({embedder} embedder) into {target} ...", flush=True)
-    env = {**os.environ, **OFFLINE}
-    env.pop("TRIAGE_MODEL_VERSION", None)
-    command = [str(BIN / "triage"), "train", "--data", str(data), "--out", str(target)]
-    subprocess.run([*command, "--embedder", embedder, "--quiet"], check=True, env=env)
-    return target
-
-
 @contextmanager
-def running_server(
-    models_dir: Path,
-    scratch: Path,
-    port: int,
-    database_url: str | None,
-    separate_worker: bool = False,
+def serving(
+    models_dir: Path, scratch: Path, database_url: str | None, separate_worker: bool
 ) -> Iterator[str]:
     """The API (one uvicorn process); with ``separate_worker``, triage runs in a ``triage
-    worker`` process instead of a thread of the API process."""
-    env = {
-        **os.environ,
-        **OFFLINE,
-        "TRIAGE_MODELS_DIR": str(models_dir),
+    worker`` process instead of a thread of the API process. Yields the API's URL."""
+    env: dict[str, str | None] = {
         "TRIAGE_DATA_DIR": str(scratch / "var"),
         "TRIAGE_WEBHOOK_SECRETS": json.dumps(SECRETS),
         "TRIAGE_LOG_LEVEL": "warning",
+        "TRIAGE_DATABASE_URL": database_url,
     }
-    env.pop("TRIAGE_MODEL_VERSION", None)
-    if database_url:
-        env["TRIAGE_DATABASE_URL"] = database_url
-    log = scratch / "server.log"
-    worker = None
-    if separate_worker:
-        env["TRIAGE_JOBS_WORKER"] = "false"
-        with (scratch / "worker.log").open("wb") as out:
-            worker = subprocess.Popen(
-                [str(BIN / "triage"), "worker"],
-                env={**env, "TRIAGE_JOBS_WORKER": "true"},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+    with ExitStack() as stack:
+        if separate_worker:
+            env["TRIAGE_JOBS_WORKER"] = "false"
+            worker_env = environment(
+                {**env, "TRIAGE_MODELS_DIR": str(models_dir), "TRIAGE_JOBS_WORKER": "true"}
             )
-    command = [str(BIN / "python"), "-m", "uvicorn", "--factory", "triage.api.app:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    command += ["--no-access-log"]
-    command += ["--http", "triage.api.transport:NoDelayHTTPProtocol"]  # as deploy/Dockerfile
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            stack.enter_context(
+                spawned([str(BIN / "triage"), "worker"], worker_env, scratch / "worker.log")
+            )
+        server = stack.enter_context(
+            running_server(
+                models_dir,
+                log=scratch / "server.log",
+                env=env,
+                log_level="warning",
+                ready=answers_readyz,
+            )
         )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                sys.exit(f"error: the service exited:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit(f"error: the service was not ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        for child in (process, worker):
-            if child is None:
-                continue
-            os.killpg(child.pid, signal.SIGTERM)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+        yield server.url
 
 
 def payload(source: str, n: int, ticket: dict[str, str]) -> dict[str, Any]:
@@ -230,12 +141,6 @@ async def burst(
     return latencies, answers, wall
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
 def wait_drained(url: str, ids: list[str], started: float, timeout: float) -> dict[str, Any]:
     """Wait until every delivery has ended; how long that took from the burst's start.
 
@@ -277,7 +182,7 @@ def run_burst(
     """One burst of ``count`` new deliveries; its 202 latencies, the drain, a replay."""
     deliveries = build_deliveries(tickets, count, first=first)
     print(f"burst of {count} deliveries, {concurrency} in flight ...", flush=True)
-    load = os.getloadavg()[0]
+    load = load_1m()
     started = time.perf_counter()
     latencies, answers, wall = asyncio.run(burst(url, deliveries, concurrency))
     codes = Counter(
@@ -298,14 +203,8 @@ def run_burst(
     summary = {
         "concurrency": concurrency,
         "deliveries": count,
-        "loadavg_1m_at_start": round(load, 2),
-        "answer_202_ms": {
-            "p50": round(percentile(ms, 50), 1),
-            "p90": round(percentile(ms, 90), 1),
-            "p99": round(percentile(ms, 99), 1),
-            "max": round(max(ms), 1),
-            "mean": round(statistics.fmean(ms), 1),
-        },
+        "loadavg_1m_at_start": load,
+        "answer_202_ms": percentiles(ms),
         "status_codes": {str(k): v for k, v in codes.items()},
         "burst_seconds": round(wall, 2),
         "deliveries_per_second": round(count / wall, 1),
@@ -316,10 +215,6 @@ def run_burst(
     return summary
 
 
-def _ints(value: str) -> list[int]:
-    return [int(v) for v in value.split(",") if v.strip()]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -327,33 +222,31 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=1_000, help="per burst (1,000)")
     parser.add_argument(
         "--concurrency",
-        type=_ints,
+        type=positive_ints,
         default=[1, 8, 32],
         help="requests in flight; one burst per value (1,8,32)",
     )
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--embedder", default="minilm", help="when training here (minilm)")
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "tickets.csv")
+    parser.add_argument("--data", type=Path, default=SAMPLE_TICKETS)
     parser.add_argument("--database-url", default=None, help="default: a SQLite file")
     parser.add_argument(
         "--separate-worker",
         action="store_true",
         help="triage in a `triage worker` process, not a thread of the API process",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--note", default=None, help="free text stored with the results")
     args = parser.parse_args()
 
     frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
     tickets = frame[["subject", "body"]].to_dict("records")
-    machine = machine_info()
+    machine = describe(LIBRARIES)
     bursts = []
     with tempfile.TemporaryDirectory(prefix="triage-webhooks-") as tmp:
         scratch = Path(tmp)
         models_dir = ensure_model(args.models_dir, args.data, scratch, args.embedder)
-        with running_server(
-            models_dir, scratch, _free_port(), args.database_url, args.separate_worker
-        ) as url:
+        with serving(models_dir, scratch, args.database_url, args.separate_worker) as url:
             # Warm the connection pool and the code (tickets numbered apart from the bursts').
             warm = build_deliveries(tickets[::-1], 20, first=100 * args.deliveries)
             asyncio.run(burst(url, warm, 4))
@@ -361,10 +254,10 @@ def main() -> None:
                 first = n * args.deliveries  # every burst brings new tickets
                 bursts.append(run_burst(url, tickets, args.deliveries, concurrency, first))
     result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([".venv/bin/python", "benchmarks/webhook_burst.py", *sys.argv[1:]]),
+        "date": now(),
+        "command": command("webhook_burst"),
         "note": args.note,
-        "machine": machine | {"loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": machine | {"loadavg_at_end": loadavg()},
         "setup": {
             "server": "uvicorn --factory triage.api.app:create_app, 1 process (no access log), "
             + (
@@ -379,8 +272,7 @@ def main() -> None:
         },
         "bursts": bursts,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.output, result)
     print(f"wrote {args.output}")
 
 

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import importlib
 import os
-import sys
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "load_mixed.py"
+from benchmarks.harness.processes import rss_mb
 
 
 @pytest.fixture(scope="module")
 def load_mixed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("load_mixed", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["load_mixed"] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("benchmarks.load_mixed")
 
 
 def _bodies(item: Any) -> tuple[str, bytes]:
@@ -149,7 +141,7 @@ def test_memory_trend_gives_the_slope_per_minute(load_mixed: ModuleType) -> None
 def test_this_process_is_read_from_proc(load_mixed: ModuleType) -> None:
     sampler = load_mixed.Sampler(os.getpid())
     assert sampler.processes()[os.getpid()] == "master"
-    assert load_mixed._rss_mb(os.getpid()) > 10
+    assert rss_mb(os.getpid()) > 10
     assert sampler.cpu()[os.getpid()] > 0
 
 
