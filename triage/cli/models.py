@@ -68,9 +68,9 @@ def predict(
     text: Annotated[str, typer.Argument(help="Ticket text ('-' reads standard input).")],
     subject: Annotated[str | None, typer.Option(help="Subject line, if separate.")] = None,
 ) -> None:
-    """Classify one ticket and print the result as JSON."""
+    """Classify one ticket and print the result as JSON, as POST /v1/classify answers."""
     from triage.core.artifacts import load_model
-    from triage.service import Ticket, TriageService, policies_from_settings
+    from triage.service import Ticket, TriageService, classification_dict, policies_from_settings
 
     settings = get_settings()
     body = sys.stdin.read() if text == "-" else text
@@ -86,17 +86,7 @@ def predict(
         result = service.classify(Ticket(subject=subject, body=body))
     except TriageError as exc:
         raise fail(exc) from exc
-    predictions = {
-        head: {
-            "label": p.label,
-            "confidence": round(p.confidence, 4),
-            "threshold": p.threshold,
-            "decision": p.decision.value,
-            "distribution": {k: round(v, 4) for k, v in p.distribution.items()},
-        }
-        for head, p in result.predictions.items()
-    }
-    printed = {"model_version": result.model_version, "predictions": predictions}
+    printed = classification_dict(result)
     typer.echo(json.dumps(printed, indent=2, ensure_ascii=False))
 
 
