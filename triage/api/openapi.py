@@ -24,7 +24,7 @@ from triage.api.deps import RequireScope
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_jobs import JobIn
 from triage.core.auth import Scope
-from triage.webhooks.sources import GenericTicket
+from triage.webhooks.adapters.generic import GenericTicket
 
 ERROR_REF = "#/components/schemas/ErrorOut"
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
