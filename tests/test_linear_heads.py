@@ -16,7 +16,8 @@ from triage.core.artifacts import load_model, read_manifest
 from triage.core.classifier import build_baseline, build_head
 from triage.core.embeddings import HashingEmbedder
 from triage.core.features import feature_frame
-from triage.core.linear_heads import LinearHeads, compile_heads, largest_difference
+from triage.core.head_compiler import compile_heads, largest_difference
+from triage.core.linear_heads import LinearHeads
 from triage.training.train import TrainResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ def _texts(frame: pd.DataFrame, n: int = 150) -> list[str]:
 def test_each_text_block_reproduces_the_vectorizer(
     vectorizer: TfidfVectorizer, sample_frame: pd.DataFrame
 ) -> None:
-    from triage.core.linear_heads import _text_block
+    from triage.core.head_compiler import _text_block
 
     texts = _texts(sample_frame)
     vectorizer.fit(texts[:100])

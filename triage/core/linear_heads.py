@@ -4,12 +4,12 @@ A shipped head is linear: TF-IDF over words and over characters, the sentence em
 linear SVM, a temperature. Serving needs only the vocabularies, the IDF weights, the
 coefficients and the temperature — not scikit-learn, SciPy and pandas, which cost a serving
 process about 150 MB and 0.75 s of start-up and spend more time validating a one-row frame
-than computing it. Training compiles the heads (``compile_heads``), checks that both forms
-give the same probabilities on its own tickets, and stores them beside the pickles; the
-service loads this form when it is there.
+than computing it. Training compiles the heads (``triage.core.head_compiler``), checks that
+both forms give the same probabilities on its own tickets, and stores them beside the pickles;
+the service loads this form when it is there.
 
 The analyzers mirror scikit-learn's ``_word_ngrams`` and ``_char_wb_ngrams`` (BSD-3-Clause)
-for the parameters ``compile_heads`` accepts; any other head stays on the scikit-learn path.
+for the parameters the compiler accepts; any other head stays on the scikit-learn path.
 Vectorizers fitted on the same texts with the same parameters are kept once and computed
 once per request for all heads.
 """
@@ -31,7 +31,6 @@ FORMAT = 1
 ARRAYS = "heads/linear.npz"
 META = "heads/linear.json"
 EMBEDDING = -1  # block id of the sentence embedding
-_ABSENT_SCORE = -10.0  # keep in step with triage.core.classifier: a class its final SVM never saw
 _WHITE_SPACES = re.compile(r"\s\s+")
 _WORD_CACHE_SIZE = 50_000  # words whose char n-gram indices are kept (a few MB)
 
@@ -248,135 +247,3 @@ class LinearHeads:
                 for name, h in meta["heads"].items()
             }
         return cls(blocks, heads)
-
-
-def compile_heads(heads: Mapping[str, Any]) -> LinearHeads | None:
-    """The NumPy form of fitted heads, or None when any head is not of the shipped layout
-    (``triage.core.classifier.build_head``: TF-IDF blocks and the embedding passthrough in a
-    ``ColumnTransformer``, then ``CalibratedLinearSVC``)."""
-    text_blocks: list[TextBlock] = []
-    compiled = {}
-    for name, head in heads.items():
-        one = _compile_head(head, text_blocks)
-        if one is None:
-            return None
-        compiled[name] = one
-    return LinearHeads(text_blocks, compiled)
-
-
-def _compile_head(head: Any, text_blocks: list[TextBlock]) -> LinearHead | None:
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-    from sklearn.svm import LinearSVC
-
-    from triage.core.classifier import CalibratedLinearSVC
-    from triage.core.features import EMBEDDING_PREFIX, TEXT_COLUMN
-
-    if not isinstance(head, Pipeline) or len(head.steps) != 2:
-        return None
-    step, classifier = head.steps[0][1], head.steps[1][1]
-    if not isinstance(step, ColumnTransformer) or not isinstance(classifier, CalibratedLinearSVC):
-        return None
-    svm = classifier.estimator_
-    if not isinstance(svm, LinearSVC):
-        return None
-    coef = np.asarray(svm.coef_, dtype=np.float64)
-    intercept = np.asarray(svm.intercept_, dtype=np.float64)
-    if coef.shape[0] == 1:  # binary: the margin split as in CalibratedLinearSVC._scores
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    classes = [str(c) for c in classifier.classes_]
-    # Columns of classes the final SVM did not see score _ABSENT_SCORE, as in _scores.
-    columns = np.searchsorted(classifier.classes_, svm.classes_)
-    full_coef = np.zeros((len(classes), coef.shape[1]))
-    full_coef[columns] = coef
-    full_intercept = np.full(len(classes), _ABSENT_SCORE)
-    full_intercept[columns] = intercept
-
-    weights = step.transformer_weights or {}
-    blocks: list[tuple[int, float, np.ndarray]] = []
-    start = 0
-    for block_name, transformer, selected in step.transformers_:
-        if isinstance(transformer, str) and transformer == "drop":
-            continue
-        weight = float(weights.get(block_name, 1.0))
-        if isinstance(selected, str) and selected == TEXT_COLUMN:
-            text_block = _text_block(transformer)
-            if text_block is None:
-                return None
-            width = len(text_block.terms)
-            block_id = next(
-                (i for i, b in enumerate(text_blocks) if b.same_as(text_block)), len(text_blocks)
-            )
-            if block_id == len(text_blocks):
-                text_blocks.append(text_block)
-        elif (
-            (transformer == "passthrough" or isinstance(transformer, FunctionTransformer))
-            and getattr(transformer, "func", None) is None
-            and list(selected) == [f"{EMBEDDING_PREFIX}{i}" for i in range(len(selected))]
-        ):
-            block_id, width = EMBEDDING, len(selected)
-        else:
-            return None
-        coef_block = np.ascontiguousarray(full_coef[:, start : start + width].T)
-        blocks.append((block_id, weight, coef_block))
-        start += width
-    if start != full_coef.shape[1]:
-        return None
-    return LinearHead(
-        classes=classes,
-        temperature=float(classifier.temperature_),
-        intercept=full_intercept,
-        blocks=blocks,
-    )
-
-
-def _text_block(vectorizer: Any) -> TextBlock | None:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    if type(vectorizer) is not TfidfVectorizer:
-        return None
-    supported = (
-        vectorizer.analyzer in ("word", "char_wb")
-        and vectorizer.input == "content"
-        and vectorizer.preprocessor is None
-        and vectorizer.tokenizer is None
-        and vectorizer.stop_words is None
-        and vectorizer.strip_accents is None
-        and not vectorizer.binary
-        and vectorizer.use_idf
-        and vectorizer.norm in ("l1", "l2", None)
-        and vectorizer.dtype in (np.float64, "float64")
-    )
-    if not supported:
-        return None
-    terms = [""] * len(vectorizer.vocabulary_)
-    for term, index in vectorizer.vocabulary_.items():
-        terms[index] = term
-    return TextBlock(
-        analyzer=vectorizer.analyzer,
-        ngram_range=tuple(vectorizer.ngram_range),
-        token_pattern=vectorizer.token_pattern,
-        lowercase=bool(vectorizer.lowercase),
-        sublinear_tf=bool(vectorizer.sublinear_tf),
-        norm=vectorizer.norm,
-        terms=terms,
-        idf=np.asarray(vectorizer.idf_, dtype=np.float64),
-    )
-
-
-def largest_difference(
-    linear: LinearHeads, heads: Mapping[str, Any], texts: Sequence[str], embeddings: np.ndarray
-) -> float:
-    """The largest absolute difference between the two forms' probabilities on ``texts``."""
-    from triage.core.features import feature_frame
-
-    if not len(texts):
-        return 0.0
-    frame = feature_frame(texts, embeddings)
-    compiled = linear.predict_proba(texts, embeddings)
-    return max(
-        float(np.abs(np.asarray(head.predict_proba(frame)) - compiled[name]).max())
-        for name, head in heads.items()
-    )

@@ -21,7 +21,8 @@ from triage.core.decisions import DEFAULT_SUGGEST_FLOOR, DEFAULT_TARGET_PRECISIO
 from triage.core.embeddings import Embedder
 from triage.core.errors import DataValidationError
 from triage.core.features import feature_frame
-from triage.core.linear_heads import LinearHeads, compile_heads, largest_difference
+from triage.core.head_compiler import compile_heads, largest_difference
+from triage.core.linear_heads import LinearHeads
 from triage.core.model import TriageModel
 from triage.core.neighbours import NeighbourIndex
 from triage.training.data import fingerprint, labelled_texts, read_table
