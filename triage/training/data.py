@@ -77,7 +77,24 @@ def labelled_texts(
     error naming the rows; a class with fewer than ``min_per_class`` rows is an error unless
     ``drop_rare`` is set, and then each dropped class is returned in the notes.
     """
-    wanted = list(text_columns) + list(label_columns.values())
+    _check_columns(frame, list(text_columns) + list(label_columns.values()))
+    frame = frame.reset_index(drop=True)
+    texts = _model_texts(frame, text_columns)
+    labels = _labels(frame, label_columns)
+    keep, notes = _rows_without_rare_classes(frame.index, labels, min_per_class, drop_rare)
+    for head, values in labels.items():
+        if values[keep].nunique() < min_classes:
+            raise DataValidationError(f"head {head!r} needs at least two classes to learn from")
+    kept = [int(i) for i in frame.index[keep]]
+    result = LabelledTexts(
+        texts=[texts[i] for i in kept],
+        labels={head: [values[i] for i in kept] for head, values in labels.items()},
+        frame=frame.loc[kept].reset_index(drop=True),
+    )
+    return result, notes
+
+
+def _check_columns(frame: pd.DataFrame, wanted: list[str]) -> None:
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -85,15 +102,21 @@ def labelled_texts(
             f"{', '.join(map(repr, map(str, frame.columns)))} "
             "(choose with --text-columns and --label HEAD=COLUMN)"
         )
-    frame = frame.reset_index(drop=True)
+
+
+def _model_texts(frame: pd.DataFrame, text_columns: Sequence[str]) -> list[str]:
+    """Each row's model text; a row without any is an error."""
     texts = [ticket_text(row) for row in frame[list(text_columns)].itertuples(index=False)]
     empty = [i for i, text in enumerate(texts) if not text]
     if empty:
         raise DataValidationError(
             f"{len(empty)} row(s) have no text in {', '.join(text_columns)}: rows {_rows(empty)}"
         )
-    notes: list[str] = []
-    keep = pd.Series(True, index=frame.index)
+    return texts
+
+
+def _labels(frame: pd.DataFrame, label_columns: Mapping[str, str]) -> dict[str, pd.Series]:
+    """Each head's labels as stripped text; a row without one is an error."""
     labels: dict[str, pd.Series] = {}
     for head, column in label_columns.items():
         values = frame[column].map(lambda v: "" if v is None or v != v else str(v).strip())
@@ -104,6 +127,16 @@ def labelled_texts(
                 f"rows {_rows(blank)}"
             )
         labels[head] = values
+    return labels
+
+
+def _rows_without_rare_classes(
+    index: pd.Index, labels: dict[str, pd.Series], min_per_class: int, drop_rare: bool
+) -> tuple[pd.Series, list[str]]:
+    """Which rows to keep, head after head, and a note per head whose rare classes were
+    dropped; a class with fewer than ``min_per_class`` rows is an error unless ``drop_rare``."""
+    keep = pd.Series(True, index=index)
+    notes: list[str] = []
     for head, values in labels.items():
         counts = values[keep].value_counts()
         rare = sorted(str(label) for label in counts.index[counts < min_per_class])
@@ -120,13 +153,4 @@ def labelled_texts(
                 f"dropped {int(dropped.sum())} row(s) of {len(rare)} rare {head} class(es): "
                 f"{', '.join(rare[:_SHOWN])}{' …' if len(rare) > _SHOWN else ''}"
             )
-    for head, values in labels.items():
-        if values[keep].nunique() < min_classes:
-            raise DataValidationError(f"head {head!r} needs at least two classes to learn from")
-    kept = [int(i) for i in frame.index[keep]]
-    result = LabelledTexts(
-        texts=[texts[i] for i in kept],
-        labels={head: [values[i] for i in kept] for head, values in labels.items()},
-        frame=frame.loc[kept].reset_index(drop=True),
-    )
-    return result, notes
+    return keep, notes
