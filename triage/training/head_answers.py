@@ -20,17 +20,18 @@ from triage.core.classifier import TUNING_GRID, TuningResult, build_baseline, fi
 from triage.core.decisions import HeadPolicy, PrecisionCurve, build_policy
 from triage.core.neighbours import NeighbourIndex
 from triage.core.refinement import Refinement
+from triage.training.config import TrainConfig
 from triage.training.cross_validation import HeadAnswers
 from triage.training.evaluate import decide_all
 from triage.training.fit_gate import fit_auto_gate
 from triage.training.fit_refinement import fit_refinement
 from triage.training.operating_points import precision_curves
+from triage.training.split import Split
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
     from triage.training.evaluation_plan import Fold
-    from triage.training.train import Split, TrainConfig
 
 _CLASSIFIER_PARAMS = ("C", "class_weight")
 

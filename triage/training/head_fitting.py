@@ -21,14 +21,14 @@ from triage.core.drift import HeadReference
 from triage.core.neighbours import NeighbourIndex
 from triage.core.promises import Evidence, HeadPromise, head_promise
 from triage.core.refinement import Refinement
+from triage.training.config import Say, TrainConfig
 from triage.training.cross_validation import HeadAnswers, pooled
 from triage.training.evaluate import calibration, head_report, outcome_report, score
 from triage.training.head_answers import FittedHead, answers_on, fit_on_rows, fold_answers
+from triage.training.split import Split
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
-
-    from triage.training.train import Say, Split, TrainConfig
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ manifest, metrics, figures and model card (``triage.core.artifacts.save_model``)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -16,14 +16,13 @@ from triage.core.artifacts import new_version, save_model
 from triage.core.embeddings import SentenceTransformerEmbedder
 from triage.core.model import TriageModel
 from triage.core.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
+from triage.training.config import Say, TrainConfig
 from triage.training.evaluate import score
 from triage.training.export_onnx import OnnxExport, UnsupportedBodyError, export_onnx
 from triage.training.finetune import FinetuneResult
 from triage.training.model_card import render_model_card
 from triage.training.plots import render_plots
-
-if TYPE_CHECKING:
-    from triage.training.train import Say, Split, TrainConfig
+from triage.training.split import Split
 
 
 def save_version(

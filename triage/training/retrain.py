@@ -40,11 +40,13 @@ from triage.core.model import TriageModel
 from triage.core.registry import active_version, served_model_dir, set_active
 from triage.core.text import ticket_text
 from triage.store.feedback import Feedback
+from triage.training.config import Say, TrainConfig
 from triage.training.data import fingerprint, read_table
 from triage.training.evaluate import score
 from triage.training.feedback_merge import FeedbackMerge, merge_feedback
 from triage.training.promotion import Verdict, judge, render_table
-from triage.training.train import Say, Split, TrainConfig, split_rows, train_split
+from triage.training.split import Split, split_rows
+from triage.training.train import train_split
 
 RECORD_KEY = "retrain"  # in the challenger's manifest and metrics.json
 DEFAULT_TOLERANCE = 0.005

@@ -1,0 +1,140 @@
+"""Reading a training file and choosing which rows train and which are held out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from triage.core.errors import DataValidationError
+from triage.training.config import TrainConfig
+from triage.training.data import LabelledTexts, fingerprint, labelled_texts, read_table
+from triage.training.evaluation_plan import Fold, plan_evaluation
+
+
+@dataclass(frozen=True)
+class Split:
+    """A training file read and validated: every text, its labels, which rows train and
+    which are held out (``split_rows``)."""
+
+    texts: list[str]
+    labels: dict[str, np.ndarray]
+    frame: pd.DataFrame
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    info: dict[str, Any]
+    notes: list[str]
+    training_data: dict[str, Any]
+    # Too few tickets for a held-out split: every row is scored by the fold that leaves it
+    # out (test_idx is then empty, train_idx every row).
+    folds: tuple[Fold, ...] = ()
+
+    @property
+    def evaluated_idx(self) -> np.ndarray:
+        """The rows the evaluation scores: the held-out rows, or every row of the folds."""
+        if not self.folds:
+            return self.test_idx
+        return np.sort(np.concatenate([scored for _, scored in self.folds]))
+
+
+def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
+    """Validated texts and labels, and which rows train and which are held out."""
+    frame = read_table(data_path)
+    data, notes = labelled_texts(
+        frame,
+        text_columns=config.text_columns,
+        label_columns=config.labels,
+        min_per_class=config.min_per_class,
+        drop_rare=config.drop_rare,
+    )
+    training_data: dict[str, Any] = {
+        "file": data_path.name,
+        "sha256": fingerprint(data_path),
+        "rows": len(frame),
+        "rows_used": len(data.texts),
+    }
+    if test_path is None:
+        return _planned_split(config, data, notes, training_data)
+    return _split_with_test_file(config, data, notes, training_data, test_path)
+
+
+def _planned_split(
+    config: TrainConfig, data: LabelledTexts, notes: list[str], training_data: dict[str, Any]
+) -> Split:
+    """Rows held out as ``plan_evaluation`` chooses: a stratified split, or folds."""
+    labels = {head: np.asarray(values) for head, values in data.labels.items()}
+    first_head = next(iter(config.labels))
+    plan = plan_evaluation(labels, first_head, test_size=config.test_size, seed=config.seed)
+    return Split(
+        data.texts,
+        labels,
+        data.frame,
+        plan.train_idx,
+        plan.test_idx,
+        {**plan.info, "seed": config.seed},
+        notes,
+        training_data,
+        plan.folds,
+    )
+
+
+def _split_with_test_file(
+    config: TrainConfig,
+    data: LabelledTexts,
+    notes: list[str],
+    training_data: dict[str, Any],
+    test_path: Path,
+) -> Split:
+    """Every row of the data file trains; the rows of ``test_path`` are held out."""
+    test, _ = labelled_texts(
+        read_table(test_path),
+        text_columns=config.text_columns,
+        label_columns=config.labels,
+        min_per_class=1,
+        min_classes=1,
+    )
+    heads = list(config.labels)
+    for head in heads:
+        unseen = sorted(set(test.labels[head]) - set(data.labels[head]))
+        if unseen:
+            raise DataValidationError(
+                f"{test_path}: {head} label(s) never seen in training: {', '.join(unseen[:5])}"
+            )
+    training_data["test_file"] = test_path.name
+    training_data["test_sha256"] = fingerprint(test_path)
+    n_train, n_test = len(data.texts), len(test.texts)
+    return Split(
+        data.texts + test.texts,
+        {head: np.asarray(data.labels[head] + test.labels[head]) for head in heads},
+        pd.concat([data.frame, test.frame], ignore_index=True),
+        np.arange(n_train),
+        np.arange(n_train, n_train + n_test),
+        {
+            "method": "test file",
+            "test_file": test_path.name,
+            "seed": config.seed,
+            "stratify_on": None,
+            "n_train": n_train,
+            "n_test": n_test,
+            "n_evaluated": n_test,
+        },
+        notes,
+        training_data,
+    )
+
+
+def describe_split(split: Split, seed: int) -> str:
+    """One line: how many tickets train the shipped heads, and how they are evaluated."""
+    n = len(split.texts)
+    if not split.folds:
+        return (
+            f"{n} tickets: {len(split.train_idx)} to train, {len(split.test_idx)} held out "
+            f"({split.info['method']}, seed {seed})"
+        )
+    return (
+        f"{n} tickets, all {len(split.train_idx)} to train; evaluated by "
+        f"{split.info['method']} ({split.info['folds']} fits): {split.info['why']}"
+    )
