@@ -35,6 +35,7 @@ from triage.core.errors import ArtifactError, EmbedderUnavailableError
 from triage.core.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OUTPUT_NAME, OnnxEmbedder
 
 Precision = Literal["auto", "int8", "fp32"]
+Say = Callable[[str], None]
 MIN_COSINE = 0.99
 EXPORT_MIN_COSINE = 0.9999
 OPSET = 17
@@ -199,14 +200,53 @@ def export_onnx(
     if reference is None or len(reference) != len(texts):
         reference = embedder.encode(texts)
     tokenizer = model.tokenizer
-    inputs = [name for name in tokenizer.model_input_names if name in _KNOWN_INPUTS]
-    if "input_ids" not in inputs or "attention_mask" not in inputs:
-        raise UnsupportedBodyError(f"tokenizer inputs {tokenizer.model_input_names}")
+    inputs = _model_inputs(tokenizer)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer_path = directory / Path(ONNX_TOKENIZER).name
     tokenizer.backend_tokenizer.save(str(tokenizer_path))
+    spec = _body_spec(embedder, model, inputs)
+    name = spec["name"]
+    model_path = directory / Path(ONNX_MODEL).name
+    with tempfile.TemporaryDirectory(prefix="triage-onnx-") as scratch:
+        graph = _Graphs(Path(scratch), tokenizer_path, spec, texts, threads)
+        say(f"exporting {name} to ONNX (opset {OPSET})")
+        _export_fp32(model, graph.path("fp32"), inputs)
+        fp32 = graph.encode("fp32")
+        quality = _fp32_quality(name, fp32, reference, min_cosine)
+        chosen = "fp32"
+        if precision in ("auto", "int8"):
+            say("quantizing to int8 (dynamic, per channel)")
+            _quantize(graph.path("fp32"), graph.path("int8"))
+            int8 = graph.encode("int8")
+            quality.update(_int8_quality(int8, fp32))
+            if _int8_passes(_cosines(int8, fp32), min_cosine, precision, len(texts), say):
+                chosen = "int8"
+        shutil.copyfile(graph.path(chosen), model_path)
+    spec.update(
+        precision=chosen,
+        quantization="dynamic int8, per channel" if chosen == "int8" else None,
+        weights_sha256=sha256_file(model_path),
+        quality=quality,
+    )
+    say(_shipped_line(chosen, model_path, quality))
+    return OnnxExport(files={ONNX_MODEL: model_path, ONNX_TOKENIZER: tokenizer_path}, spec=spec)
+
+
+def _model_inputs(tokenizer: Any) -> list[str]:
+    """The tokenizer's outputs the graph takes; ids and attention mask are required."""
+    inputs = [name for name in tokenizer.model_input_names if name in _KNOWN_INPUTS]
+    if "input_ids" not in inputs or "attention_mask" not in inputs:
+        raise UnsupportedBodyError(f"tokenizer inputs {tokenizer.model_input_names}")
+    return inputs
+
+
+def _body_spec(
+    embedder: SentenceTransformerEmbedder, model: Any, inputs: list[str]
+) -> dict[str, Any]:
+    """The manifest entry of the ONNX body, before its precision and checks are known."""
+    tokenizer = model.tokenizer
     identity = embedder.identity
-    spec: dict[str, Any] = {
+    return {
         "name": identity["name"],
         "dim": embedder.dim,
         "max_seq_length": int(model.max_seq_length),
@@ -224,67 +264,79 @@ def export_onnx(
             for name in ("torch", "onnx", "onnxruntime", "sentence-transformers")
         },
     }
-    with tempfile.TemporaryDirectory(prefix="triage-onnx-") as scratch:
-        fp32_path = Path(scratch) / "fp32.onnx"
-        say(f"exporting {identity['name']} to ONNX (opset {OPSET})")
-        _export_fp32(model, fp32_path, inputs)
-        fp32 = OnnxEmbedder(
-            fp32_path, tokenizer_path, {**spec, "precision": "fp32"}, threads=threads
-        ).encode(texts)
-        exact = _cosines(fp32, reference)
-        if exact.min() < EXPORT_MIN_COSINE:
-            raise ArtifactError(
-                f"the ONNX export of {identity['name']} does not reproduce sentence-transformers "
-                f"(lowest cosine {exact.min():.6f} on {len(texts)} texts); nothing was written"
-            )
-        quality: dict[str, Any] = {
-            "sample_size": len(texts),
-            "fp32_vs_torch_min_cosine": round(float(exact.min()), 7),
-            "min_cosine_required": min_cosine,
-        }
-        chosen = "fp32"
-        if precision in ("auto", "int8"):
-            int8_path = Path(scratch) / "int8.onnx"
-            say("quantizing to int8 (dynamic, per channel)")
-            _quantize(fp32_path, int8_path)
-            int8 = OnnxEmbedder(
-                int8_path, tokenizer_path, {**spec, "precision": "int8"}, threads=threads
-            ).encode(texts)
-            cosine = _cosines(int8, fp32)
-            quality["int8_vs_fp32_mean_cosine"] = round(float(cosine.mean()), 5)
-            quality["int8_vs_fp32_min_cosine"] = round(float(cosine.min()), 5)
-            # How well the int8 body keeps the neighbourhood structure the heads rely on.
-            quality["pairwise_similarity_correlation"] = round(
-                float(np.corrcoef((int8 @ int8.T).ravel(), (fp32 @ fp32.T).ravel())[0, 1]), 5
-            )
-            if cosine.mean() >= min_cosine:
-                chosen = "int8"
-                shutil.copyfile(int8_path, directory / Path(ONNX_MODEL).name)
-            elif precision == "int8":
-                raise ArtifactError(
-                    f"int8 embeddings reach a mean cosine of {cosine.mean():.4f} to fp32 on "
-                    f"{len(texts)} texts, below the {min_cosine} required"
-                )
-            else:
-                say(
-                    f"int8 mean cosine {cosine.mean():.4f} < {min_cosine}: shipping the fp32 "
-                    "ONNX body instead"
-                )
-        if chosen == "fp32":
-            shutil.copyfile(fp32_path, directory / Path(ONNX_MODEL).name)
-    model_path = directory / Path(ONNX_MODEL).name
-    spec.update(
-        precision=chosen,
-        quantization="dynamic int8, per channel" if chosen == "int8" else None,
-        weights_sha256=sha256_file(model_path),
-        quality=quality,
-    )
-    say(
-        f"ONNX body: {chosen}, {model_path.stat().st_size / 1e6:.0f} MB"
-        + (
-            f", mean cosine to fp32 {quality['int8_vs_fp32_mean_cosine']:.4f}"
-            if "int8_vs_fp32_mean_cosine" in quality
-            else ""
+
+
+@dataclass(frozen=True)
+class _Graphs:
+    """The graphs of one export in a scratch directory, each run as the service runs it."""
+
+    scratch: Path
+    tokenizer_path: Path
+    spec: dict[str, Any]
+    texts: list[str]
+    threads: int
+
+    def path(self, precision: str) -> Path:
+        return self.scratch / f"{precision}.onnx"
+
+    def encode(self, precision: str) -> np.ndarray:
+        """The guard texts' vectors by the graph of ``precision``."""
+        spec = {**self.spec, "precision": precision}
+        embedder = OnnxEmbedder(
+            self.path(precision), self.tokenizer_path, spec, threads=self.threads
         )
+        return embedder.encode(self.texts)
+
+
+def _fp32_quality(
+    name: str, fp32: np.ndarray, reference: np.ndarray, min_cosine: float
+) -> dict[str, Any]:
+    """The fp32 graph's check against sentence-transformers; a wrong export raises."""
+    exact = _cosines(fp32, reference)
+    if exact.min() < EXPORT_MIN_COSINE:
+        raise ArtifactError(
+            f"the ONNX export of {name} does not reproduce sentence-transformers "
+            f"(lowest cosine {exact.min():.6f} on {len(fp32)} texts); nothing was written"
+        )
+    return {
+        "sample_size": len(fp32),
+        "fp32_vs_torch_min_cosine": round(float(exact.min()), 7),
+        "min_cosine_required": min_cosine,
+    }
+
+
+def _int8_quality(int8: np.ndarray, fp32: np.ndarray) -> dict[str, float]:
+    """How close the int8 graph stays to the fp32 one, text by text and pair by pair."""
+    cosine = _cosines(int8, fp32)
+    return {
+        "int8_vs_fp32_mean_cosine": round(float(cosine.mean()), 5),
+        "int8_vs_fp32_min_cosine": round(float(cosine.min()), 5),
+        # How well the int8 body keeps the neighbourhood structure the heads rely on.
+        "pairwise_similarity_correlation": round(
+            float(np.corrcoef((int8 @ int8.T).ravel(), (fp32 @ fp32.T).ravel())[0, 1]), 5
+        ),
+    }
+
+
+def _int8_passes(
+    cosine: np.ndarray, min_cosine: float, precision: Precision, n_texts: int, say: Say
+) -> bool:
+    """Whether the int8 graph ships; short of ``min_cosine`` it fails when int8 was asked for,
+    and falls back to fp32 otherwise."""
+    if cosine.mean() >= min_cosine:
+        return True
+    if precision == "int8":
+        raise ArtifactError(
+            f"int8 embeddings reach a mean cosine of {cosine.mean():.4f} to fp32 on "
+            f"{n_texts} texts, below the {min_cosine} required"
+        )
+    say(f"int8 mean cosine {cosine.mean():.4f} < {min_cosine}: shipping the fp32 ONNX body instead")
+    return False
+
+
+def _shipped_line(chosen: str, model_path: Path, quality: dict[str, Any]) -> str:
+    return f"ONNX body: {chosen}, {model_path.stat().st_size / 1e6:.0f} MB" + (
+        f", mean cosine to fp32 {quality['int8_vs_fp32_mean_cosine']:.4f}"
+        if "int8_vs_fp32_mean_cosine" in quality
+        else ""
     )
-    return OnnxExport(files={ONNX_MODEL: model_path, ONNX_TOKENIZER: tokenizer_path}, spec=spec)
