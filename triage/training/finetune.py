@@ -132,37 +132,10 @@ def finetune_body(
     serving_length = model.max_seq_length
     model.max_seq_length = min(config.max_seq_length, serving_length or config.max_seq_length)
     batches = BalancedBatches(labels, config.batch_size, config.seed)
-    label_ids = {label: i for i, label in enumerate(sorted(set(labels)))}
-    codes = torch.tensor([label_ids[label] for label in labels])
     steps = config.steps(len(texts))
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    warmup = max(1, round(config.warmup_share * steps))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps)
-    )
     say(f"fine-tuning the body: {steps} steps of {config.batch_size} tickets")
     started = time.perf_counter()
-    losses: list[float] = []
-    model.train()
-    for step in range(steps):
-        rows = next(batches)
-        features = model.preprocess([texts[i] for i in rows])
-        pooled = model(features)["sentence_embedding"]
-        embeddings = torch.nn.functional.normalize(pooled, dim=-1)
-        loss = supervised_contrastive_loss(embeddings, codes[rows], config.temperature)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if (step + 1) % 100 == 0 or step + 1 == steps:
-            say(
-                f"  step {step + 1}/{steps}: loss {np.mean(losses[-100:]):.3f} "
-                f"({time.perf_counter() - started:.0f}s)"
-            )
-    model.eval()
+    losses = _train(model, texts, labels, batches, steps, config, say)
     model.max_seq_length = serving_length
     seconds = time.perf_counter() - started
     body_dir = directory / "tuned-body"
@@ -189,3 +162,48 @@ def finetune_body(
         if path.is_file()
     }
     return FinetuneResult(embedder=tuned, files=files, summary=summary)
+
+
+def _train(
+    model: Any,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    batches: BalancedBatches,
+    steps: int,
+    config: FinetuneConfig,
+    say: Say,
+) -> list[float]:
+    """``steps`` optimiser steps of the SupCon loss on ``model`` (AdamW, linear warm-up then
+    linear decay); the loss of each step, reported every 100 steps."""
+    import torch
+
+    label_ids = {label: i for i, label in enumerate(sorted(set(labels)))}
+    codes = torch.tensor([label_ids[label] for label in labels])
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    warmup = max(1, round(config.warmup_share * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps)
+    )
+    started = time.perf_counter()
+    losses: list[float] = []
+    model.train()
+    for step in range(steps):
+        rows = next(batches)
+        features = model.preprocess([texts[i] for i in rows])
+        pooled = model(features)["sentence_embedding"]
+        embeddings = torch.nn.functional.normalize(pooled, dim=-1)
+        loss = supervised_contrastive_loss(embeddings, codes[rows], config.temperature)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+        if (step + 1) % 100 == 0 or step + 1 == steps:
+            say(
+                f"  step {step + 1}/{steps}: loss {np.mean(losses[-100:]):.3f} "
+                f"({time.perf_counter() - started:.0f}s)"
+            )
+    model.eval()
+    return losses
