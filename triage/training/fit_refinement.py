@@ -66,24 +66,51 @@ def fit_refinement(
     counts = np.bincount(truth, minlength=n_classes)
     median = float(np.median(counts))
     if median < cold_start_below:
-        refinement = Refinement(
-            vote_weight=1.0,
-            vote_kind=CENTROIDS,
-            vote_sharpness=sharpness,
-            chosen_on={
-                "mode": "cold start",
-                "why": f"median class has {median:g} training tickets (< {cold_start_below})",
-                "calibration": "none: too few tickets",
-            },
-        )
-        oof = leave_one_out_centroid_vote(embeddings, truth, n_classes, sharpness=sharpness)
-        return FittedRefinement(refinement, oof)
+        why = f"median class has {median:g} training tickets (< {cold_start_below})"
+        return _cold_start(embeddings, truth, n_classes, sharpness, why)
     vote = None
     if any(w > 0 for w in weights):
         vote = neighbour_vote(
             embeddings, embeddings, truth, n_classes, k=k, sharpness=sharpness, exclude_self=True
         )
-    classes = np.arange(n_classes)
+    weight, candidates = _best_vote_weight(oof_proba, vote, truth, weights)
+    blended = oof_proba if weight == 0 or vote is None else _blend(oof_proba, vote, weight)
+    calibration, note = _top_label_calibration(blended, truth, calibrate)
+    refinement = Refinement(
+        vote_weight=weight,
+        vote_k=k,
+        vote_sharpness=sharpness,
+        calibration=calibration,
+        chosen_on={
+            "mode": "trained",
+            "vote_candidates": candidates,
+            "calibration": note,
+        },
+    )
+    return FittedRefinement(refinement, refinement.apply(oof_proba, vote))
+
+
+def _cold_start(
+    embeddings: np.ndarray, truth: np.ndarray, n_classes: int, sharpness: float, why: str
+) -> FittedRefinement:
+    """The class-centroid vote alone, uncalibrated; out of fold, each ticket left out of its
+    own class's centroid."""
+    refinement = Refinement(
+        vote_weight=1.0,
+        vote_kind=CENTROIDS,
+        vote_sharpness=sharpness,
+        chosen_on={"mode": "cold start", "why": why, "calibration": "none: too few tickets"},
+    )
+    oof = leave_one_out_centroid_vote(embeddings, truth, n_classes, sharpness=sharpness)
+    return FittedRefinement(refinement, oof)
+
+
+def _best_vote_weight(
+    oof_proba: np.ndarray, vote: np.ndarray | None, truth: np.ndarray, weights: Sequence[float]
+) -> tuple[float, list[dict[str, float]]]:
+    """The vote weight with the best out-of-fold macro-F1 (a larger one only if it gains
+    ``MIN_GAIN``), and every weight's scores."""
+    classes = np.arange(oof_proba.shape[1])
     candidates = []
     best: tuple[float, float] | None = None  # (macro-F1, weight)
     for weight in sorted(weights):
@@ -100,28 +127,19 @@ def fit_refinement(
         if best is None or macro_f1 > best[0] + MIN_GAIN:
             best = (macro_f1, weight)
     assert best is not None, "no vote weight to compare"
-    weight = best[1]
-    blended = oof_proba if weight == 0 or vote is None else _blend(oof_proba, vote, weight)
-    calibration = None
+    return best[1], candidates
+
+
+def _top_label_calibration(
+    blended: np.ndarray, truth: np.ndarray, calibrate: bool
+) -> tuple[TopLabelCalibration | None, str]:
+    """The top-label calibration when asked for and there are rows enough, and why not."""
     if not calibrate:
-        note = "turned off: temperature only"
-    elif len(truth) < MIN_CALIBRATION_ROWS:
-        note = f"{len(truth)} training rows (< {MIN_CALIBRATION_ROWS}): temperature only"
-    else:
-        calibration = fit_top_label_calibration(blended, truth)
-        note = f"isotonic on the top label, {len(calibration.confidences)} knots"
-    refinement = Refinement(
-        vote_weight=weight,
-        vote_k=k,
-        vote_sharpness=sharpness,
-        calibration=calibration,
-        chosen_on={
-            "mode": "trained",
-            "vote_candidates": candidates,
-            "calibration": note,
-        },
-    )
-    return FittedRefinement(refinement, refinement.apply(oof_proba, vote))
+        return None, "turned off: temperature only"
+    if len(truth) < MIN_CALIBRATION_ROWS:
+        return None, f"{len(truth)} training rows (< {MIN_CALIBRATION_ROWS}): temperature only"
+    calibration = fit_top_label_calibration(blended, truth)
+    return calibration, f"isotonic on the top label, {len(calibration.confidences)} knots"
 
 
 def leave_one_out_centroid_vote(
