@@ -66,17 +66,62 @@ def fit_and_evaluate(
     y = split.labels[name]
     say(f"fitting head {name!r} ({len(set(y))} classes)")
     fitted = fit_on_rows(name, y[train_idx], train_x, neighbours, config)
-    labels, refinement, policy = fitted.labels, fitted.refinement, fitted.policy
     answers = _evaluated_answers(
         name, split, config, fitted, train_x, test_x, embeddings, neighbours, test_allow_auto
     )
     truth = y[answers.rows].tolist()
-    test_proba, head_proba = answers.proba, answers.head_proba
-    report = head_report(truth, test_proba, labels, slices=slices)
+    evidence, promise = _promise(config, fitted)
+    report = _head_report(split, config, fitted, answers, truth, slices, evidence, promise)
+    say(_result_line(name, report, fitted, split))
+    warning = evidence_warning(name, len(fitted.labels), promise, config.target_precision)
+    if warning:
+        say(warning)
+    say(f"  {name}: {promise.statement}")
+    return HeadRun(
+        pipeline=fitted.pipeline,
+        refinement=fitted.refinement,
+        curves=fitted.curves,
+        # What served answers should look like: the refined out-of-fold predictions.
+        drift_reference=HeadReference.from_predictions(
+            fitted.labels, fitted.refined_oof, y[train_idx].tolist()
+        ),
+        report=report,
+    )
+
+
+def _head_report(
+    split: Split,
+    config: TrainConfig,
+    fitted: FittedHead,
+    answers: HeadAnswers,
+    truth: list[str],
+    slices: Mapping[str, Sequence[str]],
+    evidence: Evidence,
+    promise: HeadPromise,
+) -> dict[str, Any]:
+    """The head's part of metrics.json: its scores on the evaluated rows, how it was tuned
+    and refined, its operating points, the baselines and what it can promise."""
+    labels = fitted.labels
+    report = head_report(truth, answers.proba, labels, slices=slices)
     report["evaluation"] = split.info["method"]
     report["fit_seconds"] = round(fitted.seconds, 2)
     report["tuning"] = {"chosen": fitted.tuning.params, "candidates": fitted.tuning.candidates}
-    report["refinement"] = {
+    report["refinement"] = _refinement_report(fitted.refinement, truth, answers.head_proba, labels)
+    report["operating_points"] = _operating_points_report(config, fitted, truth, answers)
+    report["baselines"] = {
+        "tfidf_logreg": score(truth, answers.baseline),
+        "majority": score(truth, answers.majority),
+    }
+    report["evidence"] = evidence.to_dict()
+    report["promise"] = promise.to_dict()
+    return report
+
+
+def _refinement_report(
+    refinement: Refinement, truth: list[str], head_proba: np.ndarray, labels: list[str]
+) -> dict[str, Any]:
+    """The refinement chosen, and the linear head alone on the same evaluated rows."""
+    return {
         "vote_kind": refinement.vote_kind,
         "vote_weight": refinement.vote_weight,
         "vote_k": refinement.vote_k,
@@ -88,46 +133,35 @@ def fit_and_evaluate(
             "ece": calibration(truth, head_proba, labels)["ece"],
         },
     }
+
+
+def _operating_points_report(
+    config: TrainConfig, fitted: FittedHead, truth: list[str], answers: HeadAnswers
+) -> dict[str, Any]:
+    """The thresholds chosen out of fold, the classes without one and why, and the decisions
+    they make on the evaluated rows."""
     curves = fitted.curves
-    report["operating_points"] = {
+    return {
         "target_precision": config.target_precision,
         "confidence_level": CONFIDENCE_LEVEL,
         "suggest_floor": config.suggest_floor,
-        "thresholds": policy.thresholds,
+        "thresholds": fitted.policy.thresholds,
         "excluded": {label: curve.excluded for label, curve in curves.items() if curve.excluded},
         "no_auto": no_auto_reasons(curves, config.target_precision),
         "test": outcome_report(truth, answers.outcomes),
     }
-    report["baselines"] = {
-        "tfidf_logreg": score(truth, answers.baseline),
-        "majority": score(truth, answers.majority),
-    }
-    evidence, promise = _promise(config, fitted)
-    report["evidence"] = evidence.to_dict()
-    report["promise"] = promise.to_dict()
+
+
+def _result_line(name: str, report: Mapping[str, Any], fitted: FittedHead, split: Split) -> str:
     auto = report["operating_points"]["test"]["auto"]
     precision = "n/a" if auto["precision"] is None else f"{auto['precision']:.3f}"
-    say(
+    return (
         f"  {name}: accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f} "
         f"(TF-IDF+LR baseline {report['baselines']['tfidf_logreg']['macro_f1']:.3f}; "
-        f"vote weight {refinement.vote_weight}, head alone "
+        f"vote weight {fitted.refinement.vote_weight}, head alone "
         f"{report['refinement']['head_alone']['macro_f1']:.3f}), "
         f"automatic for {auto['share']:.0%} of {_evaluated(split)} at precision {precision} "
         f"in {fitted.seconds:.1f}s"
-    )
-    warning = evidence_warning(name, len(labels), promise, config.target_precision)
-    if warning:
-        say(warning)
-    say(f"  {name}: {promise.statement}")
-    return HeadRun(
-        pipeline=fitted.pipeline,
-        refinement=refinement,
-        curves=curves,
-        # What served answers should look like: the refined out-of-fold predictions.
-        drift_reference=HeadReference.from_predictions(
-            labels, fitted.refined_oof, y[train_idx].tolist()
-        ),
-        report=report,
     )
 
 
