@@ -26,16 +26,53 @@ def render_model_card(
 ) -> str:
     """Markdown describing what the model is, what it was trained on and how well it does."""
     split = metrics["split"]
+    cross_validated = split["method"] in _CROSS_VALIDATION
     lines = [
         f"# Model card: triage {version}",
         "",
+        *_what_it_does(text_columns, label_columns),
+        "",
+        *_how(embedder, metrics["heads"]),
+        "",
+        "## Training data",
+        f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "
+        f"{training_data['rows_used']} of {training_data['rows']} rows used.",
+        _evaluation_line(split),
+        "",
+        *_results(metrics["heads"], split["method"], cross_validated),
+        "",
+        *_decisions(metrics["heads"], cross_validated),
+        *_no_auto_lines(metrics),
+        *_slices(metrics["heads"]),
+        "",
+        "## What this model can promise",
+        "",
+        *(
+            f"- {head}: {report['promise']['statement']}"
+            for head, report in metrics["heads"].items()
+            if "promise" in report
+        ),
+        "",
+        *_limits(cross_validated),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _what_it_does(text_columns: Sequence[str], label_columns: Mapping[str, str]) -> list[str]:
+    return [
         "## What it does",
         "Classifies a helpdesk ticket ("
         + " + ".join(text_columns)
         + ") into "
         + ", ".join(f"**{head}** (column `{col}`)" for head, col in label_columns.items())
         + ", each with a calibrated probability and the full distribution over labels.",
-        "",
+    ]
+
+
+def _how(embedder: Mapping[str, Any], heads: Mapping[str, Any]) -> list[str]:
+    """The body, the heads' recipe, and each head's tuning and refinement."""
+    return [
         "## How",
         f"- Embedding body: `{embedder.get('name')}` ({embedder.get('kind')}, "
         f"{embedder.get('dim')} dimensions), loaded from local files.",
@@ -45,31 +82,26 @@ def render_model_card(
             f"- {head}: C={r['tuning']['chosen']['C']}, class weight "
             f"{r['tuning']['chosen']['class_weight'] or 'none'} (best out-of-fold macro-F1 "
             f"of {len(r['tuning']['candidates'])} settings on the training part)."
-            for head, r in metrics["heads"].items()
+            for head, r in heads.items()
             if "tuning" in r
         ),
         *(
             _refinement_line(head, r["refinement"])
-            for head, r in metrics["heads"].items()
+            for head, r in heads.items()
             if "refinement" in r
         ),
-        "",
-        "## Training data",
-        f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "
-        f"{training_data['rows_used']} of {training_data['rows']} rows used.",
-        _evaluation_line(split),
     ]
-    cross_validated = split["method"] in _CROSS_VALIDATION
-    lines += [
+
+
+def _results(heads: Mapping[str, Any], method: str, cross_validated: bool) -> list[str]:
+    """Each head's accuracy, macro-F1 and calibration beside the two baselines."""
+    lines = [
+        f"## {method.capitalize() if cross_validated else 'Held-out'} results",
         "",
-        f"## {split['method'].capitalize() if cross_validated else 'Held-out'} results",
-        "",
-    ]
-    lines += [
         "| head | accuracy | macro-F1 | TF-IDF+LR baseline acc / macro-F1 | majority acc | ECE |",
         "|---|---|---|---|---|---|",
     ]
-    for head, report in metrics["heads"].items():
+    for head, report in heads.items():
         base = report["baselines"]["tfidf_logreg"]
         lines.append(
             f"| {head} | {_pct(report['accuracy'])} | {report['macro_f1']:.3f} | "
@@ -77,8 +109,12 @@ def render_model_card(
             f"{_pct(report['baselines']['majority']['accuracy'])} | "
             f"{report['calibration']['ece']:.3f} |"
         )
-    lines += [
-        "",
+    return lines
+
+
+def _decisions(heads: Mapping[str, Any], cross_validated: bool) -> list[str]:
+    """How thresholds are set, and the share and precision of each decision per head."""
+    lines = [
         f"## Decisions on the {'evaluated' if cross_validated else 'held-out'} tickets",
         "",
         "Per-class thresholds are set on out-of-fold predictions of the training part: a class's "
@@ -93,7 +129,7 @@ def render_model_card(
         "| review: share | classes without a threshold |",
         "|---|---|---|---|---|---|",
     ]
-    for head, report in metrics["heads"].items():
+    for head, report in heads.items():
         points = report["operating_points"]
         test = points["test"]
         never = sorted(label for label, t in points["thresholds"].items() if t is None)
@@ -104,8 +140,13 @@ def render_model_card(
             f"{_pct(test['suggest']['precision'])} | {_pct(test['review']['share'])} | "
             f"{', '.join(never) or 'none'} |"
         )
-    lines += _no_auto_lines(metrics)
-    for head, report in metrics["heads"].items():
+    return lines
+
+
+def _slices(heads: Mapping[str, Any]) -> list[str]:
+    """One table per head and slice column (e.g. language)."""
+    lines: list[str] = []
+    for head, report in heads.items():
         for column, groups in report.get("slices", {}).items():
             lines += ["", f"### {head} by {column}", "", "| value | n | accuracy | macro-F1 |"]
             lines.append("|---|---|---|---|")
@@ -114,23 +155,18 @@ def render_model_card(
                     f"| {value} | {group['n']} | {_pct(group['accuracy'])} | "
                     f"{group['macro_f1']:.3f} |"
                 )
-    lines += ["", "## What this model can promise", ""]
-    lines += [
-        f"- {head}: {report['promise']['statement']}"
-        for head, report in metrics["heads"].items()
-        if "promise" in report
-    ]
-    lines += [
-        "",
+    return lines
+
+
+def _limits(cross_validated: bool) -> list[str]:
+    return [
         "## Limits",
         f"- Figures come from {'the folds' if cross_validated else 'one held-out split'} of "
         "the training file; they describe tickets like those, not a different helpdesk's.",
         "- Classes with few examples have noisy per-class figures; see `metrics.json`.",
         "- `auto` precision is promised per class at 95 % confidence on tickets like the "
         "training data; on another helpdesk's tickets, measure it again (`triage evaluate`).",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def _evaluation_line(split: Mapping[str, Any]) -> str:
