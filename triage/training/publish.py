@@ -39,33 +39,19 @@ def save_version(
     """Write ``model`` as a new version under ``models_dir``; ``metrics`` gains the ONNX
     body's held-out check. ``embeddings``: every text of ``split``, by the training body."""
     training_data = split.training_data
-    embedder = model.embedder
-    reports = metrics["heads"]
-    onnx = None
-    if config.onnx and isinstance(embedder, SentenceTransformerEmbedder):
-        (scratch / "onnx").mkdir(parents=True)
-        onnx = _export_body(embedder, config, split, embeddings, scratch / "onnx", say)
-    manifest_fields: dict[str, Any] = {}
-    extra_files: dict[str, Path] = {}
-    if tuned is not None:
-        manifest_fields["finetune"] = tuned.summary
-        extra_files.update(tuned.files)
-    if onnx is not None:
-        metrics["onnx_embedder"] = _onnx_held_out(onnx, model, split, embeddings, say)
-        manifest_fields["onnx_embedder"] = onnx.spec
-        extra_files.update(onnx.files)
-    version = base = new_version(training_data["sha256"])
-    suffix = 2
-    while (models_dir / version).exists():  # two runs on the same data in one second
-        version, suffix = f"{base}-{suffix}", suffix + 1
+    body_fields, body_files = _body_files(
+        model, metrics, config, split, embeddings, tuned, scratch, say
+    )
+    version = _free_version(models_dir, training_data["sha256"])
     card = render_model_card(
         version=version,
-        embedder=embedder.identity,
+        embedder=model.embedder.identity,
         text_columns=config.text_columns,
         label_columns=config.labels,
         training_data=training_data,
         metrics=metrics,
     )
+    reports = metrics["heads"]
     path = save_model(
         model,
         models_dir,
@@ -80,15 +66,53 @@ def save_version(
             },
             # What GET /v1/model needs to say what each head can promise (triage.core.promises).
             "evidence": {name: r["evidence"] for name, r in reports.items() if "evidence" in r},
-            **manifest_fields,
+            **body_fields,
         },
         metrics=metrics,
         model_card=card,
         figures=render_plots(metrics),
-        extra_files=extra_files,
+        extra_files=body_files,
     )
     say(f"saved {path}")
     return path
+
+
+def _body_files(
+    model: TriageModel,
+    metrics: dict[str, Any],
+    config: TrainConfig,
+    split: Split,
+    embeddings: np.ndarray,
+    tuned: FinetuneResult | None,
+    scratch: Path,
+    say: Say,
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The manifest fields and files of a fine-tuned body and of its ONNX export, if any;
+    ``metrics`` gains the ONNX body's held-out check."""
+    embedder = model.embedder
+    onnx = None
+    if config.onnx and isinstance(embedder, SentenceTransformerEmbedder):
+        (scratch / "onnx").mkdir(parents=True)
+        onnx = _export_body(embedder, config, split, embeddings, scratch / "onnx", say)
+    manifest_fields: dict[str, Any] = {}
+    extra_files: dict[str, Path] = {}
+    if tuned is not None:
+        manifest_fields["finetune"] = tuned.summary
+        extra_files.update(tuned.files)
+    if onnx is not None:
+        metrics["onnx_embedder"] = _onnx_held_out(onnx, model, split, embeddings, say)
+        manifest_fields["onnx_embedder"] = onnx.spec
+        extra_files.update(onnx.files)
+    return manifest_fields, extra_files
+
+
+def _free_version(models_dir: Path, data_sha256: str) -> str:
+    """A new version name, suffixed when two runs on the same data end in one second."""
+    version = base = new_version(data_sha256)
+    suffix = 2
+    while (models_dir / version).exists():
+        version, suffix = f"{base}-{suffix}", suffix + 1
+    return version
 
 
 def _export_body(
