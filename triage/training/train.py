@@ -31,7 +31,7 @@ from triage.training.head_fitting import HeadRun, fit_and_evaluate
 from triage.training.publish import save_version
 from triage.training.split import Split, describe_split, split_rows
 
-# Defined in config and split; triage.cli and benchmarks/ import them from here.
+# Defined in config and split; triage.cli, benchmarks/ and notebooks/ import them from here.
 __all__ = [
     "DEFAULT_LABELS",
     "DEFAULT_TEXT_COLUMNS",
