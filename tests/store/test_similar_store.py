@@ -67,3 +67,29 @@ def test_vectors_of_another_embedder_are_refused(tmp_path: Path) -> None:
         SimilarService.open(database, HashingEmbedder(64)).add(records(3))
         with pytest.raises(StoreMismatchError, match="triage index build"):
             SimilarService.open(database, HashingEmbedder(32))
+
+
+def test_open_duplicates_are_scanned_exactly_without_the_graph(tmp_path: Path) -> None:
+    # Open tickets are few (kept for the duplicate window): every find used to widen the
+    # graph search twice (to 40, then 400 candidates) before scanning them.
+    with Database(f"sqlite:///{tmp_path / 'triage.db'}") as database:
+        database.upgrade()
+        service = SimilarService.open(database, HashingEmbedder(64), hnsw_threshold=8)
+        service.add(records(200))
+        text = "printer paper jam case 4"
+        vector = service.embed([service.text(text, None)])[0]
+        service.remember_open(TicketRecord("OPEN-1", subject=text), vector)
+        index = service.search_backend.index  # type: ignore[attr-defined]
+        searched: list[int] = []
+        search = index.search
+
+        def counted(queries: object, k: int = 10) -> object:
+            searched.append(k)
+            return search(queries, k)
+
+        index.search = counted
+        found = service.find(vector, k=5)
+        assert [m.ticket.record.ticket_id for m in found.duplicates] == ["OPEN-1"]
+        assert "T4" in [m.ticket.record.ticket_id for m in found.similar]
+        assert searched == [20]  # the resolved search only: max(4 x 5, 20) candidates
+        service.close()

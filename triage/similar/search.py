@@ -26,7 +26,7 @@ from pgvector.sqlalchemy import Vector
 
 from triage.similar.vector_index import DEFAULT_HNSW_THRESHOLD, VectorIndex
 from triage.store.schema import tickets
-from triage.store.tickets import Filters, TicketStore
+from triage.store.tickets import Filters, Status, TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,11 @@ class EmbeddedSearch:
 
     # Candidates asked of the index per round when filters drop some: k × this, then × 10.
     OVERSAMPLE = 4
-    # A filter this selective (this few rows left) is answered by an exact scan of them.
+    # A filter that leaves this few rows, once the first round falls short, is answered by
+    # an exact scan of them at once (the open-ticket search of every ``find``, with few or
+    # no open tickets, used to widen the graph search twice first); counting stops there.
+    EXACT_SCAN_ROWS = 2_000
+    # After the widened rounds, a filter this selective is still scanned exactly.
     EXACT_FALLBACK_ROWS = 20_000
 
     def __init__(
@@ -138,7 +142,10 @@ class EmbeddedSearch:
         size = len(self.index)
         if size == 0:
             return []
-        want = min(size, max(k * self.OVERSAMPLE, 20))
+        if filters.status is Status.OPEN and self._at_most(filters, self.EXACT_SCAN_ROWS):
+            # Open tickets are kept for the duplicate window only: few, scanned exactly.
+            return self._exact(query, k, filters)
+        first = want = min(size, max(k * self.OVERSAMPLE, 20))
         while True:
             keys, scores = self.index.search(query[None, :], want)
             candidates = [
@@ -148,14 +155,20 @@ class EmbeddedSearch:
             hits = [(key, score) for key, score in candidates if key in admitted]
             if len(hits) >= k or want >= size:
                 return hits[:k]
+            if want == first and self._at_most(filters, self.EXACT_SCAN_ROWS):
+                return self._exact(query, k, filters)
             if want >= k * self.OVERSAMPLE * 10:
-                return self._exact(query, k, filters, fallback=hits)
+                if self._at_most(filters, self.EXACT_FALLBACK_ROWS):
+                    return self._exact(query, k, filters)
+                return hits[:k]
             want = min(size, want * 10)
 
-    def _exact(self, query: FloatArray, k: int, filters: Filters, *, fallback: Hits) -> Hits:
+    def _at_most(self, filters: Filters, rows: int) -> bool:
+        """The filters admit at most ``rows`` rows (counting stops just past them)."""
+        return self.store.count_matching(filters, limit=rows + 1) <= rows
+
+    def _exact(self, query: FloatArray, k: int, filters: Filters) -> Hits:
         """Filters that leave few rows: score exactly those rows."""
-        if self.store.count_matching(filters) > self.EXACT_FALLBACK_ROWS:
-            return fallback[:k]
         keys, vectors = self.store.vectors(filters=filters)
         if not len(keys):
             return []
