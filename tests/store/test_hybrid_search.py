@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -253,3 +254,81 @@ def test_common_words_are_left_out_of_the_full_text_query(
     assert _lexical_ids(fresh, "printer") == []
     service.close()
     fresh.close()
+
+
+def test_the_full_text_query_keeps_the_rarest_words_within_the_postings_limit(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.similar import lexical
+
+    monkeypatch.setattr(lexical, "MAX_POSTINGS", 5)
+    service = SimilarService.open(database, HashingEmbedder(64))
+    service.add([TicketRecord(f"P{i}", subject=f"printer {i} offline") for i in range(20)])
+    service.add([TicketRecord("T", subject="toner low")])
+    if database.is_postgres:  # PostgreSQL counts words in its statistics, kept by ANALYZE
+        with database.begin() as connection:
+            connection.execute(sa.text("ANALYZE tickets"))
+    fresh = SimilarService.open(database, HashingEmbedder(64))
+    # "printer" (20 tickets) does not fit beside "toner" (1) in 5: only "toner" is searched.
+    assert _lexical_ids(fresh, "printer toner") == ["T"]
+    # Alone, the rarest word is searched however many tickets hold it.
+    assert len(_lexical_ids(fresh, "printer")) == 10
+    monkeypatch.setattr(lexical, "MAX_POSTINGS", 21)
+    assert len(_lexical_ids(fresh, "printer toner")) == 10
+    service.close()
+    fresh.close()
+
+
+def test_the_best_full_text_matches_dropped_by_the_filters_do_not_hide_the_rest(
+    database: Database,
+) -> None:
+    service = SimilarService.open(database, HashingEmbedder(64))
+    # Open tickets full of the word rank above the resolved ones that mention it once.
+    vector = service.embed(["printer"])[0]
+    for i in range(12):
+        opened = TicketRecord(f"O{i}", subject="printer printer printer", status=Status.OPEN)
+        service.remember_open(opened, vector)
+    service.add(
+        [
+            TicketRecord(f"R{i}", subject="Printer", body=f"paper tray {i} " + "word " * 30)
+            for i in range(3)
+        ]
+    )
+    hits = service.lexical.search("printer", 3, Filters(Status.RESOLVED))
+    found = service.store.fetch([row for row, _ in hits])
+    assert sorted(found[row].record.ticket_id for row, _ in hits) == ["R0", "R1", "R2"]
+    service.close()
+
+
+def test_word_counts_are_read_once_a_while_then_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite reads a word's count from the FTS5 vocabulary, which walks the word's whole
+    # posting list: each word once per _FREQUENCY_TTL, not at every search.
+    from triage.similar import lexical
+
+    monkeypatch.setattr(lexical, "MAX_POSTINGS", 5)
+    with Database(f"sqlite:///{tmp_path / 'triage.db'}") as database:
+        database.upgrade()
+        service = SimilarService.open(database, HashingEmbedder(64))
+        service.add([TicketRecord("A0", subject="alpha"), TicketRecord("AB", subject="alpha beta")])
+        service.add([TicketRecord(f"B{i}", subject=f"beta {i}") for i in range(2)])
+        reads: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if "ticket_fts_vocab" in statement:
+                reads.append(statement)
+
+        sa.event.listen(database.engine, "before_cursor_execute", count)
+        # alpha 2 + beta 3 tickets fit in 5: both searched.
+        assert sorted(_lexical_ids(service, "alpha beta")) == ["A0", "AB", "B0", "B1"]
+        assert sorted(_lexical_ids(service, "beta alpha")) == ["A0", "AB", "B0", "B1"]
+        assert len(reads) == 1
+        service.add([TicketRecord(f"A{i}", subject="alpha") for i in range(1, 5)])
+        assert len(_lexical_ids(service, "alpha beta")) == 8  # counts kept: alpha still 2
+        monkeypatch.setattr(lexical, "_FREQUENCY_TTL", -1.0)
+        # Read again: alpha in 6 tickets no longer fits beside beta (3).
+        assert sorted(_lexical_ids(service, "alpha beta")) == ["AB", "B0", "B1"]
+        assert len(reads) == 2
+        sa.event.remove(database.engine, "before_cursor_execute", count)
+        service.close()
