@@ -91,5 +91,5 @@ def test_open_duplicates_are_scanned_exactly_without_the_graph(tmp_path: Path) -
         found = service.find(vector, k=5)
         assert [m.ticket.record.ticket_id for m in found.duplicates] == ["OPEN-1"]
         assert "T4" in [m.ticket.record.ticket_id for m in found.similar]
-        assert searched == [20]  # the resolved search only: max(4 x 5, 20) candidates
+        assert searched == [20]  # the resolved search only: max(2 x 5, 20) candidates
         service.close()
