@@ -42,6 +42,11 @@ Protocol (fixed before measuring; issue 18):
   MRR@10) on each set, for every metric.
 * ``ms/query``: the median wall time of one ``SimilarService.find`` (query vector given; the
   embedding of a query, timed separately, comes on top).
+* ``--max-postings N``: the full-text query's limit (``lexical.MAX_POSTINGS``: its rarest
+  words up to N tickets summed) set to N for the run (``0``: no limit); ``--as-at SIZE``:
+  that limit and the common-word floor (``COMMON_FLOOR``) scaled by corpus / SIZE, i.e. the
+  same share of the store as at SIZE tickets of the same kind — what the full-text query
+  keeps of each ticket in a store that large. Written under ``postings limit``.
 
 Results are merged into ``benchmarks/results/retrieval.json`` and printed as tables.
 
@@ -76,6 +81,7 @@ from triage.core.artifacts import library_versions
 from triage.core.embeddings import load_embedder
 from triage.core.multilingual import USE_MULTILINGUAL
 from triage.core.text import ticket_text
+from triage.similar import lexical
 from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
 from triage.similar.service import SimilarService
 from triage.store.database import Database
@@ -88,6 +94,7 @@ PAIRS = ROOT / "data" / "translation_pairs.csv"
 SAMPLE = ROOT / "data" / "tickets.csv"
 
 CUTOFF = 10
+DEFAULT_COMMON_FLOOR = lexical.COMMON_FLOOR
 HOLDOUT, SEED, VALIDATION_SEED = 0.10, 0, 1
 BOOTSTRAP = 2000
 BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 1.5, "b": 0.75}
@@ -598,11 +605,20 @@ def main() -> None:
         default="",
         help="admin URL of a PostgreSQL: the stores go there (results under 'sets postgres')",
     )
+    parser.add_argument(
+        "--max-postings", type=int, help="the full-text query's limit for this run (0: none)"
+    )
+    parser.add_argument(
+        "--as-at", type=int, help="with --max-postings: scale the limits as at this store size"
+    )
     args = parser.parse_args()
+    if args.as_at is not None and args.max_postings is None:
+        parser.error("--as-at needs --max-postings")
     global POSTGRES_ADMIN_URL
     POSTGRES_ADMIN_URL = args.postgres
     old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results = {key: old[key] for key in ("tuning", "sets", "sets postgres") if key in old}
+    kept = ("tuning", "sets", "sets postgres", "postings limit")
+    results = {key: old[key] for key in kept if key in old}
     embedder = TextCache(CachedEmbedder(load_embedder(args.embedder)))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if args.tune:
@@ -612,10 +628,25 @@ def main() -> None:
         return
     compare = CachedEmbedder(load_embedder(args.compare)) if args.compare else None
     for name in args.dataset or list(DATASETS):
-        where = "sets postgres" if args.postgres else "sets"
-        results.setdefault(where, {})[name] = run(name, embedder, compare)
+        where, key = "sets postgres" if args.postgres else "sets", name
+        if args.max_postings is not None:
+            where, key = "postings limit", _limit(name, args.max_postings, args.as_at)
+        results.setdefault(where, {})[key] = run(name, embedder, compare)
         RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        print(table(name, results[where][name]) + "\n", flush=True)
+        print(table(key, results[where][key]) + "\n", flush=True)
+
+
+def _limit(name: str, postings: int, as_at: int | None) -> str:
+    """Set the full-text query's limits for ``name`` (see the docstring); the results' key."""
+    scale = 1.0 if as_at is None else len(DATASETS[name]().corpus) / as_at
+    lexical.MAX_POSTINGS = max(1, round(postings * scale)) if postings else 10**12
+    lexical.COMMON_FLOOR = max(1, round(DEFAULT_COMMON_FLOOR * scale))
+    where = "" if as_at is None else f", as at {as_at:,} tickets"
+    shown = f"{postings:,}" if postings else "none"
+    return (
+        f"{name} | limit {shown}{where} (MAX_POSTINGS {lexical.MAX_POSTINGS:,}, "
+        f"COMMON_FLOOR {lexical.COMMON_FLOOR:,})"
+    )
 
 
 if __name__ == "__main__":
