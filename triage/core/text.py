@@ -37,3 +37,10 @@ def normalise_field(value: object) -> str:
 def ticket_text(fields: Iterable[object]) -> str:
     """Model text of a ticket: its non-empty fields (e.g. subject, body), one per line."""
     return "\n".join(part for part in (normalise_field(f) for f in fields) if part)
+
+
+def subject_text(subject: object, body: object) -> str | None:
+    """Model text of a ticket's subject on its own, when it has a body as well; ``None`` when
+    the ticket's text is its subject alone, or it has no subject."""
+    head, rest = normalise_field(subject), normalise_field(body)
+    return head if head and rest else None

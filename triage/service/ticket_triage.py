@@ -62,6 +62,7 @@ def find_similar(
     result = similar.find(
         vector,
         text=ticket_text([ticket.subject, ticket.body]),
+        subject=ticket.subject,
         k=query.k,
         tenant=tenant,
         category=query.category,

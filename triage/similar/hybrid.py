@@ -1,4 +1,13 @@
-"""How the dense and the lexical ranking become one: weighted reciprocal-rank fusion.
+"""How the dense, the subject and the lexical ranking become one: weighted reciprocal-rank
+fusion.
+
+A long ticket's vector averages every word of its body (the default body has no input
+window; a body with one cuts the text at it), so what the ticket is about — its subject —
+weighs little in it, and two long reports of one bug, each full of logs and version
+strings, look alike to it only as much as any two such reports. The subject is therefore
+embedded apart as well, and the subject vectors (a ticket's own vector where its text is its
+subject) are searched as a ranking of their own: the query's subject against the stored
+subjects. Every ticket keeps one score, the cosine similarity of the two tickets' vectors.
 
 Lexical matching cannot cross languages: a word of an Indonesian query never matches an
 English ticket, so an English candidate would lose to Indonesian ones that merely share
@@ -30,6 +39,7 @@ class HybridSettings:
     lexical_weight: float = 0.25
     k: float = 10.0
     depth: int = 50  # candidates asked of each retriever
+    subject_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.depth < 1:
@@ -45,17 +55,25 @@ def fuse(
     other_language: Sequence[int],
     settings: HybridSettings = DEFAULT_HYBRID,
     limit: int | None = None,
+    *,
+    subject: Sequence[int] = (),
 ) -> list[int]:
     """Row ids best first, from the dense ranking, the lexical ranking of the candidates in
-    the query's language (or of unknown language), and ``other_language``: the dense
-    candidates in another language, in dense order (the lexical ranking's stand-in for them).
+    the query's language (or of unknown language), ``other_language``: the dense
+    candidates in another language, in dense order (the lexical ranking's stand-in for them),
+    and ``subject``: the ranking by subject vector.
     """
-    if settings.lexical_weight == 0:
+    if settings.lexical_weight == 0 and (settings.subject_weight == 0 or not subject):
         return list(dense[:limit] if limit is not None else dense)
     fused = reciprocal_rank_fusion(
-        [dense, lexical, other_language],
+        [dense, lexical, other_language, subject],
         k=settings.k,
-        weights=[settings.dense_weight, settings.lexical_weight, settings.lexical_weight],
+        weights=[
+            settings.dense_weight,
+            settings.lexical_weight,
+            settings.lexical_weight,
+            settings.subject_weight,
+        ],
         limit=limit,
     )
     return [row for row, _ in fused]

@@ -6,7 +6,9 @@
 - :class:`PgVectorSearch`: PostgreSQL with the ``vector`` extension searches its own HNSW
   index; nothing is held in the process. For several replicas against one database.
 
-Both return (row_id, cosine similarity) pairs that pass the filters, best first.
+Both return (row_id, cosine similarity) pairs that pass the filters, best first; with
+``subject=True`` they search the tickets' subject vectors instead (see
+:mod:`triage.store.tickets`), which the embedded backend holds in a second index.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ class VectorSearch(Protocol):
     def refresh(self) -> None:
         """Catch up with writes made by this or any other process."""
 
-    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
-        """Best matches among what the last ``refresh`` saw."""
+    def search(self, query: FloatArray, k: int, filters: Filters, *, subject: bool = False) -> Hits:
+        """Best matches among what the last ``refresh`` saw (``subject``: by subject vector)."""
         ...
 
     def scores(self, query: FloatArray, row_ids: Sequence[int]) -> dict[int, float]:
@@ -76,6 +78,7 @@ class EmbeddedSearch:
         self.snapshot = snapshot
         self.hnsw_threshold = hnsw_threshold
         self.index = VectorIndex(dim, hnsw_threshold=hnsw_threshold)
+        self.subjects = VectorIndex(dim, hnsw_threshold=hnsw_threshold)
         self.seq = 0
         self._sync = threading.Lock()
         self._load()
@@ -84,6 +87,10 @@ class EmbeddedSearch:
         return (
             None if self.snapshot is None else self.snapshot.with_name(self.snapshot.name + ".json")
         )
+
+    def _subject_snapshot(self) -> Path:
+        assert self.snapshot is not None
+        return self.snapshot.with_name(self.snapshot.name + ".subject")
 
     def _load(self) -> None:
         sidecar = self._sidecar()
@@ -95,8 +102,12 @@ class EmbeddedSearch:
         ):
             try:
                 facts = json.loads(sidecar.read_text(encoding="utf-8"))
-                if facts.get("dim") == self.dim:
+                # A snapshot from before subject vectors has none: rebuilt.
+                if facts.get("dim") == self.dim and facts.get("subject"):
                     self.index = VectorIndex.load(self.snapshot, hnsw_threshold=self.hnsw_threshold)
+                    self.subjects = VectorIndex.load(
+                        self._subject_snapshot(), hnsw_threshold=self.hnsw_threshold
+                    )
                     self.seq = int(facts["seq"])
                     log.info(
                         "vector index: %d from snapshot (change %d)", len(self.index), self.seq
@@ -111,11 +122,13 @@ class EmbeddedSearch:
         """Load every stored vector from the database."""
         with self._sync:
             seq = self.store.last_change()
-            keys, vectors = self.store.vectors()
             index = VectorIndex(self.dim, hnsw_threshold=self.hnsw_threshold)
-            if len(keys):
-                index.upsert(keys, vectors)
-            self.index, self.seq = index, seq
+            subjects = VectorIndex(self.dim, hnsw_threshold=self.hnsw_threshold)
+            for target, subject in ((index, False), (subjects, True)):
+                keys, vectors = self.store.vectors(subject=subject)
+                if len(keys):
+                    target.upsert(keys, vectors)
+            self.index, self.subjects, self.seq = index, subjects, seq
         log.info("vector index: %d from the database (change %d)", len(self.index), seq)
         self.refresh()
 
@@ -131,25 +144,27 @@ class EmbeddedSearch:
                     latest[row_id] = deleted
                 removed = [r for r, deleted in latest.items() if deleted]
                 upserted = [r for r, deleted in latest.items() if not deleted]
-                if removed:
-                    self.index.remove(removed)
-                if upserted:
-                    keys, vectors = self.store.vectors(upserted)
-                    if len(keys):
-                        self.index.upsert(keys, vectors)
+                for index, subject in ((self.index, False), (self.subjects, True)):
+                    if removed:
+                        index.remove(removed)
+                    if upserted:
+                        keys, vectors = self.store.vectors(upserted, subject=subject)
+                        if len(keys):
+                            index.upsert(keys, vectors)
                 self.seq = changes[-1][0]
 
-    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
+    def search(self, query: FloatArray, k: int, filters: Filters, *, subject: bool = False) -> Hits:
         # The caller refreshes once per request (SimilarService.find), not once per search.
-        size = len(self.index)
+        index = self.subjects if subject else self.index
+        size = len(index)
         if size == 0:
             return []
         if filters.status is Status.OPEN and self._at_most(filters, self.EXACT_SCAN_ROWS):
             # Open tickets are kept for the duplicate window only: few, scanned exactly.
-            return self._exact(query, k, filters)
+            return self._exact(query, k, filters, subject)
         first = want = min(size, max(k * self.OVERSAMPLE, 20))
         while True:
-            keys, scores = self.index.search(query[None, :], want)
+            keys, scores = index.search(query[None, :], want)
             candidates = [
                 (int(key), float(s)) for key, s in zip(keys[0], scores[0], strict=True) if key >= 0
             ]
@@ -158,10 +173,10 @@ class EmbeddedSearch:
             if len(hits) >= k or want >= size:
                 return hits[:k]
             if want == first and self._at_most(filters, self.EXACT_SCAN_ROWS):
-                return self._exact(query, k, filters)
+                return self._exact(query, k, filters, subject)
             if want >= k * self.OVERSAMPLE * 10:
                 if self._at_most(filters, self.EXACT_FALLBACK_ROWS):
-                    return self._exact(query, k, filters)
+                    return self._exact(query, k, filters, subject)
                 return hits[:k]
             want = min(size, want * 10)
 
@@ -169,9 +184,9 @@ class EmbeddedSearch:
         """The filters admit at most ``rows`` rows (counting stops just past them)."""
         return self.store.count_matching(filters, limit=rows + 1) <= rows
 
-    def _exact(self, query: FloatArray, k: int, filters: Filters) -> Hits:
+    def _exact(self, query: FloatArray, k: int, filters: Filters, subject: bool) -> Hits:
         """Filters that leave few rows: score exactly those rows."""
-        keys, vectors = self.store.vectors(filters=filters)
+        keys, vectors = self.store.vectors(filters=filters, subject=subject)
         if not len(keys):
             return []
         scores = _cosines(vectors, query)
@@ -196,11 +211,13 @@ class EmbeddedSearch:
             return
         with self._sync:
             self.index.save(self.snapshot)
+            self.subjects.save(self._subject_snapshot())
             sidecar = self._sidecar()
             assert sidecar is not None
             tmp = sidecar.with_name(sidecar.name + ".tmp")
+            facts = {"seq": self.seq, "dim": self.dim, "subject": True}
             try:
-                tmp.write_text(json.dumps({"seq": self.seq, "dim": self.dim}), encoding="utf-8")
+                tmp.write_text(json.dumps(facts), encoding="utf-8")
                 os.replace(tmp, sidecar)
             except BaseException:
                 tmp.unlink(missing_ok=True)
@@ -227,8 +244,8 @@ class PgVectorSearch:
     def refresh(self) -> None:
         pass  # the database is the index
 
-    def search(self, query: FloatArray, k: int, filters: Filters) -> Hits:
-        vec = sa.literal_column("vec", type_=Vector(self.dim))
+    def search(self, query: FloatArray, k: int, filters: Filters, *, subject: bool = False) -> Hits:
+        vec = sa.literal_column("subject_vec" if subject else "vec", type_=Vector(self.dim))
         distance = vec.cosine_distance(np.asarray(query, dtype=np.float32))
         statement = (
             sa.select(tickets.c.row_id, (1 - distance).label("score"))
@@ -275,16 +292,24 @@ def pgvector_available(store: TicketStore) -> bool:
 
 
 def ensure_pgvector(store: TicketStore, dim: int) -> None:
-    """The extension, a ``vec vector(dim)`` column and its HNSW index (idempotent)."""
+    """The extension, ``vec`` and ``subject_vec`` columns (``vector(dim)``) and their HNSW
+    indexes (idempotent)."""
     with store.database.begin() as connection:
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(7402316)"))
         connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
-        connection.execute(
-            sa.text(f"ALTER TABLE tickets ADD COLUMN IF NOT EXISTS vec vector({int(dim)})")
-        )
+        for column in ("vec", "subject_vec"):
+            connection.execute(
+                sa.text(f"ALTER TABLE tickets ADD COLUMN IF NOT EXISTS {column} vector({int(dim)})")
+            )
+            connection.execute(
+                sa.text(
+                    f"CREATE INDEX IF NOT EXISTS ix_tickets_{column} ON tickets USING hnsw "
+                    f"({column} vector_cosine_ops) WITH (m = 16, ef_construction = 100)"
+                )
+            )
+        # Rows stored before subject vectors: their own vector until embedded again.
         connection.execute(
             sa.text(
-                "CREATE INDEX IF NOT EXISTS ix_tickets_vec ON tickets "
-                "USING hnsw (vec vector_cosine_ops) WITH (m = 16, ef_construction = 100)"
+                "UPDATE tickets SET subject_vec = vec WHERE subject_vec IS NULL AND vec IS NOT NULL"
             )
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from triage.core.embeddings import Embedder
 from triage.core.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
 from triage.core.language import DEFAULT_LANGUAGES, UNDETERMINED, language_detector
 from triage.core.redaction import redact_pii
-from triage.core.text import ticket_text
+from triage.core.text import normalise_field, subject_text, ticket_text
 from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
 from triage.similar.lexical import LexicalSearch
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
@@ -75,12 +75,14 @@ class Candidates:
 
     ``other_language``: the dense candidates stored in another language than the query's,
     which the lexical index cannot judge. ``cosine``: the dense candidates' similarities.
+    ``subject``: the candidates by subject vector (none when not searched).
     """
 
     dense: list[int]
     lexical: list[int]
     other_language: list[int]
     cosine: dict[int, float]
+    subject: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ class SimilarService:
         if self.redact_pii:  # checked as given above; embedded and stored as kept
             records = [self._stored(record) for record in records]
             texts = [ticket_text([record.subject, record.body]) for record in records]
+        subjects = [subject_text(record.subject, record.body) for record in records]
         digests = [text_digest(t) for t in texts]
         guesses = self.language_detector.detect_many(texts)
         records = [
@@ -259,16 +262,27 @@ class SimilarService:
                 for i, (r, d) in enumerate(zip(chunk, chunk_digests, strict=True))
                 if known.get((r.tenant, r.ticket_id)) != d
             ]
-            vectors = self.embed([texts[start + i] for i in stale]) if stale else None
-            by_position = (
-                {i: vectors[n] for n, i in enumerate(stale)} if vectors is not None else {}
+            by_position, by_subject = self._embed_stale(
+                [texts[start + i] for i in stale], [subjects[start + i] for i in stale], stale
             )
-            row_ids.extend(self.store.upsert(chunk, chunk_digests, by_position))
+            row_ids.extend(self.store.upsert(chunk, chunk_digests, by_position, by_subject))
             embedded += len(stale)
             if progress is not None:
                 progress(len(chunk))
         self.search_backend.refresh()
         return AddResult(row_ids=row_ids, embedded=embedded, unchanged=len(records) - embedded)
+
+    def _embed_stale(
+        self, texts: list[str], subjects: list[str | None], positions: list[int]
+    ) -> tuple[dict[int, FloatArray], dict[int, FloatArray]]:
+        """Vectors of the texts, and of the subjects that are not None, by position; one
+        call of the embedder for both."""
+        if not positions:
+            return {}, {}
+        with_subject = [n for n, text in enumerate(subjects) if text is not None]
+        vectors = self.embed(texts + [subjects[n] or "" for n in with_subject])
+        by_subject = {positions[n]: vectors[len(texts) + m] for m, n in enumerate(with_subject)}
+        return {i: vectors[n] for n, i in enumerate(positions)}, by_subject
 
     def reembed_all(self, *, progress: Callable[[int], object] | None = None) -> int:
         """Embed every stored ticket whose vector is missing or stale; returns how many."""
@@ -294,7 +308,10 @@ class SimilarService:
             text = ticket_text([record.subject, record.body])
         language = self.language_detector.detect(text).code
         record = replace(record, status=Status.OPEN, language=language)
-        digest = text_digest(text)
+        # Kept without its subject's vector (open tickets are searched by their vector only),
+        # which an empty digest marks as missing: resolved later, it is embedded again.
+        has_subject = subject_text(record.subject, record.body) is not None
+        digest = "" if has_subject else text_digest(text)
         self.store.upsert([record], [digest], {0: vector})
         now = utcnow()
         if now - self._last_purge > timedelta(hours=1):
@@ -314,6 +331,7 @@ class SimilarService:
         vector: FloatArray,
         *,
         text: str | None = None,
+        subject: str | None = None,
         k: int = 5,
         tenant: str | None = None,
         category: str | None = None,
@@ -325,8 +343,10 @@ class SimilarService:
 
         ``text``: the query ticket's model text; given, resolved tickets are ranked by the
         fusion of the dense and the lexical ranking (:mod:`triage.similar.hybrid`), else by
-        the dense one. Scores are cosine similarities either way, and duplicates are always
-        open tickets at or above ``duplicate_threshold`` by cosine.
+        the dense one; ``subject``: the query ticket's subject, whose own vector then ranks
+        the stored subjects as well (the ticket's vector does, without it). Scores are cosine
+        similarities either way, and duplicates are always open tickets at or above
+        ``duplicate_threshold`` by cosine.
         ``exclude``: (tenant, ticket_id) of the query ticket itself, never its own match.
         """
         self.search_backend.refresh()  # once: both searches below see the same writes
@@ -336,7 +356,7 @@ class SimilarService:
         resolved = (
             self._search(vector, k, filters, exclude)
             if text is None
-            else self._hybrid(vector, text, k, filters, exclude)
+            else self._hybrid(vector, text, subject, k, filters, exclude)
         )
         open_recent = self._search(
             vector,
@@ -372,8 +392,10 @@ class SimilarService:
         depth: int,
         filters: Filters,
         exclude: tuple[str, str] | None = None,
+        subject_vector: FloatArray | None = None,
     ) -> Candidates:
-        """What each retriever found, before fusion (see :class:`Candidates`)."""
+        """What each retriever found, before fusion (see :class:`Candidates`);
+        ``subject_vector``: the query's (:meth:`subject_vector`), to rank by subject."""
         guess = self.language_detector.detect(text)
         # A short query is often misjudged ("paper jam": Indonesian at 0.68); only a sure,
         # unmixed guess keeps other-language candidates out of the lexical ranking.
@@ -381,7 +403,12 @@ class SimilarService:
         language = guess.code if sure and guess.code != UNDETERMINED else None
         dense = self.search_backend.search(vector, depth, filters)
         lexical = self.lexical.search(text, depth, filters, language=language)
-        found = self.store.keys(list(dict.fromkeys(row for row, _ in dense + lexical)))
+        by_subject = (
+            []
+            if subject_vector is None
+            else self.search_backend.search(subject_vector, depth, filters, subject=True)
+        )
+        found = self.store.keys(list(dict.fromkeys(row for row, _ in dense + lexical + by_subject)))
 
         def kept(row: int) -> bool:  # not deleted since the search, not the query itself
             key = found.get(row)
@@ -397,19 +424,39 @@ class SimilarService:
                 if language is not None and found[row].language not in (language, None)
             ],
             cosine=dict(dense),
+            subject=[row for row, _ in by_subject if kept(row)],
         )
+
+    def subject_vector(self, vector: FloatArray, text: str, subject: str | None) -> FloatArray:
+        """The query's subject vector: its subject's own when it has a body as well, else its
+        vector (as for stored tickets, see :mod:`triage.store.tickets`)."""
+        own = normalise_field(subject)
+        if not own or own == text:
+            return vector
+        return np.asarray(self.embed([own])[0], dtype=np.float32)
 
     def _hybrid(
         self,
         vector: FloatArray,
         text: str,
+        subject: str | None,
         k: int,
         filters: Filters,
         exclude: tuple[str, str] | None,
     ) -> list[tuple[StoredTicket, float]]:
         depth = max(k + (1 if exclude else 0), self.hybrid.depth)
-        found = self.candidates(vector, text, depth, filters, exclude)
-        rows = fuse(found.dense, found.lexical, found.other_language, self.hybrid, k)
+        subject_vector = (
+            self.subject_vector(vector, text, subject) if self.hybrid.subject_weight else None
+        )
+        found = self.candidates(vector, text, depth, filters, exclude, subject_vector)
+        rows = fuse(
+            found.dense,
+            found.lexical,
+            found.other_language,
+            self.hybrid,
+            k,
+            subject=found.subject,
+        )
         cosine = dict(found.cosine)
         cosine.update(self.search_backend.scores(vector, [r for r in rows if r not in cosine]))
         tickets = self.store.fetch(rows)

@@ -109,6 +109,8 @@ tickets = sa.Table(
     sa.Column("language", sa.String(16), nullable=True),
     sa.Column("text_sha256", sa.String(64), nullable=False),
     sa.Column("embedding", sa.LargeBinary, nullable=True),
+    # The subject's own vector, for tickets with a subject and a body (migration 0007).
+    sa.Column("subject_embedding", sa.LargeBinary, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("resolved_at", UtcDateTime, nullable=True),
     sa.Column("updated_at", UtcDateTime, nullable=False),

@@ -2,7 +2,10 @@
 
 The database is the source of truth. Vectors live beside the records: as float32 bytes
 (``embedding``) for the embedded index to load, or in a pgvector column (``vec``) that
-PostgreSQL searches itself. Every write appends to ``ticket_changes`` in the same
+PostgreSQL searches itself. A ticket with a subject and a body has a second vector, its
+subject's (``subject_embedding``, or ``subject_vec`` with pgvector): the *subject vectors*
+searched apart are those, and for any other ticket its one vector (its text is its subject,
+or it has none). Every write appends to ``ticket_changes`` in the same
 transaction, so an in-memory index in any process can catch up by replaying it.
 """
 
@@ -146,7 +149,11 @@ def _record(row: sa.RowMapping) -> StoredTicket:
     )
 
 
-_RECORD_COLUMNS = [c for c in tickets.c if c.name not in ("embedding", "text_sha256")]
+_RECORD_COLUMNS = [
+    c for c in tickets.c if c.name not in ("embedding", "subject_embedding", "text_sha256")
+]
+# A ticket's subject vector: its own where it has one, else the ticket's vector.
+_SUBJECT_VECTOR = sa.func.coalesce(tickets.c.subject_embedding, tickets.c.embedding)
 # Rows by id: one bound list, expanded when executed (a list of literals would be coerced
 # value by value each time the statement is built: ~1 ms for 200 ids).
 _ROW_IDS = tickets.c.row_id.in_(sa.bindparam("row_ids", expanding=True))
@@ -237,13 +244,17 @@ class TicketStore:
         records: Sequence[TicketRecord],
         digests: Sequence[str],
         vectors: Mapping[int, FloatArray],
+        subject_vectors: Mapping[int, FloatArray] | None = None,
     ) -> list[int]:
         """Insert or update records (one transaction); ``vectors`` by position, where new.
 
         A record whose position has no vector keeps the one it has (its text is unchanged);
-        a ticket given twice ends as if written twice in order. Returns the row ids, in order.
+        a ticket given twice ends as if written twice in order. ``subject_vectors``: the
+        subject's own vector of a position given a vector, where it has one (a new vector
+        without one drops the old subject vector). Returns the row ids, in order.
         """
         now = utcnow()
+        subject_vectors = subject_vectors or {}
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         for position, (record, digest) in enumerate(zip(records, digests, strict=True)):
             key = (record.tenant, record.ticket_id)
@@ -252,8 +263,13 @@ class TicketStore:
             vector = vectors.get(position)
             if vector is not None:
                 values["vector"] = np.asarray(vector, dtype=np.float32)
+                subject = subject_vectors.get(position)
+                values["subject_vector"] = (
+                    None if subject is None else np.asarray(subject, dtype=np.float32)
+                )
             elif kept is not None and "vector" in kept:
                 values["vector"] = kept["vector"]
+                values["subject_vector"] = kept["subject_vector"]
             latest[key] = values
         if not latest:
             return []
@@ -268,11 +284,25 @@ class TicketStore:
                         [self._parameters(v) for v in rows],
                     )
             found = self._row_ids(connection, list(latest))
-            new_vectors = [(found[key], v["vector"]) for key, v in latest.items() if "vector" in v]
+            new_vectors = [
+                (found[key], v["vector"], v["subject_vector"])
+                for key, v in latest.items()
+                if "vector" in v
+            ]
             if self.pgvector and new_vectors:
                 connection.execute(
-                    sa.text("UPDATE tickets SET vec = CAST(:v AS vector) WHERE row_id = :id"),
-                    [{"v": vector_literal(vector), "id": row} for row, vector in new_vectors],
+                    sa.text(
+                        "UPDATE tickets SET vec = CAST(:v AS vector), "
+                        "subject_vec = CAST(:s AS vector) WHERE row_id = :id"
+                    ),
+                    [
+                        {
+                            "v": vector_literal(vector),
+                            "s": vector_literal(vector if subject is None else subject),
+                            "id": row,
+                        }
+                        for row, vector, subject in new_vectors
+                    ],
                 )
             connection.execute(
                 ticket_changes.insert(),
@@ -282,7 +312,9 @@ class TicketStore:
 
     def _upsert_statement(self, embedding: bool) -> sa.Insert:
         dialect = postgresql if self.database.is_postgres else sqlite
-        columns = [*_UPSERT_COLUMNS, "embedding"] if embedding else _UPSERT_COLUMNS
+        columns = (
+            [*_UPSERT_COLUMNS, "embedding", "subject_embedding"] if embedding else _UPSERT_COLUMNS
+        )
         statement = dialect.insert(tickets).values({c: sa.bindparam(c) for c in columns})
         upsert: sa.Insert = statement.on_conflict_do_update(
             index_elements=["tenant", "ticket_id"],
@@ -298,6 +330,8 @@ class TicketStore:
         out = {c: values[c] for c in _UPSERT_COLUMNS}
         if "vector" in values and not self.pgvector:
             out["embedding"] = values["vector"].tobytes()
+            subject = values["subject_vector"]
+            out["subject_embedding"] = None if subject is None else subject.tobytes()
         return out
 
     @staticmethod
@@ -357,9 +391,11 @@ class TicketStore:
     def forget_vectors(self) -> None:
         """Drop every vector (another embedder will make new ones); records stay."""
         with self.database.begin() as connection:
-            connection.execute(tickets.update().values(text_sha256="", embedding=None))
+            connection.execute(
+                tickets.update().values(text_sha256="", embedding=None, subject_embedding=None)
+            )
             if self.pgvector:
-                connection.execute(sa.text("UPDATE tickets SET vec = NULL"))
+                connection.execute(sa.text("UPDATE tickets SET vec = NULL, subject_vec = NULL"))
             rows = connection.execute(sa.select(tickets.c.row_id)).scalars().all()
             if rows:
                 now = utcnow()
@@ -462,13 +498,17 @@ class TicketStore:
         return [(int(s), int(r), bool(d)) for s, r, d in rows]
 
     def vectors(
-        self, row_ids: Sequence[int] | None = None, filters: Filters | None = None
+        self,
+        row_ids: Sequence[int] | None = None,
+        filters: Filters | None = None,
+        *,
+        subject: bool = False,
     ) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        """Stored float32 vectors (embedded backend) of the given rows, or of all rows."""
+        """Stored float32 vectors (embedded backend) of the given rows, or of all rows;
+        ``subject``: their subject vectors (see the module docstring)."""
         where = (filters.clauses() if filters else []) if row_ids is None else self._by_id(filters)
-        query = sa.select(tickets.c.row_id, tickets.c.embedding).where(
-            tickets.c.embedding.is_not(None), *where
-        )
+        column = _SUBJECT_VECTOR if subject else tickets.c.embedding
+        query = sa.select(tickets.c.row_id, column).where(tickets.c.embedding.is_not(None), *where)
         keys: list[int] = []
         blobs: list[bytes] = []
         with self.database.begin() as connection:
