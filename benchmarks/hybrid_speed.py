@@ -6,12 +6,14 @@ opened by ``SimilarService.open`` (the in-process vector index, HNSW above 20,00
 cold, building the graph from the database's vectors, then again after ``close`` wrote the
 snapshot a served process keeps (``TRIAGE_DATA_DIR/vectors/index``), as a restart opens it.
 
-Tickets are synthetic: each is a real ``tobi_bueck_tickets_en`` ticket (subject and body)
-with its body's words shuffled and a serial number added, so every text is distinct while
-the vocabulary and lengths stay those of real tickets. Vectors are 512-dimensional like the
-default body's, from the ``hashing`` stand-in embedder (character n-grams of the same text)
-— the search cost does not depend on which model made them. Queries: 200 other tickets made
-the same way, never stored.
+Each ticket's subject is embedded apart as well (as ``SimilarService.add`` does), and ``find``
+is given the query's subject: the subject search is part of it (the subject's embedding is
+not, timed separately below). Tickets are synthetic: each is a real ``tobi_bueck_tickets_en``
+ticket (subject and body) with its body's words shuffled and a serial number added, so every
+text is distinct while the vocabulary and lengths stay those of real tickets. Vectors are
+512-dimensional like the default body's, from the ``hashing`` stand-in embedder (character
+n-grams of the same text) — the search cost does not depend on which model made them.
+Queries: 200 other tickets made the same way, never stored.
 
 Measured per query, single-threaded, after 20 warm-up queries (wall time: p50, p90; and the
 process's CPU time, p50, which other jobs on the machine inflate far less):
@@ -26,7 +28,9 @@ process's CPU time, p50, which other jobs on the machine inflate far less):
 * with ``--postings 2000,0``: the full-text search again under other limits of its query
   (``lexical.MAX_POSTINGS``; 0: none).
 * ``embed one query (use-multilingual)`` — the default body embedding one query text (the
-  same 200 texts, one call each), when the model is installed (``--no-embedder`` skips it).
+  same 200 texts, one call each), when the model is installed (``--no-embedder`` skips it);
+  ``embed its subject``: the same for the query's subject, which ``find`` embeds to search
+  the subjects when its subject weight is not 0.
 
 NumPy's BLAS runs on one thread, as in the Docker image (``OPENBLAS_NUM_THREADS=1``).
 Results are kept under the size and ``--label`` (e.g. ``before`` and ``after`` a change) in
@@ -57,7 +61,7 @@ from threadpoolctl import threadpool_limits
 from triage.core.embeddings import HashingEmbedder, load_embedder
 from triage.core.errors import EmbedderUnavailableError
 from triage.core.multilingual import USE_MULTILINGUAL
-from triage.core.text import ticket_text
+from triage.core.text import subject_text, ticket_text
 from triage.similar import lexical
 from triage.similar.service import SimilarService
 from triage.store.database import Database
@@ -94,8 +98,16 @@ def fill(store: TicketStore, records: list[TicketRecord], embedder: HashingEmbed
     for start in range(0, len(records), 2_000):
         chunk = records[start : start + 2_000]
         texts = [ticket_text([r.subject, r.body]) for r in chunk]
+        subjects = {i: subject_text(r.subject, r.body) for i, r in enumerate(chunk)}
+        apart = [i for i, text in subjects.items() if text is not None]
         vectors = embedder.encode(texts)
-        store.upsert(chunk, [text_digest(t) for t in texts], dict(enumerate(vectors)))
+        by_subject = embedder.encode([subjects[i] or "" for i in apart])
+        store.upsert(
+            chunk,
+            [text_digest(t) for t in texts],
+            dict(enumerate(vectors)),
+            dict(zip(apart, by_subject, strict=True)),
+        )
 
 
 def timed(call: Callable[[int], object]) -> dict[str, float]:
@@ -120,20 +132,25 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def _embedding(texts: list[str]) -> dict[str, float] | None:
+def _embedding(texts: list[str], subjects: list[str]) -> dict[str, dict[str, float]]:
     try:
         body = load_embedder(USE_MULTILINGUAL)
     except EmbedderUnavailableError as exc:
         print(f"no query embedding timed: {exc}", flush=True)
-        return None
-    return timed(lambda q: body.encode([texts[q]]))
+        return {}
+    return {
+        "embed one query (use-multilingual)": timed(lambda q: body.encode([texts[q]])),
+        "embed its subject (use-multilingual)": timed(lambda q: body.encode([subjects[q]])),
+    }
 
 
 def run(size: int, *, embed: bool, postings: list[int]) -> dict[str, Any]:
     embedder = HashingEmbedder(512)
     queries = synthetic(QUERIES + WARM_UP, seed=2)
     texts = [ticket_text([r.subject, r.body]) for r in queries]
+    subjects = [r.subject or "" for r in queries]
     vectors = embedder.encode(texts)
+    subject_vectors = embedder.encode(subjects)
     with (
         tempfile.TemporaryDirectory() as folder,
         Database(f"sqlite:///{Path(folder) / 'triage.db'}") as database,
@@ -154,13 +171,20 @@ def run(size: int, *, embed: bool, postings: list[int]) -> dict[str, Any]:
         load_before = _load()
         result = {
             "find (hybrid, k=10)": timed(
-                lambda q: service.find(vectors[q], text=texts[q], k=K, min_score=-1.0)
+                lambda q: service.find(
+                    vectors[q], text=texts[q], subject=subjects[q], k=K, min_score=-1.0
+                )
             ),
             "find (dense only, k=10)": timed(
                 lambda q: service.find(vectors[q], k=K, min_score=-1.0)
             ),
             "dense search (depth 50)": timed(
                 lambda q: service.search_backend.search(vectors[q], 50, filters)
+            ),
+            "subject search (depth 50)": timed(
+                lambda q: service.search_backend.search(
+                    subject_vectors[q], 50, filters, subject=True
+                )
             ),
             "full-text search (depth 50)": timed(
                 lambda q: service.lexical.search(texts[q], 50, filters, language="en")
@@ -176,9 +200,8 @@ def run(size: int, *, embed: bool, postings: list[int]) -> dict[str, Any]:
         lexical.MAX_POSTINGS = shipped
         load_after = _load()
         service.close()
-    embedding = _embedding(texts) if embed else None
-    if embedding is not None:
-        result["embed one query (use-multilingual)"] = embedding
+    if embed:
+        result.update(_embedding(texts, subjects))
     return {
         "size": size,
         "index_mode": "hnsw" if size >= 20_000 else "exact",
