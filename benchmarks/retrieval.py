@@ -19,27 +19,32 @@ Protocol (fixed before measuring; issue 18):
 * Methods. Through the shipped code path — each corpus stored with ``SimilarService.add`` in
   a fresh SQLite store (the embedded default: FTS5 + the in-process vector index), each query
   asked of ``SimilarService``: ``hybrid (shipped)`` = ``SimilarService.find`` with the query's
-  text (k = 10, min_score = -1); ``dense (store)`` and ``lexical (store)`` = the two rankings
-  ``SimilarService.candidates`` hands to fusion. For reference, computed in memory: ``bm25s``
-  (Lucene BM25, k1 = 1.5, b = 0.75, English stop words), ``tfidf`` (word 1–2-grams, sublinear
-  tf) and ``dense minilm`` (all-MiniLM-L6-v2 cosine; ``--compare minilm``).
+  text and subject (k = 10, min_score = -1); ``dense (store)``, ``lexical (store)`` and
+  ``subject (store)`` (the query's subject vector against the stored subject vectors, see
+  ``triage.similar.hybrid``) = the rankings ``SimilarService.candidates`` hands to fusion.
+  For reference, computed in memory: ``bm25s`` (Lucene BM25, k1 = 1.5, b = 0.75, English
+  stop words), ``tfidf`` (word 1–2-grams, sublinear tf) and ``dense minilm``
+  (all-MiniLM-L6-v2 cosine; ``--compare minilm``).
 * ``--postgres ADMIN_URL``: the same, each store in a fresh PostgreSQL database (the
   full-text side is then the ``tsvector`` column ranked by ``ts_rank``); written under
   ``sets postgres``.
 * Embedder: ``--embedder`` (default ``use-multilingual``, the default body), vectors cached in
   ``benchmarks/.cache`` by ``quality.CachedEmbedder``.
-* The fusion settings (``triage.similar.hybrid.HybridSettings``: dense and lexical weights, RRF
-  k, depth) are chosen by ``--tune`` on VALIDATION queries only, never on the queries above:
+* The fusion settings (``triage.similar.hybrid.HybridSettings``: dense, lexical and subject
+  weights, RRF k, depth) are chosen by ``--tune`` on VALIDATION queries only, never on the
+  queries above:
   ``banking77`` — 10 % of the official training questions (``default_rng(1)``) query the other
   90 %; ``tobi_bueck_tickets_en`` — 10 % of the test split's corpus (``default_rng(1)``) query
   the rest of that corpus. For each validation query the shipped ``candidates`` are computed
   once and fused with every setting of the grid; the setting with the best mean MRR@10 over
-  the two validation sets (ties: the smaller lexical weight) is written into
+  the two validation sets (ties: the smaller lexical weight, then the smaller subject weight)
+  is written into
   ``HybridSettings``' defaults by hand. SeaMonkey and the translation pairs play no part in
   the choice.
 * A paired bootstrap over queries (2,000 resamples, seed 0) gives the 95 % interval of the
-  difference between the shipped hybrid and the best single method (dense or lexical, by
-  MRR@10) on each set, for every metric.
+  difference between the shipped hybrid and the best single ranking of the store (dense,
+  lexical or subject, by MRR@10) on each set, for every metric; and between the hybrid and
+  the better in-memory lexical reference (bm25s or tfidf, by MRR@10).
 * ``ms/query``: the median wall time of one ``SimilarService.find`` (query vector given; the
   embedding of a query, timed separately, comes on top).
 * ``--max-postings N``: the full-text query's limit (``lexical.MAX_POSTINGS``: its rarest
