@@ -612,15 +612,18 @@ def table(name: str, result: dict[str, Any]) -> str:
     ]
     for method, values in result["methods"].items():
         lines.append(f"| {method} | " + " | ".join(f"{values[m]:.3f}" for m in metrics) + " |")
-    delta = result["hybrid_minus_best_single"]
-    lines.append(
-        f"| hybrid − {result['best_single']} [95 % CI] | "
-        + " | ".join(
-            "{:+.3f} [{:+.3f}, {:+.3f}]".format(delta[m]["mean"], *delta[m]["ci95"])
-            for m in metrics
+    for key, name in (("single", "best_single"), ("reference", "best_reference")):
+        delta = result.get(f"hybrid_minus_best_{key}")
+        if delta is None:
+            continue
+        lines.append(
+            f"| hybrid − {result[name]} [95 % CI] | "
+            + " | ".join(
+                "{:+.3f} [{:+.3f}, {:+.3f}]".format(delta[m]["mean"], *delta[m]["ci95"])
+                for m in metrics
+            )
+            + " |"
         )
-        + " |"
-    )
     lines.append(
         f"\nOne `find`: {result['ms_per_query_find_median']:.1f} ms median, plus "
         f"{result['ms_to_embed_one_query']:.0f} ms to embed the query "
