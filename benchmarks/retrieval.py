@@ -106,7 +106,7 @@ BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 1.5, "b": 0.75}
 TFIDF_PARAMS: dict[str, Any] = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
 GRID = [
     HybridSettings(dense_weight=1.0, lexical_weight=w, k=k, depth=50, subject_weight=s)
-    for s in (0.0, 0.25, 0.5, 1.0)
+    for s in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
     for w in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
     for k in (10.0, 30.0, 60.0)
 ]
