@@ -110,3 +110,17 @@ def test_bad_arguments_are_refused(kwargs: dict[str, object], message: str) -> N
 def test_an_item_repeated_within_a_ranking_is_refused() -> None:
     with pytest.raises(ValueError, match="appears twice in ranking 1"):
         reciprocal_rank_fusion([["a", "b"], ["c", "a", "c"]])
+
+
+def test_the_subject_ranking_counts_with_its_own_weight() -> None:
+    from triage.similar.hybrid import HybridSettings, fuse
+
+    dense, lexical, subject = [1, 2, 3], [2, 9], [3, 4]
+    # Weight 0 for both other rankings: the dense order, whatever they hold.
+    none = HybridSettings(lexical_weight=0.0, subject_weight=0.0)
+    assert fuse(dense, lexical, [], none, subject=subject) == [1, 2, 3]
+    # Weighted, the subject ranking lifts 3 (dense 3rd, subject 1st) over 1 and 2.
+    heavy = HybridSettings(lexical_weight=0.0, subject_weight=1.0, k=10.0)
+    assert fuse(dense, lexical, [], heavy, subject=subject)[:2] == [3, 1]
+    # A query without a subject ranking is fused as before.
+    assert fuse(dense, lexical, [], heavy) == [1, 2, 3]

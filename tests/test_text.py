@@ -1,4 +1,4 @@
-from triage.core.text import normalise_field, ticket_text
+from triage.core.text import normalise_field, subject_text, ticket_text
 
 
 def test_fields_are_joined_one_per_line_in_order() -> None:
@@ -26,3 +26,10 @@ def test_text_that_merely_mentions_angle_brackets_survives() -> None:
 def test_unicode_is_nfc_normalised() -> None:
     decomposed = "Cafe\u0301 wifi"
     assert normalise_field(decomposed) == "Caf\u00e9 wifi"
+
+
+def test_the_subject_is_its_own_text_only_beside_a_body() -> None:
+    assert subject_text(" Printer <b>jams</b> ", "Tray 2\n") == "Printer jams"
+    # No body: the ticket's text is its subject, embedded once.
+    assert subject_text("Printer jams", "  ") is None
+    assert subject_text(None, "Tray 2") is None
