@@ -5,6 +5,8 @@ The searches themselves, on both databases, are in ``tests/store/test_hybrid_sea
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from triage.similar import lexical
@@ -59,3 +61,13 @@ def test_at_most_max_query_terms_of_the_first_words(monkeypatch: pytest.MonkeyPa
 def test_the_module_limit_is_read_when_called(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lexical, "MAX_POSTINGS", 50)
     assert choose_terms(["jams", "tray"], {"jams": 40, "tray": 30}, 100_000) == ["tray"]
+
+
+def test_words_are_grouped_by_their_inverse_document_frequency() -> None:
+    groups = lexical.idf_groups(["toner", "printer", "tray"], {"printer": 900}, 1_000)
+    # Words the statistics do not list count as in no ticket: the highest IDF, one group.
+    assert sorted(groups.values()) == [["printer"], ["toner", "tray"]]
+    assert max(groups) == pytest.approx(math.log(1 + 1000.5 / 0.5))  # 7.6
+    assert min(groups) == pytest.approx(math.log(1 + 100.5 / 900.5))  # 0.11
+    # No statistics yet (no ANALYZE): one group, plain ts_rank.
+    assert list(lexical.idf_groups(["toner", "printer"], {}, 0).values()) == [["toner", "printer"]]

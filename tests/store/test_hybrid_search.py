@@ -332,3 +332,22 @@ def test_word_counts_are_read_once_a_while_then_again(
         assert len(reads) == 2
         sa.event.remove(database.engine, "before_cursor_execute", count)
         service.close()
+
+
+def test_a_rare_word_outranks_a_common_one_repeated(database: Database) -> None:
+    # BM25 on SQLite; on PostgreSQL ts_rank weighted by each word's IDF from its statistics.
+    service = SimilarService.open(database, HashingEmbedder(64))
+    service.add([TicketRecord(f"P{i}", subject=f"printer {i} offline") for i in range(20)])
+    service.add(
+        [
+            TicketRecord("MANY", subject="printer printer printer", body="printer again"),
+            TicketRecord("RARE", subject="toner low", body="replace the cartridge soon"),
+        ]
+    )
+    if database.is_postgres:  # PostgreSQL counts words in its statistics, kept by ANALYZE
+        with database.begin() as connection:
+            connection.execute(sa.text("ANALYZE tickets"))
+    fresh = SimilarService.open(database, HashingEmbedder(64))
+    assert _lexical_ids(fresh, "printer toner")[0] == "RARE"
+    service.close()
+    fresh.close()

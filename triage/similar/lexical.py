@@ -2,9 +2,11 @@
 
 SQLite ranks with FTS5's BM25 (subject weighted twice the body); PostgreSQL with ``ts_rank``
 over the ``simple`` configuration (subject weight A, body B, divided by 1 + log of the
-document length). Neither stems, so English and Bahasa Indonesia are treated alike; words
-are matched exactly, case- (and on SQLite diacritic-) insensitively. Migration 0006 builds
-both indexes; the database keeps them in step with the rows in the same transaction.
+document length), which knows no inverse document frequency: each word's ``ts_rank`` is
+weighted by its BM25 IDF, read from the column's statistics (``idf_groups``). Neither stems,
+so English and Bahasa Indonesia are treated alike; words are matched exactly, case- (and on
+SQLite diacritic-) insensitively. Migration 0006 builds both indexes; the database keeps them
+in step with the rows in the same transaction.
 
 A query is its ticket's words, any of which may match (OR): of its first ``MAX_QUERY_TERMS``
 distinct words that are not common — in more than ``COMMON_SHARE`` of the stored tickets and
@@ -19,6 +21,7 @@ kept by ANALYZE, which list only the common words (the others count as in no tic
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -44,6 +47,7 @@ COMMON_SHARE, COMMON_FLOOR = 0.02, 1_000
 # 5,000 keeps a query at ~5 ms of CPU at 100,000 tickets and changed no retrieval figure;
 # 2,000 (~3.7 ms) moved SeaMonkey's hybrid R@1 and R@5 by one query of 92; none, 7 ms.
 MAX_POSTINGS = 5_000
+IDF_STEP = 0.5  # PostgreSQL: words whose IDF round to the same multiple share one ts_rank
 _SIZE_TTL = 60.0  # seconds the store's ticket count is reused
 _FREQUENCY_TTL = 600.0  # seconds a word's ticket count is reused (SQLite)
 _FREQUENCY_WORDS = 200_000  # words whose counts are kept at most (SQLite)
@@ -89,6 +93,24 @@ def choose_terms(
         chosen.add(i)
         total += count
     return [word for i, word in enumerate(kept) if i in chosen]
+
+
+def idf_groups(
+    terms: Sequence[str], frequencies: Mapping[str, int], tickets: int
+) -> dict[float, list[str]]:
+    """The words by their BM25 inverse document frequency, ``ln(1 + (N - n + 0.5) / (n +
+    0.5))``: words whose IDF round to the same multiple of ``IDF_STEP`` share one
+    ``ts_rank``, weighted by their mean IDF (most words, which the statistics do not list,
+    share the highest)."""
+    rounded: dict[int, list[tuple[str, float]]] = {}
+    for term in terms:
+        n = min(frequencies.get(term, 0), tickets)
+        idf = math.log(1 + (tickets - n + 0.5) / (n + 0.5))
+        rounded.setdefault(round(idf / IDF_STEP), []).append((term, idf))
+    return {
+        sum(idf for _, idf in group) / len(group): [term for term, _ in group]
+        for group in rounded.values()
+    }
 
 
 class LexicalSearch:
@@ -144,7 +166,8 @@ class LexicalSearch:
         words = query_terms(text, limit=4 * MAX_QUERY_TERMS)
         if not words or k <= 0:
             return []
-        terms = choose_terms(words, *self._counts(words))
+        counts = self._counts(words)
+        terms = choose_terms(words, *counts)
         if not terms:
             return []
         postgres = self.store.database.is_postgres
@@ -153,7 +176,7 @@ class LexicalSearch:
         if language is not None:
             where.append(sa.or_(tickets.c.language == language, tickets.c.language.is_(None)))
         if postgres:
-            return self._rows(self._postgres(terms, where, k))
+            return self._rows(self._postgres(idf_groups(terms, *counts), where, k))
         hits = self._rows(self._sqlite(terms, where, k, SQLITE_OVERSAMPLE * k))
         if len(hits) < k:  # the filters dropped too many of the best matches
             hits = self._rows(self._sqlite(terms, where, k, SQLITE_WIDER * k))
@@ -191,14 +214,23 @@ class LexicalSearch:
         )
 
     def _postgres(
-        self, terms: list[str], where: list[sa.ColumnElement[bool]], k: int
+        self, groups: dict[float, list[str]], where: list[sa.ColumnElement[bool]], k: int
     ) -> sa.Select[Any]:
         lexical: sa.ColumnClause[Any] = sa.literal_column("lexical")
-        query = sa.func.to_tsquery(
-            sa.literal_column("'simple'::regconfig"),
-            sa.bindparam("tsquery", " | ".join(terms), type_=sa.Text),
-        )
-        rank = sa.func.ts_rank(lexical, query, 1)
+
+        def tsquery(terms: list[str], name: str) -> sa.ColumnElement[Any]:
+            return sa.func.to_tsquery(
+                sa.literal_column("'simple'::regconfig"),
+                sa.bindparam(name, " | ".join(terms), type_=sa.Text),
+            )
+
+        # ts_rank of an OR query is the mean over its words: times their count, the sum.
+        parts = [
+            sa.func.ts_rank(lexical, tsquery(terms, f"group_{i}"), 1) * (idf * len(terms))
+            for i, (idf, terms) in enumerate(sorted(groups.items()))
+        ]
+        rank = sum(parts[1:], parts[0])
+        query = tsquery([t for terms in groups.values() for t in terms], "tsquery")
         vector = sa.literal_column("vec") if self.store.pgvector else tickets.c.embedding
         return (
             sa.select(tickets.c.row_id, rank.label("score"))
