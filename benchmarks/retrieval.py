@@ -26,8 +26,9 @@ Protocol (fixed before measuring; issue 18):
   stop words), ``tfidf`` (word 1–2-grams, sublinear tf) and ``dense minilm``
   (all-MiniLM-L6-v2 cosine; ``--compare minilm``).
 * ``--postgres ADMIN_URL``: the same, each store in a fresh PostgreSQL database (the
-  full-text side is then the ``tsvector`` column ranked by ``ts_rank``); written under
-  ``sets postgres``.
+  full-text side is then the ``tsvector`` column ranked by ``ts_rank`` weighted by IDF, from
+  the statistics ``ANALYZE`` keeps, run once the corpus is stored, as autovacuum would);
+  written under ``sets postgres``.
 * Embedder: ``--embedder`` (default ``use-multilingual``, the default body), vectors cached in
   ``benchmarks/.cache`` by ``quality.CachedEmbedder``.
 * The fusion settings (``triage.similar.hybrid.HybridSettings``: dense, lexical and subject
@@ -331,6 +332,9 @@ class ShippedStore:
         started = time.perf_counter()
         self.service.add(records, batch_size=1_000)
         self.add_seconds = time.perf_counter() - started
+        if self.postgres_name:  # the statistics autovacuum keeps: the full-text word counts
+            with self.database.begin() as connection:
+                connection.execute(sa.text("ANALYZE tickets"))
         self.row_of = {t.row_id: int(t.record.ticket_id) for t in self._all()}
 
     def _all(self) -> list[Any]:
