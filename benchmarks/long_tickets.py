@@ -6,6 +6,8 @@ Per set of ``retrieval.py`` (its protocols, texts and cached vectors), the cosin
 * ``text`` — the ticket's one vector (subject and body, ``ticket_text``): what the store holds;
 * ``subject`` — the subject's own vector against the stored subjects' (a ticket with no body
   or no subject: its one vector), as the shipped subject ranking does;
+* ``head`` — the first ``--words`` words of the text (subject first) against the stored
+  heads: what a body with an input window of that size would see;
 * ``chunks max`` / ``chunks top-2 mean`` — the text cut into pieces of ``--words`` words
   (default 64), each embedded; a ticket's score is the best (or the mean of the two best)
   cosine between any query piece and any of its pieces;
@@ -77,9 +79,12 @@ def rankings(split: Split, embedder: TextCache, words: int) -> dict[str, list[Ra
     text_c, text_q = _vectors(embedder, corpus), _vectors(embedder, queries)
     subj_c = _vectors(embedder, _subjects(split.corpus, corpus))
     subj_q = _vectors(embedder, _subjects(split.queries, queries))
+    head_c = _vectors(embedder, [pieces(t, words)[0] for t in corpus])
+    head_q = _vectors(embedder, [pieces(t, words)[0] for t in queries])
     out = {
         "text": _chunked(split, lambda rows: text_q[rows] @ text_c.T, positive=False),
         "subject": _chunked(split, lambda rows: subj_q[rows] @ subj_c.T, positive=False),
+        "head": _chunked(split, lambda rows: head_q[rows] @ head_c.T, positive=False),
     }
     for name, top in (("chunks max", 1), ("chunks top-2 mean", 2)):
         scores = _chunk_scores(embedder, queries, corpus, words, top)
