@@ -70,7 +70,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -539,10 +539,38 @@ def run(name: str, embedder: TextCache, compare: CachedEmbedder | None) -> dict[
     }
 
 
-def tune(embedder: TextCache) -> dict[str, Any]:
-    """MRR@10 of every grid setting on the validation queries (shipped candidates, re-fused)."""
-    per_set: dict[str, list[float]] = {}
-    for name, make in VALIDATION.items():
+def long_words() -> int:
+    """The length above which a query is long (``HybridSettings.long_words``): the 75th
+    percentile of the words of the tobi_bueck validation queries — its longest quarter."""
+    words = [len(text.split()) for text in tobi_bueck_validation().query_texts]
+    return int(np.percentile(words, 75))
+
+
+def _short_set(
+    name: str, threshold: int, grid: list[HybridSettings], kept: dict[str, Any]
+) -> list[float]:
+    """A set with no long query: each setting ranks it as the same setting without the
+    subject ranking did in an earlier run's grid (``kept``)."""
+    longest = max(len(text.split()) for text in VALIDATION[name]().query_texts)
+    if longest > threshold or not kept:
+        return []  # must be measured
+    without = {
+        (row["lexical_weight"], row["k"]): row["mrr_at_10"][name]
+        for row in kept["grid"]
+        if row["subject_weight"] == 0
+    }
+    return [without[(setting.lexical_weight, setting.k)] for setting in grid]
+
+
+def tune(embedder: TextCache, names: Sequence[str], kept: dict[str, Any]) -> dict[str, Any]:
+    """MRR@10 of every grid setting on the validation queries (shipped candidates, re-fused);
+    the sets not in ``names`` are taken from ``kept`` (an earlier run's grid)."""
+    threshold = long_words()
+    grid = [replace(setting, long_words=threshold) for setting in GRID]
+    per_set = {name: _short_set(name, threshold, grid, kept) for name in VALIDATION}
+    per_set = {name: values for name, values in per_set.items() if name not in names}
+    for name in [name for name in VALIDATION if name in names or not per_set.get(name)]:
+        make = VALIDATION[name]
         embedder.prefetch(name)
         split = make()
         print(f"validation {name}: {len(split.queries):,} queries", flush=True)
@@ -554,7 +582,7 @@ def tune(embedder: TextCache) -> dict[str, Any]:
                 for q, text in enumerate(split.query_texts)
             ]
             per_set[name] = []
-            for setting in GRID:
+            for setting in grid:
                 rankings = [
                     store.rows(
                         fuse(
@@ -563,17 +591,19 @@ def tune(embedder: TextCache) -> dict[str, Any]:
                             c.other_language[: setting.depth],
                             setting,
                             CUTOFF,
-                            subject=c.subject[: setting.depth],
+                            subject=c.subject[: setting.depth]
+                            if setting.ranks_subject(text)
+                            else (),
                         )
                     )
-                    for c in found
+                    for c, text in zip(found, split.query_texts, strict=True)
                 ]
                 per_set[name].append(float(per_query(rankings, split)[f"mrr_at_{CUTOFF}"].mean()))
             store.close()
     mean = [statistics.fmean(values) for values in zip(*per_set.values(), strict=True)]
     best = max(
-        range(len(GRID)),
-        key=lambda i: (round(mean[i], 4), -GRID[i].lexical_weight, -GRID[i].subject_weight),
+        range(len(grid)),
+        key=lambda i: (round(mean[i], 4), -grid[i].lexical_weight, -grid[i].subject_weight),
     )
     return {
         "embedder": embedder.identity.get("name"),
@@ -582,9 +612,11 @@ def tune(embedder: TextCache) -> dict[str, Any]:
         "grid": [
             {**asdict(s), "mrr_at_10": {n: round(v[i], 4) for n, v in per_set.items()}}
             | {"mean": round(mean[i], 4)}
-            for i, s in enumerate(GRID)
+            for i, s in enumerate(grid)
         ],
-        "chosen": asdict(GRID[best]),
+        "long_words": threshold,
+        "sets_measured_in_this_run": list(names),
+        "chosen": asdict(grid[best]),
         "shipped_default": asdict(DEFAULT_HYBRID),
         **_context(),
     }
@@ -645,6 +677,12 @@ def main() -> None:
     parser.add_argument("--compare", default="minilm", help="a dense comparison row ('' for none)")
     parser.add_argument("--tune", action="store_true", help="only the validation grid")
     parser.add_argument(
+        "--validation",
+        choices=sorted(VALIDATION),
+        action="append",
+        help="with --tune: measure these sets only, the others' from the last grid",
+    )
+    parser.add_argument(
         "--postgres",
         default="",
         help="admin URL of a PostgreSQL: the stores go there (results under 'sets postgres')",
@@ -666,7 +704,8 @@ def main() -> None:
     embedder = TextCache(CachedEmbedder(load_embedder(args.embedder)))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if args.tune:
-        results["tuning"] = tune(embedder)
+        names = args.validation or list(VALIDATION)
+        results["tuning"] = tune(embedder, names, old.get("tuning", {}))
         RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
         print(json.dumps(results["tuning"]["chosen"]), flush=True)
         return

@@ -7,6 +7,7 @@ pgvector); the migration test on SQLite and a plain PostgreSQL (``database_url``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +88,17 @@ def test_a_long_ticket_is_found_by_its_subject(database: Database) -> None:
     service.close()
 
 
-def test_without_a_subject_weight_the_subject_is_not_embedded(database: Database) -> None:
-    service = _service(database, HybridSettings(dense_weight=1.0, lexical_weight=0.0))
+@pytest.mark.parametrize(
+    "settings",
+    [
+        HybridSettings(dense_weight=1.0, lexical_weight=0.0),  # no subject weight
+        replace(WITH_SUBJECTS, dense_weight=1.0, long_words=1_000),  # a query not that long
+    ],
+)
+def test_the_subject_is_not_embedded_without_its_weight_or_for_a_short_query(
+    database: Database, settings: HybridSettings
+) -> None:
+    service = _service(database, settings)
     service.add(_records())
     text = service.text(QUERY_SUBJECT, _log(99))
     vector = service.embed([text])[0]

@@ -40,6 +40,13 @@ class HybridSettings:
     k: float = 10.0
     depth: int = 50  # candidates asked of each retriever
     subject_weight: float = 0.0
+    # The subject ranking counts for queries of more than this many words only: in a short
+    # ticket the subject is much of the text, and its vector already holds it.
+    long_words: int = 0
+
+    def ranks_subject(self, text: str) -> bool:
+        """Whether a query of this text is ranked by subject as well."""
+        return self.subject_weight > 0 and len(text.split()) > self.long_words
 
     def __post_init__(self) -> None:
         if self.depth < 1:

@@ -446,7 +446,7 @@ class SimilarService:
     ) -> list[tuple[StoredTicket, float]]:
         depth = max(k + (1 if exclude else 0), self.hybrid.depth)
         subject_vector = (
-            self.subject_vector(vector, text, subject) if self.hybrid.subject_weight else None
+            self.subject_vector(vector, text, subject) if self.hybrid.ranks_subject(text) else None
         )
         found = self.candidates(vector, text, depth, filters, exclude, subject_vector)
         rows = fuse(
