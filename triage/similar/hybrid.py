@@ -34,15 +34,17 @@ class HybridSettings:
     """Fusion of dense (cosine) and lexical (full-text) candidates."""
 
     # From benchmarks/retrieval.py --tune (results/retrieval.json "tuning"): the best mean
-    # MRR@10 on the banking77 and tobi_bueck validation queries of a 7 x 3 grid.
+    # MRR@10 on the banking77 and tobi_bueck validation queries of a 7 x 7 x 3 grid.
     dense_weight: float = 1.0
     lexical_weight: float = 0.25
     k: float = 10.0
     depth: int = 50  # candidates asked of each retriever
-    subject_weight: float = 0.0
+    subject_weight: float = 0.25
     # The subject ranking counts for queries of more than this many words only: in a short
-    # ticket the subject is much of the text, and its vector already holds it.
-    long_words: int = 0
+    # ticket the subject is much of the text, and its vector already holds it. 83: the 75th
+    # percentile of the tobi_bueck validation queries (their longest quarter, on which the
+    # subject weight above was chosen; ranking every query by subject, the grid chose 0).
+    long_words: int = 83
 
     def ranks_subject(self, text: str) -> bool:
         """Whether a query of this text is ranked by subject as well."""
