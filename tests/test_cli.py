@@ -47,6 +47,13 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     assert tier["n"] == 660
     assert set(tier["decisions"]) == {"auto", "suggest", "review"}
     assert "at precision" in evaluated.stdout
+    # A head that decides nothing automatically has no precision to print: "n/a", never 0.
+    heads = json.loads(report.read_text())["heads"]
+    for head, result in heads.items():
+        if result["decisions"]["auto"]["precision"] is None:
+            line = next(x for x in evaluated.stdout.splitlines() if x.startswith(f"{head}:"))
+            assert "at precision n/a" in line
+    assert "precision 0.0000" not in evaluated.stdout
 
     page = tmp_path / "report.html"
     reported = runner.invoke(app, ["report", "latest", "--output", str(page)])

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from triage.store.tickets import Status, Visibility
+from triage.store.records import Status, Visibility
 from triage.training.resolved_columns import ResolvedColumns
 from triage.training.resolved_file import resolved_rows
 

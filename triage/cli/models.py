@@ -54,10 +54,12 @@ def evaluate(
         raise fail(exc) from exc
     for head, result in report.items():
         auto = result["decisions"]["auto"]
+        # Nothing decided automatically has no precision: "n/a", never 0.
+        precision = "n/a" if auto["precision"] is None else f"{auto['precision']:.4f}"
         typer.echo(
             f"{head}: accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
             f"ECE {result['calibration']['ece']:.4f}  auto {auto['share']:.1%} at precision "
-            f"{auto['precision'] or 0:.4f}  (n={result['n']})"
+            f"{precision}  (n={result['n']})"
         )
     if output:
         output.write_text(json.dumps({"model": loaded.version, "heads": report}, indent=2))

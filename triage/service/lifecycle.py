@@ -18,7 +18,8 @@ from triage.core.errors import ModelNotFoundError, StoreMismatchError, TriageErr
 from triage.core.registry import active_version, set_active
 from triage.service.classification import TriageService
 from triage.settings import Settings
-from triage.similar.service import SimilarService, embedder_key
+from triage.similar.results import embedder_key
+from triage.similar.service import SimilarService
 from triage.store.database import Database
 
 log = logging.getLogger("triage")

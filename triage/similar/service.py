@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,17 +28,13 @@ from triage.core.redaction import redact_pii
 from triage.core.text import ticket_text
 from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
 from triage.similar.lexical import LexicalSearch
+from triage.similar.results import AddResult, Candidates, Match, SimilarResult, embedder_key
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
 from triage.store.database import Database
+from triage.store.records import Filters, Status, StoredTicket, TicketRecord
 from triage.store.schema import utcnow
-from triage.store.tickets import (
-    Filters,
-    Status,
-    StoredTicket,
-    TicketRecord,
-    TicketStore,
-    text_digest,
-)
+from triage.store.ticket_rows import text_digest
+from triage.store.tickets import TicketStore
 
 if TYPE_CHECKING:
     from triage.settings import Settings
@@ -48,46 +44,6 @@ log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
 
 LANGUAGE_CONFIDENCE = 0.9
-
-
-def embedder_key(embedder: Embedder) -> dict[str, Any]:
-    """What identifies the vector space: a store's vectors and queries must share it."""
-    identity = embedder.identity
-    return {k: identity.get(k) for k in ("kind", "name", "dim", "weights_sha256")}
-
-
-@dataclass(frozen=True)
-class Match:
-    ticket: StoredTicket
-    score: float
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class SimilarResult:
-    similar: list[Match]
-    duplicates: list[Match]
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """Row ids each retriever found for one query, best first, before fusion.
-
-    ``other_language``: the dense candidates stored in another language than the query's,
-    which the lexical index cannot judge. ``cosine``: the dense candidates' similarities.
-    """
-
-    dense: list[int]
-    lexical: list[int]
-    other_language: list[int]
-    cosine: dict[int, float]
-
-
-@dataclass(frozen=True)
-class AddResult:
-    row_ids: list[int]
-    embedded: int
-    unchanged: int
 
 
 class SimilarService:

@@ -24,8 +24,8 @@ from triage.service.ingestion import (
     serving_embedder,
 )
 from triage.settings import Settings
+from triage.store.records import TicketRecord
 from triage.store.schema import utcnow
-from triage.store.tickets import TicketRecord
 from triage.training.data import read_table
 from triage.training.resolved_columns import ResolvedColumns
 

@@ -11,7 +11,7 @@ from triage.api.staff.i18n import Translator, age, head_title
 from triage.service import Classification, TriageService
 from triage.service.live_quality import DayQuality
 from triage.service.live_quality import HeadWeek as HeadWeekQuality
-from triage.similar.service import SimilarResult
+from triage.similar.results import SimilarResult
 
 
 def heads_view(
