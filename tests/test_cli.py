@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from triage.cli import app
@@ -29,7 +30,7 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     skipped = runner.invoke(app, ["train", "--data", SAMPLE, "--if-none"])
     assert skipped.exit_code == 0
     assert "not training" in skipped.output
-    assert len(list((tmp_path / "models").iterdir())) == 1
+    assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == [artifact.name]
 
     predicted = runner.invoke(app, ["predict", "latest", "Kertas macet di printer lantai 3"])
     assert predicted.exit_code == 0, predicted.output
@@ -60,6 +61,61 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     assert reported.exit_code == 0, reported.output
     assert "<img" in page.read_text()
     assert runner.invoke(app, ["report", "latest", "--format", "pdf"]).exit_code == 2
+
+
+def test_training_never_changes_the_served_model_until_one_is_activated(tmp_path: Path) -> None:
+    from triage.api.app import create_app
+    from triage.core.registry import ACTIVE
+
+    models_dir = tmp_path / "models"
+
+    def train(*options: str) -> str:
+        trained = runner.invoke(app, ["train", "--data", SAMPLE, "--no-tune", *options])
+        assert trained.exit_code == 0, trained.output
+        return Path(trained.stdout.strip().splitlines()[-1]).name
+
+    def served() -> str:
+        get_settings.cache_clear()
+        with TestClient(create_app(get_settings())) as client:
+            listed = client.get("/v1/models").json()
+            assert [m["version"] for m in listed if m["active"]] == [
+                client.get("/readyz").json()["model_version"]
+            ]
+            return str(client.get("/readyz").json()["model_version"])
+
+    first = train()  # the first model of a directory is served
+    assert (models_dir / ACTIVE).read_text().strip() == first
+    with TestClient(create_app(get_settings())) as running:
+        second = train("--seed", "1")
+        assert running.get("/readyz").json()["model_version"] == first
+        assert [m["active"] for m in running.get("/v1/models").json()] == [False, True]
+    assert served() == first  # a restart does not pick up the newer version either
+    activated = runner.invoke(app, ["activate", second])
+    assert activated.exit_code == 0, activated.output
+    assert f"{second} is now active (was {first})" in activated.output
+    assert served() == second
+    third = train("--seed", "2", "--activate")
+    assert served() == third
+    assert runner.invoke(app, ["activate", "19990101-000000-00000000"]).exit_code == 2
+
+
+def test_a_directory_without_active_keeps_serving_the_version_served_first(
+    tmp_path: Path,
+) -> None:
+    from triage.api.app import create_app
+    from triage.core.registry import ACTIVE
+
+    trained = runner.invoke(app, ["train", "--data", SAMPLE, "--no-tune", "--quiet"])
+    first = Path(trained.stdout.strip().splitlines()[-1]).name
+    (tmp_path / "models" / ACTIVE).unlink()  # as a directory saved before ACTIVE existed
+    with TestClient(create_app(get_settings())) as client:
+        assert client.get("/readyz").json()["model_version"] == first
+    assert (tmp_path / "models" / ACTIVE).read_text().strip() == first
+    (tmp_path / "models" / ACTIVE).unlink()
+    second = runner.invoke(app, ["train", "--data", SAMPLE, "--no-tune", "--seed", "1"])
+    assert second.exit_code == 0, second.output
+    assert "is saved but not served" in second.output
+    assert (tmp_path / "models" / ACTIVE).read_text().strip() == first
 
 
 def test_train_options_turn_the_vote_off_and_move_the_cold_start(tmp_path: Path) -> None:

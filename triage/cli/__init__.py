@@ -9,12 +9,13 @@ from triage.cli.app import app
 from triage.cli.db import db_app
 from triage.cli.index import index_app
 from triage.cli.keys import keys_app
-from triage.cli.models import evaluate, export_onnx, predict, report
+from triage.cli.models import activate, evaluate, export_onnx, predict, report
 from triage.cli.serve import serve, worker
 from triage.cli.training import EXIT_REFUSED, retrain, train
 
 app.command()(train)
 app.command()(retrain)
+app.command()(activate)
 app.command()(evaluate)
 app.command()(predict)
 app.command()(report)

@@ -65,6 +65,27 @@ def evaluate(
         output.write_text(json.dumps({"model": loaded.version, "heads": report}, indent=2))
 
 
+def activate(
+    version: Annotated[str, typer.Argument(help="A saved version's name (see GET /v1/models).")],
+) -> None:
+    """Serve a saved version: verified first, then named in models/ACTIVE, which restarts and
+    running services (within TRIAGE_MODEL_WATCH_SECONDS) follow."""
+    from triage.core.artifacts import load_model, resolve_model_dir
+    from triage.core.registry import active_version, set_active
+
+    settings = get_settings()
+    before = active_version(settings.models_dir)
+    try:
+        path = resolve_model_dir(settings.models_dir, version)
+        load_model(path, embedder_path=settings.embedder_path, threads=settings.threads)
+        set_active(settings.models_dir, version)
+    except TriageError as exc:
+        raise fail(exc) from exc
+    say(f"{version} is now active (was {before or 'none'})")
+    if settings.model_version and settings.model_version != version:
+        say(f"note: TRIAGE_MODEL_VERSION pins {settings.model_version} where it is set")
+
+
 def predict(
     model: ModelArg,
     text: Annotated[str, typer.Argument(help="Ticket text ('-' reads standard input).")],

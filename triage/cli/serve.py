@@ -61,7 +61,7 @@ def serve(
         int, typer.Option(min=1, help="Worker processes, each with its own copy of the model.")
     ] = 1,
 ) -> None:
-    """Serve the HTTP API with the newest (or TRIAGE_MODEL_VERSION) model."""
+    """Serve the HTTP API with the active model (models/ACTIVE, or TRIAGE_MODEL_VERSION)."""
     import uvicorn
 
     from triage.api.app import create_app
