@@ -1,3 +1,4 @@
+import csv
 import json
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
             line = next(x for x in evaluated.stdout.splitlines() if x.startswith(f"{head}:"))
             assert "at precision n/a" in line
     assert "precision 0.0000" not in evaluated.stdout
+
+    # A test file with a tier the model never saw: scored, the unseen label reported.
+    with open(SAMPLE, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))[:40]
+    for row in rows[:5]:
+        row["tier"] = "9"
+    unseen = tmp_path / "unseen.csv"
+    with unseen.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    evaluated = runner.invoke(app, ["evaluate", str(artifact), "--data", str(unseen)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "5 ticket(s) carry labels the model never saw: '9' (5)" in evaluated.stdout
 
     page = tmp_path / "report.html"
     reported = runner.invoke(app, ["report", "latest", "--output", str(page)])

@@ -61,8 +61,18 @@ def evaluate(
             f"ECE {result['calibration']['ece']:.4f}  auto {auto['share']:.1%} at precision "
             f"{precision}  (n={result['n']})"
         )
+        if unseen := result.get("unseen_labels"):
+            typer.echo(f"  {_unseen_note(unseen)}")
     if output:
         output.write_text(json.dumps({"model": loaded.version, "heads": report}, indent=2))
+
+
+def _unseen_note(unseen: dict[str, int]) -> str:
+    listed = ", ".join(f"{label!r} ({count})" for label, count in unseen.items())
+    return (
+        f"{sum(unseen.values())} ticket(s) carry labels the model never saw: {listed}; "
+        "counted as errors in accuracy and macro-F1, left out of the log loss"
+    )
 
 
 def activate(
