@@ -42,6 +42,13 @@ EmbedderOpt = Annotated[
     str | None,
     typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
 ]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Encoding of a CSV or JSON Lines file, e.g. cp1252 (default: UTF-8, else "
+        "detected, and said)."
+    ),
+]
 TestSizeOpt = Annotated[float, typer.Option(min=0.05, max=0.5)]
 DropRareOpt = Annotated[
     bool, typer.Option(help="Drop (and report) classes with fewer than 2 rows.")

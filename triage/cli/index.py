@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from triage.cli.app import DataOpt, fail, model_path, say
+from triage.cli.app import DataOpt, EncodingOpt, fail, model_path, say
 from triage.core.errors import TriageError
 from triage.settings import get_settings
 from triage.training.resolved_columns import RESOLVED_FIELDS, ResolvedColumns
@@ -68,6 +68,7 @@ def index_build(
     status_column: StatusColumnOpt = "status",
     resolved_status: ResolvedStatusOpt = None,
     all_resolved: AllResolvedOpt = False,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Add (or update) resolved tickets from a file; running it again changes nothing.
 
@@ -93,6 +94,7 @@ def index_build(
             reembed=reembed,
             progress=_bar,
             say=say,
+            encoding=encoding,
         )
     except TriageError as exc:
         raise fail(exc) from exc

@@ -11,6 +11,7 @@ import typer
 
 from triage.cli.app import (
     DataOpt,
+    EncodingOpt,
     LabelOpt,
     ModelArg,
     TextColumnsOpt,
@@ -29,6 +30,7 @@ def evaluate(
     data: DataOpt,
     text_columns: TextColumnsOpt = None,
     label: LabelOpt = None,
+    encoding: EncodingOpt = None,
     output: Annotated[Path | None, typer.Option(help="Also write the full report as JSON.")] = None,
 ) -> None:
     """Evaluate a saved model on a labelled ticket file (every row is used)."""
@@ -47,6 +49,8 @@ def evaluate(
             policies_from_settings(loaded, settings),
             text_columns=parse_columns(text_columns),
             labels=parse_labels(label),
+            encoding=encoding,
+            say=say,
         )
     except UnknownHeadError as exc:
         raise typer.BadParameter(str(exc), param_hint="--label") from exc

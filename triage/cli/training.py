@@ -13,6 +13,7 @@ from triage.cli.app import (
     DataOpt,
     DropRareOpt,
     EmbedderOpt,
+    EncodingOpt,
     LabelOpt,
     QuietOpt,
     TestSizeOpt,
@@ -86,6 +87,7 @@ def train(
     data: DataOpt,
     text_columns: TextColumnsOpt = None,
     label: LabelOpt = None,
+    encoding: EncodingOpt = None,
     out: OutOpt = None,
     embedder: EmbedderOpt = None,
     test_data: TestDataOpt = None,
@@ -126,6 +128,7 @@ def train(
         else None,
         cold_start_below=cold_start_below,
         vote_weights=VOTE_WEIGHTS if vote else (0.0,),
+        encoding=encoding,
     )
     try:
         result = train_from_file(

@@ -26,7 +26,7 @@ from triage.service.ingestion import (
 from triage.settings import Settings
 from triage.store.records import TicketRecord
 from triage.store.schema import utcnow
-from triage.training.data import read_table
+from triage.training.data import encoding_note, read_table
 from triage.training.resolved_columns import ResolvedColumns
 
 
@@ -117,6 +117,7 @@ def index_resolved_file(
     reembed: bool = False,
     progress: Progress | None = None,
     say: Callable[[str], object] = lambda _m: None,
+    encoding: str | None = None,
 ) -> FileIndexReport:
     """Add (or update) the solved tickets of a file; running it again changes nothing.
 
@@ -125,7 +126,10 @@ def index_resolved_file(
     stored ticket again.
     """
     embedder = serving_embedder(settings, model_dir)
-    rows = resolved_rows(read_table(path), columns, source=path)
+    frame = read_table(path, encoding)
+    if note := encoding_note(frame, path):
+        say(note)
+    rows = resolved_rows(frame, columns, source=path)
     for note in rows.notes:
         say(note)
     stored = index_resolved(rows.records, embedder, settings, reembed=reembed, progress=progress)
