@@ -33,22 +33,21 @@ def body_message(
     return None
 
 
-def not_utf8_message(body: bytes) -> str | None:
-    """Why a JSON body could not be read, when that is its encoding (None: it is UTF-8)."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return (
-            f"the body is not UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start}): "
-            "JSON must be sent in UTF-8; re-encode it (a CSV file in another encoding can be "
-            "sent to /v1/jobs/classify as text/csv with its charset)"
-        )
-    return None
+def not_utf8_message(exc: UnicodeDecodeError) -> str:
+    """Why a JSON body whose bytes are not UTF-8 could not be read."""
+    return (
+        f"the body is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): "
+        "JSON must be sent in UTF-8; re-encode it (a CSV file in another encoding can be "
+        "sent to /v1/jobs/classify as text/csv with its charset)"
+    )
 
 
 def _invalid_json(error: Mapping[str, Any], body: Any) -> str:
-    if isinstance(body, bytes) and (encoding := not_utf8_message(body)):
-        return encoding
+    if isinstance(body, bytes):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return not_utf8_message(exc)
     loc = list(error.get("loc", ()))
     reason = str((error.get("ctx") or {}).get("error") or error.get("msg", ""))
     reason = reason.removeprefix("Invalid JSON: ")

@@ -110,12 +110,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", message or "invalid request", details)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = str(exc.detail)
-    if exc.status_code == 400 and message == _UNPARSED_BODY:
-        message = not_utf8_message(await request.body()) or message
+    # The body is never read again here: it may have been cut short (BodySizeLimit).
+    if message == _UNPARSED_BODY and isinstance(exc.__cause__, UnicodeDecodeError):
+        message = not_utf8_message(exc.__cause__)
     response = error_response(exc.status_code, code, message)
     if exc.headers:
         response.headers.update(exc.headers)
