@@ -168,3 +168,31 @@ def test_bad_input_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
     no_model = runner.invoke(app, ["predict", "latest", "hello"])
     assert no_model.exit_code == 2
     assert "error [model_not_found]" in no_model.output
+
+
+def test_help_is_wrapped_not_cut_and_names_the_defaults() -> None:
+    from triage.core.embeddings import DEFAULT_EMBEDDER
+
+    listing = runner.invoke(app, ["--help"], terminal_width=80).output.split("Commands:")[1]
+    assert "..." not in listing
+    assert "…" not in listing
+    assert "Train a model and save it as a new version." in listing
+    train_help = runner.invoke(app, ["train", "--help"], terminal_width=80).output
+    assert "…" not in train_help
+    assert "TRIAGE_MODELS_DIR" in train_help
+    assert f"{DEFAULT_EMBEDDER} (the default" in " ".join(train_help.split())
+
+
+def test_report_follows_the_output_extension(tmp_path: Path) -> None:
+    trained = runner.invoke(app, ["train", "--data", SAMPLE, "--quiet", "--no-tune"])
+    assert trained.exit_code == 0, trained.output
+    for name, markdown in [("report.md", True), ("report.markdown", True), ("r.html", False)]:
+        written = runner.invoke(app, ["report", "latest", "--output", str(tmp_path / name)])
+        assert written.exit_code == 0, written.output
+        text = (tmp_path / name).read_text()
+        assert text.lstrip().startswith("<") is not markdown, name
+    forced = runner.invoke(
+        app, ["report", "latest", "--format", "html", "--output", str(tmp_path / "x.md")]
+    )
+    assert forced.exit_code == 0
+    assert (tmp_path / "x.md").read_text().lstrip().startswith("<")

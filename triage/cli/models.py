@@ -130,8 +130,13 @@ def predict(
 def report(
     model: ModelArg,
     fmt: Annotated[
-        str, typer.Option("--format", help="html (default) or markdown; figures embedded.")
-    ] = "html",
+        str | None,
+        typer.Option(
+            "--format",
+            help="html or markdown, figures embedded (default: from the --output extension, "
+            ".md or .markdown for markdown; else html).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write here (default: standard output).")
     ] = None,
@@ -139,6 +144,9 @@ def report(
     """Render a model's evaluation as one self-contained HTML or Markdown file."""
     from triage.training.report import render_report
 
+    if fmt is None:
+        markdown = output is not None and output.suffix.lower() in {".md", ".markdown"}
+        fmt = "markdown" if markdown else "html"
     if fmt not in {"html", "markdown"}:
         raise typer.BadParameter("use html or markdown", param_hint="--format")
     try:
