@@ -3,20 +3,25 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # constraints.txt pins torch to the CPU wheel; pip (not uv) is used because only pip sees it.
-PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# Not --quiet: pip names each package as it goes, so a first install is never silent.
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -c constraints.txt
+STEP := @printf '\n==> %s\n'
 DATA ?= data/tickets.csv
 
 .PHONY: run test install install-dev browser model serve lint format typecheck audit openapi clean
 
 $(BIN)/python:
+	$(STEP) "creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "triage needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(STEP) "installing triage and its dependencies into $(VENV) (the first time: minutes)"
 	$(PIP) -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(STEP) "installing triage with its dev extras into $(VENV) (the first time: minutes)"
 	$(PIP) -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
@@ -25,11 +30,14 @@ install-dev: $(VENV)/.installed-dev
 
 ## Train the default model from the sample data, unless models/ already holds one.
 model: install
+	$(STEP) "training the default model on $(DATA), unless models/ has one"
 	$(BIN)/triage train --data $(DATA) --if-none
+	$(STEP) "indexing the resolved tickets of $(DATA) for similar-ticket search"
 	$(BIN)/triage index build --data $(DATA)
 
 ## Set up, train if needed, and serve on TRIAGE_HOST:TRIAGE_PORT (127.0.0.1:8000).
 run: model
+	$(STEP) "serving on $${TRIAGE_HOST:-127.0.0.1}:$${TRIAGE_PORT:-8000} (Ctrl+C stops)"
 	$(BIN)/triage serve
 
 serve: install
@@ -47,10 +55,12 @@ browser:
 
 ## Lint, type-check and run every test, the slow ones included.
 test: install-dev browser
+	$(STEP) "lint, types, layering, OpenAPI document"
 	$(BIN)/ruff check triage tests benchmarks notebooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator docs/openapi.json
+	$(STEP) "every test, the slow ones included"
 	$(BIN)/python -m pytest
 
 lint: install-dev

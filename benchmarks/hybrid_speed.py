@@ -65,7 +65,9 @@ from triage.core.text import subject_text, ticket_text
 from triage.similar import lexical
 from triage.similar.service import SimilarService
 from triage.store.database import Database
-from triage.store.tickets import Filters, TicketRecord, TicketStore, text_digest
+from triage.store.records import Filters, TicketRecord
+from triage.store.ticket_rows import text_digest
+from triage.store.tickets import TicketStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = (

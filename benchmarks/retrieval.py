@@ -97,7 +97,7 @@ from triage.similar import lexical
 from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
 from triage.similar.service import SimilarService
 from triage.store.database import Database
-from triage.store.tickets import Filters, TicketRecord
+from triage.store.records import Filters, TicketRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"

@@ -85,3 +85,20 @@ def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
     first = fingerprint(path)
     GOOD.iloc[:3].to_csv(path, index=False)
     assert fingerprint(path) != first
+
+
+def test_a_windows_1252_csv_is_read_and_the_encoding_said(tmp_path: Path) -> None:
+    from triage.training.data import encoding_note
+
+    path = tmp_path / "export.csv"
+    path.write_bytes("subject,category\nImprimante bloquée,printers\n".encode("cp1252"))
+    frame = read_table(path)
+    assert frame["subject"].tolist() == ["Imprimante bloquée"]
+    assert encoding_note(frame, path) == (
+        "export.csv is not UTF-8: read as cp1252 (detected; --encoding names another)"
+    )
+    assert encoding_note(read_table(path, "latin-1"), path) == "export.csv read as iso8859-1"
+    with pytest.raises(DataValidationError, match="not valid utf-8"):
+        read_table(path, "utf-8")
+    GOOD.to_csv(tmp_path / "utf8.csv", index=False)
+    assert encoding_note(read_table(tmp_path / "utf8.csv"), tmp_path / "utf8.csv") is None

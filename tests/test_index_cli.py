@@ -53,3 +53,22 @@ def test_index_build_names_a_missing_id_column(tmp_path: Path, artifact_dir: Pat
     result = build(env, "--column", "id=ticket_number")
     assert result.returncode == 2
     assert "--column id=COLUMN" in result.stderr
+
+
+def test_index_build_says_when_it_takes_every_row_as_resolved(
+    tmp_path: Path, artifact_dir: Path
+) -> None:
+    env = {
+        **os.environ,
+        "TRIAGE_MODELS_DIR": str(artifact_dir.parent),
+        "TRIAGE_DATA_DIR": str(tmp_path / "var"),
+    }
+    export = tmp_path / "export.csv"
+    export.write_text("id,subject,resolution\nA-1,VPN drops,Reinstalled the client\n")
+    assumed = build(env, "--data", str(export))
+    assert assumed.returncode == 0, assumed.stderr
+    assert "has no 'status' column: every row is taken as a resolved ticket" in assumed.stderr
+    assert "1 tickets" in assumed.stdout
+    explicit = build(env, "--data", str(export), "--all-resolved")
+    assert explicit.returncode == 0, explicit.stderr
+    assert "status" not in explicit.stderr

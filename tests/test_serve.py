@@ -49,6 +49,11 @@ def test_serve_answers_classify_on_the_configured_port(artifact_dir: Path, tmp_p
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.load(response)
         assert set(body["predictions"]) == {"category", "tier"}
+        # The start-up log says where to go.
+        url = f"http://127.0.0.1:{port}"
+        assert f"staff page {url}/ui/ · API docs {url}/docs · health {url}/healthz" in (
+            log.read_text(encoding="utf-8")
+        )
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     models_dir: Path = Path("models")
     model_version: str | None = Field(
-        None, description="Serve this version from models_dir instead of the newest one."
+        None, description="Serve this version from models_dir instead of the one ACTIVE names."
     )
     embedder: str = Field(
         DEFAULT_EMBEDDER,

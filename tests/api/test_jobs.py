@@ -87,6 +87,20 @@ def test_csv_and_jsonl_uploads(api: TestClient) -> None:
     assert wait_for(api, created.json()["id"])["done"] == 2
 
 
+def test_a_windows_1252_csv_upload_is_read_and_the_encoding_said(api: TestClient) -> None:
+    csv = "id,subject\nW1,Imprimante bloquée au 3e étage\n".encode("cp1252")
+    created = api.post("/v1/jobs/classify", content=csv, headers={"Content-Type": "text/csv"})
+    assert created.status_code == 202, created.text
+    assert created.headers["X-Upload-Encoding"] == "cp1252; detected"
+    named = api.post(
+        "/v1/jobs/classify",
+        content=csv,
+        headers={"Content-Type": "text/csv; charset=windows-1252"},
+    )
+    assert named.headers["X-Upload-Encoding"] == "cp1252"
+    assert wait_for(api, named.json()["id"])["done"] == 1
+
+
 def test_results_are_paged(api: TestClient) -> None:
     tickets = [{"id": f"P{i}", "subject": f"Printer jam {i}"} for i in range(7)]
     job_id = api.post("/v1/jobs/classify", json={"tickets": tickets}).json()["id"]

@@ -21,7 +21,11 @@ def two_versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, s
     models_dir = tmp_path_factory.mktemp("registry")
     first = train_from_file(SAMPLE_DATA, HashingEmbedder(64), models_dir=models_dir)
     second = train_from_file(
-        SAMPLE_DATA, HashingEmbedder(64), config=TrainConfig(seed=1), models_dir=models_dir
+        SAMPLE_DATA,
+        HashingEmbedder(64),
+        config=TrainConfig(seed=1),
+        models_dir=models_dir,
+        activate=True,
     )
     assert first.path is not None
     assert second.path is not None
@@ -83,7 +87,7 @@ def test_a_corrupt_version_is_refused_and_the_old_one_keeps_serving(
         assert "heads/tier.joblib" in response.json()["error"]["message"]
         assert client.post("/v1/classify", json=TICKET).json()["model_version"] == newer
         assert client.post("/v1/models/19990101-000000-00000000/activate").status_code == 404
-    assert not (models_dir / ACTIVE).exists()
+    assert (models_dir / ACTIVE).read_text().strip() == newer
 
 
 def test_no_request_fails_while_versions_are_switched(registry: tuple[Path, str, str]) -> None:
@@ -167,4 +171,4 @@ def test_a_version_name_never_reaches_outside_the_models_directory(
             assert response.status_code in (404, 405), (version, response.text)
             assert set(response.json()["error"]) == {"code", "message", "details"}
         assert client.get("/readyz").json()["model_version"] == newer
-    assert not (models_dir / ACTIVE).exists()
+    assert (models_dir / ACTIVE).read_text().strip() == newer

@@ -1,3 +1,4 @@
+import re
 import shutil
 from pathlib import Path
 
@@ -42,3 +43,20 @@ def test_the_service_and_the_similar_tickets_share_one_language_detector(
         similar = app.state.similar
         assert similar is not None
         assert similar.language_detector is app.state.service.language_detector
+
+
+def test_root_leads_to_the_staff_page_and_the_docs_work_offline(client: TestClient) -> None:
+    root = client.get("/", follow_redirects=False)
+    assert root.status_code in (302, 307)
+    assert root.headers["location"] == "/ui/"
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        # Every script and style comes from this server, none from a CDN.
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert sources, html
+        assert all(s.startswith("/docs/assets/") for s in sources), sources
+        assert "cdn" not in html.lower()
+        for source in sources:
+            asset = client.get(source)
+            assert asset.status_code == 200, source
+            assert len(asset.content) > 1000

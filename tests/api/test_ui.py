@@ -193,6 +193,13 @@ def test_triage_shows_labels_decisions_terms_and_similar_tickets(ui: TestClient)
     assert "R-VPN" in similar
     assert similar.index("R-VPN") < similar.index("R-MAIL")
     assert "Updated the VPN client to 7.2." in similar
+    # The top match's resolution is open, the others folded; scores come with words.
+    assert similar.count("<details open>") == 1
+    assert similar.index("<details open>") < similar.index("R-VPN") < similar.index("<details>")
+    assert "Similarity runs from 0 (unrelated) to 1" in page.text
+    assert re.search(r'class="band (same|close|related|loose)"', similar)
+    assert "decided automatically at" in page.text or "never decided automatically" in page.text
+    assert "auto from" not in page.text
     # Internal resolutions are for admins only, as in the API.
     assert "Cleared the cached credentials" not in similar
     assert "Internal resolution, shown to admins only" in similar
@@ -231,6 +238,9 @@ def test_correcting_the_tier_stores_feedback_and_shows_it(
     assert saved.status_code == 200
     assert "Feedback saved." in saved.text
     assert f"Staff chose {corrected} (corrected from {predicted_tier})" in saved.text
+    # The select shows the saved label, not the model's again (the page looks saved).
+    tier_select = saved.text.split('id="final-tier"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="([^"]+)" selected>', tier_select) == [corrected]
 
     stored = stored_feedback(app_settings)
     assert (stored["tier"].predicted, stored["tier"].final) == (predicted_tier, corrected)
@@ -375,6 +385,11 @@ def test_the_queue_filters_by_decision_category_and_tier(
     assert shown("decision=review&tier=L1") == ["Q-3"]
     assert shown("category=email&tier=L1") == ["Q-4", "Q-3"]
     assert shown("decision=nonsense&tier=L9") == ["Q-4", "Q-3", "Q-2", "Q-1"]
+    # One badge per head: a ticket whose category was auto shows it, whatever its tier.
+    rows = ui.get("/ui/queue").text.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+    badges = [re.findall(r'class="badge (\w+)"', row) for row in rows]
+    assert all(len(b) == 2 for b in badges), badges
+    assert ["auto", "review"] in badges  # Q-2: category auto, tier review
     tabs = ui.get("/ui/queue?tier=L1").text
     assert re.search(r'review <span class="count">1</span>', tabs)
     assert re.search(r'suggest <span class="count">1</span>', tabs)

@@ -84,7 +84,8 @@ def test_activating_a_damaged_version_is_refused_and_the_served_one_stays(
             artifact_dir.name
         )
         assert client.get("/readyz").json()["model_version"] == artifact_dir.name
-    assert not (models_dir / ACTIVE).exists()  # a restart serves the good version too
+    # ACTIVE names the version served first, never the refused one: a restart serves it too.
+    assert (models_dir / ACTIVE).read_text().strip() == artifact_dir.name
 
 
 def test_an_active_pointer_to_a_damaged_version_is_not_followed(

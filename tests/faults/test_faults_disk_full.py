@@ -16,7 +16,7 @@ from triage.core.embeddings import HashingEmbedder
 from triage.similar.service import SimilarService
 from triage.similar.vector_index import VectorIndex
 from triage.store.database import Database
-from triage.store.tickets import TicketRecord
+from triage.store.records import TicketRecord
 
 DIM = 16
 THRESHOLD = 50  # exact below, HNSW above

@@ -6,7 +6,7 @@ import pytest
 
 from triage.service import Ticket
 from triage.service.ingestion import resolved_record
-from triage.store.tickets import TicketRecord, Visibility
+from triage.store.records import TicketRecord, Visibility
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

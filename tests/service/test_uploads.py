@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from triage.core.errors import DataValidationError
-from triage.service.uploads import tickets_from_bytes
+from triage.service.uploads import read_upload, tickets_from_bytes
 
 
 def test_a_csv_keeps_id_subject_and_body_as_text_and_empty_cells_as_none() -> None:
@@ -56,3 +56,25 @@ def test_a_json_lines_file_that_cannot_be_read_is_refused_whole(content: bytes) 
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(DataValidationError, match="unsupported upload format"):
         tickets_from_bytes(b"x", "xlsx")
+
+
+WINDOWS_1252 = "id,subject,body\nT-1,Imprimante bloquée,Café renversé — clavier HS\n".encode(
+    "cp1252"
+)
+
+
+def test_a_csv_in_windows_1252_is_detected_and_read_right() -> None:
+    upload = read_upload(WINDOWS_1252, "csv")
+    assert upload.tickets[0]["subject"] == "Imprimante bloquée"
+    assert upload.tickets[0]["body"] == "Café renversé — clavier HS"
+    assert (upload.encoding, upload.detected) == ("cp1252", True)
+    assert read_upload(b"subject\nok\n", "csv").encoding == "utf-8"
+
+
+def test_a_named_charset_is_used_and_a_wrong_one_says_what_to_do() -> None:
+    named = read_upload(WINDOWS_1252, "csv", "windows-1252")
+    assert (named.encoding, named.detected) == ("cp1252", False)
+    with pytest.raises(DataValidationError, match=r"not valid utf-8 \(byte 0xe9 at offset"):
+        read_upload(WINDOWS_1252, "csv", "utf-8")
+    with pytest.raises(DataValidationError, match="unknown encoding 'klingon'"):
+        read_upload(WINDOWS_1252, "csv", "klingon")

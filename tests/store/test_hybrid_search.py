@@ -19,8 +19,8 @@ from alembic import command
 from triage.core.embeddings import HashingEmbedder
 from triage.similar.service import SimilarService
 from triage.store.database import Database
+from triage.store.records import Filters, Status, TicketRecord
 from triage.store.schema import tickets, utcnow
-from triage.store.tickets import Filters, Status, TicketRecord
 
 
 class ConceptEmbedder:

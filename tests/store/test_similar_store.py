@@ -10,7 +10,7 @@ from triage.core.embeddings import HashingEmbedder
 from triage.core.errors import StoreMismatchError
 from triage.similar.service import SimilarService
 from triage.store.database import Database
-from triage.store.tickets import TicketRecord
+from triage.store.records import TicketRecord
 
 TOPICS = ["printer paper jam", "vpn disconnects", "outlook password prompt", "disk full"]
 

@@ -19,8 +19,9 @@ from triage.core.text import ticket_text
 from triage.similar.hybrid import HybridSettings
 from triage.similar.service import SimilarService
 from triage.store.database import Database
+from triage.store.records import Filters, Status, TicketRecord
 from triage.store.schema import tickets, utcnow
-from triage.store.tickets import Filters, Status, TicketRecord, text_digest
+from triage.store.ticket_rows import text_digest
 
 # The subject ranking alone: what the subject vectors find, through ``find``.
 WITH_SUBJECTS = HybridSettings(dense_weight=0.0, lexical_weight=0.0, subject_weight=1.0)

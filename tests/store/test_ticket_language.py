@@ -10,8 +10,8 @@ from alembic import command
 from triage.core.embeddings import HashingEmbedder
 from triage.similar.service import SimilarService
 from triage.store.database import Database
+from triage.store.records import Status, TicketRecord
 from triage.store.schema import tickets
-from triage.store.tickets import Status, TicketRecord
 
 
 def test_added_and_open_tickets_get_their_language(database_url: str) -> None:

@@ -12,8 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from triage.store.database import Database
+from triage.store.records import Filters, Status, TicketRecord
 from triage.store.schema import ticket_changes, utcnow
-from triage.store.tickets import Filters, Status, TicketRecord, TicketStore, text_digest
+from triage.store.ticket_rows import text_digest
+from triage.store.tickets import TicketStore
 
 
 @pytest.fixture

@@ -34,3 +34,15 @@ def test_slices_are_scored_separately() -> None:
     assert report["slices"]["language"]["en"] == {"n": 1, "accuracy": 1.0, "macro_f1": 1.0}
     assert report["slices"]["language"]["id"]["accuracy"] == 0.5
     assert report["per_class"]["b"]["recall"] == 0.5
+
+
+def test_labels_the_model_never_saw_are_reported_and_counted_as_errors() -> None:
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]])
+    report = head_report(["a", "b", "9", "9"], proba, LABELS)
+    assert report["unseen_labels"] == {"9": 2}
+    assert report["accuracy"] == 0.5  # the two tickets labelled 9 are wrong
+    assert report["n"] == 4
+    assert report["calibration"]["log_loss"] == pytest.approx(
+        -(np.log(0.9) + np.log(0.8)) / 2, abs=1e-4
+    )
+    assert "unseen_labels" not in head_report(["a", "b"], proba[:2], LABELS)

@@ -122,3 +122,26 @@ def test_the_centroid_vote_is_the_same_alone_or_in_a_batch() -> None:
     for i in (0, 19):
         assert np.array_equal(centroid_vote(pool[i : i + 1], centroids)[0], batch[i])
     np.testing.assert_allclose(batch.sum(axis=1), 1.0)
+
+
+def test_a_blend_that_did_worse_than_the_head_alone_is_said_with_why() -> None:
+    from triage.training.head_fitting import blend_note
+
+    refinement = {
+        "mode": "trained",
+        "vote_weight": 0.3,
+        "vote_candidates": [
+            {"vote_weight": 0.0, "oof_macro_f1": 0.84},
+            {"vote_weight": 0.3, "oof_macro_f1": 0.85},
+        ],
+        "head_alone": {"macro_f1": 0.83},
+    }
+    note = blend_note("category", 0.81, refinement, "held-out tickets")
+    assert note is not None
+    assert "scored below the head alone (macro-F1 0.810 against 0.830" in note
+    assert "out of fold 0.850 against 0.840" in note
+    assert "--no-vote" in note
+    assert blend_note("category", 0.83, refinement, "held-out tickets") is None
+    assert blend_note("category", 0.81, {**refinement, "vote_weight": 0.0}, "x") is None
+    cold = {"mode": "cold start", "why": "median class 3 < 5", "head_alone": {"macro_f1": 0.5}}
+    assert "median class 3 < 5" in str(blend_note("tier", 0.4, cold, "tickets"))

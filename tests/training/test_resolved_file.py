@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from triage.store.tickets import Status, Visibility
+from triage.store.records import Status, Visibility
 from triage.training.resolved_columns import ResolvedColumns
 from triage.training.resolved_file import resolved_rows
 
@@ -71,3 +71,23 @@ def test_a_file_without_ids_or_text_is_refused(
 def test_a_bad_column_option_names_the_fields(item: str) -> None:
     with pytest.raises(ValueError, match="FIELD one of id, subject, body"):
         ResolvedColumns.parse([item])
+
+
+def test_a_file_without_status_or_resolution_says_what_it_assumed() -> None:
+    frame = _frame(id=["a", "b"], subject=["vpn", "mail"])
+    rows = resolved_rows(frame, ResolvedColumns(), source="export.csv")
+    assert [r.ticket_id for r in rows.records] == ["a", "b"]
+    assert len(rows.notes) == 2
+    assert "export.csv has no 'status' column: every row is taken as a resolved" in rows.notes[0]
+    assert "--all-resolved" in rows.notes[0]
+    assert "no 'resolution' column" in rows.notes[1]
+    explicit = resolved_rows(frame, ResolvedColumns(all_resolved=True), source="export.csv")
+    assert len(explicit.notes) == 1  # only the missing resolution is left to say
+
+
+def test_all_resolved_keeps_rows_whatever_their_status() -> None:
+    frame = _frame(id=["a", "b"], subject=["vpn", "mail"], status=["open", "closed"])
+    columns = ResolvedColumns.parse([], all_resolved=True)
+    rows = resolved_rows(frame, columns, source="x.csv")
+    assert [r.ticket_id for r in rows.records] == ["a", "b"]
+    assert rows.skipped == 0

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 import triage
 from triage.api.errors import install_error_handlers
+from triage.api.landing import install_landing
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.openapi import install_openapi, operation_id
@@ -52,6 +53,13 @@ def create_app(
         app.state.lifecycle = lifecycle
         served = lifecycle.start(service)
         log.info("serving model %s", served.service.model.version)
+        if base_url := getattr(app.state, "base_url", None):
+            log.info(
+                "ready: staff page %s/ui/ · API docs %s/docs · health %s/healthz",
+                base_url,
+                base_url,
+                base_url,
+            )
         background = _start_background(app, settings, lifecycle)
         try:
             yield
@@ -68,12 +76,15 @@ def create_app(
         summary="Helpdesk ticket triage: category and support tier with calibrated confidence.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # served from installed files by install_landing, not from a CDN
+        redoc_url=None,
     )
     metrics = Metrics(drift=lambda: _drift_report(app))
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
     install_openapi(app)
+    install_landing(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from triage.api.body_errors import body_message, not_utf8_message
 from triage.core.errors import (
     ArtifactError,
     BatchTooLargeError,
@@ -34,6 +35,7 @@ from triage.core.errors import (
 )
 
 log = logging.getLogger(__name__)
+_UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's, for a body json cannot decode
 
 STATUS_BY_ERROR: dict[type[TriageError], int] = {
     InvalidTicketError: 422,
@@ -91,17 +93,18 @@ async def _triage_error(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
     details = [
         {
             "loc": list(err.get("loc", ())),
             "msg": str(err.get("msg", "")).removeprefix("Value error, "),
             "type": err.get("type"),
         }
-        for err in exc.errors()
+        for err in errors
     ]
-    message = "; ".join(
+    message = body_message(errors, request.headers.get("content-type"), exc.body) or "; ".join(
         f"{'.'.join(str(p) for p in d['loc'][1:]) or 'body'}: {d['msg']}" for d in details
     )
     return error_response(422, "validation_error", message or "invalid request", details)
@@ -110,7 +113,11 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    response = error_response(exc.status_code, code, str(exc.detail))
+    message = str(exc.detail)
+    # The body is never read again here: it may have been cut short (BodySizeLimit).
+    if message == _UNPARSED_BODY and isinstance(exc.__cause__, UnicodeDecodeError):
+        message = not_utf8_message(exc.__cause__)
+    response = error_response(exc.status_code, code, message)
     if exc.headers:
         response.headers.update(exc.headers)
     return response

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from triage.core.embeddings import DEFAULT_EMBEDDER
 from triage.core.errors import TriageError
 from triage.settings import get_settings
 
@@ -21,6 +22,10 @@ app = typer.Typer(
     help="Helpdesk ticket triage: train models, evaluate them, classify tickets, serve the API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, wrapped at the terminal's width: Rich's option tables cut words short
+    # ("TRIAGE_MODELS_D…") on an 80-column terminal or in a pipe.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
 
 DataOpt = Annotated[
@@ -40,7 +45,17 @@ LabelOpt = Annotated[
 ]
 EmbedderOpt = Annotated[
     str | None,
-    typer.Option(help="'minilm', 'hashing' or a local sentence-transformers directory."),
+    typer.Option(
+        help=f"Embedding body: {DEFAULT_EMBEDDER} (the default, or TRIAGE_EMBEDDER), minilm, "
+        "e5-multilingual, hashing[:DIM] or a local sentence-transformers directory."
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Encoding of a CSV or JSON Lines file, e.g. cp1252 (default: UTF-8, else "
+        "detected, and said)."
+    ),
 ]
 TestSizeOpt = Annotated[float, typer.Option(min=0.05, max=0.5)]
 DropRareOpt = Annotated[

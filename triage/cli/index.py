@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from triage.cli.app import DataOpt, fail, model_path
+from triage.cli.app import DataOpt, EncodingOpt, fail, model_path, say
 from triage.core.errors import TriageError
 from triage.settings import get_settings
 from triage.training.resolved_columns import RESOLVED_FIELDS, ResolvedColumns
@@ -41,6 +41,15 @@ ResolvedStatusOpt = Annotated[
     ),
 ]
 
+AllResolvedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-resolved",
+        help="Every row is a resolved ticket, whatever its status column says (without a "
+        "status column this is assumed, and said).",
+    ),
+]
+
 
 @contextmanager
 def _bar(description: str, total: int | None) -> Iterator[Callable[[int], object]]:
@@ -58,16 +67,21 @@ def index_build(
     reembed: ReembedOpt = False,
     status_column: StatusColumnOpt = "status",
     resolved_status: ResolvedStatusOpt = None,
+    all_resolved: AllResolvedOpt = False,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Add (or update) resolved tickets from a file; running it again changes nothing.
 
     Rows whose status column says the ticket is not solved (default: anything but
-    resolved, closed, solved, done) are skipped.
+    resolved, closed, solved, done) are skipped; a file without one is taken as all
+    resolved, and the command says so (--all-resolved: on purpose).
     """
     from triage.training.resolved_file import index_resolved_file
 
     try:
-        columns = ResolvedColumns.parse(column or [], status=status_column, solved=resolved_status)
+        columns = ResolvedColumns.parse(
+            column or [], status=status_column, solved=resolved_status, all_resolved=all_resolved
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     settings = get_settings()
@@ -79,6 +93,8 @@ def index_build(
             model_dir=model_path(model) if model else None,
             reembed=reembed,
             progress=_bar,
+            say=say,
+            encoding=encoding,
         )
     except TriageError as exc:
         raise fail(exc) from exc

@@ -11,6 +11,7 @@ import typer
 
 from triage.cli.app import (
     DataOpt,
+    EncodingOpt,
     LabelOpt,
     ModelArg,
     TextColumnsOpt,
@@ -29,6 +30,7 @@ def evaluate(
     data: DataOpt,
     text_columns: TextColumnsOpt = None,
     label: LabelOpt = None,
+    encoding: EncodingOpt = None,
     output: Annotated[Path | None, typer.Option(help="Also write the full report as JSON.")] = None,
 ) -> None:
     """Evaluate a saved model on a labelled ticket file (every row is used)."""
@@ -47,6 +49,8 @@ def evaluate(
             policies_from_settings(loaded, settings),
             text_columns=parse_columns(text_columns),
             labels=parse_labels(label),
+            encoding=encoding,
+            say=say,
         )
     except UnknownHeadError as exc:
         raise typer.BadParameter(str(exc), param_hint="--label") from exc
@@ -54,13 +58,46 @@ def evaluate(
         raise fail(exc) from exc
     for head, result in report.items():
         auto = result["decisions"]["auto"]
+        # Nothing decided automatically has no precision: "n/a", never 0.
+        precision = "n/a" if auto["precision"] is None else f"{auto['precision']:.4f}"
         typer.echo(
             f"{head}: accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
             f"ECE {result['calibration']['ece']:.4f}  auto {auto['share']:.1%} at precision "
-            f"{auto['precision'] or 0:.4f}  (n={result['n']})"
+            f"{precision}  (n={result['n']})"
         )
+        if unseen := result.get("unseen_labels"):
+            typer.echo(f"  {_unseen_note(unseen)}")
     if output:
         output.write_text(json.dumps({"model": loaded.version, "heads": report}, indent=2))
+
+
+def _unseen_note(unseen: dict[str, int]) -> str:
+    listed = ", ".join(f"{label!r} ({count})" for label, count in unseen.items())
+    return (
+        f"{sum(unseen.values())} ticket(s) carry labels the model never saw: {listed}; "
+        "counted as errors in accuracy and macro-F1, left out of the log loss"
+    )
+
+
+def activate(
+    version: Annotated[str, typer.Argument(help="A saved version's name (see GET /v1/models).")],
+) -> None:
+    """Serve a saved version: verified first, then named in models/ACTIVE, which restarts and
+    running services (within TRIAGE_MODEL_WATCH_SECONDS) follow."""
+    from triage.core.artifacts import load_model, resolve_model_dir
+    from triage.core.registry import active_version, set_active
+
+    settings = get_settings()
+    before = active_version(settings.models_dir)
+    try:
+        path = resolve_model_dir(settings.models_dir, version)
+        load_model(path, embedder_path=settings.embedder_path, threads=settings.threads)
+        set_active(settings.models_dir, version)
+    except TriageError as exc:
+        raise fail(exc) from exc
+    say(f"{version} is now active (was {before or 'none'})")
+    if settings.model_version and settings.model_version != version:
+        say(f"note: TRIAGE_MODEL_VERSION pins {settings.model_version} where it is set")
 
 
 def predict(
@@ -93,8 +130,13 @@ def predict(
 def report(
     model: ModelArg,
     fmt: Annotated[
-        str, typer.Option("--format", help="html (default) or markdown; figures embedded.")
-    ] = "html",
+        str | None,
+        typer.Option(
+            "--format",
+            help="html or markdown, figures embedded (default: from the --output extension, "
+            ".md or .markdown for markdown; else html).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write here (default: standard output).")
     ] = None,
@@ -102,6 +144,9 @@ def report(
     """Render a model's evaluation as one self-contained HTML or Markdown file."""
     from triage.training.report import render_report
 
+    if fmt is None:
+        markdown = output is not None and output.suffix.lower() in {".md", ".markdown"}
+        fmt = "markdown" if markdown else "html"
     if fmt not in {"html", "markdown"}:
         raise typer.BadParameter("use html or markdown", param_hint="--format")
     try:

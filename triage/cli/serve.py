@@ -54,6 +54,12 @@ def _refuse_open_bind(settings: Settings, bind: str) -> None:
     )
 
 
+def base_url(bind: str, port: int) -> str:
+    """The address to open in a browser for a server bound to ``bind``."""
+    host = "localhost" if bind in ("0.0.0.0", "::", "") else bind
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: TRIAGE_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: TRIAGE_PORT or 8000.")] = None,
@@ -61,7 +67,7 @@ def serve(
         int, typer.Option(min=1, help="Worker processes, each with its own copy of the model.")
     ] = 1,
 ) -> None:
-    """Serve the HTTP API with the newest (or TRIAGE_MODEL_VERSION) model."""
+    """Serve the HTTP API with the active model (models/ACTIVE, or TRIAGE_MODEL_VERSION)."""
     import uvicorn
 
     from triage.api.app import create_app
@@ -80,6 +86,8 @@ def serve(
     if workers > 1:
         # Each worker process builds its own app (and loads the model) from the settings.
         del service
+        url = base_url(bind, port or settings.port)
+        say(f"starting {workers} workers: staff page {url}/ui/ · API docs {url}/docs")
         uvicorn.run(
             "triage.api.app:create_app",
             factory=True,
@@ -90,8 +98,10 @@ def serve(
             http=NODELAY_HTTP,
         )
         return
+    app = create_app(settings, service=service)
+    app.state.base_url = base_url(bind, port or settings.port)  # logged once it is ready
     uvicorn.run(
-        create_app(settings, service=service),
+        app,
         host=bind,
         port=port or settings.port,
         log_level=settings.log_level,

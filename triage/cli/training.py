@@ -13,6 +13,7 @@ from triage.cli.app import (
     DataOpt,
     DropRareOpt,
     EmbedderOpt,
+    EncodingOpt,
     LabelOpt,
     QuietOpt,
     TestSizeOpt,
@@ -69,6 +70,14 @@ ColdStartOpt = Annotated[
         "by the class-centroid vote alone (0: never).",
     ),
 ]
+ActivateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--activate",
+        help="Serve the new version (models/ACTIVE) at once; without it, what is served "
+        "changes only with 'triage activate' (the first model is always served).",
+    ),
+]
 IfNoneOpt = Annotated[
     bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
 ]
@@ -78,6 +87,7 @@ def train(
     data: DataOpt,
     text_columns: TextColumnsOpt = None,
     label: LabelOpt = None,
+    encoding: EncodingOpt = None,
     out: OutOpt = None,
     embedder: EmbedderOpt = None,
     test_data: TestDataOpt = None,
@@ -91,6 +101,7 @@ def train(
     vote: VoteOpt = True,
     cold_start_below: ColdStartOpt = 5,
     if_none: IfNoneOpt = False,
+    activate: ActivateOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a model on a ticket file and save it as a new version under the models dir."""
@@ -117,6 +128,7 @@ def train(
         else None,
         cold_start_below=cold_start_below,
         vote_weights=VOTE_WEIGHTS if vote else (0.0,),
+        encoding=encoding,
     )
     try:
         result = train_from_file(
@@ -127,10 +139,26 @@ def train(
             models_dir=models_dir,
             progress=not quiet,
             say=(lambda _m: None) if quiet else say,
+            activate=activate,
         )
     except TriageError as exc:
         raise fail(exc) from exc
+    if result.path is not None:
+        say(served_note(models_dir, result.path.name))
     typer.echo(str(result.path))
+
+
+def served_note(models_dir: Path, version: str) -> str:
+    """Whether a version just saved is the one served, and how to serve it if not."""
+    from triage.core.registry import active_version
+
+    served = active_version(models_dir)
+    if served == version:
+        return f"{version} is active: 'triage serve' serves it, and running services follow"
+    return (
+        f"{version} is saved but not served: {served} stays active; serve the new one with "
+        f"'triage activate {version}' or POST /v1/models/{version}/activate"
+    )
 
 
 WithFeedbackOpt = Annotated[

@@ -29,6 +29,23 @@ def set_active(models_dir: Path, version: str) -> None:
     replace_text(models_dir / ACTIVE, version + "\n")
 
 
+def keep_served(models_dir: Path) -> None:
+    """Pin what is served now before a version is added. Without an ACTIVE pointer the newest
+    version is served, and a new one must not take its place by merely being saved."""
+    versions = list_versions(models_dir)
+    if versions and active_version(models_dir) is None:
+        set_active(models_dir, versions[-1])
+
+
+def pin_first_served(models_dir: Path, version: str) -> bool:
+    """Name ``version`` in ACTIVE when nothing is named yet and it is saved here, so that a
+    restart serves it again, not a version saved since. True if the pointer was written."""
+    if active_version(models_dir) is not None or version not in list_versions(models_dir):
+        return False
+    set_active(models_dir, version)
+    return True
+
+
 def served_model_dir(models_dir: Path, pinned: str | None = None) -> Path:
     """The artifact to serve: ``pinned`` (TRIAGE_MODEL_VERSION), the active one, the newest."""
     return resolve_model_dir(models_dir, pinned or active_version(models_dir))

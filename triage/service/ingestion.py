@@ -20,10 +20,11 @@ from triage.core.embeddings import Embedder
 from triage.core.errors import BatchTooLargeError
 from triage.core.registry import served_model_dir
 from triage.settings import Settings
-from triage.similar.service import AddResult, SimilarService
+from triage.similar.results import AddResult
+from triage.similar.service import SimilarService
 from triage.store.database import Database
+from triage.store.records import Status, TicketRecord, Visibility
 from triage.store.schema import utcnow
-from triage.store.tickets import Status, TicketRecord, Visibility
 
 # ``progress(description, total)``: a context whose value is told how many tickets are done.
 Progress = Callable[[str, int | None], AbstractContextManager[Callable[[int], object]]]

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from triage.core.errors import ModelNotFoundError, StoreMismatchError, TriageError
-from triage.core.registry import active_version, set_active
+from triage.core.registry import active_version, pin_first_served, set_active
 from triage.service.classification import TriageService
 from triage.settings import Settings
-from triage.similar.service import SimilarService, embedder_key
+from triage.similar.results import embedder_key
+from triage.similar.service import SimilarService
 from triage.store.database import Database
 
 log = logging.getLogger("triage")
@@ -62,7 +63,19 @@ class ModelLifecycle:
     def start(self, service: TriageService | None = None) -> Served:
         """Serve ``service``, else what the settings name (pinned, active or newest)."""
         with self._lock:
-            return self._serve(service or TriageService.from_settings(self.settings))
+            served = self._serve(service or TriageService.from_settings(self.settings))
+        if self.settings.model_version is None:
+            self._pin(served.service.model.version)
+        return served
+
+    def _pin(self, version: str) -> None:
+        """The first version served from a models directory stays served across restarts
+        until one is activated (a read-only directory only loses that guarantee)."""
+        try:
+            if pin_first_served(self.settings.models_dir, version):
+                log.info("ACTIVE in %s now names %s", self.settings.models_dir, version)
+        except OSError as exc:
+            log.warning("could not pin %s in ACTIVE: %s", version, exc)
 
     def swap(self, version: str) -> TriageService:
         """Load and verify ``version``, then serve it: one assignment, no failed request."""

@@ -19,8 +19,9 @@ from triage.core.errors import StoreUnavailableError
 from triage.core.text import ticket_text
 from triage.service.classification import TriageService
 from triage.service.results import Classification, Ticket
-from triage.similar.service import SimilarResult, SimilarService
-from triage.store.tickets import Status, TicketRecord
+from triage.similar.results import SimilarResult
+from triage.similar.service import SimilarService
+from triage.store.records import Status, TicketRecord
 from triage.store.triaged import TriagedStore
 
 Degraded = Literal["similar", "queue"]

@@ -7,26 +7,43 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from triage.core.errors import DataValidationError
+from triage.core.text_files import decode_text
 
 TICKET_FIELDS = ("id", "subject", "body")
 FORMATS = ("csv", "jsonl")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """The tickets of an uploaded file, and the encoding its bytes were read in."""
+
+    tickets: list[dict[str, Any]]
+    encoding: str
+    detected: bool  # the encoding was guessed: the file was not UTF-8 and named none
+
+
 def tickets_from_bytes(content: bytes, fmt: str) -> list[dict[str, Any]]:
+    """Tickets from an uploaded CSV or JSON-lines file (see :func:`read_upload`)."""
+    return read_upload(content, fmt).tickets
+
+
+def read_upload(content: bytes, fmt: str, charset: str | None = None) -> Upload:
     """Tickets from an uploaded CSV or JSON-lines file: id, subject, body; other columns ignored.
 
-    A row without text is kept (it fails on its own when classified); a file without a
-    ``subject`` or ``body`` column, or that cannot be parsed, is refused whole.
+    Read in ``charset`` when given, else UTF-8, else the encoding detected. A row without
+    text is kept (it fails on its own when classified); a file without a ``subject`` or
+    ``body`` column, or that cannot be parsed, is refused whole.
     """
     if fmt not in FORMATS:
         raise DataValidationError(f"unsupported upload format {fmt!r}; use csv or jsonl")
+    decoded = decode_text(content, charset, source=f"the {fmt} upload")
     try:
-        text = content.decode("utf-8-sig")
-        rows = list(_csv_rows(text) if fmt == "csv" else _json_rows(text))
-    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        rows = list(_csv_rows(decoded.text) if fmt == "csv" else _json_rows(decoded.text))
+    except (ValueError, csv.Error) as exc:
         raise DataValidationError(f"the {fmt} upload cannot be parsed: {exc}") from exc
     if not rows:
         raise DataValidationError(f"the {fmt} upload contains no tickets")
@@ -35,7 +52,8 @@ def tickets_from_bytes(content: bytes, fmt: str) -> list[dict[str, Any]]:
         raise DataValidationError(
             f"the {fmt} upload needs a 'subject' or 'body' column; it has {', '.join(columns)}"
         )
-    return [{name: _value(row.get(name)) for name in TICKET_FIELDS} for row in rows]
+    tickets = [{name: _value(row.get(name)) for name in TICKET_FIELDS} for row in rows]
+    return Upload(tickets, decoded.encoding, decoded.detected)
 
 
 def _value(value: Any) -> str | None:

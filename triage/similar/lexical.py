@@ -29,8 +29,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from triage.store.records import Filters
 from triage.store.schema import tickets
-from triage.store.tickets import Filters, TicketStore
+from triage.store.tickets import TicketStore
 
 Hits = list[tuple[int, float]]
 

@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
 
 from triage.similar.vector_index import DEFAULT_HNSW_THRESHOLD, VectorIndex
+from triage.store.records import Filters, Status
 from triage.store.schema import tickets
-from triage.store.tickets import Filters, Status, TicketStore
+from triage.store.tickets import TicketStore
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,20 +25,17 @@ from triage.core.embeddings import Embedder
 from triage.core.errors import InvalidTicketError, StoreMismatchError, TicketTooLargeError
 from triage.core.language import DEFAULT_LANGUAGES, UNDETERMINED, language_detector
 from triage.core.redaction import redact_pii
-from triage.core.text import normalise_field, subject_text, ticket_text
+from triage.core.text import subject_text, ticket_text
 from triage.similar.hybrid import DEFAULT_HYBRID, HybridSettings, fuse
 from triage.similar.lexical import LexicalSearch
+from triage.similar.results import AddResult, Candidates, Match, SimilarResult, embedder_key
 from triage.similar.search import EmbeddedSearch, PgVectorSearch, VectorSearch, pgvector_available
+from triage.similar.subjects import embed_with_subjects, query_subject_vector
 from triage.store.database import Database
+from triage.store.records import Filters, Status, StoredTicket, TicketRecord
 from triage.store.schema import utcnow
-from triage.store.tickets import (
-    Filters,
-    Status,
-    StoredTicket,
-    TicketRecord,
-    TicketStore,
-    text_digest,
-)
+from triage.store.ticket_rows import text_digest
+from triage.store.tickets import TicketStore
 
 if TYPE_CHECKING:
     from triage.settings import Settings
@@ -48,48 +45,6 @@ log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
 
 LANGUAGE_CONFIDENCE = 0.9
-
-
-def embedder_key(embedder: Embedder) -> dict[str, Any]:
-    """What identifies the vector space: a store's vectors and queries must share it."""
-    identity = embedder.identity
-    return {k: identity.get(k) for k in ("kind", "name", "dim", "weights_sha256")}
-
-
-@dataclass(frozen=True)
-class Match:
-    ticket: StoredTicket
-    score: float
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class SimilarResult:
-    similar: list[Match]
-    duplicates: list[Match]
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """Row ids each retriever found for one query, best first, before fusion.
-
-    ``other_language``: the dense candidates stored in another language than the query's,
-    which the lexical index cannot judge. ``cosine``: the dense candidates' similarities.
-    ``subject``: the candidates by subject vector (none when not searched).
-    """
-
-    dense: list[int]
-    lexical: list[int]
-    other_language: list[int]
-    cosine: dict[int, float]
-    subject: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class AddResult:
-    row_ids: list[int]
-    embedded: int
-    unchanged: int
 
 
 class SimilarService:
@@ -262,8 +217,10 @@ class SimilarService:
                 for i, (r, d) in enumerate(zip(chunk, chunk_digests, strict=True))
                 if known.get((r.tenant, r.ticket_id)) != d
             ]
-            by_position, by_subject = self._embed_stale(
-                [texts[start + i] for i in stale], [subjects[start + i] for i in stale], stale
+            stale_texts = [texts[start + i] for i in stale]
+            stale_subjects = [subjects[start + i] for i in stale]
+            by_position, by_subject = embed_with_subjects(
+                self.embed, stale_texts, stale_subjects, stale
             )
             row_ids.extend(self.store.upsert(chunk, chunk_digests, by_position, by_subject))
             embedded += len(stale)
@@ -271,18 +228,6 @@ class SimilarService:
                 progress(len(chunk))
         self.search_backend.refresh()
         return AddResult(row_ids=row_ids, embedded=embedded, unchanged=len(records) - embedded)
-
-    def _embed_stale(
-        self, texts: list[str], subjects: list[str | None], positions: list[int]
-    ) -> tuple[dict[int, FloatArray], dict[int, FloatArray]]:
-        """Vectors of the texts, and of the subjects that are not None, by position; one
-        call of the embedder for both."""
-        if not positions:
-            return {}, {}
-        with_subject = [n for n, text in enumerate(subjects) if text is not None]
-        vectors = self.embed(texts + [subjects[n] or "" for n in with_subject])
-        by_subject = {positions[n]: vectors[len(texts) + m] for m, n in enumerate(with_subject)}
-        return {i: vectors[n] for n, i in enumerate(positions)}, by_subject
 
     def reembed_all(self, *, progress: Callable[[int], object] | None = None) -> int:
         """Embed every stored ticket whose vector is missing or stale; returns how many."""
@@ -308,10 +253,9 @@ class SimilarService:
             text = ticket_text([record.subject, record.body])
         language = self.language_detector.detect(text).code
         record = replace(record, status=Status.OPEN, language=language)
-        # Kept without its subject's vector (open tickets are searched by their vector only),
-        # which an empty digest marks as missing: resolved later, it is embedded again.
-        has_subject = subject_text(record.subject, record.body) is not None
-        digest = "" if has_subject else text_digest(text)
+        # No subject vector kept: an empty digest marks it missing (embedded once resolved).
+        apart = subject_text(record.subject, record.body) is not None
+        digest = "" if apart else text_digest(text)
         self.store.upsert([record], [digest], {0: vector})
         now = utcnow()
         if now - self._last_purge > timedelta(hours=1):
@@ -341,12 +285,10 @@ class SimilarService:
     ) -> SimilarResult:
         """The k most similar resolved tickets, and open tickets that look like duplicates.
 
-        ``text``: the query ticket's model text; given, resolved tickets are ranked by the
-        fusion of the dense and the lexical ranking (:mod:`triage.similar.hybrid`), else by
-        the dense one; ``subject``: the query ticket's subject, whose own vector then ranks
-        the stored subjects as well (the ticket's vector does, without it). Scores are cosine
-        similarities either way, and duplicates are always open tickets at or above
-        ``duplicate_threshold`` by cosine.
+        ``text``: the query's model text; given, resolved tickets are ranked by the fusion of
+        the dense, lexical and (long query) subject rankings (:mod:`triage.similar.hybrid`;
+        ``subject``: the query's subject), else by the dense one. Scores are cosine either
+        way; duplicates are open tickets at or above ``duplicate_threshold`` by cosine.
         ``exclude``: (tenant, ticket_id) of the query ticket itself, never its own match.
         """
         self.search_backend.refresh()  # once: both searches below see the same writes
@@ -394,8 +336,8 @@ class SimilarService:
         exclude: tuple[str, str] | None = None,
         subject_vector: FloatArray | None = None,
     ) -> Candidates:
-        """What each retriever found, before fusion (see :class:`Candidates`);
-        ``subject_vector``: the query's (:meth:`subject_vector`), to rank by subject."""
+        """What each retriever found before fusion (:class:`Candidates`; by subject too, given
+        the query's ``subject_vector``)."""
         guess = self.language_detector.detect(text)
         # A short query is often misjudged ("paper jam": Indonesian at 0.68); only a sure,
         # unmixed guess keeps other-language candidates out of the lexical ranking.
@@ -403,11 +345,9 @@ class SimilarService:
         language = guess.code if sure and guess.code != UNDETERMINED else None
         dense = self.search_backend.search(vector, depth, filters)
         lexical = self.lexical.search(text, depth, filters, language=language)
-        by_subject = (
-            []
-            if subject_vector is None
-            else self.search_backend.search(subject_vector, depth, filters, subject=True)
-        )
+        by_subject = []
+        if subject_vector is not None:
+            by_subject = self.search_backend.search(subject_vector, depth, filters, subject=True)
         found = self.store.keys(list(dict.fromkeys(row for row, _ in dense + lexical + by_subject)))
 
         def kept(row: int) -> bool:  # not deleted since the search, not the query itself
@@ -428,12 +368,8 @@ class SimilarService:
         )
 
     def subject_vector(self, vector: FloatArray, text: str, subject: str | None) -> FloatArray:
-        """The query's subject vector: its subject's own when it has a body as well, else its
-        vector (as for stored tickets, see :mod:`triage.store.tickets`)."""
-        own = normalise_field(subject)
-        if not own or own == text:
-            return vector
-        return np.asarray(self.embed([own])[0], dtype=np.float32)
+        """The query's subject vector (:func:`triage.similar.subjects.query_subject_vector`)."""
+        return query_subject_vector(self.embed, vector, text, subject)
 
     def _hybrid(
         self,
@@ -445,17 +381,11 @@ class SimilarService:
         exclude: tuple[str, str] | None,
     ) -> list[tuple[StoredTicket, float]]:
         depth = max(k + (1 if exclude else 0), self.hybrid.depth)
-        subject_vector = (
-            self.subject_vector(vector, text, subject) if self.hybrid.ranks_subject(text) else None
-        )
+        long = self.hybrid.ranks_subject(text)
+        subject_vector = self.subject_vector(vector, text, subject) if long else None
         found = self.candidates(vector, text, depth, filters, exclude, subject_vector)
         rows = fuse(
-            found.dense,
-            found.lexical,
-            found.other_language,
-            self.hybrid,
-            k,
-            subject=found.subject,
+            found.dense, found.lexical, found.other_language, self.hybrid, k, subject=found.subject
         )
         cosine = dict(found.cosine)
         cosine.update(self.search_backend.scores(vector, [r for r in rows if r not in cosine]))

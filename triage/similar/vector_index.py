@@ -16,6 +16,10 @@ steps (one chunk of at most ``write_chunk`` vectors, or the swap after a rebuild
 built aside while searches go on), so searches keep being answered during a large load. A
 search that runs during an upsert may see part of it.
 
+Its parts: :mod:`triage.similar.exact_vectors` (exact search and the ``.npz`` file),
+:mod:`triage.similar.usearch_graph` (USearch, loaded on first use) and
+:mod:`triage.similar.rw_lock`.
+
 Why USearch (see ``benchmarks/vector_speed.py`` and ``benchmarks/results/vector_speed.json``):
 on 2 cores it builds about as fast as faiss and hnswlib, searches in a fraction of a
 millisecond at 1 M, stores f16 vectors (half the memory, no measurable recall loss on
@@ -29,24 +33,35 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from triage.core.atomic import fsync_dir
+from triage.similar.exact_vectors import (
+    NPZ_FORMAT,
+    NPZ_MAGIC,
+    ExactVectors,
+    FloatArray,
+    KeyArray,
+    read_npz,
+)
+from triage.similar.rw_lock import ReadWriteLock
+from triage.similar.usearch_graph import (
+    HnswDtype,
+    dtype_name,
+    graph_contents,
+    read_graph,
+    unpack,
+    usearch_index,
+)
 
 if TYPE_CHECKING:
-    from usearch.index import BatchMatches, Index, Matches
+    from usearch.index import Index
 
 Mode = Literal["exact", "hnsw"]
-HnswDtype = Literal["f32", "bf16", "f16", "i8"]
-
-FloatArray = npt.NDArray[np.float32]
-KeyArray = npt.NDArray[np.int64]
 
 # Chosen with benchmarks/vector_speed.py (384-d all-MiniLM-L6-v2 vectors, 2 cores).
 DEFAULT_HNSW_THRESHOLD = 20_000
@@ -55,123 +70,6 @@ DEFAULT_EXPANSION_ADD = 100  # "efConstruction"
 DEFAULT_EXPANSION_SEARCH = 128  # "ef"; 64 gave recall@10 0.967 at 1 M: too close to 0.95
 DEFAULT_DTYPE: HnswDtype = "f16"
 DEFAULT_WRITE_CHUNK = 1024
-
-_NPZ_MAGIC = b"PK\x03\x04"
-_FORMAT = "triage-vector-index/1"
-
-
-class _ReadWriteLock:
-    """Many readers or one writer; a waiting writer holds back new readers."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._readers = 0
-        self._writer = False
-        self._writers_waiting = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            while self._writer or self._writers_waiting:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._writers_waiting += 1
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._writers_waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
-
-
-class _ExactStore:
-    """Keys and unit vectors in growable arrays; removal swaps the last row into the hole."""
-
-    def __init__(self, dim: int, capacity: int = 1024) -> None:
-        self.dim = dim
-        self.keys: KeyArray = np.empty(capacity, dtype=np.int64)
-        self.vectors: FloatArray = np.empty((capacity, dim), dtype=np.float32)
-        self.size = 0
-        self.rows: dict[int, int] = {}
-
-    @classmethod
-    def from_arrays(cls, keys: KeyArray, vectors: FloatArray) -> _ExactStore:
-        store = cls(vectors.shape[1], capacity=max(1024, len(keys)))
-        store.put(keys, vectors)
-        return store
-
-    def _reserve(self, needed: int) -> None:
-        capacity = len(self.keys)
-        if needed <= capacity:
-            return
-        while capacity < needed:
-            capacity *= 2
-        keys = np.empty(capacity, dtype=np.int64)
-        vectors = np.empty((capacity, self.dim), dtype=np.float32)
-        keys[: self.size] = self.keys[: self.size]
-        vectors[: self.size] = self.vectors[: self.size]
-        self.keys, self.vectors = keys, vectors
-
-    def put(self, keys: KeyArray, vectors: FloatArray) -> None:
-        """Insert or overwrite; ``keys`` must be unique within the call."""
-        self._reserve(self.size + len(keys))
-        for key, vector in zip(keys.tolist(), vectors, strict=True):
-            row = self.rows.get(key)
-            if row is None:
-                row = self.size
-                self.size += 1
-                self.rows[key] = row
-                self.keys[row] = key
-            self.vectors[row] = vector
-
-    def delete(self, keys: KeyArray) -> int:
-        removed = 0
-        for key in keys.tolist():
-            row = self.rows.pop(key, None)
-            if row is None:
-                continue
-            last = self.size - 1
-            if row != last:
-                moved = int(self.keys[last])
-                self.keys[row] = moved
-                self.vectors[row] = self.vectors[last]
-                self.rows[moved] = row
-            self.size = last
-            removed += 1
-        return removed
-
-    def search(self, queries: FloatArray, k: int) -> tuple[KeyArray, FloatArray]:
-        n = self.size
-        k = min(k, n)
-        if k == 0:
-            return (
-                np.empty((len(queries), 0), dtype=np.int64),
-                np.empty((len(queries), 0), dtype=np.float32),
-            )
-        scores = queries @ self.vectors[:n].T
-        if k < n:
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        else:
-            top = np.broadcast_to(np.arange(n), (len(queries), n)).copy()
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        return self.keys[top], np.take_along_axis(top_scores, order, axis=1)
 
 
 class VectorIndex:
@@ -205,9 +103,9 @@ class VectorIndex:
         self.dtype: HnswDtype = dtype
         self.threads = threads
         self.write_chunk = max(1, write_chunk)
-        self._exact: _ExactStore | None = _ExactStore(dim)
+        self._exact: ExactVectors | None = ExactVectors(dim)
         self._hnsw: Index | None = None
-        self._lock = _ReadWriteLock()
+        self._lock = ReadWriteLock()
         self._writer = threading.Lock()
         # USearch's binding releases the GIL and runs each call on its own scratch slots
         # 0..threads-1 (it also re-reserves them per call), so two concurrent calls on one
@@ -323,13 +221,13 @@ class VectorIndex:
             removed = int(present.sum())
             if len(graph) < self.hnsw_threshold // 2:
                 # Small again: fall back to exact search (the graph is only read here).
-                store = _ExactStore.from_arrays(*_graph_contents(graph, self.dim))
+                store = ExactVectors.from_arrays(*graph_contents(graph, self.dim))
                 with self._lock.write():
                     self._exact, self._hnsw = store, None
             return removed
 
     def _new_graph(self) -> Index:
-        return _usearch_index()(
+        return usearch_index()(
             ndim=self.dim,
             metric="cos",
             dtype=self.dtype,
@@ -369,11 +267,11 @@ class VectorIndex:
             threads = 1 if len(query_arr) == 1 else self.threads
             with self._graph_search:
                 found = self._hnsw.search(query_arr, width, threads=threads)
-                keys, scores = _unpack(found, len(query_arr), width)
+                keys, scores = unpack(found, len(query_arr), width)
                 short = np.flatnonzero((keys < 0).any(axis=1))
                 if len(short):
                     exact = self._hnsw.search(query_arr[short], width, exact=True)
-                    keys[short], scores[short] = _unpack(exact, len(short), width)
+                    keys[short], scores[short] = unpack(exact, len(short), width)
         return keys, scores
 
     def _as_vectors(self, vectors: npt.ArrayLike) -> FloatArray:
@@ -410,7 +308,7 @@ class VectorIndex:
                         fd = -1
                         np.savez(
                             handle,
-                            format=np.array(_FORMAT),
+                            format=np.array(NPZ_FORMAT),
                             keys=self._exact.keys[:n],
                             vectors=self._exact.vectors[:n],
                         )
@@ -443,52 +341,31 @@ class VectorIndex:
         arguments; the other settings (threshold, ef, threads) are taken from the arguments.
         If the stored size is on the other side of the threshold, the index switches mode.
         """
+        settings: dict[str, Any] = {
+            "hnsw_threshold": hnsw_threshold,
+            "expansion_add": expansion_add,
+            "expansion_search": expansion_search,
+            "threads": threads,
+            "write_chunk": write_chunk,
+        }
         source = Path(path)
         with source.open("rb") as handle:
             magic = handle.read(4)
-        if magic == _NPZ_MAGIC:
-            with np.load(source, allow_pickle=False) as data:
-                if "format" not in data.files or str(data["format"]) != _FORMAT:
-                    raise ValueError(f"{source} is not a saved VectorIndex")
-                keys = np.asarray(data["keys"], dtype=np.int64)
-                vectors = np.asarray(data["vectors"], dtype=np.float32)
-            index = cls(
-                vectors.shape[1],
-                hnsw_threshold=hnsw_threshold,
-                connectivity=connectivity,
-                expansion_add=expansion_add,
-                expansion_search=expansion_search,
-                dtype=dtype,
-                threads=threads,
-                write_chunk=write_chunk,
-            )
+        if magic == NPZ_MAGIC:
+            keys, vectors = read_npz(source)
+            index = cls(vectors.shape[1], connectivity=connectivity, dtype=dtype, **settings)
             if len(keys):
                 index.upsert(keys, vectors)
             return index
-        try:
-            meta = _usearch_index().metadata(source)
-        except (ValueError, RuntimeError) as exc:
-            raise ValueError(f"{source} is not a saved VectorIndex: {exc}") from exc
-        if not meta:
-            raise ValueError(f"{source} is not a saved VectorIndex")
-        graph = _usearch_index().restore(
-            source, expansion_search=expansion_search, expansion_add=expansion_add
-        )
-        if graph is None:
-            raise ValueError(f"{source} is not a saved VectorIndex")
-        stored_dtype = str(meta["kind_scalar"]).rsplit(".", 1)[-1].lower()
+        graph, stored_dtype, dim = read_graph(source, expansion_search, expansion_add)
         index = cls(
-            int(meta["dimensions"]),
-            hnsw_threshold=hnsw_threshold,
+            dim,
             connectivity=int(graph.connectivity),
-            expansion_add=expansion_add,
-            expansion_search=expansion_search,
-            dtype=_dtype_name(stored_dtype, dtype),
-            threads=threads,
-            write_chunk=write_chunk,
+            dtype=dtype_name(stored_dtype, dtype),
+            **settings,
         )
         if len(graph) < hnsw_threshold // 2:
-            index._exact = _ExactStore.from_arrays(*_graph_contents(graph, index.dim))
+            index._exact = ExactVectors.from_arrays(*graph_contents(graph, index.dim))
         else:
             index._hnsw, index._exact = graph, None
         return index
@@ -515,53 +392,3 @@ def _last_wins(keys: KeyArray, vectors: FloatArray) -> tuple[KeyArray, FloatArra
     _, first_in_reversed = np.unique(keys[::-1], return_index=True)
     rows = np.sort(len(keys) - 1 - first_in_reversed)
     return keys[rows], vectors[rows]
-
-
-def _usearch_index() -> type[Index]:
-    """``usearch.index``, loaded on first use: an index below the HNSW threshold never is.
-
-    onnxruntime is imported first because importing it after USearch's extension crashes
-    the interpreter (a segfault in onnxruntime's module init; usearch 2.26.6, onnxruntime
-    1.32.0, Linux x86-64) — and a model with an ONNX body may be loaded at any time.
-    """
-    import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
-    from usearch.index import Index
-
-    return Index
-
-
-def _graph_contents(graph: Index, dim: int) -> tuple[KeyArray, FloatArray]:
-    keys = np.asarray(graph.keys, dtype=np.uint64).astype(np.int64)
-    if not len(keys):
-        return keys, np.empty((0, dim), dtype=np.float32)
-    vectors = np.asarray(graph.get(keys, dtype="f32"), dtype=np.float32).reshape(len(keys), dim)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return keys, np.ascontiguousarray(vectors / np.where(norms == 0, 1, norms), dtype=np.float32)
-
-
-def _unpack(found: Matches | BatchMatches, n: int, width: int) -> tuple[KeyArray, FloatArray]:
-    from usearch.index import Matches  # loaded: ``found`` came from it
-
-    if isinstance(found, Matches):  # USearch unwraps a batch of one
-        raw_keys = np.asarray(found.keys).reshape(1, -1)
-        raw_dist = np.asarray(found.distances, dtype=np.float32).reshape(1, -1)
-        counts = np.array([raw_keys.shape[1]])
-    else:
-        raw_keys = np.asarray(found.keys)
-        raw_dist = np.asarray(found.distances, dtype=np.float32)
-        counts = np.asarray(found.counts)
-    pad = width - raw_keys.shape[1]
-    if pad > 0:
-        raw_keys = np.pad(raw_keys, ((0, 0), (0, pad)))
-        raw_dist = np.pad(raw_dist, ((0, 0), (0, pad)))
-    valid = np.arange(width)[None, :] < counts.reshape(n, 1)
-    keys = np.where(valid, raw_keys[:, :width].astype(np.uint64).astype(np.int64), -1)
-    scores = np.where(valid, 1.0 - raw_dist[:, :width], -np.inf).astype(np.float32)
-    return keys, scores
-
-
-def _dtype_name(stored: str, fallback: HnswDtype) -> HnswDtype:
-    for name in ("f32", "bf16", "f16", "i8"):
-        if stored == name:
-            return name
-    return fallback

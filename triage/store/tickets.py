@@ -6,193 +6,37 @@ PostgreSQL searches itself. A ticket with a subject and a body has a second vect
 subject's (``subject_embedding``, or ``subject_vec`` with pgvector): the *subject vectors*
 searched apart are those, and for any other ticket its one vector (its text is its subject,
 or it has none). Every write appends to ``ticket_changes`` in the same
-transaction, so an in-memory index in any process can catch up by replaying it.
+transaction, so an in-memory index in any process can catch up by replaying it. What a record
+is lives in :mod:`triage.store.records`; its rows in :mod:`triage.store.ticket_rows`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.expression import UnaryExpression
 
 from triage.store.database import Database
+from triage.store.records import Filters, RowKey, Status, StoredTicket, TicketRecord
 from triage.store.schema import store_meta, ticket_changes, tickets, utcnow
+from triage.store.ticket_rows import (
+    KEYS,
+    RECORD_COLUMNS,
+    ROW_IDS,
+    UPSERT_COLUMNS,
+    row_values,
+    stored_ticket,
+    vector_literal,
+)
 
 FloatArray = npt.NDArray[np.float32]
-
-
-class Status(StrEnum):
-    RESOLVED = "resolved"
-    OPEN = "open"
-
-
-class Visibility(StrEnum):
-    PUBLIC = "public"
-    INTERNAL = "internal"
-
-
-@dataclass(frozen=True)
-class TicketRecord:
-    """A ticket as stored: resolved with its resolution, or open (for duplicate detection)."""
-
-    ticket_id: str
-    subject: str | None = None
-    body: str | None = None
-    resolution: str | None = None
-    category: str | None = None
-    tier: str | None = None
-    resolved_at: datetime | None = None
-    tenant: str = ""
-    visibility: Visibility = Visibility.PUBLIC
-    status: Status = Status.RESOLVED
-    language: str | None = None  # ISO 639-1, detected from the text when stored
-
-    def hides_resolution_from(self, *, internal: bool) -> bool:
-        """Whether a reader sees this ticket without its resolution: an internal one, to a
-        reader who may not see internal resolutions."""
-        return self.visibility is Visibility.INTERNAL and not internal
-
-
-@dataclass(frozen=True)
-class StoredTicket:
-    row_id: int
-    record: TicketRecord
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class RowKey:
-    """What identifies a stored row, and its language, without its text."""
-
-    tenant: str
-    ticket_id: str
-    language: str | None
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which stored tickets a search may return."""
-
-    status: Status = Status.RESOLVED
-    tenant: str | None = None
-    category: str | None = None
-    since: datetime | None = field(default=None)
-
-    def clauses(self, *, indexed: bool = True) -> list[sa.ColumnElement[bool]]:
-        """The WHERE terms; ``indexed=False`` (SQLite only) keeps them from choosing an index.
-
-        Rows looked up by id must be found by their primary key. SQLite, which has no
-        statistics unless ANALYZE runs, would answer ``row_id IN (...) AND status = ?`` by
-        scanning the status index instead (every resolved ticket: 36 ms at 100,000 rather
-        than 0.2). Unary ``+``, a no-op in SQLite, is its documented way to say so.
-        """
-        column = _column if indexed else _unindexed
-        where = [column(tickets.c.status) == self.status.value]
-        if self.tenant is not None:
-            where.append(column(tickets.c.tenant) == self.tenant)
-        if self.category is not None:
-            where.append(column(tickets.c.category) == self.category)
-        if self.since is not None:
-            since = (
-                tickets.c.resolved_at if self.status is Status.RESOLVED else tickets.c.created_at
-            )
-            where.append(column(since) >= self.since)
-        return where
-
-
-def _column(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-    return column
-
-
-def _unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
-
-
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def vector_literal(vector: npt.ArrayLike) -> str:
-    """A vector as pgvector's text form, '[0.1,0.2,...]'."""
-    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
-
-
-def _record(row: sa.RowMapping) -> StoredTicket:
-    return StoredTicket(
-        row_id=int(row["row_id"]),
-        record=TicketRecord(
-            ticket_id=row["ticket_id"],
-            subject=row["subject"],
-            body=row["body"],
-            resolution=row["resolution"],
-            category=row["category"],
-            tier=row["tier"],
-            resolved_at=row["resolved_at"],
-            tenant=row["tenant"],
-            visibility=Visibility(row["visibility"]),
-            status=Status(row["status"]),
-            language=row["language"],
-        ),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-_RECORD_COLUMNS = [
-    c for c in tickets.c if c.name not in ("embedding", "subject_embedding", "text_sha256")
-]
 # A ticket's subject vector: its own where it has one, else the ticket's vector.
-_SUBJECT_VECTOR = sa.func.coalesce(tickets.c.subject_embedding, tickets.c.embedding)
-# Rows by id: one bound list, expanded when executed (a list of literals would be coerced
-# value by value each time the statement is built: ~1 ms for 200 ids).
-_ROW_IDS = tickets.c.row_id.in_(sa.bindparam("row_ids", expanding=True))
-_KEYS = sa.tuple_(tickets.c.tenant, tickets.c.ticket_id).in_(sa.bindparam("keys", expanding=True))
-_UPSERT_COLUMNS = [
-    "tenant",
-    "ticket_id",
-    "status",
-    "visibility",
-    "subject",
-    "body",
-    "resolution",
-    "category",
-    "tier",
-    "language",
-    "resolved_at",
-    "text_sha256",
-    "created_at",
-    "updated_at",
-]
-
-
-def _row_values(record: TicketRecord, digest: str, now: datetime) -> dict[str, Any]:
-    return {
-        "tenant": record.tenant,
-        "ticket_id": record.ticket_id,
-        "status": record.status.value,
-        "visibility": record.visibility.value,
-        "subject": record.subject,
-        "body": record.body,
-        "resolution": record.resolution,
-        "category": record.category,
-        "tier": record.tier,
-        "language": record.language,
-        "resolved_at": record.resolved_at,
-        "text_sha256": digest,
-        "created_at": now,
-        "updated_at": now,
-    }
+SUBJECT_VECTOR = sa.func.coalesce(tickets.c.subject_embedding, tickets.c.embedding)
 
 
 class TicketStore:
@@ -232,7 +76,7 @@ class TicketStore:
                 rows = connection.execute(
                     sa.select(tickets.c.tenant, tickets.c.ticket_id, tickets.c.text_sha256)
                     .select_from(tickets)
-                    .where(_KEYS, vector_column.is_not(None)),
+                    .where(KEYS, vector_column.is_not(None)),
                     {"keys": chunk},
                 )
                 for tenant, ticket_id, digest in rows:
@@ -259,7 +103,7 @@ class TicketStore:
         for position, (record, digest) in enumerate(zip(records, digests, strict=True)):
             key = (record.tenant, record.ticket_id)
             kept = latest.pop(key, None)
-            values = _row_values(record, digest, now)
+            values = row_values(record, digest, now)
             vector = vectors.get(position)
             if vector is not None:
                 values["vector"] = np.asarray(vector, dtype=np.float32)
@@ -313,7 +157,7 @@ class TicketStore:
     def _upsert_statement(self, embedding: bool) -> sa.Insert:
         dialect = postgresql if self.database.is_postgres else sqlite
         columns = (
-            [*_UPSERT_COLUMNS, "embedding", "subject_embedding"] if embedding else _UPSERT_COLUMNS
+            [*UPSERT_COLUMNS, "embedding", "subject_embedding"] if embedding else UPSERT_COLUMNS
         )
         statement = dialect.insert(tickets).values({c: sa.bindparam(c) for c in columns})
         upsert: sa.Insert = statement.on_conflict_do_update(
@@ -327,7 +171,7 @@ class TicketStore:
         return upsert
 
     def _parameters(self, values: dict[str, Any]) -> dict[str, Any]:
-        out = {c: values[c] for c in _UPSERT_COLUMNS}
+        out = {c: values[c] for c in UPSERT_COLUMNS}
         if "vector" in values and not self.pgvector:
             out["embedding"] = values["vector"].tobytes()
             subject = values["subject_vector"]
@@ -339,7 +183,7 @@ class TicketStore:
         connection: sa.Connection, keys: list[tuple[str, str]]
     ) -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
-        query = sa.select(tickets.c.row_id, tickets.c.tenant, tickets.c.ticket_id).where(_KEYS)
+        query = sa.select(tickets.c.row_id, tickets.c.tenant, tickets.c.ticket_id).where(KEYS)
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             for row_id, tenant, ticket_id in connection.execute(query, {"keys": chunk}):
@@ -408,12 +252,12 @@ class TicketStore:
         """Stored tickets in row order, a page at a time (``after``: the last row id seen)."""
         with self.database.begin() as connection:
             rows = connection.execute(
-                sa.select(*_RECORD_COLUMNS)
+                sa.select(*RECORD_COLUMNS)
                 .where(tickets.c.row_id > after)
                 .order_by(tickets.c.row_id)
                 .limit(limit)
             ).mappings()
-            return [_record(row) for row in rows]
+            return [stored_ticket(row) for row in rows]
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -438,13 +282,13 @@ class TicketStore:
     ) -> dict[int, StoredTicket]:
         """Records by row id, keeping only those the filters admit."""
         found: dict[int, StoredTicket] = {}
-        query = sa.select(*_RECORD_COLUMNS).where(_ROW_IDS, *self._by_id(filters))
+        query = sa.select(*RECORD_COLUMNS).where(ROW_IDS, *self._by_id(filters))
         with self.database.begin() as connection:
             for start in range(0, len(row_ids), 500):
                 chunk = [int(r) for r in row_ids[start : start + 500]]
                 rows = connection.execute(query, {"row_ids": chunk}).mappings()
                 for row in rows:
-                    stored = _record(row)
+                    stored = stored_ticket(row)
                     found[stored.row_id] = stored
         return found
 
@@ -452,7 +296,7 @@ class TicketStore:
         """(tenant, ticket_id, language) of the given rows the filters admit; no text read."""
         found: dict[int, RowKey] = {}
         columns = (tickets.c.row_id, tickets.c.tenant, tickets.c.ticket_id, tickets.c.language)
-        query = sa.select(*columns).where(_ROW_IDS, *self._by_id(filters))
+        query = sa.select(*columns).where(ROW_IDS, *self._by_id(filters))
         with self.database.begin() as connection:
             for start in range(0, len(row_ids), 500):
                 chunk = [int(r) for r in row_ids[start : start + 500]]
@@ -469,14 +313,14 @@ class TicketStore:
         with self.database.begin() as connection:
             row = (
                 connection.execute(
-                    sa.select(*_RECORD_COLUMNS).where(
+                    sa.select(*RECORD_COLUMNS).where(
                         tickets.c.tenant == tenant, tickets.c.ticket_id == ticket_id
                     )
                 )
                 .mappings()
                 .first()
             )
-        return _record(row) if row else None
+        return stored_ticket(row) if row else None
 
     def last_change(self) -> int:
         with self.database.begin() as connection:
@@ -507,7 +351,7 @@ class TicketStore:
         """Stored float32 vectors (embedded backend) of the given rows, or of all rows;
         ``subject``: their subject vectors (see the module docstring)."""
         where = (filters.clauses() if filters else []) if row_ids is None else self._by_id(filters)
-        column = _SUBJECT_VECTOR if subject else tickets.c.embedding
+        column = SUBJECT_VECTOR if subject else tickets.c.embedding
         query = sa.select(tickets.c.row_id, column).where(tickets.c.embedding.is_not(None), *where)
         keys: list[int] = []
         blobs: list[bytes] = []
@@ -520,7 +364,7 @@ class TicketStore:
                 for start in range(0, len(row_ids), 500):
                     chunk = [int(r) for r in row_ids[start : start + 500]]
                     for row_id, blob in connection.execute(
-                        query.where(_ROW_IDS), {"row_ids": chunk}
+                        query.where(ROW_IDS), {"row_ids": chunk}
                     ):
                         keys.append(int(row_id))
                         blobs.append(blob)

@@ -30,6 +30,7 @@ class TrainConfig:
     suggest_floor: float = DEFAULT_SUGGEST_FLOOR
     min_threshold_support: int = 10
     id_column: str = "id"
+    encoding: str | None = None  # of CSV / JSON Lines files; None: UTF-8, else detected
     tune: bool = True
     head_params: Mapping[str, Any] = field(default_factory=dict)
     # Save the body as int8 ONNX beside the heads (sentence-transformers bodies only), so

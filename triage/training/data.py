@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,34 +12,61 @@ import pandas as pd
 from triage.core.checksums import sha256_file
 from triage.core.errors import DataValidationError
 from triage.core.text import ticket_text
+from triage.core.text_files import UTF8, decode_text
 
+_TEXT_READERS: dict[str, Callable[[io.StringIO], pd.DataFrame]] = {
+    ".csv": lambda f: pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""]),
+    ".jsonl": lambda f: pd.read_json(f, lines=True, dtype=False),
+    ".ndjson": lambda f: pd.read_json(f, lines=True, dtype=False),
+}
 _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
-    ".csv": lambda p: pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""]),
-    ".jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
-    ".ndjson": lambda p: pd.read_json(p, lines=True, dtype=False),
     ".json": lambda p: pd.read_json(p, dtype=False),
     ".parquet": pd.read_parquet,
     ".pq": pd.read_parquet,
 }
 _SHOWN = 5
+ENCODING = "encoding"  # frame.attrs key: the encoding a text file was read in
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A ticket file as a frame; the format comes from the suffix."""
+def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:
+    """A ticket file as a frame; the format comes from the suffix. A CSV or JSON Lines file
+    is read in ``encoding`` when given, else UTF-8, else the encoding detected; which one
+    is in ``frame.attrs["encoding"]`` (see :func:`encoding_note`)."""
     if not path.is_file():
         raise DataValidationError(f"{path}: no such file")
-    reader = _READERS.get(path.suffix.lower())
-    if reader is None:
+    suffix = path.suffix.lower()
+    if suffix not in _TEXT_READERS and suffix not in _READERS:
+        known = sorted([*_TEXT_READERS, *_READERS])
         raise DataValidationError(
-            f"{path}: unsupported format {path.suffix!r}; use one of {', '.join(sorted(_READERS))}"
+            f"{path}: unsupported format {path.suffix!r}; use one of {', '.join(known)}"
         )
+    decoded = None
     try:
-        frame = reader(path)
+        if suffix in _TEXT_READERS:
+            decoded = decode_text(path.read_bytes(), encoding, source=str(path))
+            frame = _TEXT_READERS[suffix](io.StringIO(decoded.text))
+        else:
+            frame = _READERS[suffix](path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DataValidationError(f"{path}: cannot be read as {path.suffix}: {exc}") from exc
     if frame.empty:
         raise DataValidationError(f"{path}: contains no rows")
+    if decoded is not None:
+        frame.attrs[ENCODING] = {"name": decoded.encoding, "detected": decoded.detected}
     return frame
+
+
+def encoding_note(frame: pd.DataFrame, path: Path) -> str | None:
+    """What to tell the user when ``path`` was not read as UTF-8, else None."""
+    read_as = frame.attrs.get(ENCODING) or {"name": UTF8}
+    if read_as["name"] == UTF8:
+        return None
+    if read_as.get("detected"):
+        return (
+            f"{path.name} is not UTF-8: read as {read_as['name']} (detected; --encoding "
+            "names another)"
+        )
+    return f"{path.name} read as {read_as['name']}"
 
 
 def fingerprint(path: Path) -> str:

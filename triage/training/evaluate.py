@@ -56,12 +56,27 @@ def calibration(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str])
             }
         )
     onehot = (truth[:, None] == np.asarray(labels)[None, :]).astype(float)
+    # A label the model never saw has no probability to score: log loss leaves those out
+    # (they count as errors everywhere else).
+    known = np.isin(truth, np.asarray(labels))
     return {
         "ece": _round(ece),
         "brier": _round(np.mean(np.sum((proba - onehot) ** 2, axis=1))),
-        "log_loss": _round(log_loss(truth, proba, labels=list(labels))),
+        "log_loss": _round(log_loss(truth[known], proba[known], labels=list(labels)))
+        if known.any()
+        else None,
         "reliability": bins,
     }
+
+
+def unseen_labels(y_true: Sequence[str], labels: Sequence[str]) -> dict[str, int]:
+    """Labels in ``y_true`` the head cannot predict, with how many tickets carry each."""
+    known = set(labels)
+    counts: dict[str, int] = {}
+    for label in y_true:
+        if label not in known:
+            counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def coverage_curve(
@@ -137,6 +152,9 @@ def head_report(
         "coverage": coverage_curve(y_true, proba, labels),
         "precision_coverage": precision_coverage(y_true, proba, labels),
     }
+    unseen = unseen_labels(y_true, labels)
+    if unseen:
+        report["unseen_labels"] = unseen
     if slices:
         report["slices"] = {}
         for column, values in slices.items():

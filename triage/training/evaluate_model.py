@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from triage.core.decisions import HeadPolicy
 from triage.core.model import TriageModel
-from triage.training.data import labelled_texts, read_table
+from triage.training.data import encoding_note, labelled_texts, read_table
 from triage.training.evaluate import decision_report, head_report
 
 
@@ -23,6 +23,8 @@ def evaluate_file(
     *,
     text_columns: Sequence[str] | None = None,
     labels: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    say: Callable[[str], object] = lambda _m: None,
 ) -> dict[str, dict[str, Any]]:
     """Each head's report on ``data``, with the decisions its policy makes.
 
@@ -33,8 +35,11 @@ def evaluate_file(
     unknown = sorted(set(labels) - set(model.heads))
     if unknown:
         raise UnknownHeadError(f"the model has no head(s) {unknown}")
+    frame = read_table(data, encoding)
+    if note := encoding_note(frame, data):
+        say(note)
     rows, _ = labelled_texts(
-        read_table(data),
+        frame,
         text_columns=columns,
         label_columns=labels,
         min_per_class=1,

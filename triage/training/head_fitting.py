@@ -73,6 +73,9 @@ def fit_and_evaluate(
     evidence, promise = _promise(config, fitted)
     report = _head_report(split, config, fitted, answers, truth, slices, evidence, promise)
     say(_result_line(name, report, fitted, split))
+    if note := blend_note(name, report["macro_f1"], report["refinement"], _evaluated(split)):
+        report["refinement"]["below_head_alone"] = note
+        say(note)
     warning = evidence_warning(name, len(fitted.labels), promise, config.target_precision)
     if warning:
         say(warning)
@@ -162,6 +165,39 @@ def _result_line(name: str, report: Mapping[str, Any], fitted: FittedHead, split
         f"{report['refinement']['head_alone']['macro_f1']:.3f}), "
         f"automatic for {auto['share']:.0%} of {_evaluated(split)} at precision {precision} "
         f"in {fitted.seconds:.1f}s"
+    )
+
+
+def blend_note(
+    name: str, macro_f1: float, refinement: Mapping[str, Any], evaluated: str
+) -> str | None:
+    """Why a refinement that scored below the head alone on the evaluated tickets was kept
+    (None when it did not)."""
+    alone = refinement["head_alone"]["macro_f1"]
+    if macro_f1 >= alone:
+        return None
+    scores = f"macro-F1 {macro_f1:.3f} against {alone:.3f} for the head alone on {evaluated}"
+    if refinement.get("mode") == "cold start":
+        return (
+            f"  {name}: the class-centroid vote scored below the head alone ({scores}); it "
+            f"answers because {refinement.get('why', 'of the cold start')} "
+            "(--cold-start-below 0 keeps the trained head)"
+        )
+    weight = refinement["vote_weight"]
+    if not weight:
+        return None  # the head alone, calibrated: the same answers
+    oof = {c["vote_weight"]: c["oof_macro_f1"] for c in refinement.get("vote_candidates", [])}
+    chosen_on = (
+        f" (out of fold {oof[weight]:.3f} against {oof[0.0]:.3f})"
+        if weight in oof and 0.0 in oof
+        else ""
+    )
+    return (
+        f"  {name}: the blend with the neighbours' vote (weight {weight}) scored below the "
+        f"head alone ({scores}). It was chosen on the training tickets' out-of-fold "
+        f"predictions{chosen_on}, never on the held-out ones, which are kept unseen to "
+        "estimate the model honestly; a small gap can be chance. --no-vote keeps the head "
+        "alone"
     )
 
 

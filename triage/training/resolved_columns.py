@@ -30,15 +30,22 @@ def _same_names() -> dict[str, str]:
 @dataclass(frozen=True)
 class ResolvedColumns:
     """The column of each field (default: the field's own name). If the file has a
-    ``status`` column, only rows whose value is one of ``solved`` (any case) are kept."""
+    ``status`` column, only rows whose value is one of ``solved`` (any case) are kept.
+    ``all_resolved``: every row is a solved ticket, whatever its status (said, not assumed)."""
 
     fields: Mapping[str, str] = field(default_factory=_same_names)
     status: str = "status"
     solved: Sequence[str] = SOLVED_STATUSES
+    all_resolved: bool = False
 
     @classmethod
     def parse(
-        cls, items: Sequence[str], *, status: str = "status", solved: Sequence[str] | None = None
+        cls,
+        items: Sequence[str],
+        *,
+        status: str = "status",
+        solved: Sequence[str] | None = None,
+        all_resolved: bool = False,
     ) -> ResolvedColumns:
         """From ``FIELD=COLUMN`` items; a bad item raises ValueError."""
         fields = _same_names()
@@ -47,4 +54,4 @@ class ResolvedColumns:
             if name not in fields or not column:
                 raise ValueError(f"use FIELD=COLUMN with FIELD one of {', '.join(fields)}")
             fields[name] = column
-        return cls(fields, status, solved or SOLVED_STATUSES)
+        return cls(fields, status, solved or SOLVED_STATUSES, all_resolved)

@@ -8,7 +8,7 @@ which nothing serving imports; the records are built and stored by
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,9 +24,9 @@ from triage.service.ingestion import (
     serving_embedder,
 )
 from triage.settings import Settings
+from triage.store.records import TicketRecord
 from triage.store.schema import utcnow
-from triage.store.tickets import TicketRecord
-from triage.training.data import read_table
+from triage.training.data import encoding_note, read_table
 from triage.training.resolved_columns import ResolvedColumns
 
 
@@ -36,6 +36,7 @@ class ResolvedRows:
 
     records: list[TicketRecord]
     skipped: int
+    notes: tuple[str, ...] = ()  # what was assumed about the file, for the person running it
 
 
 def resolved_rows(frame: pd.DataFrame, columns: ResolvedColumns, *, source: object) -> ResolvedRows:
@@ -50,7 +51,7 @@ def resolved_rows(frame: pd.DataFrame, columns: ResolvedColumns, *, source: obje
     if mapping["subject"] not in frame.columns and mapping["body"] not in frame.columns:
         raise ValueError(f"{source} has neither a subject nor a body column")
     skipped = 0
-    if columns.status in frame.columns:
+    if columns.status in frame.columns and not columns.all_resolved:
         solved = {value.lower() for value in columns.solved}
         keep = frame[columns.status].astype(str).str.strip().str.lower().isin(solved)
         skipped = int((~keep).sum())
@@ -58,7 +59,24 @@ def resolved_rows(frame: pd.DataFrame, columns: ResolvedColumns, *, source: obje
     frame = frame.astype(object).where(pd.notna(frame), None)
     now = utcnow()
     records = [_record(row, mapping, now) for row in frame.to_dict("records")]
-    return ResolvedRows(records, skipped)
+    return ResolvedRows(records, skipped, _assumptions(frame, columns, source))
+
+
+def _assumptions(frame: pd.DataFrame, columns: ResolvedColumns, source: object) -> tuple[str, ...]:
+    """What a file without a status or a resolution column is taken to mean."""
+    notes = []
+    if columns.status not in frame.columns and not columns.all_resolved:
+        notes.append(
+            f"{source} has no {columns.status!r} column: every row is taken as a resolved "
+            "ticket (--all-resolved says so and silences this; --status-column names another "
+            "column)"
+        )
+    if columns.fields["resolution"] not in frame.columns:
+        notes.append(
+            f"{source} has no {columns.fields['resolution']!r} column: similar tickets will "
+            "show no resolution (--column resolution=COLUMN names it)"
+        )
+    return tuple(notes)
 
 
 def _record(row: Mapping[Hashable, Any], mapping: Mapping[str, str], now: datetime) -> TicketRecord:
@@ -98,6 +116,8 @@ def index_resolved_file(
     model_dir: Path | None = None,
     reembed: bool = False,
     progress: Progress | None = None,
+    say: Callable[[str], object] = lambda _m: None,
+    encoding: str | None = None,
 ) -> FileIndexReport:
     """Add (or update) the solved tickets of a file; running it again changes nothing.
 
@@ -106,6 +126,11 @@ def index_resolved_file(
     stored ticket again.
     """
     embedder = serving_embedder(settings, model_dir)
-    rows = resolved_rows(read_table(path), columns, source=path)
+    frame = read_table(path, encoding)
+    if note := encoding_note(frame, path):
+        say(note)
+    rows = resolved_rows(frame, columns, source=path)
+    for note in rows.notes:
+        say(note)
     stored = index_resolved(rows.records, embedder, settings, reembed=reembed, progress=progress)
     return FileIndexReport(stored, rows.skipped)

@@ -32,7 +32,7 @@ from triage.core.atomic import publish_dir
 from triage.core.embeddings import Embedder
 from triage.core.errors import ArtifactError, TriageError
 from triage.core.model import TriageModel
-from triage.core.registry import active_version, served_model_dir, set_active
+from triage.core.registry import keep_served, served_model_dir, set_active
 from triage.store.feedback import Feedback
 from triage.training.comparison import ComparisonRows, comparison_rows, head_scores, row_notes
 from triage.training.config import Say, TrainConfig
@@ -329,9 +329,7 @@ def _publish(staged: Path, models_dir: Path) -> Path:
     final = models_dir / staged.name
     if final.exists():
         raise ArtifactError(f"{final} already exists; model versions are never overwritten")
-    versions = list_versions(models_dir)
-    if versions and active_version(models_dir) is None:
-        set_active(models_dir, versions[-1])  # what is served now, by the newest-fallback
+    keep_served(models_dir)
     publish_dir(staged, final)
     return final
 

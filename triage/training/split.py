@@ -11,7 +11,13 @@ import pandas as pd
 
 from triage.core.errors import DataValidationError
 from triage.training.config import TrainConfig
-from triage.training.data import LabelledTexts, fingerprint, labelled_texts, read_table
+from triage.training.data import (
+    LabelledTexts,
+    encoding_note,
+    fingerprint,
+    labelled_texts,
+    read_table,
+)
 from triage.training.evaluation_plan import Fold, plan_evaluation
 
 
@@ -42,7 +48,7 @@ class Split:
 
 def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
     """Validated texts and labels, and which rows train and which are held out."""
-    frame = read_table(data_path)
+    frame = read_table(data_path, config.encoding)
     data, notes = labelled_texts(
         frame,
         text_columns=config.text_columns,
@@ -50,6 +56,8 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
         min_per_class=config.min_per_class,
         drop_rare=config.drop_rare,
     )
+    if note := encoding_note(frame, data_path):
+        notes = [note, *notes]
     training_data: dict[str, Any] = {
         "file": data_path.name,
         "sha256": fingerprint(data_path),
@@ -89,8 +97,11 @@ def _split_with_test_file(
     test_path: Path,
 ) -> Split:
     """Every row of the data file trains; the rows of ``test_path`` are held out."""
+    test_frame = read_table(test_path, config.encoding)
+    if note := encoding_note(test_frame, test_path):
+        notes = [*notes, note]
     test, _ = labelled_texts(
-        read_table(test_path),
+        test_frame,
         text_columns=config.text_columns,
         label_columns=config.labels,
         min_per_class=1,

@@ -23,6 +23,7 @@ from triage.core.head_compiler import compile_heads, largest_difference
 from triage.core.linear_heads import LinearHeads
 from triage.core.model import TriageModel
 from triage.core.neighbours import NeighbourIndex
+from triage.core.registry import active_version, keep_served, set_active
 from triage.training.config import DEFAULT_LABELS, DEFAULT_TEXT_COLUMNS, Say, TrainConfig
 from triage.training.finetune import FinetuneResult, finetune_body
 from triage.training.fit_gate import fit_auto_gate
@@ -62,15 +63,24 @@ def train_from_file(
     models_dir: Path | None = None,
     progress: bool = False,
     say: Say = lambda _msg: None,
+    activate: bool = False,
 ) -> TrainResult:
     """Train on a ticket file and (when ``models_dir`` is given) save a new artifact there.
 
-    The held-out evaluation uses ``test_path`` when given, else a stratified split.
+    The held-out evaluation uses ``test_path`` when given, else a stratified split. Saving
+    never changes what is served: the new version becomes ACTIVE only when ``activate`` is
+    set or it is the directory's first; otherwise ACTIVE keeps naming the served one.
     """
     config = config or TrainConfig()
     split = split_rows(config, data_path, test_path)
+    if models_dir is not None:
+        keep_served(models_dir)
     with tempfile.TemporaryDirectory(prefix="triage-train-") as scratch:
-        return train_split(split, embedder, config, Path(scratch), models_dir, progress, say)
+        result = train_split(split, embedder, config, Path(scratch), models_dir, progress, say)
+    first = models_dir is not None and active_version(models_dir) is None
+    if result.path is not None and models_dir is not None and (activate or first):
+        set_active(models_dir, result.path.name)
+    return result
 
 
 def train_split(

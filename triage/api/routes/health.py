@@ -13,9 +13,10 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=StatusOut)
-def healthz() -> StatusOut:
-    """The process is up."""
-    return StatusOut(status="ok")
+def healthz(request: Request) -> StatusOut:
+    """The process is up, and the model version it serves (null while none is loaded)."""
+    service = getattr(request.app.state, "service", None)
+    return StatusOut(status="ok", model_version=None if service is None else service.model.version)
 
 
 @router.get(

@@ -16,7 +16,7 @@ from triage.api.schemas_jobs import JobIn, JobItemOut, JobOut
 from triage.core.auth import Scope
 from triage.core.errors import UnsupportedMediaTypeError
 from triage.service.jobs import JobQueue
-from triage.service.uploads import tickets_from_bytes
+from triage.service.uploads import read_upload
 from triage.store.jobs import Job
 
 router = APIRouter(
@@ -33,6 +33,7 @@ _UPLOAD_TYPES = {
     "application/jsonl": "jsonl",
     "application/json-lines": "jsonl",
 }
+ENCODING_HEADER = "X-Upload-Encoding"
 _REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -84,13 +85,31 @@ def _job_out(
     return out
 
 
-async def _tickets_from_request(request: Request) -> tuple[list[dict[str, Any]], bool, str]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a Content-Type header, if any."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"'):
+            return value.strip().strip('"')
+    return None
+
+
+async def _tickets_from_request(
+    request: Request, response: Response
+) -> tuple[list[dict[str, Any]], bool, str]:
+    header = request.headers.get("content-type", "")
+    content_type = header.split(";")[0].strip().lower()
     body = await request.body()
     if content_type in _UPLOAD_TYPES:
         fmt = _UPLOAD_TYPES[content_type]
         explain = request.query_params.get("explain", "").lower() in ("1", "true", "yes")
-        return tickets_from_bytes(body, fmt), explain, fmt
+        upload = read_upload(body, fmt, _charset(header))
+        # Which encoding the file was read in; "; detected" when it was not UTF-8 and the
+        # request named none.
+        response.headers[ENCODING_HEADER] = upload.encoding + (
+            "; detected" if upload.detected else ""
+        )
+        return upload.tickets, explain, fmt
     if content_type not in ("application/json", ""):
         raise UnsupportedMediaTypeError(
             f"unsupported content type {content_type!r}: send application/json, text/csv or "
@@ -101,7 +120,7 @@ async def _tickets_from_request(request: Request) -> tuple[list[dict[str, Any]],
     except ValidationError as exc:
         # The same 422 as any other body: the shared handler names the field.
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from exc
+        raise RequestValidationError(errors, body=body) from exc
     tickets = [t.model_dump(include={"id", "subject", "body", "metadata"}) for t in job.tickets]
     return tickets, job.explain, "json"
 
@@ -122,9 +141,11 @@ async def create_job(
 
     Send JSON ``{"tickets": [...]}``, or a file as the body with ``Content-Type: text/csv``
     or ``application/x-ndjson`` (columns/keys ``id``, ``subject``, ``body``; add
-    ``?explain=true`` for explanations). The job is committed before the 202.
+    ``?explain=true`` for explanations). A file is read as UTF-8, in the ``charset`` of its
+    Content-Type, or else in the encoding detected; the ``X-Upload-Encoding`` header says
+    which. The job is committed before the 202.
     """
-    tickets, explain, source = await _tickets_from_request(request)
+    tickets, explain, source = await _tickets_from_request(request, response)
     job = await run_in_threadpool(queue.submit, tickets, explain=explain, source=source)
     response.headers["Location"] = str(request.url_for("get_job", job_id=job.id))
     return _job_out(job, queue, request)

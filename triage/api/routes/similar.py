@@ -36,7 +36,7 @@ from triage.core.errors import TicketNotFoundError
 from triage.service import Ticket
 from triage.service.ingestion import ingest_resolved
 from triage.service.ticket_triage import SimilarQuery, TicketTriage, find_similar
-from triage.similar.service import Match, SimilarResult
+from triage.similar.results import Match, SimilarResult
 
 router = APIRouter(
     prefix="/v1",

@@ -61,8 +61,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "head_category": ("Category", "Kategori"),
     "head_tier": ("Tier", "Tier"),
     "confidence": ("confidence", "keyakinan"),
-    "threshold": ("auto from {value}", "otomatis mulai {value}"),
-    "no_threshold": ("never auto", "tidak pernah otomatis"),
+    "threshold": (
+        "decided automatically at {value} or more",
+        "diputuskan otomatis pada {value} atau lebih",
+    ),
+    "threshold_hint": (
+        "Below that confidence a label is only a suggestion for staff to confirm; the bar "
+        "fills toward it.",
+        "Di bawah tingkat keyakinan itu, label hanya saran untuk dikonfirmasi staf; batang "
+        "terisi menuju angka itu.",
+    ),
+    "no_threshold": (
+        "never decided automatically: too few examples to be sure",
+        "tidak pernah diputuskan otomatis: contoh terlalu sedikit untuk yakin",
+    ),
     "decision_auto": ("auto", "otomatis"),
     "decision_suggest": ("suggest", "saran"),
     "decision_review": ("review", "tinjau"),
@@ -94,6 +106,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "via_ui": ("on this page", "di halaman ini"),
     "similar_title": ("Similar resolved tickets", "Tiket serupa yang sudah selesai"),
     "similarity": ("similarity {value}", "kemiripan {value}"),
+    "similarity_hint": (
+        "Similarity runs from 0 (unrelated) to 1 (the same text): from 0.90 likely the same "
+        "issue, from 0.75 very similar, from 0.60 similar, below that loosely related.",
+        "Kemiripan dari 0 (tidak terkait) sampai 1 (teks yang sama): mulai 0,90 kemungkinan "
+        "masalah yang sama, mulai 0,75 sangat mirip, mulai 0,60 mirip, di bawahnya sedikit "
+        "terkait.",
+    ),
+    "sim_same": ("likely the same issue", "kemungkinan masalah yang sama"),
+    "sim_close": ("very similar", "sangat mirip"),
+    "sim_related": ("similar", "mirip"),
+    "sim_loose": ("loosely related", "sedikit terkait"),
     "resolved_when": ("resolved {age}", "selesai {age}"),
     "resolution": ("Resolution", "Penyelesaian"),
     "resolution_hidden": (
@@ -118,6 +141,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "Work the review queue first: the model abstained there.",
         "Kerjakan antrean tinjau lebih dulu: di sana model abstain.",
     ),
+    "tabs_hint": (
+        "Each head has its own badge. A ticket counts once, under its least certain head: "
+        "review when any head needs review, auto only when every head was decided "
+        "automatically.",
+        "Setiap kepala punya lencananya sendiri. Tiket dihitung sekali, menurut kepala yang "
+        "paling tidak yakin: tinjau bila ada kepala yang perlu ditinjau, otomatis hanya bila "
+        "semua kepala diputuskan otomatis.",
+    ),
     "decisions": ("Decision", "Keputusan"),
     "all": ("all", "semua"),
     "any": ("any", "semua"),
@@ -127,7 +158,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "filters": ("Filters", "Filter"),
     "apply": ("Apply", "Terapkan"),
     "col_ticket": ("Ticket", "Tiket"),
-    "col_decision": ("Decision", "Keputusan"),
     "col_when": ("Triaged", "Ditriase"),
     "col_status": ("Status", "Status"),
     "reviewed": ("reviewed", "sudah ditinjau"),

@@ -11,7 +11,7 @@ from triage.api.staff.i18n import Translator, age, head_title
 from triage.service import Classification, TriageService
 from triage.service.live_quality import DayQuality
 from triage.service.live_quality import HeadWeek as HeadWeekQuality
-from triage.similar.service import SimilarResult
+from triage.similar.results import SimilarResult
 
 
 def heads_view(
@@ -51,6 +51,7 @@ def similar_view(
             {
                 "id": record.ticket_id,
                 "score": match.score,
+                "band": similarity_band(match.score),
                 "subject": record.subject or record.ticket_id,
                 "resolution": None if hidden else record.resolution,
                 "hidden": hidden,
@@ -70,6 +71,15 @@ def similar_view(
         for m in result.duplicates
     ]
     return similar, duplicates
+
+
+# Cosine similarity in words, from the highest band down (the page's hint says the same).
+SIMILARITY_BANDS = ((0.90, "same"), (0.75, "close"), (0.60, "related"))
+
+
+def similarity_band(score: float) -> str:
+    """A similarity score as one of the page's words: same, close, related, loose."""
+    return next((band for floor, band in SIMILARITY_BANDS if score >= floor), "loose")
 
 
 @dataclass(frozen=True)
