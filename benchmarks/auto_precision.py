@@ -85,14 +85,14 @@ def _decisions(
     model: TriageModel, texts: list[str], embeddings: np.ndarray, truth: dict[str, np.ndarray]
 ) -> dict[str, Any]:
     proba = model.proba_from_embeddings(texts, embeddings)
-    allowed = [b is None for b in model.auto_blocks(texts, embeddings)]
-    out: dict[str, Any] = {"gate_refused": round(1 - float(np.mean(allowed)), 4)}
+    allowed = _allowed(model, texts, embeddings, proba)
+    out: dict[str, Any] = {"gate_refused": _refused(allowed)}
     for head in model.heads:
         labels, curves = model.labels(head), model.curves[head]
         rules = {
             "point": (_point_estimate(curves), None),
             "bound": (curves, None),
-            "shipped": (curves, allowed),
+            "shipped": (curves, allowed[head]),
         }
         out[head] = {}
         for rule, (rule_curves, allow) in rules.items():
@@ -102,6 +102,22 @@ def _decisions(
             )
             out[head][rule] = report["auto"]
     return out
+
+
+def _allowed(
+    model: TriageModel, texts: list[str], embeddings: np.ndarray, proba: dict[str, np.ndarray]
+) -> dict[str, list[bool]]:
+    """Per head and ticket: whether the auto gate lets the head decide it automatically."""
+    blocks = model.auto_blocks(texts, embeddings, proba)
+    return {head: [b is None for b in reasons] for head, reasons in blocks.items()}
+
+
+def _refused(allowed: dict[str, list[bool]]) -> float:
+    """The share of tickets the gate refuses to at least one head."""
+    refused = np.zeros(len(next(iter(allowed.values()))), dtype=bool)
+    for may in allowed.values():
+        refused |= ~np.asarray(may, dtype=bool)
+    return round(float(refused.mean()), 4) if refused.size else 0.0
 
 
 def _offdomain(model: TriageModel, embedder: Embedder) -> dict[str, Any]:
@@ -122,19 +138,20 @@ def _offdomain(model: TriageModel, embedder: Embedder) -> dict[str, Any]:
         texts = [t for t in texts if t]
         embeddings = embedder.encode(texts)
         proba = model.proba_from_embeddings(texts, embeddings)
-        allowed = [b is None for b in model.auto_blocks(texts, embeddings)]
+        allowed = _allowed(model, texts, embeddings, proba)
         auto = np.zeros(len(texts), dtype=bool)
         for head in model.heads:
             labels = model.labels(head)
             policy = build_policy(model.curves[head], target_precision=0.95, floor=0.5)
             for i, row in enumerate(proba[head]):
                 best = int(row.argmax())
-                outcome = policy.decide(labels[best], float(row[best]), allow_auto=allowed[i])
+                may = allowed[head][i]
+                outcome = policy.decide(labels[best], float(row[best]), allow_auto=may)
                 auto[i] |= outcome.decision.value == "auto"
         out[name] = {
             "n": len(texts),
             "auto_any_head": int(auto.sum()),
-            "gate_refused": round(1 - float(np.mean(allowed)), 4),
+            "gate_refused": _refused(allowed),
         }
     return out
 
