@@ -120,8 +120,8 @@ def _refused(allowed: dict[str, list[bool]]) -> float:
     return round(float(refused.mean()), 4) if refused.size else 0.0
 
 
-def _offdomain(model: TriageModel, embedder: Embedder) -> dict[str, Any]:
-    """Share of off-domain tickets any head decides ``auto`` (shipped rule), per kind."""
+def offdomain_sets(embedder: Embedder) -> dict[str, tuple[list[str], np.ndarray]]:
+    """The off-domain texts per kind, embedded once (cached in benchmarks/.cache)."""
     frame = pd.read_csv(OFFDOMAIN, keep_default_na=False)
     banking = pd.read_csv(SHARED / "banking77" / "test.csv").sample(1000, random_state=0)
     sets = {
@@ -133,10 +133,18 @@ def _offdomain(model: TriageModel, embedder: Embedder) -> dict[str, Any]:
         },
         "banking77_questions": [ticket_text([t]) for t in banking["text"]],
     }
+    cached = CachedEmbedder(embedder)
     out = {}
     for name, texts in sets.items():
         texts = [t for t in texts if t]
-        embeddings = embedder.encode(texts)
+        out[name] = (texts, cached.encode(texts))
+    return out
+
+
+def _offdomain(model: TriageModel, sets: dict[str, tuple[list[str], np.ndarray]]) -> dict[str, Any]:
+    """Share of off-domain tickets any head decides ``auto`` (shipped rule), per kind."""
+    out = {}
+    for name, (texts, embeddings) in sets.items():
         proba = model.proba_from_embeddings(texts, embeddings)
         allowed = _allowed(model, texts, embeddings, proba)
         auto = np.zeros(len(texts), dtype=bool)
@@ -169,6 +177,7 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
     body = load_embedder(embedder_spec)
     embedder = LookupEmbedder(body, texts, CachedEmbedder(body).encode(texts, show_progress=True))
     rows = []
+    offdomain: dict[str, tuple[list[str], np.ndarray]] = {}
     for seed in seeds:
         config = replace(base, seed=seed)
         split = split_rows(config, data_file, None)
@@ -182,7 +191,7 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
             "n_train": len(split.train_idx),
             "n_test": len(test),
             "seconds": round(time.perf_counter() - started, 1),
-            "auto_gate": {k: v for k, v in result.metrics["auto_gate"].items() if k != "fitted_on"},
+            "auto_gate": _gate_row(result.metrics["auto_gate"]),
             "quality": {
                 head: {
                     "accuracy": report["accuracy"],
@@ -201,7 +210,8 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
             ),
         }
         if name in IT_SETS:
-            row["offdomain"] = _offdomain(result.model, body)
+            offdomain = offdomain or offdomain_sets(body)
+            row["offdomain"] = _offdomain(result.model, offdomain)
         rows.append(row)
         print(json.dumps(row["heads"], indent=1))
     return {
@@ -211,6 +221,14 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
     }
+
+
+def _gate_row(gate: dict[str, Any]) -> dict[str, Any]:
+    """The gate's limits, and per head how its distance limit was chosen (without labels)."""
+    row = {k: v for k, v in gate.items() if k not in ("fitted_on", "distances")}
+    if "distances" in gate:
+        row["distance_fitted_on"] = {h: d["fitted_on"] for h, d in gate["distances"].items()}
+    return row
 
 
 def table(results: dict[str, Any]) -> str:
