@@ -21,6 +21,15 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "auto_precision.json"
 
 
+def _remeasured(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The sets both files hold, measured again since (a set measured once is left out)."""
+    return sorted(
+        key
+        for key in after
+        if key in before and after[key]["measured_at"] != before[key]["measured_at"]
+    )
+
+
 def _by_seed(result: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {int(s["seed"]): s for s in result["seeds"]}
 
@@ -39,9 +48,7 @@ def decisions(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         "coverage change per seed (points) |",
         "|---|---|---|---|---|---|",
     ]
-    for key in sorted(after):
-        if key not in before:
-            continue
+    for key in _remeasured(before, after):
         old, new = _by_seed(before[key]), _by_seed(after[key])
         seeds = sorted(set(old) & set(new))
         if not seeds:
@@ -64,20 +71,28 @@ def offdomain(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         "| set | off-domain text | n | seeds | before: decided auto by any head | after |",
         "|---|---|---|---|---|---|",
     ]
-    for key in sorted(after):
-        if key not in before or "offdomain" not in after[key]["seeds"][0]:
+    for key in _remeasured(before, after):
+        if "offdomain" not in after[key]["seeds"][0]:
             continue
         old, new = _by_seed(before[key]), _by_seed(after[key])
         seeds = sorted(set(old) & set(new))
-        for name, first in new[seeds[0]]["offdomain"].items():
-            n = first["n"]
-            was = [old[s]["offdomain"][name]["auto_any_head"] for s in seeds]
-            now = [new[s]["offdomain"][name]["auto_any_head"] for s in seeds]
+        names = [*new[seeds[0]]["offdomain"], "offdomain.csv (all kinds)"]
+        for name in names:
+            n = _count(new[seeds[0]]["offdomain"], name, "n")
+            was = [_count(old[s]["offdomain"], name, "auto_any_head") for s in seeds]
+            now = [_count(new[s]["offdomain"], name, "auto_any_head") for s in seeds]
             lines.append(
                 f"| {key} | {name} | {n} | {len(seeds)} | {np.mean(was) / n:.1%} "
                 f"({min(was)}–{max(was)}) | {np.mean(now) / n:.1%} ({min(now)}–{max(now)}) |"
             )
     return lines
+
+
+def _count(offdomain: dict[str, Any], name: str, field: str) -> int:
+    """``field`` of one off-domain set, or summed over the kinds of ``offdomain.csv``."""
+    if name in offdomain:
+        return int(offdomain[name][field])
+    return sum(int(v[field]) for k, v in offdomain.items() if k.startswith("offdomain:"))
 
 
 def main() -> None:
