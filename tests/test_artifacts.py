@@ -55,6 +55,7 @@ def test_manifest_records_what_is_needed_to_trust_the_artifact(artifact_dir: Pat
         "heads/refinement.json",
         "drift_reference.json",
         "auto_gate.json",
+        "auto_gate.npz",
         "operating_points.json",
         "neighbours.npz",
         "metrics.json",
@@ -79,6 +80,22 @@ def test_a_truncated_or_missing_file_is_refused(copy_of: Path) -> None:
         read_manifest(copy_of)
     (copy_of / "heads" / "category.joblib").unlink()
     with pytest.raises(ArtifactError, match=r"heads/category.joblib is missing"):
+        read_manifest(copy_of)
+
+
+def test_the_gate_arrays_are_checksummed_and_required(copy_of: Path) -> None:
+    manifest = json.loads((copy_of / MANIFEST).read_text())
+    assert manifest["auto_gate"] == {
+        "format": 2,
+        "file": "auto_gate.json",
+        "arrays": "auto_gate.npz",
+    }
+    loaded = load_model(copy_of)
+    assert loaded.gate is not None
+    assert set(loaded.gate.distances) == {"category", "tier"}
+    del manifest["files"]["auto_gate.npz"]
+    (copy_of / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="lists no checksum for auto_gate.npz"):
         read_manifest(copy_of)
 
 

@@ -1,9 +1,12 @@
+import json
+
 import numpy as np
 import pytest
 
 from triage.core.auto_gate import AutoGate, load_gate, save_gate
 from triage.core.decisions import Decision, HeadPolicy
-from triage.training.fit_gate import fit_auto_gate, leave_one_out_nearest
+from triage.training.fit_distance import budget_limit, fit_class_distance
+from triage.training.fit_gate import fit_auto_gate, known_words, leave_one_out_nearest
 
 TICKETS = [
     f"Printer {i} on floor {i % 5} jams paper in tray two, toner light blinking" for i in range(150)
@@ -74,3 +77,94 @@ def test_content_reason_says_how_many_words_are_needed(words: int) -> None:
         f"too little content: {words} informative word{'s' if words != 1 else ''}; "
         "automatic decisions need 4"
     )
+
+
+def _clusters(n: int, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Two labels, each a cloud around its own centre, stretched along a few directions."""
+    centres = np.random.default_rng(42).normal(size=(2, dim)) * 2
+    rng = np.random.default_rng(seed)
+    scale = np.ones(dim)
+    scale[:3] = 3.0
+    codes = rng.integers(0, 2, size=n)
+    vectors = centres[codes] + rng.normal(size=(n, dim)) * scale
+    return vectors.astype(np.float32), ["a" if c == 0 else "b" for c in codes]
+
+
+def _confident(labels: list[str]) -> np.ndarray:
+    return np.asarray([[0.99, 0.01] if y == "a" else [0.01, 0.99] for y in labels])
+
+
+def test_the_distance_limit_spends_at_most_its_budget_of_auto_decisions() -> None:
+    distances = np.linspace(0.0, 10.0, 1000)
+    auto = np.arange(1000) % 2 == 0
+    limit = budget_limit(distances, auto, budget=0.015, max_turned_away=0.5)
+    assert ((distances > limit) & auto).sum() <= 15
+    assert ((distances > limit - 0.05) & auto).sum() > 15  # the smallest such limit
+    # A head that decides nothing automatically is bounded by the cap alone.
+    capped = budget_limit(distances, np.zeros(1000, dtype=bool), max_turned_away=0.1)
+    assert (distances > capped).mean() <= 0.1
+    assert (distances > capped - 0.05).mean() > 0.09
+
+
+def test_the_distance_check_turns_away_what_lies_far_from_the_predicted_label() -> None:
+    vectors, labels = _clusters(1500)
+    check = fit_class_distance(vectors, labels, ["a", "b"], _confident(labels), [True] * 1500)
+    assert check.fitted_on["auto_cost"] <= 0.015
+    fresh, fresh_labels = _clusters(2000, seed=1)
+    refused = np.mean([r is not None for r in check.reasons(fresh, fresh_labels)])
+    assert refused < 0.04  # about the budget, measured out of fold
+    # Off along a direction the training tickets never vary in, though near in cosine.
+    odd = vectors[:5] + np.r_[np.zeros(3), np.full(13, 4.0)].astype(np.float32)
+    reasons = check.reasons(odd, labels[:5])
+    assert all(r is not None and r.startswith("unlike the training tickets of") for r in reasons)
+    # Each label's tickets are near their own centroid, not the other's.
+    swapped = ["b" if y == "a" else "a" for y in fresh_labels]
+    assert np.mean([r is not None for r in check.reasons(fresh, swapped)]) > 0.9
+
+
+def test_words_no_training_ticket_uses_are_no_content() -> None:
+    vocabulary, counts = known_words(["printer toner jam", "printer toner empty", "vpn drops"])
+    assert vocabulary == {"printer", "toner"}
+    assert counts.tolist() == [0, 0, 0]  # each ticket's words, counted against the others
+    gate = AutoGate(2, None, vocabulary=vocabulary)
+    assert gate.reason("printer toner blinking", None) is None
+    assert gate.reason("mortgage interest refund", None) == (
+        "too little content: 0 informative words the training tickets use; "
+        "automatic decisions need 2"
+    )
+
+
+def test_a_format_2_gate_survives_a_round_trip_through_the_artifact(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    vectors, labels = _clusters(400)
+    check = fit_class_distance(vectors, labels, ["a", "b"], _confident(labels), [True] * 400)
+    gate = AutoGate(3, 0.41, 0.01, {"tickets": 400}, frozenset({"printer", "toner"}), {"h": check})
+    assert save_gate(tmp_path, gate) == ["auto_gate.json", "auto_gate.npz"]
+    loaded = load_gate(tmp_path)
+    assert loaded.format == 2
+    assert loaded.to_dict() == gate.to_dict()
+    assert loaded.vocabulary == gate.vocabulary
+    probes = vectors[:50] * 1.5
+    assert loaded.head_reasons("h", probes, labels[:50]) == gate.head_reasons(
+        "h", probes, labels[:50]
+    )
+    assert loaded.head_reasons("other head", probes, labels[:50]) == [None] * 50
+
+
+def test_a_format_1_gate_still_loads_and_counts_every_informative_word(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    written_before = {
+        "format": 1,
+        "gate": {"min_informative_words": 2, "min_similarity": 0.35, "quantile": 0.01},
+    }
+    (tmp_path / "auto_gate.json").write_text(json.dumps(written_before))
+    gate = load_gate(tmp_path)
+    assert gate.format == 1
+    assert gate.vocabulary is None
+    assert not gate.distances
+    assert gate.reason("mortgage interest", 0.5) is None
+    assert gate.reason("mortgage", 0.5) == (
+        "too little content: 1 informative word; automatic decisions need 2"
+    )
+    assert "unlike the training tickets" in (gate.reason("mortgage interest", 0.3) or "")
+    assert gate.head_reasons("tier", np.zeros((1, 4)), ["L1"]) == [None]
+    save_gate(tmp_path, gate)  # and is written back as it was
+    assert json.loads((tmp_path / "auto_gate.json").read_text())["format"] == 1

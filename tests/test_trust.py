@@ -54,9 +54,32 @@ def test_the_api_says_why_a_ticket_was_not_decided_automatically(
         assert "too little content" in head["auto_blocked"]
 
 
+# A canteen order, in Indonesian: enough words the IT tickets also use, but about lunch.
+CANTEEN = (
+    "Menu kantin hari Jumat: nasi goreng, sate ayam, es teh manis; tolong pesan untuk dua "
+    "belas orang di ruang rapat lantai tiga dan kirim tagihan ke bagian keuangan"
+)
+
+
+def test_a_ticket_far_from_its_predicted_labels_tickets_is_not_decided_automatically(
+    settings: Settings, service: TriageService
+) -> None:
+    with TestClient(create_app(settings, service=_always_auto(service))) as client:
+        answer = client.post("/v1/classify", json={"subject": "Pesan makan siang", "body": CANTEEN})
+    assert answer.status_code == 200
+    heads = answer.json()["predictions"].values()
+    assert all(head["decision"] != "auto" for head in heads)
+    reasons = [head["auto_blocked"] for head in heads]
+    assert any(r and r.startswith("unlike the training tickets of") for r in reasons), reasons
+    assert all("automatic decisions need at most" in r for r in reasons if "distance" in r)
+
+
 def test_the_model_info_names_classes_that_never_decide_and_why(client: TestClient) -> None:
     info = client.get("/v1/model").json()
     assert info["auto_gate"]["min_informative_words"] >= 1
+    assert set(info["auto_gate"]["max_distance"]) == set(info["heads"])
+    assert all(limit > 0 for limit in info["auto_gate"]["max_distance"].values())
+    assert info["auto_gate"]["vocabulary_words"] > 100
     for head in info["heads"].values():
         assert head["guaranteed"] is True
         assert head["target_precision"] == 0.95

@@ -226,12 +226,24 @@ class AutoGateInfo(BaseModel):
     """Limits every ticket must pass before any head may decide it automatically."""
 
     min_informative_words: int = Field(
-        description="Fewest words that are not stop or filler words (English, Indonesian)."
+        description="Fewest words that are not stop or filler words (English, Indonesian); "
+        "when `vocabulary_words` is set, only words at least two training tickets use count."
     )
     min_similarity: float | None = Field(
         description="Lowest cosine similarity to the nearest training ticket; null: not fitted."
     )
     quantile: float = Field(description="Share of training tickets each limit turns away.")
+    vocabulary_words: int | None = Field(
+        None,
+        description="How many words count as content (used by two or more training tickets); "
+        "null: every informative word counts (models trained before the vocabulary).",
+    )
+    max_distance: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per head: the largest Mahalanobis distance from the training tickets of "
+        "the label the head predicts at which it may still decide `auto`; empty for models "
+        "trained before the check.",
+    )
 
 
 class ModelInfoOut(BaseModel):

@@ -137,6 +137,11 @@ class TriageModel:
             if name not in self.heads or list(reference.labels) != self.labels(name):
                 raise ValueError(f"the drift reference of {name!r} does not match its head")
         self.gate = gate
+        for name, check in (gate.distances if gate is not None else {}).items():
+            if name not in self.heads or list(check.labels) != self.labels(name):
+                raise ValueError(
+                    f"the auto gate's distance check of {name!r} does not match its head"
+                )
         self._direct_cache: dict[str, Features | None] | None = None
 
     @property
@@ -205,14 +210,33 @@ class TriageModel:
         """As ``predict_proba``, for texts already embedded (by this or an equivalent body)."""
         return self._proba(texts, embeddings, None)
 
-    def auto_blocks(self, texts: Sequence[str], embeddings: np.ndarray) -> list[str | None]:
-        """Per ticket, why the auto gate refuses an automatic decision (None: it does not)."""
+    def auto_blocks(
+        self,
+        texts: Sequence[str],
+        embeddings: np.ndarray,
+        probabilities: Mapping[str, np.ndarray] | None = None,
+    ) -> dict[str, list[str | None]]:
+        """Per head and ticket, why the auto gate refuses the head an automatic decision
+        (None: it does not). ``probabilities``: the heads' answers, when the caller has them
+        (the distance check looks at the label each head predicts)."""
         if self.gate is None:
-            return [None] * len(texts)
+            return {name: [None] * len(texts) for name in self.heads}
         similarity = None
         if self.gate.min_similarity is not None and self.neighbours is not None:
             similarity = self.neighbours.nearest_similarity(embeddings).tolist()
-        return self.gate.reasons(texts, similarity)
+        ticket = self.gate.reasons(texts, similarity)
+        if self.gate.distances and probabilities is None:
+            probabilities = self._proba(texts, embeddings, None)
+        blocks = {}
+        for name in self.heads:
+            if name not in self.gate.distances or probabilities is None:
+                blocks[name] = list(ticket)
+                continue
+            labels = self.labels(name)
+            predicted = [labels[int(i)] for i in np.argmax(probabilities[name], axis=1)]
+            far = self.gate.head_reasons(name, embeddings, predicted)
+            blocks[name] = [t if t is not None else f for t, f in zip(ticket, far, strict=True)]
+        return blocks
 
     def predict(
         self,
@@ -231,7 +255,7 @@ class TriageModel:
         # The frame is only needed for explanations.
         frame = feature_frame(texts, embeddings) if explain else None
         probabilities = self._proba(texts, embeddings, frame)
-        blocked = self.auto_blocks(texts, embeddings)
+        blocked = self.auto_blocks(texts, embeddings, probabilities)
         results: list[dict[str, HeadPrediction]] = [{} for _ in texts]
         for name in self.heads:
             labels = self.labels(name)
@@ -249,7 +273,7 @@ class TriageModel:
                     confidence=float(row[best]),
                     distribution={label: float(p) for label, p in zip(labels, row, strict=True)},
                     explanation=explanation,
-                    auto_blocked=blocked[i],
+                    auto_blocked=blocked[name][i],
                 )
         return results
 

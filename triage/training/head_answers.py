@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 
 from triage.core.classifier import TUNING_GRID, TuningResult, build_baseline, fit_head
-from triage.core.decisions import HeadPolicy, PrecisionCurve, build_policy
+from triage.core.decisions import Decision, HeadPolicy, PrecisionCurve, build_policy
+from triage.core.gate_distance import ClassDistance
 from triage.core.neighbours import NeighbourIndex
 from triage.core.refinement import Refinement
 from triage.training.config import TrainConfig
 from triage.training.cross_validation import HeadAnswers
 from triage.training.evaluate import decide_all
+from triage.training.fit_distance import MIN_ROWS_FOR_DISTANCE, fit_class_distance
 from triage.training.fit_gate import fit_auto_gate
 from triage.training.fit_refinement import fit_refinement
 from triage.training.operating_points import precision_curves
@@ -49,6 +51,8 @@ class FittedHead:
     policy: HeadPolicy
     y_train: np.ndarray
     seconds: float
+    # The auto gate's check of this head: distance to the predicted label's tickets.
+    distance: ClassDistance | None = None
 
 
 def fit_on_rows(
@@ -80,6 +84,7 @@ def fit_on_rows(
     policy = build_policy(
         curves, target_precision=config.target_precision, floor=config.suggest_floor
     )
+    distance = _fit_distance(neighbours.matrix, y_train, labels, refined.oof_proba, policy, config)
     seconds = time.perf_counter() - started
     return FittedHead(
         head,
@@ -91,6 +96,25 @@ def fit_on_rows(
         policy,
         y_train,
         seconds,
+        distance,
+    )
+
+
+def _fit_distance(
+    embeddings: np.ndarray,
+    y_train: np.ndarray,
+    labels: list[str],
+    oof_proba: np.ndarray,
+    policy: HeadPolicy,
+    config: TrainConfig,
+) -> ClassDistance | None:
+    """The head's distance check, from its out-of-fold decisions on its training rows; None
+    with fewer than ``MIN_ROWS_FOR_DISTANCE`` of them."""
+    if len(y_train) < MIN_ROWS_FOR_DISTANCE:
+        return None
+    auto = [o.decision is Decision.AUTO for o in decide_all(oof_proba, labels, policy)]
+    return fit_class_distance(
+        embeddings, [str(v) for v in y_train], labels, oof_proba, auto, seed=config.seed
     )
 
 
@@ -119,6 +143,10 @@ def answers_on(
             kind=refinement.vote_kind,
         )
     proba = refinement.apply(head_proba, vote)
+    if fitted.distance is not None:
+        predicted = [labels[i] for i in proba.argmax(axis=1)]
+        near = [r is None for r in fitted.distance.reasons(vectors, predicted)]
+        allow_auto = [a and b for a, b in zip(allow_auto, near, strict=True)]
     y_train = fitted.y_train.tolist()
     majority = max(set(y_train), key=y_train.count)
     return HeadAnswers(

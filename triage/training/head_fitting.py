@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from triage.core.decisions import CONFIDENCE_LEVEL, PrecisionCurve, correct_predictions_needed
 from triage.core.drift import HeadReference
+from triage.core.gate_distance import ClassDistance
 from triage.core.neighbours import NeighbourIndex
 from triage.core.promises import Evidence, HeadPromise, head_promise
 from triage.core.refinement import Refinement
@@ -40,6 +41,7 @@ class HeadRun:
     curves: dict[str, PrecisionCurve]  # per class: precision by confidence, out of fold
     drift_reference: HeadReference
     report: dict[str, Any]  # the head's part of metrics.json
+    distance: ClassDistance | None = None  # the auto gate's check of this head
 
 
 def fit_and_evaluate(
@@ -80,6 +82,8 @@ def fit_and_evaluate(
     if warning:
         say(warning)
     say(f"  {name}: {promise.statement}")
+    if fitted.distance is not None:
+        say(distance_line(name, fitted.distance))
     return HeadRun(
         pipeline=fitted.pipeline,
         refinement=fitted.refinement,
@@ -89,6 +93,18 @@ def fit_and_evaluate(
             fitted.labels, fitted.refined_oof, y[train_idx].tolist()
         ),
         report=report,
+        distance=fitted.distance,
+    )
+
+
+def distance_line(name: str, distance: ClassDistance) -> str:
+    """What the head's distance check is and what it cost on its training tickets."""
+    fitted = distance.fitted_on
+    return (
+        f"  {name}: auto gate: distance to the predicted label's training tickets at most "
+        f"{distance.max_distance:.1f}; out of fold it turns away {fitted['turned_away']:.1%} of "
+        f"the training tickets and {fitted['auto_cost']:.1%} of them that were decided "
+        f"automatically (of {fitted['auto_out_of_fold']:.1%})"
     )
 
 

@@ -122,7 +122,8 @@ def _decisions(heads: Mapping[str, Any], cross_validated: bool) -> list[str]:
         "(Clopper–Pearson) on its precision still meets the target, so the promise is not "
         "resting on the rows that chose it. A class without that much evidence never decides "
         "automatically. Before any `auto`, the auto gate checks the ticket has enough "
-        "informative words and resembles at least one training ticket (limits below). `auto` "
+        "informative words the training tickets use, resembles at least one training ticket, "
+        "and lies near the training tickets of the label the head predicts (limits below). `auto` "
         "acts on the label, `suggest` shows it to staff, `review` abstains (a human triages).",
         "",
         "| head | target precision | auto: share / precision (n) | suggest: share / precision "
@@ -195,19 +196,7 @@ def _no_auto_lines(metrics: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     gate = metrics.get("auto_gate")
     if gate:
-        similarity = gate.get("min_similarity")
-        lines += [
-            "",
-            f"Auto gate: at least {gate['min_informative_words']} informative word(s) "
-            "(stop and filler words of English and Bahasa Indonesia do not count) and "
-            + (
-                f"similarity at least {similarity:.2f} to the nearest training ticket"
-                if similarity is not None
-                else "no similarity limit (too few training tickets to fit one)"
-            )
-            + f"; each limit is the {gate['quantile']:.0%} quantile over the training tickets. "
-            f"It refused {_pct(gate.get('test_refused'))} of the held-out tickets.",
-        ]
+        lines += ["", _gate_sentence(gate)]
     for head, report in metrics["heads"].items():
         reasons = report["operating_points"].get("no_auto", {})
         if reasons:
@@ -233,3 +222,31 @@ def _refinement_line(head: str, refinement: Mapping[str, Any]) -> str:
         f"same held-out tickets: accuracy {_pct(alone['accuracy'])}, macro-F1 "
         f"{alone['macro_f1']:.3f}, ECE {alone['ece']:.3f}."
     )
+
+
+def _gate_sentence(gate: Mapping[str, Any]) -> str:
+    """The auto gate's limits in words (the distance check: format 2 models only)."""
+    similarity = gate.get("min_similarity")
+    known = " that at least two training tickets use" if gate.get("vocabulary_words") else ""
+    sentence = (
+        f"Auto gate: at least {gate['min_informative_words']} informative word(s){known} "
+        "(stop and filler words of English and Bahasa Indonesia do not count) and "
+        + (
+            f"similarity at least {similarity:.2f} to the nearest training ticket"
+            if similarity is not None
+            else "no similarity limit (too few training tickets to fit one)"
+        )
+        + f"; each limit is the {gate['quantile']:.0%} quantile over the training tickets, "
+        f"out of fold. It refused {_pct(gate.get('test_refused'))} of the held-out tickets."
+    )
+    for head, check in gate.get("distances", {}).items():
+        fitted = check["fitted_on"]
+        sentence += (
+            f" **{head}** decides automatically only within Mahalanobis distance "
+            f"{check['max_distance']:.1f} of the training tickets of the label it predicts "
+            "(Ledoit–Wolf covariance shared by the labels): the smallest limit that, out of "
+            f"fold, takes at most {fitted['budget']:.1%} of the training tickets away from "
+            f"`auto` and turns away at most {fitted['max_turned_away']:.0%} of them (it turned "
+            f"away {fitted['turned_away']:.1%}, {fitted['auto_cost']:.1%} from `auto`)."
+        )
+    return sentence

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,8 @@ def train_split(
         for name in config.labels
     }
     fitted = {name: run.pipeline for name, run in runs.items()}
+    distances = {name: run.distance for name, run in runs.items() if run.distance is not None}
+    gate = replace(gate, distances=distances)
     linear, linear_check = _compile(
         fitted, split.texts, embeddings, split.train_idx, split.test_idx, say
     )

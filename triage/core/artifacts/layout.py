@@ -12,7 +12,10 @@ Layout of ``models/<version>/``::
                       applied after the head (``triage.core.refinement``; the manifest's
                       ``refinement``)
     auto_gate.json         the auto gate: fewest informative words and lowest similarity to a
-                      training ticket for an automatic decision (``triage.core.auto_gate``)
+                      training ticket for an automatic decision, and per head the largest
+                      distance to the predicted label's tickets (``triage.core.auto_gate``)
+    auto_gate.npz          format 2: the gate's vocabulary and, per head, the whitening matrix
+                      and whitened label centroids of its distance (``triage.core.gate_distance``)
     drift_reference.json   per head: shares of the labels predicted out of fold and of the true
                       labels, mean confidence (``triage.core.drift``; the manifest's
                       ``drift_reference``)

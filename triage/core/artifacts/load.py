@@ -24,7 +24,7 @@ from triage.core.artifacts.layout import (
 )
 from triage.core.artifacts.manifest import ONNX_ENTRY, checksum_mismatch, read_manifest
 from triage.core.auto_gate import FILE as GATE_FILE
-from triage.core.auto_gate import FORMAT as GATE_FORMAT
+from triage.core.auto_gate import READABLE_FORMATS as GATE_FORMATS
 from triage.core.auto_gate import AutoGate, load_gate
 from triage.core.decisions import PrecisionCurve
 from triage.core.drift import FILE as DRIFT_FILE
@@ -236,10 +236,10 @@ def _load_gate(path: Path, manifest: Mapping[str, Any]) -> AutoGate | None:
     entry = manifest.get("auto_gate")
     if entry is None:
         return None  # trained before the gate existed: decided by the thresholds alone
-    if entry.get("format") != GATE_FORMAT:
+    if entry.get("format") not in GATE_FORMATS:
         raise ArtifactError(
             f"{path / GATE_FILE}: auto gate format {entry.get('format')!r}, this triage reads "
-            f"{GATE_FORMAT}; retrain it with 'triage train'"
+            f"{', '.join(map(str, GATE_FORMATS))}; retrain it with 'triage train'"
         )
     try:
         return load_gate(path)

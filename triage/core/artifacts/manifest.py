@@ -17,6 +17,7 @@ from typing import Any
 
 from triage.core.artifacts.layout import MANIFEST, OPERATING_POINTS, head_file
 from triage.core.atomic import replace_text, write_synced
+from triage.core.auto_gate import ARRAYS as GATE_ARRAYS
 from triage.core.auto_gate import FILE as GATE_FILE
 from triage.core.checksums import sha256_file
 from triage.core.drift import FILE as DRIFT_FILE
@@ -148,6 +149,8 @@ def _required_files(manifest: Mapping[str, Any]) -> list[str]:
         required.append(DRIFT_FILE)
     if "auto_gate" in manifest:
         required.append(GATE_FILE)
+        if manifest["auto_gate"].get("format", 1) >= 2:
+            required.append(GATE_ARRAYS)
     return required
 
 

@@ -33,7 +33,6 @@ from triage.core.artifacts.manifest import (
     write_manifest,
 )
 from triage.core.atomic import publish_dir, staging_dir
-from triage.core.auto_gate import FORMAT as GATE_FORMAT
 from triage.core.auto_gate import save_gate
 from triage.core.drift import FILE as DRIFT_FILE
 from triage.core.drift import FORMAT as DRIFT_FORMAT
@@ -116,7 +115,10 @@ def _save_components(staging: Path, model: TriageModel) -> dict[str, Any]:
             "heads": sorted(model.drift_reference),
         }
     if model.gate is not None:
-        entries["auto_gate"] = {"format": GATE_FORMAT, "file": save_gate(staging, model.gate)}
+        gate_files = save_gate(staging, model.gate)
+        entries["auto_gate"] = {"format": model.gate.format, "file": gate_files[0]}
+        if len(gate_files) > 1:
+            entries["auto_gate"]["arrays"] = gate_files[1]
     curves = {
         head: {label: curve.to_dict() for label, curve in by_label.items()}
         for head, by_label in model.curves.items()
