@@ -53,13 +53,7 @@ def create_app(
         app.state.lifecycle = lifecycle
         served = lifecycle.start(service)
         log.info("serving model %s", served.service.model.version)
-        if base_url := getattr(app.state, "base_url", None):
-            log.info(
-                "ready: staff page %s/ui/ · API docs %s/docs · health %s/healthz",
-                base_url,
-                base_url,
-                base_url,
-            )
+        _log_addresses(app)
         background = _start_background(app, settings, lifecycle)
         try:
             yield
@@ -91,17 +85,31 @@ def create_app(
         overrides={"/v1/jobs/classify": settings.max_upload_bytes},
     )
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
-    app.include_router(health.router)
-    app.include_router(classify.router)
-    app.include_router(served_model.router)
-    app.include_router(model_versions.router)
-    app.include_router(feedback.router)
-    app.include_router(jobs.router)
-    app.include_router(similar.router)
-    app.include_router(metrics_route.router)
-    app.include_router(staff_router)  # the staff page, /ui/
-    app.include_router(webhooks.router)
+    for router in (
+        health.router,
+        classify.router,
+        served_model.router,
+        model_versions.router,
+        feedback.router,
+        jobs.router,
+        similar.router,
+        metrics_route.router,
+        staff_router,  # the staff page, /ui/
+        webhooks.router,
+    ):
+        app.include_router(router)
     return app
+
+
+def _log_addresses(app: FastAPI) -> None:
+    """Where to go once the model is loaded: the staff page, the API docs and health."""
+    if base_url := getattr(app.state, "base_url", None):
+        log.info(
+            "ready: staff page %s/ui/ · API docs %s/docs · health %s/healthz",
+            base_url,
+            base_url,
+            base_url,
+        )
 
 
 def _drift_report(app: FastAPI) -> DriftReport | None:

@@ -27,6 +27,7 @@ from triage.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from triage.store.feedback import Feedback
+    from triage.training.finetune import FinetuneConfig
     from triage.training.retrain import RetrainOutcome
 
 # ``triage retrain`` exit status when the challenger is refused: the command did its work,
@@ -83,6 +84,22 @@ IfNoneOpt = Annotated[
 ]
 
 
+def _holds_a_model(models_dir: Path) -> bool:
+    """``--if-none``: whether ``models_dir`` holds a model already (and say so)."""
+    from triage.core.artifacts import list_versions
+
+    versions = list_versions(models_dir)
+    if versions:
+        say(f"{models_dir} already holds a model ({versions[-1]}); not training")
+    return bool(versions)
+
+
+def _finetune_config(epochs: float, max_steps: int) -> FinetuneConfig:
+    from triage.training.finetune import FinetuneConfig
+
+    return FinetuneConfig(epochs=epochs, max_steps=max_steps)
+
+
 def train(
     data: DataOpt,
     text_columns: TextColumnsOpt = None,
@@ -105,16 +122,13 @@ def train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train a model on a ticket file and save it as a new version under the models dir."""
-    from triage.core.artifacts import list_versions
     from triage.core.embeddings import load_embedder
-    from triage.training.finetune import FinetuneConfig
     from triage.training.fit_refinement import VOTE_WEIGHTS
     from triage.training.train import train_from_file
 
     settings = get_settings()
     models_dir = out or settings.models_dir
-    if if_none and list_versions(models_dir):
-        say(f"{models_dir} already holds a model ({list_versions(models_dir)[-1]}); not training")
+    if if_none and _holds_a_model(models_dir):
         return
     config = train_config(
         text_columns,
@@ -123,9 +137,7 @@ def train(
         seed=seed,
         drop_rare=drop_rare,
         tune=tune,
-        finetune=FinetuneConfig(epochs=finetune_epochs, max_steps=finetune_max_steps)
-        if finetune
-        else None,
+        finetune=_finetune_config(finetune_epochs, finetune_max_steps) if finetune else None,
         cold_start_below=cold_start_below,
         vote_weights=VOTE_WEIGHTS if vote else (0.0,),
         encoding=encoding,

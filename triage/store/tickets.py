@@ -98,23 +98,7 @@ class TicketStore:
         without one drops the old subject vector). Returns the row ids, in order.
         """
         now = utcnow()
-        subject_vectors = subject_vectors or {}
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for position, (record, digest) in enumerate(zip(records, digests, strict=True)):
-            key = (record.tenant, record.ticket_id)
-            kept = latest.pop(key, None)
-            values = row_values(record, digest, now)
-            vector = vectors.get(position)
-            if vector is not None:
-                values["vector"] = np.asarray(vector, dtype=np.float32)
-                subject = subject_vectors.get(position)
-                values["subject_vector"] = (
-                    None if subject is None else np.asarray(subject, dtype=np.float32)
-                )
-            elif kept is not None and "vector" in kept:
-                values["vector"] = kept["vector"]
-                values["subject_vector"] = kept["subject_vector"]
-            latest[key] = values
+        latest = _latest_rows(records, digests, vectors, subject_vectors or {}, now)
         if not latest:
             return []
         with self.database.begin() as connection:
@@ -134,20 +118,7 @@ class TicketStore:
                 if "vector" in v
             ]
             if self.pgvector and new_vectors:
-                connection.execute(
-                    sa.text(
-                        "UPDATE tickets SET vec = CAST(:v AS vector), "
-                        "subject_vec = CAST(:s AS vector) WHERE row_id = :id"
-                    ),
-                    [
-                        {
-                            "v": vector_literal(vector),
-                            "s": vector_literal(vector if subject is None else subject),
-                            "id": row,
-                        }
-                        for row, vector, subject in new_vectors
-                    ],
-                )
+                connection.execute(_SET_PGVECTORS, [_pgvector_row(*row) for row in new_vectors])
             connection.execute(
                 ticket_changes.insert(),
                 [{"row_id": found[key], "deleted": False, "at": now} for key in latest],
@@ -372,3 +343,46 @@ class TicketStore:
             return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
         matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(keys), -1)
         return np.asarray(keys, dtype=np.int64), matrix
+
+
+_SET_PGVECTORS = sa.text(
+    "UPDATE tickets SET vec = CAST(:v AS vector), "
+    "subject_vec = CAST(:s AS vector) WHERE row_id = :id"
+)
+
+
+def _pgvector_row(row: int, vector: FloatArray, subject: FloatArray | None) -> dict[str, Any]:
+    """Parameters of ``_SET_PGVECTORS``: a ticket without a subject vector searches by its own."""
+    return {
+        "v": vector_literal(vector),
+        "s": vector_literal(vector if subject is None else subject),
+        "id": row,
+    }
+
+
+def _latest_rows(
+    records: Sequence[TicketRecord],
+    digests: Sequence[str],
+    vectors: Mapping[int, FloatArray],
+    subject_vectors: Mapping[int, FloatArray],
+    now: datetime,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The row values to write per (tenant, ticket id), the last given winning; a position
+    without a new vector keeps the vector an earlier position of the same ticket gave."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for position, (record, digest) in enumerate(zip(records, digests, strict=True)):
+        key = (record.tenant, record.ticket_id)
+        kept = latest.pop(key, None)
+        values = row_values(record, digest, now)
+        vector = vectors.get(position)
+        if vector is not None:
+            values["vector"] = np.asarray(vector, dtype=np.float32)
+            subject = subject_vectors.get(position)
+            values["subject_vector"] = (
+                None if subject is None else np.asarray(subject, dtype=np.float32)
+            )
+        elif kept is not None and "vector" in kept:
+            values["vector"] = kept["vector"]
+            values["subject_vector"] = kept["subject_vector"]
+        latest[key] = values
+    return latest
