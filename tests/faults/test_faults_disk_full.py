@@ -84,7 +84,8 @@ def test_a_full_disk_at_shutdown_loses_no_ticket(
         first = SimilarService.open(database, embedder, snapshot=snapshot, hnsw_threshold=8)
         first.add([TicketRecord(f"T{i}", subject=f"{subjects[i % 4]} {i}") for i in range(12)])
         first.close()
-        before = snapshot.read_bytes(), snapshot.with_name("index.json").read_bytes()
+        files = [snapshot, snapshot.with_name("index.json"), snapshot.with_name("index.subject")]
+        before = [f.read_bytes() for f in files]
 
         second = SimilarService.open(database, embedder, snapshot=snapshot, hnsw_threshold=8)
         second.add([TicketRecord("LATE", subject="keyboard spills coffee")])
@@ -95,8 +96,13 @@ def test_a_full_disk_at_shutdown_loses_no_ticket(
             second.close()  # a shutdown (or a model swap) goes on; the snapshot is a cache
         monkeypatch.undo()
         assert any("not written" in r.getMessage() for r in caplog.records)
-        assert (snapshot.read_bytes(), snapshot.with_name("index.json").read_bytes()) == before
-        assert sorted(p.name for p in snapshot.parent.iterdir()) == ["index", "index.json"]
+        assert [f.read_bytes() for f in files] == before
+        # No temporary file left: the three files of the snapshot and nothing else.
+        assert sorted(p.name for p in snapshot.parent.iterdir()) == [
+            "index",
+            "index.json",
+            "index.subject",
+        ]
 
         # The next start loads the old snapshot and replays what came after it.
         third = SimilarService.open(database, embedder, snapshot=snapshot, hnsw_threshold=8)
@@ -134,7 +140,11 @@ def test_a_full_disk_while_writing_the_sidecar_leaves_a_consistent_pair(
         monkeypatch.undo()
         # The index file is new, its sidecar old: loading replays changes it already holds.
         assert snapshot.with_name("index.json").read_text() == first_seq
-        assert sorted(p.name for p in snapshot.parent.iterdir()) == ["index", "index.json"]
+        assert sorted(p.name for p in snapshot.parent.iterdir()) == [
+            "index",
+            "index.json",
+            "index.subject",
+        ]
         third = SimilarService.open(database, embedder, snapshot=snapshot)
         ids = {
             m.ticket.record.ticket_id
