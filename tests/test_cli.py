@@ -196,3 +196,17 @@ def test_report_follows_the_output_extension(tmp_path: Path) -> None:
     )
     assert forced.exit_code == 0
     assert (tmp_path / "x.md").read_text().lstrip().startswith("<")
+
+
+def test_train_if_none_names_the_served_version_not_the_newest(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    for version in ("20260101-000000-aaaaaaaa", "20260102-000000-bbbbbbbb"):
+        (models / version).mkdir(parents=True)
+        (models / version / "manifest.json").write_text("{}", encoding="utf-8")
+    (models / "ACTIVE").write_text("20260101-000000-aaaaaaaa\n", encoding="utf-8")
+
+    skipped = runner.invoke(app, ["train", "--data", SAMPLE, "--if-none"])
+
+    assert skipped.exit_code == 0, skipped.output
+    assert "20260101-000000-aaaaaaaa is served" in skipped.output
+    assert "not training" in skipped.output

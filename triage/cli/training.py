@@ -87,10 +87,13 @@ IfNoneOpt = Annotated[
 def _holds_a_model(models_dir: Path) -> bool:
     """``--if-none``: whether ``models_dir`` holds a model already (and say so)."""
     from triage.core.artifacts import list_versions
+    from triage.core.registry import active_version
 
     versions = list_versions(models_dir)
     if versions:
-        say(f"{models_dir} already holds a model ({versions[-1]}); not training")
+        served = active_version(models_dir)
+        which = f"{served} is served" if served else f"newest {versions[-1]}, none active"
+        say(f"{models_dir} already holds a model ({which}); not training")
     return bool(versions)
 
 
