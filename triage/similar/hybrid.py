@@ -8,6 +8,8 @@ strings, look alike to it only as much as any two such reports. The subject is t
 embedded apart as well, and the subject vectors (a ticket's own vector where its text is its
 subject) are searched as a ranking of their own: the query's subject against the stored
 subjects. Every ticket keeps one score, the cosine similarity of the two tickets' vectors.
+Chunks (each long ticket cut into pieces, each embedded) were measured as a fourth ranking and
+not built: on SeaMonkey's duplicates they gained nothing held out (``benchmarks/long_tickets.py``).
 
 Lexical matching cannot cross languages: a word of an Indonesian query never matches an
 English ticket, so an English candidate would lose to Indonesian ones that merely share
