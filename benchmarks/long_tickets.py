@@ -36,7 +36,8 @@ chunk ranking over long tickets only, had been looked at, test columns included)
 * Settings: W x aggregation x chunk weight. The best on the validation half by MRR@10 (ties:
   the smaller weight, then the smaller W). It passes the rule if it beats the shipped search
   (weight 0) on the validation half with the paired bootstrap's 95 % interval of MRR@10 above
-  0 (``passes_validation_rule``); the test half then confirms or not. Test half and full set
+  0 (``passes_validation_rule``); the test half then confirms or not (this step was added
+  after the first run had shown the test half). Test half and full set
   are reported for every setting, never used to pick one.
 * Not chunks: ``long_query_weights`` re-weights the shipped rankings for long queries (the
   lexical and subject weights), picked the same way.
