@@ -10,6 +10,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 import triage
+from triage.api.clean_request import CleanUrl
 from triage.api.errors import install_error_handlers
 from triage.api.landing import install_landing
 from triage.api.limits import BodySizeLimit
@@ -84,6 +85,7 @@ def create_app(
         max_bytes=settings.max_request_bytes,
         overrides={"/v1/jobs/classify": settings.max_upload_bytes},
     )
+    app.add_middleware(CleanUrl)  # NUL and lone surrogates out of paths and queries
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
     for router in (
         health.router,

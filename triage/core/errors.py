@@ -137,3 +137,9 @@ class DeliveryNotFoundError(TriageError):
     """No webhook delivery with that id."""
 
     code = "delivery_not_found"
+
+
+class TicketFailedError(TriageError):
+    """One ticket of a batch or job raised something unexpected; the others go on."""
+
+    code = "internal_error"

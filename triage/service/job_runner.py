@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any, Literal
 
-from triage.core.errors import TriageError
+from triage.core.errors import TicketFailedError, TriageError
 from triage.service import Classification, Ticket, TriageService, classification_dict
 from triage.settings import Settings
 from triage.store.jobs import Job, JobItem, JobStore
@@ -140,12 +140,25 @@ class JobRunner:
         raise RuntimeError("no model is loaded")
 
     @staticmethod
+    def _each(
+        service: TriageService, chunk: list[JobItem], *, explain: bool
+    ) -> list[Classification | TriageError]:
+        """Each ticket's outcome; a ticket that raises fails alone, whatever it raised."""
+        try:
+            return service.classify_each(
+                [Ticket.from_dict(item.ticket) for item in chunk], explain=explain
+            )
+        except Exception:
+            if len(chunk) == 1:
+                log.exception("job ticket %d could not be classified", chunk[0].position)
+                return [TicketFailedError("this ticket could not be classified (internal error)")]
+        return [out for item in chunk for out in JobRunner._each(service, [item], explain=explain)]
+
+    @staticmethod
     def _classify(
         service: TriageService, chunk: list[JobItem], *, explain: bool
     ) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
-        results = service.classify_each(
-            [Ticket.from_dict(item.ticket) for item in chunk], explain=explain
-        )
+        results = JobRunner._each(service, chunk, explain=explain)
         outcomes: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
         for item, outcome in zip(chunk, results, strict=True):
             if isinstance(outcome, Classification):

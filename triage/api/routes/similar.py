@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, status
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
     MetricsDep,
     ServiceDep,
@@ -39,6 +40,7 @@ from triage.service.ticket_triage import SimilarQuery, TicketTriage, find_simila
 from triage.similar.results import Match, SimilarResult
 
 router = APIRouter(
+    route_class=CleanRoute,
     prefix="/v1",
     tags=["similar"],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import SettingsDep
 from triage.api.staff.cookie import UiSession
 from triage.api.staff.i18n import translator
@@ -17,7 +18,7 @@ from triage.core.auth import Scope, find_key
 
 _STATIC = {"ui.css": "text/css", "ui.js": "text/javascript"}
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(route_class=CleanRoute, prefix="/ui", include_in_schema=False)
 
 
 @router.get("/static/{name}")
