@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("var"), description="Where the default SQLite database and vector index live."
     )
+    integrity_check: bool = Field(
+        True,
+        description=(
+            "Check a SQLite database file at start (PRAGMA quick_check: about 1 s per 500 MB) "
+            "and refuse to start on a damaged one. Off: a damaged page is found when read."
+        ),
+    )
     jobs_worker: bool = Field(
         True,
         description=(

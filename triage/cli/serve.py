@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -60,6 +61,15 @@ def base_url(bind: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _checked_database(settings: Settings) -> Settings:
+    """Open (check and migrate) the database before binding the port, so a damaged one stops
+    start-up with one line; the settings then tell this process's app not to check again."""
+    from triage.store.database import Database
+
+    Database.from_settings(settings).dispose()
+    return settings.model_copy(update={"integrity_check": False})
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: TRIAGE_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: TRIAGE_PORT or 8000.")] = None,
@@ -81,11 +91,13 @@ def serve(
         # Load (and verify) before binding the port, so a bad artifact stops start-up with
         # one clear line instead of a server that never becomes ready.
         service = TriageService.from_settings(settings)
+        settings = _checked_database(settings)
     except TriageError as exc:
         raise fail(exc) from exc
     if workers > 1:
         # Each worker process builds its own app (and loads the model) from the settings.
         del service
+        os.environ["TRIAGE_INTEGRITY_CHECK"] = "false"  # checked above, once for all
         url = base_url(bind, port or settings.port)
         say(f"starting {workers} workers: staff page {url}/ui/ · API docs {url}/docs")
         uvicorn.run(
@@ -121,9 +133,9 @@ def worker() -> None:
     lifecycle = ModelLifecycle(settings, None)  # no similar-ticket index: jobs only classify
     try:
         service = lifecycle.start().service
+        database = Database.from_settings(settings)
     except TriageError as exc:
         raise fail(exc) from exc
-    database = Database.from_settings(settings)
     runner, webhook_runner = _runners(settings, database, lifecycle)
     webhook_runner.start()
     watcher = _watcher(settings, lifecycle)

@@ -96,6 +96,12 @@ class StoreUnavailableError(TriageError):
     retry_after = 5  # seconds, the Retry-After header of the 503
 
 
+class StoreCorruptError(StoreUnavailableError):
+    """The database file is damaged (SQLite's own check says so): restore it from a backup."""
+
+    code = "store_corrupt"
+
+
 class TicketNotFoundError(TriageError):
     """No stored ticket with that id."""
 
