@@ -217,6 +217,14 @@ class Settings(BaseSettings):
     triaged_keep_days: float = Field(
         30.0, gt=0, description="How long triaged tickets stay in the staff page's queue."
     )
+    retention_days: float = Field(
+        90.0,
+        gt=0,
+        description=(
+            "How long webhook deliveries and finished jobs (both hold ticket text) are kept; "
+            "the staff page's queue keeps triaged_keep_days, at most this."
+        ),
+    )
 
     # --- helpdesk webhooks (docs/integrations/) ---
     webhook_secrets: dict[str, SecretStr] = Field(

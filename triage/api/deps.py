@@ -103,6 +103,7 @@ LifecycleDep = Annotated[ModelLifecycle, Depends(get_lifecycle)]
 JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
+JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 
