@@ -48,7 +48,8 @@ REDACTED = [
     ("npwp: 123456789012345", "npwp: [npwp]"),
     ("transfer ke no rek BCA 1234567890 a.n. Budi", "transfer ke no rek BCA [account] a.n. Budi"),
     ("Nomor rekening: 0123-01-012345-50-1", "Nomor rekening: [account]"),
-    ("Account no: 12345678", "Account no: [account]"),
+    ("Bank account no: 12345678", "Bank account no: [account]"),
+    ("pay to a/c 0012 3456 7890", "pay to a/c [account]"),
     # closing phrases that begin with a shorter one, and names with titles (issue 24)
     ("Mohon dibantu.\nSalam hangat,\nBudi Santoso", "Mohon dibantu.\nSalam hangat,\n[name]"),
     ("VPN down.\nThanks a lot,\nJohn Smith", "VPN down.\nThanks a lot,\n[name]"),
@@ -66,6 +67,7 @@ REDACTED = [
 UNCHANGED = [
     "serial 1234567890123456 and asset 3174059908900003",  # no date inside: not a NIK
     "account locked after 3 tries; rekening statement for 2024",
+    "g/l account 23646112 does not exist; acct #81254672; customer account 81053922",
     "order 0123456789, PO 4500012345, invoice 20240501-0001",
     "Server 192.168.1.10 and 10.0.0.254 unreachable since 2024-05-01 10:30",
     "Windows 10.0.19045.3803, Office 16.0.17328.20162, python 3.11.4, v2.10.1",

@@ -101,10 +101,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     redact_pii: bool = Field(
-        False,
+        True,
         description=(
-            "Replace e-mail addresses, phone numbers and signature names with [email], "
-            "[phone], [name] in ticket text before it is stored (similar-ticket search, the "
+            "Replace e-mail addresses, phone numbers, Indonesian NIK and NPWP numbers, bank "
+            "account numbers and signature names with [email], [phone], [nik], [npwp], "
+            "[account], [name] in ticket text before it is stored (similar-ticket search, the "
             "staff page's queue) or logged. Classification always sees the original text."
         ),
     )

@@ -68,11 +68,12 @@ _NPWP = re.compile(r"(?<![\w.])\d{2}\.\d{3}\.\d{3}\.\d-\d{3}\.\d{3}(?![\w]|[.-]\
 _NPWP_LABELLED = re.compile(
     r"(?i)(?<![\w-])(?P<label>npwp\.?\s?:?\s?)(?P<number>\d[\d.-]{13,20}\d)(?![\w])"
 )
-# A bank account number only after a label ("rekening", "no. rek", "account no", "a/c"): bare,
-# it cannot be told from an order, asset or ticket number.
+# A bank account number only after a label that says bank ("rekening", "no. rek", "bank
+# account", "a/c"): bare, it cannot be told from an order, asset or ticket number, and a plain
+# "account 81469651" in real tickets is an ERP ledger or customer account (benchmarks/redaction.py).
 _ACCOUNT = re.compile(
     r"(?i)(?<![\w-])(?P<label>(?:no\.?\s?|nomor\s)?(?:rekening|rek|norek)|"
-    r"(?:bank\s)?(?:account|acct|acc|a/c)(?:\s?(?:no|number|nr|#)\.?)?)"
+    r"(?:bank\s(?:account|acct|acc)|a/c)(?:\s?(?:no|number|nr|#)\.?)?)"
     r"(?P<sep>\.?\s?:?\s?(?:(?:bca|bni|bri|mandiri|bsi|cimb|btn|permata)\s)?)"
     r"(?P<number>\d[\d .-]{6,22}\d)(?![\w]|[.,/-]\d)"
 )
