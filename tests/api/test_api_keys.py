@@ -190,3 +190,25 @@ def test_every_route_checks_its_scope(
             assert call(key) == 403, other
     assert call(KEY_FOR[scope]) not in (401, 403)
     assert call(ADMIN_KEY) not in (401, 403)
+
+
+@pytest.mark.parametrize("keys", ["[ ]", "[]\n", " [] ", "[\n]"])
+def test_the_app_refuses_to_be_open_off_loopback_however_none_is_written(
+    monkeypatch: pytest.MonkeyPatch, keys: str
+) -> None:
+    """The image runs ``uvicorn --factory``: the guard is create_app's, on the parsed settings
+    (the shell check before it let '[ ]' and a trailing newline through: an open API)."""
+    from triage.core.errors import UnsafeBindError
+    from triage.settings import get_settings
+
+    monkeypatch.setenv("TRIAGE_API_KEYS", keys)
+    monkeypatch.setenv("TRIAGE_HOST", "0.0.0.0")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(UnsafeBindError, match="refusing to serve on 0.0.0.0 without API keys"):
+            create_app()
+    finally:
+        get_settings.cache_clear()
+    monkeypatch.setenv("TRIAGE_HOST", "127.0.0.1")
+    create_app(get_settings())  # open on loopback: allowed (and logged as open)
+    get_settings.cache_clear()

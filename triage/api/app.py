@@ -28,6 +28,7 @@ from triage.api.routes import (
 )
 from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
+from triage.core.auth import refuse_open
 from triage.service import DriftReport, TriageService
 from triage.service.job_runner import JobRunner
 from triage.service.lifecycle import ModelLifecycle, Served
@@ -46,6 +47,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Pass ``service`` to serve an already loaded model (tests, notebooks)."""
     settings = settings or get_settings()
+    refuse_open(settings.api_keys, settings.host)  # uvicorn --factory (the image) binds it
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from triage.cli.app import fail, say
+from triage.core.auth import refuse_open
 from triage.core.errors import TriageError
 from triage.settings import Settings, get_settings
 
@@ -29,27 +29,14 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _refuse_open_bind(settings: Settings, bind: str) -> None:
     """Without API keys, serve on a loopback address only (and say that the API is open)."""
     if settings.api_keys:
         return
-    if not _is_loopback(bind):
-        typer.secho(
-            f"error [unsafe_bind]: refusing to serve on {bind} without API keys; "
-            "create one with 'triage keys create' and set TRIAGE_API_KEYS",
-            err=True,
-            fg=typer.colors.RED,
-        )
-        raise typer.Exit(code=2)
+    try:
+        refuse_open(settings.api_keys, bind)
+    except TriageError as exc:
+        raise fail(exc) from exc
     logging.getLogger("triage").warning(
         "no API keys configured (TRIAGE_API_KEYS): the API is open, on %s only", bind
     )

@@ -149,3 +149,9 @@ class TicketFailedError(TriageError):
     """One ticket of a batch or job raised something unexpected; the others go on."""
 
     code = "internal_error"
+
+
+class UnsafeBindError(TriageError):
+    """Asked to listen beyond loopback with no API keys: the API would be open to the network."""
+
+    code = "unsafe_bind"
