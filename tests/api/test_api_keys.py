@@ -212,3 +212,51 @@ def test_the_app_refuses_to_be_open_off_loopback_however_none_is_written(
     monkeypatch.setenv("TRIAGE_HOST", "127.0.0.1")
     create_app(get_settings())  # open on loopback: allowed (and logged as open)
     get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/v1/classify", [], 401),
+        ("/v1/classify", [(b"x-api-key", b"nope")], 401),
+        ("/v1/jobs/classify", [(b"authorization", b"Bearer nope")], 401),
+        ("/v1/webhooks/generic", [], 413),  # signed, not keyed: read, and cut off at the limit
+    ],
+)
+def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(
+    secured: TestClient, path: str, headers: list[tuple[bytes, bytes]], status: int
+) -> None:
+    """Before: FastAPI read (and parsed) the whole body, then the key dependency said 401."""
+    import asyncio
+
+    reads = 0
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"{" + b" " * 500_000 + b"}", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    asyncio.run(secured.app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == status
+    if status == 401:
+        assert reads == 0
+        assert json.loads(sent[1]["body"])["error"]["code"] == "unauthorized"

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 import triage
 from triage.api.clean_request import CleanUrl
 from triage.api.errors import install_error_handlers
+from triage.api.key_gate import KeyGate, keyed_routes
 from triage.api.landing import install_landing
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
@@ -82,13 +83,6 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     install_landing(app)
-    app.add_middleware(
-        BodySizeLimit,
-        max_bytes=settings.max_request_bytes,
-        overrides={"/v1/jobs/classify": settings.max_upload_bytes},
-    )
-    app.add_middleware(CleanUrl)  # NUL and lone surrogates out of paths and queries
-    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
     for router in (
         health.router,
         classify.router,
@@ -102,7 +96,21 @@ def create_app(
         webhooks.router,
     ):
         app.include_router(router)
+    _install_middleware(app, settings, metrics)
     return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Outermost last: metrics see every status, URLs are cleaned before routes are matched,
+    keys are checked before a body is read, and bodies over the limit are cut off."""
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        overrides={"/v1/jobs/classify": settings.max_upload_bytes},
+    )
+    app.add_middleware(KeyGate, keys=settings.api_keys, routes=keyed_routes(app))
+    app.add_middleware(CleanUrl)
+    app.add_middleware(RequestMetrics, metrics=metrics)
 
 
 def _log_addresses(app: FastAPI) -> None:

@@ -68,3 +68,11 @@ def refuse_open(keys: Iterable[ApiKey], host: str) -> None:
             f"refusing to serve on {host} without API keys; create one with "
             "'triage keys create' and set TRIAGE_API_KEYS"
         )
+
+
+def presented_key(authorization: str, x_api_key: str | None) -> str | None:
+    """The key a request presents: ``Authorization: Bearer <key>``, else ``X-API-Key``."""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return x_api_key or None
