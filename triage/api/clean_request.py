@@ -2,8 +2,8 @@
 
 * JSON bodies: :class:`CleanRoute`, the route class of every router, hands each endpoint a
   request whose ``json()`` cleans what it parses (NUL and lone surrogates become U+FFFD) and
-  refuses JSON nested deeper than ``safe_text.MAX_DEPTH`` (422, as invalid JSON); its
-  ``form()`` cleans the staff page's form fields the same way.
+  refuses JSON nested deeper than ``safe_text.MAX_DEPTH`` (422, as invalid JSON). The staff
+  page reads its forms itself and cleans them the same way (``staff.session``).
 * Paths and query strings: :class:`CleanUrl`, an ASGI middleware, does the same to the
   decoded path and to percent-encoded NUL in the query string, before any route reads them.
 
@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from starlette.datastructures import FormData, UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from triage.core import safe_text
@@ -33,18 +32,6 @@ class CleanRequest(Request):
         if not hasattr(self, "_json"):
             self._json = safe_text.loads(await self.body())
         return self._json
-
-    async def form(self, **limits: Any) -> FormData:  # type: ignore[override]
-        form = await super().form(**limits)
-        return FormData(
-            [
-                (
-                    safe_text.clean_string(key),
-                    value if isinstance(value, UploadFile) else safe_text.clean_string(value),
-                )
-                for key, value in form.multi_items()
-            ]
-        )
 
 
 class CleanRoute(APIRoute):
