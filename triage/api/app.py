@@ -10,6 +10,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 import triage
+from triage.api import access_log
 from triage.api.clean_request import CleanUrl
 from triage.api.errors import install_error_handlers
 from triage.api.key_gate import KeyGate, keyed_routes
@@ -49,6 +50,7 @@ def create_app(
     """Build the app. Pass ``service`` to serve an already loaded model (tests, notebooks)."""
     settings = settings or get_settings()
     refuse_open(settings.api_keys, settings.host)  # uvicorn --factory (the image) binds it
+    access_log.install()  # no key from a query string in uvicorn's access log
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
