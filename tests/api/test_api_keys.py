@@ -260,3 +260,28 @@ def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(
     if status == 401:
         assert reads == 0
         assert json.loads(sent[1]["body"])["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("headers", "refused"),
+    [
+        ({"Origin": "http://evil.example"}, True),
+        ({"Origin": "null"}, True),
+        ({"Sec-Fetch-Site": "cross-site"}, True),
+        ({"Origin": "http://testserver"}, False),  # the service's own page (e.g. /docs)
+        ({"Sec-Fetch-Site": "same-origin"}, False),
+        ({}, False),  # scripts and helpdesks send no Origin
+    ],
+)
+def test_open_mode_refuses_a_cross_site_request_that_changes_something(
+    client: TestClient, headers: dict[str, str], refused: bool
+) -> None:
+    """Before: a form on any site could make a visitor's browser POST an activation."""
+    version = client.get("/v1/model").json()["version"]
+    answer = client.post(f"/v1/models/{version}/activate", headers=headers)
+    assert (answer.status_code == 403) is refused, answer.text
+    if refused:
+        assert answer.json()["error"]["code"] == "forbidden"
+        assert "cross-site" in answer.json()["error"]["message"]
+    # Reading is never refused: a cross-site page cannot read the answer anyway (no CORS).
+    assert client.get("/v1/model", headers=headers).status_code == 200

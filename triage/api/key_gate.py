@@ -7,6 +7,12 @@ alone for every documented operation whose dependencies include
 :class:`triage.api.deps.RequireScope` (the same reading of the routes that writes each
 operation's ``security`` in the OpenAPI document, so new routes are covered without a list to
 keep), when keys are configured. Which scope the key holds (403) is still the dependency's to say.
+
+With no keys (open mode, loopback only), the same operations refuse a browser's cross-site
+request that would change something (403): a page on another site could otherwise make a
+visitor's browser activate a model or delete tickets on their own machine (a form needs no
+CORS preflight). Scripts and helpdesks send no ``Origin``; the staff page has its own CSRF
+tokens.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.routing import compile_path
@@ -25,6 +32,10 @@ from triage.core.errors import UnauthorizedError
 
 MISSING = "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 INVALID = "the API key is not valid"
+CROSS_SITE = (
+    "a cross-site request may not change anything while the API is open (no API keys): "
+    "send it from the service's own page or without an Origin header, or configure keys"
+)
 
 
 def keyed_routes(app: FastAPI) -> list[tuple[re.Pattern[str], str]]:
@@ -36,6 +47,9 @@ def keyed_routes(app: FastAPI) -> list[tuple[re.Pattern[str], str]]:
     ]
 
 
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class KeyGate:
     def __init__(
         self, app: ASGIApp, *, keys: list[ApiKey], routes: list[tuple[re.Pattern[str], str]]
@@ -45,11 +59,17 @@ class KeyGate:
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.keys and self._keyed(scope):
+        if scope["type"] == "http" and self._keyed(scope):
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            presented = presented_key(headers.get("authorization", ""), headers.get("x-api-key"))
-            if presented is None or find_key(presented, self.keys) is None:
-                await _unauthorized(send, MISSING if presented is None else INVALID)
+            if self.keys:
+                presented = presented_key(
+                    headers.get("authorization", ""), headers.get("x-api-key")
+                )
+                if presented is None or find_key(presented, self.keys) is None:
+                    await _refuse(send, 401, "unauthorized", INVALID if presented else MISSING)
+                    return
+            elif scope["method"] in _UNSAFE_METHODS and _cross_site(headers):
+                await _refuse(send, 403, "forbidden", CROSS_SITE)
                 return
         await self.app(scope, receive, send)
 
@@ -59,18 +79,25 @@ class KeyGate:
         return any(m == method and pattern.match(path) for pattern, m in self.routes)
 
 
-async def _unauthorized(send: Send, message: str) -> None:
-    error: dict[str, Any] = {"code": "unauthorized", "message": message, "details": None}
+def _cross_site(headers: dict[str, str]) -> bool:
+    """A browser's request from another site: ``Sec-Fetch-Site: cross-site``, or an
+    ``Origin`` whose host is not the one asked (helpdesks and scripts send neither)."""
+    if headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != headers.get("host", "")
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    error: dict[str, Any] = {"code": code, "message": message, "details": None}
     body = json.dumps({"error": error}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", UnauthorizedError.challenge.encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 401:
+        headers.append((b"www-authenticate", UnauthorizedError.challenge.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
