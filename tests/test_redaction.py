@@ -39,6 +39,24 @@ REDACTED = [
     ("Printer rusak.\nHormat saya,\nDewi Lestari", "Printer rusak.\nHormat saya,\n[name]"),
     ("Salam,\nPak Ahmad bin Yusuf", "Salam,\n[name]"),
     ("Kind regards<br>John Smith<br>Acme", "Kind regards<br>[name]<br>Acme"),
+    # Indonesian identity and tax numbers, bank accounts (issue 24)
+    ("NIK saya 3174051208900003 mohon dicek", "NIK saya [nik] mohon dicek"),
+    ("KTP: 3201234507991234", "KTP: [nik]"),
+    ("data 3174055208900003 (KTP istri)", "data [nik] (KTP istri)"),  # a woman's: day + 40
+    ("NPWP 12.345.678.9-012.345", "NPWP [npwp]"),
+    ("npwp kantor 01.234.567.8-901.000 ya", "npwp kantor [npwp] ya"),
+    ("npwp: 123456789012345", "npwp: [npwp]"),
+    ("transfer ke no rek BCA 1234567890 a.n. Budi", "transfer ke no rek BCA [account] a.n. Budi"),
+    ("Nomor rekening: 0123-01-012345-50-1", "Nomor rekening: [account]"),
+    ("Bank account no: 12345678", "Bank account no: [account]"),
+    ("pay to a/c 0012 3456 7890", "pay to a/c [account]"),
+    # closing phrases that begin with a shorter one, and names with titles (issue 24)
+    ("Mohon dibantu.\nSalam hangat,\nBudi Santoso", "Mohon dibantu.\nSalam hangat,\n[name]"),
+    ("VPN down.\nThanks a lot,\nJohn Smith", "VPN down.\nThanks a lot,\n[name]"),
+    ("Terima kasih banyak,\nSiti Aminah", "Terima kasih banyak,\n[name]"),
+    ("Hormat saya,\nIr. Budi Santoso, M.T.", "Hormat saya,\n[name]"),
+    ("Regards,\nDr. Jane Doe, Ph.D.", "Regards,\n[name]"),
+    ("Salam,\nDrs. H. Ahmad Yani, S.Kom., M.M.", "Salam,\n[name]"),
     # everything at once
     (
         "Laptop won't boot.\nThanks,\nAna Lima\nana.lima@example.com | +351 912 345 678",
@@ -47,6 +65,10 @@ REDACTED = [
 ]
 
 UNCHANGED = [
+    "serial 1234567890123456 and asset 3174059908900003",  # no date inside: not a NIK
+    "account locked after 3 tries; rekening statement for 2024",
+    "g/l account 23646112 does not exist; acct #81254672; customer account 81053922",
+    "order 0123456789, PO 4500012345, invoice 20240501-0001",
     "Server 192.168.1.10 and 10.0.0.254 unreachable since 2024-05-01 10:30",
     "Windows 10.0.19045.3803, Office 16.0.17328.20162, python 3.11.4, v2.10.1",
     "error 0x80070005 after KB5034441; ORA-12541; HTTP 500; ERR_CONNECTION_REFUSED",

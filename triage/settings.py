@@ -101,10 +101,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     redact_pii: bool = Field(
-        False,
+        True,
         description=(
-            "Replace e-mail addresses, phone numbers and signature names with [email], "
-            "[phone], [name] in ticket text before it is stored (similar-ticket search, the "
+            "Replace e-mail addresses, phone numbers, Indonesian NIK and NPWP numbers, bank "
+            "account numbers and signature names with [email], [phone], [nik], [npwp], "
+            "[account], [name] in ticket text before it is stored (similar-ticket search, the "
             "staff page's queue) or logged. Classification always sees the original text."
         ),
     )
@@ -134,6 +135,13 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         Path("var"), description="Where the default SQLite database and vector index live."
+    )
+    integrity_check: bool = Field(
+        True,
+        description=(
+            "Check a SQLite database file at start (PRAGMA quick_check: about 1 s per 500 MB) "
+            "and refuse to start on a damaged one. Off: a damaged page is found when read."
+        ),
     )
     jobs_worker: bool = Field(
         True,
@@ -209,6 +217,14 @@ class Settings(BaseSettings):
     )
     triaged_keep_days: float = Field(
         30.0, gt=0, description="How long triaged tickets stay in the staff page's queue."
+    )
+    retention_days: float = Field(
+        90.0,
+        gt=0,
+        description=(
+            "How long webhook deliveries and finished jobs (both hold ticket text) are kept; "
+            "the staff page's queue keeps triaged_keep_days, at most this."
+        ),
     )
 
     # --- helpdesk webhooks (docs/integrations/) ---

@@ -190,3 +190,98 @@ def test_every_route_checks_its_scope(
             assert call(key) == 403, other
     assert call(KEY_FOR[scope]) not in (401, 403)
     assert call(ADMIN_KEY) not in (401, 403)
+
+
+@pytest.mark.parametrize("keys", ["[ ]", "[]\n", " [] ", "[\n]"])
+def test_the_app_refuses_to_be_open_off_loopback_however_none_is_written(
+    monkeypatch: pytest.MonkeyPatch, keys: str
+) -> None:
+    """The image runs ``uvicorn --factory``: the guard is create_app's, on the parsed settings
+    (the shell check before it let '[ ]' and a trailing newline through: an open API)."""
+    from triage.core.errors import UnsafeBindError
+    from triage.settings import get_settings
+
+    monkeypatch.setenv("TRIAGE_API_KEYS", keys)
+    monkeypatch.setenv("TRIAGE_HOST", "0.0.0.0")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(UnsafeBindError, match="refusing to serve on 0.0.0.0 without API keys"):
+            create_app()
+    finally:
+        get_settings.cache_clear()
+    monkeypatch.setenv("TRIAGE_HOST", "127.0.0.1")
+    create_app(get_settings())  # open on loopback: allowed (and logged as open)
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/v1/classify", [], 401),
+        ("/v1/classify", [(b"x-api-key", b"nope")], 401),
+        ("/v1/jobs/classify", [(b"authorization", b"Bearer nope")], 401),
+        ("/v1/webhooks/generic", [], 413),  # signed, not keyed: read, and cut off at the limit
+    ],
+)
+def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(
+    secured: TestClient, path: str, headers: list[tuple[bytes, bytes]], status: int
+) -> None:
+    """Before: FastAPI read (and parsed) the whole body, then the key dependency said 401."""
+    import asyncio
+
+    reads = 0
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"{" + b" " * 500_000 + b"}", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    asyncio.run(secured.app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == status
+    if status == 401:
+        assert reads == 0
+        assert json.loads(sent[1]["body"])["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("headers", "refused"),
+    [
+        ({"Origin": "http://evil.example"}, True),
+        ({"Origin": "null"}, True),
+        ({"Sec-Fetch-Site": "cross-site"}, True),
+        ({"Origin": "http://testserver"}, False),  # the service's own page (e.g. /docs)
+        ({"Sec-Fetch-Site": "same-origin"}, False),
+        ({}, False),  # scripts and helpdesks send no Origin
+    ],
+)
+def test_open_mode_refuses_a_cross_site_request_that_changes_something(
+    client: TestClient, headers: dict[str, str], refused: bool
+) -> None:
+    """Before: a form on any site could make a visitor's browser POST an activation."""
+    version = client.get("/v1/model").json()["version"]
+    answer = client.post(f"/v1/models/{version}/activate", headers=headers)
+    assert (answer.status_code == 403) is refused, answer.text
+    if refused:
+        assert answer.json()["error"]["code"] == "forbidden"
+        assert "cross-site" in answer.json()["error"]["message"]
+    # Reading is never refused: a cross-site page cannot read the answer anyway (no CORS).
+    assert client.get("/v1/model", headers=headers).status_code == 200

@@ -10,6 +10,7 @@ from tests.conftest import SAMPLE_DATA
 from triage.api.app import create_app
 from triage.core.embeddings import HashingEmbedder
 from triage.core.registry import ACTIVE
+from triage.service import TriageService
 from triage.settings import Settings
 from triage.training.train import TrainConfig, train_from_file
 
@@ -172,3 +173,21 @@ def test_a_version_name_never_reaches_outside_the_models_directory(
             assert set(response.json()["error"]) == {"code", "message", "details"}
         assert client.get("/readyz").json()["model_version"] == newer
     assert (models_dir / ACTIVE).read_text().strip() == newer
+
+
+def test_errors_name_the_models_directory_without_its_absolute_path(
+    artifact_dir: Path, tmp_path: Path, service: TriageService
+) -> None:
+    """Before: a 422 for a damaged version showed the server's absolute models path."""
+    models_dir = tmp_path / "models"
+    shutil.copytree(artifact_dir, models_dir / artifact_dir.name)
+    damaged = models_dir / "19990101-000000-damaged0"
+    shutil.copytree(artifact_dir, damaged)
+    (damaged / "neighbours.npz").write_bytes(b"not the file")
+    settings = Settings(models_dir=models_dir, data_dir=tmp_path / "var")
+    with TestClient(create_app(settings, service=service)) as client:
+        refused = client.post(f"/v1/models/{damaged.name}/activate")
+    assert refused.status_code == 422, refused.text
+    message = refused.json()["error"]["message"]
+    assert str(tmp_path) not in message
+    assert f"<models>/{damaged.name}/neighbours.npz" in message

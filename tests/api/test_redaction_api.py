@@ -94,7 +94,12 @@ def test_triage_classifies_the_original_text_and_keeps_the_redacted_one(
     _assert_no_contact_details(_stored_text(redacting, triaged))
 
 
-def test_off_by_default_text_is_stored_as_given(client: TestClient) -> None:
-    assert client.post("/v1/tickets/resolved", json=RESOLVED).status_code == 201
-    stored = _stored_text(client, tickets)
+def test_on_by_default_and_off_keeps_text_as_given(
+    settings: Settings, service: TriageService
+) -> None:
+    assert Settings().redact_pii  # the default (issue 24: the evidence is in the README)
+    kept = settings.model_copy(update={"redact_pii": False})
+    with TestClient(create_app(kept, service=service)) as off:
+        assert off.post("/v1/tickets/resolved", json=RESOLVED).status_code == 201
+        stored = _stored_text(off, tickets)
     assert any("budi.santoso@example.co.id" in text for text in stored)

@@ -505,3 +505,22 @@ def test_pages_load_nothing_from_elsewhere_and_are_not_cached(ui: TestClient) ->
     assert ui.get("/ui/static/../app.py").status_code == 404
     assert ui.get("/ui/static/nope.css").status_code == 404
     assert "/ui" not in str(ui.get("/openapi.json").json()["paths"])
+
+
+def test_failed_sign_ins_are_logged_and_then_refused_for_a_while(
+    ui: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: 300 wrong keys in 0.7 s, then the right one worked; nothing was logged."""
+    from triage.api.staff.throttle import FREE
+
+    with caplog.at_level("WARNING", logger="triage.signin"):
+        for _ in range(FREE):
+            assert sign_in(ui, "trg_guess").status_code == 401
+        refused = sign_in(ui, STAFF_KEY)  # the right key too, until the window has passed
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert "Too many failed sign-ins" in refused.text
+    failures = [r.getMessage() for r in caplog.records if "failed sign-in" in r.getMessage()]
+    assert len(failures) == FREE
+    assert all("trg_guess" not in line for line in failures)
+    assert ui.get("/ui/", follow_redirects=False).status_code == 303  # still signed out

@@ -10,7 +10,10 @@ from typing import Protocol
 from fastapi import FastAPI
 
 import triage
+from triage.api import access_log
+from triage.api.clean_request import CleanUrl
 from triage.api.errors import install_error_handlers
+from triage.api.key_gate import KeyGate, keyed_routes
 from triage.api.landing import install_landing
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
@@ -27,6 +30,7 @@ from triage.api.routes import (
 )
 from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
+from triage.core.auth import refuse_open
 from triage.service import DriftReport, TriageService
 from triage.service.job_runner import JobRunner
 from triage.service.lifecycle import ModelLifecycle, Served
@@ -45,6 +49,8 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Pass ``service`` to serve an already loaded model (tests, notebooks)."""
     settings = settings or get_settings()
+    refuse_open(settings.api_keys, settings.host)  # uvicorn --factory (the image) binds it
+    access_log.install()  # no key from a query string in uvicorn's access log
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,12 +85,6 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     install_landing(app)
-    app.add_middleware(
-        BodySizeLimit,
-        max_bytes=settings.max_request_bytes,
-        overrides={"/v1/jobs/classify": settings.max_upload_bytes},
-    )
-    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
     for router in (
         health.router,
         classify.router,
@@ -98,7 +98,21 @@ def create_app(
         webhooks.router,
     ):
         app.include_router(router)
+    _install_middleware(app, settings, metrics)
     return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Outermost last: metrics see every status, URLs are cleaned before routes are matched,
+    keys are checked before a body is read, and bodies over the limit are cut off."""
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        overrides={"/v1/jobs/classify": settings.max_upload_bytes},
+    )
+    app.add_middleware(KeyGate, keys=settings.api_keys, routes=keyed_routes(app))
+    app.add_middleware(CleanUrl)
+    app.add_middleware(RequestMetrics, metrics=metrics)
 
 
 def _log_addresses(app: FastAPI) -> None:

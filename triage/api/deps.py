@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from triage.api.metrics import Metrics
-from triage.core.auth import ApiKey, Scope, find_key
+from triage.core.auth import ApiKey, Scope, find_key, presented_key
 from triage.core.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
 from triage.service import TriageService
 from triage.service.job_runner import JobRunner
@@ -103,15 +103,12 @@ LifecycleDep = Annotated[ModelLifecycle, Depends(get_lifecycle)]
 JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
+JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 
 def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return request.headers.get("x-api-key") or None
+    return presented_key(request.headers.get("authorization", ""), request.headers.get("x-api-key"))
 
 
 class RequireScope:

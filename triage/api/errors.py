@@ -83,9 +83,26 @@ def _status_for(exc: TriageError) -> int:
     return 500
 
 
-async def _triage_error(_request: Request, exc: Exception) -> JSONResponse:
+def _without_paths(request: Request, message: str) -> str:
+    """``message`` with the server's own directories named as configured, not absolutely
+    (an error for a caller must not show where the service keeps its files)."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None:
+        return message
+    forms = [
+        (form, name)
+        for folder, name in ((settings.models_dir, "models"), (settings.data_dir, "data"))
+        for form in {str(folder.resolve()), str(folder.absolute())}
+    ]
+    for form, name in sorted(forms, key=lambda pair: -len(pair[0])):  # the longest first
+        message = message.replace(form, f"<{name}>")
+    return message
+
+
+async def _triage_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TriageError)
-    response = error_response(_status_for(exc), exc.code, exc.message, exc.details)
+    message = _without_paths(request, exc.message)
+    response = error_response(_status_for(exc), exc.code, message, exc.details)
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = exc.challenge
     if isinstance(exc, StoreUnavailableError):

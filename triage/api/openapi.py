@@ -123,7 +123,7 @@ def complete(document: dict[str, Any], app: FastAPI) -> None:
     schemas = components.setdefault("schemas", {})
     _add_models(schemas, REQUEST_MODELS)
     components["securitySchemes"] = SECURITY_SCHEMES
-    scopes = dict(_scopes(app))
+    scopes = dict(scopes_of(app))
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
             _secure(operation, scopes.get((path, method.upper())))
@@ -165,7 +165,8 @@ def _subclasses(kind: type[BaseModel]) -> Iterator[type[BaseModel]]:
         yield from _subclasses(subclass)
 
 
-def _scopes(app: FastAPI) -> Iterator[tuple[tuple[str, str], Scope | None]]:
+def scopes_of(app: FastAPI) -> Iterator[tuple[tuple[str, str], Scope | None]]:
+    """((path, method), the scope its key needs, or None: no key) of each documented route."""
     for route in _api_routes(app):
         found = {
             dep.call.scope

@@ -199,6 +199,15 @@ class ResolvedStoredOut(BaseModel):
 
 
 class DeletedOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"deleted": 1}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"deleted": 1, "queue": 1, "deliveries": 2, "job_items": 3}]
+        }
+    )
 
     deleted: int = Field(description="Stored tickets removed (one per tenant holding the id).")
+    queue: int = Field(0, description="Rows removed from the staff page's queue.")
+    deliveries: int = Field(
+        0, description="Webhook deliveries of the ticket, kept without its text."
+    )
+    job_items: int = Field(0, description="Job items that held its text, kept without it.")

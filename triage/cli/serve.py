@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from triage.cli.app import fail, say
+from triage.core.auth import refuse_open
 from triage.core.errors import TriageError
 from triage.settings import Settings, get_settings
 
@@ -28,27 +29,14 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _refuse_open_bind(settings: Settings, bind: str) -> None:
     """Without API keys, serve on a loopback address only (and say that the API is open)."""
     if settings.api_keys:
         return
-    if not _is_loopback(bind):
-        typer.secho(
-            f"error [unsafe_bind]: refusing to serve on {bind} without API keys; "
-            "create one with 'triage keys create' and set TRIAGE_API_KEYS",
-            err=True,
-            fg=typer.colors.RED,
-        )
-        raise typer.Exit(code=2)
+    try:
+        refuse_open(settings.api_keys, bind)
+    except TriageError as exc:
+        raise fail(exc) from exc
     logging.getLogger("triage").warning(
         "no API keys configured (TRIAGE_API_KEYS): the API is open, on %s only", bind
     )
@@ -58,6 +46,15 @@ def base_url(bind: str, port: int) -> str:
     """The address to open in a browser for a server bound to ``bind``."""
     host = "localhost" if bind in ("0.0.0.0", "::", "") else bind
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _checked_database(settings: Settings) -> Settings:
+    """Open (check and migrate) the database before binding the port, so a damaged one stops
+    start-up with one line; the settings then tell this process's app not to check again."""
+    from triage.store.database import Database
+
+    Database.from_settings(settings).dispose()
+    return settings.model_copy(update={"integrity_check": False})
 
 
 def serve(
@@ -81,11 +78,13 @@ def serve(
         # Load (and verify) before binding the port, so a bad artifact stops start-up with
         # one clear line instead of a server that never becomes ready.
         service = TriageService.from_settings(settings)
+        settings = _checked_database(settings)
     except TriageError as exc:
         raise fail(exc) from exc
     if workers > 1:
         # Each worker process builds its own app (and loads the model) from the settings.
         del service
+        os.environ["TRIAGE_INTEGRITY_CHECK"] = "false"  # checked above, once for all
         url = base_url(bind, port or settings.port)
         say(f"starting {workers} workers: staff page {url}/ui/ · API docs {url}/docs")
         uvicorn.run(
@@ -121,9 +120,9 @@ def worker() -> None:
     lifecycle = ModelLifecycle(settings, None)  # no similar-ticket index: jobs only classify
     try:
         service = lifecycle.start().service
+        database = Database.from_settings(settings)
     except TriageError as exc:
         raise fail(exc) from exc
-    database = Database.from_settings(settings)
     runner, webhook_runner = _runners(settings, database, lifecycle)
     webhook_runner.start()
     watcher = _watcher(settings, lifecycle)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Iterable
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
+
+from triage.core.errors import UnsafeBindError
 
 
 class Scope(StrEnum):
@@ -46,3 +49,30 @@ def find_key_by_hash(sha256: str, keys: Iterable[ApiKey]) -> ApiKey | None:
         if hmac.compare_digest(sha256, key.sha256):
             found = key
     return found
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_open(keys: Iterable[ApiKey], host: str) -> None:
+    """Without API keys the API is open: allowed on a loopback address only. Checked on the
+    parsed settings, so '[ ]', a trailing newline or any other way of saying "none" counts."""
+    if not list(keys) and not is_loopback(host):
+        raise UnsafeBindError(
+            f"refusing to serve on {host} without API keys; create one with "
+            "'triage keys create' and set TRIAGE_API_KEYS"
+        )
+
+
+def presented_key(authorization: str, x_api_key: str | None) -> str | None:
+    """The key a request presents: ``Authorization: Bearer <key>``, else ``X-API-Key``."""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return x_api_key or None

@@ -96,6 +96,12 @@ class StoreUnavailableError(TriageError):
     retry_after = 5  # seconds, the Retry-After header of the 503
 
 
+class StoreCorruptError(StoreUnavailableError):
+    """The database file is damaged (SQLite's own check says so): restore it from a backup."""
+
+    code = "store_corrupt"
+
+
 class TicketNotFoundError(TriageError):
     """No stored ticket with that id."""
 
@@ -137,3 +143,15 @@ class DeliveryNotFoundError(TriageError):
     """No webhook delivery with that id."""
 
     code = "delivery_not_found"
+
+
+class TicketFailedError(TriageError):
+    """One ticket of a batch or job raised something unexpected; the others go on."""
+
+    code = "internal_error"
+
+
+class UnsafeBindError(TriageError):
+    """Asked to listen beyond loopback with no API keys: the API would be open to the network."""
+
+    code = "unsafe_bind"

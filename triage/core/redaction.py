@@ -1,5 +1,6 @@
-"""Personal data out of ticket text that triage keeps: e-mail addresses, phone numbers and
-the names in signatures become ``[email]``, ``[phone]`` and ``[name]``.
+"""Personal data out of ticket text that triage keeps: e-mail addresses, phone numbers,
+Indonesian identity and tax numbers, bank account numbers and the names in signatures become
+``[email]``, ``[phone]``, ``[nik]``, ``[npwp]``, ``[account]`` and ``[name]``.
 
 With ``TRIAGE_REDACT_PII`` on, :func:`redact_pii` is applied before ticket text is stored for
 similar-ticket search, kept in the staff page's queue, or logged. It never changes what the
@@ -20,6 +21,9 @@ from typing import overload
 EMAIL = "[email]"
 PHONE = "[phone]"
 NAME = "[name]"
+NIK = "[nik]"
+NPWP = "[npwp]"
+ACCOUNT = "[account]"
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
@@ -52,6 +56,50 @@ _LABELLED = re.compile(
     r"whatsapp|fax)\.?(?P<colon>\s?:)?\s?)"
     r"(?P<number>\+?\(?\d[\d \u00a0().-]{5,22}\d)" + _AFTER
 )
+
+# NIK (Nomor Induk Kependudukan): 16 digits, region (6), birth date DDMMYY (a woman's day + 40),
+# serial (4). Bare: only when the date part is a date; after "NIK"/"KTP": any 16 digits.
+_NIK = re.compile(r"(?<![\w.+/-])\d{6}(?P<day>\d{2})(?P<month>\d{2})\d{6}(?![\w]|[.,/-]\d)")
+_NIK_LABELLED = re.compile(
+    r"(?i)(?<![\w-])(?P<label>(?:nik|no\.? ?ktp|ktp|nomor ktp)\.?\s?:?\s?)(?P<number>\d{16})(?!\d)"
+)
+# NPWP: 15 digits written 12.345.678.9-012.345, or 15/16 digits after "NPWP".
+_NPWP = re.compile(r"(?<![\w.])\d{2}\.\d{3}\.\d{3}\.\d-\d{3}\.\d{3}(?![\w]|[.-]\d)")
+_NPWP_LABELLED = re.compile(
+    r"(?i)(?<![\w-])(?P<label>npwp\.?\s?:?\s?)(?P<number>\d[\d.-]{13,20}\d)(?![\w])"
+)
+# A bank account number only after a label that says bank ("rekening", "no. rek", "bank
+# account", "a/c"): bare, it cannot be told from an order, asset or ticket number, and a plain
+# "account 81469651" in real tickets is an ERP ledger or customer account (benchmarks/redaction.py).
+_ACCOUNT = re.compile(
+    r"(?i)(?<![\w-])(?P<label>(?:no\.?\s?|nomor\s)?(?:rekening|rek|norek)|"
+    r"(?:bank\s(?:account|acct|acc)|a/c)(?:\s?(?:no|number|nr|#)\.?)?)"
+    r"(?P<sep>\.?\s?:?\s?(?:(?:bca|bni|bri|mandiri|bsi|cimb|btn|permata)\s)?)"
+    r"(?P<number>\d[\d .-]{6,22}\d)(?![\w]|[.,/-]\d)"
+)
+
+
+def _nik(match: re.Match[str]) -> str:
+    day, month = int(match.group("day")), int(match.group("month"))
+    return NIK if (1 <= day <= 31 or 41 <= day <= 71) and 1 <= month <= 12 else match.group(0)
+
+
+def _account(match: re.Match[str]) -> str:
+    if not 8 <= _digits(match.group("number")) <= 18:
+        return match.group(0)
+    return match.group("label") + match.group("sep") + ACCOUNT
+
+
+def _identity_numbers(text: str) -> str:
+    text = _NPWP_LABELLED.sub(
+        lambda m: m.group("label") + NPWP if 15 <= _digits(m.group("number")) <= 16 else m.group(0),
+        text,
+    )
+    text = _NPWP.sub(NPWP, text)
+    text = _NIK_LABELLED.sub(lambda m: m.group("label") + NIK, text)
+    text = _NIK.sub(_nik, text)
+    return _ACCOUNT.sub(_account, text)
+
 
 _DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
 _MAC = re.compile(r"^\d{2}([-:])\d{2}(?:\1\d{2}){4}$")
@@ -100,21 +148,54 @@ def _phones(text: str) -> str:
 
 
 # Closing lines after which the next line is a signature's name.
+_CLOSINGS = (
+    "regards",
+    "rgds",
+    "regard",
+    "thanks",
+    "thank you",
+    "thanks a lot",
+    "thank you very much",
+    "many thanks",
+    "cheers",
+    "sincerely",
+    "yours sincerely",
+    "yours truly",
+    "best wishes",
+    "best",
+    "salam",
+    "salam hangat",
+    "wassalam",
+    "hormat saya",
+    "hormat kami",
+    "terima kasih",
+    "terima kasih banyak",
+    "terimakasih",
+    "makasih",
+    "trims",
+    "tks",
+    "thx",
+)
+# Closing lines after which the next line is a signature's name. Longest phrase first: the
+# alternation takes the first that matches, and "Salam" must not stop "Salam hangat," short.
 _CLOSING = re.compile(
-    r"(?i)^\s*(?:[-–—]+\s*)?(?:(?:best|kind|warm|many|with)\s+)?(?:regards|rgds|regard|thanks|"
-    r"thank you|thanks a lot|cheers|sincerely|yours sincerely|yours truly|best wishes|best|"
-    r"salam|salam hangat|wassalam|hormat saya|hormat kami|terima kasih|terimakasih|makasih|"
-    r"trims|tks|thx)\b\s*[,.!:;-]*\s*"
+    r"(?i)^\s*(?:[-–—]+\s*)?(?:(?:best|kind|warm|many|with)\s+)?(?:"
+    + "|".join(sorted(_CLOSINGS, key=len, reverse=True)).replace(" ", r"\s+")
+    + r")\b\s*[,.!:;-]*\s*"
 )
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _NAME_WORD = rf"(?:[{_UPPER}][\w'’.-]*|bin|binti|van|von|de|der|da|al)"
-_NAME_LINE = re.compile(rf"^[-–—~]*\s*{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}\s*[,.]?\s*$")
+# Degrees after a name: ", M.T.", ", S.Kom.", ", Ph.D." (Indonesian and English).
+_DEGREES = r"(?:\s*,\s*[A-Z][A-Za-z]{0,4}\.?(?:\s?[A-Za-z]{1,4}\.?){0,2})"
+_NAME_LINE = re.compile(
+    rf"^[-–—~]*\s*{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,5}}{_DEGREES}{{0,3}}\s*[,.]?\s*$"
+)
 # Lines: plain newlines and the HTML breaks of a ticket body that is still HTML.
 _LINE_BREAK = re.compile(r"(\r\n|\r|\n|<br\s*/?>|</?(?:p|div)(?:\s[^<>]*)?>)", re.IGNORECASE)
 
 
 def _is_name(line: str) -> bool:
-    return len(line) <= 60 and bool(_NAME_LINE.match(line))  # short first: no long backtrack
+    return len(line) <= 80 and bool(_NAME_LINE.match(line))  # short first: no long backtrack
 
 
 def _signature_names(text: str) -> str:
@@ -152,10 +233,11 @@ def redact_pii(text: str) -> str: ...
 @overload
 def redact_pii(text: None) -> None: ...
 def redact_pii(text: str | None) -> str | None:
-    """``text`` with e-mail addresses, phone numbers and signature names replaced by
-    ``[email]``, ``[phone]`` and ``[name]``; everything else is left as it was."""
+    """``text`` with e-mail addresses, identity, tax and account numbers, phone numbers and
+    signature names replaced by their placeholders; everything else is left as it was."""
     if not text:
         return text
     text = _EMAIL.sub(EMAIL, text)
+    text = _identity_numbers(text)
     text = _phones(text)
     return _signature_names(text)

@@ -23,6 +23,16 @@ def active_version(models_dir: Path) -> str | None:
     return version if (models_dir / version / MANIFEST).is_file() else None
 
 
+def dangling_active(models_dir: Path) -> str | None:
+    """What ACTIVE names when that is not a saved model (deleted, not copied back, a typo):
+    then nothing may be served in its place, or a rollback would be lost without a word."""
+    try:
+        named = (models_dir / ACTIVE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return None if active_version(models_dir) is not None else named or "(empty)"
+
+
 def set_active(models_dir: Path, version: str) -> None:
     """Point ACTIVE at ``version`` atomically (survives a restart)."""
     resolve_model_dir(models_dir, version)  # exists and has a valid name
@@ -33,7 +43,7 @@ def keep_served(models_dir: Path) -> None:
     """Pin what is served now before a version is added. Without an ACTIVE pointer the newest
     version is served, and a new one must not take its place by merely being saved."""
     versions = list_versions(models_dir)
-    if versions and active_version(models_dir) is None:
+    if versions and active_version(models_dir) is None and dangling_active(models_dir) is None:
         set_active(models_dir, versions[-1])
 
 
@@ -42,12 +52,24 @@ def pin_first_served(models_dir: Path, version: str) -> bool:
     restart serves it again, not a version saved since. True if the pointer was written."""
     if active_version(models_dir) is not None or version not in list_versions(models_dir):
         return False
+    if dangling_active(models_dir) is not None:
+        return False
     set_active(models_dir, version)
     return True
 
 
 def served_model_dir(models_dir: Path, pinned: str | None = None) -> Path:
-    """The artifact to serve: ``pinned`` (TRIAGE_MODEL_VERSION), the active one, the newest."""
+    """The artifact to serve: ``pinned`` (TRIAGE_MODEL_VERSION), the active one, the newest.
+
+    An ACTIVE that names no saved model is refused, not passed over for the newest."""
+    if pinned is None and (named := dangling_active(models_dir)) is not None:
+        saved = ", ".join(reversed(list_versions(models_dir))) or "none"
+        raise ModelNotFoundError(
+            f"{models_dir / ACTIVE} names {named!r}, which is not saved in {models_dir} "
+            f"(saved: {saved}); restore that version, or choose one with "
+            "'triage activate VERSION' (or pin one with TRIAGE_MODEL_VERSION)",
+            details={"active": named},
+        )
     return resolve_model_dir(models_dir, pinned or active_version(models_dir))
 
 

@@ -14,6 +14,19 @@ _TAG = re.compile(r"<(?:/?[A-Za-z][^<>]{0,500}|!--.*?--)>", re.DOTALL)
 _BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6])\s*/?\s*>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# A decimal character reference of 8 or more digits: Python's int() refuses over 4,300 digits
+# (html.unescape then raises), and none above 7 significant digits names a character.
+_LONG_DECIMAL_REFERENCE = re.compile(r"&#([0-9]{8,});?")
+
+
+def _short_reference(match: re.Match[str]) -> str:
+    digits = match.group(1).lstrip("0") or "0"
+    return "\ufffd" if len(digits) > 7 else f"&#{digits};"
+
+
+def unescape_html(text: str) -> str:
+    """``html.unescape``, safe for references too long to be characters (U+FFFD for them)."""
+    return html.unescape(_LONG_DECIMAL_REFERENCE.sub(_short_reference, text))
 
 
 def normalise_field(value: object) -> str:
@@ -26,7 +39,7 @@ def normalise_field(value: object) -> str:
     if "<" in text and ">" in text:
         text = _BLOCK_TAG.sub("\n", text)
         text = _TAG.sub(" ", text)
-    text = html.unescape(text)
+    text = unescape_html(text)
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = _SPACES.sub(" ", text)

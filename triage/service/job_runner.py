@@ -17,9 +17,11 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any, Literal
 
-from triage.core.errors import TriageError
+from triage.core.errors import TicketFailedError, TriageError
 from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.service.retention import Retention
 from triage.settings import Settings
+from triage.store.deliveries import DeliveryStore
 from triage.store.jobs import Job, JobItem, JobStore
 from triage.webhooks.config import WEBHOOK_JOB_SOURCE
 
@@ -42,6 +44,7 @@ class JobRunner:
         pause_seconds: float = 0.01,
         sources: Collection[str] | None = None,
         exclude_sources: Collection[str] = (),
+        retention: Retention | None = None,
     ) -> None:
         self.store = store
         self.service = service
@@ -53,6 +56,7 @@ class JobRunner:
         # means a long backlog job never delays a helpdesk waiting for its answer.
         self.sources = sources
         self.exclude_sources = exclude_sources
+        self.retention = retention
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -69,6 +73,9 @@ class JobRunner:
             service,
             chunk_size=settings.job_chunk_size,
             exclude_sources=(WEBHOOK_JOB_SOURCE,),
+            retention=Retention(
+                store, DeliveryStore(store.database), timedelta(days=settings.retention_days)
+            ),
         )
 
     def start(self) -> None:
@@ -93,8 +100,18 @@ class JobRunner:
                 log.exception("job runner error; retrying in %.1f s", self.poll_seconds)
                 worked = False
             if not worked:
+                self._tidy()
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+
+    def _tidy(self) -> None:
+        """Between jobs: delete what is past the retention period (hourly at most)."""
+        if self.retention is None:
+            return
+        try:
+            self.retention.run_if_due()
+        except Exception:  # a failed clean-up is retried at the next due time
+            log.exception("retention clean-up failed")
 
     def run_once(self) -> bool:
         """Claim one job and work it to the end; False when there was nothing to do."""
@@ -140,12 +157,25 @@ class JobRunner:
         raise RuntimeError("no model is loaded")
 
     @staticmethod
+    def _each(
+        service: TriageService, chunk: list[JobItem], *, explain: bool
+    ) -> list[Classification | TriageError]:
+        """Each ticket's outcome; a ticket that raises fails alone, whatever it raised."""
+        try:
+            return service.classify_each(
+                [Ticket.from_dict(item.ticket) for item in chunk], explain=explain
+            )
+        except Exception:
+            if len(chunk) == 1:
+                log.exception("job ticket %d could not be classified", chunk[0].position)
+                return [TicketFailedError("this ticket could not be classified (internal error)")]
+        return [out for item in chunk for out in JobRunner._each(service, [item], explain=explain)]
+
+    @staticmethod
     def _classify(
         service: TriageService, chunk: list[JobItem], *, explain: bool
     ) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
-        results = service.classify_each(
-            [Ticket.from_dict(item.ticket) for item in chunk], explain=explain
-        )
+        results = JobRunner._each(service, chunk, explain=explain)
         outcomes: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
         for item, outcome in zip(chunk, results, strict=True):
             if isinstance(outcome, Classification):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from triage.core import safe_text
 from triage.core.errors import DataValidationError
 from triage.core.text_files import decode_text
 
@@ -71,14 +71,14 @@ def _csv_rows(text: str) -> Iterator[dict[str, Any]]:
             continue  # a blank line
         if len(fields) > len(names):
             raise ValueError(f"expected {len(names)} fields in line {number}, saw {len(fields)}")
-        yield dict(zip(names, fields, strict=False))
+        yield dict(zip(names, map(safe_text.clean_string, fields), strict=False))
 
 
 def _json_rows(text: str) -> Iterator[dict[str, Any]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
+        row = safe_text.loads(line)
         if not isinstance(row, dict):
             raise ValueError(f"line {number} is not a JSON object")
         yield {str(key).strip().lower(): value for key, value in row.items()}

@@ -241,6 +241,42 @@ class DeliveryStore:
             )
         return _delivery(row) if row else None
 
+    def forget(self, external_id: str) -> tuple[int, list[str]]:
+        """Take a helpdesk ticket's text out of its deliveries: each keeps its source and id
+        (so a retry is still recognised) but no subject, body, requester or fields. Returns
+        the deliveries' job ids, whose items hold the same text (:meth:`JobStore.forget`)."""
+        where = webhook_deliveries.c.external_id == external_id[:200]
+        with self.database.begin() as connection:
+            rows = connection.execute(
+                sa.select(
+                    webhook_deliveries.c.id,
+                    webhook_deliveries.c.source,
+                    webhook_deliveries.c.job_id,
+                ).where(where)
+            ).all()
+            for delivery_id, source, _ in rows:
+                empty = CanonicalTicket(source=source, external_id=external_id)
+                connection.execute(
+                    webhook_deliveries.update()
+                    .where(webhook_deliveries.c.id == delivery_id)
+                    .values(ticket=empty.as_dict())
+                )
+        return len(rows), [job_id for _, _, job_id in rows if job_id is not None]
+
+    def purge(self, older_than: datetime) -> int:
+        """Delete deliveries received before ``older_than`` whose write-back is not pending;
+        returns how many. (Their jobs go by :meth:`JobStore.purge`.)"""
+        pending = webhook_deliveries.c.writeback_status == WritebackStatus.PENDING.value
+        with self.database.begin() as connection:
+            return int(
+                connection.execute(
+                    webhook_deliveries.delete().where(
+                        webhook_deliveries.c.created_at < older_than,
+                        sa.or_(webhook_deliveries.c.writeback_status.is_(None), ~pending),
+                    )
+                ).rowcount
+            )
+
     # --- write-back ---------------------------------------------------------------------
 
     def claim_writebacks(

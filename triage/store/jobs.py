@@ -56,6 +56,16 @@ class JobItem:
     error: dict[str, Any] | None
 
 
+def _without_explanations(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not result or not isinstance(result.get("predictions"), dict):
+        return result
+    predictions = {
+        head: {**answer, "explanation": None} if isinstance(answer, dict) else answer
+        for head, answer in result["predictions"].items()
+    }
+    return {**result, "predictions": predictions}
+
+
 def _job(row: sa.RowMapping) -> Job:
     return Job(
         id=row["id"],
@@ -120,6 +130,37 @@ class JobStore:
                 ],
             )
         return job_id
+
+    def forget(self, ticket_id: str, *, job_ids: Collection[str] = ()) -> int:
+        """Take a ticket's text out of every job: items whose ticket has this id, and every
+        item of ``job_ids``, keep only the id; their results lose explanations (the words
+        behind a label are the ticket's). Returns the items changed."""
+        where = job_items.c.ticket["id"].as_string() == ticket_id
+        if job_ids:
+            where = where | job_items.c.job_id.in_(list(job_ids))
+        changed = 0
+        with self.database.begin() as connection:
+            rows = connection.execute(
+                sa.select(job_items.c.job_id, job_items.c.position, job_items.c.result).where(where)
+            ).all()
+            for job_id, position, result in rows:
+                connection.execute(
+                    job_items.update()
+                    .where(job_items.c.job_id == job_id, job_items.c.position == position)
+                    .values(ticket={"id": ticket_id}, result=_without_explanations(result))
+                )
+                changed += 1
+        return changed
+
+    def purge(self, older_than: datetime) -> int:
+        """Delete jobs that ended before ``older_than``, with their items; returns jobs."""
+        ended = sa.select(jobs.c.id).where(
+            jobs.c.status.in_([JobStatus.DONE.value, JobStatus.FAILED.value]),
+            jobs.c.finished_at < older_than,
+        )
+        with self.database.begin() as connection:
+            connection.execute(job_items.delete().where(job_items.c.job_id.in_(ended)))
+            return int(connection.execute(jobs.delete().where(jobs.c.id.in_(ended))).rowcount)
 
     def get(self, job_id: str) -> Job | None:
         with self.database.begin() as connection:

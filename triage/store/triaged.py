@@ -122,7 +122,7 @@ class TriagedStore:
     def from_settings(cls, database: Database, settings: Settings) -> TriagedStore:
         return cls(
             database,
-            keep=timedelta(days=settings.triaged_keep_days),
+            keep=timedelta(days=min(settings.triaged_keep_days, settings.retention_days)),
             redact_pii=settings.redact_pii,
         )
 

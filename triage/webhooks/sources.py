@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from triage.core import safe_text
 from triage.core.errors import (
     UnknownWebhookSourceError,
     WebhookPayloadError,
@@ -123,7 +124,7 @@ def _bounded_key(key: str) -> str:
 
 def _json_object(body: bytes, source: str) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
+        payload = safe_text.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WebhookPayloadError(
             f"the {source} delivery is not JSON: {exc}",

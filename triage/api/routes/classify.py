@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import BatchIn, BatchOut, ClassificationOut, ErrorOut, TicketIn
 from triage.core.auth import Scope
@@ -11,6 +12,7 @@ from triage.core.errors import BatchTooLargeError
 from triage.service import Classification, Ticket, classification_dict
 
 router = APIRouter(
+    route_class=CleanRoute,
     prefix="/v1",
     tags=["classify"],
     dependencies=[Depends(require_scope(Scope.CLASSIFY))],

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import FeedbackStoreDep, SettingsDep, require_scope
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_feedback import (
@@ -22,6 +23,7 @@ from triage.core.errors import BatchTooLargeError
 from triage.store.feedback import Feedback
 
 router = APIRouter(
+    route_class=CleanRoute,
     prefix="/v1",
     tags=["feedback"],
     dependencies=[Depends(require_scope(Scope.FEEDBACK))],

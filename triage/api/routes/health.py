@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from triage.api import openapi
+from triage.api.clean_request import CleanRoute
 from triage.api.errors import error_response
 from triage.api.schemas import StatusOut
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=CleanRoute, tags=["health"])
 
 
 @router.get("/healthz", response_model=StatusOut)

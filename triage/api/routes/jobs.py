@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import JobQueueDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
@@ -20,6 +21,7 @@ from triage.service.uploads import read_upload
 from triage.store.jobs import Job
 
 router = APIRouter(
+    route_class=CleanRoute,
     prefix="/v1/jobs",
     tags=["jobs"],
     dependencies=[Depends(require_scope(Scope.CLASSIFY))],

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import MetricsDep, ServiceDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
@@ -22,6 +23,7 @@ _EXAMPLE = (
 )
 
 router = APIRouter(
+    route_class=CleanRoute,
     tags=["metrics"],
     dependencies=[Depends(require_scope(Scope.ADMIN))],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},

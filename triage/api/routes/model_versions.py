@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import LifecycleDep, ServiceDep, SettingsDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import (
@@ -21,6 +22,7 @@ from triage.core.auth import Scope
 from triage.core.registry import summaries
 
 router = APIRouter(
+    route_class=CleanRoute,
     prefix="/v1/models",
     tags=["models"],
     responses={

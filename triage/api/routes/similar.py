@@ -7,7 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, status
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
+    DeliveryStoreDep,
+    JobStoreDep,
     MetricsDep,
     ServiceDep,
     SettingsDep,
@@ -34,11 +37,13 @@ from triage.api.schemas_similar import (
 from triage.core.auth import ApiKey, Scope
 from triage.core.errors import TicketNotFoundError
 from triage.service import Ticket
+from triage.service.forgetting import forget_ticket
 from triage.service.ingestion import ingest_resolved
 from triage.service.ticket_triage import SimilarQuery, TicketTriage, find_similar
 from triage.similar.results import Match, SimilarResult
 
 router = APIRouter(
+    route_class=CleanRoute,
     prefix="/v1",
     tags=["similar"],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
@@ -186,14 +191,29 @@ def delete_ticket(
     ticket_id: Annotated[str, Path(examples=["INC-0988"])],
     similar: SimilarDep,
     triaged: TriagedStoreDep,
+    deliveries: DeliveryStoreDep,
+    jobs: JobStoreDep,
     tenant: Annotated[
         str | None,
         Query(description="Only in this tenant; default: in every tenant.", examples=["acme"]),
     ] = None,
 ) -> DeletedOut:
-    """Forget a ticket everywhere (right to be forgotten): it is never returned again."""
-    removed = similar.delete(ticket_id, tenant=tenant)
-    logged = triaged.forget(ticket_id, tenant=tenant)
-    if not removed and not logged:
+    """Forget a ticket everywhere (right to be forgotten): it is never returned again, and
+    its text is gone from the queue, webhook deliveries and jobs (``tenant`` narrows the
+    first two; deliveries and jobs carry none)."""
+    forgotten = forget_ticket(
+        ticket_id,
+        tenant=tenant,
+        similar=similar,
+        triaged=triaged,
+        deliveries=deliveries,
+        jobs=jobs,
+    )
+    if not forgotten.found:
         raise TicketNotFoundError(f"no stored ticket {ticket_id!r}")
-    return DeletedOut(deleted=max(removed, logged))
+    return DeletedOut(
+        deleted=forgotten.stored,
+        queue=forgotten.queued,
+        deliveries=forgotten.deliveries,
+        job_items=forgotten.job_items,
+    )

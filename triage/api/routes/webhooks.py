@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
     DeliveryStoreDep,
     WebhookRunnerDep,
@@ -32,7 +33,7 @@ from triage.store.deliveries import Delivery
 from triage.store.schema import utcnow
 from triage.webhooks.sources import receive
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(route_class=CleanRoute, prefix="/v1/webhooks", tags=["webhooks"])
 
 
 _REQUEST_BODY: dict[str, Any] = {

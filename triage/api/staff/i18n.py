@@ -31,6 +31,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "api_key": ("API key", "Kunci API"),
     "signin_button": ("Sign in", "Masuk"),
     "signin_bad_key": ("That API key is not valid.", "Kunci API itu tidak valid."),
+    "signin_throttled": (
+        "Too many failed sign-ins from here: wait a minute, then try again.",
+        "Terlalu banyak percobaan masuk yang gagal dari sini: tunggu satu menit, lalu coba lagi.",
+    ),
     "signin_no_scope": (
         "This key lacks the classify scope this page needs.",
         "Kunci ini tidak memiliki cakupan classify yang dibutuhkan halaman ini.",

@@ -4,12 +4,14 @@ ones, the decision form, and the queue with the week's live quality."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
     FeedbackStoreDep,
     MetricsDep,
@@ -41,7 +43,9 @@ from triage.store.triaged import DECISIONS, QueueFilter, TriagedStore
 _PAGE = 50
 _SIMILAR_K = 5
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(route_class=CleanRoute, prefix="/ui", include_in_schema=False)
+# A queue entry's id: a 64-bit row id (a longer number would overflow the database driver).
+EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _similar_service(request: Request) -> tuple[SimilarService | None, str | None]:
@@ -128,7 +132,7 @@ def triage_ticket(
 @router.get("/tickets/{entry_id}")
 def ticket_page(
     request: Request,
-    entry_id: int,
+    entry_id: EntryId,
     session: SessionDep,
     service: ServiceDep,
     triaged: TriagedStoreDep,
@@ -177,7 +181,7 @@ def ticket_page(
 @router.post("/tickets/{entry_id}/feedback")
 def ticket_feedback(
     request: Request,
-    entry_id: int,
+    entry_id: EntryId,
     session: SessionDep,
     form: FormDep,
     triaged: TriagedStoreDep,

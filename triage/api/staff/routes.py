@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
+from triage.api.clean_request import CleanRoute
 from triage.api.staff import pages, signin
 
-router = APIRouter()
+router = APIRouter(route_class=CleanRoute)
 router.include_router(signin.router)
 router.include_router(pages.router)

@@ -18,6 +18,7 @@ from triage.api.deps import get_app_settings
 from triage.api.staff.cookie import COOKIE, SessionCodec, UiSession, load_secret
 from triage.api.staff.i18n import pick_language
 from triage.core.auth import Scope, find_key_by_hash
+from triage.core.safe_text import clean_string
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,13 @@ async def _form(request: Request) -> dict[str, list[str]]:
     if kind != "application/x-www-form-urlencoded":
         raise StarletteHTTPException(415, "the staff page posts url-encoded forms")
     try:
-        return parse_qs((await request.body()).decode(), keep_blank_values=True, max_num_fields=200)
+        form = parse_qs((await request.body()).decode(), keep_blank_values=True, max_num_fields=200)
     except (UnicodeDecodeError, ValueError) as exc:
         raise StarletteHTTPException(400, "the form cannot be read") from exc
+    return {  # NUL and lone surrogates out, as everywhere else (triage.core.safe_text)
+        clean_string(name): [clean_string(value) for value in values]
+        for name, values in form.items()
+    }
 
 
 FormDep = Annotated[dict[str, list[str]], Depends(_form)]

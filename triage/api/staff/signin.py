@@ -8,16 +8,27 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from triage.api.clean_request import CleanRoute
 from triage.api.deps import SettingsDep
 from triage.api.staff.cookie import UiSession
 from triage.api.staff.i18n import translator
 from triage.api.staff.responses import STAFF_DIR, redirect, refuse, render
 from triage.api.staff.session import FormDep, SessionDep, field, lifetime, local, staff_of
+from triage.api.staff.throttle import SigninThrottle
 from triage.core.auth import Scope, find_key
 
 _STATIC = {"ui.css": "text/css", "ui.js": "text/javascript"}
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(route_class=CleanRoute, prefix="/ui", include_in_schema=False)
+
+
+def _throttle(request: Request) -> SigninThrottle:
+    """This app's count of failed sign-ins (one per app, made on first use)."""
+    state = request.app.state
+    if getattr(state, "signin_throttle", None) is None:
+        state.signin_throttle = SigninThrottle()
+    throttle: SigninThrottle = state.signin_throttle
+    return throttle
 
 
 @router.get("/static/{name}")
@@ -61,8 +72,24 @@ def signin(request: Request, session: SessionDep, form: FormDep, settings: Setti
         return render(
             request, fresh, None, "signin.html", status=403, target=target, error=t("stale_form")
         )
+    client = request.client.host if request.client else "unknown"
+    throttle = _throttle(request)
+    waiting = throttle.wait(client)
+    if waiting > 0:
+        response = render(
+            request,
+            session,
+            None,
+            "signin.html",
+            status=429,
+            target=target,
+            error=t("signin_throttled"),
+        )
+        response.headers["Retry-After"] = str(int(waiting) + 1)
+        return response
     key = find_key(field(form, "key"), settings.api_keys)
     if key is None:
+        throttle.failed(client)
         return render(
             request,
             session,
@@ -82,6 +109,7 @@ def signin(request: Request, session: SessionDep, form: FormDep, settings: Setti
             target=target,
             error=t("signin_no_scope"),
         )
+    throttle.succeeded(client)
     return redirect(request, session.signed_in(key.sha256, lifetime=lifetime(request)), target)
 
 

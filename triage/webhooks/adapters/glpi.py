@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any, ClassVar
 
 from triage.core.errors import WebhookSignatureError
+from triage.core.text import unescape_html
 from triage.webhooks.adapters.base import Parsed
 from triage.webhooks.adapters.fields import (
     delivery_key,
@@ -77,5 +77,5 @@ def _unescaped_content(content: str | None) -> str | None:
     # GLPI has stored ticket content HTML-escaped ("&lt;p&gt;…"); unescape it once so the
     # HTML reduction sees tags, not text that looks like tags.
     if content and "&lt;" in content and "<" not in content:
-        return html.unescape(content)
+        return unescape_html(content)
     return content

@@ -1,0 +1,51 @@
+"""Forget a ticket everywhere (the right to be forgotten): one use case for the API.
+
+Where a ticket's text can be, and what happens to it:
+
+* the similar-ticket store (text, vectors, full-text index): the row is deleted;
+* the staff page's queue: the row is deleted;
+* webhook deliveries of it (``external_id``): kept without text, so a retry is still known;
+* job items (their ticket's ``id``, and the items of those deliveries' jobs): the ticket
+  keeps only its id, the answer loses its explanation (the words behind a label).
+
+Deliveries and jobs carry no tenant: a ``tenant`` narrows the first two only. Feedback holds
+labels and the id, no text, and is kept (the live-quality figures count it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from triage.similar.service import SimilarService
+from triage.store.deliveries import DeliveryStore
+from triage.store.jobs import JobStore
+from triage.store.triaged import TriagedStore
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    stored: int
+    queued: int
+    deliveries: int
+    job_items: int
+
+    @property
+    def found(self) -> bool:
+        return any((self.stored, self.queued, self.deliveries, self.job_items))
+
+
+def forget_ticket(
+    ticket_id: str,
+    *,
+    tenant: str | None,
+    similar: SimilarService,
+    triaged: TriagedStore,
+    deliveries: DeliveryStore,
+    jobs: JobStore,
+) -> Forgotten:
+    """Remove ``ticket_id``'s text from every store (see the module docstring)."""
+    stored = similar.delete(ticket_id, tenant=tenant)
+    queued = triaged.forget(ticket_id, tenant=tenant)
+    redacted, delivery_jobs = deliveries.forget(ticket_id)
+    items = jobs.forget(ticket_id, job_ids=delivery_jobs)
+    return Forgotten(stored, queued, redacted, items)
