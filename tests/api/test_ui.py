@@ -524,3 +524,19 @@ def test_failed_sign_ins_are_logged_and_then_refused_for_a_while(
     assert len(failures) == FREE
     assert all("trg_guess" not in line for line in failures)
     assert ui.get("/ui/", follow_redirects=False).status_code == 303  # still signed out
+
+
+def test_signing_out_ends_every_copy_of_the_session(ui: TestClient) -> None:
+    """Before: sign-out replaced the browser's cookie only; a copy stayed signed in."""
+    signed_in = sign_in(ui)
+    copied = signed_in.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    page = ui.get("/ui/")
+    assert "Signed in as lina" in page.text
+    out = ui.post("/ui/signout", data={"csrf": csrf(page)}, follow_redirects=False)
+    assert out.status_code == 303
+    ui.cookies.clear()
+    ui.cookies.set("triage_ui", copied)  # the cookie as it was before signing out
+    assert ui.get("/ui/", follow_redirects=False).status_code == 303  # to the sign-in page
+    ui.cookies.clear()
+    assert sign_in(ui).status_code == 303  # a new sign-in is a new session
+    assert "Signed in as lina" in ui.get("/ui/").text

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
 
 from triage.similar.vector_index import DEFAULT_HNSW_THRESHOLD, VectorIndex
+from triage.store.history import change_mark, store_id
 from triage.store.records import Filters, Status
 from triage.store.schema import tickets
 from triage.store.tickets import TicketStore
@@ -94,30 +95,48 @@ class EmbeddedSearch:
         return self.snapshot.with_name(self.snapshot.name + ".subject")
 
     def _load(self) -> None:
+        """The snapshot if it belongs to this database at a change it still has; else (or if
+        it cannot be read) every vector from the database."""
         sidecar = self._sidecar()
-        if (
-            self.snapshot is not None
-            and sidecar is not None
-            and self.snapshot.exists()
-            and sidecar.exists()
-        ):
+        if self.snapshot is None or sidecar is None:
+            self.rebuild()
+            return
+        if self.snapshot.exists() and sidecar.exists():
             try:
                 facts = json.loads(sidecar.read_text(encoding="utf-8"))
-                # A snapshot from before subject vectors has none: rebuilt.
-                if facts.get("dim") == self.dim and facts.get("subject"):
-                    self.index = VectorIndex.load(self.snapshot, hnsw_threshold=self.hnsw_threshold)
-                    self.subjects = VectorIndex.load(
-                        self._subject_snapshot(), hnsw_threshold=self.hnsw_threshold
-                    )
-                    self.seq = int(facts["seq"])
-                    log.info(
-                        "vector index: %d from snapshot (change %d)", len(self.index), self.seq
-                    )
-                    self.refresh()
+                stale = self._stale(facts)
+                if stale is None:
+                    self._load_snapshot(int(facts["seq"]))
                     return
-            except (OSError, ValueError, KeyError) as exc:
+                log.warning("vector snapshot %s not used: %s; rebuilding", self.snapshot, stale)
+            except Exception as exc:  # an unreadable snapshot only costs a rebuild
                 log.warning("vector snapshot %s unusable (%s); rebuilding", self.snapshot, exc)
         self.rebuild()
+
+    def _stale(self, facts: dict[str, object]) -> str | None:
+        """Why a snapshot with these facts must not be loaded (None: it may)."""
+        seq = int(str(facts["seq"]))
+        if facts.get("dim") != self.dim or not facts.get("subject"):
+            return "another dimension, or made before subject vectors"
+        database = self.store.database
+        if "store" not in facts:  # written before snapshots named their database
+            latest = self.store.last_change()
+            return None if seq <= latest else f"change {seq} is ahead of the database's {latest}"
+        if facts["store"] != store_id(database):
+            return "it was made from another database"
+        if facts.get("mark") != change_mark(database, seq):
+            return f"the database's change {seq} is not the one it was made at (restored?)"
+        return None
+
+    def _load_snapshot(self, seq: int) -> None:
+        assert self.snapshot is not None
+        self.index = VectorIndex.load(self.snapshot, hnsw_threshold=self.hnsw_threshold)
+        self.subjects = VectorIndex.load(
+            self._subject_snapshot(), hnsw_threshold=self.hnsw_threshold
+        )
+        self.seq = seq
+        log.info("vector index: %d from snapshot (change %d)", len(self.index), self.seq)
+        self.refresh()
 
     def rebuild(self) -> None:
         """Load every stored vector from the database."""
@@ -216,7 +235,14 @@ class EmbeddedSearch:
             sidecar = self._sidecar()
             assert sidecar is not None
             tmp = sidecar.with_name(sidecar.name + ".tmp")
-            facts = {"seq": self.seq, "dim": self.dim, "subject": True}
+            database = self.store.database
+            facts = {
+                "seq": self.seq,
+                "dim": self.dim,
+                "subject": True,
+                "store": store_id(database),
+                "mark": change_mark(database, self.seq),
+            }
             try:
                 tmp.write_text(json.dumps(facts), encoding="utf-8")
                 os.replace(tmp, sidecar)

@@ -191,3 +191,12 @@ triaged = sa.Table(
     sa.Index(None, "triaged_at"),
     sa.Index(None, "decision", "triaged_at"),
 )
+
+# Staff page sessions signed out before they expire: the sha256 of the session's token, kept
+# until the session would have expired (its cookie is signed, so only this can end a copy).
+ui_signouts = sa.Table(
+    "ui_signouts",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)

@@ -19,6 +19,7 @@ from triage.api.staff.cookie import COOKIE, SessionCodec, UiSession, load_secret
 from triage.api.staff.i18n import pick_language
 from triage.core.auth import Scope, find_key_by_hash
 from triage.core.safe_text import clean_string
+from triage.store.signouts import SignoutStore
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,15 @@ def staff_of(request: Request, session: UiSession) -> Staff | None:
     keys = get_app_settings(request).api_keys
     if not keys:
         return Staff(None, frozenset(Scope))
-    if session.key_sha256 is None:
-        return None
+    if session.key_sha256 is None or signouts(request).signed_out(session.csrf):
+        return None  # not signed in, or signed out (a copy of the cookie ends with it)
     found = find_key_by_hash(session.key_sha256, keys)
     return Staff(found.name, frozenset(found.scopes)) if found else None
+
+
+def signouts(request: Request) -> SignoutStore:
+    """The sign-outs of the app's database (every process and replica sees them)."""
+    return SignoutStore(request.app.state.database)
 
 
 async def _form(request: Request) -> dict[str, list[str]]:

@@ -13,7 +13,15 @@ from triage.api.deps import SettingsDep
 from triage.api.staff.cookie import UiSession
 from triage.api.staff.i18n import translator
 from triage.api.staff.responses import STAFF_DIR, redirect, refuse, render
-from triage.api.staff.session import FormDep, SessionDep, field, lifetime, local, staff_of
+from triage.api.staff.session import (
+    FormDep,
+    SessionDep,
+    field,
+    lifetime,
+    local,
+    signouts,
+    staff_of,
+)
 from triage.api.staff.throttle import SigninThrottle
 from triage.core.auth import Scope, find_key
 
@@ -115,9 +123,11 @@ def signin(request: Request, session: SessionDep, form: FormDep, settings: Setti
 
 @router.post("/signout")
 def signout(request: Request, session: SessionDep, form: FormDep) -> Response:
-    """End the session's sign-in."""
+    """End the session's sign-in, for every copy of its cookie."""
     if not session.csrf_ok(field(form, "csrf")):
         return refuse(request, session, None, translator(session.lang)("stale_form"), 403)
+    if session.key_sha256 is not None:
+        signouts(request).sign_out(session.csrf, session.expires)
     return redirect(request, session.signed_out(lifetime=lifetime(request)), "/ui/signin")
 
 
