@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         1_000_000, ge=1_000, description="Largest request body accepted (413 above)."
     )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest wait for the next part of a request body (408 after it).",
+    )
+    max_connections: int = Field(
+        200,
+        ge=1,
+        description="Connections and requests in progress per process at most (503 above).",
+    )
     threads: int = Field(2, ge=1, description="CPU threads for embedding inference.")
     api_keys: list[ApiKey] = Field(
         default_factory=list,

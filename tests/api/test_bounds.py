@@ -7,6 +7,7 @@ webhook bodies in tests/webhooks/test_webhook_api.py.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,3 +82,45 @@ def test_a_huge_page_offset_is_refused_or_empty_never_a_500(api: TestClient) -> 
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "validation_error"
     assert api.get("/ui/queue", params={"offset": huge}).status_code == 200
+
+
+def test_a_body_that_stalls_is_408_and_frees_the_connection(
+    settings: Settings, service: TriageService
+) -> None:
+    """Before: a sender that stopped half-way held the connection (and its buffer) for ever."""
+    import asyncio
+
+    stalling = settings.model_copy(update={"body_timeout_seconds": 0.2, "jobs_worker": False})
+    sent: list[dict[str, Any]] = []
+    parts = iter([{"type": "http.request", "body": b'{"body": "prin', "more_body": True}])
+
+    async def receive() -> dict[str, Any]:
+        part = next(parts, None)
+        if part is None:
+            await asyncio.sleep(3600)  # the sender never sends the rest
+        return part  # type: ignore[return-value]
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/classify",
+        "raw_path": b"/v1/classify",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    with TestClient(create_app(stalling, service=service)) as client:
+        asyncio.run(asyncio.wait_for(client.app(scope, receive, send), 10))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 408
+    error = json.loads(sent[1]["body"])["error"]
+    assert error["code"] == "request_timeout"
+    assert error["details"] == {"seconds": 0.2}

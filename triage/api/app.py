@@ -109,6 +109,7 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
         overrides={"/v1/jobs/classify": settings.max_upload_bytes},
+        timeout=settings.body_timeout_seconds,
     )
     app.add_middleware(KeyGate, keys=settings.api_keys, routes=keyed_routes(app))
     app.add_middleware(CleanUrl)

@@ -1,13 +1,20 @@
-"""ASGI middleware that refuses request bodies over a size limit with 413, before parsing."""
+"""ASGI middleware that refuses request bodies over a size limit with 413, before parsing, and
+bodies that stall (no part for ``timeout`` seconds) with 408: a slow sender must not hold a
+worker's connection and buffer for ever."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class _TooLargeError(Exception):
+    pass
+
+
+class _StalledError(Exception):
     pass
 
 
@@ -18,11 +25,17 @@ class BodySizeLimit:
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        overrides: dict[str, int] | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.overrides = overrides or {}
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,12 +52,16 @@ class BodySizeLimit:
                     await self._reject(send, limit)
                     return
         seen = 0
-        overflow = False
+        overflow = stalled = False
         replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal seen, overflow
-            message = await receive()
+            nonlocal seen, overflow, stalled
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                stalled = True
+                raise _StalledError from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
@@ -55,38 +72,42 @@ class BodySizeLimit:
         async def guarded_send(message: Message) -> None:
             # The framework may turn the receive error into its own 400; answer 413 instead.
             nonlocal replaced
-            if overflow:
+            if overflow or stalled:
                 if message["type"] == "http.response.start" and not replaced:
                     replaced = True
-                    await self._reject(send, limit)
+                    await self._refuse(send, limit, stalled)
                 return
             await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except _TooLargeError:
+        except (_TooLargeError, _StalledError):
             if not replaced:
-                await self._reject(send, limit)
+                await self._refuse(send, limit, stalled)
+
+    async def _refuse(self, send: Send, limit: int, stalled: bool) -> None:
+        if stalled:
+            message = f"no part of the request body came for {self.timeout:g} s"
+            await _error(send, 408, "request_timeout", message, {"seconds": self.timeout})
+        else:
+            await self._reject(send, limit)
 
     @staticmethod
     async def _reject(send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"request body over the limit of {limit} bytes",
-                    "details": {"limit": limit},
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        message = f"request body over the limit of {limit} bytes"
+        await _error(send, 413, "payload_too_large", message, {"limit": limit})
+
+
+async def _error(send: Send, status: int, code: str, message: str, details: object) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "details": details}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

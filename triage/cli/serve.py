@@ -95,6 +95,7 @@ def serve(
             port=port or settings.port,
             log_level=settings.log_level,
             http=NODELAY_HTTP,
+            limit_concurrency=settings.max_connections,
         )
         return
     app = create_app(settings, service=service)
@@ -105,6 +106,7 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level,
         http=NODELAY_HTTP,
+        limit_concurrency=settings.max_connections,
     )
 
 
