@@ -285,3 +285,70 @@ def test_open_mode_refuses_a_cross_site_request_that_changes_something(
         assert "cross-site" in answer.json()["error"]["message"]
     # Reading is never refused: a cross-site page cannot read the answer anyway (no CORS).
     assert client.get("/v1/model", headers=headers).status_code == 200
+
+
+BOUND_KEY, SLOW_KEY = "trg_bound-key", "trg_slow-key"
+
+
+@pytest.fixture
+def limited(settings: Settings, service: TriageService) -> TestClient:
+    keys = [
+        ApiKey(
+            name="acme-desk",
+            sha256=hash_key(BOUND_KEY),
+            scopes={Scope.ADMIN},
+            tenants=["acme"],
+            max_job_tickets=2,
+        ),
+        ApiKey(name="slow", sha256=hash_key(SLOW_KEY), scopes={Scope.CLASSIFY}, rate_per_minute=3),
+        ApiKey(name="ops", sha256=hash_key(ADMIN_KEY), scopes={Scope.ADMIN}),
+    ]
+    on = settings.model_copy(update={"api_keys": keys, "jobs_worker": False})
+    with TestClient(create_app(on, service=service)) as client:
+        yield client
+
+
+def test_a_key_bound_to_tenants_reads_and_writes_only_in_them(limited: TestClient) -> None:
+    """Before: any classify key could read (and a feedback key write) any tenant."""
+    bound = {"Authorization": f"Bearer {BOUND_KEY}"}
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    other = {"id": "R-1", "body": "vpn drops", "resolution": "reset", "tenant": "globex"}
+    assert limited.post("/v1/tickets/resolved", json=other, headers=admin).status_code == 201
+    refused = limited.post("/v1/tickets/resolved", json=other | {"id": "R-2"}, headers=bound)
+    assert refused.status_code == 403
+    assert "may not use tenant 'globex'" in refused.json()["error"]["message"]
+    own = other | {"id": "R-3", "tenant": "acme"}
+    assert limited.post("/v1/tickets/resolved", json=own, headers=bound).status_code == 201
+    for path in ("/v1/similar", "/v1/triage"):
+        query = {"body": "vpn drops"}
+        assert (
+            limited.post(path, json=query | {"tenant": "globex"}, headers=bound).status_code == 403
+        )
+        assert limited.post(path, json=query, headers=bound).status_code == 403  # '' not its own
+        found = limited.post(path, json=query | {"tenant": "acme"}, headers=bound)
+        assert found.status_code == 200, found.text
+        assert [m["id"] for m in found.json()["similar"]] == ["R-3"]
+    assert limited.delete("/v1/tickets/R-1", headers=bound).status_code == 403  # every tenant
+    assert limited.delete("/v1/tickets/R-1?tenant=globex", headers=bound).status_code == 403
+    assert limited.delete("/v1/tickets/R-3?tenant=acme", headers=bound).status_code == 200
+
+
+def test_a_key_with_a_rate_is_held_to_it(limited: TestClient) -> None:
+    slow = {"Authorization": f"Bearer {SLOW_KEY}"}
+    answers = [limited.post("/v1/classify", json=TICKET, headers=slow) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[-1].json()["error"]["code"] == "too_many_requests"
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 20
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert limited.post("/v1/classify", json=TICKET, headers=admin).status_code == 200
+
+
+def test_a_key_with_a_job_limit_queues_no_more(limited: TestClient) -> None:
+    """Before: one key could queue a 99,000-ticket job (an hour of CPU)."""
+    bound = {"Authorization": f"Bearer {BOUND_KEY}"}
+    tickets = [{"body": f"printer jam {i}"} for i in range(3)]
+    refused = limited.post("/v1/jobs/classify", json={"tickets": tickets}, headers=bound)
+    assert refused.status_code == 413
+    assert refused.json()["error"]["details"] == {"limit": 2, "size": 3}
+    taken = limited.post("/v1/jobs/classify", json={"tickets": tickets[:2]}, headers=bound)
+    assert taken.status_code == 202

@@ -144,3 +144,9 @@ class RequireScope:
 def require_scope(scope: Scope) -> Callable[[Request], ApiKey | None]:
     """A dependency that admits a request with a configured key holding ``scope``."""
     return RequireScope(scope)
+
+
+def key_tenant(key: ApiKey | None, requested: str | None) -> str:
+    """The tenant a request works in: the one it names (None: the default ''), which a key
+    bound to tenants must hold (403 otherwise)."""
+    return key.tenant(requested) if key is not None else requested or ""

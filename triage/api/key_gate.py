@@ -6,7 +6,9 @@ connections took a worker from 622 to 909 MB). :class:`KeyGate` answers 401 from
 alone for every documented operation whose dependencies include
 :class:`triage.api.deps.RequireScope` (the same reading of the routes that writes each
 operation's ``security`` in the OpenAPI document, so new routes are covered without a list to
-keep), when keys are configured. Which scope the key holds (403) is still the dependency's to say.
+keep), when keys are configured. Which scope the key holds (403) is still the dependency's to
+say. A key with a ``rate_per_minute`` is held to it here too (429 with Retry-After, per
+process).
 
 With no keys (open mode, loopback only), the same operations refuse a browser's cross-site
 request that would change something (403): a page on another site could otherwise make a
@@ -18,7 +20,10 @@ tokens.
 from __future__ import annotations
 
 import json
+import math
 import re
+import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +55,29 @@ def keyed_routes(app: FastAPI) -> list[tuple[re.Pattern[str], str]]:
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+class KeyRates:
+    """Each key's ``rate_per_minute``, per process: a token bucket a minute deep."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # key name -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def wait(self, key: ApiKey) -> float:
+        """0 and one request counted, or the seconds until the key may send again."""
+        rate = key.rate_per_minute
+        if rate is None:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            tokens, then = self._buckets.get(key.name, (float(rate), now))
+            tokens = min(float(rate), tokens + (now - then) * rate / 60.0)
+            if tokens < 1.0:
+                self._buckets[key.name] = (tokens, now)
+                return (1.0 - tokens) * 60.0 / rate
+            self._buckets[key.name] = (tokens - 1.0, now)
+            return 0.0
+
+
 class KeyGate:
     def __init__(
         self, app: ASGIApp, *, keys: list[ApiKey], routes: list[tuple[re.Pattern[str], str]]
@@ -57,6 +85,7 @@ class KeyGate:
         self.app = app
         self.keys = keys
         self.routes = routes
+        self.rates = KeyRates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self._keyed(scope):
@@ -65,8 +94,19 @@ class KeyGate:
                 presented = presented_key(
                     headers.get("authorization", ""), headers.get("x-api-key")
                 )
-                if presented is None or find_key(presented, self.keys) is None:
+                key = find_key(presented, self.keys) if presented else None
+                if key is None:
                     await _refuse(send, 401, "unauthorized", INVALID if presented else MISSING)
+                    return
+                wait = self.rates.wait(key)
+                if wait > 0:
+                    await _refuse(
+                        send,
+                        429,
+                        "too_many_requests",
+                        f"the key {key.name!r} may send {key.rate_per_minute} requests a minute",
+                        retry_after=wait,
+                    )
                     return
             elif scope["method"] in _UNSAFE_METHODS and _cross_site(headers):
                 await _refuse(send, 403, "forbidden", CROSS_SITE)
@@ -90,7 +130,9 @@ def _cross_site(headers: dict[str, str]) -> bool:
     return origin == "null" or urlsplit(origin).netloc != headers.get("host", "")
 
 
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+async def _refuse(
+    send: Send, status: int, code: str, message: str, *, retry_after: float = 0.0
+) -> None:
     error: dict[str, Any] = {"code": code, "message": message, "details": None}
     body = json.dumps({"error": error}).encode()
     headers = [
@@ -99,5 +141,7 @@ async def _refuse(send: Send, status: int, code: str, message: str) -> None:
     ]
     if status == 401:
         headers.append((b"www-authenticate", UnauthorizedError.challenge.encode()))
+    if retry_after > 0:
+        headers.append((b"retry-after", str(math.ceil(retry_after)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

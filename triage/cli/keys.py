@@ -15,6 +15,16 @@ def keys_create(
     scope: Annotated[
         list[str] | None, typer.Option(help="classify (default), feedback or admin; repeatable.")
     ] = None,
+    tenant: Annotated[
+        list[str] | None,
+        typer.Option(help="Bind the key to this tenant (repeatable); default: every tenant."),
+    ] = None,
+    rate_per_minute: Annotated[
+        int | None, typer.Option(min=1, help="Requests a minute at most, per process.")
+    ] = None,
+    max_job_tickets: Annotated[
+        int | None, typer.Option(min=1, help="Tickets in one job at most.")
+    ] = None,
 ) -> None:
     """Make a new API key: prints the key once, and the hashed entry for TRIAGE_API_KEYS."""
     from triage.core.auth import ApiKey, Scope, hash_key, new_key
@@ -24,7 +34,14 @@ def keys_create(
     except ValueError as exc:
         raise typer.BadParameter("use classify, feedback or admin", param_hint="--scope") from exc
     key = new_key()
-    entry = ApiKey(name=name, sha256=hash_key(key), scopes=scopes)
+    entry = ApiKey(
+        name=name,
+        sha256=hash_key(key),
+        scopes=scopes,
+        tenants=tenant or None,
+        rate_per_minute=rate_per_minute,
+        max_job_tickets=max_job_tickets,
+    )
     typer.echo(f"key (shown once, store it in the client): {key}")
     typer.echo("add to TRIAGE_API_KEYS (a JSON list):")
-    typer.echo(entry.model_dump_json())
+    typer.echo(entry.model_dump_json(exclude_none=True))

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from triage.core.errors import UnsafeBindError
+from triage.core.errors import ForbiddenError, UnsafeBindError
 
 
 class Scope(StrEnum):
@@ -21,11 +21,33 @@ class Scope(StrEnum):
 
 
 class ApiKey(BaseModel):
-    """One configured key: who it is for, the sha256 of the key, what it may do."""
+    """One configured key: who it is for, the sha256 of the key, what it may do, and (all
+    optional) the tenants it is bound to, its request rate and its largest job."""
 
     name: str = Field(min_length=1, max_length=100)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     scopes: set[Scope]
+    tenants: list[str] | None = Field(
+        None, description="Only these tenants ('' is the default one); null: every tenant."
+    )
+    rate_per_minute: int | None = Field(
+        None, ge=1, description="Requests a minute, per process, at most (429 above)."
+    )
+    max_job_tickets: int | None = Field(
+        None, ge=1, description="Tickets in one job at most (413 above; TRIAGE_MAX_JOB_TICKETS)."
+    )
+
+    def tenant(self, requested: str | None) -> str:
+        """The tenant a request of this key works in: ``requested`` (None: the default ''),
+        which must be one of the key's tenants when it is bound to some."""
+        tenant = requested or ""
+        if self.tenants is not None and tenant not in self.tenants:
+            allowed = ", ".join(repr(t) for t in self.tenants) or "none"
+            raise ForbiddenError(
+                f"the key {self.name!r} may not use tenant {tenant!r} (its tenants: {allowed})",
+                details={"tenant": tenant, "tenants": self.tenants},
+            )
+        return tenant
 
 
 def hash_key(key: str) -> str:

@@ -22,11 +22,21 @@ class JobQueue:
         self.runner = runner
         self.max_tickets = max_tickets
 
-    def submit(self, tickets: Sequence[Mapping[str, Any]], *, explain: bool, source: str) -> Job:
-        if len(tickets) > self.max_tickets:
+    def submit(
+        self,
+        tickets: Sequence[Mapping[str, Any]],
+        *,
+        explain: bool,
+        source: str,
+        max_tickets: int | None = None,
+    ) -> Job:
+        """Queue ``tickets``; at most TRIAGE_MAX_JOB_TICKETS, or ``max_tickets`` (the key's
+        own limit) when that is lower."""
+        limit = min(self.max_tickets, max_tickets or self.max_tickets)
+        if len(tickets) > limit:
             raise BatchTooLargeError(
-                f"{len(tickets)} tickets in one job; the limit is {self.max_tickets}",
-                details={"limit": self.max_tickets, "size": len(tickets)},
+                f"{len(tickets)} tickets in one job; the limit is {limit}",
+                details={"limit": limit, "size": len(tickets)},
             )
         job = self.store.create(tickets, explain=explain, source=source)
         if self.runner is not None:

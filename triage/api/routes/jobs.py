@@ -14,7 +14,7 @@ from triage.api.deps import JobQueueDep, require_scope
 from triage.api.openapi import error_response
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_jobs import JobIn, JobItemOut, JobOut
-from triage.core.auth import Scope
+from triage.core.auth import ApiKey, Scope
 from triage.core.errors import UnsupportedMediaTypeError
 from triage.service.jobs import JobQueue
 from triage.service.uploads import read_upload
@@ -138,6 +138,7 @@ async def create_job(
     request: Request,
     response: Response,
     queue: JobQueueDep,
+    key: Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))],
 ) -> JobOut:
     """Queue tickets for classification in the background; answers 202 with the job to poll.
 
@@ -148,7 +149,13 @@ async def create_job(
     which. The job is committed before the 202.
     """
     tickets, explain, source = await _tickets_from_request(request, response)
-    job = await run_in_threadpool(queue.submit, tickets, explain=explain, source=source)
+    job = await run_in_threadpool(
+        queue.submit,
+        tickets,
+        explain=explain,
+        source=source,
+        max_tickets=key.max_job_tickets if key else None,
+    )
     response.headers["Location"] = str(request.url_for("get_job", job_id=job.id))
     return _job_out(job, queue, request)
 

@@ -16,6 +16,7 @@ from triage.api.deps import (
     SettingsDep,
     SimilarDep,
     TriagedStoreDep,
+    key_tenant,
     require_scope,
 )
 from triage.api.openapi import error_response
@@ -117,7 +118,7 @@ def similar_tickets(query: SimilarIn, similar: SimilarDep, key: ClassifyKey) -> 
         similar,
         ticket,
         vector,
-        tenant=query.tenant or "",
+        tenant=key_tenant(key, query.tenant),
         query=_similar_query(query),
         remember=bool(query.id and query.remember),
     )
@@ -142,7 +143,7 @@ def triage_ticket(
     remember = bool(query.id and query.remember)
     outcome = TicketTriage(service, similar, triaged).triage(
         Ticket(subject=query.subject, body=query.body, id=query.id),
-        tenant=query.tenant or "",
+        tenant=key_tenant(key, query.tenant),
         query=_similar_query(query),
         explain=query.explain,
         remember=remember,
@@ -163,13 +164,13 @@ def triage_ticket(
     "/tickets/resolved",
     status_code=status.HTTP_201_CREATED,
     response_model=ResolvedStoredOut,
-    dependencies=[Depends(require_scope(Scope.FEEDBACK))],
     responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 def add_resolved(
     body: Annotated[ResolvedTicketIn | ResolvedBatchIn, Body(openapi_examples=_RESOLVED_BODIES)],
     similar: SimilarDep,
     settings: SettingsDep,
+    key: Annotated[ApiKey | None, Depends(require_scope(Scope.FEEDBACK))],
 ) -> ResolvedStoredOut:
     """Add or update resolved tickets (one, or {"tickets": [...]} up to TRIAGE_MAX_BATCH).
 
@@ -177,6 +178,8 @@ def add_resolved(
     whose text has not changed is not embedded again.
     """
     items = body.tickets if isinstance(body, ResolvedBatchIn) else [body]
+    for item in items:
+        key_tenant(key, item.tenant)  # a key bound to tenants stores only in them (403)
     result = ingest_resolved(similar, items, max_batch=settings.max_batch)
     return ResolvedStoredOut(stored=len(result.row_ids), embedded=result.embedded)
 
@@ -184,11 +187,11 @@ def add_resolved(
 @router.delete(
     "/tickets/{ticket_id}",
     response_model=DeletedOut,
-    dependencies=[Depends(require_scope(Scope.ADMIN))],
     responses={404: error_response("ticket_not_found", "no stored ticket 'INC-0988'")},
 )
 def delete_ticket(
     ticket_id: Annotated[str, Path(examples=["INC-0988"])],
+    key: Annotated[ApiKey | None, Depends(require_scope(Scope.ADMIN))],
     similar: SimilarDep,
     triaged: TriagedStoreDep,
     deliveries: DeliveryStoreDep,
@@ -201,6 +204,8 @@ def delete_ticket(
     """Forget a ticket everywhere (right to be forgotten): it is never returned again, and
     its text is gone from the queue, webhook deliveries and jobs (``tenant`` narrows the
     first two; deliveries and jobs carry none)."""
+    if key is not None and key.tenants is not None:
+        tenant = key.tenant(tenant)  # a bound key forgets in a tenant of its own, named
     forgotten = forget_ticket(
         ticket_id,
         tenant=tenant,
