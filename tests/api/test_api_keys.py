@@ -352,3 +352,32 @@ def test_a_key_with_a_job_limit_queues_no_more(limited: TestClient) -> None:
     assert refused.json()["error"]["details"] == {"limit": 2, "size": 3}
     taken = limited.post("/v1/jobs/classify", json={"tickets": tickets[:2]}, headers=bound)
     assert taken.status_code == 202
+
+
+def test_keys_create_writes_the_bindings_and_limits() -> None:
+    from typer.testing import CliRunner
+
+    from triage.cli.app import app
+
+    made = CliRunner().invoke(
+        app,
+        [
+            "keys",
+            "create",
+            "--name",
+            "acme",
+            "--tenant",
+            "acme",
+            "--tenant",
+            "",
+            "--rate-per-minute",
+            "600",
+            "--max-job-tickets",
+            "5000",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    entry = ApiKey.model_validate_json(made.output.strip().splitlines()[-1])
+    assert entry.tenants == ["acme", ""]
+    assert (entry.rate_per_minute, entry.max_job_tickets) == (600, 5000)
+    assert entry.scopes == {Scope.CLASSIFY}
