@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.asgi_scope import http_scope
 from triage.api.app import create_app
 from triage.core.auth import ApiKey, Scope, hash_key
 from triage.service import TriageService
@@ -240,21 +241,7 @@ def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
+    scope = http_scope(path, headers=headers)
     asyncio.run(secured.app(scope, receive, send))  # type: ignore[arg-type]
     assert sent[0]["status"] == status
     if status == 401:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.asgi_scope import http_scope
 from triage.api.app import create_app
 from triage.service import TriageService
 from triage.settings import Settings
@@ -103,21 +104,7 @@ def test_a_body_that_stalls_is_408_and_frees_the_connection(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/classify",
-        "raw_path": b"/v1/classify",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
+    scope = http_scope("/v1/classify")
     with TestClient(create_app(stalling, service=service)) as client:
         asyncio.run(asyncio.wait_for(client.app(scope, receive, send), 10))  # type: ignore[arg-type]
     assert sent[0]["status"] == 408
