@@ -255,7 +255,7 @@ def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(
         ({"Origin": "http://evil.example"}, True),
         ({"Origin": "null"}, True),
         ({"Sec-Fetch-Site": "cross-site"}, True),
-        ({"Origin": "http://testserver"}, False),  # the service's own page (e.g. /docs)
+        ({"Origin": "http://localhost:8000"}, False),  # the service's own page (e.g. /docs)
         ({"Sec-Fetch-Site": "same-origin"}, False),
         ({}, False),  # scripts and helpdesks send no Origin
     ],
@@ -264,6 +264,7 @@ def test_open_mode_refuses_a_cross_site_request_that_changes_something(
     client: TestClient, headers: dict[str, str], refused: bool
 ) -> None:
     """Before: a form on any site could make a visitor's browser POST an activation."""
+    headers = {"Host": "localhost:8000", **headers}  # as a browser on the machine names it
     version = client.get("/v1/model").json()["version"]
     answer = client.post(f"/v1/models/{version}/activate", headers=headers)
     assert (answer.status_code == 403) is refused, answer.text
@@ -368,3 +369,23 @@ def test_keys_create_writes_the_bindings_and_limits() -> None:
     assert entry.tenants == ["acme", ""]
     assert (entry.rate_per_minute, entry.max_job_tickets) == (600, 5000)
     assert entry.scopes == {Scope.CLASSIFY}
+
+
+@pytest.mark.parametrize(
+    ("headers", "refused"),
+    [
+        ({"Host": "evil.example", "Sec-Fetch-Site": "same-origin"}, True),  # DNS rebinding
+        ({"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}, True),
+        ({"Host": "localhost:8000", "Sec-Fetch-Site": "same-origin"}, False),
+        ({"Host": "127.0.0.1:8000", "Sec-Fetch-Mode": "navigate"}, False),
+        ({"Host": "[::1]:8000", "Sec-Fetch-Site": "none"}, False),
+        ({"Host": "evil.example"}, False),  # not a browser: a script, not rebinding
+    ],
+)
+def test_open_mode_answers_a_browser_only_under_a_loopback_name(
+    client: TestClient, headers: dict[str, str], refused: bool
+) -> None:
+    """Before: any Host was accepted, so a rebound name read the open API from a browser."""
+    for path in ("/v1/model", "/ui/", "/docs"):
+        answer = client.get(path, headers=headers, follow_redirects=False)
+        assert (answer.status_code == 403) is refused, (path, answer.status_code)

@@ -13,7 +13,7 @@ import triage
 from triage.api import access_log
 from triage.api.clean_request import CleanUrl
 from triage.api.errors import install_error_handlers
-from triage.api.key_gate import KeyGate, keyed_routes
+from triage.api.key_gate import KeyGate, OpenModeHosts, keyed_routes
 from triage.api.landing import install_landing
 from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
@@ -112,6 +112,7 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
         timeout=settings.body_timeout_seconds,
     )
     app.add_middleware(KeyGate, keys=settings.api_keys, routes=keyed_routes(app))
+    app.add_middleware(OpenModeHosts, open_api=not settings.api_keys, host=settings.host)
     app.add_middleware(CleanUrl)
     app.add_middleware(RequestMetrics, metrics=metrics)
 

@@ -32,11 +32,15 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from triage.api.openapi import scopes_of
-from triage.core.auth import ApiKey, find_key, presented_key
+from triage.core.auth import ApiKey, find_key, is_loopback, presented_key
 from triage.core.errors import UnauthorizedError
 
 MISSING = "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 INVALID = "the API key is not valid"
+FOREIGN_HOST = (
+    "the API is open (no API keys): a browser may reach it under a loopback name only "
+    "(localhost, 127.0.0.1, [::1]); configure keys to serve it under another name"
+)
 CROSS_SITE = (
     "a cross-site request may not change anything while the API is open (no API keys): "
     "send it from the service's own page or without an Origin header, or configure keys"
@@ -128,6 +132,34 @@ def _cross_site(headers: dict[str, str]) -> bool:
     if origin is None:
         return False
     return origin == "null" or urlsplit(origin).netloc != headers.get("host", "")
+
+
+class OpenModeHosts:
+    """Open mode only (no keys; loopback only): a browser's request must name a loopback host.
+
+    DNS rebinding: a page on ``evil.example`` whose name is made to resolve to 127.0.0.1 is
+    "same-origin" with the service for the visitor's browser, which then reads and writes the
+    open API with ``Host: evil.example``. Browsers mark their requests (``Origin``,
+    ``Sec-Fetch-*``); scripts and helpdesks send neither and are not affected.
+    """
+
+    def __init__(self, app: ASGIApp, *, open_api: bool, host: str) -> None:
+        self.app = app
+        self.open_api = open_api
+        self.allowed = {"localhost", host.lower()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.open_api and scope["type"] == "http":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            browser = "origin" in headers or any(k.startswith("sec-fetch-") for k in headers)
+            if browser and not self._loopback(headers.get("host", "")):
+                await _refuse(send, 403, "forbidden", FOREIGN_HOST)
+                return
+        await self.app(scope, receive, send)
+
+    def _loopback(self, host_header: str) -> bool:
+        host = urlsplit(f"//{host_header}").hostname or ""
+        return host in self.allowed or is_loopback(host)
 
 
 async def _refuse(
