@@ -123,3 +123,33 @@ def test_bad_since_is_422(api: TestClient) -> None:
     response = api.get("/v1/metrics/quality", params={"since": "yesterday"})
     assert response.status_code == 422
     assert "since" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"head": "urgency"}, "head 'urgency'"),
+        ({"predicted": "coffee_machines"}, "'coffee_machines' is not a label head 'category'"),
+        ({"head": "tier", "predicted": "L9"}, "'L9' is not a label head 'tier'"),
+    ],
+)
+def test_feedback_for_a_head_or_label_the_model_has_not_is_422(
+    api: TestClient, change: dict[str, str], named: str
+) -> None:
+    """Before: 201, and the live-quality charts counted it."""
+    body = {
+        "ticket_id": "T1",
+        "head": "category",
+        "predicted": "printers",
+        "final": "a_brand_new_category",  # a label the model does not know yet is fine
+        "model_version": "v1",
+        **change,
+    }
+    refused = api.post("/v1/feedback", json=body)
+    assert refused.status_code == 422, refused.text
+    assert named in refused.json()["error"]["message"]
+    batch = api.post("/v1/feedback/batch", json={"items": [{**body, **change}]})
+    assert batch.status_code == 422
+    assert api.get("/v1/metrics/quality").json()["heads"] == {}
+    ok = {**body, "head": "category", "predicted": "printers"}
+    assert api.post("/v1/feedback", json=ok).status_code == 201

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from triage.api.clean_request import CleanRoute
-from triage.api.deps import FeedbackStoreDep, SettingsDep, require_scope
+from triage.api.deps import FeedbackStoreDep, ServiceDep, SettingsDep, require_scope
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_feedback import (
     FeedbackBatchIn,
@@ -20,6 +20,9 @@ from triage.api.schemas_feedback import (
 )
 from triage.core.auth import Scope
 from triage.core.errors import BatchTooLargeError
+from triage.service import TriageService
+from triage.service.feedback_check import check_feedback
+from triage.settings import Settings
 from triage.store.feedback import Feedback
 
 router = APIRouter(
@@ -41,10 +44,13 @@ router = APIRouter(
 )
 
 
-def _stored(store: FeedbackStoreDep, items: list[FeedbackIn]) -> FeedbackStoredOut:
+def _stored(
+    store: FeedbackStoreDep, items: list[FeedbackIn], service: TriageService, settings: Settings
+) -> FeedbackStoredOut:
+    feedback = [Feedback(**item.model_dump()) for item in items]
+    check_feedback(feedback, service.model, settings.models_dir)  # 422 before anything is kept
     # Committed before this returns: a 201 means the feedback is on disk.
-    stored = store.add([Feedback(**item.model_dump()) for item in items])
-    return FeedbackStoredOut(stored=stored)
+    return FeedbackStoredOut(stored=store.add(feedback))
 
 
 @router.post(
@@ -53,9 +59,12 @@ def _stored(store: FeedbackStoreDep, items: list[FeedbackIn]) -> FeedbackStoredO
     response_model=FeedbackStoredOut,
     responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
-def add_feedback(item: FeedbackIn, store: FeedbackStoreDep) -> FeedbackStoredOut:
-    """Record the label staff finally chose for one head of a ticket."""
-    return _stored(store, [item])
+def add_feedback(
+    item: FeedbackIn, store: FeedbackStoreDep, service: ServiceDep, settings: SettingsDep
+) -> FeedbackStoredOut:
+    """Record the label staff finally chose for one head of a ticket (``head`` and
+    ``predicted`` must be the model's: 422 otherwise; ``final`` may be a new label)."""
+    return _stored(store, [item], service, settings)
 
 
 @router.post(
@@ -65,7 +74,7 @@ def add_feedback(item: FeedbackIn, store: FeedbackStoreDep) -> FeedbackStoredOut
     responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 def add_feedback_batch(
-    batch: FeedbackBatchIn, store: FeedbackStoreDep, settings: SettingsDep
+    batch: FeedbackBatchIn, store: FeedbackStoreDep, service: ServiceDep, settings: SettingsDep
 ) -> FeedbackStoredOut:
     """Record up to TRIAGE_MAX_BATCH feedback items in one transaction."""
     if len(batch.items) > settings.max_batch:
@@ -73,7 +82,7 @@ def add_feedback_batch(
             f"{len(batch.items)} items in one batch; the limit is {settings.max_batch}",
             details={"limit": settings.max_batch, "size": len(batch.items)},
         )
-    return _stored(store, batch.items)
+    return _stored(store, batch.items, service, settings)
 
 
 @router.get("/metrics/quality", response_model=QualityReportOut)
