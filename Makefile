@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar o
 STEP := @printf '\n==> %s\n'
 DATA ?= data/tickets.csv
 
-.PHONY: run test install install-dev browser model serve lint format typecheck audit openapi clean
+.PHONY: run test install install-dev browser model serve lint format typecheck audit lock openapi clean
 
 $(BIN)/python:
 	$(STEP) "creating $(VENV) with $(PYTHON)"
@@ -88,6 +88,16 @@ AUDIT_SERVICE ?= pypi
 audit: install-dev
 	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off \
 		--vulnerability-service $(AUDIT_SERVICE)
+	$(BIN)/pip-audit --strict --progress-spinner off --require-hashes --disable-pip \
+		--vulnerability-service $(AUDIT_SERVICE) -r requirements/serve.lock
+
+## Re-make requirements/serve.lock (the image's pinned, hashed service install) from
+## requirements/serve.txt; needs pip-tools and the package index.
+lock: install-dev
+	$(BIN)/python -m pip install pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -c constraints.txt \
+		--output-file requirements/serve.lock requirements/serve.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
