@@ -4,17 +4,18 @@
 loaded machine), so a before and an after run see different loads. This opens one store
 built once (by ``hybrid_speed.fill``, the same synthetic tickets and 512-dim hashing vectors,
 with the snapshot written as a served process does) with each ``--tree NAME=PATH`` in turn,
-``--rounds`` times (A B A B ...): each round a child interpreter with ``PYTHONPATH=PATH``
-runs ``hybrid_speed.timed`` over the hybrid ``find`` (k=10, the query's subject given) and
-prints its figures. Taking turns puts both trees under the same load; the CPU time is the
-figure to compare (the machine's other jobs inflate wall time most).
+one child interpreter per tree (``PYTHONPATH=PATH``) kept open; in ``--rounds`` rounds the
+children take turns (A B A B ...), each running ``hybrid_speed.timed`` over the hybrid
+``find`` (k=10, the query's subject given: 20 warm-up and 200 timed queries). Taking turns
+every few seconds puts both trees under the same load; the CPU time is the figure to compare
+(the machine's other jobs inflate wall time most), as the median over the rounds.
 
 It also checks that every tree returns the same rows with the same scores (to 6 decimals)
 for each of the 220 queries: a speed change must not change a result. The store is opened,
 never written, except by a tree whose migrations are newer (``Database.upgrade``).
 
     .venv/bin/python -m benchmarks.find_trees --store /tmp/store100k \\
-        --tree before=../main --tree after=. [--size 100000] [--rounds 3] [--label NAME]
+        --tree before=../main --tree after=. [--size 100000] [--rounds 10] [--label NAME]
 """
 
 from __future__ import annotations
@@ -71,19 +72,32 @@ with threadpool_limits(limits=1):
         + [[m.ticket.row_id, round(m.score, 6)] for m in r.duplicates]
         for r in map(find, range(len(texts)))
     ]
-    print(json.dumps({{"timed": hs.timed(find), "load": hs._load(), "answers": answers}}))
+    print(json.dumps({{"answers": answers}}), flush=True)
+    for _ in sys.stdin:  # one round a line
+        print(json.dumps({{"timed": hs.timed(find), "load": hs._load()}}), flush=True)
 """
 
 
-def child(tree: Path, store: Path, size: int) -> dict[str, Any]:
+def start(tree: Path, store: Path, size: int) -> subprocess.Popen[str]:
+    """A child with ``tree``'s code, the store open: it answers every query once, then
+    times them all again at each line it reads."""
     code = CHILD.format(tree=str(tree), store=str(store), size=size)
     env = {**os.environ, "PYTHONPATH": str(tree), "OPENBLAS_NUM_THREADS": "1"}
-    run = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    if run.returncode != 0:
-        sys.exit(f"{tree} failed:\n{run.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def read(process: subprocess.Popen[str]) -> dict[str, Any]:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        sys.exit(f"a child failed (exit {process.wait()})")
+    result: dict[str, Any] = json.loads(line)
     return result
 
 
@@ -94,18 +108,28 @@ def main() -> None:
     parser.add_argument("--store", type=Path, required=True, help="folder; built if empty")
     parser.add_argument("--tree", action="append", required=True, help="NAME=PATH")
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--label", default="latest", help="kept under this name beside others")
     args = parser.parse_args()
     trees = {name: Path(path).resolve() for name, path in (t.split("=", 1) for t in args.tree)}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
     answers: dict[str, Any] = {}
+    # One child at a time while it starts (a store built by the first), then in turns.
+    children = {}
+    for name, tree in trees.items():
+        children[name] = start(tree, args.store, args.size)
+        answers[name] = read(children[name])["answers"]
     for round_ in range(args.rounds):
-        for name, tree in trees.items():
-            result = child(tree, args.store, args.size)
-            answers.setdefault(name, result.pop("answers"))
-            runs[name].append(result)
-            print(round_, name, result, flush=True)
+        for name, process in children.items():
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+            runs[name].append(read(process))
+            print(round_, name, runs[name][-1], flush=True)
+    for process in children.values():
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait()
     first = next(iter(answers.values()))
     summary = {
         name: {
