@@ -348,7 +348,11 @@ class SimilarService:
         by_subject = []
         if subject_vector is not None:
             by_subject = self.search_backend.search(subject_vector, depth, filters, subject=True)
-        found = self.store.keys(list(dict.fromkeys(row for row, _ in dense + lexical + by_subject)))
+        # Every candidate passed the filters; checked again with them, their rows are read
+        # from one index (SQLite), not from the rows themselves.
+        found = self.store.keys(
+            list(dict.fromkeys(row for row, _ in dense + lexical + by_subject)), filters
+        )
 
         def kept(row: int) -> bool:  # not deleted since the search, not the query itself
             key = found.get(row)
