@@ -1,4 +1,4 @@
-"""Migration 0008: the SQLite index the similar-ticket search reads its candidates' rows from.
+"""Migration 0009: the SQLite index the similar-ticket search reads its candidates' rows from.
 
 The search must return what it returned without the index (only the reads change), and its
 lookups of rows by id must use it, with and without date filters.
@@ -136,5 +136,5 @@ def test_the_migration_adds_and_drops_the_index(tmp_path: Path) -> None:
     with Database(f"sqlite:///{tmp_path / 'triage.db'}") as database:
         database.upgrade()
         assert INDEX in {i["name"] for i in sa.inspect(database.engine).get_indexes("tickets")}
-        command.downgrade(database.alembic_config(), "0007")
+        command.downgrade(database.alembic_config(), "0008")
         assert INDEX not in {i["name"] for i in sa.inspect(database.engine).get_indexes("tickets")}

@@ -7,8 +7,8 @@ them walked each row's overflow chain. Led by ``status``, which every search fil
 index answers ``status = ? AND row_id IN (...)`` alone. PostgreSQL keeps large values out of
 line (TOAST), so its rows are small already: no index there.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
