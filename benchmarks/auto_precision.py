@@ -231,12 +231,19 @@ def _gate_row(gate: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def gate_format(result: dict[str, Any]) -> str:
+    """Which auto gate measured a set: format 2 fits a distance check per head (its seeds'
+    rows say how), format 1 has none; "mixed" if its seeds disagree."""
+    formats = {2 if "distance_fitted_on" in s["auto_gate"] else 1 for s in result["seeds"]}
+    return str(formats.pop()) if len(formats) == 1 else "mixed"
+
+
 def table(results: dict[str, Any]) -> str:
     """Per set and head: auto share and precision per rule, mean and worst seed."""
     lines = [
-        "| set (body) | head | seeds | point: share / precision (min) | bound: share / "
+        "| set (body) | head | seeds | gate | point: share / precision (min) | bound: share / "
         "precision (min) | shipped: share / precision (min) |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for _key, result in sorted(results.items()):
         heads = [h for h in result["seeds"][0]["heads"] if h != "gate_refused"]
@@ -255,12 +262,12 @@ def table(results: dict[str, Any]) -> str:
                 )
             lines.append(
                 f"| {result['dataset']} ({result['embedder']}) | {head} | "
-                f"{len(result['seeds'])} | " + " | ".join(cells) + " |"
+                f"{len(result['seeds'])} | {gate_format(result)} | " + " | ".join(cells) + " |"
             )
     lines += [
         "",
-        "| set (body) | off-domain text | n | decided auto by any head (mean over seeds) |",
-        "|---|---|---|---|",
+        "| set (body) | gate | off-domain text | n | decided auto by any head (mean over seeds) |",
+        "|---|---|---|---|---|",
     ]
     for _key, result in sorted(results.items()):
         if "offdomain" not in result["seeds"][0]:
@@ -269,7 +276,8 @@ def table(results: dict[str, Any]) -> str:
             counts = [s["offdomain"][name]["auto_any_head"] for s in result["seeds"]]
             n = result["seeds"][0]["offdomain"][name]["n"]
             lines.append(
-                f"| {result['dataset']} ({result['embedder']}) | {name} | {n} | "
+                f"| {result['dataset']} ({result['embedder']}) | {gate_format(result)} | "
+                f"{name} | {n} | "
                 f"{np.mean(counts) / n:.1%} ({min(counts)}–{max(counts)} tickets) |"
             )
     return "\n".join(lines)
