@@ -28,9 +28,10 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,14 @@ def _offdomain(model: TriageModel, sets: dict[str, tuple[list[str], np.ndarray]]
     return out
 
 
-def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
+def run(
+    name: str,
+    embedder_spec: str,
+    seeds: Sequence[int],
+    save: Callable[[dict[str, Any]], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The set ``name`` measured over ``seeds``; ``save`` gets the seeds measured so far
+    after each one (a long run stopped early keeps them)."""
     bench = SETS[name]
     if not bench.path.exists():
         raise SystemExit(f"{bench.path} is absent; the datasets live in ../shared/datasets")
@@ -214,10 +222,15 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
             row["offdomain"] = _offdomain(result.model, offdomain)
         rows.append(row)
         print(json.dumps(row["heads"], indent=1))
+        save(_entry(name, embedder.identity.get("name"), rows))
+    return _entry(name, embedder.identity.get("name"), rows)
+
+
+def _entry(name: str, embedder: str | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "dataset": name,
-        "embedder": embedder.identity.get("name"),
-        "seeds": rows,
+        "embedder": embedder,
+        "seeds": list(rows),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
     }
@@ -313,6 +326,16 @@ def quality_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _save(key: str, measured: dict[str, Any]) -> dict[str, Any]:
+    """Keep ``measured`` as set ``key`` in the results file; return the whole file."""
+    # Read again: another run may have written its sets meanwhile.
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[key] = measured
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return dict(results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=sorted(SETS), action="append", default=[])
@@ -323,12 +346,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.dataset:
         key = name if args.embedder == "use-multilingual" else f"{name}+{args.embedder}"
-        measured = run(name, args.embedder, range(args.seeds))
-        # Read again: another run may have written its sets meanwhile.
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        results[key] = measured
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        results = _save(key, run(name, args.embedder, range(args.seeds), partial(_save, key)))
     if args.table or args.dataset:
         print(table(results))
         print()
