@@ -28,9 +28,10 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,14 @@ def _offdomain(model: TriageModel, sets: dict[str, tuple[list[str], np.ndarray]]
     return out
 
 
-def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
+def run(
+    name: str,
+    embedder_spec: str,
+    seeds: Sequence[int],
+    save: Callable[[dict[str, Any]], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The set ``name`` measured over ``seeds``; ``save`` gets the seeds measured so far
+    after each one (a long run stopped early keeps them)."""
     bench = SETS[name]
     if not bench.path.exists():
         raise SystemExit(f"{bench.path} is absent; the datasets live in ../shared/datasets")
@@ -214,10 +222,15 @@ def run(name: str, embedder_spec: str, seeds: Sequence[int]) -> dict[str, Any]:
             row["offdomain"] = _offdomain(result.model, offdomain)
         rows.append(row)
         print(json.dumps(row["heads"], indent=1))
+        save(_entry(name, embedder.identity.get("name"), rows))
+    return _entry(name, embedder.identity.get("name"), rows)
+
+
+def _entry(name: str, embedder: str | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "dataset": name,
-        "embedder": embedder.identity.get("name"),
-        "seeds": rows,
+        "embedder": embedder,
+        "seeds": list(rows),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
     }
@@ -231,12 +244,19 @@ def _gate_row(gate: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def gate_format(result: dict[str, Any]) -> str:
+    """Which auto gate measured a set: format 2 fits a distance check per head (its seeds'
+    rows say how), format 1 has none; "mixed" if its seeds disagree."""
+    formats = {2 if "distance_fitted_on" in s["auto_gate"] else 1 for s in result["seeds"]}
+    return str(formats.pop()) if len(formats) == 1 else "mixed"
+
+
 def table(results: dict[str, Any]) -> str:
     """Per set and head: auto share and precision per rule, mean and worst seed."""
     lines = [
-        "| set (body) | head | seeds | point: share / precision (min) | bound: share / "
+        "| set (body) | head | seeds | gate | point: share / precision (min) | bound: share / "
         "precision (min) | shipped: share / precision (min) |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for _key, result in sorted(results.items()):
         heads = [h for h in result["seeds"][0]["heads"] if h != "gate_refused"]
@@ -255,12 +275,12 @@ def table(results: dict[str, Any]) -> str:
                 )
             lines.append(
                 f"| {result['dataset']} ({result['embedder']}) | {head} | "
-                f"{len(result['seeds'])} | " + " | ".join(cells) + " |"
+                f"{len(result['seeds'])} | {gate_format(result)} | " + " | ".join(cells) + " |"
             )
     lines += [
         "",
-        "| set (body) | off-domain text | n | decided auto by any head (mean over seeds) |",
-        "|---|---|---|---|",
+        "| set (body) | gate | off-domain text | n | decided auto by any head (mean over seeds) |",
+        "|---|---|---|---|---|",
     ]
     for _key, result in sorted(results.items()):
         if "offdomain" not in result["seeds"][0]:
@@ -269,7 +289,8 @@ def table(results: dict[str, Any]) -> str:
             counts = [s["offdomain"][name]["auto_any_head"] for s in result["seeds"]]
             n = result["seeds"][0]["offdomain"][name]["n"]
             lines.append(
-                f"| {result['dataset']} ({result['embedder']}) | {name} | {n} | "
+                f"| {result['dataset']} ({result['embedder']}) | {gate_format(result)} | "
+                f"{name} | {n} | "
                 f"{np.mean(counts) / n:.1%} ({min(counts)}–{max(counts)} tickets) |"
             )
     return "\n".join(lines)
@@ -305,6 +326,16 @@ def quality_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _save(key: str, measured: dict[str, Any]) -> dict[str, Any]:
+    """Keep ``measured`` as set ``key`` in the results file; return the whole file."""
+    # Read again: another run may have written its sets meanwhile.
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[key] = measured
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return dict(results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=sorted(SETS), action="append", default=[])
@@ -315,12 +346,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.dataset:
         key = name if args.embedder == "use-multilingual" else f"{name}+{args.embedder}"
-        measured = run(name, args.embedder, range(args.seeds))
-        # Read again: another run may have written its sets meanwhile.
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        results[key] = measured
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        results = _save(key, run(name, args.embedder, range(args.seeds), partial(_save, key)))
     if args.table or args.dataset:
         print(table(results))
         print()
