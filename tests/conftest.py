@@ -35,6 +35,29 @@ os.environ["TRIAGE_DATA_DIR"] = _DATA_DIR
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
+# Under pytest-xdist (`make test`: -n 2 --dist loadgroup) each module runs whole on one worker,
+# so its module-scoped fixtures (a trained model, most often) are built once. A test marked
+# xdist_group("name") runs with the others of that name instead: modules sharing a
+# session-scoped model. The longest groups are handed out first (HEAVY_FIRST), so that neither
+# worker is left with one long group at the end while the other idles.
+HEAVY_FIRST = ("tests/slow/test_quality_kaggle.py",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    rank = {group: place for place, group in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
+
+
+def _group(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    assert marker is not None
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+
+
 def shared_dataset(relative: str) -> Path:
     """A file under ../shared/datasets, or a skip saying why it is absent."""
     path = SHARED_DATASETS / relative
