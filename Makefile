@@ -15,12 +15,14 @@ $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "triage needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 
-# `make run` needs no torch (the default body is pure NumPy): requirements/run.txt, a third of
-# the full install's size, then the package itself. A full or dev install satisfies it too.
+# `make run` needs no torch (the default body is pure NumPy): requirements/run.txt (1 GB less
+# than the full install), then the package itself. --no-compile: pip's compiling of every
+# module was half of this install's CPU time; Python compiles the modules a command imports
+# when it first imports them instead. A full or dev install satisfies this one too.
 $(VENV)/.installed-run: pyproject.toml constraints.txt requirements/serve.txt requirements/run.txt | $(BIN)/python
 	$(STEP) "installing triage and what serving and training the default model need into $(VENV) (no torch)"
-	$(PIP) -r requirements/run.txt
-	$(PIP) --no-deps -e .
+	$(PIP) --no-compile -r requirements/run.txt
+	$(PIP) --no-compile --no-deps -e .
 	touch $@
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
@@ -62,15 +64,17 @@ browser:
 		|| echo "could not install chromium: the browser test will not run"; \
 	else echo "no /usr/bin/chromium: install chromium and chromium-driver for the browser test"; fi
 
-## Lint, type-check and run every test, the slow ones included.
+## Lint, type-check and run every test, the slow ones included: on PYTEST_WORKERS processes
+## (pytest-xdist), each test module whole on one of them (tests/conftest.py groups them).
+PYTEST_WORKERS ?= 2
 test: install-dev browser
 	$(STEP) "lint, types, layering, OpenAPI document"
 	$(BIN)/ruff check triage tests benchmarks notebooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator docs/openapi.json
-	$(STEP) "every test, the slow ones included"
-	$(BIN)/python -m pytest
+	$(STEP) "every test, the slow ones included, on $(PYTEST_WORKERS) workers"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 lint: install-dev
 	$(BIN)/ruff check triage tests benchmarks notebooks

@@ -165,15 +165,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture(scope="session")
-def pgvector_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """PostgreSQL 16 with pgvector, started from Python by the ``pgserver`` package."""
+def pgvector_server() -> Iterator[str]:
+    """PostgreSQL 16 with pgvector, started from Python by the ``pgserver`` package.
+
+    One per pytest process (each xdist worker has its own), its data and socket in a fresh
+    folder of its own. Not under pytest's temporary root: run as root, pgserver runs postgres
+    as another user and opens that root's permissions for it, and every pytest session that
+    starts on the machine closes them again (0700), which stopped a running server's
+    connections when two test runs overlapped."""
     pgserver = pytest.importorskip("pgserver", reason="pgserver (a dev dependency) is needed")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgvector"), cleanup_mode="stop")
+    pgdata = Path(tempfile.mkdtemp(prefix="triage-pgvector-"))
     try:
-        uri = server.get_uri()
-        yield "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        try:
+            uri = server.get_uri()
+            yield "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 @pytest.fixture(params=["embedded", "pgvector"])
