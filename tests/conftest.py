@@ -40,7 +40,24 @@ atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 # xdist_group("name") runs with the others of that name instead: modules sharing a
 # session-scoped model. The longest groups are handed out first (HEAVY_FIRST), so that neither
 # worker is left with one long group at the end while the other idles.
-HEAVY_FIRST = ("tests/slow/test_quality_kaggle.py",)
+# From `pytest --durations=0` on the whole suite (2026-12-06), the longest first.
+HEAVY_FIRST = (
+    "tests/slow/test_quality_kaggle.py",
+    "minilm",
+    "tests/test_cli.py",
+    "tests/test_notebooks.py",
+    "tests/training/test_cold_start.py",
+    "tests/slow/test_finetune.py",
+    "tests/test_index_cli.py",
+    "tests/training/test_train.py",
+    "tests/test_retrain_cli.py",
+    "tests/test_serve.py",
+    "tests/slow/test_cold_start_real_body.py",
+    "tests/slow/test_multilingual_model.py",
+    "tests/slow/test_run_install.py",
+    "tests/test_worker_cli.py",
+    "tests/training/test_retrain.py",
+)
 
 
 @pytest.hookimpl(tryfirst=True)
