@@ -8,28 +8,39 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar o
 STEP := @printf '\n==> %s\n'
 DATA ?= data/tickets.csv
 
-.PHONY: run test install install-dev browser model serve lint format typecheck audit lock openapi clean
+.PHONY: run test install-run install install-dev browser model serve lint format typecheck audit lock openapi clean
 
 $(BIN)/python:
 	$(STEP) "creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "triage needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
-	$(STEP) "installing triage and its dependencies into $(VENV) (the first time: minutes)"
-	$(PIP) -e .
+# `make run` needs no torch (the default body is pure NumPy): requirements/run.txt (1 GB less
+# than the full install), then the package itself. --no-compile: pip's compiling of every
+# module was half of this install's CPU time; Python compiles the modules a command imports
+# when it first imports them instead. A full or dev install satisfies this one too.
+$(VENV)/.installed-run: pyproject.toml constraints.txt requirements/serve.txt requirements/run.txt | $(BIN)/python
+	$(STEP) "installing triage and what serving and training the default model need into $(VENV) (no torch)"
+	$(PIP) --no-compile -r requirements/run.txt
+	$(PIP) --no-compile --no-deps -e .
 	touch $@
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(STEP) "installing triage and all its dependencies into $(VENV) (the first time: minutes)"
+	$(PIP) -e .
+	touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(STEP) "installing triage with its dev extras into $(VENV) (the first time: minutes)"
 	$(PIP) -e '.[dev]'
-	touch $@ $(VENV)/.installed
+	touch $@ $(VENV)/.installed $(VENV)/.installed-run
 
+install-run: $(VENV)/.installed-run
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## Train the default model from the sample data, unless models/ already holds one.
-model: install
+model: install-run
 	$(STEP) "training the default model on $(DATA), unless models/ has one"
 	$(BIN)/triage train --data $(DATA) --if-none
 	$(STEP) "indexing the resolved tickets of $(DATA) for similar-ticket search"
@@ -40,7 +51,7 @@ run: model
 	$(STEP) "serving on $${TRIAGE_HOST:-127.0.0.1}:$${TRIAGE_PORT:-8000} (Ctrl+C stops)"
 	$(BIN)/triage serve
 
-serve: install
+serve: install-run
 	$(BIN)/triage serve
 
 ## Debian's chromium and chromium-driver for the staff page's browser test, where they are
@@ -53,15 +64,17 @@ browser:
 		|| echo "could not install chromium: the browser test will not run"; \
 	else echo "no /usr/bin/chromium: install chromium and chromium-driver for the browser test"; fi
 
-## Lint, type-check and run every test, the slow ones included.
+## Lint, type-check and run every test, the slow ones included: on PYTEST_WORKERS processes
+## (pytest-xdist), each test module whole on one of them (tests/conftest.py groups them).
+PYTEST_WORKERS ?= 2
 test: install-dev browser
 	$(STEP) "lint, types, layering, OpenAPI document"
 	$(BIN)/ruff check triage tests benchmarks notebooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator docs/openapi.json
-	$(STEP) "every test, the slow ones included"
-	$(BIN)/python -m pytest
+	$(STEP) "every test, the slow ones included, on $(PYTEST_WORKERS) workers"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 lint: install-dev
 	$(BIN)/ruff check triage tests benchmarks notebooks

@@ -35,6 +35,46 @@ os.environ["TRIAGE_DATA_DIR"] = _DATA_DIR
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
+# Under pytest-xdist (`make test`: -n 2 --dist loadgroup) each module runs whole on one worker,
+# so its module-scoped fixtures (a trained model, most often) are built once. A test marked
+# xdist_group("name") runs with the others of that name instead: modules sharing a
+# session-scoped model. The longest groups are handed out first (HEAVY_FIRST), so that neither
+# worker is left with one long group at the end while the other idles.
+# From `pytest --durations=0` on the whole suite (2026-12-06), the longest first.
+HEAVY_FIRST = (
+    "tests/slow/test_quality_kaggle.py",
+    "minilm",
+    "tests/test_cli.py",
+    "tests/test_notebooks.py",
+    "tests/training/test_cold_start.py",
+    "tests/slow/test_finetune.py",
+    "tests/test_index_cli.py",
+    "tests/training/test_train.py",
+    "tests/test_retrain_cli.py",
+    "tests/test_serve.py",
+    "tests/slow/test_cold_start_real_body.py",
+    "tests/slow/test_multilingual_model.py",
+    "tests/slow/test_run_install.py",
+    "tests/test_worker_cli.py",
+    "tests/training/test_retrain.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    rank = {group: place for place, group in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
+
+
+def _group(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    assert marker is not None
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+
+
 def shared_dataset(relative: str) -> Path:
     """A file under ../shared/datasets, or a skip saying why it is absent."""
     path = SHARED_DATASETS / relative
@@ -142,15 +182,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture(scope="session")
-def pgvector_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """PostgreSQL 16 with pgvector, started from Python by the ``pgserver`` package."""
+def pgvector_server() -> Iterator[str]:
+    """PostgreSQL 16 with pgvector, started from Python by the ``pgserver`` package.
+
+    One per pytest process (each xdist worker has its own), its data and socket in a fresh
+    folder of its own. Not under pytest's temporary root: run as root, pgserver runs postgres
+    as another user and opens that root's permissions for it, and every pytest session that
+    starts on the machine closes them again (0700), which stopped a running server's
+    connections when two test runs overlapped."""
     pgserver = pytest.importorskip("pgserver", reason="pgserver (a dev dependency) is needed")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgvector"), cleanup_mode="stop")
+    pgdata = Path(tempfile.mkdtemp(prefix="triage-pgvector-"))
     try:
-        uri = server.get_uri()
-        yield "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        try:
+            uri = server.get_uri()
+            yield "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 @pytest.fixture(params=["embedded", "pgvector"])

