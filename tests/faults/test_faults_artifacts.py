@@ -78,7 +78,7 @@ def test_activating_a_damaged_version_is_refused_and_the_served_one_stays(
         assert response.status_code == 422
         error = response.json()["error"]
         assert error["code"] == "artifact_invalid"
-        assert error["message"].startswith(str(models_dir / DAMAGED))
+        assert error["message"].startswith(f"<models>/{DAMAGED}")  # never the absolute path
         assert re.search(reason, error["message"]), error["message"]
         assert client.post("/v1/classify", json=TICKET).json()["model_version"] == (
             artifact_dir.name
