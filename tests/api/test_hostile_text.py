@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from tests.webhooks.webhook_signing import SECRETS, sign
 from triage.api.app import create_app
 from triage.core.safe_text import MAX_DEPTH
+from triage.core.text import normalise_field
 from triage.service import Ticket, TriageService
 from triage.service.job_runner import JobRunner
 from triage.settings import Settings
@@ -98,6 +99,8 @@ def test_the_reference_becomes_a_replacement_character_in_the_model_text(
 ) -> None:
     answer = _post(api, "/v1/classify", {"body": f"printer {HUGE_REFERENCE} &#65;"})
     assert answer.status_code == 200, answer.text
+    # What the model reads: the too-long reference as U+FFFD, an ordinary one unescaped.
+    assert normalise_field(f"printer {HUGE_REFERENCE} &#65; &#00000065;") == "printer \ufffd A A"
 
 
 @pytest.mark.parametrize(
