@@ -79,6 +79,14 @@ ActivateOpt = Annotated[
         "changes only with 'triage activate' (the first model is always served).",
     ),
 ]
+RefitOpt = Annotated[
+    bool,
+    typer.Option(
+        help="After the held-out evaluation, fit the served heads on every ticket, the "
+        "held-out ones included, and keep the held-out figures as the estimate "
+        "(--no-refit: serve the evaluated heads, fitted on the training part only).",
+    ),
+]
 IfNoneOpt = Annotated[
     bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
 ]
@@ -120,6 +128,7 @@ def train(
     finetune_max_steps: FinetuneMaxStepsOpt = 400,
     vote: VoteOpt = True,
     cold_start_below: ColdStartOpt = 5,
+    refit: RefitOpt = True,
     if_none: IfNoneOpt = False,
     activate: ActivateOpt = False,
     quiet: QuietOpt = False,
@@ -144,6 +153,7 @@ def train(
         cold_start_below=cold_start_below,
         vote_weights=VOTE_WEIGHTS if vote else (0.0,),
         encoding=encoding,
+        refit=refit,
     )
     try:
         result = train_from_file(

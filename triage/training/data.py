@@ -172,7 +172,8 @@ def _rows_without_rare_classes(
             raise DataValidationError(
                 f"head {head!r}: {len(rare)} class(es) with fewer than {min_per_class} rows "
                 f"({', '.join(rare[:_SHOWN])}{' …' if len(rare) > _SHOWN else ''}); a held-out "
-                "split needs more examples — add data or pass --drop-rare to drop them"
+                "split needs more examples — add data or pass --drop-rare to drop them (and "
+                "their rows of --test-data)"
             )
         if rare:
             dropped = values.isin(rare) & keep

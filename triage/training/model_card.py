@@ -187,7 +187,24 @@ def _evaluation_line(split: Mapping[str, Any]) -> str:
             else f"stratified split on `{split['stratify_on']}`, seed {split['seed']}"
         )
         + f"; {split['n_train']} train / {split['n_test']} test. "
-        "The shipped heads are the ones evaluated (fitted on the training part only)."
+        + (
+            f"The served heads were then fitted on all {split['n_train'] + split['n_test']} "
+            "tickets, the held-out ones included; the figures below are those of the heads "
+            "fitted without them, the estimate for the served ones."
+            if split.get("refit")
+            else "The shipped heads are the ones evaluated (fitted on the training part only)."
+        )
+        + _unseen_sentence(split)
+    )
+
+
+def _unseen_sentence(split: Mapping[str, Any]) -> str:
+    unseen = split.get("test_rows_unseen", 0)
+    if not unseen:
+        return ""
+    return (
+        f" {unseen} row(s) of the test file carry labels never trained (dropped as rare, or "
+        "absent from the data file) and are left out of these figures."
     )
 
 
