@@ -62,7 +62,8 @@ def test_drop_rare_drops_the_rare_classes_from_the_test_file_too(tmp_path: Path)
         say=said.append,
     )
     split = result.metrics["split"]
-    assert split["n_test"] == 9 and split["test_rows_unseen"] == 3
+    assert split["n_test"] == 9
+    assert split["test_rows_unseen"] == 3
     assert result.metrics["heads"]["category"]["n"] == 9
     assert any("dropped 1 row(s) of 1 rare category class(es): 9" in line for line in said)
     assert any(
@@ -86,15 +87,32 @@ def test_the_served_heads_learn_from_the_held_out_tickets_too(tmp_path: Path) ->
     held = train_from_file(
         data, HashingEmbedder(32), config=TrainConfig(refit=False), models_dir=tmp_path / "held"
     )
-    assert refit.path is not None and held.path is not None
+    assert refit.path is not None
+    assert held.path is not None
     # The same held-out tickets, scored by heads fitted without them: the same estimate.
     for head in ("category", "tier"):
         assert refit.metrics["heads"][head]["n"] == held.metrics["heads"][head]["n"] == 9
         assert refit.metrics["heads"][head]["accuracy"] == held.metrics["heads"][head]["accuracy"]
-    assert refit.metrics["split"]["refit"] is True and "refit" not in held.metrics["split"]
+    assert refit.metrics["split"]["refit"] is True
+    assert "refit" not in held.metrics["split"]
     # What is served: every ticket in the refit model's neighbour pool, only 36 in the other.
     assert len(load_model(refit.path).neighbours) == 45
     assert len(load_model(held.path).neighbours) == 36
     card = (refit.path / "MODEL_CARD.md").read_text()
     assert "then fitted on all 45 tickets, the held-out ones included" in card
     assert "fitted on the training part only" in (held.path / "MODEL_CARD.md").read_text()
+
+
+def test_finetune_with_the_default_body_tunes_minilm_and_says_what_that_costs(
+    tmp_path: Path,
+) -> None:
+    from triage.core.embeddings import DEFAULT_EMBEDDER
+    from triage.training.finetune import finetunable_body
+
+    body, note = finetunable_body(DEFAULT_EMBEDDER)
+    assert body == "minilm"
+    assert note is not None
+    assert f"the {DEFAULT_EMBEDDER!r} body cannot be fine-tuned" in note
+    assert "trained on English" in note
+    assert finetunable_body("minilm") == ("minilm", None)
+    assert finetunable_body(str(tmp_path)) == (str(tmp_path), None)  # a local model directory

@@ -49,7 +49,8 @@ FinetuneOpt = Annotated[
     bool,
     typer.Option(
         help="Fine-tune the embedding body on the first head's labels (contrastive, "
-        "SetFit-style; sentence-transformers bodies; minutes on a CPU) before fitting heads."
+        "SetFit-style; minutes on a CPU) before fitting heads. A body that cannot be tuned "
+        "(the default) is replaced by minilm, and said."
     ),
 ]
 FinetuneEpochsOpt = Annotated[float, typer.Option(min=0.1, max=20)]
@@ -155,10 +156,17 @@ def train(
         encoding=encoding,
         refit=refit,
     )
+    body = embedder or settings.embedder
+    if finetune:
+        from triage.training.finetune import finetunable_body
+
+        body, note = finetunable_body(body)
+        if note:
+            say(note)
     try:
         result = train_from_file(
             data,
-            load_embedder(embedder or settings.embedder, threads=settings.threads),
+            load_embedder(body, threads=settings.threads),
             config=config,
             test_path=test_data,
             models_dir=models_dir,
