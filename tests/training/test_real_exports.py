@@ -116,3 +116,46 @@ def test_finetune_with_the_default_body_tunes_minilm_and_says_what_that_costs(
     assert "trained on English" in note
     assert finetunable_body("minilm") == ("minilm", None)
     assert finetunable_body(str(tmp_path)) == (str(tmp_path), None)  # a local model directory
+
+
+def test_an_int8_body_that_collapses_a_class_is_refused_although_accuracy_holds() -> None:
+    from triage.training.model_card import render_model_card
+    from triage.training.publish import body_comparison, int8_loss
+
+    # As on a real export: accuracy unchanged, but the small class 'c' is lost.
+    truth = ["a"] * 40 + ["b"] * 40 + ["c"] * 6 + ["a"] * 6
+    trained = ["a"] * 40 + ["b"] * 40 + ["c"] * 6 + ["b"] * 6
+    served = ["a"] * 40 + ["b"] * 40 + ["a"] * 12
+    comparison = body_comparison(truth, served, trained, ["a", "b", "c"])
+    assert comparison["accuracy_delta_points"] == 0.0
+    assert comparison["per_class_f1"]["c"] == {"onnx": 0.0, "torch": 1.0, "n": 6}
+    check = {"precision": "int8", "on": "held-out tickets", "heads": {"category": comparison}}
+    loss = int8_loss(check)
+    assert loss is not None
+    assert "macro-F1" in loss
+    # A body that only reshuffles a few answers ships.
+    same = body_comparison(truth, trained, trained, ["a", "b", "c"])
+    assert int8_loss({"heads": {"category": same}}) is None
+
+    served_check = {**check, "precision": "fp32", "int8_refused": {"why": loss}}
+    metrics = {
+        "split": {
+            "method": "stratified",
+            "stratify_on": "category",
+            "seed": 0,
+            "n_train": 90,
+            "n_test": 22,
+        },
+        "heads": {},
+        "onnx_embedder": served_check,
+    }
+    card = render_model_card(
+        version="v",
+        embedder={"name": "tuned"},
+        text_columns=["subject"],
+        label_columns={"category": "category"},
+        training_data={"file": "x.csv", "sha256": "0" * 64, "rows": 112, "rows_used": 112},
+        metrics=metrics,
+    )
+    assert "### Served through the fp32 ONNX body" in card
+    assert f"The int8 export was refused: it {loss}." in card

@@ -41,6 +41,7 @@ def render_model_card(
         "",
         *_results(metrics["heads"], split["method"], cross_validated),
         "",
+        *_served_body(metrics.get("onnx_embedder")),
         *_decisions(metrics["heads"], cross_validated),
         *_no_auto_lines(metrics),
         *_slices(metrics["heads"]),
@@ -157,6 +158,35 @@ def _slices(heads: Mapping[str, Any]) -> list[str]:
                     f"{group['macro_f1']:.3f} |"
                 )
     return lines
+
+
+def _served_body(check: Mapping[str, Any] | None) -> list[str]:
+    """What the body the service runs (ONNX, without torch) scores, beside the training
+    body's figures above; why int8 was refused, when it was."""
+    if not check:
+        return []
+    lines = [
+        f"### Served through the {check['precision']} ONNX body",
+        "",
+        f"The figures above come from the training body; the service runs the "
+        f"{check['precision']} ONNX export. On the same {check['on']}:",
+        "",
+        "| head | accuracy served (Δ points) | macro-F1 served (Δ points) | same label |",
+        "|---|---|---|---|",
+    ]
+    for head, c in check["heads"].items():
+        macro = (
+            f"{c['onnx']['macro_f1']:.3f} ({c['macro_f1_delta_points']:+.2f})"
+            if "macro_f1_delta_points" in c
+            else f"{c['onnx']['macro_f1']:.3f}"
+        )
+        lines.append(
+            f"| {head} | {_pct(c['onnx']['accuracy'])} ({c['accuracy_delta_points']:+.2f}) | "
+            f"{macro} | {_pct(c['same_label_share'])} |"
+        )
+    if refused := check.get("int8_refused"):
+        lines += ["", f"The int8 export was refused: it {refused['why']}."]
+    return [*lines, ""]
 
 
 def _limits(cross_validated: bool) -> list[str]:
