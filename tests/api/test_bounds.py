@@ -51,7 +51,7 @@ def test_ticket_text_over_the_limit_is_413_on_every_route_that_embeds(
 def test_one_long_ticket_in_a_resolved_batch_is_413_and_names_it(api: TestClient) -> None:
     batch = {"tickets": [{"id": "T-1", "body": "VPN drops"}, {"id": "T-2", "body": LONG}]}
     error = _assert_413(api.post("/v1/tickets/resolved", json=batch), "ticket_too_large")
-    assert "ticket 1 ('T-2')" in error["message"]
+    assert "tickets[1] ('T-2')" in error["message"]
     # Nothing of the batch was stored.
     found = api.post("/v1/similar", json={"body": "VPN drops"}).json()
     assert found["similar"] == []

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from triage.core.errors import DataValidationError
 from triage.store.records import Status, Visibility
 from triage.training.resolved_columns import ResolvedColumns
 from triage.training.resolved_file import resolved_rows
@@ -91,3 +92,45 @@ def test_all_resolved_keeps_rows_whatever_their_status() -> None:
     rows = resolved_rows(frame, columns, source="x.csv")
     assert [r.ticket_id for r in rows.records] == ["a", "b"]
     assert rows.skipped == 0
+
+
+def test_a_status_column_in_another_case_still_decides_and_the_note_says_how() -> None:
+    # A real export's `Status` column: was silently ignored (every row indexed as resolved).
+    frame = _frame(
+        ID=["a", "b", "c", "d"],
+        Subject=["vpn", "printer", "mail", "disk"],
+        Status=["Resolved", "Open", "open", "New"],
+    )
+    rows = resolved_rows(frame, ResolvedColumns(), source="bugs.csv")
+    assert [r.ticket_id for r in rows.records] == ["a"]
+    assert rows.skipped == 3
+    assert "column 'Status' read as 'status'" in rows.notes
+    decided = next(note for note in rows.notes if note.startswith("resolved:"))
+    assert "1 row(s) whose 'status' is one of closed, done, resolved, solved" in decided
+    assert "; 3 left out: " in decided
+    assert all(value in decided for value in ("Open (1)", "open (1)", "New (1)"))
+
+
+def test_two_columns_equal_but_for_case_are_refused_by_name() -> None:
+    frame = _frame(id=["a"], subject=["vpn"], Status=["open"], STATUS=["closed"])
+    with pytest.raises(DataValidationError, match="columns 'STATUS', 'Status' all match 'status'"):
+        resolved_rows(frame, ResolvedColumns(), source="x.csv")
+
+
+def test_a_ticket_over_the_limit_is_indexed_by_its_leading_part_and_counted() -> None:
+    frame = _frame(id=["short", "long"], subject=["vpn", "crash"], body=["down", "x" * 500])
+    rows = resolved_rows(frame, ResolvedColumns(), source="bugs.csv", max_chars=100)
+    short, long = rows.records
+    assert (short.subject, short.body) == ("vpn", "down")
+    assert long.subject == "crash"
+    assert long.body == "x" * 95
+    assert any(
+        note.startswith("1 ticket(s) longer than 100 characters") and note.endswith(": long")
+        for note in rows.notes
+    )
+
+
+def test_rows_without_text_are_numbered_as_training_numbers_them() -> None:
+    frame = _frame(id=["a", "b", "c"], subject=["vpn", None, " "], body=["x", None, ""])
+    with pytest.raises(ValueError, match=r"2 row\(s\) have no subject or body: rows 3, 4"):
+        resolved_rows(frame, ResolvedColumns(), source="x.csv")

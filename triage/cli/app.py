@@ -46,8 +46,10 @@ LabelOpt = Annotated[
 EmbedderOpt = Annotated[
     str | None,
     typer.Option(
-        help=f"Embedding body: {DEFAULT_EMBEDDER} (the default, or TRIAGE_EMBEDDER), minilm, "
-        "e5-multilingual, hashing[:DIM] or a local sentence-transformers directory."
+        help=f"Embedding body: {DEFAULT_EMBEDDER} (the default, or TRIAGE_EMBEDDER; "
+        "multilingual), e5-multilingual (multilingual, needs the e5 extra), minilm (English; "
+        "--finetune can tune it), hashing[:DIM] (a test stand-in) or a local "
+        "sentence-transformers directory (--finetune can tune it)."
     ),
 ]
 EncodingOpt = Annotated[

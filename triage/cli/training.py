@@ -49,7 +49,8 @@ FinetuneOpt = Annotated[
     bool,
     typer.Option(
         help="Fine-tune the embedding body on the first head's labels (contrastive, "
-        "SetFit-style; sentence-transformers bodies; minutes on a CPU) before fitting heads."
+        "SetFit-style; minutes on a CPU) before fitting heads. A body that cannot be tuned "
+        "(the default) is replaced by minilm, and said."
     ),
 ]
 FinetuneEpochsOpt = Annotated[float, typer.Option(min=0.1, max=20)]
@@ -77,6 +78,14 @@ ActivateOpt = Annotated[
         "--activate",
         help="Serve the new version (models/ACTIVE) at once; without it, what is served "
         "changes only with 'triage activate' (the first model is always served).",
+    ),
+]
+RefitOpt = Annotated[
+    bool,
+    typer.Option(
+        help="After the held-out evaluation, fit the served heads on every ticket, the "
+        "held-out ones included, and keep the held-out figures as the estimate "
+        "(--no-refit: serve the evaluated heads, fitted on the training part only).",
     ),
 ]
 IfNoneOpt = Annotated[
@@ -120,6 +129,7 @@ def train(
     finetune_max_steps: FinetuneMaxStepsOpt = 400,
     vote: VoteOpt = True,
     cold_start_below: ColdStartOpt = 5,
+    refit: RefitOpt = True,
     if_none: IfNoneOpt = False,
     activate: ActivateOpt = False,
     quiet: QuietOpt = False,
@@ -144,11 +154,19 @@ def train(
         cold_start_below=cold_start_below,
         vote_weights=VOTE_WEIGHTS if vote else (0.0,),
         encoding=encoding,
+        refit=refit,
     )
+    body = embedder or settings.embedder
+    if finetune:
+        from triage.training.finetune import finetunable_body
+
+        body, note = finetunable_body(body)
+        if note:
+            say(note)
     try:
         result = train_from_file(
             data,
-            load_embedder(embedder or settings.embedder, threads=settings.threads),
+            load_embedder(body, threads=settings.threads),
             config=config,
             test_path=test_data,
             models_dir=models_dir,

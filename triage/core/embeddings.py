@@ -206,7 +206,9 @@ def embedder_for_artifact(
     if kind == "hashing":
         embedder: Embedder = HashingEmbedder(int(identity["dim"]))
     elif kind in MULTILINGUAL_KINDS:
-        embedder = load_multilingual(MULTILINGUAL_KINDS[kind], threads=threads)
+        # A model trained before the cap records none: served reading whole texts, as trained.
+        max_chars = identity.get("max_chars")
+        embedder = load_multilingual(MULTILINGUAL_KINDS[kind], threads=threads, max_chars=max_chars)
     elif kind == "sentence-transformers":
         if override_path is not None:
             embedder = load_embedder(str(override_path), threads=threads)

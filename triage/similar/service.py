@@ -194,7 +194,7 @@ class SimilarService:
                 texts.append(self.text(record.subject, record.body))
             except (InvalidTicketError, TicketTooLargeError) as exc:
                 raise type(exc)(
-                    f"ticket {index} ({record.ticket_id!r}): {exc.message}", details=exc.details
+                    f"tickets[{index}] ({record.ticket_id!r}): {exc.message}", details=exc.details
                 ) from exc
         if self.redact_pii:  # checked as given above; embedded and stored as kept
             records = [self._stored(record) for record in records]

@@ -26,6 +26,9 @@ class TrainConfig:
     slice_columns: tuple[str, ...] = ("language",)
     min_per_class: int = 2
     drop_rare: bool = False
+    # After a held-out evaluation, fit the shipped heads on every ticket (the held-out part
+    # too) and keep the held-out figures as the estimate; False ships the evaluated heads.
+    refit: bool = True
     target_precision: float = DEFAULT_TARGET_PRECISION
     suggest_floor: float = DEFAULT_SUGGEST_FLOOR
     min_threshold_support: int = 10

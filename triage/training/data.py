@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +83,32 @@ class LabelledTexts:
     frame: pd.DataFrame
 
 
-def _rows(index: Sequence[int]) -> str:
-    # Rows are reported 1-based as in a spreadsheet, counting the header of a CSV as row 1.
+def match_columns(frame: pd.DataFrame, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` with each wanted column that it has only under another case or with spaces
+    around (``Status`` for ``status``) renamed to the wanted name, and a note per renaming.
+    Every command matches columns this way; two candidates for one name are an error."""
+    present = {str(column) for column in frame.columns}
+    renames: dict[str, str] = {}
+    for name in dict.fromkeys(wanted):
+        if name in present:
+            continue
+        candidates = [c for c in present if c.strip().casefold() == name.strip().casefold()]
+        if len(candidates) > 1:
+            raise DataValidationError(
+                f"columns {', '.join(map(repr, sorted(candidates)))} all match {name!r}; "
+                "rename one of them"
+            )
+        if candidates:
+            renames[candidates[0]] = name
+    if not renames:
+        return frame, []
+    notes = [f"column {found!r} read as {name!r}" for found, name in renames.items()]
+    return frame.rename(columns=renames), notes
+
+
+def row_numbers(index: Sequence[int]) -> str:
+    """Rows as a spreadsheet numbers them, from 0-based positions: the header is row 1, so
+    the first ticket is row 2 (every command reports rows this way)."""
     shown = ", ".join(str(i + 2) for i in index[:_SHOWN])
     more = f" and {len(index) - _SHOWN} more" if len(index) > _SHOWN else ""
     return f"{shown}{more}"
@@ -105,11 +129,13 @@ def labelled_texts(
     error naming the rows; a class with fewer than ``min_per_class`` rows is an error unless
     ``drop_rare`` is set, and then each dropped class is returned in the notes.
     """
+    frame, renamed = match_columns(frame, [*text_columns, *label_columns.values()])
     _check_columns(frame, list(text_columns) + list(label_columns.values()))
     frame = frame.reset_index(drop=True)
     texts = _model_texts(frame, text_columns)
     labels = _labels(frame, label_columns)
     keep, notes = _rows_without_rare_classes(frame.index, labels, min_per_class, drop_rare)
+    notes = [*renamed, *notes]
     for head, values in labels.items():
         if values[keep].nunique() < min_classes:
             raise DataValidationError(f"head {head!r} needs at least two classes to learn from")
@@ -138,7 +164,8 @@ def _model_texts(frame: pd.DataFrame, text_columns: Sequence[str]) -> list[str]:
     empty = [i for i, text in enumerate(texts) if not text]
     if empty:
         raise DataValidationError(
-            f"{len(empty)} row(s) have no text in {', '.join(text_columns)}: rows {_rows(empty)}"
+            f"{len(empty)} row(s) have no text in {', '.join(text_columns)}: "
+            f"rows {row_numbers(empty)}"
         )
     return texts
 
@@ -152,7 +179,7 @@ def _labels(frame: pd.DataFrame, label_columns: Mapping[str, str]) -> dict[str, 
         if blank:
             raise DataValidationError(
                 f"{len(blank)} row(s) have no {head} label in column {column!r}: "
-                f"rows {_rows(blank)}"
+                f"rows {row_numbers(blank)}"
             )
         labels[head] = values
     return labels
@@ -172,7 +199,8 @@ def _rows_without_rare_classes(
             raise DataValidationError(
                 f"head {head!r}: {len(rare)} class(es) with fewer than {min_per_class} rows "
                 f"({', '.join(rare[:_SHOWN])}{' …' if len(rare) > _SHOWN else ''}); a held-out "
-                "split needs more examples — add data or pass --drop-rare to drop them"
+                "split needs more examples — add data or pass --drop-rare to drop them (and "
+                "their rows of --test-data)"
             )
         if rare:
             dropped = values.isin(rare) & keep

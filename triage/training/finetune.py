@@ -104,6 +104,24 @@ def supervised_contrastive_loss(embeddings: Any, labels: Any, temperature: float
     return -per_anchor[positives.any(dim=1)].mean()
 
 
+FINETUNABLE_BODY = "minilm"
+
+
+def finetunable_body(spec: str) -> tuple[str, str | None]:
+    """The body ``--finetune`` tunes for the setting ``spec``: itself when it is a
+    sentence-transformers body (``minilm`` or a local model directory), else ``minilm``,
+    with a note saying so and what it costs."""
+    if spec == FINETUNABLE_BODY or Path(spec).expanduser().is_dir():
+        return spec, None
+    return FINETUNABLE_BODY, (
+        f"--finetune: the {spec!r} body cannot be fine-tuned (only sentence-transformers "
+        f"bodies can: {FINETUNABLE_BODY} or a local model directory), so this run fine-tunes "
+        f"{FINETUNABLE_BODY} (all-MiniLM-L6-v2) instead. It was trained on English: compare "
+        f"its figures, Bahasa Indonesia tickets' above all, with a run on {spec!r} without "
+        "--finetune before serving it"
+    )
+
+
 def finetune_body(
     base: Any,
     texts: Sequence[str],

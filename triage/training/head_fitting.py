@@ -303,4 +303,4 @@ def evidence_warning(name: str, n_labels: int, promise: HeadPromise, target: flo
 
 
 def _evaluated(split: Split) -> str:
-    return "held-out tickets" if not split.folds else f"tickets ({split.info['method']})"
+    return "held-out tickets" if not split.cross_validated else f"tickets ({split.info['method']})"

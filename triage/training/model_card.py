@@ -41,6 +41,7 @@ def render_model_card(
         "",
         *_results(metrics["heads"], split["method"], cross_validated),
         "",
+        *_served_body(metrics.get("onnx_embedder")),
         *_decisions(metrics["heads"], cross_validated),
         *_no_auto_lines(metrics),
         *_slices(metrics["heads"]),
@@ -159,6 +160,35 @@ def _slices(heads: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _served_body(check: Mapping[str, Any] | None) -> list[str]:
+    """What the body the service runs (ONNX, without torch) scores, beside the training
+    body's figures above; why int8 was refused, when it was."""
+    if not check:
+        return []
+    lines = [
+        f"### Served through the {check['precision']} ONNX body",
+        "",
+        f"The figures above come from the training body; the service runs the "
+        f"{check['precision']} ONNX export. On the same {check['on']}:",
+        "",
+        "| head | accuracy served (Δ points) | macro-F1 served (Δ points) | same label |",
+        "|---|---|---|---|",
+    ]
+    for head, c in check["heads"].items():
+        macro = (
+            f"{c['onnx']['macro_f1']:.3f} ({c['macro_f1_delta_points']:+.2f})"
+            if "macro_f1_delta_points" in c
+            else f"{c['onnx']['macro_f1']:.3f}"
+        )
+        lines.append(
+            f"| {head} | {_pct(c['onnx']['accuracy'])} ({c['accuracy_delta_points']:+.2f}) | "
+            f"{macro} | {_pct(c['same_label_share'])} |"
+        )
+    if refused := check.get("int8_refused"):
+        lines += ["", f"The int8 export was refused: it {refused['why']}."]
+    return [*lines, ""]
+
+
 def _limits(cross_validated: bool) -> list[str]:
     return [
         "## Limits",
@@ -187,7 +217,24 @@ def _evaluation_line(split: Mapping[str, Any]) -> str:
             else f"stratified split on `{split['stratify_on']}`, seed {split['seed']}"
         )
         + f"; {split['n_train']} train / {split['n_test']} test. "
-        "The shipped heads are the ones evaluated (fitted on the training part only)."
+        + (
+            f"The served heads were then fitted on all {split['n_train'] + split['n_test']} "
+            "tickets, the held-out ones included; the figures below are those of the heads "
+            "fitted without them, the estimate for the served ones."
+            if split.get("refit")
+            else "The shipped heads are the ones evaluated (fitted on the training part only)."
+        )
+        + _unseen_sentence(split)
+    )
+
+
+def _unseen_sentence(split: Mapping[str, Any]) -> str:
+    unseen = split.get("test_rows_unseen", 0)
+    if not unseen:
+        return ""
+    return (
+        f" {unseen} row(s) of the test file carry labels never trained (dropped as rare, or "
+        "absent from the data file) and are left out of these figures."
     )
 
 

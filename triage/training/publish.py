@@ -7,10 +7,12 @@ manifest, metrics, figures and model card (``triage.core.artifacts.save_model``)
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import f1_score
 
 from triage.core.artifacts import new_version, save_model
 from triage.core.embeddings import SentenceTransformerEmbedder
@@ -18,7 +20,12 @@ from triage.core.model import TriageModel
 from triage.core.onnx_embedder import ONNX_MODEL, ONNX_TOKENIZER, OnnxEmbedder
 from triage.training.config import Say, TrainConfig
 from triage.training.evaluate import score
-from triage.training.export_onnx import OnnxExport, UnsupportedBodyError, export_onnx
+from triage.training.export_onnx import (
+    OnnxExport,
+    Precision,
+    UnsupportedBodyError,
+    export_onnx,
+)
 from triage.training.finetune import FinetuneResult
 from triage.training.model_card import render_model_card
 from triage.training.plots import render_plots
@@ -100,7 +107,21 @@ def _body_files(
         manifest_fields["finetune"] = tuned.summary
         extra_files.update(tuned.files)
     if onnx is not None:
-        metrics["onnx_embedder"] = _onnx_held_out(onnx, model, split, embeddings, say)
+        check = _onnx_held_out(onnx, model, split, embeddings, say)
+        if onnx.precision == "int8" and (loss := int8_loss(check)) is not None:
+            assert isinstance(embedder, SentenceTransformerEmbedder)
+            say(f"  the int8 body {loss}: shipping the fp32 ONNX body instead")
+            (scratch / "onnx-fp32").mkdir(parents=True)
+            fp32 = _export_body(
+                embedder, config, split, embeddings, scratch / "onnx-fp32", say, "fp32"
+            )
+            if fp32 is not None:
+                onnx = fp32
+                check = {
+                    **_onnx_held_out(onnx, model, split, embeddings, say),
+                    "int8_refused": {"why": loss, "heads": check["heads"]},
+                }
+        metrics["onnx_embedder"] = check
         manifest_fields["onnx_embedder"] = onnx.spec
         extra_files.update(onnx.files)
     return manifest_fields, extra_files
@@ -122,8 +143,10 @@ def _export_body(
     embeddings: np.ndarray,
     directory: Path,
     say: Say,
+    precision: Precision = "auto",
 ) -> OnnxExport | None:
-    """The body as ONNX (int8 if it passes the guard), checked on training texts."""
+    """The body as ONNX (int8 if it passes the guard, unless ``precision`` says fp32),
+    checked on training texts."""
     rng = np.random.default_rng(config.seed)
     size = min(config.onnx_guard_size, len(split.train_idx))
     sample = np.sort(rng.choice(split.train_idx, size=size, replace=False))
@@ -133,6 +156,7 @@ def _export_body(
             directory,
             sample=[split.texts[i] for i in sample],
             reference=embeddings[sample],
+            precision=precision,
             say=say,
         )
     except UnsupportedBodyError as exc:
@@ -159,18 +183,13 @@ def _onnx_held_out(
         labels = np.asarray(model.labels(name))
         served = labels[served_proba[name].argmax(axis=1)]
         trained = labels[trained_proba[name].argmax(axis=1)]
-        onnx_score, torch_score = score(truth, served.tolist()), score(truth, trained.tolist())
-        per_head[name] = {
-            "onnx": onnx_score,
-            "torch": torch_score,
-            "accuracy_delta_points": round(
-                100 * (onnx_score["accuracy"] - torch_score["accuracy"]), 2
-            ),
-            "same_label_share": round(float(np.mean(served == trained)), 4),
-        }
+        per_head[name] = body_comparison(truth, served.tolist(), trained.tolist(), labels.tolist())
         say(
-            f"  {name} with the {onnx.precision} ONNX body: accuracy {onnx_score['accuracy']:.4f} "
-            f"({per_head[name]['accuracy_delta_points']:+.2f} points), same label for "
+            f"  {name} with the {onnx.precision} ONNX body: accuracy "
+            f"{per_head[name]['onnx']['accuracy']:.4f} "
+            f"({per_head[name]['accuracy_delta_points']:+.2f} points), macro-F1 "
+            f"{per_head[name]['onnx']['macro_f1']:.4f} "
+            f"({per_head[name]['macro_f1_delta_points']:+.2f}), same label for "
             f"{per_head[name]['same_label_share']:.1%} of {on}"
         )
     return {
@@ -179,3 +198,55 @@ def _onnx_held_out(
         "on": on,
         "heads": per_head,
     }
+
+
+# The int8 body is refused (fp32 ships) when it costs the served heads more than this much
+# macro-F1, or any class with enough tickets more than CLASS_COLLAPSE_POINTS of its F1: a
+# fine-tuned body once kept its accuracy (+0.00 points) while macro-F1 fell from 0.505 to 0.413.
+MACRO_F1_LOSS_POINTS = 1.0
+CLASS_COLLAPSE_POINTS = 10.0
+CLASS_MIN_SUPPORT = 5
+
+
+def body_comparison(
+    truth: Sequence[str], served: Sequence[str], trained: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
+    """One head's scores fed by the served body and by the training body: accuracy,
+    macro-F1, each class's F1 (with its support) and how often the two answers agree."""
+    onnx_score, torch_score = score(truth, served), score(truth, trained)
+    names = [str(label) for label in labels]
+    served_f1 = f1_score(truth, served, labels=names, average=None, zero_division=0)
+    trained_f1 = f1_score(truth, trained, labels=names, average=None, zero_division=0)
+    support = {label: 0 for label in names}
+    for label in truth:
+        if label in support:
+            support[label] += 1
+    return {
+        "onnx": onnx_score,
+        "torch": torch_score,
+        "accuracy_delta_points": round(100 * (onnx_score["accuracy"] - torch_score["accuracy"]), 2),
+        "macro_f1_delta_points": round(100 * (onnx_score["macro_f1"] - torch_score["macro_f1"]), 2),
+        "per_class_f1": {
+            label: {"onnx": round(float(a), 4), "torch": round(float(b), 4), "n": support[label]}
+            for label, a, b in zip(names, served_f1, trained_f1, strict=True)
+        },
+        "same_label_share": round(float(np.mean(np.asarray(served) == np.asarray(trained))), 4),
+    }
+
+
+def int8_loss(check: Mapping[str, Any]) -> str | None:
+    """What the int8 body costs the served heads, when that is too much to ship it."""
+    for head, comparison in check["heads"].items():
+        if comparison["macro_f1_delta_points"] < -MACRO_F1_LOSS_POINTS:
+            return (
+                f"costs head {head!r} {-comparison['macro_f1_delta_points']:.2f} points of "
+                f"macro-F1 (at most {MACRO_F1_LOSS_POINTS:g} allowed)"
+            )
+        for label, f1 in comparison["per_class_f1"].items():
+            drop = 100 * (f1["torch"] - f1["onnx"])
+            if f1["n"] >= CLASS_MIN_SUPPORT and drop > CLASS_COLLAPSE_POINTS:
+                return (
+                    f"costs class {label!r} of head {head!r} {drop:.1f} points of F1 "
+                    f"({f1['torch']:.3f} -> {f1['onnx']:.3f})"
+                )
+    return None

@@ -9,7 +9,7 @@ which nothing serving imports; the records are built and stored by
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from triage.service.ingestion import (
 from triage.settings import Settings
 from triage.store.records import TicketRecord
 from triage.store.schema import utcnow
-from triage.training.data import encoding_note, read_table
+from triage.training.data import encoding_note, match_columns, read_table, row_numbers
 from triage.training.resolved_columns import ResolvedColumns
 
 
@@ -39,10 +39,15 @@ class ResolvedRows:
     notes: tuple[str, ...] = ()  # what was assumed about the file, for the person running it
 
 
-def resolved_rows(frame: pd.DataFrame, columns: ResolvedColumns, *, source: object) -> ResolvedRows:
+def resolved_rows(
+    frame: pd.DataFrame, columns: ResolvedColumns, *, source: object, max_chars: int | None = None
+) -> ResolvedRows:
     """The solved rows of ``frame`` as records; ``source`` names the file in errors
-    (ValueError: no id column, or neither a subject nor a body column)."""
+    (ValueError: no id column, neither a subject nor a body column, or rows without text).
+    Columns match whatever their case; a ticket longer than ``max_chars`` (subject and body)
+    is kept by its leading part, and the notes say how many were cut."""
     mapping = columns.fields
+    frame, notes = match_columns(frame, [*mapping.values(), columns.status])
     if mapping["id"] not in frame.columns:
         raise ValueError(
             f"{source} has no {mapping['id']!r} column; name the id column with "
@@ -50,16 +55,77 @@ def resolved_rows(frame: pd.DataFrame, columns: ResolvedColumns, *, source: obje
         )
     if mapping["subject"] not in frame.columns and mapping["body"] not in frame.columns:
         raise ValueError(f"{source} has neither a subject nor a body column")
+    frame = frame.reset_index(drop=True)
     skipped = 0
     if columns.status in frame.columns and not columns.all_resolved:
-        solved = {value.lower() for value in columns.solved}
-        keep = frame[columns.status].astype(str).str.strip().str.lower().isin(solved)
+        keep, note = _solved(frame[columns.status], columns)
         skipped = int((~keep).sum())
         frame = frame[keep]
+        notes.append(note)
+    _check_texts(frame, mapping, source)
     frame = frame.astype(object).where(pd.notna(frame), None)
     now = utcnow()
     records = [_record(row, mapping, now) for row in frame.to_dict("records")]
-    return ResolvedRows(records, skipped, _assumptions(frame, columns, source))
+    if max_chars is not None:
+        records, cut = _leading_parts(records, max_chars)
+        if cut:
+            notes.append(
+                f"{len(cut)} ticket(s) longer than {max_chars} characters (subject and body) "
+                f"are indexed by their first {max_chars}: {', '.join(cut[:5])}"
+                f"{' …' if len(cut) > 5 else ''}"
+            )
+    return ResolvedRows(records, skipped, (*notes, *_assumptions(frame, columns, source)))
+
+
+def _solved(status: pd.Series, columns: ResolvedColumns) -> tuple[pd.Series, str]:
+    """Which rows the status column marks as solved, and a note saying which column and
+    values decided it (with the values of the rows left out)."""
+    solved = {value.lower() for value in columns.solved}
+    values = status.astype(str).str.strip()
+    keep = values.str.lower().isin(solved)
+    others = values[~keep].value_counts()
+    left_out = ", ".join(f"{value} ({n})" for value, n in others.head(8).items())
+    return keep, (
+        f"resolved: {int(keep.sum())} row(s) whose {columns.status!r} is one of "
+        f"{', '.join(sorted(solved))} (--resolved-status chooses)"
+        + (
+            f"; {int((~keep).sum())} left out: {left_out}{' …' if len(others) > 8 else ''}"
+            if len(others)
+            else ""
+        )
+    )
+
+
+def _check_texts(frame: pd.DataFrame, mapping: Mapping[str, str], source: object) -> None:
+    """Every row needs a subject or a body; the rows without are named as training does."""
+    parts = [frame[mapping[f]] for f in ("subject", "body") if mapping[f] in frame.columns]
+    has_text = pd.Series(False, index=frame.index)
+    for part in parts:
+        has_text |= part.notna() & (part.astype(str).str.strip() != "")
+    empty = [int(i) for i in frame.index[~has_text]]
+    if empty:
+        raise ValueError(
+            f"{source}: {len(empty)} row(s) have no subject or body: rows {row_numbers(empty)}"
+        )
+
+
+def _leading_parts(
+    records: list[TicketRecord], max_chars: int
+) -> tuple[list[TicketRecord], list[str]]:
+    """Each record cut to ``max_chars`` of subject and body (the subject first), and the ids
+    of those that were cut."""
+    kept: list[TicketRecord] = []
+    cut: list[str] = []
+    for record in records:
+        subject, body = record.subject or "", record.body or ""
+        if len(subject) + len(body) <= max_chars:
+            kept.append(record)
+            continue
+        cut.append(record.ticket_id)
+        subject = subject[:max_chars]
+        body = body[: max_chars - len(subject)]
+        kept.append(replace(record, subject=subject or None, body=body or None))
+    return kept, cut
 
 
 def _assumptions(frame: pd.DataFrame, columns: ResolvedColumns, source: object) -> tuple[str, ...]:
@@ -129,7 +195,7 @@ def index_resolved_file(
     frame = read_table(path, encoding)
     if note := encoding_note(frame, path):
         say(note)
-    rows = resolved_rows(frame, columns, source=path)
+    rows = resolved_rows(frame, columns, source=path, max_chars=settings.max_text_chars)
     for note in rows.notes:
         say(note)
     stored = index_resolved(rows.records, embedder, settings, reembed=reembed, progress=progress)

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -136,7 +136,9 @@ def _train_challenger(
     held-out tickets both models are scored on."""
     with tempfile.TemporaryDirectory(prefix="triage-retrain-") as scratch:
         train_path, merge = _training_file(data_path, feedback, config, Path(scratch), say)
-        split = split_rows(config, train_path, test_path)
+        # Champion and challenger are compared on held-out tickets neither has seen, so the
+        # challenger is the evaluated model itself: no refit on the held-out part.
+        split = split_rows(replace(config, refit=False), train_path, test_path)
         (Path(scratch) / "train").mkdir()
         # The staging path is not where the version ends up: its "saved" line would mislead.
         result = train_split(

@@ -39,6 +39,16 @@ class Split:
     folds: tuple[Fold, ...] = ()
 
     @property
+    def refit(self) -> bool:
+        """Whether the held-out rows were scored by heads fitted without them, and the
+        shipped heads then fitted on every row (``folds`` holds that one split)."""
+        return bool(self.info.get("refit"))
+
+    @property
+    def cross_validated(self) -> bool:
+        return bool(self.folds) and not self.refit
+
+    @property
     def evaluated_idx(self) -> np.ndarray:
         """The rows the evaluation scores: the held-out rows, or every row of the folds."""
         if not self.folds:
@@ -76,6 +86,20 @@ def _planned_split(
     labels = {head: np.asarray(values) for head, values in data.labels.items()}
     first_head = next(iter(config.labels))
     plan = plan_evaluation(labels, first_head, test_size=config.test_size, seed=config.seed)
+    if config.refit and not plan.folds:
+        # The held-out rows are scored by heads fitted without them, as one fold would be;
+        # the shipped heads then learn from every row.
+        return Split(
+            data.texts,
+            labels,
+            data.frame,
+            np.arange(len(data.texts)),
+            np.arange(0),
+            {**plan.info, "seed": config.seed, "refit": True},
+            notes,
+            training_data,
+            ((plan.train_idx, plan.test_idx),),
+        )
     return Split(
         data.texts,
         labels,
@@ -108,12 +132,12 @@ def _split_with_test_file(
         min_classes=1,
     )
     heads = list(config.labels)
-    for head in heads:
-        unseen = sorted(set(test.labels[head]) - set(data.labels[head]))
-        if unseen:
-            raise DataValidationError(
-                f"{test_path}: {head} label(s) never seen in training: {', '.join(unseen[:5])}"
-            )
+    n_test_file = len(test.texts)
+    test, unseen = _without_unseen_labels(test, data, heads, test_path, config.drop_rare)
+    removed = n_test_file - len(test.texts)
+    if unseen:
+        notes = [*notes, _unseen_note(unseen, removed, n_test_file)]
+        training_data["unseen_test_labels"] = unseen
     training_data["test_file"] = test_path.name
     training_data["test_sha256"] = fingerprint(test_path)
     n_train, n_test = len(data.texts), len(test.texts)
@@ -131,15 +155,70 @@ def _split_with_test_file(
             "n_train": n_train,
             "n_test": n_test,
             "n_evaluated": n_test,
+            "test_rows_unseen": removed,
         },
         notes,
         training_data,
     )
 
 
+def _without_unseen_labels(
+    test: LabelledTexts, data: LabelledTexts, heads: list[str], test_path: Path, drop_rare: bool
+) -> tuple[LabelledTexts, dict[str, dict[str, int]]]:
+    """The test rows whose every label was trained, and per head the unseen labels' row
+    counts. With ``drop_rare`` the classes dropped from the data file (and any label it never
+    had) leave the test file too; without it an unseen label is an error."""
+    keep = np.ones(len(test.texts), dtype=bool)
+    unseen: dict[str, dict[str, int]] = {}
+    for head in heads:
+        values = np.asarray(test.labels[head])
+        missing = ~np.isin(values, np.asarray(sorted(set(data.labels[head]))))
+        if not missing.any():
+            continue
+        labels, counts = np.unique(values[missing], return_counts=True)
+        if not drop_rare:
+            raise DataValidationError(
+                f"{test_path}: {head} label(s) never seen in training: "
+                f"{', '.join(map(str, labels[:5]))} ({int(missing.sum())} test row(s)); pass "
+                "--drop-rare to leave them out of the evaluation and report them"
+            )
+        unseen[head] = {str(label): int(n) for label, n in zip(labels, counts, strict=True)}
+        keep &= ~missing
+    if not unseen:
+        return test, {}
+    if not keep.any():
+        raise DataValidationError(f"{test_path}: no test row has a label seen in training")
+    kept = np.flatnonzero(keep).tolist()
+    return (
+        LabelledTexts(
+            texts=[test.texts[i] for i in kept],
+            labels={head: [test.labels[head][i] for i in kept] for head in heads},
+            frame=test.frame.iloc[kept].reset_index(drop=True),
+        ),
+        unseen,
+    )
+
+
+def _unseen_note(unseen: dict[str, dict[str, int]], removed: int, n_test_file: int) -> str:
+    listed = "; ".join(
+        f"{head} " + ", ".join(f"{label} ({rows})" for label, rows in per_head.items())
+        for head, per_head in unseen.items()
+    )
+    return (
+        f"left {removed} of {n_test_file} test row(s) out of the evaluation: label(s) not "
+        f"trained (dropped as rare, or absent from the data file): {listed}"
+    )
+
+
 def describe_split(split: Split, seed: int) -> str:
     """One line: how many tickets train the shipped heads, and how they are evaluated."""
     n = len(split.texts)
+    if split.refit:
+        return (
+            f"{n} tickets: evaluated on {split.info['n_test']} held out from "
+            f"{split.info['n_train']} ({split.info['method']}, seed {seed}); the served heads "
+            f"are then fitted on all {n} (--no-refit: serve the evaluated ones)"
+        )
     if not split.folds:
         return (
             f"{n} tickets: {len(split.train_idx)} to train, {len(split.test_idx)} held out "

@@ -195,7 +195,7 @@ def _fitted_gate(
         test_texts = [split.texts[i] for i in test_idx]
         test_similarity = neighbours.nearest_similarity(embeddings[test_idx]).tolist()
         test_allow = [r is None for r in gate.reasons(test_texts, test_similarity)]
-    say(_gate_summary(gate, test_allow, "held-out" if not split.folds else "evaluated"))
+    say(_gate_summary(gate, test_allow, "held-out" if not split.cross_validated else "evaluated"))
     return gate, test_allow
 
 
