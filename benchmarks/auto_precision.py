@@ -177,7 +177,11 @@ def run(
     if not bench.path.exists():
         raise SystemExit(f"{bench.path} is absent; the datasets live in ../shared/datasets")
     base = TrainConfig(
-        text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
+        text_columns=bench.text_columns,
+        labels=bench.labels,
+        drop_rare=bench.drop_rare,
+        # Scored on held-out tickets: the heads evaluated are fitted without them (no refit).
+        refit=False,
     )
     data_file = bench.data_file()
     # Every distinct text embedded once (cached in benchmarks/.cache), then looked up per seed.

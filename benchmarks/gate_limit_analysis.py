@@ -151,7 +151,11 @@ def head_rows(name: str, seed: int, head: str) -> tuple[np.ndarray, ...]:
     and ``auto`` decisions, as ``fit_on_rows`` makes them."""
     bench = SETS[name]
     config = TrainConfig(
-        text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare, seed=seed
+        text_columns=bench.text_columns,
+        labels=bench.labels,
+        drop_rare=bench.drop_rare,
+        seed=seed,
+        refit=False,  # the training rows of a held-out split, as the evaluated heads see them
     )
     split = split_rows(config, bench.data_file(), None)
     texts = sorted(set(split.texts))

@@ -27,7 +27,10 @@ def main(names: list[str]) -> None:
     for name in names:
         bench = BENCHMARKS[name]
         config = TrainConfig(
-            text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
+            text_columns=bench.text_columns,
+            labels=bench.labels,
+            drop_rare=bench.drop_rare,
+            refit=False,  # train_idx / test_idx: the held-out split itself
         )
         split = split_rows(config, bench.data_file(), bench.test_path)
         frame = feature_frame(split.texts, embedder.encode(split.texts))

@@ -61,7 +61,10 @@ def main() -> None:
     name = args.dataset
     bench = BENCHMARKS[name]
     config = TrainConfig(
-        text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
+        text_columns=bench.text_columns,
+        labels=bench.labels,
+        drop_rare=bench.drop_rare,
+        refit=False,  # train_idx / test_idx: the held-out split itself
     )
     split = split_rows(config, bench.data_file(), bench.test_path)
     head_name = next(iter(bench.labels))

@@ -122,6 +122,7 @@ def run(name: str, embedder_spec: str, finetune: bool, full: bool) -> dict[str, 
         labels=bench.labels,
         drop_rare=bench.drop_rare,
         onnx=False,
+        refit=False,  # subsets of the training part, scored on the held-out part
         finetune=FinetuneConfig() if finetune else None,
     )
     split = split_rows(config, bench.data_file(), bench.test_path)

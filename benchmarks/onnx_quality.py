@@ -74,7 +74,10 @@ def run(name: str, body: CachedMiniLM) -> dict[str, Any]:
     if not bench.path.exists():
         raise SystemExit(f"{bench.path} is absent; the datasets live in ../shared/datasets")
     config = TrainConfig(
-        text_columns=bench.text_columns, labels=bench.labels, drop_rare=bench.drop_rare
+        text_columns=bench.text_columns,
+        labels=bench.labels,
+        drop_rare=bench.drop_rare,
+        refit=False,  # both bodies compared through heads that never saw the held-out tickets
     )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="onnx-quality-") as models:
