@@ -159,3 +159,23 @@ def test_an_int8_body_that_collapses_a_class_is_refused_although_accuracy_holds(
     )
     assert "### Served through the fp32 ONNX body" in card
     assert f"The int8 export was refused: it {loss}." in card
+
+
+def test_a_refit_never_tunes_the_body_on_the_held_out_tickets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.training import train as train_module
+    from triage.training.finetune import FinetuneConfig
+
+    seen: list[str] = []
+
+    def tune(base: object, texts: list[str], labels: list[str], *_: object, **__: object) -> None:
+        seen.extend(texts)
+        raise RuntimeError("stop after seeing what the body would be tuned on")
+
+    monkeypatch.setattr(train_module, "finetune_body", tune)
+    data = tmp_path / "all.csv"
+    pd.DataFrame(_rows(15)).to_csv(data, index=False)
+    with pytest.raises(RuntimeError, match="stop after"):
+        train_from_file(data, HashingEmbedder(32), config=TrainConfig(finetune=FinetuneConfig()))
+    assert len(seen) == 36  # the 80 % training part of 45 tickets, not all of them

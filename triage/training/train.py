@@ -152,7 +152,9 @@ def _finetuned_body(
     if config.finetune is None:
         return None
     tuned_on = config.finetune_head or next(iter(config.labels))
-    train_idx = split.train_idx
+    # Never the held-out tickets: under refit the heads learn from every row, but the body is
+    # tuned on the evaluated fold's training rows, or the held-out figures would have seen it.
+    train_idx = split.folds[0][0] if split.refit else split.train_idx
     tuned = finetune_body(
         embedder,
         [split.texts[i] for i in train_idx],
