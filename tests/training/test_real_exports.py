@@ -179,3 +179,12 @@ def test_a_refit_never_tunes_the_body_on_the_held_out_tickets(
     with pytest.raises(RuntimeError, match="stop after"):
         train_from_file(data, HashingEmbedder(32), config=TrainConfig(finetune=FinetuneConfig()))
     assert len(seen) == 36  # the 80 % training part of 45 tickets, not all of them
+
+
+def test_too_few_tickets_for_a_held_out_split_cannot_tune_the_body(tmp_path: Path) -> None:
+    from triage.training.finetune import FinetuneConfig
+
+    data = tmp_path / "few.csv"
+    pd.DataFrame(_rows(3)).to_csv(data, index=False)
+    with pytest.raises(DataValidationError, match="--finetune needs a held-out split"):
+        train_from_file(data, HashingEmbedder(32), config=TrainConfig(finetune=FinetuneConfig()))

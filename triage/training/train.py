@@ -18,6 +18,7 @@ import numpy as np
 
 from triage.core.auto_gate import AutoGate
 from triage.core.embeddings import Embedder
+from triage.core.errors import DataValidationError
 from triage.core.features import feature_frame
 from triage.core.head_compiler import compile_heads, largest_difference
 from triage.core.linear_heads import LinearHeads
@@ -151,6 +152,13 @@ def _finetuned_body(
     """The body fine-tuned on one head's training labels, when the config asks for it."""
     if config.finetune is None:
         return None
+    if split.cross_validated:
+        # Every ticket is scored by a fold; a body tuned on all of them would have seen each.
+        raise DataValidationError(
+            f"--finetune needs a held-out split, and these {len(split.texts)} tickets are "
+            f"evaluated by {split.info['method']} ({split.info['why']}); train without "
+            "--finetune, or with more tickets per class"
+        )
     tuned_on = config.finetune_head or next(iter(config.labels))
     # Never the held-out tickets: under refit the heads learn from every row, but the body is
     # tuned on the evaluated fold's training rows, or the held-out figures would have seen it.
