@@ -40,7 +40,7 @@ DAYS = 7
 REPORT_SEEDS = (0, 1, 2)
 TUNING_SEEDS = (100, 101, 102)
 DUPLICATE_THRESHOLD = 0.9  # TRIAGE_DUPLICATE_THRESHOLD's default
-GRID = {"tightness": (0.6, 0.65, 0.7, 0.75, 0.8), "rate_ratio": (2.0, 4.0, 8.0)}
+GRID = {"tightness": (0.4, 0.45, 0.5, 0.55, 0.6), "rate_ratio": (2.0, 4.0, 8.0)}
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ MAX_TICKET_TERMS = 40
 _STOPWORDS = frozenset(
     """
     the and for are but not you your yours all any can had has have her hers him his how its
-    our out was were what when where which who whom why will with would this that these those
+    our was were what when where which who whom why will with would this that these those
     there their them then than they from into onto over under about after before again also
-    been being both did does doing down each few further just more most much must now off once
+    been being both did does doing each few further just more most much must now once
     only other own same should some such too very shall may might could here while because
     until upon whether within without hello dear thanks thank please regards team kind best
-    get got one two yes ago since per via let lets i'm it's we're can't don't won't isn't
+    get got one two yes ago since per via let lets
     yang dan di ke dari untuk dengan pada ini itu ada tidak bisa saya kami kita anda dia
     mereka akan sudah belum juga atau karena jadi agar supaya oleh dalam sebagai adalah
     yaitu bahwa tapi tetapi namun jika kalau maka masih lagi hanya saja sangat lebih
