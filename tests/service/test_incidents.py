@@ -214,3 +214,14 @@ def test_replicas_racing_never_open_the_same_incident_twice(database_url: str) -
     finally:
         for db, _ in replicas:
             db.dispose()
+
+
+def test_the_migration_creates_the_tables_the_code_uses(database: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from triage.store.schema import metadata
+
+    with database.engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert [d for d in diffs if "incident" in repr(d)] == []

@@ -174,6 +174,7 @@ def _start_background(
             app.state.deliveries,
             lambda: getattr(app.state, "service", None),
             settings,
+            incidents=app.state.incidents,
         )
         runner.start()
         webhook_runner.start()

@@ -158,8 +158,11 @@ def _runners(
 
     store = JobStore(database)
     runner = JobRunner.for_backlog(store, lambda: lifecycle.service, settings)
+    from triage.service.incidents import IncidentTracker
+
+    incidents = IncidentTracker.from_settings(database, settings) if settings.incidents else None
     webhook_runner = WebhookRunner.from_settings(
-        store, DeliveryStore(database), lambda: lifecycle.service, settings
+        store, DeliveryStore(database), lambda: lifecycle.service, settings, incidents=incidents
     )
     return runner, webhook_runner
 
