@@ -110,11 +110,14 @@ class IncidentDetector:
         if row is None:
             raise KeyError(ticket_id)
         n = len(window)
-        sims = window.vectors[:n] @ window.vectors[row]
         at = float(window.at[row])
-        near = (sims >= c.tightness) & (np.abs(window.at[:n] - at) <= c.window)
-        near[row] = False
-        incidents = window.incident[:n]
+        # Only the rows that may lie within the window are compared here (the rest of the
+        # history only once a group qualifies): the scan is the cost of a ticket.
+        lo = min(window.first_row_after(at - c.window), row)
+        sims = window.vectors[lo:n] @ window.vectors[row]
+        near = (sims >= c.tightness) & (np.abs(window.at[lo:n] - at) <= c.window)
+        near[row - lo] = False
+        incidents = window.incident[lo:n]
         linked = np.flatnonzero(near & (incidents != NO_INCIDENT))
         for other in linked[np.argsort(-sims[linked], kind="stable")]:
             incident = self.active.get(int(incidents[other]))
@@ -123,9 +126,9 @@ class IncidentDetector:
         free = np.flatnonzero(near & (incidents == NO_INCIDENT))
         if free.size + 1 < c.min_size:
             return NOTHING
-        free = free[np.argsort(-sims[free], kind="stable")[:MAX_GROUP]]
+        free = lo + free[np.argsort(-sims[free], kind="stable")[:MAX_GROUP]]
         group = self._tight_group(row, free)
-        if len(group) < c.min_size or not self._above_background(row, group, sims):
+        if len(group) < c.min_size or not self._above_background(row, group):
             return NOTHING
         group.sort(key=lambda r: (window.at[r], window.tickets[r].ticket_id))
         return Assessment("opened", members=tuple(window.tickets[r].ticket_id for r in group))
@@ -149,20 +152,24 @@ class IncidentDetector:
             alive[position] = False
         return []
 
-    def _above_background(self, row: int, group: list[int], sims: np.ndarray) -> bool:
-        """Is the group's count ``rate_ratio`` times what tickets this similar to ``row``, of
-        its dominant category, arrived at over the earlier history (per window)?"""
+    def _above_background(self, row: int, group: list[int]) -> bool:
+        """Is the group ``rate_ratio`` times its background: the share of the traffic that
+        tickets this similar to ``row``, of the group's dominant category, made up over the
+        earlier history, applied to the traffic of the window around ``row``? (A share, not a
+        count per hour, so a busy morning is not a surge of every topic.)"""
         window, c = self.window, self.config
         n = len(window)
-        at = float(window.at[row])
+        times = window.at[:n]
+        at = float(times[row])
+        if min(c.history, at - float(times.min())) - c.window < c.window:
+            return True  # too little history to know a background: the size decides
+        earlier = (times < at - c.window) & (times >= at - c.history)
+        sims = window.vectors[:n] @ window.vectors[row]
+        similar = np.flatnonzero(earlier & (sims >= c.tightness))
         category = _most_common(window.tickets[r].category for r in group)
-        span = min(c.history, at - float(window.at[:n].min())) - c.window
-        if span < c.window:  # too little history to know a background: the size decides
-            return True
-        earlier = (sims >= c.tightness) & (window.at[:n] < at - c.window)
-        earlier &= window.at[:n] >= at - c.history
-        found = [r for r in np.flatnonzero(earlier) if window.tickets[r].category == category]
-        expected = len(found) * c.window / span
+        usual = sum(1 for r in similar if window.tickets[r].category == category)
+        recent = int((np.abs(times - at) <= c.window).sum())
+        expected = usual * recent / max(int(earlier.sum()), 1)
         return len(group) >= c.rate_ratio * expected
 
     def set_membership(

@@ -37,6 +37,9 @@ class TicketWindow:
         self.history = history
         self.vectors = np.zeros((capacity, dim), dtype=np.float32)
         self.at = np.zeros(capacity, dtype=np.float64)
+        # The newest time seen when each row was added: non-decreasing, so the rows that may
+        # lie within a span of a time are a suffix found by bisection, whatever the order.
+        self.seen = np.zeros(capacity, dtype=np.float64)
         self.incident = np.full(capacity, NO_INCIDENT, dtype=np.int64)
         self.tickets: list[WindowTicket] = []
         self.rows: dict[str, int] = {}
@@ -60,11 +63,16 @@ class TicketWindow:
             self._grow()
         self.vectors[row] = ticket.vector
         self.at[row] = ticket.at
+        self.seen[row] = self.newest
         self.incident[row] = NO_INCIDENT
         self.tickets.append(ticket)
         self.rows[ticket.ticket_id] = row
         self.document_frequency.update(ticket.terms)
         return row
+
+    def first_row_after(self, moment: float) -> int:
+        """The first row that may have a time at or after ``moment`` (all later rows may too)."""
+        return int(np.searchsorted(self.seen[: len(self.tickets)], moment, side="left"))
 
     def row(self, ticket_id: str) -> int | None:
         return self.rows.get(ticket_id)
@@ -75,6 +83,7 @@ class TicketWindow:
         vectors[: len(self.tickets)] = self.vectors[: len(self.tickets)]
         self.vectors = vectors
         self.at = np.resize(self.at, size)
+        self.seen = np.resize(self.seen, size)
         self.incident = np.resize(self.incident, size)
 
     def _drop_old(self) -> None:
@@ -89,6 +98,7 @@ class TicketWindow:
         self.document_frequency = +self.document_frequency
         self.vectors[: len(keep)] = self.vectors[keep]
         self.at[: len(keep)] = self.at[keep]
+        self.seen[: len(keep)] = self.seen[keep]
         self.incident[: len(keep)] = self.incident[keep]
         self.tickets = [self.tickets[row] for row in keep]
         self.rows = {t.ticket_id: i for i, t in enumerate(self.tickets)}
