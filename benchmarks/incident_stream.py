@@ -65,13 +65,18 @@ def _texts(frame: pd.DataFrame, subject: str, body: str | None) -> list[str]:
 
 def background_pool() -> list[tuple[str, str]]:
     """(text, language) of the real background tickets (deduplicated)."""
-    kaggle = pd.read_csv(DATASETS / "it_service_tickets_kaggle/all_tickets_processed_improved_v3.csv")
+    kaggle = pd.read_csv(
+        DATASETS / "it_service_tickets_kaggle/all_tickets_processed_improved_v3.csv"
+    )
     itsm = pd.read_csv(DATASETS / "itsm_assignment_groups/input_data.csv")
     sample = pd.read_csv(ROOT / "data/tickets.csv")
     isp = pd.read_csv(DATASETS / "id_isp_customer_questions/question_list.csv")
     pool = [(t, "en") for t in _texts(kaggle.sample(6000, random_state=0), "Document", None)]
     pool += [(t, "en") for t in _texts(itsm, "Short description", "Description")]
-    pool += [(t, lang) for t, lang in zip(_texts(sample, "subject", "body"), sample["language"])]
+    pool += [
+        (t, lang)
+        for t, lang in zip(_texts(sample, "subject", "body"), sample["language"], strict=True)
+    ]
     questions = isp.iloc[:, 0].astype(str).str.strip('"').drop_duplicates()
     pool += [(t, "id") for t in questions if len(t) > 8]
     seen: set[str] = set()
@@ -126,7 +131,9 @@ def _rate(t: float) -> float:
     return BACKGROUND_PER_DAY / DAY * (0.2 + 2.6 * bump) * (0.35 if weekend else 1.0)
 
 
-def simulate(days: int, seed: int, bursts_per_day: float = 6.0) -> tuple[list[StreamTicket], list[Burst]]:
+def simulate(
+    days: int, seed: int, bursts_per_day: float = 6.0
+) -> tuple[list[StreamTicket], list[Burst]]:
     """A stream of ``days`` simulated days; bursts per day on average, mostly in the day."""
     rng = np.random.default_rng(seed)
     background = background_pool()
@@ -160,14 +167,16 @@ def _burst(
     if source == "seamonkey":
         size = len(group)
     else:
-        size = int(round(math.exp(rng.uniform(math.log(3), math.log(50)))))
+        size = round(math.exp(rng.uniform(math.log(3), math.log(50))))
     language = "en"
     if source == "paraphrases":
         language = str(rng.choice(["en", "id", "mixed"]))
         if language != "mixed":
             group = [(t, lang) for t, lang in group if lang == language]
     day = int(rng.integers(days))
-    start = day * DAY + rng.uniform(7, 19) * 3600 if rng.random() < 0.85 else rng.uniform(0, days * DAY)
+    start = (
+        day * DAY + rng.uniform(7, 19) * 3600 if rng.random() < 0.85 else rng.uniform(0, days * DAY)
+    )
     duration = float(rng.uniform(5, 90) * 60)
     # Front-loaded: most of a surge comes early, a tail follows.
     offsets = np.sort(rng.exponential(duration / 3, size).clip(0, duration))

@@ -29,7 +29,9 @@ def test_a_surge_over_the_api_becomes_one_incident_staff_can_decide_on(
     answers = [_triage(client, f"INC-{i}", minutes=i) for i in range(6)]
     assert [a["incident"] for a in answers[:4]] == [None] * 4
     opened, joined = answers[4]["incident"], answers[5]["incident"]
-    assert opened["opened"] and opened["size"] == 5 and opened["status"] == "open"
+    assert opened["opened"]
+    assert opened["size"] == 5
+    assert opened["status"] == "open"
     assert joined == {"id": opened["id"], "status": "open", "size": 6, "opened": False}
     assert _triage(client, None)["incident"] is None  # no id: never a member
 
@@ -38,8 +40,10 @@ def test_a_surge_over_the_api_becomes_one_incident_staff_can_decide_on(
     detail = client.get(f"/v1/incidents/{opened['id']}").json()
     assert [m["id"] for m in detail["members"]] == [f"INC-{i}" for i in range(6)]
     words = set(f"vpn down {SURGE}".lower().replace(",", "").split())
-    assert len(detail["terms"]["en"]) == 5 and set(detail["terms"]["en"]) <= words
-    assert detail["terms"]["id"] == [] and detail["category"] is not None
+    assert len(detail["terms"]["en"]) == 5
+    assert set(detail["terms"]["en"]) <= words
+    assert detail["terms"]["id"] == []
+    assert detail["category"] is not None
     assert detail["parent_ticket_id"] in {m["id"] for m in detail["members"]}
 
     metrics = client.get("/metrics").text
@@ -51,7 +55,8 @@ def test_a_surge_over_the_api_becomes_one_incident_staff_can_decide_on(
     assert itself.json()["error"]["code"] == "incident_conflict"
     assert "cannot be merged into itself" in itself.json()["error"]["message"]
     first = client.post(f"/v1/incidents/{opened['id']}/dismiss")
-    assert first.status_code == 200 and first.json()["status"] == "dismissed"
+    assert first.status_code == 200
+    assert first.json()["status"] == "dismissed"
     assert first.json()["decisions"][0]["action"] == "dismiss"
     second = client.post(f"/v1/incidents/{opened['id']}/dismiss")
     assert second.status_code == 409
@@ -59,7 +64,8 @@ def test_a_surge_over_the_api_becomes_one_incident_staff_can_decide_on(
     assert "triage_incidents_open 0.0" in client.get("/metrics").text
 
     missing = client.get("/v1/incidents/99999")
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "incident_not_found"
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "incident_not_found"
 
 
 def test_helpdesk_webhook_tickets_join_incidents_from_the_triage_embedding(
@@ -84,7 +90,9 @@ def _run_webhook_surge(client: TestClient, service: TriageService) -> None:
     original = service.embed
     service.embed = lambda texts: embedded.append(len(texts)) or original(texts)  # type: ignore[method-assign]
     try:
-        runner = WebhookRunner(state.jobs, state.deliveries, lambda: service, incidents=state.incidents)
+        runner = WebhookRunner(
+            state.jobs, state.deliveries, lambda: service, incidents=state.incidents
+        )
         while runner.triage_batch(32):
             pass
     finally:

@@ -31,12 +31,16 @@ def _ticket(name: str, at: float, vector: np.ndarray, **fields: object) -> Windo
     return WindowTicket(name, at, vector, **fields)  # type: ignore[arg-type]
 
 
-def _background(detector: IncidentDetector, rng: np.random.Generator, start: float, n: int, step: float) -> None:
+def _background(
+    detector: IncidentDetector, rng: np.random.Generator, start: float, n: int, step: float
+) -> None:
     for i in range(n):
         detector.observe(_ticket(f"bg{start}-{i}", start + i * step, _unit(rng.normal(size=DIM))))
 
 
-def test_the_fifth_similar_ticket_within_the_window_opens_an_incident(rng: np.random.Generator) -> None:
+def test_the_fifth_similar_ticket_within_the_window_opens_an_incident(
+    rng: np.random.Generator,
+) -> None:
     detector = IncidentDetector(CONFIG, DIM)
     _background(detector, rng, 0, 30, MINUTE)
     vpn = _unit(rng.normal(size=DIM))
@@ -49,10 +53,14 @@ def test_the_fifth_similar_ticket_within_the_window_opens_an_incident(rng: np.ra
     assert opened.kind == "joined"
 
 
-def test_four_tickets_or_five_spread_beyond_the_window_open_nothing(rng: np.random.Generator) -> None:
+def test_four_tickets_or_five_spread_beyond_the_window_open_nothing(
+    rng: np.random.Generator,
+) -> None:
     detector = IncidentDetector(CONFIG, DIM)
     vpn = _unit(rng.normal(size=DIM))
-    spread = [detector.observe(_ticket(f"v{i}", i * 20 * MINUTE, _near(vpn, rng))) for i in range(5)]
+    spread = [
+        detector.observe(_ticket(f"v{i}", i * 20 * MINUTE, _near(vpn, rng))) for i in range(5)
+    ]
     assert all(found.kind == "none" for found in spread)
 
 
@@ -80,7 +88,9 @@ def test_an_incident_closes_after_the_quiet_period_and_a_new_surge_opens_another
     detector.observe(_ticket("other", late, _unit(rng.normal(size=DIM))))
     assert incident not in detector.active
     # The closed incident's members are not free: five new ones are needed to open again.
-    again = [detector.observe(_ticket(f"b{i}", late + i * MINUTE, _near(vpn, rng))) for i in range(5)]
+    again = [
+        detector.observe(_ticket(f"b{i}", late + i * MINUTE, _near(vpn, rng))) for i in range(5)
+    ]
     assert [f.kind for f in again] == ["none"] * 4 + ["opened"]
     assert again[-1].incident_id != incident
 
@@ -103,7 +113,9 @@ def test_a_loose_ticket_is_left_out_of_a_tight_group(rng: np.random.Generator) -
     # Similar to the trigger (0.7+) but to none of the others: a bridge between two topics.
     bridge = _unit(vpn + 0.2 * other)
     detector.observe(_ticket("bridge", 0, _unit(0.75 * bridge + 0.66 * other)))
-    found = [detector.observe(_ticket(f"v{i}", (i + 1) * MINUTE, _near(vpn, rng))) for i in range(5)]
+    found = [
+        detector.observe(_ticket(f"v{i}", (i + 1) * MINUTE, _near(vpn, rng))) for i in range(5)
+    ]
     assert found[-1].kind == "opened"
     assert "bridge" not in found[-1].members
 
@@ -146,7 +158,8 @@ def test_summary_names_terms_per_language_category_tier_and_a_central_parent(
     assert summary.members == ("t0", "t1", "t2", "t3", "t4")
     assert summary.terms["en"][:2] == ["gateway", "vpn"]
     assert set(summary.terms["id"]) >= {"gateway", "vpn"}
-    assert "tidak" not in summary.terms["id"] and "the" not in summary.terms["en"]
+    assert "tidak" not in summary.terms["id"]
+    assert "the" not in summary.terms["en"]
     assert (summary.category, summary.tier) == ("network", "L2")
     assert summary.parent_ticket_id == "t2"  # the member the others are closest to
     assert summary.growth_per_10min == 5

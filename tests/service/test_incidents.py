@@ -57,7 +57,9 @@ def _topic(seed: int) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def _ticket(ticket_id: str, topic: np.ndarray, seed: int, minutes: float, text: str = "") -> ObservedTicket:
+def _ticket(
+    ticket_id: str, topic: np.ndarray, seed: int, minutes: float, text: str = ""
+) -> ObservedTicket:
     noise = np.random.default_rng(seed).normal(size=DIM) * 0.15 / np.sqrt(DIM)
     return ObservedTicket(
         ticket_id,
@@ -70,11 +72,17 @@ def _ticket(ticket_id: str, topic: np.ndarray, seed: int, minutes: float, text: 
     )
 
 
-def _surge(tracker: IncidentTracker, clock: Clock, prefix: str, topic: np.ndarray, n: int, start: float = 0) -> list:
+def _surge(
+    tracker: IncidentTracker, clock: Clock, prefix: str, topic: np.ndarray, n: int, start: float = 0
+) -> list:
     refs = []
     for i in range(n):
         clock.now = START + timedelta(minutes=start + i * 2)
-        refs.append(tracker.observe(_ticket(f"{prefix}{i}", topic, hash((prefix, i)) % 10_000, start + i * 2)))
+        refs.append(
+            tracker.observe(
+                _ticket(f"{prefix}{i}", topic, hash((prefix, i)) % 10_000, start + i * 2)
+            )
+        )
     return refs
 
 
@@ -84,16 +92,26 @@ def test_a_surge_opens_one_incident_that_grows_and_then_closes(
     refs = _surge(tracker, clock, "vpn", _topic(1), 7)
     assert refs[:4] == [None] * 4
     opened = refs[4]
-    assert opened is not None and opened.opened and opened.size == 5 and opened.status == "open"
-    assert refs[5] is not None and refs[5].id == opened.id and refs[5].size == 6
-    assert refs[6] is not None and refs[6].size == 7 and not refs[6].opened
+    assert opened is not None
+    assert opened.opened
+    assert opened.size == 5
+    assert opened.status == "open"
+    assert refs[5] is not None
+    assert refs[5].id == opened.id
+    assert refs[5].size == 6
+    assert refs[6] is not None
+    assert refs[6].size == 7
+    assert not refs[6].opened
     detail = tracker.detail(opened.id)
     assert [m.ticket_id for m in detail.members] == [f"vpn{i}" for i in range(7)]
     assert detail.incident.terms["en"][:3] == ["down", "gateway", "vpn"]
-    assert detail.incident.category == "network" and detail.incident.parent_ticket_id
+    assert detail.incident.category == "network"
+    assert detail.incident.parent_ticket_id
     # Seen again (a retried request): nothing changes, the answer names the incident.
     again = tracker.observe(_ticket("vpn3", _topic(1), 3, 6))
-    assert again is not None and again.id == opened.id and again.size == 7
+    assert again is not None
+    assert again.id == opened.id
+    assert again.size == 7
     clock.now += timedelta(minutes=31)
     assert tracker.detail(opened.id).incident.status == "closed"
     assert tracker.counts() == (0, 1)
@@ -138,16 +156,21 @@ def test_merge_moves_every_member_and_split_moves_some_out(
 ) -> None:
     vpn = _surge(tracker, clock, "vpn", _topic(1), 5)[-1]
     mail = _surge(tracker, clock, "mail", _topic(2), 5, start=1)[-1]
-    assert vpn is not None and mail is not None and vpn.id != mail.id
+    assert vpn is not None
+    assert mail is not None
+    assert vpn.id != mail.id
     actions = IncidentActions(tracker)
     confirmed = actions.confirm(vpn.id, STAFF)
-    assert confirmed.incident.status == "confirmed" and confirmed.incident.confirmed
+    assert confirmed.incident.status == "confirmed"
+    assert confirmed.incident.confirmed
     with pytest.raises(IncidentConflictError, match="already confirmed"):
         actions.confirm(vpn.id, STAFF)
     merged = actions.merge(mail.id, vpn.id, STAFF)
-    assert merged.incident.id == vpn.id and merged.incident.size == 10
+    assert merged.incident.id == vpn.id
+    assert merged.incident.size == 10
     source = tracker.detail(mail.id)
-    assert source.incident.status == "merged" and source.incident.merged_into == vpn.id
+    assert source.incident.status == "merged"
+    assert source.incident.merged_into == vpn.id
     with pytest.raises(IncidentConflictError, match=f"merged into incident {vpn.id}"):
         actions.dismiss(mail.id, STAFF)
     with pytest.raises(IncidentConflictError, match="not members"):
@@ -196,7 +219,7 @@ def test_replicas_racing_never_open_the_same_incident_twice(database_url: str) -
         try:
             for ticket in tickets[index::2]:
                 tracker.observe(ticket)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
@@ -207,7 +230,8 @@ def test_replicas_racing_never_open_the_same_incident_twice(database_url: str) -
     try:
         assert not errors
         found = replicas[0][1].recent()
-        assert len(found) == 1 and found[0].size == 16
+        assert len(found) == 1
+        assert found[0].size == 16
         assert {m.ticket_id for m in replicas[1][1].detail(found[0].id).members} == {
             t.ticket_id for t in tickets
         }

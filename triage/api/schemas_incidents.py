@@ -3,11 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 IncidentStatus = Literal["open", "confirmed", "dismissed", "merged", "closed"]
+
+INCIDENT_EXAMPLE: dict[str, Any] = {
+    "id": 7,
+    "tenant": None,
+    "status": "open",
+    "confirmed": False,
+    "size": 12,
+    "first_seen": "2026-12-07T08:41:10Z",
+    "last_seen": "2026-12-07T09:02:55Z",
+    "growth_per_10min": 6,
+    "terms": {"en": ["vpn", "gateway", "connect"], "id": ["vpn", "tersambung"]},
+    "category": "network",
+    "tier": "L2",
+    "parent_ticket_id": "INC-1042",
+    "merged_into": None,
+    "opened_at": "2026-12-07T08:47:31Z",
+    "closed_at": None,
+}
+DETAIL_EXAMPLE: dict[str, Any] = {
+    **INCIDENT_EXAMPLE,
+    "members": [{"id": "INC-1040", "at": "2026-12-07T08:41:10Z"}],
+    "decisions": [
+        {
+            "action": "confirm",
+            "actor": "ops",
+            "details": {},
+            "size": 9,
+            "at": "2026-12-07T08:55:00Z",
+        }
+    ],
+}
 
 
 class IncidentTermsOut(BaseModel):
@@ -40,6 +71,8 @@ class IncidentOut(BaseModel):
 
 
 class IncidentListOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"incidents": [INCIDENT_EXAMPLE]}]})
+
     incidents: list[IncidentOut]
 
 
@@ -57,18 +90,22 @@ class IncidentDecisionOut(BaseModel):
 
 
 class IncidentDetailOut(IncidentOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [DETAIL_EXAMPLE]})
+
     members: list[IncidentMemberOut]
     decisions: list[IncidentDecisionOut]
 
 
 class MergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"into": 5}]})
 
     into: int = Field(description="The incident to move every member into.")
 
 
 class SplitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"tickets": ["INC-1051", "INC-1053"]}]}
+    )
 
     tickets: list[str] = Field(
         min_length=1, max_length=1000, description="Member ticket ids to move to a new incident."

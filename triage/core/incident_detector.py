@@ -37,7 +37,7 @@ class IncidentConfig:
 
     min_size: int = 5
     window: float = 3600.0
-    tightness: float = 0.75
+    tightness: float = 0.5
     rate_ratio: float = 4.0
     quiet: float = 1800.0
     history: float = 86400.0

@@ -204,7 +204,9 @@ class TriageService:
             return [outcome for outcome in outcomes if outcome is not None]
         vectors = self.embed(self.texts(valid))
         classified = iter(
-            zip(self.classify_many(valid, explain=explain, embeddings=vectors), vectors, strict=True)
+            zip(
+                self.classify_many(valid, explain=explain, embeddings=vectors), vectors, strict=True
+            )
         )
         return [next(classified) if outcome is None else outcome for outcome in outcomes]
 

@@ -136,6 +136,8 @@ def _refuse_finished(record: IncidentRecord, action: str, *, closed_ok: bool = F
             details={"merged_into": record.merged_into},
         )
     if record.status == "dismissed" and action != "dismiss":
-        raise IncidentConflictError(f"incident {record.id} is dismissed; it cannot be {_DONE[action]}")
+        raise IncidentConflictError(
+            f"incident {record.id} is dismissed; it cannot be {_DONE[action]}"
+        )
     if record.status == "closed" and not closed_ok:
         raise IncidentConflictError(f"incident {record.id} is closed; it cannot be {_DONE[action]}")

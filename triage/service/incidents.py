@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from triage.core.errors import IncidentConflictError, IncidentNotFoundError
+from triage.core.errors import IncidentNotFoundError
 from triage.core.incident_detector import (
     ActiveIncident,
     IncidentConfig,
@@ -141,7 +141,9 @@ class IncidentTracker:
         """Add a triaged ticket to its tenant's window; the incident it is then in, if any.
         A ticket seen before changes nothing (its incident, if any, is answered)."""
         now = self.clock()
-        at = bounded_time(None if ticket.at is None else _epoch(ticket.at), _epoch(now), self.config)
+        at = bounded_time(
+            None if ticket.at is None else _epoch(ticket.at), _epoch(now), self.config
+        )
         vector = np.asarray(ticket.vector, dtype=np.float32).ravel()
         vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
         with self._lock:
@@ -187,7 +189,9 @@ class IncidentTracker:
                 window.detector.add(_window_ticket(stored))
         return window
 
-    def _load_membership(self, session: IncidentSession, detector: IncidentDetector, at: float) -> None:
+    def _load_membership(
+        self, session: IncidentSession, detector: IncidentDetector, at: float
+    ) -> None:
         span = self.config.window
         live = session.live(_moment(at - self.config.quiet - span))
         detector.set_membership(
@@ -260,8 +264,15 @@ class IncidentTracker:
         offset: int = 0,
     ) -> list[IncidentRecord]:
         """Incidents, the most recently seen first (status as of now)."""
-        stored = None if status is None else [*status, *(["open", "confirmed"] if "closed" in status else [])]
-        found = [self.current(r) for r in self.store.recent(tenant=tenant, status=stored, limit=limit, offset=offset)]
+        stored = (
+            None
+            if status is None
+            else [*status, *(["open", "confirmed"] if "closed" in status else [])]
+        )
+        found = [
+            self.current(r)
+            for r in self.store.recent(tenant=tenant, status=stored, limit=limit, offset=offset)
+        ]
         return [r for r in found if status is None or r.status in status]
 
     def current(self, record: IncidentRecord) -> IncidentRecord:

@@ -185,7 +185,8 @@ class TicketTriage:
         tenant: str,
         degraded: list[Degraded],
     ) -> IncidentRef | None:
-        assert self.incidents is not None and ticket.id
+        assert self.incidents is not None
+        assert ticket.id
         try:
             return self.incidents.observe(
                 observed_ticket(ticket, vector, classification), tenant=tenant

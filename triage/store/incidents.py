@@ -163,7 +163,9 @@ class IncidentSession:
         statement = incident_tickets.insert().values(**values).returning(incident_tickets.c.seq)
         return int(self.connection.execute(statement).scalar_one())
 
-    def tickets_between(self, after_seq: int, before_seq: int, since: datetime) -> list[StoredTicket]:
+    def tickets_between(
+        self, after_seq: int, before_seq: int, since: datetime
+    ) -> list[StoredTicket]:
         """Tickets stored after ``after_seq`` and before ``before_seq``, not older than
         ``since``, in the order they were stored."""
         query = (
@@ -250,9 +252,7 @@ class IncidentSession:
 
     def update(self, incident_id: int, now: datetime, **values: Any) -> None:
         statement = (
-            incidents.update()
-            .where(incidents.c.id == incident_id)
-            .values(updated_at=now, **values)
+            incidents.update().where(incidents.c.id == incident_id).values(updated_at=now, **values)
         )
         self.connection.execute(statement)
 
@@ -291,8 +291,13 @@ class IncidentSession:
         )
 
     def decide(
-        self, incident_id: int, action: str, actor: str | None, details: Mapping[str, Any],
-        size: int, now: datetime,
+        self,
+        incident_id: int,
+        action: str,
+        actor: str | None,
+        details: Mapping[str, Any],
+        size: int,
+        now: datetime,
     ) -> None:
         self.connection.execute(
             incident_decisions.insert().values(
@@ -335,9 +340,11 @@ class IncidentStore:
 
     def get(self, incident_id: int) -> IncidentRecord | None:
         with self.database.begin() as connection:
-            row = connection.execute(
-                incidents.select().where(incidents.c.id == incident_id)
-            ).mappings().first()
+            row = (
+                connection.execute(incidents.select().where(incidents.c.id == incident_id))
+                .mappings()
+                .first()
+            )
         return None if row is None else _incident(row)
 
     def recent(

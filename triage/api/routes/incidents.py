@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -36,15 +36,19 @@ router = APIRouter(
 ReadKey = Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))]
 AdminKey = Annotated[ApiKey | None, Depends(require_scope(Scope.ADMIN))]
 IncidentId = Annotated[int, Path(ge=1, examples=[7])]
-_NOT_FOUND = {404: error_response("incident_not_found", "no incident 7")}
-_CONFLICT = {409: error_response("incident_conflict", "incident 7 is already dismissed")}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: error_response("incident_not_found", "no incident 7")
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: error_response("incident_conflict", "incident 7 is already dismissed")
+}
 
 
 def incident_out(record: IncidentRecord) -> IncidentOut:
     return IncidentOut(
         id=record.id,
         tenant=record.tenant or None,
-        status=record.status,  # type: ignore[arg-type]
+        status=record.status,
         confirmed=record.confirmed,
         size=record.size,
         first_seen=record.first_seen,
@@ -66,7 +70,7 @@ def _detail_out(detail: IncidentDetail) -> IncidentDetailOut:
         members=[IncidentMemberOut(id=m.ticket_id, at=m.at) for m in detail.members],
         decisions=[
             IncidentDecisionOut(
-                action=d.action,  # type: ignore[arg-type]
+                action=d.action,
                 actor=d.actor,
                 details=d.details,
                 size=d.size,
@@ -78,42 +82,60 @@ def _detail_out(detail: IncidentDetail) -> IncidentDetailOut:
 
 
 def _actor(key: ApiKey | None) -> Actor:
-    return Actor(name=None if key is None else key.name, tenants=None if key is None else key.tenants)
+    return Actor(
+        name=None if key is None else key.name, tenants=None if key is None else key.tenants
+    )
 
 
 @router.get("", response_model=IncidentListOut)
 def list_incidents(
     incidents: IncidentsDep,
     key: ReadKey,
-    status: Annotated[list[IncidentStatus] | None, Query(description="Only these.")] = None,
-    tenant: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[
+        list[IncidentStatus] | None, Query(description="Only these.", examples=[["open"]])
+    ] = None,
+    tenant: Annotated[str | None, Query(max_length=200, examples=["acme"])] = None,
+    limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 50,
+    offset: Annotated[int, Query(ge=0, examples=[0])] = 0,
 ) -> IncidentListOut:
     """Incidents, the most recently seen first (a key bound to tenants sees one of its own)."""
-    scoped = key_tenant(key, tenant) if tenant is not None or key is not None and key.tenants is not None else None
+    scoped = (
+        key_tenant(key, tenant)
+        if tenant is not None or (key is not None and key.tenants is not None)
+        else None
+    )
     found = incidents.recent(tenant=scoped, status=status, limit=limit, offset=offset)
     return IncidentListOut(incidents=[incident_out(r) for r in found])
 
 
 @router.get("/{incident_id}", response_model=IncidentDetailOut, responses=_NOT_FOUND)
-def get_incident(incident_id: IncidentId, incidents: IncidentsDep, key: ReadKey) -> IncidentDetailOut:
+def get_incident(
+    incident_id: IncidentId, incidents: IncidentsDep, key: ReadKey
+) -> IncidentDetailOut:
     """One incident with its member tickets and the decisions staff took on it."""
     return _detail_out(incidents.detail(incident_id, tenants=_actor(key).tenants))
 
 
 @router.post(
-    "/{incident_id}/confirm", response_model=IncidentDetailOut, responses={**_NOT_FOUND, **_CONFLICT}
+    "/{incident_id}/confirm",
+    response_model=IncidentDetailOut,
+    responses={**_NOT_FOUND, **_CONFLICT},
 )
-def confirm_incident(incident_id: IncidentId, incidents: IncidentsDep, key: AdminKey) -> IncidentDetailOut:
+def confirm_incident(
+    incident_id: IncidentId, incidents: IncidentsDep, key: AdminKey
+) -> IncidentDetailOut:
     """Confirm it is one incident (409 if already confirmed, merged or dismissed)."""
     return _detail_out(IncidentActions(incidents).confirm(incident_id, _actor(key)))
 
 
 @router.post(
-    "/{incident_id}/dismiss", response_model=IncidentDetailOut, responses={**_NOT_FOUND, **_CONFLICT}
+    "/{incident_id}/dismiss",
+    response_model=IncidentDetailOut,
+    responses={**_NOT_FOUND, **_CONFLICT},
 )
-def dismiss_incident(incident_id: IncidentId, incidents: IncidentsDep, key: AdminKey) -> IncidentDetailOut:
+def dismiss_incident(
+    incident_id: IncidentId, incidents: IncidentsDep, key: AdminKey
+) -> IncidentDetailOut:
     """Dismiss it as no incident (409 if already dismissed or merged)."""
     return _detail_out(IncidentActions(incidents).dismiss(incident_id, _actor(key)))
 

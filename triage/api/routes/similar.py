@@ -168,7 +168,7 @@ def triage_ticket(
 def _incident_ref(ref: IncidentRef | None) -> IncidentRefOut | None:
     if ref is None:
         return None
-    return IncidentRefOut(id=ref.id, status=ref.status, size=ref.size, opened=ref.opened)  # type: ignore[arg-type]
+    return IncidentRefOut(id=ref.id, status=ref.status, size=ref.size, opened=ref.opened)
 
 
 @router.post(
