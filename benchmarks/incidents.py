@@ -133,6 +133,11 @@ def _score(
     purities = [Counter(ls).most_common(1)[0][1] / len(ls) for ls in labels.values() if ls]
     days = (stream.tickets[-1].at - stream.tickets[0].at) / DAY
     detected = sum(1 for burst in fifth if burst in first_alarm)
+    kinds = {b.id: f"{b.source} ({b.language})" for b in stream.bursts}
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for burst in fifth:
+        by_kind[kinds[burst]][0] += 1
+        by_kind[kinds[burst]][1] += burst in first_alarm
     return {
         "eligible_bursts": len(fifth),
         "detected": detected,
@@ -143,6 +148,7 @@ def _score(
         "delays_minutes": delays_minutes,
         "purities": purities,
         "sizes": [len(ls) for ls in labels.values()],
+        "by_kind": dict(by_kind),
     }
 
 
@@ -153,6 +159,11 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
     delays_m = [d for r in runs for d in r["delays_minutes"]]
     purities = [p for r in runs for p in r["purities"]]
     sizes = [s for r in runs for s in r["sizes"]]
+    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for run in runs:
+        for kind, (n, found) in run["by_kind"].items():
+            kinds[kind][0] += n
+            kinds[kind][1] += found
     return {
         "recall": round(sum(r["detected"] for r in runs) / max(eligible_bursts, 1), 3),
         "eligible_bursts": eligible_bursts,
@@ -165,6 +176,7 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
             sum(p * s for p, s in zip(purities, sizes, strict=True)) / max(sum(sizes), 1), 3
         ),
         "simulated_days": round(days, 1),
+        "recall_by_kind": {kind: f"{found}/{n}" for kind, (n, found) in sorted(kinds.items())},
     }
 
 
