@@ -228,6 +228,20 @@ class Settings(BaseSettings):
         description="A ticket's own time may be at most this far ahead of the server's clock.",
     )
 
+    incident_webhook_url: str | None = Field(
+        None,
+        description="POST incident events (opened, grew, closed) here, Standard Webhooks format.",
+    )
+    incident_webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret of the incident webhook (whsec_<base64>, or plain)."
+    )
+    incident_webhook_max_attempts: int = Field(
+        8, ge=1, description="Tries of an incident event before it is given up."
+    )
+    incident_webhook_backoff_seconds: float = Field(
+        30.0, gt=0, description="First retry delay of an incident event; doubles, at most 1 h."
+    )
+
     # --- drift of the served predictions (GET /v1/metrics/drift) ---
     drift_window: int = Field(
         DEFAULT_WINDOW,

@@ -249,3 +249,75 @@ def test_the_migration_creates_the_tables_the_code_uses(database: Database) -> N
     with database.engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), metadata)
     assert [d for d in diffs if "incident" in repr(d)] == []
+
+
+def test_standard_webhooks_signature_matches_the_published_test_vector() -> None:
+    from triage.webhooks.signatures import standard_webhook_signature
+
+    signature = standard_webhook_signature(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330,
+        b'{"test": 2432232314}',
+    )
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_open_growth_and_close_are_sent_signed_and_retried_with_backoff(
+    database: Database, clock: Clock
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    import httpx
+
+    from triage.service.incident_webhooks import IncidentWebhookSender
+    from triage.store.incident_events import IncidentEventStore
+
+    secret = "whsec_" + base64.b64encode(b"incident-secret").decode()
+    received: list[httpx.Request] = []
+    down = {"left": 1}  # the receiver fails the first request
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        if down["left"]:
+            down["left"] -= 1
+            return httpx.Response(503)
+        return httpx.Response(204)
+
+    tracker = IncidentTracker(IncidentStore(database), IncidentConfig(), clock=clock, events=True)
+    _surge(tracker, clock, "vpn", _topic(1), 6)
+    clock.now += timedelta(minutes=40)
+    tracker.observe(_ticket("other", _topic(50), 1, 50))  # closes the quiet incident
+    events = IncidentEventStore(database)
+    sender = IncidentWebhookSender(
+        events,
+        "https://ops.example/hook",
+        secret,
+        backoff=timedelta(0),
+        transport=httpx.MockTransport(receiver),
+        clock=clock,
+    )
+    try:
+        while sender.send_due():
+            pass
+    finally:
+        sender.stop()
+    stored = events.all()
+    assert [e["event"] for e in stored] == ["incident.opened", "incident.grew", "incident.closed"]
+    assert all(e["status"] == "sent" for e in stored)
+    assert stored[0]["attempts"] == 2  # the 503, then the retry
+    tries = [r for r in received if r.headers["webhook-id"] == f"incident_event_{stored[0]['id']}"]
+    assert len(tries) == 2  # one id across the retry (receivers deduplicate on it)
+    assert len(received) == 4
+    for request in received:
+        signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode()
+        digest = hmac.new(b"incident-secret", signed + request.content, hashlib.sha256).digest()
+        assert request.headers["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
+    closed = [r for r in received if r.headers["webhook-id"] == f"incident_event_{stored[2]['id']}"]
+    body = json.loads(closed[0].content)
+    assert body["type"] == "incident.closed"
+    assert body["data"]["status"] == "closed"
+    assert body["data"]["size"] == 6

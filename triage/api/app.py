@@ -33,6 +33,7 @@ from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
 from triage.core.auth import refuse_open
 from triage.service import DriftReport, TriageService
+from triage.service.incident_webhooks import IncidentWebhookSender
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.lifecycle import ModelLifecycle, Served
@@ -180,6 +181,10 @@ def _start_background(
         webhook_runner.start()
         app.state.job_runner, app.state.webhook_runner = runner, webhook_runner
         started += [runner, webhook_runner]
+    sender = IncidentWebhookSender.from_settings(app.state.database, settings)
+    if sender is not None and settings.jobs_worker:  # one sender per process that runs jobs
+        sender.start()
+        started.append(sender)
     if settings.webhook_insecure_sources:
         log.warning(
             "webhooks from %s are accepted WITHOUT a signature check (insecure)",

@@ -113,6 +113,24 @@ def _summary_row(summary: IncidentSummary) -> IncidentSummaryRow:
     )
 
 
+def incident_payload(record: IncidentRecord) -> dict[str, object]:
+    """An incident as the outbound webhook's ``data`` (and the API's list) shows it."""
+    return {
+        "id": record.id,
+        "tenant": record.tenant or None,
+        "status": record.status,
+        "confirmed": record.confirmed,
+        "size": record.size,
+        "first_seen": record.first_seen.isoformat(),
+        "last_seen": record.last_seen.isoformat(),
+        "growth_per_10min": record.growth_per_10min,
+        "terms": record.terms,
+        "category": record.category,
+        "tier": record.tier,
+        "parent_ticket_id": record.parent_ticket_id,
+    }
+
+
 @dataclass
 class _Window:
     detector: IncidentDetector
@@ -123,17 +141,27 @@ class IncidentTracker:
     """Finds incidents among triaged tickets and applies staff decisions to them."""
 
     def __init__(
-        self, store: IncidentStore, config: IncidentConfig | None = None, *, clock: Clock = utcnow
+        self,
+        store: IncidentStore,
+        config: IncidentConfig | None = None,
+        *,
+        clock: Clock = utcnow,
+        events: bool = False,
     ) -> None:
         self.store = store
         self.config = config or IncidentConfig()
         self.clock = clock
+        self.events = events  # queue outbound events (the incident webhook is configured)
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()  # one thread of this process in a window at a time
 
     @classmethod
     def from_settings(cls, database: Database, settings: Settings) -> IncidentTracker:
-        return cls(IncidentStore(database), settings.incident_config())
+        return cls(
+            IncidentStore(database),
+            settings.incident_config(),
+            events=bool(settings.incident_webhook_url),
+        )
 
     # --- detection ---------------------------------------------------------------------
 
@@ -157,7 +185,8 @@ class IncidentTracker:
         self, ticket: ObservedTicket, tenant: str, vector: np.ndarray, at: float, now: datetime
     ) -> IncidentRef | None:
         with self.store.locked(tenant) as session:
-            session.close_quiet(now - timedelta(seconds=self.config.quiet), now)
+            for closed in session.close_quiet(now - timedelta(seconds=self.config.quiet), now):
+                self._emit(session, closed, "incident.closed", now)
             seen = session.find_ticket(ticket.ticket_id)
             if seen is not None:
                 return self._ref(session, seen.incident_id)
@@ -209,6 +238,7 @@ class IncidentTracker:
         if found.kind == "joined" and found.incident_id is not None:
             session.assign(found.incident_id, [ticket_id])
             self._summarise(session, detector, found.incident_id, now)
+            self._emit(session, found.incident_id, "incident.grew", now)
             return self._ref(session, found.incident_id)
         if found.kind == "opened":
             rows = [detector.window.row(m) for m in found.members]
@@ -218,6 +248,7 @@ class IncidentTracker:
                 raise RuntimeError("incident members were taken concurrently")  # the lock forbids
             record = session.get(incident_id)
             assert record is not None
+            self._emit(session, incident_id, "incident.opened", now)
             return IncidentRef(incident_id, record.status, record.size, opened=True)
         return None
 
@@ -237,6 +268,11 @@ class IncidentTracker:
         if detector is None or detector.window.dim != tickets[0].vector.shape[0]:
             detector = IncidentDetector(self.config, tickets[0].vector.shape[0])
         return _summary_row(detector.summary(tickets))
+
+    def _emit(self, session: IncidentSession, incident_id: int, event: str, now: datetime) -> None:
+        record = session.get(incident_id) if self.events else None
+        if record is not None and record.status != "dismissed":
+            session.emit(incident_id, event, incident_payload(record), now)
 
     def _ref(self, session: IncidentSession, incident_id: int | None) -> IncidentRef | None:
         if incident_id is None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
+from triage.store import incident_events
 from triage.store.database import Database
 from triage.store.schema import (
     incident_decisions,
@@ -289,6 +290,10 @@ class IncidentSession:
                 incident_tickets.c.tenant == self.tenant, incident_tickets.c.at < before
             )
         )
+
+    def emit(self, incident_id: int, event: str, payload: Mapping[str, Any], now: datetime) -> None:
+        """Queue an outbound event with this transaction's change."""
+        incident_events.emit(self.connection, incident_id, event, payload, now)
 
     def decide(
         self,

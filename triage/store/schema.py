@@ -272,3 +272,22 @@ incident_locks = sa.Table(
     sa.Column("tenant", sa.String(200), primary_key=True),
     sa.Column("version", sa.BigInteger, nullable=False),
 )
+
+# Outbound incident events (open, growth, close) for TRIAGE_INCIDENT_WEBHOOK_URL, written in the
+# transaction that changed the incident and sent from here, retried with backoff: an event is
+# never lost to a crash between the change and the request.
+incident_events = sa.Table(
+    "incident_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_at", UtcDateTime, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Index(None, "status", "next_at"),
+)

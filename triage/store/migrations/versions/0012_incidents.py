@@ -1,4 +1,5 @@
-"""Incident detection: the window of recent tickets, incidents, staff decisions, locks.
+"""Incident detection: the window of recent tickets, incidents, staff decisions, locks, and
+the outbound events of the incident webhook.
 
 Revision ID: 0012
 Revises: 0009
@@ -81,8 +82,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant", name="pk_incident_locks"),
     )
 
+    op.create_table(
+        "incident_events",
+        sa.Column("id", _ID, nullable=False, autoincrement=True),
+        sa.Column("incident_id", sa.BigInteger, nullable=False),
+        sa.Column("event", sa.String(32), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_at", UtcDateTime, nullable=False),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("sent_at", UtcDateTime, nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_incident_events"),
+    )
+    op.create_index("ix_incident_events_status_next_at", "incident_events", ["status", "next_at"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_incident_events_status_next_at", table_name="incident_events")
+    op.drop_table("incident_events")
     op.drop_table("incident_locks")
     op.drop_index("ix_incident_decisions_incident_id", table_name="incident_decisions")
     op.drop_table("incident_decisions")
