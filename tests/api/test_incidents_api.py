@@ -63,6 +63,10 @@ def test_a_surge_over_the_api_becomes_one_incident_staff_can_decide_on(
     assert second.json()["error"]["message"] == f"incident {opened['id']} is already dismissed"
     assert "triage_incidents_open 0.0" in client.get("/metrics").text
 
+    assert client.delete("/v1/tickets/INC-0").status_code == 200  # forgotten everywhere
+    members = client.get(f"/v1/incidents/{opened['id']}").json()["members"]
+    assert [m["id"] for m in members] == [f"INC-{i}" for i in range(1, 6)]
+
     missing = client.get("/v1/incidents/99999")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "incident_not_found"

@@ -200,6 +200,8 @@ class IncidentTracker:
                 ticket_terms(ticket.text),
             )
             seq = session.insert_ticket(stored)
+            if seq % 256 == 0:  # now and then: older tickets no longer count for anything
+                session.forget_before(now - timedelta(seconds=self.config.history * 2))
             window = self._replay(session, vector.shape[0], seq, now)
             window.detector.add(_window_ticket(stored))
             window.seq = seq

@@ -388,6 +388,14 @@ class IncidentStore:
             found = connection.execute(query).scalar()
         return None if found is None else int(found)
 
+    def forget(self, ticket_id: str, *, tenant: str | None = None) -> int:
+        """Remove a ticket from the window (in every tenant unless one is given)."""
+        where = [incident_tickets.c.ticket_id == ticket_id]
+        if tenant is not None:
+            where.append(incident_tickets.c.tenant == tenant)
+        with self.database.begin() as connection:
+            return int(connection.execute(incident_tickets.delete().where(*where)).rowcount)
+
     def decisions(self, incident_id: int) -> list[DecisionRecord]:
         query = (
             incident_decisions.select()

@@ -207,6 +207,7 @@ def delete_ticket(
     triaged: TriagedStoreDep,
     deliveries: DeliveryStoreDep,
     jobs: JobStoreDep,
+    incidents: OptionalIncidentsDep,
     tenant: Annotated[
         str | None,
         Query(description="Only in this tenant; default: in every tenant.", examples=["acme"]),
@@ -224,6 +225,7 @@ def delete_ticket(
         triaged=triaged,
         deliveries=deliveries,
         jobs=jobs,
+        incidents=None if incidents is None else incidents.store,
     )
     if not forgotten.found:
         raise TicketNotFoundError(f"no stored ticket {ticket_id!r}")
