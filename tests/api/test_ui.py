@@ -552,3 +552,9 @@ def test_the_queue_shows_open_incidents_at_the_top(ui: TestClient) -> None:
     assert "5 tickets" in panel
     assert "vpn" in panel
     assert "SURGE-" in panel  # the suggested parent
+    page = ui.get("/ui/queue")
+    switched = ui.post(
+        "/ui/lang", data={"csrf": csrf(page), "lang": "id", "next": "/ui/queue"}
+    ).text
+    assert "Insiden terbuka" in switched
+    assert "5 tiket" in switched

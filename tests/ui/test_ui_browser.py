@@ -31,7 +31,13 @@ from triage.store.schema import feedback as feedback_table
 from triage.store.schema import utcnow
 
 SURGE = "GlobalProtect says the VPN gateway is unreachable, I cannot connect "
-SURGE_PLACES = ("from home", "from the Jakarta office", "at the airport", "from home again", "today")
+SURGE_PLACES = (
+    "from home",
+    "from the Jakarta office",
+    "at the airport",
+    "from home again",
+    "today",
+)
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
