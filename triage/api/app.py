@@ -90,7 +90,6 @@ def create_app(
     install_landing(app)
     for router in (
         health.router,
-        incidents.router,
         classify.router,
         served_model.router,
         model_versions.router,
@@ -100,6 +99,7 @@ def create_app(
         metrics_route.router,
         staff_router,  # the staff page, /ui/
         webhooks.router,
+        incidents.router,
     ):
         app.include_router(router)
     _install_middleware(app, settings, metrics)
