@@ -163,3 +163,15 @@ def test_summary_names_terms_per_language_category_tier_and_a_central_parent(
     assert (summary.category, summary.tier) == ("network", "L2")
     assert summary.parent_ticket_id == "t2"  # the member the others are closest to
     assert summary.growth_per_10min == 5
+
+
+def test_members_embedded_by_an_earlier_model_do_not_break_the_summary(
+    rng: np.random.Generator,
+) -> None:
+    detector = IncidentDetector(CONFIG, DIM)
+    old = [_ticket(f"old{i}", i * MINUTE, _unit(rng.normal(size=16))) for i in range(2)]
+    vpn = _unit(rng.normal(size=DIM))
+    new = [_ticket(f"new{i}", (5 + i) * MINUTE, _near(vpn, rng)) for i in range(3)]
+    summary = detector.summary([*old, *new])
+    assert len(summary.members) == 5
+    assert summary.parent_ticket_id in {"new0", "new1", "new2"}

@@ -242,6 +242,8 @@ def _most_common(values: Iterable[str | None]) -> str | None:
 
 
 def _medoid(members: Sequence[WindowTicket]) -> str:
-    vectors = np.stack([t.vector for t in members])
+    # Members embedded by an earlier model (another dimension) cannot be compared: left out.
+    comparable = [t for t in members if t.vector.shape == members[-1].vector.shape]
+    vectors = np.stack([t.vector for t in comparable])
     closeness = (vectors @ vectors.T).sum(axis=1)
-    return members[int(np.argmax(closeness))].ticket_id  # the earliest of equals
+    return comparable[int(np.argmax(closeness))].ticket_id  # the earliest of equals
