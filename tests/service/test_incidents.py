@@ -321,3 +321,16 @@ def test_open_growth_and_close_are_sent_signed_and_retried_with_backoff(
     assert body["type"] == "incident.closed"
     assert body["data"]["status"] == "closed"
     assert body["data"]["size"] == 6
+
+
+def test_a_large_incident_keeps_its_exact_size_and_first_seen(
+    tracker: IncidentTracker, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import triage.service.incidents as incidents_module
+
+    monkeypatch.setattr(incidents_module, "SUMMARY_MEMBERS", 3)  # summaries from the latest 3
+    refs = _surge(tracker, clock, "vpn", _topic(1), 8)
+    assert refs[-1] is not None
+    record = tracker.detail(refs[-1].id).incident
+    assert record.size == 8
+    assert record.first_seen == START

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -40,6 +40,7 @@ from triage.store.incidents import (
 from triage.store.schema import utcnow
 
 Clock = Callable[[], datetime]
+SUMMARY_MEMBERS = 200  # the latest members a join recomputes the summary from
 
 
 @dataclass(frozen=True)
@@ -257,9 +258,17 @@ class IncidentTracker:
     def _summarise(
         self, session: IncidentSession, detector: IncidentDetector, incident_id: int, now: datetime
     ) -> None:
-        members = [_window_ticket(t) for t in session.members(incident_id)]
-        if members:
-            session.set_summary(incident_id, _summary_row(detector.summary(members)), now)
+        """Its summary after a ticket joined, from its latest members (a join costs the same
+        at 20 members as at 2,000); size and first seen stay exact."""
+        latest = session.members(incident_id, latest=SUMMARY_MEMBERS)
+        if not latest:
+            return
+        row = _summary_row(detector.summary([_window_ticket(t) for t in latest]))
+        if len(latest) == SUMMARY_MEMBERS:
+            record = session.get(incident_id)
+            first = row.first_seen if record is None else min(record.first_seen, row.first_seen)
+            row = replace(row, size=session.count(incident_id), first_seen=first)
+        session.set_summary(incident_id, row, now)
 
     def summary_row(self, tenant: str, members: Sequence[StoredTicket]) -> IncidentSummaryRow:
         """An incident's summary columns from its members (terms weighed against the
