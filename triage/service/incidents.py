@@ -240,6 +240,8 @@ class IncidentTracker:
         found = detector.assess(ticket_id)
         if found.kind == "joined" and found.incident_id is not None:
             session.assign(found.incident_id, [ticket_id])
+            window = detector.window
+            window.incident[window.rows[ticket_id]] = found.incident_id
             self._summarise(session, detector, found.incident_id, now)
             self._emit(session, found.incident_id, "incident.grew", now)
             return self._ref(session, found.incident_id)
@@ -258,16 +260,22 @@ class IncidentTracker:
     def _summarise(
         self, session: IncidentSession, detector: IncidentDetector, incident_id: int, now: datetime
     ) -> None:
-        """Its summary after a ticket joined, from its latest members (a join costs the same
-        at 20 members as at 2,000); size and first seen stay exact."""
-        latest = session.members(incident_id, latest=SUMMARY_MEMBERS)
-        if not latest:
+        """Its summary after a ticket joined, from its members within the window around the
+        ticket (in memory, the latest 200: a join reads no vectors back and costs the same at
+        20 members as at 2,000); size, first and last seen stay exact."""
+        window = detector.window
+        rows = np.flatnonzero(window.incident[: len(window)] == incident_id)
+        latest = sorted((window.tickets[r] for r in rows), key=lambda t: (t.at, t.ticket_id))
+        record = session.get(incident_id)
+        if not latest or record is None:
             return
-        row = _summary_row(detector.summary([_window_ticket(t) for t in latest]))
-        if len(latest) == SUMMARY_MEMBERS:
-            record = session.get(incident_id)
-            first = row.first_seen if record is None else min(record.first_seen, row.first_seen)
-            row = replace(row, size=session.count(incident_id), first_seen=first)
+        row = _summary_row(detector.summary(latest[-SUMMARY_MEMBERS:]))
+        row = replace(
+            row,
+            size=session.count(incident_id),
+            first_seen=min(record.first_seen, row.first_seen),
+            last_seen=max(record.last_seen, row.last_seen),
+        )
         session.set_summary(incident_id, row, now)
 
     def summary_row(self, tenant: str, members: Sequence[StoredTicket]) -> IncidentSummaryRow:

@@ -199,16 +199,13 @@ class IncidentSession:
         )
         return {str(t): int(i) for t, i in self.connection.execute(query).all()}
 
-    def members(self, incident_id: int, *, latest: int | None = None) -> list[StoredTicket]:
-        """The incident's tickets by time (only the ``latest`` so many, if given)."""
-        query = incident_tickets.select().where(incident_tickets.c.incident_id == incident_id)
-        if latest is not None:
-            query = query.order_by(
-                incident_tickets.c.at.desc(), incident_tickets.c.ticket_id.desc()
-            ).limit(latest)
-            rows = self.connection.execute(query).mappings().all()
-            return [_ticket(row) for row in reversed(rows)]
-        query = query.order_by(incident_tickets.c.at, incident_tickets.c.ticket_id)
+    def members(self, incident_id: int) -> list[StoredTicket]:
+        """The incident's tickets by time."""
+        query = (
+            incident_tickets.select()
+            .where(incident_tickets.c.incident_id == incident_id)
+            .order_by(incident_tickets.c.at, incident_tickets.c.ticket_id)
+        )
         return [_ticket(row) for row in self.connection.execute(query).mappings()]
 
     def count(self, incident_id: int) -> int:
