@@ -18,6 +18,7 @@ from triage.core.drift import (
     DriftConfig,
 )
 from triage.core.embeddings import DEFAULT_EMBEDDER
+from triage.core.incident_detector import IncidentConfig
 from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
 from triage.webhooks.config import WRITEBACK_SOURCES, WritebackTarget
 
@@ -191,6 +192,56 @@ class Settings(BaseSettings):
         72.0, gt=0, description="Open tickets this recent are checked for duplicates (and kept)."
     )
 
+    # --- incident detection (GET /v1/incidents) ---
+    incidents: bool = Field(
+        True,
+        description="Find incidents (surges of similar tickets) among triaged tickets with an id.",
+    )
+    incident_min_size: int = Field(
+        IncidentConfig.min_size, ge=2, description="Tickets needed to open an incident."
+    )
+    incident_window_minutes: float = Field(
+        IncidentConfig.window / 60, gt=0, description="They must arrive within this window."
+    )
+    incident_tightness: float = Field(
+        IncidentConfig.tightness,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity at or above which two tickets count as the same problem.",
+    )
+    incident_rate_ratio: float = Field(
+        IncidentConfig.rate_ratio,
+        ge=0,
+        description="How many times its background rate a group must arrive at to open.",
+    )
+    incident_quiet_minutes: float = Field(
+        IncidentConfig.quiet / 60, gt=0, description="An incident closes after this long quiet."
+    )
+    incident_history_hours: float = Field(
+        IncidentConfig.history / 3600,
+        gt=0,
+        description="Tickets kept for detection (the background rate is measured over them).",
+    )
+    incident_max_skew_minutes: float = Field(
+        IncidentConfig.max_skew / 60,
+        ge=0,
+        description="A ticket's own time may be at most this far ahead of the server's clock.",
+    )
+
+    incident_webhook_url: str | None = Field(
+        None,
+        description="POST incident events (opened, grew, closed) here, Standard Webhooks format.",
+    )
+    incident_webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret of the incident webhook (whsec_<base64>, or plain)."
+    )
+    incident_webhook_max_attempts: int = Field(
+        8, ge=1, description="Tries of an incident event before it is given up."
+    )
+    incident_webhook_backoff_seconds: float = Field(
+        30.0, gt=0, description="First retry delay of an incident event; doubles, at most 1 h."
+    )
+
     # --- drift of the served predictions (GET /v1/metrics/drift) ---
     drift_window: int = Field(
         DEFAULT_WINDOW,
@@ -323,6 +374,18 @@ class Settings(BaseSettings):
             window=self.drift_window,
             threshold=self.drift_psi_threshold,
             min_predictions=self.drift_min_predictions,
+        )
+
+    def incident_config(self) -> IncidentConfig:
+        """Incident detection's thresholds, in seconds."""
+        return IncidentConfig(
+            min_size=self.incident_min_size,
+            window=self.incident_window_minutes * 60,
+            tightness=self.incident_tightness,
+            rate_ratio=self.incident_rate_ratio,
+            quiet=self.incident_quiet_minutes * 60,
+            history=max(self.incident_history_hours * 3600, self.incident_window_minutes * 120),
+            max_skew=self.incident_max_skew_minutes * 60,
         )
 
     def webhook_max_age(self, source: str) -> float:

@@ -540,3 +540,21 @@ def test_signing_out_ends_every_copy_of_the_session(ui: TestClient) -> None:
     ui.cookies.clear()
     assert sign_in(ui).status_code == 303  # a new sign-in is a new session
     assert "Signed in as lina" in ui.get("/ui/").text
+
+
+def test_the_queue_shows_open_incidents_at_the_top(ui: TestClient) -> None:
+    sign_in(ui)
+    assert "No open incident." in ui.get("/ui/queue").text
+    for i in range(5):
+        triage(ui, ticket_id=f"SURGE-{i}", **VPN)
+    page = ui.get("/ui/queue").text
+    panel = page[page.index('id="incidents-title"') : page.index('id="queue-title"')]
+    assert "5 tickets" in panel
+    assert "vpn" in panel
+    assert "SURGE-" in panel  # the suggested parent
+    page = ui.get("/ui/queue")
+    switched = ui.post(
+        "/ui/lang", data={"csrf": csrf(page), "lang": "id", "next": "/ui/queue"}
+    ).text
+    assert "Insiden terbuka" in switched
+    assert "5 tiket" in switched

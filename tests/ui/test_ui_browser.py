@@ -30,6 +30,14 @@ from triage.store.feedback import Feedback, FeedbackStore
 from triage.store.schema import feedback as feedback_table
 from triage.store.schema import utcnow
 
+SURGE = "GlobalProtect says the VPN gateway is unreachable, I cannot connect "
+SURGE_PLACES = (
+    "from home",
+    "from the Jakarta office",
+    "at the airport",
+    "from home again",
+    "today",
+)
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -154,6 +162,9 @@ def _seed(app_settings: Settings, service: TriageService) -> None:
         )
         for i, (subject, body) in enumerate(INCOMING):
             ticket = {"id": f"INC-{1000 + i}", "subject": subject, "body": body}
+            assert client.post("/v1/triage", json=ticket, headers=headers).status_code == 200
+        for i, where in enumerate(SURGE_PLACES):  # the VPN goes down: an incident opens
+            ticket = {"id": f"INC-{1100 + i}", "subject": "VPN down", "body": SURGE + where}
             assert client.post("/v1/triage", json=ticket, headers=headers).status_code == 200
     labels = {"category": service.model.labels("category"), "tier": service.model.labels("tier")}
     items = []
@@ -349,6 +360,9 @@ def test_staff_triage_a_ticket_correct_its_tier_and_work_the_queue(
     assert "Precision" in quality.text
     assert "Coverage" in quality.text
     _screenshot(browser, tmp_path, "ui-queue.png")
+    incidents = find(".incidents")
+    assert "5 tickets" in incidents.text
+    assert "vpn" in incidents.text
 
     tab = find(".tabs .tab-review")
     expected = int(tab.find_element(By.CSS_SELECTOR, ".count").text)

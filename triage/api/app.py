@@ -22,6 +22,7 @@ from triage.api.routes import (
     classify,
     feedback,
     health,
+    incidents,
     jobs,
     model_versions,
     served_model,
@@ -32,6 +33,8 @@ from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
 from triage.core.auth import refuse_open
 from triage.service import DriftReport, TriageService
+from triage.service.incident_webhooks import IncidentWebhookSender
+from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.lifecycle import ModelLifecycle, Served
 from triage.service.webhook_runner import WebhookRunner
@@ -79,7 +82,7 @@ def create_app(
         docs_url=None,  # served from installed files by install_landing, not from a CDN
         redoc_url=None,
     )
-    metrics = Metrics(drift=lambda: _drift_report(app))
+    metrics = Metrics(drift=lambda: _drift_report(app), incidents=lambda: _incident_counts(app))
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -96,6 +99,7 @@ def create_app(
         metrics_route.router,
         staff_router,  # the staff page, /ui/
         webhooks.router,
+        incidents.router,
     ):
         app.include_router(router)
     _install_middleware(app, settings, metrics)
@@ -133,6 +137,11 @@ def _drift_report(app: FastAPI) -> DriftReport | None:
     return None if service is None else service.drift_report()
 
 
+def _incident_counts(app: FastAPI) -> tuple[int, int] | None:
+    tracker: IncidentTracker | None = getattr(app.state, "incidents", None)
+    return None if tracker is None else tracker.counts()
+
+
 def _open_stores(app: FastAPI, settings: Settings) -> Database:
     database = Database.from_settings(settings)
     log.info("database %s at revision %s", database.describe(), database.revision())
@@ -140,6 +149,9 @@ def _open_stores(app: FastAPI, settings: Settings) -> Database:
     app.state.jobs = JobStore(database)
     app.state.deliveries = DeliveryStore(database)
     app.state.database = database
+    app.state.incidents = (
+        IncidentTracker.from_settings(database, settings) if settings.incidents else None
+    )
     return database
 
 
@@ -163,11 +175,16 @@ def _start_background(
             app.state.deliveries,
             lambda: getattr(app.state, "service", None),
             settings,
+            incidents=app.state.incidents,
         )
         runner.start()
         webhook_runner.start()
         app.state.job_runner, app.state.webhook_runner = runner, webhook_runner
         started += [runner, webhook_runner]
+    sender = IncidentWebhookSender.from_settings(app.state.database, settings)
+    if sender is not None and settings.jobs_worker:  # one sender per process that runs jobs
+        sender.start()
+        started.append(sender)
     if settings.webhook_insecure_sources:
         log.warning(
             "webhooks from %s are accepted WITHOUT a signature check (insecure)",

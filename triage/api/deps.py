@@ -9,8 +9,15 @@ from fastapi import Depends, Request
 
 from triage.api.metrics import Metrics
 from triage.core.auth import ApiKey, Scope, find_key, presented_key
-from triage.core.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
+from triage.core.errors import (
+    ForbiddenError,
+    IncidentNotFoundError,
+    ModelNotFoundError,
+    TriageError,
+    UnauthorizedError,
+)
 from triage.service import TriageService
+from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.jobs import JobQueue
 from triage.service.lifecycle import ModelLifecycle
@@ -83,6 +90,18 @@ def get_triaged_store(request: Request) -> TriagedStore:
     return TriagedStore.from_settings(request.app.state.database, get_app_settings(request))
 
 
+def get_incidents(request: Request) -> IncidentTracker | None:
+    tracker: IncidentTracker | None = getattr(request.app.state, "incidents", None)
+    return tracker
+
+
+def require_incidents(request: Request) -> IncidentTracker:
+    tracker = get_incidents(request)
+    if tracker is None:
+        raise IncidentNotFoundError("incident detection is off (TRIAGE_INCIDENTS=false)")
+    return tracker
+
+
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
 async def get_delivery_store(request: Request) -> DeliveryStore:
     store: DeliveryStore = request.app.state.deliveries
@@ -104,6 +123,8 @@ JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+IncidentsDep = Annotated[IncidentTracker, Depends(require_incidents)]
+OptionalIncidentsDep = Annotated[IncidentTracker | None, Depends(get_incidents)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 

@@ -19,6 +19,8 @@ from triage.core.errors import (
     DeliveryNotFoundError,
     EmbedderUnavailableError,
     ForbiddenError,
+    IncidentConflictError,
+    IncidentNotFoundError,
     InvalidTicketError,
     JobNotFoundError,
     ModelNotFoundError,
@@ -56,6 +58,8 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     DeliveryNotFoundError: 404,
     WebhookSourceDisabledError: 403,
     WebhookPayloadError: 422,
+    IncidentNotFoundError: 404,
+    IncidentConflictError: 409,
 }
 _HTTP_CODES = {
     400: "bad_request",

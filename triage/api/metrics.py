@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from triage.core.errors import StoreUnavailableError
 from triage.service import Classification, DriftReport
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -23,10 +24,16 @@ class Metrics:
     ``drift``: the served model's drift report, read at each scrape (None: no model).
     """
 
-    def __init__(self, drift: Callable[[], DriftReport | None] | None = None) -> None:
+    def __init__(
+        self,
+        drift: Callable[[], DriftReport | None] | None = None,
+        incidents: Callable[[], tuple[int, int] | None] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         if drift is not None:
             self.registry.register(DriftCollector(drift))
+        if incidents is not None:
+            self.registry.register(IncidentCollector(incidents))
         self.requests = Counter(
             "triage_requests",
             "HTTP requests by route template, method and status.",
@@ -126,6 +133,38 @@ class DriftCollector(Collector):
             gauge(
                 "triage_drift_reference_mean_confidence",
                 "Mean confidence on the training rows, out of fold.",
+            ),
+        ]
+
+
+class IncidentCollector(Collector):
+    """Open incidents and incidents opened in the last hour, read from the database at each
+    scrape (every replica reports the same figures; alert on the max, not the sum)."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int] | None]) -> None:
+        self.counts = counts
+
+    def describe(self) -> Iterable[Metric]:
+        return self._families()
+
+    def collect(self) -> Iterable[Metric]:
+        families = self._families()
+        try:
+            counts = self.counts()
+        except StoreUnavailableError:  # a scrape must not fail with the database
+            return []
+        if counts is None:
+            return []
+        families[0].add_metric([], counts[0])
+        families[1].add_metric([], counts[1])
+        return families
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily("triage_incidents_open", "Incidents open now (open or confirmed)."),
+            GaugeMetricFamily(
+                "triage_incidents_opened_last_hour", "Incidents opened in the last hour."
             ),
         ]
 

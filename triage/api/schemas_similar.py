@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from triage.api.schemas import CLASSIFICATION_EXAMPLE, ClassificationOut
 
@@ -90,6 +90,12 @@ class TriageIn(SimilarIn):
     """Classification and similar tickets in one call (one embedding pass)."""
 
     explain: bool = Field(False, description="Also explain each head's answer.")
+    created_at: AwareDatetime | None = Field(
+        None,
+        description="When the requester wrote the ticket, for incident detection (default: "
+        "now). At most TRIAGE_INCIDENT_MAX_SKEW_MINUTES ahead of the server's clock and "
+        "TRIAGE_INCIDENT_HISTORY_HOURS behind it; further is taken as that bound.",
+    )
 
 
 class MatchOut(BaseModel):
@@ -140,6 +146,13 @@ class SimilarOut(BaseModel):
     backend: Literal["embedded", "pgvector"]
 
 
+class IncidentRefOut(BaseModel):
+    id: int = Field(description="See GET /v1/incidents/{id}.")
+    status: Literal["open", "confirmed", "dismissed", "merged", "closed"]
+    size: int = Field(description="Member tickets, this one included.")
+    opened: bool = Field(description="This ticket's arrival opened the incident.")
+
+
 class TriageOut(SimilarOut):
     model_config = ConfigDict(
         json_schema_extra={
@@ -156,14 +169,20 @@ class TriageOut(SimilarOut):
     )
 
     classification: ClassificationOut
-    degraded: list[Literal["similar", "queue"]] = Field(
+    degraded: list[Literal["similar", "queue", "incidents"]] = Field(
         default_factory=list,
         description="Parts missing from this answer because the database was unreachable; "
         "empty when the answer is whole. 'similar': no similar tickets or duplicates were "
         "searched (both lists are empty) and the ticket was not kept for duplicate detection; "
-        "'queue': the ticket was not added to the staff page's queue. The classification "
+        "'queue': the ticket was not added to the staff page's queue; 'incidents': it was not "
+        "checked for an incident. The classification "
         "never needs the database.",
         examples=[[], ["similar", "queue"]],
+    )
+    incident: IncidentRefOut | None = Field(
+        None,
+        description="The incident (surge of similar tickets) this ticket is in; null when it is "
+        "in none, or has no id, or `remember` is off.",
     )
 
 

@@ -125,13 +125,20 @@ def worker() -> None:
         database = Database.from_settings(settings)
     except TriageError as exc:
         raise fail(exc) from exc
+    from triage.service.incident_webhooks import IncidentWebhookSender
+
     runner, webhook_runner = _runners(settings, database, lifecycle)
     webhook_runner.start()
+    sender = IncidentWebhookSender.from_settings(database, settings)
+    if sender is not None:
+        sender.start()
     watcher = _watcher(settings, lifecycle)
 
     def stop(*_: object) -> None:
         runner.stop()
         webhook_runner.stop()
+        if sender is not None:
+            sender.stop()
 
     signal.signal(signal.SIGTERM, stop)
     say(f"worker {runner.name}: model {service.model.version}, database {database.describe()}")
@@ -158,8 +165,11 @@ def _runners(
 
     store = JobStore(database)
     runner = JobRunner.for_backlog(store, lambda: lifecycle.service, settings)
+    from triage.service.incidents import IncidentTracker
+
+    incidents = IncidentTracker.from_settings(database, settings) if settings.incidents else None
     webhook_runner = WebhookRunner.from_settings(
-        store, DeliveryStore(database), lambda: lifecycle.service, settings
+        store, DeliveryStore(database), lambda: lifecycle.service, settings, incidents=incidents
     )
     return runner, webhook_runner
 

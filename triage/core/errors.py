@@ -155,3 +155,16 @@ class UnsafeBindError(TriageError):
     """Asked to listen beyond loopback with no API keys: the API would be open to the network."""
 
     code = "unsafe_bind"
+
+
+class IncidentNotFoundError(TriageError):
+    """No incident with that id (in the caller's tenants)."""
+
+    code = "incident_not_found"
+
+
+class IncidentConflictError(TriageError):
+    """A staff action the incident's state forbids: dismissing it twice, merging it into
+    itself or into a merged one, splitting off tickets it does not hold."""
+
+    code = "incident_conflict"

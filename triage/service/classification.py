@@ -180,7 +180,17 @@ class TriageService:
         self, tickets: Sequence[Ticket], *, explain: bool = False
     ) -> list[Classification | TriageError]:
         """Like ``classify_many``, but an invalid ticket yields its error in its place."""
-        outcomes: list[Classification | TriageError | None] = []
+        return [
+            outcome if isinstance(outcome, TriageError) else outcome[0]
+            for outcome in self.classify_each_embedded(tickets, explain=explain)
+        ]
+
+    def classify_each_embedded(
+        self, tickets: Sequence[Ticket], *, explain: bool = False
+    ) -> list[tuple[Classification, np.ndarray] | TriageError]:
+        """``classify_each`` with each valid ticket's embedding beside its classification
+        (for what reuses it, such as incident detection)."""
+        outcomes: list[TriageError | None] = []
         valid: list[Ticket] = []
         for ticket in tickets:
             try:
@@ -190,7 +200,14 @@ class TriageService:
             else:
                 outcomes.append(None)
                 valid.append(ticket)
-        classified = iter(self.classify_many(valid, explain=explain) if valid else [])
+        if not valid:
+            return [outcome for outcome in outcomes if outcome is not None]
+        vectors = self.embed(self.texts(valid))
+        classified = iter(
+            zip(
+                self.classify_many(valid, explain=explain, embeddings=vectors), vectors, strict=True
+            )
+        )
         return [next(classified) if outcome is None else outcome for outcome in outcomes]
 
     def drift_report(self) -> DriftReport:

@@ -6,7 +6,9 @@ Where a ticket's text can be, and what happens to it:
 * the staff page's queue: the row is deleted;
 * webhook deliveries of it (``external_id``): kept without text, so a retry is still known;
 * job items (their ticket's ``id``, and the items of those deliveries' jobs): the ticket
-  keeps only its id, the answer loses its explanation (the words behind a label).
+  keeps only its id, the answer loses its explanation (the words behind a label);
+* incident detection's window (its vector and content words): the row is deleted; an
+  incident it was in keeps its summary, one member fewer in its list.
 
 Deliveries and jobs carry no tenant: a ``tenant`` narrows the first two only. Feedback holds
 labels and the id, no text, and is kept (the live-quality figures count it).
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from triage.similar.service import SimilarService
 from triage.store.deliveries import DeliveryStore
+from triage.store.incidents import IncidentStore
 from triage.store.jobs import JobStore
 from triage.store.triaged import TriagedStore
 
@@ -42,10 +45,13 @@ def forget_ticket(
     triaged: TriagedStore,
     deliveries: DeliveryStore,
     jobs: JobStore,
+    incidents: IncidentStore | None = None,
 ) -> Forgotten:
     """Remove ``ticket_id``'s text from every store (see the module docstring)."""
     stored = similar.delete(ticket_id, tenant=tenant)
     queued = triaged.forget(ticket_id, tenant=tenant)
     redacted, delivery_jobs = deliveries.forget(ticket_id)
     items = jobs.forget(ticket_id, job_ids=delivery_jobs)
+    if incidents is not None:
+        incidents.forget(ticket_id, tenant=tenant)
     return Forgotten(stored, queued, redacted, items)

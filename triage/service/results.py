@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from triage.core.decisions import Decision
@@ -24,6 +25,7 @@ class Ticket:
     body: str | None = None
     id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None  # when the requester wrote it (aware), if known
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Ticket:

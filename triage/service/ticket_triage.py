@@ -18,13 +18,14 @@ import numpy as np
 from triage.core.errors import StoreUnavailableError
 from triage.core.text import ticket_text
 from triage.service.classification import TriageService
+from triage.service.incidents import IncidentRef, IncidentTracker, ObservedTicket
 from triage.service.results import Classification, Ticket
 from triage.similar.results import SimilarResult
 from triage.similar.service import SimilarService
 from triage.store.records import Status, TicketRecord
 from triage.store.triaged import TriagedStore
 
-Degraded = Literal["similar", "queue"]
+Degraded = Literal["similar", "queue", "incidents"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class TriageOutcome:
     similar: SimilarResult
     degraded: list[Degraded] = field(default_factory=list)
     queue_entry: int | None = None  # the staff page's row, when the ticket was queued
+    incident: IncidentRef | None = None  # the incident the ticket is in, if any
 
 
 def find_similar(
@@ -90,6 +92,24 @@ def _remember_open(
         similar.remember_open(record, vector)
 
 
+def observed_ticket(
+    ticket: Ticket, vector: np.ndarray, classification: Classification
+) -> ObservedTicket:
+    """What incident detection keeps of a triaged ticket (it needs an id)."""
+    assert ticket.id
+    predictions = classification.predictions
+    language = classification.language
+    return ObservedTicket(
+        ticket_id=ticket.id,
+        vector=np.asarray(vector, dtype=np.float32),
+        text=ticket_text([ticket.subject, ticket.body]),
+        at=ticket.created_at,
+        category=predictions["category"].label if "category" in predictions else None,
+        tier=predictions["tier"].label if "tier" in predictions else None,
+        language=None if language is None else language.code,
+    )
+
+
 class TicketTriage:
     """The "triage a ticket" use case, for every edge (the API and the staff page alike).
 
@@ -98,11 +118,16 @@ class TicketTriage:
     """
 
     def __init__(
-        self, classifier: TriageService, similar: SimilarService | None, queue: TriagedStore
+        self,
+        classifier: TriageService,
+        similar: SimilarService | None,
+        queue: TriagedStore,
+        incidents: IncidentTracker | None = None,
     ) -> None:
         self.classifier = classifier
         self.similar = similar
         self.queue = queue
+        self.incidents = incidents
 
     def triage(
         self,
@@ -144,7 +169,31 @@ class TicketTriage:
                 degraded.append("queue")
             else:
                 entry = self._queue(ticket, tenant, classification, queue_source, degraded)
-        return TriageOutcome(classification, result, degraded, entry)
+        incident = None
+        if remember and ticket.id and self.incidents is not None:
+            if degraded:
+                degraded.append("incidents")
+            else:
+                incident = self._incident(ticket, vectors[0], classification, tenant, degraded)
+        return TriageOutcome(classification, result, degraded, entry, incident)
+
+    def _incident(
+        self,
+        ticket: Ticket,
+        vector: np.ndarray,
+        classification: Classification,
+        tenant: str,
+        degraded: list[Degraded],
+    ) -> IncidentRef | None:
+        assert self.incidents is not None
+        assert ticket.id
+        try:
+            return self.incidents.observe(
+                observed_ticket(ticket, vector, classification), tenant=tenant
+            )
+        except StoreUnavailableError:
+            degraded.append("incidents")
+            return None
 
     def _queue(
         self,

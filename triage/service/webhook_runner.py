@@ -14,8 +14,13 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
+
+from triage.core.errors import TriageError
 from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
+from triage.service.ticket_triage import observed_ticket
 from triage.settings import Settings
 from triage.store.deliveries import DeliveryStore, WritebackStatus, WritebackTask
 from triage.store.jobs import Job, JobStore
@@ -58,6 +63,7 @@ class WebhookRunner(JobRunner):
         quiet_seconds: float = 0.02,
         max_defer_seconds: float = 0.5,
         batch_size: int = 32,
+        incidents: IncidentTracker | None = None,
     ) -> None:
         super().__init__(
             jobs,
@@ -76,6 +82,7 @@ class WebhookRunner(JobRunner):
         self.quiet_seconds = quiet_seconds
         self.batch_size = batch_size
         self.max_defer_seconds = max_defer_seconds
+        self.incidents = incidents
         self._last_delivery = 0.0
 
     @classmethod
@@ -85,11 +92,14 @@ class WebhookRunner(JobRunner):
         deliveries: DeliveryStore,
         service: Callable[[], TriageService | None],
         settings: Settings,
+        *,
+        incidents: IncidentTracker | None = None,
     ) -> WebhookRunner:
         return cls(
             jobs,
             deliveries,
             service,
+            incidents=incidents,
             clients=build_clients(settings.webhook_writeback),
             max_attempts=settings.webhook_writeback_max_attempts,
             backoff=timedelta(seconds=settings.webhook_writeback_backoff_seconds),
@@ -153,17 +163,19 @@ class WebhookRunner(JobRunner):
                 self.store.release(job.id, self.name)
             return True
         work = [(job, item) for job in claimed for item in self.store.pending(job.id, 1)]
+        tickets = [Ticket.from_dict(item.ticket) for _, item in work]
         try:
-            outcomes = service.classify_each([Ticket.from_dict(item.ticket) for _, item in work])
+            outcomes = service.classify_each_embedded(tickets)
         except Exception as exc:
             log.exception("webhook batch of %d failed", len(work))
             for job in claimed:
                 self.store.finish(job.id, self.name, error=f"{type(exc).__name__}: {exc}")
             return True
-        for (job, item), outcome in zip(work, outcomes, strict=True):
+        for (job, item), ticket, outcome in zip(work, tickets, outcomes, strict=True):
             recorded: tuple[dict[str, Any] | None, dict[str, Any] | None]
-            if isinstance(outcome, Classification):
-                recorded = (classification_dict(outcome), None)
+            if not isinstance(outcome, TriageError):
+                self._observe_incident(ticket, *outcome)
+                recorded = (classification_dict(outcome[0]), None)
             else:
                 recorded = (None, {"code": outcome.code, "message": outcome.message})
             if self.store.record(
@@ -179,6 +191,18 @@ class WebhookRunner(JobRunner):
             if job.id not in worked_on:
                 self.store.finish(job.id, self.name)
         return True
+
+    def _observe_incident(
+        self, ticket: Ticket, classification: Classification, vector: np.ndarray
+    ) -> None:
+        """Incident detection for a delivered ticket (at the time it is triaged): a failure
+        here is logged and never costs the delivery its triage."""
+        if self.incidents is None or not ticket.id:
+            return
+        try:
+            self.incidents.observe(observed_ticket(ticket, vector, classification))
+        except Exception:
+            log.exception("incident detection failed for webhook ticket %s", ticket.id)
 
     def write_back_due(self) -> bool:
         tasks = self.deliveries.claim_writebacks(self.clients, lease=self.writeback_lease)

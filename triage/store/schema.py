@@ -200,3 +200,94 @@ ui_signouts = sa.Table(
     sa.Column("token_sha256", sa.String(64), primary_key=True),
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
+
+# Incident detection (migration 0012). Each triaged ticket with an id, for TRIAGE_INCIDENT_
+# HISTORY_HOURS: its vector (the one triage computed), its time (its own, bounded) and the
+# incident it belongs to. ``seq`` orders them, so each replica's window replays what it has
+# not seen. One row per (tenant, ticket id): a ticket seen again changes nothing.
+incident_tickets = sa.Table(
+    "incident_tickets",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("ticket_id", sa.String(200), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("language", sa.String(16), nullable=True),
+    sa.Column("terms", sa.JSON, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("incident_id", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("tenant", "ticket_id"),
+    sa.Index(None, "tenant", "at"),
+    sa.Index(None, "incident_id"),
+)
+
+# Candidate incidents: status open, confirmed, dismissed, merged (into ``merged_into``) or
+# closed (quiet for TRIAGE_INCIDENT_QUIET_MINUTES); the summary columns are recomputed as
+# members join, merge or split off.
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("confirmed", sa.Boolean, nullable=False, default=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("first_seen", UtcDateTime, nullable=False),
+    sa.Column("last_seen", UtcDateTime, nullable=False),
+    sa.Column("growth_per_10min", sa.Integer, nullable=False),
+    sa.Column("terms", sa.JSON, nullable=False),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("parent_ticket_id", sa.String(200), nullable=True),
+    sa.Column("merged_into", sa.BigInteger, nullable=True),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("closed_at", UtcDateTime, nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "tenant", "status", "last_seen"),
+    sa.Index(None, "opened_at"),
+)
+
+# What staff decided about an incident (confirm, dismiss, merge, split), kept for tuning.
+incident_decisions = sa.Table(
+    "incident_decisions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=True),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index(None, "incident_id"),
+)
+
+# One row per tenant, updated first thing in every transaction that changes its incidents:
+# the row lock (PostgreSQL) or the write lock it takes (SQLite) serialises replicas, so two
+# never see the same free tickets and open the same incident twice.
+incident_locks = sa.Table(
+    "incident_locks",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
+# Outbound incident events (open, growth, close) for TRIAGE_INCIDENT_WEBHOOK_URL, written in the
+# transaction that changed the incident and sent from here, retried with backoff: an event is
+# never lost to a crash between the change and the request.
+incident_events = sa.Table(
+    "incident_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_at", UtcDateTime, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Index(None, "status", "next_at"),
+)

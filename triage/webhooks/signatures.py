@@ -65,3 +65,15 @@ def check_age(sent_at: datetime, now: datetime, max_age: timedelta, header: str)
 
 def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def standard_webhook_signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header of the Standard Webhooks format: ``v1,`` and the
+    base64 HMAC-SHA256 of ``id.timestamp.body`` under the key a ``whsec_`` secret encodes (a
+    secret without the prefix is used as it is, as plain bytes)."""
+    if secret.startswith("whsec_"):
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+    else:
+        key = secret.encode()
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()

@@ -12,6 +12,7 @@ from triage.api.deps import (
     DeliveryStoreDep,
     JobStoreDep,
     MetricsDep,
+    OptionalIncidentsDep,
     ServiceDep,
     SettingsDep,
     SimilarDep,
@@ -26,6 +27,7 @@ from triage.api.schemas_similar import (
     RESOLVED_EXAMPLE,
     DeletedOut,
     DuplicateOut,
+    IncidentRefOut,
     MatchOut,
     ResolvedBatchIn,
     ResolvedStoredOut,
@@ -39,6 +41,7 @@ from triage.core.auth import ApiKey, Scope
 from triage.core.errors import TicketNotFoundError
 from triage.service import Ticket
 from triage.service.forgetting import forget_ticket
+from triage.service.incidents import IncidentRef
 from triage.service.ingestion import ingest_resolved
 from triage.service.ticket_triage import SimilarQuery, TicketTriage, find_similar
 from triage.similar.results import Match, SimilarResult
@@ -137,12 +140,13 @@ def triage_ticket(
     similar: SimilarDep,
     metrics: MetricsDep,
     triaged: TriagedStoreDep,
+    incidents: OptionalIncidentsDep,
     key: ClassifyKey,
 ) -> TriageOut:
     """Classification and similar tickets in one call, from one embedding of the ticket."""
     remember = bool(query.id and query.remember)
-    outcome = TicketTriage(service, similar, triaged).triage(
-        Ticket(subject=query.subject, body=query.body, id=query.id),
+    outcome = TicketTriage(service, similar, triaged, incidents).triage(
+        Ticket(subject=query.subject, body=query.body, id=query.id, created_at=query.created_at),
         tenant=key_tenant(key, query.tenant),
         query=_similar_query(query),
         explain=query.explain,
@@ -157,7 +161,14 @@ def triage_ticket(
         duplicates=duplicates,
         backend=similar.backend,
         degraded=outcome.degraded,
+        incident=_incident_ref(outcome.incident),
     )
+
+
+def _incident_ref(ref: IncidentRef | None) -> IncidentRefOut | None:
+    if ref is None:
+        return None
+    return IncidentRefOut(id=ref.id, status=ref.status, size=ref.size, opened=ref.opened)
 
 
 @router.post(
@@ -196,6 +207,7 @@ def delete_ticket(
     triaged: TriagedStoreDep,
     deliveries: DeliveryStoreDep,
     jobs: JobStoreDep,
+    incidents: OptionalIncidentsDep,
     tenant: Annotated[
         str | None,
         Query(description="Only in this tenant; default: in every tenant.", examples=["acme"]),
@@ -213,6 +225,7 @@ def delete_ticket(
         triaged=triaged,
         deliveries=deliveries,
         jobs=jobs,
+        incidents=None if incidents is None else incidents.store,
     )
     if not forgotten.found:
         raise TicketNotFoundError(f"no stored ticket {ticket_id!r}")

@@ -140,6 +140,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "days_ago": ("{n} d ago", "{n} hari lalu"),
     "months_ago": ("{n} mo ago", "{n} bulan lalu"),
     "years_ago": ("{n} y ago", "{n} tahun lalu"),
+    "incidents_title": ("Open incidents", "Insiden terbuka"),
+    "incidents_hint": (
+        "Surges of similar tickets. Confirm, merge, split or dismiss them through the API "
+        "(admin key).",
+        "Lonjakan tiket yang mirip. Konfirmasi, gabungkan, pisahkan, atau abaikan lewat API "
+        "(kunci admin).",
+    ),
+    "incidents_none": ("No open incident.", "Tidak ada insiden terbuka."),
+    "incident_tickets": ("{n} tickets", "{n} tiket"),
+    "incident_growth": ("+{n} in 10 min", "+{n} dalam 10 menit"),
+    "incident_since": ("since {when}", "sejak {when}"),
+    "incident_parent": ("parent", "induk"),
+    "incident_confirmed": ("confirmed", "dikonfirmasi"),
     "queue_title": ("Triaged tickets", "Tiket yang sudah ditriase"),
     "queue_hint": (
         "Work the review queue first: the model abstained there.",

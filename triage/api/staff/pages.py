@@ -15,6 +15,7 @@ from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
     FeedbackStoreDep,
     MetricsDep,
+    OptionalIncidentsDep,
     ServiceDep,
     TriagedStoreDep,
     get_similar,
@@ -24,7 +25,7 @@ from triage.api.staff.cookie import UiSession
 from triage.api.staff.i18n import age, translator
 from triage.api.staff.responses import posting_staff, redirect, refuse, render, to_signin
 from triage.api.staff.session import FormDep, SessionDep, Staff, field, staff_of
-from triage.api.staff.views import heads_view, similar_view, week_view
+from triage.api.staff.views import heads_view, incident_view, similar_view, week_view
 from triage.core.auth import Scope
 from triage.core.errors import (
     InvalidTicketError,
@@ -99,6 +100,7 @@ def triage_ticket(
     service: ServiceDep,
     metrics: MetricsDep,
     triaged: TriagedStoreDep,
+    incidents: OptionalIncidentsDep,
 ) -> Response:
     """Triage a pasted ticket, keep it in the queue, show it."""
     staff = posting_staff(request, session, form)
@@ -119,7 +121,7 @@ def triage_ticket(
         error = t("too_large", **exc.details)
         return _home(request, session, staff, triaged, status=413, error=error, values=values)
     similar, _ = _similar_service(request)
-    outcome = TicketTriage(service, similar, triaged).triage(
+    outcome = TicketTriage(service, similar, triaged, incidents).triage(
         ticket, query=None, remember=True, queue_source="ui"
     )
     metrics.observe(outcome.classification)
@@ -232,6 +234,7 @@ def queue(
     service: ServiceDep,
     triaged: TriagedStoreDep,
     feedback: FeedbackStoreDep,
+    incidents: OptionalIncidentsDep,
     decision: str | None = None,
     category: str | None = None,
     tier: str | None = None,
@@ -281,6 +284,7 @@ def queue(
         link=link,
         older=link(offset=offset + _PAGE) if len(rows) > _PAGE else None,
         newer=link(offset=max(0, offset - _PAGE)) if offset else None,
+        incidents=incident_view(incidents, now, t),
         weeks=week_view(week_quality(feedback, now, list(heads)), t)
         if staff.can(Scope.FEEDBACK)
         else None,

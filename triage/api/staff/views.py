@@ -8,7 +8,9 @@ from typing import Any
 
 from triage.api.staff.chart import Chart, line_chart
 from triage.api.staff.i18n import Translator, age, head_title
+from triage.core.errors import StoreUnavailableError
 from triage.service import Classification, TriageService
+from triage.service.incidents import IncidentTracker
 from triage.service.live_quality import DayQuality
 from triage.service.live_quality import HeadWeek as HeadWeekQuality
 from triage.similar.results import SimilarResult
@@ -107,4 +109,44 @@ def week_view(weeks: list[HeadWeekQuality], t: Translator) -> list[HeadWeek]:
             chart=line_chart(w.days),
         )
         for w in weeks
+    ]
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """An open incident as the queue's panel shows it."""
+
+    id: int
+    size: int
+    growth: int
+    terms: str
+    category: str | None
+    parent: str | None
+    since: str
+    confirmed: bool
+
+
+def incident_view(
+    incidents: IncidentTracker | None, now: datetime, t: Translator
+) -> list[IncidentRow] | None:
+    """The open incidents, most recently seen first (None: detection is off or the database
+    did not answer; the queue shows without its panel)."""
+    if incidents is None:
+        return None
+    try:
+        found = incidents.recent(status=["open", "confirmed"], limit=5)
+    except StoreUnavailableError:
+        return None
+    return [
+        IncidentRow(
+            id=i.id,
+            size=i.size,
+            growth=i.growth_per_10min,
+            terms=", ".join(dict.fromkeys([*i.terms.get("en", []), *i.terms.get("id", [])])),
+            category=i.category,
+            parent=i.parent_ticket_id,
+            since=age(i.first_seen, now, t),
+            confirmed=i.confirmed,
+        )
+        for i in found
     ]

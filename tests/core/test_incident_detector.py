@@ -1,0 +1,177 @@
+"""The online detector alone: when a group opens, grows, closes, and what it is named by."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from triage.core.incident_detector import IncidentConfig, IncidentDetector, bounded_time
+from triage.core.incident_terms import ticket_terms
+from triage.core.incident_window import WindowTicket
+
+DIM = 64
+MINUTE = 60.0
+CONFIG = IncidentConfig()
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+def _near(base: np.ndarray, rng: np.random.Generator, noise: float = 0.15) -> np.ndarray:
+    return _unit(base + noise * rng.normal(size=DIM) / np.sqrt(DIM))
+
+
+def _ticket(name: str, at: float, vector: np.ndarray, **fields: object) -> WindowTicket:
+    return WindowTicket(name, at, vector, **fields)  # type: ignore[arg-type]
+
+
+def _background(
+    detector: IncidentDetector, rng: np.random.Generator, start: float, n: int, step: float
+) -> None:
+    for i in range(n):
+        detector.observe(_ticket(f"bg{start}-{i}", start + i * step, _unit(rng.normal(size=DIM))))
+
+
+def test_the_fifth_similar_ticket_within_the_window_opens_an_incident(
+    rng: np.random.Generator,
+) -> None:
+    detector = IncidentDetector(CONFIG, DIM)
+    _background(detector, rng, 0, 30, MINUTE)
+    vpn = _unit(rng.normal(size=DIM))
+    kinds = [
+        detector.observe(_ticket(f"vpn{i}", 40 * MINUTE + i * 3 * MINUTE, _near(vpn, rng))).kind
+        for i in range(5)
+    ]
+    assert kinds == ["none", "none", "none", "none", "opened"]
+    opened = detector.observe(_ticket("vpn5", 60 * MINUTE, _near(vpn, rng)))
+    assert opened.kind == "joined"
+
+
+def test_four_tickets_or_five_spread_beyond_the_window_open_nothing(
+    rng: np.random.Generator,
+) -> None:
+    detector = IncidentDetector(CONFIG, DIM)
+    vpn = _unit(rng.normal(size=DIM))
+    spread = [
+        detector.observe(_ticket(f"v{i}", i * 20 * MINUTE, _near(vpn, rng))) for i in range(5)
+    ]
+    assert all(found.kind == "none" for found in spread)
+
+
+def test_a_topic_that_always_arrives_at_this_rate_is_background(rng: np.random.Generator) -> None:
+    """Password resets come in all day: five in an hour is their usual rate, not a surge."""
+    detector = IncidentDetector(CONFIG, DIM)
+    reset = _unit(rng.normal(size=DIM))
+    found = [
+        detector.observe(_ticket(f"r{i}", i * 11 * MINUTE, _near(reset, rng))).kind
+        for i in range(24 * 60 // 11)
+    ]
+    # Until an hour of history exists the size alone decides; after that, never again.
+    assert "opened" not in found[2 * 60 // 11 + 6 :]
+
+
+def test_an_incident_closes_after_the_quiet_period_and_a_new_surge_opens_another(
+    rng: np.random.Generator,
+) -> None:
+    detector = IncidentDetector(CONFIG, DIM)
+    vpn = _unit(rng.normal(size=DIM))
+    first = [detector.observe(_ticket(f"a{i}", i * MINUTE, _near(vpn, rng))) for i in range(5)]
+    incident = first[-1].incident_id
+    assert incident in detector.active
+    late = 4 * MINUTE + CONFIG.quiet + MINUTE
+    detector.observe(_ticket("other", late, _unit(rng.normal(size=DIM))))
+    assert incident not in detector.active
+    # The closed incident's members are not free: five new ones are needed to open again.
+    again = [
+        detector.observe(_ticket(f"b{i}", late + i * MINUTE, _near(vpn, rng))) for i in range(5)
+    ]
+    assert [f.kind for f in again] == ["none"] * 4 + ["opened"]
+    assert again[-1].incident_id != incident
+
+
+def test_out_of_order_arrivals_count_at_their_own_time(rng: np.random.Generator) -> None:
+    detector = IncidentDetector(CONFIG, DIM)
+    vpn = _unit(rng.normal(size=DIM))
+    times = [50, 10, 40, 20, 30]  # minutes, arriving in this order
+    kinds = [detector.observe(_ticket(f"v{t}", t * MINUTE, _near(vpn, rng))).kind for t in times]
+    assert kinds[-1] == "opened"
+    members = detector.active[1]
+    assert (members.first_seen, members.last_seen) == (10 * MINUTE, 50 * MINUTE)
+
+
+def test_a_loose_ticket_is_left_out_of_a_tight_group(rng: np.random.Generator) -> None:
+    config = IncidentConfig(tightness=0.7)
+    detector = IncidentDetector(config, DIM)
+    vpn = _unit(rng.normal(size=DIM))
+    other = _unit(rng.normal(size=DIM))
+    # Similar to the trigger (0.7+) but to none of the others: a bridge between two topics.
+    bridge = _unit(vpn + 0.2 * other)
+    detector.observe(_ticket("bridge", 0, _unit(0.75 * bridge + 0.66 * other)))
+    found = [
+        detector.observe(_ticket(f"v{i}", (i + 1) * MINUTE, _near(vpn, rng))) for i in range(5)
+    ]
+    assert found[-1].kind == "opened"
+    assert "bridge" not in found[-1].members
+
+
+def test_bounded_time_caps_clock_skew_and_very_late_tickets() -> None:
+    now = 1_000_000.0
+    assert bounded_time(None, now, CONFIG) == now
+    assert bounded_time(now - 120, now, CONFIG) == now - 120
+    assert bounded_time(now + 3600, now, CONFIG) == now + CONFIG.max_skew
+    assert bounded_time(now - 10 * CONFIG.history, now, CONFIG) == now - CONFIG.history
+    assert bounded_time(float("nan"), now, CONFIG) == now
+
+
+def test_summary_names_terms_per_language_category_tier_and_a_central_parent(
+    rng: np.random.Generator,
+) -> None:
+    detector = IncidentDetector(CONFIG, DIM)
+    _background(detector, rng, 0, 20, MINUTE)
+    vpn = _unit(rng.normal(size=DIM))
+    texts = [
+        ("en", "VPN gateway unreachable since this morning"),
+        ("en", "cannot connect to the VPN gateway from home"),
+        ("id", "VPN tidak bisa tersambung, gateway error"),
+        ("id", "koneksi VPN putus terus, gateway timeout"),
+        ("en", "VPN gateway timeout for the remote team"),
+    ]
+    members = [
+        _ticket(
+            f"t{i}",
+            30 * MINUTE + i * MINUTE,
+            vpn if i == 2 else _near(vpn, rng, 0.3),
+            category="network",
+            tier="L2" if i else "L1",
+            language=language,
+            terms=ticket_terms(text),
+        )
+        for i, (language, text) in enumerate(texts)
+    ]
+    summary = detector.summary(members)
+    assert summary.members == ("t0", "t1", "t2", "t3", "t4")
+    assert summary.terms["en"][:2] == ["gateway", "vpn"]
+    assert set(summary.terms["id"]) >= {"gateway", "vpn"}
+    assert "tidak" not in summary.terms["id"]
+    assert "the" not in summary.terms["en"]
+    assert (summary.category, summary.tier) == ("network", "L2")
+    assert summary.parent_ticket_id == "t2"  # the member the others are closest to
+    assert summary.growth_per_10min == 5
+
+
+def test_members_embedded_by_an_earlier_model_do_not_break_the_summary(
+    rng: np.random.Generator,
+) -> None:
+    detector = IncidentDetector(CONFIG, DIM)
+    old = [_ticket(f"old{i}", i * MINUTE, _unit(rng.normal(size=16))) for i in range(2)]
+    vpn = _unit(rng.normal(size=DIM))
+    new = [_ticket(f"new{i}", (5 + i) * MINUTE, _near(vpn, rng)) for i in range(3)]
+    summary = detector.summary([*old, *new])
+    assert len(summary.members) == 5
+    assert summary.parent_ticket_id in {"new0", "new1", "new2"}

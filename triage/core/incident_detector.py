@@ -1,0 +1,249 @@
+"""Online incident detection: a surge of similar tickets becomes one candidate incident.
+
+Each new ticket is compared (one matrix-vector product) with the recent tickets of its tenant:
+
+* it **joins** an incident that is still live (seen within ``quiet`` seconds) when it is at
+  least ``tightness`` similar to one of its members seen within ``window`` seconds of it;
+* otherwise it **opens** one when, within ``window`` seconds of it, at least ``min_size``
+  tickets not yet in an incident (itself included) are that similar to it, form a tight group
+  (each linked to at least half the others), and arrive at ``rate_ratio`` times the rate at
+  which such tickets of the group's category arrived over the rest of the history.
+
+Times are the tickets' own (bounded by :func:`bounded_time`), so late and out-of-order arrivals
+land where they belong. Nothing here knows of a database: the service keeps the state there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from triage.core.incident_terms import idf_from, top_terms
+from triage.core.incident_window import NO_INCIDENT, TicketWindow, WindowTicket
+
+MAX_GROUP = 64  # the nearest candidates a new group is chosen from
+MAX_MEDOID = 200  # members compared to choose the parent of a large incident
+GROWTH_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class IncidentConfig:
+    """What makes a group of tickets an incident (seconds for durations)."""
+
+    min_size: int = 5
+    window: float = 3600.0
+    tightness: float = 0.5
+    rate_ratio: float = 4.0
+    quiet: float = 1800.0
+    history: float = 86400.0
+    max_skew: float = 300.0
+
+
+def bounded_time(ticket_at: float | None, now: float, config: IncidentConfig) -> float:
+    """The time a ticket counts at: its own, but never ahead of ``now`` by more than the
+    allowed clock skew, nor older than the history (a ticket without a time: ``now``)."""
+    if ticket_at is None or not math.isfinite(ticket_at):
+        return now
+    return min(max(ticket_at, now - config.history), now + config.max_skew)
+
+
+@dataclass
+class ActiveIncident:
+    """An incident tickets may still join; a dismissed one absorbs its own kind quietly."""
+
+    id: int
+    first_seen: float
+    last_seen: float
+    status: str = "open"
+
+    def joinable(self, at: float, config: IncidentConfig) -> bool:
+        return at <= self.last_seen + config.quiet
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What a new ticket does: join an incident, open one with ``members``, or neither."""
+
+    kind: Literal["joined", "opened", "none"]
+    incident_id: int | None = None
+    members: tuple[str, ...] = ()
+
+
+NOTHING = Assessment("none")
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What staff see of an incident, computed from its members."""
+
+    members: tuple[str, ...]
+    first_seen: float
+    last_seen: float
+    growth_per_10min: int
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    category: str | None = None
+    tier: str | None = None
+    parent_ticket_id: str | None = None
+
+
+class IncidentDetector:
+    """The window of one tenant's recent tickets and its live incidents."""
+
+    def __init__(self, config: IncidentConfig, dim: int) -> None:
+        self.config = config
+        self.window = TicketWindow(dim, config.history)
+        self.active: dict[int, ActiveIncident] = {}
+        self._next_id = 1
+
+    def add(self, ticket: WindowTicket) -> None:
+        self.window.add(ticket)
+
+    def assess(self, ticket_id: str) -> Assessment:
+        """Does the (added) ticket join a live incident, open one, or neither?"""
+        window, c = self.window, self.config
+        row = window.row(ticket_id)
+        if row is None:
+            raise KeyError(ticket_id)
+        n = len(window)
+        at = float(window.at[row])
+        # Only the rows that may lie within the window are compared here (the rest of the
+        # history only once a group qualifies): the scan is the cost of a ticket.
+        lo = min(window.first_row_after(at - c.window), row)
+        sims = window.vectors[lo:n] @ window.vectors[row]
+        near = (sims >= c.tightness) & (np.abs(window.at[lo:n] - at) <= c.window)
+        near[row - lo] = False
+        incidents = window.incident[lo:n]
+        linked = np.flatnonzero(near & (incidents != NO_INCIDENT))
+        for other in linked[np.argsort(-sims[linked], kind="stable")]:
+            incident = self.active.get(int(incidents[other]))
+            if incident is not None and incident.joinable(at, c):
+                return Assessment("joined", incident.id)
+        free = np.flatnonzero(near & (incidents == NO_INCIDENT))
+        if free.size + 1 < c.min_size:
+            return NOTHING
+        free = lo + free[np.argsort(-sims[free], kind="stable")[:MAX_GROUP]]
+        group = self._tight_group(row, free)
+        if len(group) < c.min_size or not self._above_background(row, group):
+            return NOTHING
+        group.sort(key=lambda r: (window.at[r], window.tickets[r].ticket_id))
+        return Assessment("opened", members=tuple(window.tickets[r].ticket_id for r in group))
+
+    def _tight_group(self, row: int, candidates: np.ndarray) -> list[int]:
+        """The candidates and ``row`` less, one at a time, the least linked member, until each
+        is ``tightness`` similar to at least half the others (empty if ``row`` drops out)."""
+        members = [row, *(int(r) for r in candidates)]
+        vectors = self.window.vectors[members]
+        links = (vectors @ vectors.T) >= self.config.tightness
+        alive = np.ones(len(members), dtype=bool)
+        while alive.sum() >= self.config.min_size:
+            degree = links[:, alive][alive].sum(axis=1) - 1
+            needed = math.ceil((int(alive.sum()) - 1) / 2)
+            worst = int(np.argmin(degree))
+            if degree[worst] >= needed:
+                return [members[i] for i in np.flatnonzero(alive)]
+            position = int(np.flatnonzero(alive)[worst])
+            if position == 0:
+                return []
+            alive[position] = False
+        return []
+
+    def _above_background(self, row: int, group: list[int]) -> bool:
+        """Is the group ``rate_ratio`` times its background: the share of the traffic that
+        tickets this similar to ``row``, of the group's dominant category, made up over the
+        earlier history, applied to the traffic of the window around ``row``? (A share, not a
+        count per hour, so a busy morning is not a surge of every topic.)"""
+        window, c = self.window, self.config
+        n = len(window)
+        times = window.at[:n]
+        at = float(times[row])
+        if min(c.history, at - float(times.min())) - c.window < c.window:
+            return True  # too little history to know a background: the size decides
+        earlier = (times < at - c.window) & (times >= at - c.history)
+        sims = window.vectors[:n] @ window.vectors[row]
+        similar = np.flatnonzero(earlier & (sims >= c.tightness))
+        category = _most_common(window.tickets[r].category for r in group)
+        usual = sum(1 for r in similar if window.tickets[r].category == category)
+        recent = int((np.abs(times - at) <= c.window).sum())
+        expected = usual * recent / max(int(earlier.sum()), 1)
+        return len(group) >= c.rate_ratio * expected
+
+    def set_membership(
+        self, incidents: Iterable[ActiveIncident], members: Mapping[str, int]
+    ) -> None:
+        """Take the live incidents and the incident of each ticket from outside (the store)."""
+        self.active = {incident.id: incident for incident in incidents}
+        self.window.incident[: len(self.window)] = NO_INCIDENT
+        for ticket_id, incident_id in members.items():
+            row = self.window.row(ticket_id)
+            if row is not None:
+                self.window.incident[row] = incident_id
+
+    def attach(self, incident_id: int, ticket_ids: Sequence[str]) -> None:
+        """Mark tickets as members of a live incident and move its first and last seen."""
+        incident = self.active[incident_id]
+        for ticket_id in ticket_ids:
+            row = self.window.row(ticket_id)
+            if row is not None:
+                self.window.incident[row] = incident_id
+                at = float(self.window.at[row])
+                incident.first_seen = min(incident.first_seen, at)
+                incident.last_seen = max(incident.last_seen, at)
+
+    def close_quiet(self, now: float) -> list[int]:
+        """End the incidents quiet for longer than ``quiet``; returns their ids."""
+        ended = [i for i, inc in self.active.items() if inc.last_seen < now - self.config.quiet]
+        for incident_id in ended:
+            del self.active[incident_id]
+        return ended
+
+    def observe(self, ticket: WindowTicket) -> Assessment:
+        """In memory only (the replay benchmark; the service keeps state in the database):
+        close quiet incidents, add the ticket, and apply what it does."""
+        self.close_quiet(max(self.window.newest, ticket.at))
+        self.add(ticket)
+        found = self.assess(ticket.ticket_id)
+        if found.kind == "joined" and found.incident_id is not None:
+            self.attach(found.incident_id, [ticket.ticket_id])
+        elif found.kind == "opened":
+            incident_id, self._next_id = self._next_id, self._next_id + 1
+            self.active[incident_id] = ActiveIncident(incident_id, ticket.at, ticket.at)
+            self.attach(incident_id, found.members)
+            found = Assessment("opened", incident_id, found.members)
+        return found
+
+    def summary(self, members: Sequence[WindowTicket]) -> IncidentSummary:
+        """Members by time, growth in the last 10 minutes, top terms per language, dominant
+        category and tier, and the parent: the member most similar to the others."""
+        ordered = sorted(members, key=lambda t: (t.at, t.ticket_id))
+        last = ordered[-1].at
+        idf = idf_from(self.window.document_frequency, len(self.window))
+        indonesian = [t.terms for t in ordered if t.language == "id"]
+        other = [t.terms for t in ordered if t.language != "id"]
+        return IncidentSummary(
+            members=tuple(t.ticket_id for t in ordered),
+            first_seen=ordered[0].at,
+            last_seen=last,
+            growth_per_10min=sum(1 for t in ordered if t.at > last - GROWTH_SECONDS),
+            terms={"en": top_terms(other, idf), "id": top_terms(indonesian, idf)},
+            category=_most_common(t.category for t in ordered),
+            tier=_most_common(t.tier for t in ordered),
+            parent_ticket_id=_medoid(ordered[:MAX_MEDOID]),
+        )
+
+
+def _most_common(values: Iterable[str | None]) -> str | None:
+    counts = Counter(v for v in values if v is not None)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _medoid(members: Sequence[WindowTicket]) -> str:
+    # Members embedded by an earlier model (another dimension) cannot be compared: left out.
+    comparable = [t for t in members if t.vector.shape == members[-1].vector.shape]
+    vectors = np.stack([t.vector for t in comparable])
+    closeness = (vectors @ vectors.T).sum(axis=1)
+    return comparable[int(np.argmax(closeness))].ticket_id  # the earliest of equals

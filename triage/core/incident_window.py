@@ -1,0 +1,104 @@
+"""The recent tickets incident detection compares a new one with: their vectors in one array.
+
+A ticket is kept for ``history`` seconds after the newest one seen (the window T is the recent
+end of it; the rest is the background the rate of a group is compared with). Rows are added
+at the end and dropped in batches, so an addition costs amortised O(dim).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+NO_INCIDENT = -1
+
+
+@dataclass(frozen=True)
+class WindowTicket:
+    """A ticket as detection sees it: its vector (unit length), its bounded time (epoch
+    seconds), what triage said of it and its content words."""
+
+    ticket_id: str
+    at: float
+    vector: np.ndarray
+    category: str | None = None
+    tier: str | None = None
+    language: str | None = None
+    terms: tuple[str, ...] = ()
+
+
+class TicketWindow:
+    """Recent tickets of one tenant: vectors, times and incident ids in parallel arrays."""
+
+    def __init__(self, dim: int, history: float, *, capacity: int = 1024) -> None:
+        self.dim = dim
+        self.history = history
+        self.vectors = np.zeros((capacity, dim), dtype=np.float32)
+        self.at = np.zeros(capacity, dtype=np.float64)
+        # The newest time seen when each row was added: non-decreasing, so the rows that may
+        # lie within a span of a time are a suffix found by bisection, whatever the order.
+        self.seen = np.zeros(capacity, dtype=np.float64)
+        self.incident = np.full(capacity, NO_INCIDENT, dtype=np.int64)
+        self.tickets: list[WindowTicket] = []
+        self.rows: dict[str, int] = {}
+        self.document_frequency: Counter[str] = Counter()
+        self.newest = -np.inf
+
+    def __len__(self) -> int:
+        return len(self.tickets)
+
+    def __contains__(self, ticket_id: str) -> bool:
+        return ticket_id in self.rows
+
+    def add(self, ticket: WindowTicket) -> int:
+        """Keep ``ticket``; returns its row (valid until the next addition)."""
+        if ticket.vector.shape != (self.dim,):
+            raise ValueError(f"a vector of {ticket.vector.shape} in a window of dim {self.dim}")
+        self.newest = max(self.newest, ticket.at)
+        self._drop_old()
+        row = len(self.tickets)
+        if row == len(self.at):
+            self._grow()
+        self.vectors[row] = ticket.vector
+        self.at[row] = ticket.at
+        self.seen[row] = self.newest
+        self.incident[row] = NO_INCIDENT
+        self.tickets.append(ticket)
+        self.rows[ticket.ticket_id] = row
+        self.document_frequency.update(ticket.terms)
+        return row
+
+    def first_row_after(self, moment: float) -> int:
+        """The first row that may have a time at or after ``moment`` (all later rows may too)."""
+        return int(np.searchsorted(self.seen[: len(self.tickets)], moment, side="left"))
+
+    def row(self, ticket_id: str) -> int | None:
+        return self.rows.get(ticket_id)
+
+    def _grow(self) -> None:
+        size = 2 * len(self.at)
+        vectors = np.zeros((size, self.dim), dtype=np.float32)
+        vectors[: len(self.tickets)] = self.vectors[: len(self.tickets)]
+        self.vectors = vectors
+        self.at = np.resize(self.at, size)
+        self.seen = np.resize(self.seen, size)
+        self.incident = np.resize(self.incident, size)
+
+    def _drop_old(self) -> None:
+        n = len(self.tickets)
+        old = self.at[:n] < self.newest - self.history
+        dropped = int(old.sum())
+        if dropped < max(64, n // 8):  # in batches: each compaction copies the array
+            return
+        keep = np.flatnonzero(~old)
+        for row in np.flatnonzero(old):
+            self.document_frequency.subtract(self.tickets[row].terms)
+        self.document_frequency = +self.document_frequency
+        self.vectors[: len(keep)] = self.vectors[keep]
+        self.at[: len(keep)] = self.at[keep]
+        self.seen[: len(keep)] = self.seen[keep]
+        self.incident[: len(keep)] = self.incident[keep]
+        self.tickets = [self.tickets[row] for row in keep]
+        self.rows = {t.ticket_id: i for i, t in enumerate(self.tickets)}
