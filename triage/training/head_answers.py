@@ -18,6 +18,7 @@ import pandas as pd
 
 from triage.core.classifier import TUNING_GRID, TuningResult, build_baseline, fit_head
 from triage.core.decisions import Decision, HeadPolicy, PrecisionCurve, build_policy
+from triage.core.features import feature_frame
 from triage.core.gate_distance import ClassDistance
 from triage.core.neighbours import NeighbourIndex
 from triage.core.refinement import Refinement
@@ -185,6 +186,30 @@ def fold_answers(
         features.iloc[train],
         allow_auto[scored].tolist(),
     )
+
+
+def fold_labels_by_body(
+    name: str, split: Split, config: TrainConfig, embeddings: np.ndarray, served: np.ndarray
+) -> tuple[list[str], list[str]]:
+    """Under refit, the held-out rows' labels by heads fitted (same recipe) on the evaluated
+    fold's training rows, fed once by the training body's ``embeddings`` and once by another
+    body's vectors of the held-out rows (``served``): what that body changes on tickets the
+    heads never saw (the served heads have seen every ticket)."""
+    train, scored = split.folds[0]
+    features = feature_frame(split.texts, embeddings)
+    y = split.labels[name]
+    pool = NeighbourIndex(embeddings[train], [str(i) for i in train], {name: y[train].tolist()})
+    fitted = fit_on_rows(name, y[train], features.iloc[train], pool, config)
+    texts = [split.texts[i] for i in scored]
+    allow = [True] * len(scored)
+    answers = []
+    for vectors in (served, embeddings[scored]):
+        scored_features = feature_frame(texts, vectors)
+        found = answers_on(
+            fitted, name, scored, scored_features, vectors, pool, features.iloc[train], allow
+        )
+        answers.append(np.asarray(found.labels)[found.proba.argmax(axis=1)].tolist())
+    return answers[0], answers[1]
 
 
 def fold_gate_verdicts(split: Split, embeddings: np.ndarray) -> list[bool]:

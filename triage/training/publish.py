@@ -27,6 +27,7 @@ from triage.training.export_onnx import (
     export_onnx,
 )
 from triage.training.finetune import FinetuneResult
+from triage.training.head_answers import fold_labels_by_body
 from triage.training.model_card import render_model_card
 from triage.training.plots import render_plots
 from triage.training.split import Split
@@ -107,7 +108,7 @@ def _body_files(
         manifest_fields["finetune"] = tuned.summary
         extra_files.update(tuned.files)
     if onnx is not None:
-        check = _onnx_held_out(onnx, model, split, embeddings, say)
+        check = _onnx_held_out(onnx, model, split, config, embeddings, say)
         if onnx.precision == "int8" and (loss := int8_loss(check)) is not None:
             assert isinstance(embedder, SentenceTransformerEmbedder)
             say(f"  the int8 body {loss}: shipping the fp32 ONNX body instead")
@@ -118,7 +119,7 @@ def _body_files(
             if fp32 is not None:
                 onnx = fp32
                 check = {
-                    **_onnx_held_out(onnx, model, split, embeddings, say),
+                    **_onnx_held_out(onnx, model, split, config, embeddings, say),
                     "int8_refused": {"why": loss, "heads": check["heads"]},
                 }
         metrics["onnx_embedder"] = check
@@ -165,25 +166,47 @@ def _export_body(
 
 
 def _onnx_held_out(
-    onnx: OnnxExport, model: TriageModel, split: Split, embeddings: np.ndarray, say: Say
+    onnx: OnnxExport,
+    model: TriageModel,
+    split: Split,
+    config: TrainConfig,
+    embeddings: np.ndarray,
+    say: Say,
 ) -> dict[str, Any]:
     """Held-out scores of the model fed by the ONNX body the service runs, beside the scores
     with the training body: what serving without torch costs (or not) in accuracy."""
     body = OnnxEmbedder(onnx.files[ONNX_MODEL], onnx.files[ONNX_TOKENIZER], onnx.spec)
-    # Under cross-validation nothing is held out: the training tickets still show whether
-    # the two bodies lead to the same answers.
-    rows = split.test_idx if len(split.test_idx) else split.train_idx
-    on = "held-out tickets" if len(split.test_idx) else "training tickets"
-    texts = [split.texts[i] for i in rows]
-    served_proba = model.proba_from_embeddings(texts, body.encode(texts))
-    trained_proba = model.proba_from_embeddings(texts, embeddings[rows])
+    if split.refit:
+        # The served heads have seen every ticket (they would answer their own training
+        # tickets alike whatever the body): compare through heads fitted without the
+        # held-out ones instead, as the evaluation did.
+        rows = split.folds[0][1]
+        on = "held-out tickets (through heads fitted without them)"
+        served_vectors = body.encode([split.texts[i] for i in rows])
+        answers = {
+            name: fold_labels_by_body(name, split, config, embeddings, served_vectors)
+            for name in model.heads
+        }
+    else:
+        # Under cross-validation nothing is held out: the training tickets still show whether
+        # the two bodies lead to the same answers.
+        rows = split.test_idx if len(split.test_idx) else split.train_idx
+        on = "held-out tickets" if len(split.test_idx) else "training tickets"
+        texts = [split.texts[i] for i in rows]
+        served_proba = model.proba_from_embeddings(texts, body.encode(texts))
+        trained_proba = model.proba_from_embeddings(texts, embeddings[rows])
+        answers = {}
+        for name in model.heads:
+            labels = np.asarray(model.labels(name))
+            answers[name] = (
+                labels[served_proba[name].argmax(axis=1)].tolist(),
+                labels[trained_proba[name].argmax(axis=1)].tolist(),
+            )
     per_head = {}
     for name in model.heads:
         truth = split.labels[name][rows].tolist()
-        labels = np.asarray(model.labels(name))
-        served = labels[served_proba[name].argmax(axis=1)]
-        trained = labels[trained_proba[name].argmax(axis=1)]
-        per_head[name] = body_comparison(truth, served.tolist(), trained.tolist(), labels.tolist())
+        served, trained = answers[name]
+        per_head[name] = body_comparison(truth, served, trained, model.labels(name))
         say(
             f"  {name} with the {onnx.precision} ONNX body: accuracy "
             f"{per_head[name]['onnx']['accuracy']:.4f} "
