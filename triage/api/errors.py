@@ -22,6 +22,8 @@ from triage.core.errors import (
     InvalidTicketError,
     JobNotFoundError,
     ModelNotFoundError,
+    RoutingTableError,
+    RoutingVersionNotFoundError,
     StoreMismatchError,
     StoreUnavailableError,
     TicketNotFoundError,
@@ -56,6 +58,8 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     DeliveryNotFoundError: 404,
     WebhookSourceDisabledError: 403,
     WebhookPayloadError: 422,
+    RoutingTableError: 422,
+    RoutingVersionNotFoundError: 404,
 }
 _HTTP_CODES = {
     400: "bad_request",

@@ -155,3 +155,16 @@ class UnsafeBindError(TriageError):
     """Asked to listen beyond loopback with no API keys: the API would be open to the network."""
 
     code = "unsafe_bind"
+
+
+class RoutingTableError(TriageError):
+    """A routing table that cannot be served: unreadable, or a rule naming an unknown label,
+    a rule that can never match, a cycle of fallbacks. The message names the rule."""
+
+    code = "invalid_routing_table"
+
+
+class RoutingVersionNotFoundError(TriageError):
+    """No stored routing table of that version (or none to roll back to)."""
+
+    code = "routing_version_not_found"

@@ -124,7 +124,7 @@ class TicketTriage:
         texts = self.classifier.texts([ticket])
         vectors = self.classifier.embed(texts)
         classification = self.classifier.classify_many(
-            [ticket], explain=explain, embeddings=vectors
+            [ticket], explain=explain, embeddings=vectors, tenant=tenant
         )[0]
         degraded: list[Degraded] = []
         result = SimilarResult(similar=[], duplicates=[])
@@ -173,7 +173,7 @@ class TicketTriage:
         not counted again in the drift window, not remembered or queued again."""
         vectors = self.classifier.embed(self.classifier.texts([ticket]))
         classification = self.classifier.classify_many(
-            [ticket], explain=True, embeddings=vectors, observe=False
+            [ticket], explain=True, embeddings=vectors, observe=False, tenant=tenant
         )[0]
         result = SimilarResult(similar=[], duplicates=[])
         if self.similar is not None:

@@ -137,6 +137,7 @@ def _train_challenger(
     with tempfile.TemporaryDirectory(prefix="triage-retrain-") as scratch:
         train_path, merge = _training_file(data_path, feedback, config, Path(scratch), say)
         split = split_rows(config, train_path, test_path)
+        config = split.resolved(config)
         (Path(scratch) / "train").mkdir()
         # The staging path is not where the version ends up: its "saved" line would mislead.
         result = train_split(

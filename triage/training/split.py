@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,12 @@ class Split:
     # Too few tickets for a held-out split: every row is scored by the fold that leaves it
     # out (test_idx is then empty, train_idx every row).
     folds: tuple[Fold, ...] = ()
+    # The heads learned, by column: the config's labels and the optional heads found.
+    label_columns: dict[str, str] = field(default_factory=dict)
+
+    def resolved(self, config: TrainConfig) -> TrainConfig:
+        """``config`` learning exactly this split's heads."""
+        return replace(config, labels=dict(self.label_columns), optional_labels={})
 
     @property
     def evaluated_idx(self) -> np.ndarray:
@@ -49,6 +55,7 @@ class Split:
 def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
     """Validated texts and labels, and which rows train and which are held out."""
     frame = read_table(data_path, config.encoding)
+    config = replace(config, labels=config.heads_for(frame.columns), optional_labels={})
     data, notes = labelled_texts(
         frame,
         text_columns=config.text_columns,
@@ -86,6 +93,7 @@ def _planned_split(
         notes,
         training_data,
         plan.folds,
+        dict(config.labels),
     )
 
 
@@ -134,6 +142,7 @@ def _split_with_test_file(
         },
         notes,
         training_data,
+        label_columns=dict(config.labels),
     )
 
 
