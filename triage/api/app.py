@@ -24,6 +24,7 @@ from triage.api.routes import (
     health,
     jobs,
     model_versions,
+    routing,
     served_model,
     similar,
     webhooks,
@@ -34,6 +35,7 @@ from triage.core.auth import refuse_open
 from triage.service import DriftReport, TriageService
 from triage.service.job_runner import JobRunner
 from triage.service.lifecycle import ModelLifecycle, Served
+from triage.service.routing import RoutingBook
 from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
 from triage.store.database import Database
@@ -58,6 +60,8 @@ def create_app(
         lifecycle = ModelLifecycle(settings, database, publish=lambda served: _publish(app, served))
         app.state.lifecycle = lifecycle
         served = lifecycle.start(service)
+        app.state.routing = RoutingBook.from_settings(database, settings)
+        app.state.routing.start(served.service)
         log.info("serving model %s", served.service.model.version)
         _log_addresses(app)
         background = _start_background(app, settings, lifecycle)
@@ -90,6 +94,7 @@ def create_app(
         classify.router,
         served_model.router,
         model_versions.router,
+        routing.router,
         feedback.router,
         jobs.router,
         similar.router,

@@ -14,6 +14,7 @@ from triage.service import TriageService
 from triage.service.job_runner import JobRunner
 from triage.service.jobs import JobQueue
 from triage.service.lifecycle import ModelLifecycle
+from triage.service.routing import RoutingBook
 from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
 from triage.similar.service import SimilarService
@@ -83,6 +84,13 @@ def get_triaged_store(request: Request) -> TriagedStore:
     return TriagedStore.from_settings(request.app.state.database, get_app_settings(request))
 
 
+def get_routing_book(request: Request) -> RoutingBook:
+    book: RoutingBook | None = getattr(request.app.state, "routing", None)
+    if book is None:
+        raise ModelNotFoundError("no model is loaded")
+    return book
+
+
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
 async def get_delivery_store(request: Request) -> DeliveryStore:
     store: DeliveryStore = request.app.state.deliveries
@@ -104,6 +112,7 @@ JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+RoutingDep = Annotated[RoutingBook, Depends(get_routing_book)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 

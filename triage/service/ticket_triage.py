@@ -18,7 +18,7 @@ import numpy as np
 from triage.core.errors import StoreUnavailableError
 from triage.core.text import ticket_text
 from triage.service.classification import TriageService
-from triage.service.results import Classification, Ticket
+from triage.service.results import Classification, Ticket, route_dict
 from triage.similar.results import SimilarResult
 from triage.similar.service import SimilarService
 from triage.store.records import Status, TicketRecord
@@ -163,6 +163,7 @@ class TicketTriage:
                 model_version=classification.model_version,
                 predictions=classification.predictions,
                 source=source,
+                route=None if classification.route is None else route_dict(classification.route),
             )
         except StoreUnavailableError:
             degraded.append("queue")
