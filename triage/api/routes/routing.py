@@ -10,7 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from triage.api.clean_request import CleanRoute
 from triage.api.deps import RoutingDep, ServiceDep, require_scope
 from triage.api.schemas import ErrorOut
-from triage.api.schemas_routing import ROUTING_EXAMPLE, DryRunOut, RoutingTableOut
+from triage.api.schemas_routing import (
+    ROUTING_EXAMPLE,
+    ROUTING_JSON_EXAMPLE,
+    DryRunOut,
+    RoutingTableOut,
+)
 from triage.core.auth import ApiKey, Scope
 from triage.core.errors import RoutingTableError
 from triage.service import TriageService
@@ -30,7 +35,7 @@ _TABLE_BODY: dict[str, Any] = {
     "required": True,
     "content": {
         "application/yaml": {"schema": {"type": "string"}, "example": ROUTING_EXAMPLE},
-        "application/json": {"schema": {"type": "object"}},
+        "application/json": {"schema": {"type": "object"}, "example": ROUTING_JSON_EXAMPLE},
     },
 }
 
@@ -116,7 +121,9 @@ async def dry_run_routing(
     request: Request,
     book: RoutingDep,
     service: ServiceDep,
-    last: Annotated[int, Query(ge=1, le=5000, description="How many recent tickets.")] = 500,
+    last: Annotated[
+        int, Query(ge=1, le=5000, description="How many recent tickets.", examples=[200])
+    ] = 500,
 ) -> DryRunOut:
     """Replay the last triaged tickets through a proposed table: how many change route."""
     text, json_only = await _table_text(request)
