@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from triage.api.app import create_app
 from triage.core.artifacts import load_model
 from triage.core.auth import ApiKey, Scope, hash_key
+from triage.core.errors import RoutingTableError
 from triage.service import TriageService
 from triage.settings import Settings
 
@@ -163,3 +164,27 @@ def test_the_dry_run_counts_recent_tickets_a_proposed_table_routes_elsewhere(
     # The proposal was not served.
     assert api.get("/v1/routing", headers=ADMIN).json()["version"] == 1
     assert api.post("/v1/routing/dry-run", content="rules: [", headers=YAML).status_code == 422
+
+
+def test_the_routing_file_is_imported_once_and_a_put_outlives_a_restart(
+    settings: Settings, own_service: TriageService, tmp_path: Path
+) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(TABLE_A, encoding="utf-8")
+    with_file = settings.model_copy(update={"routing_file": path})
+    own_service.routing = type(own_service.routing)()
+    with TestClient(create_app(with_file, service=own_service)) as client:
+        served = client.get("/v1/routing").json()
+        assert (served["version"], served["source"], served["rules"]) == (1, "file:routing.yaml", 2)
+        assert client.put("/v1/routing", content=TABLE_B).json()["version"] == 2
+    own_service.routing = type(own_service.routing)()
+    with TestClient(create_app(with_file, service=own_service)) as client:
+        # The file did not change: the table PUT since is still served.
+        assert client.get("/v1/routing").json()["version"] == 2
+        assert route_of(client, PRINTER)["rule_id"] == "everything-network"
+    path.write_text(TABLE_A.replace("category: printers", "category: printer"), encoding="utf-8")
+    with (
+        pytest.raises(RoutingTableError, match="routing.yaml: rule 'printers'"),
+        TestClient(create_app(with_file, service=own_service)),
+    ):
+        pass

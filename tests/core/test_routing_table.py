@@ -3,6 +3,8 @@ skill, and the tables refused before they are served."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from triage.core.decisions import Decision
@@ -15,6 +17,7 @@ from triage.core.routing import (
     build_table,
     read_text,
 )
+from triage.core.routing.table import TicketWords
 
 HEADS = {
     "category": ["network_vpn", "printers", "security", "hardware/laptop", "hardware/monitor"],
@@ -215,3 +218,22 @@ def test_text_that_is_not_yaml_or_json_names_the_position(
         read_text(text, json_only=json_only)
     assert where in refused.value.message
     assert refused.value.details["line"] is not None
+
+
+def test_the_rule_index_routes_as_trying_every_rule_in_order_would(table: RoutingTable) -> None:
+    rng = random.Random(7)
+    words = ["anyconnect", "vpn", "printer", "laptop", "client", "toner", "login"]
+    decisions = list(Decision)
+    for _ in range(500):
+        ticket_in = ticket(
+            category=(rng.choice(HEADS["category"]), rng.choice(decisions)),
+            tier=(rng.choice(HEADS["tier"]), rng.choice(decisions)),
+            priority=(rng.choice(HEADS["priority"]), rng.choice(decisions)),
+            confidence=rng.random(),
+            text=" ".join(rng.choices(words, k=rng.randint(0, 4))),
+            language=rng.choice(LANGUAGES),
+        )
+        expected = next(
+            (r.id for r in table.rules if r.matches(ticket_in, TicketWords(ticket_in.text))), None
+        )
+        assert table.route(ticket_in).rule_id == expected

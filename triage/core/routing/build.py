@@ -21,6 +21,7 @@ from triage.core.routing.table import (
     Order,
     RoutingTable,
     Rule,
+    words_of,
 )
 
 _TOP = {"rules", "groups", "fallback", "order", "group_head"}
@@ -165,14 +166,22 @@ def _conditions(
         languages=langs,
         tenants=frozenset(_texts(when["tenant"], "tenant")) if "tenant" in when else None,
         channels=frozenset(_texts(when["channel"], "channel")) if "channel" in when else None,
-        keywords=tuple(k.lower() for k in _texts(when["keywords"], "keywords"))
-        if "keywords" in when
-        else (),
+        keywords=_phrases(when["keywords"]) if "keywords" in when else (),
         bands=_bands(when.get("confidence"), heads),
         decisions=_decisions(when.get("decision"), heads),
         skills=_texts(spec["skills"], "skills") if "skills" in spec else (),
         queue=_text(spec["queue"], "queue") if "queue" in spec else None,
     )
+
+
+def _phrases(value: Any) -> tuple[tuple[str, ...], ...]:
+    phrases = []
+    for keyword in _texts(value, "keywords"):
+        words = tuple(words_of(keyword))
+        if not words:
+            raise RoutingTableError(f"keyword {keyword!r} has no word in it: it can never match")
+        phrases.append(words)
+    return tuple(phrases)
 
 
 def _known(what: str, values: Sequence[str], known: Collection[str]) -> frozenset[str]:
@@ -235,7 +244,8 @@ def _covers(earlier: Rule, later: Rule) -> bool:
         if mine is not None and (theirs is None or not theirs <= mine):
             return False
     if earlier.keywords and not (
-        later.keywords and all(any(k in t for k in earlier.keywords) for t in later.keywords)
+        later.keywords
+        and all(any(_within(k, t) for k in earlier.keywords) for t in later.keywords)
     ):
         return False
     for band in earlier.bands:
@@ -247,6 +257,11 @@ def _covers(earlier: Rule, later: Rule) -> bool:
         if head not in later.decisions or not later.decisions[head] <= allowed:
             return False
     return True
+
+
+def _within(phrase: tuple[str, ...], longer: tuple[str, ...]) -> bool:
+    """Whether every text with ``longer`` in it has ``phrase`` too."""
+    return f" {' '.join(phrase)} " in f" {' '.join(longer)} "
 
 
 def _check_fallbacks(table: RoutingTable) -> None:

@@ -12,9 +12,11 @@ ticket's hands it on along its ``fallback`` chain to the first group that does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from triage.core.decisions import Decision, ancestors
 
@@ -22,6 +24,29 @@ from triage.core.decisions import Decision, ancestors
 _CERTAINTY = (Decision.AUTO, Decision.SUGGEST, Decision.REVIEW)
 DEFAULT_GROUP_HEAD = "group"
 DEFAULT_FALLBACK = "triage"
+_WORD = re.compile(r"\w+")
+
+
+def words_of(text: str) -> list[str]:
+    """A text's words in lower case: what keywords are matched against."""
+    return _WORD.findall(text.lower())
+
+
+class TicketWords:
+    """A ticket's words, as a set for one-word keywords and joined for phrases (lazily)."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = words_of(text)
+        self.set = frozenset(self.tokens)
+
+    @cached_property
+    def joined(self) -> str:
+        return f" {' '.join(self.tokens)} "
+
+    def has(self, phrase: tuple[str, ...]) -> bool:
+        if len(phrase) == 1:
+            return phrase[0] in self.set
+        return all(w in self.set for w in phrase) and f" {' '.join(phrase)} " in self.joined
 
 
 class RouteSource(StrEnum):
@@ -81,8 +106,8 @@ class Band:
 
 @dataclass(frozen=True)
 class Rule:
-    """Every condition given must hold; within one, any listed value will do. Keywords match
-    case-insensitively anywhere in the text."""
+    """Every condition given must hold; within one, any listed value will do. A keyword is a
+    word or a phrase, matched case-insensitively on whole words of the text."""
 
     id: str
     group: str
@@ -90,7 +115,7 @@ class Rule:
     languages: frozenset[str] | None = None
     tenants: frozenset[str] | None = None
     channels: frozenset[str] | None = None
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[tuple[str, ...], ...] = ()  # each a phrase: its words in lower case
     bands: tuple[Band, ...] = ()
     decisions: Mapping[str, frozenset[Decision]] = field(default_factory=dict)
     skills: tuple[str, ...] = ()
@@ -102,8 +127,9 @@ class Rule:
         read = [*self.labels, *(b.head for b in self.bands), *self.decisions]
         return tuple(dict.fromkeys(read))
 
-    def matches(self, ticket: RouteInput, lowered: str) -> bool:
-        """Whether the ticket meets every condition; ``lowered``: its text in lower case."""
+    def matches(self, ticket: RouteInput, words: TicketWords | None) -> bool:
+        """Whether the ticket meets every condition; ``words``: its text's (None: the table
+        has no keyword rules)."""
         heads = ticket.heads
         for head, wanted in self.labels.items():
             answer = heads.get(head)
@@ -115,7 +141,7 @@ class Rule:
             return False
         if self.channels is not None and ticket.channel not in self.channels:
             return False
-        if self.keywords and not any(k in lowered for k in self.keywords):
+        if self.keywords and (words is None or not any(words.has(k) for k in self.keywords)):
             return False
         for band in self.bands:
             answer = heads.get(band.head)
@@ -159,6 +185,10 @@ class RoutingTable:
     def group(self, name: str) -> Group:
         return self.groups.get(name) or Group(name, name)
 
+    @cached_property
+    def _index(self) -> RuleIndex:
+        return RuleIndex(self.rules)
+
     def route(self, ticket: RouteInput) -> Route:
         """The ticket's route (see the module's docstring for the order)."""
         proposal = ticket.heads.get(self.group_head)
@@ -168,10 +198,15 @@ class RoutingTable:
             and proposal.decision is Decision.AUTO
         ):
             return self._model_route(ticket, proposal)
-        lowered = ticket.text.lower() if any(r.keywords for r in self.rules) else ""
-        for rule in self.rules:
-            if rule.matches(ticket, lowered):
+        index = self._index
+        words = TicketWords(ticket.text) if index.has_keywords else None
+        candidates = index.candidates(ticket, words)
+        while candidates:
+            lowest = candidates & -candidates
+            rule = self.rules[lowest.bit_length() - 1]
+            if rule.matches(ticket, words):
                 return self._rule_route(ticket, rule)
+            candidates ^= lowest
         if proposal is not None and proposal.decision is not Decision.REVIEW:
             return self._model_route(ticket, proposal)
         group, note = self._speaking(self.fallback, ticket.language)
@@ -227,6 +262,63 @@ class RoutingTable:
             if not candidate.languages or language in candidate.languages:
                 return candidate, f"; handed from {name!r}, which does not speak {language!r}"
         return group, f"; no group down {name!r}'s fallbacks speaks {language!r}"
+
+
+class _ValueIndex:
+    """For one condition: the rules without it, and the rules each value lets through."""
+
+    def __init__(self) -> None:
+        self.free = 0
+        self.by_value: dict[str, int] = {}
+
+    def add(self, bit: int, values: Iterable[str] | None) -> None:
+        if values is None:
+            self.free |= bit
+            return
+        for value in values:
+            self.by_value[value] = self.by_value.get(value, 0) | bit
+
+    def allowing(self, values: Iterable[str | None]) -> int:
+        mask = self.free
+        for value in values:
+            if value is not None:
+                mask |= self.by_value.get(value, 0)
+        return mask
+
+
+class RuleIndex:
+    """Which rules may match a ticket, as a bit mask (bit i: rule i), from the labels,
+    language, tenant, channel and keywords alone; the candidates are then checked in order.
+    With 200 rules it spares trying each (benchmarks/routing.py, part cost)."""
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.all = (1 << len(rules)) - 1
+        heads = {head for rule in rules for head in rule.labels}
+        self.heads = {head: _ValueIndex() for head in heads}
+        self.context = {name: _ValueIndex() for name in ("languages", "tenants", "channels")}
+        self.keywords = _ValueIndex()  # by a phrase's first word
+        for i, rule in enumerate(rules):
+            bit = 1 << i
+            for head, index in self.heads.items():
+                index.add(bit, rule.labels.get(head))
+            for name, index in self.context.items():
+                index.add(bit, getattr(rule, name))
+            self.keywords.add(bit, [k[0] for k in rule.keywords] if rule.keywords else None)
+        self.has_keywords = bool(self.keywords.by_value)
+
+    def candidates(self, ticket: RouteInput, words: TicketWords | None) -> int:
+        mask = self.all
+        for head, index in self.heads.items():
+            answer = ticket.heads.get(head)
+            label = None if answer is None else answer.label
+            mask &= index.allowing([label, *ancestors(label)] if label else [])
+        mask &= self.context["languages"].allowing([ticket.language])
+        mask &= self.context["tenants"].allowing([ticket.tenant])
+        mask &= self.context["channels"].allowing([ticket.channel])
+        if self.has_keywords and mask & ~self.keywords.free:
+            present = words.set & self.keywords.by_value.keys() if words is not None else ()
+            mask &= self.keywords.allowing(present)
+        return mask
 
 
 def _unsure(ticket: RouteInput, head: str) -> bool:
