@@ -244,8 +244,7 @@ def _covers(earlier: Rule, later: Rule) -> bool:
         if mine is not None and (theirs is None or not theirs <= mine):
             return False
     if earlier.keywords and not (
-        later.keywords
-        and all(any(_within(k, t) for k in earlier.keywords) for t in later.keywords)
+        later.keywords and all(any(_within(k, t) for k in earlier.keywords) for t in later.keywords)
     ):
         return False
     for band in earlier.bands:
