@@ -65,3 +65,30 @@ def test_a_file_with_priority_and_groups_serves_every_head_with_its_own_decision
     assert answer.predictions["group"].decision.value != "review"
     assert (answer.route.source.value, answer.route.group) == ("model", "desk-side")
     assert answer.route.decision is answer.predictions["group"].decision
+
+
+def test_an_optional_head_the_file_cannot_teach_is_left_out_with_a_note(tmp_path: Path) -> None:
+    from triage.training.split import split_rows
+
+    rows = [
+        {
+            "subject": f"vpn {i}",
+            "body": "x",
+            "category": ["a", "b"][i % 2],
+            "tier": ["L1", "L2"][i % 2],
+            "priority": "high" if i else "low",
+            "assignment_group": "" if i == 3 else "g",
+        }
+        for i in range(12)
+    ]
+    path = tmp_path / "few.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    split = split_rows(train_config(None, None), path, None)
+    assert split.label_columns == {"category": "category", "tier": "tier"}
+    assert (
+        "not learning priority from column 'priority': a class with fewer than 2 rows"
+        in split.notes
+    )
+    assert (
+        "not learning group from column 'assignment_group': 1 row(s) have no label" in split.notes
+    )

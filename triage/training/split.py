@@ -55,7 +55,8 @@ class Split:
 def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
     """Validated texts and labels, and which rows train and which are held out."""
     frame = read_table(data_path, config.encoding)
-    config = replace(config, labels=config.heads_for(frame.columns), optional_labels={})
+    heads, skipped = _learnable_heads(config, frame)
+    config = replace(config, labels=heads, optional_labels={})
     data, notes = labelled_texts(
         frame,
         text_columns=config.text_columns,
@@ -63,6 +64,7 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
         min_per_class=config.min_per_class,
         drop_rare=config.drop_rare,
     )
+    notes = [*skipped, *notes]
     if note := encoding_note(frame, data_path):
         notes = [note, *notes]
     training_data: dict[str, Any] = {
@@ -74,6 +76,28 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
     if test_path is None:
         return _planned_split(config, data, notes, training_data)
     return _split_with_test_file(config, data, notes, training_data, test_path)
+
+
+def _learnable_heads(config: TrainConfig, frame: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
+    """The config's heads, and each optional head whose column can be learnt from as it is:
+    a label in every row, two classes or more, none rarer than ``min_per_class`` (unless
+    rare classes are dropped). An optional head that cannot is left out, with a note."""
+    heads = config.heads_for(frame.columns)
+    notes = []
+    for head in [h for h in heads if h not in config.labels]:
+        values = frame[heads[head]].map(lambda v: "" if v is None or v != v else str(v).strip())
+        counts = values[values != ""].value_counts()
+        why = None
+        if (values == "").any():
+            why = f"{int((values == '').sum())} row(s) have no label"
+        elif len(counts) < 2:
+            why = "fewer than two classes"
+        elif not config.drop_rare and int(counts.min()) < config.min_per_class:
+            why = f"a class with fewer than {config.min_per_class} rows"
+        if why is not None:
+            notes.append(f"not learning {head} from column {heads[head]!r}: {why}")
+            del heads[head]
+    return heads, notes
 
 
 def _planned_split(
