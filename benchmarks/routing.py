@@ -339,8 +339,8 @@ def main() -> None:
     )
     parser.add_argument("--part", action="append", choices=["itsm", "tobi", "priority", "cost"])
     parser.add_argument("--embedder", default="use-multilingual")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="JSON file to merge into.")
     args = parser.parse_args()
-    results = read_json(RESULTS)
     for part in args.part or ["cost", "priority", "itsm"]:
         started = time.perf_counter()
         if part == "cost":
@@ -356,8 +356,9 @@ def main() -> None:
         found.update(
             stamp(), command=command("routing"), seconds=round(time.perf_counter() - started, 1)
         )
+        results = read_json(args.results)  # read again: another part may have run meanwhile
         results[part] = found
-        write_json(RESULTS, results, default=str)
+        write_json(args.results, results, default=str)
         print(
             yaml.safe_dump(
                 {part: {k: v for k, v in found.items() if k != "rules"}}, sort_keys=False
