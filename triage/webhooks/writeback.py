@@ -253,9 +253,9 @@ class ZendeskClient(_HttpClient):
             steps.append(("note", partial(self._send, "PUT", path, comment)))
         group_id = suggestion.group_id(self.target.groups)
         if group_id is not None:
-            body = {"ticket": {"group_id": group_id}}
+            assign = {"ticket": {"group_id": group_id}}
             path = f"/api/v2/tickets/{ticket_id}"
-            steps.append(("group", partial(self._send, "PUT", path, body)))
+            steps.append(("group", partial(self._send, "PUT", path, assign)))
         return steps
 
 
