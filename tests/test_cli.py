@@ -37,7 +37,8 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     assert predicted.exit_code == 0, predicted.output
     result = json.loads(predicted.stdout)
     assert result["model_version"] == artifact.name
-    assert set(result["predictions"]) == {"category", "tier"}
+    # The sample data has a priority column: triage train learns it too.
+    assert set(result["predictions"]) == {"category", "tier", "priority"}
 
     report = tmp_path / "report.json"
     evaluated = runner.invoke(

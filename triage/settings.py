@@ -276,6 +276,13 @@ class Settings(BaseSettings):
     ui_session_hours: float = Field(
         12.0, gt=0, description="How long a sign-in to the staff page lasts."
     )
+    routing_file: Path | None = Field(
+        None,
+        description=(
+            "A routing table (YAML) to serve: imported at start when its text changed, then "
+            "edited through GET/PUT /v1/routing (README: Routing)."
+        ),
+    )
     triaged_keep_days: float = Field(
         30.0, gt=0, description="How long triaged tickets stay in the staff page's queue."
     )

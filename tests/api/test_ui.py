@@ -558,3 +558,24 @@ def test_the_queue_shows_open_incidents_at_the_top(ui: TestClient) -> None:
     ).text
     assert "Insiden terbuka" in switched
     assert "5 tiket" in switched
+
+
+def test_the_ticket_page_shows_the_route_and_why(ui: TestClient, service: TriageService) -> None:
+    table = "rules:\n  - id: vpn-words\n    when: {keywords: [vpn]}\n    group: network\n"
+    admin = {"X-API-Key": ADMIN_KEY, "Content-Type": "application/yaml"}
+    try:
+        assert ui.put("/v1/routing", content=table, headers=admin).status_code == 200
+        sign_in(ui)
+        page = triage(ui, ticket_id="INC-77", **VPN)
+        route = page.text.split('id="route"')[1].split("</div>")[0]
+        assert '<span id="route-group">network</span>' in route
+        assert "queue network" in route
+        assert "by rule vpn-words" in route
+        assert "language:en" in route
+        assert "rule &#39;vpn-words&#39; matched" in route
+        switched = ui.post(
+            "/ui/lang", data={"csrf": csrf(page), "lang": "id", "next": str(page.url.path)}
+        )
+        assert "oleh aturan vpn-words" in switched.text
+    finally:
+        service.routing = type(service.routing)()

@@ -396,3 +396,62 @@ def test_staff_triage_a_ticket_correct_its_tier_and_work_the_queue(
     visited.append(browser.current_url)
 
     assert not [url for url in visited if STAFF_KEY in url]
+
+
+ROUTING_TABLE = """\
+fallback: service-desk
+groups:
+  network: {queue: network-l2, languages: [en], fallback: network-jakarta}
+  network-jakarta: {queue: network-jakarta, languages: [en, id]}
+rules:
+  - id: vpn-and-network
+    when: {category: network_vpn}
+    group: network
+    skills: [vpn-client]
+  - id: vpn-words
+    when: {keywords: [vpn, globalprotect]}
+    group: network
+"""
+
+
+@pytest.mark.slow  # a browser and a server, as above
+def test_the_ticket_page_shows_its_route(
+    live_server: str, browser: Any, service: TriageService, tmp_path: Path
+) -> None:
+    import urllib.request
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    put = urllib.request.Request(
+        f"{live_server}/v1/routing",
+        data=ROUTING_TABLE.encode(),
+        method="PUT",
+        headers={"X-API-Key": HELPDESK_KEY, "Content-Type": "application/yaml"},
+    )
+    try:
+        with urllib.request.urlopen(put, timeout=30) as answer:
+            assert answer.status == 200
+        wait = WebDriverWait(browser, 15)
+
+        def find(css: str) -> Any:
+            return wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+        browser.get(f"{live_server}/ui/")
+        find("#key").send_keys(STAFF_KEY, Keys.ENTER)
+        for field in ("ticket_id", "subject", "body"):
+            find(f"#{field}").send_keys(NEW_TICKET[field])
+        find("#body").send_keys(Keys.CONTROL, Keys.ENTER)
+        wait.until(ec.url_matches(r"/ui/tickets/\d+$"))
+        route = find("#route")
+        assert find("#route-group").text == "network"
+        assert "queue network-l2" in route.text
+        assert "language:en" in find("#route-source").text
+        assert "matched" in find("#route-why").text
+        badge = route.find_element(By.CSS_SELECTOR, ".badge").get_attribute("class")
+        assert badge.split()[-1] in ("auto", "suggest", "review")
+        _screenshot(browser, tmp_path, "ui-route.png")
+    finally:
+        service.routing = type(service.routing)()

@@ -329,3 +329,54 @@ def test_writeback_settings_are_checked() -> None:
         Settings(webhook_writeback={"zendesk": {"url": "https://x.zendesk.com", "token": "t"}})
     with pytest.raises(ValueError, match="unknown webhook sources"):
         Settings(webhook_secrets={"otrs": "s"})
+
+
+ROUTED: dict[str, Any] = {
+    **RESULT,
+    "route": {"group": "desk-side", "queue": "desk-side", "source": "rule", "decision": "auto"},
+}
+
+
+def run_routed(
+    client: ZammadClient | ZendeskClient, ticket_id: str, result: dict[str, Any]
+) -> list[str]:
+    names = []
+    for name, apply in client.steps(ticket_id, Suggestion.from_result(result)):
+        apply()
+        names.append(name)
+    client.close()
+    return names
+
+
+def test_zammad_assigns_the_group_of_an_auto_route(helpdesk: FakeHelpdesk) -> None:
+    helpdesk.expected_auth = f"Token token={ZAMMAD_TOKEN}"
+    target = zammad_target(helpdesk.url, note=False, tags=False, groups={"desk-side": 4})
+    assert run_routed(ZammadClient(target), "1207", ROUTED) == ["group"]
+    # Zammad's "Update ticket": PUT /api/v1/tickets/{id} with the attributes to change.
+    [update] = helpdesk.calls("PUT", "/api/v1/tickets/1207")
+    assert update.body == {"group_id": 4}
+
+
+def test_zendesk_assigns_the_group_of_an_auto_route(helpdesk: FakeHelpdesk) -> None:
+    credentials = f"{ZENDESK_EMAIL}/token:{ZENDESK_TOKEN}".encode()
+    helpdesk.expected_auth = "Basic " + base64.b64encode(credentials).decode()
+    target = zendesk_target(helpdesk.url, tags=False, groups={"desk-side": 360001234})
+    assert run_routed(ZendeskClient(target), "5512", ROUTED) == ["note", "group"]
+    comment, update = helpdesk.calls("PUT", "/api/v2/tickets/5512")
+    assert "route: desk-side (rule, auto)" in comment.body["ticket"]["comment"]["body"]
+    # Zendesk's "Update Ticket": {"ticket": {"group_id": ...}}.
+    assert update.body == {"ticket": {"group_id": 360001234}}
+
+
+def test_a_group_is_written_only_for_an_auto_route_to_a_listed_group(
+    helpdesk: FakeHelpdesk,
+) -> None:
+    helpdesk.expected_auth = f"Token token={ZAMMAD_TOKEN}"
+    unsure = {**ROUTED, "route": {**ROUTED["route"], "decision": "suggest"}}
+    elsewhere = {**ROUTED, "route": {**ROUTED["route"], "group": "network"}}
+    listed = zammad_target(helpdesk.url, note=False, tags=False, groups={"desk-side": 4})
+    assert run_routed(ZammadClient(listed), "1207", unsure) == []
+    assert run_routed(ZammadClient(listed), "1207", elsewhere) == []
+    off = zammad_target(helpdesk.url, note=False, tags=False)  # the default: no groups
+    assert run_routed(ZammadClient(off), "1207", ROUTED) == []
+    assert helpdesk.calls("PUT", "/api/v1/tickets/1207") == []

@@ -25,6 +25,7 @@ from triage.api.routes import (
     incidents,
     jobs,
     model_versions,
+    routing,
     served_model,
     similar,
     webhooks,
@@ -37,6 +38,7 @@ from triage.service.incident_webhooks import IncidentWebhookSender
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.lifecycle import ModelLifecycle, Served
+from triage.service.routing import RoutingBook
 from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
 from triage.store.database import Database
@@ -61,6 +63,8 @@ def create_app(
         lifecycle = ModelLifecycle(settings, database, publish=lambda served: _publish(app, served))
         app.state.lifecycle = lifecycle
         served = lifecycle.start(service)
+        app.state.routing = RoutingBook.from_settings(database, settings)
+        app.state.routing.start(served.service)
         log.info("serving model %s", served.service.model.version)
         _log_addresses(app)
         background = _start_background(app, settings, lifecycle)
@@ -93,6 +97,7 @@ def create_app(
         classify.router,
         served_model.router,
         model_versions.router,
+        routing.router,
         feedback.router,
         jobs.router,
         similar.router,

@@ -21,6 +21,7 @@ from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.jobs import JobQueue
 from triage.service.lifecycle import ModelLifecycle
+from triage.service.routing import RoutingBook
 from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
 from triage.similar.service import SimilarService
@@ -102,6 +103,13 @@ def require_incidents(request: Request) -> IncidentTracker:
     return tracker
 
 
+def get_routing_book(request: Request) -> RoutingBook:
+    book: RoutingBook | None = getattr(request.app.state, "routing", None)
+    if book is None:
+        raise ModelNotFoundError("no model is loaded")
+    return book
+
+
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
 async def get_delivery_store(request: Request) -> DeliveryStore:
     store: DeliveryStore = request.app.state.deliveries
@@ -125,6 +133,7 @@ DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 IncidentsDep = Annotated[IncidentTracker, Depends(require_incidents)]
 OptionalIncidentsDep = Annotated[IncidentTracker | None, Depends(get_incidents)]
+RoutingDep = Annotated[RoutingBook, Depends(get_routing_book)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 

@@ -24,6 +24,8 @@ from triage.core.errors import (
     InvalidTicketError,
     JobNotFoundError,
     ModelNotFoundError,
+    RoutingTableError,
+    RoutingVersionNotFoundError,
     StoreMismatchError,
     StoreUnavailableError,
     TicketNotFoundError,
@@ -60,6 +62,8 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     WebhookPayloadError: 422,
     IncidentNotFoundError: 404,
     IncidentConflictError: 409,
+    RoutingTableError: 422,
+    RoutingVersionNotFoundError: 404,
 }
 _HTTP_CODES = {
     400: "bad_request",

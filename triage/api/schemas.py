@@ -35,6 +35,15 @@ CLASSIFICATION_EXAMPLE: dict[str, Any] = {
         },
     },
     "language": {"code": "en", "confidence": 0.99, "mixed": False},
+    "route": {
+        "group": "desk-side",
+        "queue": "desk-side-l1",
+        "skills": ["printers", "language:en"],
+        "source": "rule",
+        "rule_id": "printers-l1",
+        "decision": "suggest",
+        "why": "rule 'printers-l1' matched on an unsure tier",
+    },
 }
 
 MODEL_SUMMARY_EXAMPLE: dict[str, Any] = {
@@ -144,13 +153,35 @@ class LanguageOut(BaseModel):
     )
 
 
+class RouteOut(BaseModel):
+    """Which group and queue take the ticket, chosen by the routing table (GET /v1/routing)."""
+
+    group: str
+    queue: str
+    skills: list[str] = Field(description="What the ticket needs: the rule's skills, its language.")
+    source: Literal["rule", "model", "fallback"] = Field(
+        description="A rule matched, the learned group head proposed, or nothing did."
+    )
+    rule_id: str | None = Field(description="The rule that matched (source 'rule').")
+    decision: Literal["auto", "suggest", "review"] = Field(
+        description=(
+            "Never surer than the heads the rule read (their least certain decision); the "
+            "group head's for a model route; 'review' for the fallback."
+        )
+    )
+    why: str = Field(description="Why this route, in words (shown on the staff page).")
+
+
 class ClassificationOut(BaseModel):
-    """Predictions of every head for one ticket."""
+    """Predictions of every head for one ticket, and its route."""
 
     id: str | None = Field(None, description="The ticket id, if one was sent.")
     model_version: str
-    predictions: dict[str, HeadOut] = Field(description="One entry per head, e.g. category, tier.")
+    predictions: dict[str, HeadOut] = Field(
+        description="One entry per head, e.g. category, tier, priority, group."
+    )
     language: LanguageOut | None = Field(None, description="Detected language of the ticket.")
+    route: RouteOut | None = Field(None, description="Where the ticket goes.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [CLASSIFICATION_EXAMPLE]})
 

@@ -102,11 +102,15 @@ def parse_columns(value: str | None) -> tuple[str, ...] | None:
 
 def train_config(text_columns: str | None, label: list[str] | None, **options: Any) -> TrainConfig:
     """The ``TrainConfig`` of a command's --text-columns, --label and other options."""
+    from triage.training.config import OPTIONAL_LABELS
     from triage.training.train import DEFAULT_LABELS, DEFAULT_TEXT_COLUMNS, TrainConfig
 
+    labels = parse_labels(label)
     return TrainConfig(
         text_columns=parse_columns(text_columns) or DEFAULT_TEXT_COLUMNS,
-        labels=parse_labels(label) or dict(DEFAULT_LABELS),
+        labels=labels or dict(DEFAULT_LABELS),
+        # Without --label: priority and the assignment group too, where the file has them.
+        optional_labels={} if labels else dict(OPTIONAL_LABELS),
         **options,
     )
 

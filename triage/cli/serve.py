@@ -115,6 +115,7 @@ def worker() -> None:
     import signal
 
     from triage.service.lifecycle import ModelLifecycle
+    from triage.service.routing import RoutingBook
     from triage.store.database import Database
 
     settings = get_settings()
@@ -123,6 +124,7 @@ def worker() -> None:
     try:
         service = lifecycle.start().service
         database = Database.from_settings(settings)
+        RoutingBook.from_settings(database, settings).start(service)
     except TriageError as exc:
         raise fail(exc) from exc
     from triage.service.incident_webhooks import IncidentWebhookSender

@@ -168,3 +168,16 @@ class IncidentConflictError(TriageError):
     itself or into a merged one, splitting off tickets it does not hold."""
 
     code = "incident_conflict"
+
+
+class RoutingTableError(TriageError):
+    """A routing table that cannot be served: unreadable, or a rule naming an unknown label,
+    a rule that can never match, a cycle of fallbacks. The message names the rule."""
+
+    code = "invalid_routing_table"
+
+
+class RoutingVersionNotFoundError(TriageError):
+    """No stored routing table of that version (or none to roll back to)."""
+
+    code = "routing_version_not_found"

@@ -18,6 +18,7 @@ from triage.core.model import TriageModel
 from triage.core.promises import Evidence, head_promise
 from triage.core.redaction import redact_pii
 from triage.core.registry import served_model_dir
+from triage.core.routing import HeadView, RouteInput, RoutingTable
 from triage.core.text import ticket_text
 from triage.service.results import Classification, DriftReport, HeadResult, Ticket
 from triage.settings import Settings
@@ -36,6 +37,25 @@ def policies_from_settings(model: TriageModel, settings: Settings) -> dict[str, 
         )
         for head in model.heads
     }
+
+
+def route_input(
+    heads: Mapping[str, HeadResult],
+    text: str,
+    language: str | None,
+    ticket: Ticket,
+    tenant: str | None = None,
+) -> RouteInput:
+    """What the routing table reads of a classified ticket."""
+    metadata = ticket.metadata
+    channel = metadata.get("channel")
+    return RouteInput(
+        heads={h: HeadView(r.label, r.confidence, r.decision) for h, r in heads.items()},
+        text=text,
+        language=language,
+        tenant=tenant if tenant is not None else str(metadata.get("tenant") or ""),
+        channel=None if channel is None else str(channel),
+    )
 
 
 class TriageService:
@@ -65,6 +85,8 @@ class TriageService:
         # Loaded here, with the model, so that the first request does not wait for it.
         self.language_detector = language_detector(languages, cache_dir=cache_dir)
         self.drift = drift or DriftConfig()
+        # Replaced whole (one assignment) by the routing use cases: requests read one table.
+        self.routing = RoutingTable()
         self.window = PredictionWindow({h: model.labels(h) for h in model.heads}, self.drift.window)
         for head in model.heads:
             needed = min_predictions_for(
@@ -138,11 +160,14 @@ class TriageService:
         explain: bool = False,
         embeddings: np.ndarray | None = None,
         observe: bool = True,
+        tenant: str | None = None,
     ) -> list[Classification]:
-        """Classify tickets in one batch (one embedding pass, or none if ``embeddings``).
+        """Classify tickets in one batch (one embedding pass, or none if ``embeddings``), and
+        route each by the served routing table.
 
         ``observe``: count the answers in the drift window; False for a ticket classified
-        again (shown once more), which would otherwise count twice.
+        again (shown once more), which would otherwise count twice. ``tenant``: the caller's,
+        for routing (None: a ticket's ``metadata.tenant``, else the default tenant).
         """
         texts = self.texts(tickets)
         if log.isEnabledFor(logging.DEBUG):  # ticket text is logged at DEBUG only
@@ -157,7 +182,10 @@ class TriageService:
                 [{head: (p.label, p.confidence) for head, p in row.items()} for row in predicted]
             )
         languages = self.language_detector.detect_many(texts)
-        for ticket, predictions, language in zip(tickets, predicted, languages, strict=True):
+        routing = self.routing
+        for ticket, text, predictions, language in zip(
+            tickets, texts, predicted, languages, strict=True
+        ):
             heads = {}
             for head, p in predictions.items():
                 outcome = self.policies[head].decide(
@@ -173,7 +201,10 @@ class TriageService:
                     fallback=outcome.fallback,
                     auto_blocked=p.auto_blocked,
                 )
-            results.append(Classification(ticket.id, self.model.version, heads, language))
+            route = routing.route(
+                route_input(heads, text, language.code if language else None, ticket, tenant)
+            )
+            results.append(Classification(ticket.id, self.model.version, heads, language, route))
         return results
 
     def classify_each(

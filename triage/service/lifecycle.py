@@ -104,6 +104,8 @@ class ModelLifecycle:
 
     def _serve(self, service: TriageService) -> Served:
         previous = self.served
+        if previous is not None:  # the routing table outlives a model swap
+            service.routing = previous.service.routing
         served = self._with_similar(service, previous)
         self.served = served
         self.publish(served)

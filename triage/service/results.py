@@ -15,6 +15,7 @@ from triage.core.decisions import Decision
 from triage.core.drift import HeadDrift
 from triage.core.explain import Explanation
 from triage.core.language import LanguageGuess
+from triage.core.routing import Route
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Classification:
     model_version: str
     predictions: dict[str, HeadResult]
     language: LanguageGuess | None = None
+    route: Route | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def classification_dict(result: Classification) -> dict[str, Any]:
             "explanation": explanation,
         }
     language = result.language
+    route = result.route
     return {
         "id": result.ticket_id,
         "model_version": result.model_version,
@@ -113,4 +116,18 @@ def classification_dict(result: Classification) -> dict[str, Any]:
         "language": None
         if language is None
         else {"code": language.code, "confidence": language.confidence, "mixed": language.mixed},
+        "route": None if route is None else route_dict(route),
+    }
+
+
+def route_dict(route: Route) -> dict[str, Any]:
+    """A route as plain JSON data."""
+    return {
+        "group": route.group,
+        "queue": route.queue,
+        "skills": list(route.skills),
+        "source": route.source.value,
+        "rule_id": route.rule_id,
+        "decision": route.decision.value,
+        "why": route.why,
     }

@@ -19,7 +19,7 @@ from triage.core.errors import StoreUnavailableError
 from triage.core.text import ticket_text
 from triage.service.classification import TriageService
 from triage.service.incidents import IncidentRef, IncidentTracker, ObservedTicket
-from triage.service.results import Classification, Ticket
+from triage.service.results import Classification, Ticket, route_dict
 from triage.similar.results import SimilarResult
 from triage.similar.service import SimilarService
 from triage.store.records import Status, TicketRecord
@@ -149,7 +149,7 @@ class TicketTriage:
         texts = self.classifier.texts([ticket])
         vectors = self.classifier.embed(texts)
         classification = self.classifier.classify_many(
-            [ticket], explain=explain, embeddings=vectors
+            [ticket], explain=explain, embeddings=vectors, tenant=tenant
         )[0]
         degraded: list[Degraded] = []
         result = SimilarResult(similar=[], duplicates=[])
@@ -212,6 +212,7 @@ class TicketTriage:
                 model_version=classification.model_version,
                 predictions=classification.predictions,
                 source=source,
+                route=None if classification.route is None else route_dict(classification.route),
             )
         except StoreUnavailableError:
             degraded.append("queue")
@@ -222,7 +223,7 @@ class TicketTriage:
         not counted again in the drift window, not remembered or queued again."""
         vectors = self.classifier.embed(self.classifier.texts([ticket]))
         classification = self.classifier.classify_many(
-            [ticket], explain=True, embeddings=vectors, observe=False
+            [ticket], explain=True, embeddings=vectors, observe=False, tenant=tenant
         )[0]
         result = SimilarResult(similar=[], duplicates=[])
         if self.similar is not None:

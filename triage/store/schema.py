@@ -187,6 +187,8 @@ triaged = sa.Table(
     sa.Column("model_version", sa.String(100), nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("triaged_at", UtcDateTime, nullable=False),
+    # The route it was given (issue 20); null for tickets triaged before routing.
+    sa.Column("route", sa.JSON, nullable=True),
     sa.UniqueConstraint("tenant", "ticket_id"),
     sa.Index(None, "triaged_at"),
     sa.Index(None, "decision", "triaged_at"),
@@ -290,4 +292,17 @@ incident_events = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Index(None, "status", "next_at"),
+)
+
+# Every routing table served (issue 20), newest the highest version: a PUT adds one, a rollback
+# adds a copy of the one before. ``source``: "api" or "file:<name>" (TRIAGE_ROUTING_FILE).
+routing_tables = sa.Table(
+    "routing_tables",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("author", sa.String(100), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )

@@ -62,6 +62,7 @@ class TriagedTicket:
     source: str
     triaged_at: datetime
     reviewed: bool
+    route: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def _ticket(row: sa.RowMapping) -> TriagedTicket:
         source=row["source"],
         triaged_at=row["triaged_at"],
         reviewed=bool(row["reviewed"]),
+        route=row["route"],
     )
 
 
@@ -136,6 +138,7 @@ class TriagedStore:
         predictions: Mapping[str, HeadAnswer],
         source: str,
         tenant: str = "",
+        route: Mapping[str, Any] | None = None,
     ) -> int:
         """Keep (or replace) a ticket's triage; returns its row id. Committed on return."""
         now = utcnow()
@@ -160,6 +163,7 @@ class TriagedStore:
             "model_version": model_version,
             "source": source,
             "triaged_at": now,
+            "route": None if route is None else dict(route),
         }
         dialect = postgresql if self.database.is_postgres else sqlite
         statement = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,12 @@ from triage.training.fit_refinement import COLD_START_BELOW, VOTE_WEIGHTS
 
 DEFAULT_TEXT_COLUMNS = ("subject", "body")
 DEFAULT_LABELS = {"category": "category", "tier": "tier"}
+# Heads `triage train` adds when the file has one of their columns (the first found): the
+# sample data's priority, and the assignment group a helpdesk export names (issue 20).
+OPTIONAL_LABELS: Mapping[str, tuple[str, ...]] = {
+    "priority": ("priority",),
+    "group": ("assignment_group", "group"),
+}
 Say = Callable[[str], None]
 
 
@@ -21,6 +27,8 @@ class TrainConfig:
 
     text_columns: tuple[str, ...] = DEFAULT_TEXT_COLUMNS
     labels: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    # Heads learned too when the file has one of their columns (see OPTIONAL_LABELS).
+    optional_labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     test_size: float = 0.2
     seed: int = 0
     slice_columns: tuple[str, ...] = ("language",)
@@ -51,3 +59,13 @@ class TrainConfig:
     # Cold start: with fewer training tickets than this in the median class, a head answers
     # by the class-centroid vote alone (benchmarks/learning_curve.py: better below ~5 a class).
     cold_start_below: int = COLD_START_BELOW
+
+    def heads_for(self, columns: Iterable[str]) -> dict[str, str]:
+        """``labels`` and each optional head whose column is among ``columns``."""
+        present = set(map(str, columns))
+        heads = dict(self.labels)
+        for head, candidates in self.optional_labels.items():
+            found = next((c for c in candidates if c in present), None)
+            if head not in heads and found is not None and found not in heads.values():
+                heads[head] = found
+        return heads

@@ -139,6 +139,7 @@ def _train_challenger(
         # Champion and challenger are compared on held-out tickets neither has seen, so the
         # challenger is the evaluated model itself: no refit on the held-out part.
         split = split_rows(replace(config, refit=False), train_path, test_path)
+        config = split.resolved(config)
         (Path(scratch) / "train").mkdir()
         # The staging path is not where the version ends up: its "saved" line would mislead.
         result = train_split(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,12 @@ class Split:
     # Too few tickets for a held-out split: every row is scored by the fold that leaves it
     # out (test_idx is then empty, train_idx every row).
     folds: tuple[Fold, ...] = ()
+    # The heads learned, by column: the config's labels and the optional heads found.
+    label_columns: dict[str, str] = field(default_factory=dict)
+
+    def resolved(self, config: TrainConfig) -> TrainConfig:
+        """``config`` learning exactly this split's heads."""
+        return replace(config, labels=dict(self.label_columns), optional_labels={})
 
     @property
     def refit(self) -> bool:
@@ -59,6 +65,8 @@ class Split:
 def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
     """Validated texts and labels, and which rows train and which are held out."""
     frame = read_table(data_path, config.encoding)
+    heads, skipped = _learnable_heads(config, frame)
+    config = replace(config, labels=heads, optional_labels={})
     data, notes = labelled_texts(
         frame,
         text_columns=config.text_columns,
@@ -66,6 +74,7 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
         min_per_class=config.min_per_class,
         drop_rare=config.drop_rare,
     )
+    notes = [*skipped, *notes]
     if note := encoding_note(frame, data_path):
         notes = [note, *notes]
     training_data: dict[str, Any] = {
@@ -77,6 +86,28 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
     if test_path is None:
         return _planned_split(config, data, notes, training_data)
     return _split_with_test_file(config, data, notes, training_data, test_path)
+
+
+def _learnable_heads(config: TrainConfig, frame: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
+    """The config's heads, and each optional head whose column can be learnt from as it is:
+    a label in every row, two classes or more, none rarer than ``min_per_class`` (unless
+    rare classes are dropped). An optional head that cannot is left out, with a note."""
+    heads = config.heads_for(frame.columns)
+    notes = []
+    for head in [h for h in heads if h not in config.labels]:
+        values = frame[heads[head]].map(lambda v: "" if v is None or v != v else str(v).strip())
+        counts = values[values != ""].value_counts()
+        why = None
+        if (values == "").any():
+            why = f"{int((values == '').sum())} row(s) have no label"
+        elif len(counts) < 2:
+            why = "fewer than two classes"
+        elif not config.drop_rare and int(counts.min()) < config.min_per_class:
+            why = f"a class with fewer than {config.min_per_class} rows"
+        if why is not None:
+            notes.append(f"not learning {head} from column {heads[head]!r}: {why}")
+            del heads[head]
+    return heads, notes
 
 
 def _planned_split(
@@ -110,6 +141,7 @@ def _planned_split(
         notes,
         training_data,
         plan.folds,
+        dict(config.labels),
     )
 
 
@@ -159,6 +191,7 @@ def _split_with_test_file(
         },
         notes,
         training_data,
+        label_columns=dict(config.labels),
     )
 
 

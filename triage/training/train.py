@@ -74,6 +74,7 @@ def train_from_file(
     """
     config = config or TrainConfig()
     split = split_rows(config, data_path, test_path)
+    config = split.resolved(config)
     if models_dir is not None:
         keep_served(models_dir)
     with tempfile.TemporaryDirectory(prefix="triage-train-") as scratch:

@@ -26,4 +26,11 @@ class WritebackTarget(BaseModel):
     )
     note: bool = Field(True, description="Post the suggestion as an internal note.")
     tags: bool = Field(True, description="Add tags such as triage_category__printers.")
+    groups: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "Assign the ticket to the helpdesk group of its route: route group name -> the "
+            "helpdesk's group_id. Only auto routes to a listed group are written; empty: off."
+        ),
+    )
     timeout_seconds: float = Field(10.0, gt=0, le=120)

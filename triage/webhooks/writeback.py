@@ -1,4 +1,5 @@
-"""Posting triage's suggestion back to the helpdesk: an internal note and tags.
+"""Posting triage's suggestion back to the helpdesk: an internal note, tags, and (when
+configured, for an ``auto`` route) the group the ticket is assigned to.
 
 A client turns a suggestion into named steps (``note``, ``tags`` …), each one HTTP request.
 The runner records every step that succeeded, so a retry after a failure repeats only what
@@ -35,11 +36,25 @@ class HeadSuggestion:
 
 
 @dataclass(frozen=True)
+class RouteSuggestion:
+    group: str
+    source: str
+    decision: str
+
+    @classmethod
+    def from_result(cls, route: Mapping[str, Any] | None) -> RouteSuggestion | None:
+        if not route:
+            return None
+        return cls(str(route["group"]), str(route["source"]), str(route["decision"]))
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """What triage says about one ticket, ready to be written into a helpdesk."""
 
     model_version: str
     heads: tuple[HeadSuggestion, ...]
+    route: RouteSuggestion | None = None
 
     @classmethod
     def from_result(cls, result: Mapping[str, Any]) -> Suggestion:
@@ -56,7 +71,15 @@ class Suggestion:
                 )
                 for head, p in (result.get("predictions") or {}).items()
             ),
+            route=RouteSuggestion.from_result(result.get("route")),
         )
+
+    def group_id(self, groups: Mapping[str, int]) -> int | None:
+        """The helpdesk group to assign: only for an ``auto`` route to a listed group."""
+        route = self.route
+        if route is None or route.decision != "auto":
+            return None
+        return groups.get(route.group)
 
     def tags(self) -> list[str]:
         """``triage_<head>__<label>`` for each head that did not abstain (Zendesk's
@@ -77,6 +100,8 @@ class Suggestion:
             else:
                 what = f"{h.label} ({h.confidence:.0%}, {h.decision})"
             lines.append(f"{h.head}: {what}")
+        if self.route is not None:
+            lines.append(f"route: {self.route.group} ({self.route.source}, {self.route.decision})")
         return lines
 
     def text(self) -> str:
@@ -191,6 +216,10 @@ class ZammadClient(_HttpClient):
             for tag in suggestion.tags():
                 body = {"item": tag, "object": "Ticket", "o_id": numeric}
                 steps.append((f"tag:{tag}", partial(self._send, "POST", "/api/v1/tags/add", body)))
+        group_id = suggestion.group_id(self.target.groups)
+        if group_id is not None:
+            path = f"/api/v1/tickets/{numeric}"
+            steps.append(("group", partial(self._send, "PUT", path, {"group_id": group_id})))
         return steps
 
 
@@ -222,6 +251,11 @@ class ZendeskClient(_HttpClient):
             comment = {"ticket": {"comment": {"body": suggestion.text(), "public": False}}}
             path = f"/api/v2/tickets/{ticket_id}"
             steps.append(("note", partial(self._send, "PUT", path, comment)))
+        group_id = suggestion.group_id(self.target.groups)
+        if group_id is not None:
+            assign = {"ticket": {"group_id": group_id}}
+            path = f"/api/v2/tickets/{ticket_id}"
+            steps.append(("group", partial(self._send, "PUT", path, assign)))
         return steps
 
 

@@ -171,6 +171,8 @@ def ticket_page(
         triaged_age=age(entry.triaged_at, now, t),
         model_version=classification.model_version,
         heads=heads_view(classification, service, t),
+        route=classification.route,
+        route_correctable=service.routing.group_head in classification.predictions,
         similar=similar,
         duplicates=duplicates,
         similar_error=similar_error,
