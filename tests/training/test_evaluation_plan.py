@@ -93,3 +93,14 @@ def test_k_fold_that_would_leave_a_head_one_class_falls_back_to_leave_one_out() 
     )
     assert plan.info["method"] == "leave-one-out"
     assert plan.info["why"].endswith("k-fold would leave a fold one tier class to learn")
+
+
+def test_a_class_of_two_among_many_tickets_gets_two_folds_not_one_fit_per_ticket() -> None:
+    # A real export: 8,494 tickets, a few groups of two, would have taken 8,494 fits.
+    category = [f"c{i % 40}" for i in range(598)] + ["rare", "rare"]
+    labels = _labels(category=category, tier=["L1", "L2"] * 300)
+    plan = plan_evaluation(labels, "category", test_size=0.2, seed=0)
+    assert plan.info["method"] == "cross-validation"
+    assert plan.info["folds"] == 2
+    assert "leave-one-out would take 600 fits" in plan.info["why"]
+    _covers_every_row_once(plan.folds, 600)

@@ -22,6 +22,10 @@ CROSS_VALIDATION = "cross-validation"
 LEAVE_ONE_OUT = "leave-one-out"
 # Up to this many tickets, one fit per ticket costs seconds, and each fit sees all but one.
 LEAVE_ONE_OUT_MAX_ROWS = 60
+# Above this many, leave-one-out is never chosen, even for a class of two: one fit per ticket
+# would take hours (8,494 fits on a real export); 2-fold then scores that class's tickets by
+# heads that saw one of them, a pessimistic figure for a class that small.
+LEAVE_ONE_OUT_LIMIT = 500
 MAX_FOLDS = 5
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, scored rows)
@@ -110,13 +114,18 @@ def _cross_validation(
     smallest = int(np.unique(stratify, return_counts=True)[1].min())
     folds: tuple[Fold, ...] = ()
     why_not_k_fold = ""
-    if n > LEAVE_ONE_OUT_MAX_ROWS and smallest >= 3:
+    if (n > LEAVE_ONE_OUT_MAX_ROWS and smallest >= 3) or n > LEAVE_ONE_OUT_LIMIT:
         k = min(MAX_FOLDS, smallest)
         splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
         folds = tuple((train, test) for train, test in splitter.split(rows, stratify))
         how = (
             f"{k}-fold, stratified on {stratify_on}: each ticket scored by heads trained on "
             "the other folds"
+            + (
+                f" (the smallest class has {smallest}, but leave-one-out would take {n} fits)"
+                if smallest < 3
+                else ""
+            )
         )
         poor = [h for h, v in labels.items() if any(len(set(v[t].tolist())) < 2 for t, _ in folds)]
         if poor:
