@@ -130,6 +130,7 @@ def _planned_split(
             notes,
             training_data,
             ((plan.train_idx, plan.test_idx),),
+            dict(config.labels),
         )
     return Split(
         data.texts,
