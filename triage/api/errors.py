@@ -19,9 +19,12 @@ from triage.core.errors import (
     DeliveryNotFoundError,
     EmbedderUnavailableError,
     ForbiddenError,
+    InvalidEventError,
+    InvalidReportQueryError,
     InvalidTicketError,
     JobNotFoundError,
     ModelNotFoundError,
+    ReportNotFoundError,
     StoreMismatchError,
     StoreUnavailableError,
     TicketNotFoundError,
@@ -56,6 +59,9 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     DeliveryNotFoundError: 404,
     WebhookSourceDisabledError: 403,
     WebhookPayloadError: 422,
+    InvalidReportQueryError: 422,
+    InvalidEventError: 422,
+    ReportNotFoundError: 404,
 }
 _HTTP_CODES = {
     400: "bad_request",

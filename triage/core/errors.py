@@ -155,3 +155,21 @@ class UnsafeBindError(TriageError):
     """Asked to listen beyond loopback with no API keys: the API would be open to the network."""
 
     code = "unsafe_bind"
+
+
+class InvalidReportQueryError(TriageError):
+    """A report asked for with an unknown grouping or bucket, or an empty or reversed window."""
+
+    code = "invalid_report_query"
+
+
+class ReportNotFoundError(TriageError):
+    """No report of that name."""
+
+    code = "report_not_found"
+
+
+class InvalidEventError(TriageError):
+    """A ticket event (or a row of an event file) that cannot be recorded as given."""
+
+    code = "invalid_event"

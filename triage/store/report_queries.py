@@ -1,0 +1,144 @@
+"""The reports' reads: counts grouped in SQL over the per-ticket facts, and the times behind
+their percentiles (computed by PostgreSQL, or here from SQLite's sorted rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from triage.store.database import Database
+from triage.store.schema import ticket_facts, ticket_head_facts
+
+Key = tuple[Any, ...]
+
+# A report's grouping dimension → the column holding it.
+FACT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "category": ticket_facts.c.category,
+    "tier": ticket_facts.c.tier,
+    "priority": ticket_facts.c.priority,
+    "group": ticket_facts.c.group_name,
+    "agent": ticket_facts.c.agent,
+    "language": ticket_facts.c.language,
+    "channel": ticket_facts.c.channel,
+    "tenant": ticket_facts.c.tenant,
+    "source": ticket_facts.c.source,
+}
+HEAD_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "head": ticket_head_facts.c.head,
+    "source": ticket_head_facts.c.source,
+    "tenant": ticket_head_facts.c.tenant,
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which tickets a report reads: times in [since, until), grouped by ``group_by``."""
+
+    since: datetime
+    until: datetime
+    group_by: tuple[str, ...] = ()
+    tenants: tuple[str, ...] | None = None  # None: every tenant
+
+
+class ReportQueries:
+    """Read-only queries over ``ticket_facts`` and ``ticket_head_facts``."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def _dims(self, window: Window, columns: dict[str, sa.ColumnElement[Any]]) -> list[Any]:
+        return [columns[name].label(f"g_{i}") for i, name in enumerate(window.group_by)]
+
+    def _tenants(self, window: Window, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+        return [] if window.tenants is None else [table.c.tenant.in_(window.tenants)]
+
+    def grouped(
+        self,
+        window: Window,
+        measures: dict[str, sa.ColumnElement[Any]],
+        where: Sequence[sa.ColumnElement[bool]],
+        *,
+        extra: Sequence[sa.ColumnElement[Any]] = (),
+        heads: bool = False,
+    ) -> dict[Key, dict[str, Any]]:
+        """``measures`` per group (and per ``extra`` column, e.g. a day, ahead of the key)."""
+        table = ticket_head_facts if heads else ticket_facts
+        dims = self._dims(window, HEAD_COLUMNS if heads else FACT_COLUMNS)
+        keys = [*extra, *dims]
+        query = (
+            sa.select(*keys, *(m.label(name) for name, m in measures.items()))
+            .where(*where, *self._tenants(window, table))
+            .group_by(*keys)
+        )
+        with self.database.begin() as connection:
+            rows = connection.execute(query).all()
+        width = len(keys)
+        return {
+            tuple(row[:width]): dict(zip(measures, row[width:], strict=True)) for row in rows
+        }
+
+    def percentiles(
+        self,
+        window: Window,
+        column: sa.ColumnElement[Any],
+        where: Sequence[sa.ColumnElement[bool]],
+        quantiles: Sequence[float] = (0.5, 0.9),
+    ) -> dict[Key, list[float]]:
+        """Linear-interpolated quantiles of ``column`` (non-null) per group."""
+        dims = self._dims(window, FACT_COLUMNS)
+        where = [*where, column.is_not(None), *self._tenants(window, ticket_facts)]
+        with self.database.begin() as connection:
+            if self.database.is_postgres:
+                measures = [sa.func.percentile_cont(q).within_group(column) for q in quantiles]
+                query = sa.select(*dims, *measures).where(*where).group_by(*dims)
+                width = len(dims)
+                return {
+                    tuple(row[:width]): [float(v) for v in row[width:]]
+                    for row in connection.execute(query)
+                }
+            query = sa.select(*dims, column).where(*where).order_by(*dims, column)
+            rows = connection.execute(query).all()
+        return _quantiles_by_group(rows, len(dims), quantiles)
+
+    def open_ages(
+        self, window: Window, at: datetime
+    ) -> list[tuple[Key, datetime, str | None, bool]]:
+        """Tickets open at ``at``: their group, creation time, decision and whether reviewed."""
+        dims = self._dims(window, FACT_COLUMNS)
+        c = ticket_facts.c
+        query = sa.select(*dims, c.created_at, c.decision, c.reviewed).where(
+            *open_at(at), *self._tenants(window, ticket_facts)
+        )
+        width = len(dims)
+        with self.database.begin() as connection:
+            return [
+                (tuple(row[:width]), row[width], row[width + 1], bool(row[width + 2]))
+                for row in connection.execute(query)
+            ]
+
+
+def open_at(at: datetime) -> list[sa.ColumnElement[bool]]:
+    """Created before ``at`` and not resolved by then (a reopened ticket has no resolved_at)."""
+    c = ticket_facts.c
+    return [c.created_at < at, sa.or_(c.resolved_at.is_(None), c.resolved_at >= at)]
+
+
+def _quantiles_by_group(
+    rows: Sequence[sa.Row[Any]], width: int, quantiles: Sequence[float]
+) -> dict[Key, list[float]]:
+    found: dict[Key, list[float]] = {}
+    start = 0
+    while start < len(rows):
+        key = tuple(rows[start][:width])
+        end = start
+        while end < len(rows) and tuple(rows[end][:width]) == key:
+            end += 1
+        values = np.fromiter((float(row[width]) for row in rows[start:end]), dtype=np.float64)
+        found[key] = [float(np.quantile(values, q)) for q in quantiles]
+        start = end
+    return found
