@@ -11,9 +11,11 @@ from triage.api.metrics import Metrics
 from triage.core.auth import ApiKey, Scope, find_key, presented_key
 from triage.core.errors import ForbiddenError, ModelNotFoundError, TriageError, UnauthorizedError
 from triage.service import TriageService
+from triage.service.events import EventRecorder
 from triage.service.job_runner import JobRunner
 from triage.service.jobs import JobQueue
 from triage.service.lifecycle import ModelLifecycle
+from triage.service.reports import ReportService
 from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
 from triage.similar.service import SimilarService
@@ -83,6 +85,16 @@ def get_triaged_store(request: Request) -> TriagedStore:
     return TriagedStore.from_settings(request.app.state.database, get_app_settings(request))
 
 
+def get_event_recorder(request: Request) -> EventRecorder:
+    return EventRecorder.for_database(
+        request.app.state.database, max_batch=get_app_settings(request).max_batch
+    )
+
+
+def get_report_service(request: Request) -> ReportService:
+    return ReportService(request.app.state.database)
+
+
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
 async def get_delivery_store(request: Request) -> DeliveryStore:
     store: DeliveryStore = request.app.state.deliveries
@@ -104,6 +116,8 @@ JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+EventRecorderDep = Annotated[EventRecorder, Depends(get_event_recorder)]
+ReportServiceDep = Annotated[ReportService, Depends(get_report_service)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 

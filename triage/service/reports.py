@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from triage.core.errors import InvalidReportQueryError, ReportNotFoundError
 from triage.store.database import Database
-from triage.store.report_queries import FACT_COLUMNS, HEAD_COLUMNS, Key, ReportQueries, Window
+from triage.store.report_queries import HEAD_COLUMNS, Key, ReportQueries, Window
 from triage.store.report_queries import open_at as _open_at
 from triage.store.schema import ticket_facts, ticket_head_facts, utcnow
 

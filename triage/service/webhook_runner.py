@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from triage.core.ticket_events import TicketEvent
 from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.service.events import written_back_event
 from triage.service.job_runner import JobRunner
 from triage.settings import Settings
 from triage.store.deliveries import DeliveryStore, WritebackStatus, WritebackTask
@@ -160,6 +162,7 @@ class WebhookRunner(JobRunner):
             for job in claimed:
                 self.store.finish(job.id, self.name, error=f"{type(exc).__name__}: {exc}")
             return True
+        events: list[TicketEvent] = []
         for (job, item), outcome in zip(work, outcomes, strict=True):
             recorded: tuple[dict[str, Any] | None, dict[str, Any] | None]
             if isinstance(outcome, Classification):
@@ -174,6 +177,8 @@ class WebhookRunner(JobRunner):
                 model_version=service.model.version,
             ):
                 self.store.finish(job.id, self.name)
+                events += self._events_of(job, [item], {item.position: recorded}, created=True)
+        self.events.record_quietly(events)
         worked_on = {job.id for job, _ in work}
         for job in claimed:  # a job without a pending ticket (recorded before a crash) ends too
             if job.id not in worked_on:
@@ -229,4 +234,5 @@ class WebhookRunner(JobRunner):
                 )
             return
         self.deliveries.writeback_finished(task.delivery_id, WritebackStatus.DONE)
+        self.events.record_quietly([written_back_event(task.external_id, source=task.source)])
         log.info("write-back of delivery %s to %s done", task.delivery_id, task.source)

@@ -3,7 +3,7 @@ their percentiles (computed by PostgreSQL, or here from SQLite's sorted rows).""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,7 +60,7 @@ class ReportQueries:
     def grouped(
         self,
         window: Window,
-        measures: dict[str, sa.ColumnElement[Any]],
+        measures: Mapping[str, sa.ColumnElement[Any]],
         where: Sequence[sa.ColumnElement[bool]],
         *,
         extra: Sequence[sa.ColumnElement[Any]] = (),
@@ -78,9 +78,7 @@ class ReportQueries:
         with self.database.begin() as connection:
             rows = connection.execute(query).all()
         width = len(keys)
-        return {
-            tuple(row[:width]): dict(zip(measures, row[width:], strict=True)) for row in rows
-        }
+        return {tuple(row[:width]): dict(zip(measures, row[width:], strict=True)) for row in rows}
 
     def percentiles(
         self,
