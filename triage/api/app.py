@@ -20,10 +20,12 @@ from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import (
     classify,
+    events,
     feedback,
     health,
     jobs,
     model_versions,
+    reports,
     served_model,
     similar,
     webhooks,
@@ -91,6 +93,8 @@ def create_app(
         served_model.router,
         model_versions.router,
         feedback.router,
+        events.router,
+        reports.router,
         jobs.router,
         similar.router,
         metrics_route.router,
