@@ -149,15 +149,22 @@ class EventStore:
         return StoredEvents(len(stored), len(events) - len(stored), len(tickets))
 
     def _refold(self, connection: sa.Connection, tickets: Sequence[tuple[str, str]]) -> None:
-        keys = sa.tuple_(ticket_events.c.tenant, ticket_events.c.ticket_id).in_(tickets)
         grouped: dict[tuple[str, str], list[TicketEvent]] = {key: [] for key in tickets}
-        for row in connection.execute(sa.select(ticket_events).where(keys)).mappings():
-            grouped[(row["tenant"], row["ticket_id"])].append(_event(row))
-        folded = [fold(tenant, ticket, grouped[(tenant, ticket)]) for tenant, ticket in tickets]
-        for table in (ticket_facts, ticket_head_facts):
-            connection.execute(
-                sa.delete(table).where(sa.tuple_(table.c.tenant, table.c.ticket_id).in_(tickets))
+        by_tenant: dict[str, list[str]] = {}
+        for tenant, ticket in tickets:
+            by_tenant.setdefault(tenant, []).append(ticket)
+        # One tenant at a time: SQLite answers ``(a, b) IN (...)`` with a scan of the table.
+        for tenant, ids in by_tenant.items():
+            query = sa.select(ticket_events).where(
+                ticket_events.c.tenant == tenant, ticket_events.c.ticket_id.in_(ids)
             )
+            for row in connection.execute(query).mappings():
+                grouped[(row["tenant"], row["ticket_id"])].append(_event(row))
+            for table in (ticket_facts, ticket_head_facts):
+                connection.execute(
+                    sa.delete(table).where(table.c.tenant == tenant, table.c.ticket_id.in_(ids))
+                )
+        folded = [fold(tenant, ticket, grouped[(tenant, ticket)]) for tenant, ticket in tickets]
         connection.execute(sa.insert(ticket_facts), [_facts_row(facts) for facts in folded])
         heads = [row for facts in folded for row in _head_rows(facts)]
         if heads:
