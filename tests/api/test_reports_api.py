@@ -92,8 +92,9 @@ def test_bad_queries_are_422_in_the_one_error_shape(
     assert response.json()["error"]["code"] == "invalid_report_query"
 
 
-def test_an_unknown_report_or_a_bad_event_is_422(api: TestClient) -> None:
-    assert api.get("/v1/reports/happiness").status_code == 422
+def test_an_unknown_report_is_404_and_a_bad_event_422(api: TestClient) -> None:
+    unknown = api.get("/v1/reports/happiness")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "report_not_found")
     bad = event("x", "exploded", "A", "2026-11-02T09:00:00Z")
     assert api.post("/v1/events", json=bad).json()["error"]["code"] == "validation_error"
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from triage.core.ticket_events import Channel, EventKind
 
-_EVENT_EXAMPLE: dict[str, Any] = {
+EVENT_EXAMPLE: dict[str, Any] = {
     "id": "zd-88213-status-3",
     "ticket_id": "INC-1042",
     "kind": "resolved",
@@ -33,7 +33,7 @@ class PredictionIn(BaseModel):
 class EventIn(BaseModel):
     """One thing that happened to a ticket; ``id`` is the sender's: a repeat is stored once."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EVENT_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EVENT_EXAMPLE]})
 
     id: str = Field(min_length=1, max_length=200)
     ticket_id: str = Field(min_length=1, max_length=200)
@@ -68,6 +68,37 @@ class EventsStoredOut(BaseModel):
 
 class ReportOut(BaseModel):
     """One report: a table whose rows hold every name in ``columns``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "report": "volume",
+                    "since": "2026-11-02T00:00:00Z",
+                    "until": "2026-11-04T00:00:00Z",
+                    "bucket": "day",
+                    "group_by": ["channel"],
+                    "columns": ["period", "channel", "new", "resolved", "backlog"],
+                    "rows": [
+                        {
+                            "period": "2026-11-02",
+                            "channel": "email",
+                            "new": 12,
+                            "resolved": 9,
+                            "backlog": 31,
+                        },
+                        {
+                            "period": "2026-11-03",
+                            "channel": "email",
+                            "new": 8,
+                            "resolved": 11,
+                            "backlog": 28,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
 
     report: str
     since: datetime

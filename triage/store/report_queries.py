@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from triage.store.database import Database
@@ -90,18 +89,17 @@ class ReportQueries:
         """Linear-interpolated quantiles of ``column`` (non-null) per group."""
         dims = self._dims(window, FACT_COLUMNS)
         where = [*where, column.is_not(None), *self._tenants(window, ticket_facts)]
+        width = len(dims)
         with self.database.begin() as connection:
             if self.database.is_postgres:
                 measures = [sa.func.percentile_cont(q).within_group(column) for q in quantiles]
                 query = sa.select(*dims, *measures).where(*where).group_by(*dims)
-                width = len(dims)
                 return {
                     tuple(row[:width]): [float(v) for v in row[width:]]
                     for row in connection.execute(query)
                 }
-            query = sa.select(*dims, column).where(*where).order_by(*dims, column)
-            rows = connection.execute(query).all()
-        return _quantiles_by_group(rows, len(dims), quantiles)
+            rows = connection.execute(_ranks_query(dims, column, where, quantiles)).all()
+        return _interpolated(rows, width, quantiles)
 
     def open_ages(
         self, window: Window, at: datetime
@@ -126,17 +124,52 @@ def open_at(at: datetime) -> list[sa.ColumnElement[bool]]:
     return [c.created_at < at, sa.or_(c.resolved_at.is_(None), c.resolved_at >= at)]
 
 
-def _quantiles_by_group(
+def _ranks_query(
+    dims: Sequence[Any],
+    column: sa.ColumnElement[Any],
+    where: Sequence[sa.ColumnElement[bool]],
+    quantiles: Sequence[float],
+) -> sa.Select[Any]:
+    """SQLite has no percentile function: rank the values in each group (window functions)
+    and keep only the two ranks around each quantile, rather than send every value here."""
+    partition = dims or None
+    ranked = (
+        sa.select(
+            *dims,
+            column.label("value"),
+            sa.func.row_number().over(partition_by=partition, order_by=column).label("rank"),
+            sa.func.count().over(partition_by=partition).label("n"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    wanted = []
+    for q in quantiles:
+        below = sa.cast((ranked.c.n - 1) * q, sa.Integer) + 1  # 1-based rank at or below
+        wanted += [ranked.c.rank == below, ranked.c.rank == below + 1]
+    keys = [ranked.c[f"g_{i}"] for i in range(len(dims))]
+    return sa.select(*keys, ranked.c.n, ranked.c.rank, ranked.c.value).where(sa.or_(*wanted))
+
+
+def _interpolated(
     rows: Sequence[sa.Row[Any]], width: int, quantiles: Sequence[float]
 ) -> dict[Key, list[float]]:
+    """Each group's quantiles, linear between the two ranks around them (as NumPy and
+    PostgreSQL's percentile_cont)."""
+    values: dict[Key, dict[int, float]] = {}
+    sizes: dict[Key, int] = {}
+    for row in rows:
+        key = tuple(row[:width])
+        sizes[key] = int(row[width])
+        values.setdefault(key, {})[int(row[width + 1])] = float(row[width + 2])
     found: dict[Key, list[float]] = {}
-    start = 0
-    while start < len(rows):
-        key = tuple(rows[start][:width])
-        end = start
-        while end < len(rows) and tuple(rows[end][:width]) == key:
-            end += 1
-        values = np.fromiter((float(row[width]) for row in rows[start:end]), dtype=np.float64)
-        found[key] = [float(np.quantile(values, q)) for q in quantiles]
-        start = end
+    for key, ranks in values.items():
+        figures = []
+        for q in quantiles:
+            position = (sizes[key] - 1) * q
+            below = int(position)
+            low = ranks[below + 1]
+            high = ranks.get(below + 2, low)
+            figures.append(low + (position - below) * (high - low))
+        found[key] = figures
     return found

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, status
 from triage.api.clean_request import CleanRoute
 from triage.api.deps import EventRecorderDep, require_scope
 from triage.api.schemas import ErrorOut
-from triage.api.schemas_events import EventIn, EventsStoredOut
+from triage.api.schemas_events import EVENT_EXAMPLE, EventIn, EventsStoredOut
 from triage.core.auth import ApiKey, Scope
 from triage.core.ticket_events import EventKind, TicketEvent
 from triage.service.events import at_utc
@@ -31,6 +31,16 @@ router = APIRouter(
         },
     },
 )
+_EVENT_BODIES = {
+    "one": {"summary": "One event", "value": EVENT_EXAMPLE},
+    "batch": {
+        "summary": "Several events, in any order",
+        "value": [
+            {**EVENT_EXAMPLE, "id": "zd-88213-1", "kind": "created", "at": "2026-11-30T09:12:00Z"},
+            EVENT_EXAMPLE,
+        ],
+    },
+}
 FeedbackKey = Annotated[ApiKey | None, Depends(require_scope(Scope.FEEDBACK))]
 
 
@@ -51,7 +61,7 @@ def _event(item: EventIn, key: ApiKey | None) -> TicketEvent:
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, response_model=EventsStoredOut)
 def add_events(
-    body: Annotated[EventIn | list[EventIn], Body()],
+    body: Annotated[EventIn | list[EventIn], Body(openapi_examples=_EVENT_BODIES)],
     events: EventRecorderDep,
     key: FeedbackKey,
 ) -> EventsStoredOut:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from triage.api.clean_request import CleanRoute
 from triage.api.deps import ReportServiceDep, require_scope
@@ -17,8 +16,6 @@ from triage.api.schemas_events import ReportOut
 from triage.core.auth import ApiKey, Scope
 from triage.service.reports import REPORTS, Report, ReportQuery
 
-ReportName = StrEnum("ReportName", {name.upper(): name for name in REPORTS})  # type: ignore[misc]
-
 router = APIRouter(
     route_class=CleanRoute,
     prefix="/v1",
@@ -26,6 +23,7 @@ router = APIRouter(
     responses={
         401: {"model": ErrorOut},
         403: {"model": ErrorOut},
+        404: {"model": ErrorOut, "description": "No report of that name."},
         422: {
             "model": ErrorOut,
             "description": "An unknown group_by or bucket, or since not earlier than until.",
@@ -56,28 +54,53 @@ def report_csv(report: Report) -> str:
 @router.get(
     "/reports/{name}",
     response_model=ReportOut,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "period,channel,new,resolved,backlog\n2026-11-02,email,12,9,31\n",
+                }
+            }
+        }
+    },
 )
 def get_report(
-    name: ReportName,
+    name: Annotated[str, Path(description=", ".join(REPORTS), examples=["resolution"])],
     request: Request,
     reports: ReportServiceDep,
     key: ReportsKey,
     since: Annotated[
-        datetime | None, Query(description="Start (default: until - 30 days).")
+        datetime | None,
+        Query(description="Start (default: until - 30 days).", examples=["2026-11-01T00:00:00Z"]),
     ] = None,
-    until: Annotated[datetime | None, Query(description="End, excluded (default: now).")] = None,
-    bucket: Annotated[str, Query(description="day, week or month (the volume report).")] = "day",
+    until: Annotated[
+        datetime | None,
+        Query(description="End, excluded (default: now).", examples=["2026-12-01T00:00:00Z"]),
+    ] = None,
+    bucket: Annotated[
+        str, Query(description="day, week or month (the volume report).", examples=["week"])
+    ] = "day",
     group_by: Annotated[
-        str | None, Query(description="Comma-separated: category, tier, agent, ...")
+        str | None,
+        Query(description="Comma-separated: category, tier, agent, ...", examples=["tier"]),
     ] = None,
-    tenant: Annotated[str | None, Query(max_length=200)] = None,
-    threshold: Annotated[float, Query(description="deflection: the match score.")] = 0.8,
-    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+    tenant: Annotated[
+        str | None,
+        Query(max_length=200, description="Only this tenant (default: all).", examples=["acme"]),
+    ] = None,
+    threshold: Annotated[
+        float,
+        Query(ge=0.0, le=1.0, description="deflection: the match score.", examples=[0.8]),
+    ] = 0.8,
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="csv, or json (default: by the Accept header).", examples=["csv"]),
+    ] = None,
 ) -> ReportOut | Response:
     """One report over [since, until), as JSON or CSV (format=csv or Accept: text/csv)."""
     query = ReportQuery(since, until, bucket, group_by, _tenants(key, tenant), threshold)
-    report = reports.run(str(name.value), query)
+    report = reports.run(name, query)
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
     )
