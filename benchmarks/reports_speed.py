@@ -236,10 +236,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--backend", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--keep", type=Path, help="SQLite: fill this file once and reuse it on later runs."
+    )
     args = parser.parse_args()
     results = read_json(OUTPUT)
     for backend in args.backend.split(","):
-        found = run_backend(backend, args.events, args.repeat)
+        found = run_backend(backend, args.events, args.repeat, args.keep)
         for name, figures in found["reports"].items():
             print(
                 f"{backend:10} {name:28} p50 {figures['p50_ms']:8.1f} ms  "

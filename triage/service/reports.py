@@ -255,7 +255,7 @@ class ReportService:
         resolved = self.queries.grouped(
             window,
             {"n": sa.func.count(), "known": _count_if(known)},
-            [c.status == "resolved", *_between(c.resolved_at, window)],
+            _between(c.resolved_at, window),  # a resolved_at only while resolved
             extra=[c.resolved_day],
         )
         groups = {key[1:] for key in (*new, *resolved)} | set(opening)
@@ -282,7 +282,7 @@ class ReportService:
 
     def _resolution(self, window: Window, query: ReportQuery) -> list[dict[str, Any]]:
         c = ticket_facts.c
-        where = [c.status == "resolved", *_between(c.resolved_at, window)]
+        where = _between(c.resolved_at, window)  # a resolved_at only while resolved
         at_l1 = sa.and_(c.max_tier_level == 1, c.escalations == 0)
         counts = self.queries.grouped(
             window,
@@ -384,7 +384,7 @@ class ReportService:
 
     def _staff(self, window: Window, query: ReportQuery) -> list[dict[str, Any]]:
         c = ticket_facts.c
-        where = [c.status == "resolved", *_between(c.resolved_at, window)]
+        where = _between(c.resolved_at, window)  # a resolved_at only while resolved
         counts = self.queries.grouped(
             window,
             {

@@ -119,9 +119,16 @@ class ReportQueries:
 
 
 def open_at(at: datetime) -> list[sa.ColumnElement[bool]]:
-    """Created before ``at`` and not resolved by then (a reopened ticket has no resolved_at)."""
+    """Created before ``at`` and not resolved by then. A ticket has a resolved_at exactly while
+    it is resolved; the two sides each have an index (open tickets are few, and so are those
+    resolved after ``at`` unless ``at`` is long ago)."""
     c = ticket_facts.c
-    return [c.created_at < at, sa.or_(c.resolved_at.is_(None), c.resolved_at >= at)]
+    return [
+        sa.or_(
+            sa.and_(c.status == "open", c.created_at < at),
+            sa.and_(c.resolved_at >= at, c.created_at < at),
+        )
+    ]
 
 
 def _ranks_query(
