@@ -4,6 +4,7 @@ by hand in the comments, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -449,3 +450,18 @@ def test_since_after_until_and_unknown_report(reports: ReportService) -> None:
         reports.run("volume", ReportQuery(since=UNTIL, until=SINCE))
     with pytest.raises(ReportNotFoundError):
         reports.run("happiness", ReportQuery())
+
+
+def test_volume_over_a_window_wider_than_the_history(reports: ReportService) -> None:
+    # A window covering the whole history (SQLite then scans rather than seeks).
+    # October: T8 new and open → backlog 1. November: new T0, T1, T2, T3, T4, T5, T7, T9 = 8;
+    # resolved T0, T1, T2, T5, T6, T9 = 6, T6 never created → backlog 1 + 8 - 5 = 4.
+    query = ReportQuery(
+        since=datetime(2026, 10, 1, tzinfo=UTC),
+        until=datetime(2026, 12, 1, tzinfo=UTC),
+        bucket="month",
+    )
+    assert reports.run("volume", query).rows == [
+        {"period": "2026-10-01", "new": 1, "resolved": 0, "backlog": 1},
+        {"period": "2026-11-01", "new": 8, "resolved": 6, "backlog": 4},
+    ]

@@ -240,6 +240,11 @@ class ReportService:
             )
         return names
 
+    def _between(
+        self, column: sa.ColumnElement[Any], window: Window
+    ) -> list[sa.ColumnElement[bool]]:
+        return self.queries.between(column, window)
+
     def _keyed(self, window: Window, key: Key) -> dict[str, Any]:
         return dict(zip(window.group_by, key, strict=True))
 
@@ -249,13 +254,13 @@ class ReportService:
         count = {"n": sa.func.count()}
         opening = self.queries.grouped(window, count, _open_at(window.since))
         new = self.queries.grouped(
-            window, count, _between(c.created_at, window), extra=[c.created_day]
+            window, count, self._between(c.created_at, window), extra=[c.created_day]
         )
         known = sa.and_(c.created_at.is_not(None), c.created_at <= c.resolved_at)
         resolved = self.queries.grouped(
             window,
             {"n": sa.func.count(), "known": _count_if(known)},
-            _between(c.resolved_at, window),  # a resolved_at only while resolved
+            self._between(c.resolved_at, window),  # a resolved_at only while resolved
             extra=[c.resolved_day],
         )
         groups = {key[1:] for key in (*new, *resolved)} | set(opening)
@@ -282,7 +287,7 @@ class ReportService:
 
     def _resolution(self, window: Window, query: ReportQuery) -> list[dict[str, Any]]:
         c = ticket_facts.c
-        where = _between(c.resolved_at, window)  # a resolved_at only while resolved
+        where = self._between(c.resolved_at, window)  # a resolved_at only while resolved
         at_l1 = sa.and_(c.max_tier_level == 1, c.escalations == 0)
         counts = self.queries.grouped(
             window,
@@ -308,7 +313,7 @@ class ReportService:
 
     def _escalation(self, window: Window, query: ReportQuery) -> list[dict[str, Any]]:
         c = ticket_facts.c
-        where = _between(c.created_at, window)
+        where = self._between(c.created_at, window)
         predicted = sa.and_(
             c.status == "resolved", c.predicted_tier.is_not(None), c.tier.is_not(None)
         )
@@ -384,7 +389,7 @@ class ReportService:
 
     def _staff(self, window: Window, query: ReportQuery) -> list[dict[str, Any]]:
         c = ticket_facts.c
-        where = _between(c.resolved_at, window)  # a resolved_at only while resolved
+        where = self._between(c.resolved_at, window)  # a resolved_at only while resolved
         counts = self.queries.grouped(
             window,
             {
@@ -420,7 +425,7 @@ class ReportService:
                 "kept": _count_if(h.kept.is_(True)),
                 "corrected": _count_if(h.kept.is_(False)),
             },
-            _between(h.triaged_at, window),
+            self._between(h.triaged_at, window),
             heads=True,
         )
         rows = []
@@ -451,7 +456,7 @@ class ReportService:
                 "scored": _count_if(c.match_score.is_not(None)),
                 "deflectable": _count_if(c.match_score >= query.threshold),
             },
-            _between(c.triaged_at, window),
+            self._between(c.triaged_at, window),
         )
         return [
             {
@@ -463,10 +468,6 @@ class ReportService:
             }
             for key, found in sorted(counts.items(), key=lambda item: _sort_key(item[0]))
         ]
-
-
-def _between(column: sa.ColumnElement[Any], window: Window) -> list[sa.ColumnElement[bool]]:
-    return [column >= window.since, column < window.until]
 
 
 def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
