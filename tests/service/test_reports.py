@@ -27,10 +27,10 @@ def database(
             database.upgrade()
             yield database
         return
-    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
-        with Database(url) as database:
-            database.upgrade()
-            yield database
+    admin_url = request.getfixturevalue("postgres_server")
+    with fresh_postgres_database(admin_url) as url, Database(url) as database:
+        database.upgrade()
+        yield database
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,7 +48,10 @@ def import_events(
         frame = read_table(file, encoding)
         if note := encoding_note(frame, file):
             say(note)
-        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        rows: list[dict[str, Any]] = [
+            {str(k): v for k, v in row.items()}
+            for row in frame.astype(object).where(frame.notna(), None).to_dict("records")
+        ]
         with Database.from_settings(get_settings()) as database:
             done = EventRecorder.for_database(database).import_events(
                 events_from_rows(rows, columns)

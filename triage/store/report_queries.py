@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -77,8 +77,9 @@ class ReportQueries:
             ).one()
         if first is None or last is None or last <= first:
             return False
-        covered = min(window.until, last) - max(window.since, first)
-        return covered.total_seconds() / (last - first).total_seconds() >= SCAN_SHARE
+        covered: timedelta = min(window.until, last) - max(window.since, first)
+        span: timedelta = last - first
+        return bool(covered / span >= SCAN_SHARE)
 
     def _dims(self, window: Window, columns: dict[str, sa.ColumnElement[Any]]) -> list[Any]:
         return [columns[name].label(f"g_{i}") for i, name in enumerate(window.group_by)]
