@@ -175,7 +175,8 @@ def _apply(facts: TicketFacts, event: TicketEvent) -> None:
         facts.written_back = True
     elif kind is EventKind.RESOLVED:
         facts.status, facts.resolved_at = "resolved", event.at
-    elif kind is EventKind.REOPENED:
+    elif kind is EventKind.REOPENED and facts.status == "resolved":
+        # A helpdesk's "open" status of a ticket never solved reopens nothing.
         facts.status, facts.resolved_at = "open", None
         facts.reopened += 1
 

@@ -26,6 +26,7 @@ from triage.settings import Settings
 from triage.store.deliveries import DeliveryStore
 from triage.store.jobs import Job, JobItem, JobStore
 from triage.webhooks.config import WEBHOOK_JOB_SOURCE
+from triage.webhooks.lifecycle import delivery_events
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,11 @@ class JobRunner:
                 source = str(metadata.get("source") or job.source)
             at = job.created_at if created else None
             events += result_events(item.ticket, result, source=source, created=at)
+            current = metadata.get("current")
+            if created and isinstance(current, dict) and item.ticket.get("id"):
+                events += delivery_events(
+                    source, str(item.ticket["id"]), current, at=job.created_at, key=job.id
+                )
         return events
 
     @staticmethod
