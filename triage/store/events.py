@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.core.ticket_events import EventKind, TicketEvent, TicketFacts, fold, utc
 from triage.store.database import Database
@@ -160,15 +161,26 @@ class EventStore:
             )
             for row in connection.execute(query).mappings():
                 grouped[(row["tenant"], row["ticket_id"])].append(_event(row))
-            for table in (ticket_facts, ticket_head_facts):
-                connection.execute(
-                    sa.delete(table).where(table.c.tenant == tenant, table.c.ticket_id.in_(ids))
-                )
         folded = [fold(tenant, ticket, grouped[(tenant, ticket)]) for tenant, ticket in tickets]
-        connection.execute(sa.insert(ticket_facts), [_facts_row(facts) for facts in folded])
+        # Upserts, not deletes and inserts: a ticket's heads only ever grow, and PostgreSQL's
+        # generic plan of a delete by a long IN list came to scan the whole table.
+        connection.execute(
+            self._upsert(ticket_facts, ("tenant", "ticket_id")),
+            [_facts_row(facts) for facts in folded],
+        )
         heads = [row for facts in folded for row in _head_rows(facts)]
         if heads:
-            connection.execute(sa.insert(ticket_head_facts), heads)
+            connection.execute(
+                self._upsert(ticket_head_facts, ("tenant", "ticket_id", "head")), heads
+            )
+
+    def _upsert(self, table: sa.Table, key: tuple[str, ...]) -> Any:
+        dialect = postgresql if self.database.is_postgres else sqlite
+        statement = dialect.insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in key},
+        )
 
     def events_of(self, ticket_id: str, tenant: str = "") -> list[TicketEvent]:
         """One ticket's stored events, in time order."""
