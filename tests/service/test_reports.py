@@ -416,11 +416,12 @@ def test_automation_by_head_and_source(reports: ReportService) -> None:
 
 
 def test_deflection(reports: ReportService) -> None:
-    # Triaged: T1 0.9, T2 0.5, T3 0.85, T4 no score. At 0.8: T1, T3 → 2/4; at 0.86: T1 → 1/4.
+    # Triaged: T1 0.9, T2 0.5, T3 0.85, T4 never searched. At 0.8: T1, T3 of the 3 searched
+    # → 0.6667; at 0.86: T1 → 0.3333.
     assert run(reports, "deflection") == [
-        {"triaged": 4, "with_match_score": 3, "deflectable": 2, "share_deflectable": 0.5}
+        {"triaged": 4, "with_match_score": 3, "deflectable": 2, "share_deflectable": 0.6667}
     ]
-    assert run(reports, "deflection", threshold=0.86)[0]["share_deflectable"] == 0.25
+    assert run(reports, "deflection", threshold=0.86)[0]["share_deflectable"] == 0.3333
 
 
 def test_a_tenant_sees_only_its_tickets(reports: ReportService) -> None:

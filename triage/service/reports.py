@@ -447,7 +447,8 @@ class ReportService:
         return rows
 
     def _deflection(self, window: Window, query: ReportQuery) -> list[dict[str, Any]]:
-        """Triaged tickets whose best resolved match scored at least ``threshold``."""
+        """Triaged tickets whose best resolved match scored at least ``threshold``, of those
+        whose matches were searched (a job's or a webhook's tickets are classified only)."""
         c = ticket_facts.c
         counts = self.queries.grouped(
             window,
@@ -464,7 +465,7 @@ class ReportService:
                 "triaged": int(found["triaged"]),
                 "with_match_score": int(found["scored"]),
                 "deflectable": int(found["deflectable"]),
-                "share_deflectable": _share(int(found["deflectable"]), int(found["triaged"])),
+                "share_deflectable": _share(int(found["deflectable"]), int(found["scored"])),
             }
             for key, found in sorted(counts.items(), key=lambda item: _sort_key(item[0]))
         ]
