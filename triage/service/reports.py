@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from triage.core.errors import InvalidReportQueryError, ReportNotFoundError
 from triage.store.database import Database
 from triage.store.report_queries import HEAD_COLUMNS, Key, ReportQueries, Window
-from triage.store.report_queries import open_at as _open_at
 from triage.store.schema import ticket_facts, ticket_head_facts, utcnow
 
 DEFAULT_DAYS = 30
@@ -252,7 +251,7 @@ class ReportService:
         bucket = Bucket(query.bucket)
         c = ticket_facts.c
         count = {"n": sa.func.count()}
-        opening = self.queries.grouped(window, count, _open_at(window.since))
+        opening = self.queries.grouped(window, count, self.queries.open_at(window.since))
         new = self.queries.grouped(
             window, count, self._between(c.created_at, window), extra=[c.created_day]
         )

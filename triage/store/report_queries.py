@@ -67,6 +67,23 @@ class ReportQueries:
             column = sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
         return [column >= window.since, column < window.until]
 
+    def open_at(self, at: datetime) -> list[sa.ColumnElement[bool]]:
+        """Created before ``at`` and not resolved by then. A ticket has a resolved_at exactly
+        while it is resolved; each side has an index (open tickets are few, and so are those
+        resolved after ``at`` unless ``at`` is long ago). On SQLite ``created_at`` is written
+        ``+created_at``: without statistics SQLite would read nearly every row through the
+        index on created_at instead (0.73 s against 0.005 s at a million events)."""
+        c = ticket_facts.c
+        created: sa.ColumnElement[Any] = c.created_at
+        if not self.database.is_postgres:
+            created = sa.literal_column("+ticket_facts.created_at", type_=c.created_at.type)
+        return [
+            sa.or_(
+                sa.and_(c.status == "open", created < at),
+                sa.and_(c.resolved_at >= at, created < at),
+            )
+        ]
+
     def _scan(self, window: Window) -> bool:
         if self.database.is_postgres:
             return False
@@ -147,7 +164,7 @@ class ReportQueries:
         dims = self._dims(window, FACT_COLUMNS)
         c = ticket_facts.c
         query = sa.select(*dims, c.created_at, c.decision, c.reviewed).where(
-            *open_at(at), *self._tenants(window, ticket_facts)
+            *self.open_at(at), *self._tenants(window, ticket_facts)
         )
         width = len(dims)
         with self.database.begin() as connection:
@@ -155,19 +172,6 @@ class ReportQueries:
                 (tuple(row[:width]), row[width], row[width + 1], bool(row[width + 2]))
                 for row in connection.execute(query)
             ]
-
-
-def open_at(at: datetime) -> list[sa.ColumnElement[bool]]:
-    """Created before ``at`` and not resolved by then. A ticket has a resolved_at exactly while
-    it is resolved; the two sides each have an index (open tickets are few, and so are those
-    resolved after ``at`` unless ``at`` is long ago)."""
-    c = ticket_facts.c
-    return [
-        sa.or_(
-            sa.and_(c.status == "open", c.created_at < at),
-            sa.and_(c.resolved_at >= at, c.created_at < at),
-        )
-    ]
 
 
 def _quantiles(joined: str, quantiles: Sequence[float]) -> list[float]:
