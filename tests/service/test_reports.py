@@ -466,3 +466,15 @@ def test_volume_over_a_window_wider_than_the_history(reports: ReportService) -> 
         {"period": "2026-10-01", "new": 1, "resolved": 0, "backlog": 1},
         {"period": "2026-11-01", "new": 8, "resolved": 6, "backlog": 4},
     ]
+
+
+def test_the_migration_creates_the_tables_the_code_uses(database: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from triage.store.schema import metadata
+
+    with database.engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), metadata)
+    mine = [d for d in diffs if "ticket_events" in repr(d) or "ticket_facts" in repr(d)]
+    assert mine == []
