@@ -163,8 +163,8 @@ def fill(database: Database, total: int) -> dict[str, Any]:
 def bulk_fill(database: Database, total: int) -> dict[str, Any]:
     """The same history written straight into the tables (events, and the facts folded from
     each ticket's events, as ``EventStore.add`` folds them), in large multi-row inserts: the
-    quick way to a million events on PostgreSQL, where the batched ``add`` ran at well under
-    a thousand events a second on this loaded machine."""
+    quick way to a million events on PostgreSQL, where the batched ``add`` ran at about
+    300–700 events a second on this loaded machine."""
     import sqlalchemy as sa
 
     from triage.core.ticket_events import fold
