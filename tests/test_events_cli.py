@@ -84,3 +84,31 @@ def test_an_event_export_and_a_bad_row(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["events", "import", str(bad)])
     assert refused.exit_code == 2
     assert "row 1: at 'yesterday' is not an ISO 8601 time" in refused.output
+
+
+def test_the_sample_data_loads_as_a_history_with_agents_groups_and_channels() -> None:
+    import csv
+
+    from tests.conftest import SAMPLE_DATA
+
+    with SAMPLE_DATA.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    done = runner.invoke(app, ["events", "import", str(SAMPLE_DATA), "--column", "ticket_id=id"])
+    assert done.exit_code == 0, done.output
+    solved = sum(1 for row in rows if row["resolved_at"])
+    assert json.loads(done.stdout.strip().splitlines()[-1])["stored"] == len(rows) + solved
+    with Database.from_settings(get_settings()) as database:
+        query = ReportQuery(
+            since=datetime(2025, 1, 1, tzinfo=UTC),
+            until=datetime(2026, 12, 1, tzinfo=UTC),
+            bucket="month",
+            group_by="channel",
+        )
+        volume = ReportService(database).run("volume", query).rows
+    by_channel = {}
+    for row in volume:
+        by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + row["new"]
+    assert by_channel == {
+        channel: sum(1 for row in rows if row["channel"] == channel)
+        for channel in ("api", "chat", "email", "phone", "web")
+    }
