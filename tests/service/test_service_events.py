@@ -60,7 +60,11 @@ def test_a_delivery_is_recorded_created_triaged_and_written_back(
     runner = WebhookRunner(jobs, deliveries, lambda: service, clients={"generic": helpdesk})
     assert runner.run_once()
     assert helpdesk.notes == ["OST-204611"]
-    events = EventStore(database).events_of("OST-204611")
+    recorded = EventStore(database).events_of("OST-204611")
+    # The helpdesk's state of the ticket (group, priority) is an update event beside them.
+    [update] = [e for e in recorded if e.kind is EventKind.UPDATED]
+    assert (update.group, update.priority) == ("Support", "normal")
+    events = [e for e in recorded if e.kind is not EventKind.UPDATED]
     assert [(e.kind, e.source) for e in events] == [
         (EventKind.CREATED, "generic"),
         (EventKind.TRIAGED, "generic"),
@@ -72,7 +76,7 @@ def test_a_delivery_is_recorded_created_triaged_and_written_back(
     assert set(events[1].predictions or {}) == set(service.model.heads)
     # Run again: nothing new is due, and nothing is recorded twice.
     runner.run_once()
-    assert len(EventStore(database).events_of("OST-204611")) == 3
+    assert len(EventStore(database).events_of("OST-204611")) == 4
 
 
 def test_a_jobs_tickets_with_an_id_are_recorded_triaged(
