@@ -45,6 +45,8 @@ model: install-run
 	$(BIN)/triage train --data $(DATA) --if-none
 	$(STEP) "indexing the resolved tickets of $(DATA) for similar-ticket search"
 	$(BIN)/triage index build --data $(DATA)
+	$(STEP) "loading the history of $(DATA) as ticket events for the reports"
+	$(BIN)/triage events import $(DATA) --column ticket_id=id
 
 ## Set up, train if needed, and serve on TRIAGE_HOST:TRIAGE_PORT (127.0.0.1:8000).
 run: model

@@ -199,7 +199,7 @@ def _request(client: TestClient, name: str, operation: dict[str, Any], key: str 
 def keyed_client(settings: Settings, service: TriageService) -> Iterator[TestClient]:
     keys = [
         ApiKey(name=scope.value, sha256=hash_key(f"trg_{scope.value}"), scopes={scope})
-        for scope in (Scope.CLASSIFY, Scope.FEEDBACK)
+        for scope in (Scope.CLASSIFY, Scope.FEEDBACK, Scope.REPORTS)
     ]
     update = {"api_keys": keys, "jobs_worker": False, "model_watch_seconds": 0.0}
     with TestClient(create_app(settings.model_copy(update=update), service=service)) as client:

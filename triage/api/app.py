@@ -20,11 +20,13 @@ from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import (
     classify,
+    events,
     feedback,
     health,
     incidents,
     jobs,
     model_versions,
+    reports,
     routing,
     served_model,
     similar,
@@ -99,6 +101,8 @@ def create_app(
         model_versions.router,
         routing.router,
         feedback.router,
+        events.router,
+        reports.router,
         jobs.router,
         similar.router,
         metrics_route.router,

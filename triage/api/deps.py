@@ -17,10 +17,12 @@ from triage.core.errors import (
     UnauthorizedError,
 )
 from triage.service import TriageService
+from triage.service.events import EventRecorder
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.jobs import JobQueue
 from triage.service.lifecycle import ModelLifecycle
+from triage.service.reports import ReportService
 from triage.service.routing import RoutingBook
 from triage.service.webhook_runner import WebhookRunner
 from triage.settings import Settings, get_settings
@@ -110,6 +112,16 @@ def get_routing_book(request: Request) -> RoutingBook:
     return book
 
 
+def get_event_recorder(request: Request) -> EventRecorder:
+    return EventRecorder.for_database(
+        request.app.state.database, max_batch=get_app_settings(request).max_batch
+    )
+
+
+def get_report_service(request: Request) -> ReportService:
+    return ReportService(request.app.state.database)
+
+
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
 async def get_delivery_store(request: Request) -> DeliveryStore:
     store: DeliveryStore = request.app.state.deliveries
@@ -134,6 +146,8 @@ JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 IncidentsDep = Annotated[IncidentTracker, Depends(require_incidents)]
 OptionalIncidentsDep = Annotated[IncidentTracker | None, Depends(get_incidents)]
 RoutingDep = Annotated[RoutingBook, Depends(get_routing_book)]
+EventRecorderDep = Annotated[EventRecorder, Depends(get_event_recorder)]
+ReportServiceDep = Annotated[ReportService, Depends(get_report_service)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 

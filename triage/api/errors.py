@@ -21,9 +21,12 @@ from triage.core.errors import (
     ForbiddenError,
     IncidentConflictError,
     IncidentNotFoundError,
+    InvalidEventError,
+    InvalidReportQueryError,
     InvalidTicketError,
     JobNotFoundError,
     ModelNotFoundError,
+    ReportNotFoundError,
     RoutingTableError,
     RoutingVersionNotFoundError,
     StoreMismatchError,
@@ -64,6 +67,9 @@ STATUS_BY_ERROR: dict[type[TriageError], int] = {
     IncidentConflictError: 409,
     RoutingTableError: 422,
     RoutingVersionNotFoundError: 404,
+    InvalidReportQueryError: 422,
+    InvalidEventError: 422,
+    ReportNotFoundError: 404,
 }
 _HTTP_CODES = {
     400: "bad_request",

@@ -7,6 +7,7 @@ training layer and prints what it returns. The commands are registered here, in 
 
 from triage.cli.app import app
 from triage.cli.db import db_app
+from triage.cli.events import events_app
 from triage.cli.index import index_app
 from triage.cli.keys import keys_app
 from triage.cli.models import activate, evaluate, export_onnx, predict, report
@@ -25,6 +26,7 @@ app.command(short_help="Serve the HTTP API and the staff page.")(serve)
 app.command(short_help="Run queued jobs and webhook deliveries.")(worker)
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index")
+app.add_typer(events_app, name="events")
 app.command("export-onnx", short_help="Add an int8 ONNX body to a saved model.")(export_onnx)
 
 __all__ = ["EXIT_REFUSED", "app"]

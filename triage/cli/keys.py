@@ -13,7 +13,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 def keys_create(
     name: Annotated[str, typer.Option(help="Who the key is for, e.g. zammad.")],
     scope: Annotated[
-        list[str] | None, typer.Option(help="classify (default), feedback or admin; repeatable.")
+        list[str] | None,
+        typer.Option(help="classify (default), feedback, reports or admin; repeatable."),
     ] = None,
     tenant: Annotated[
         list[str] | None,
@@ -32,7 +33,9 @@ def keys_create(
     try:
         scopes = {Scope(s) for s in scope or ["classify"]}
     except ValueError as exc:
-        raise typer.BadParameter("use classify, feedback or admin", param_hint="--scope") from exc
+        raise typer.BadParameter(
+            "use classify, feedback, reports or admin", param_hint="--scope"
+        ) from exc
     key = new_key()
     entry = ApiKey(
         name=name,

@@ -18,6 +18,7 @@ class Scope(StrEnum):
     CLASSIFY = "classify"
     FEEDBACK = "feedback"
     ADMIN = "admin"
+    REPORTS = "reports"  # the reports on the helpdesk's work, agent-level figures included
 
 
 class ApiKey(BaseModel):

@@ -181,3 +181,21 @@ class RoutingVersionNotFoundError(TriageError):
     """No stored routing table of that version (or none to roll back to)."""
 
     code = "routing_version_not_found"
+
+
+class InvalidReportQueryError(TriageError):
+    """A report asked for with an unknown grouping or bucket, or an empty or reversed window."""
+
+    code = "invalid_report_query"
+
+
+class ReportNotFoundError(TriageError):
+    """No report of that name."""
+
+    code = "report_not_found"
+
+
+class InvalidEventError(TriageError):
+    """A ticket event (or a row of an event file) that cannot be recorded as given."""
+
+    code = "invalid_event"

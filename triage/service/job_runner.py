@@ -18,12 +18,15 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from triage.core.errors import TicketFailedError, TriageError
+from triage.core.ticket_events import TicketEvent
 from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.service.events import EventRecorder, result_events
 from triage.service.retention import Retention
 from triage.settings import Settings
 from triage.store.deliveries import DeliveryStore
 from triage.store.jobs import Job, JobItem, JobStore
 from triage.webhooks.config import WEBHOOK_JOB_SOURCE
+from triage.webhooks.lifecycle import delivery_events
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,11 @@ class JobRunner:
         sources: Collection[str] | None = None,
         exclude_sources: Collection[str] = (),
         retention: Retention | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
         self.store = store
+        # What the jobs triage is recorded for the reports, in the jobs' database by default.
+        self.events = events or EventRecorder.for_database(store.database)
         self.service = service
         self.chunk_size = chunk_size
         self.lease = lease
@@ -149,8 +155,35 @@ class JobRunner:
             ):
                 log.warning("job %s: lease lost to another worker; leaving it", job.id)
                 return "lost"
+            self.events.record_quietly(self._events_of(job, chunk, outcomes))
             self._stop.wait(self.pause_seconds)
         return "stopped"
+
+    @staticmethod
+    def _events_of(
+        job: Job,
+        chunk: list[JobItem],
+        outcomes: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]],
+        *,
+        created: bool = False,
+    ) -> list[TicketEvent]:
+        """Each classified ticket with an id, as a triaged event (and a created one, for a
+        webhook delivery: it arrived when its job was made)."""
+        source = job.source
+        events: list[TicketEvent] = []
+        for item in chunk:
+            result = outcomes.get(item.position, (None, None))[0]
+            metadata = item.ticket.get("metadata") or {}
+            if created:
+                source = str(metadata.get("source") or job.source)
+            at = job.created_at if created else None
+            events += result_events(item.ticket, result, source=source, created=at)
+            current = metadata.get("current")
+            if created and isinstance(current, dict) and item.ticket.get("id"):
+                events += delivery_events(
+                    source, str(item.ticket["id"]), current, at=job.created_at, key=job.id
+                )
+        return events
 
     @staticmethod
     def _no_service() -> TriageService:

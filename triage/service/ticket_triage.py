@@ -18,14 +18,18 @@ import numpy as np
 from triage.core.errors import StoreUnavailableError
 from triage.core.text import ticket_text
 from triage.service.classification import TriageService
+from triage.service.events import EventRecorder, created_event, triaged_event
 from triage.service.incidents import IncidentRef, IncidentTracker, ObservedTicket
 from triage.service.results import Classification, Ticket, route_dict
 from triage.similar.results import SimilarResult
 from triage.similar.service import SimilarService
+from triage.store.events import EventStore
 from triage.store.records import Status, TicketRecord
 from triage.store.triaged import TriagedStore
 
 Degraded = Literal["similar", "queue", "incidents"]
+# The channel a ticket queued from each source arrived by, for the reports.
+QUEUE_CHANNELS = {"ui": "web", "api": "api"}
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,9 @@ class TicketTriage:
     """The "triage a ticket" use case, for every edge (the API and the staff page alike).
 
     ``similar`` is None where the similar-ticket store cannot serve the model's embedder:
-    the ticket is then classified and queued, without similar tickets.
+    the ticket is then classified and queued, without similar tickets. A queued ticket is
+    recorded as created and triaged for the reports (in ``events``, by default the queue's
+    database).
     """
 
     def __init__(
@@ -123,11 +129,13 @@ class TicketTriage:
         similar: SimilarService | None,
         queue: TriagedStore,
         incidents: IncidentTracker | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
         self.classifier = classifier
         self.similar = similar
         self.queue = queue
         self.incidents = incidents
+        self.events = events or EventRecorder(EventStore(queue.database))
 
     def triage(
         self,
@@ -168,7 +176,12 @@ class TicketTriage:
             if degraded:  # the same database: do not wait for it a second time
                 degraded.append("queue")
             else:
-                entry = self._queue(ticket, tenant, classification, queue_source, degraded)
+                ticket_id = ticket.id or f"{queue_source}-{secrets.token_hex(6)}"
+                entry = self._queue(
+                    ticket, ticket_id, tenant, classification, queue_source, degraded
+                )
+                if entry is not None:
+                    self._record(ticket_id, tenant, classification, queue_source, result)
         incident = None
         if remember and ticket.id and self.incidents is not None:
             if degraded:
@@ -195,9 +208,28 @@ class TicketTriage:
             degraded.append("incidents")
             return None
 
+    def _record(
+        self,
+        ticket_id: str,
+        tenant: str,
+        classification: Classification,
+        source: str,
+        result: SimilarResult,
+    ) -> None:
+        best = max((match.score for match in result.similar), default=None)
+        channel = QUEUE_CHANNELS.get(source)
+        created = created_event(
+            ticket_id, tenant=tenant, source=source, channel=channel, key="queued"
+        )
+        triaged = triaged_event(
+            classification, ticket_id=ticket_id, tenant=tenant, source=source, match_score=best
+        )
+        self.events.record_quietly([created, triaged])
+
     def _queue(
         self,
         ticket: Ticket,
+        ticket_id: str,
         tenant: str,
         classification: Classification,
         source: str,
@@ -205,7 +237,7 @@ class TicketTriage:
     ) -> int | None:
         try:
             return self.queue.record(
-                ticket_id=ticket.id or f"{source}-{secrets.token_hex(6)}",
+                ticket_id=ticket_id,
                 tenant=tenant,
                 subject=ticket.subject,
                 body=ticket.body,

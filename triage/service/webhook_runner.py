@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from triage.core.errors import TriageError
+from triage.core.ticket_events import TicketEvent
 from triage.service import Classification, Ticket, TriageService, classification_dict
+from triage.service.events import written_back_event
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.ticket_triage import observed_ticket
@@ -171,6 +173,7 @@ class WebhookRunner(JobRunner):
             for job in claimed:
                 self.store.finish(job.id, self.name, error=f"{type(exc).__name__}: {exc}")
             return True
+        events: list[TicketEvent] = []
         for (job, item), ticket, outcome in zip(work, tickets, outcomes, strict=True):
             recorded: tuple[dict[str, Any] | None, dict[str, Any] | None]
             if not isinstance(outcome, TriageError):
@@ -186,6 +189,8 @@ class WebhookRunner(JobRunner):
                 model_version=service.model.version,
             ):
                 self.store.finish(job.id, self.name)
+                events += self._events_of(job, [item], {item.position: recorded}, created=True)
+        self.events.record_quietly(events)
         worked_on = {job.id for job, _ in work}
         for job in claimed:  # a job without a pending ticket (recorded before a crash) ends too
             if job.id not in worked_on:
@@ -253,4 +258,5 @@ class WebhookRunner(JobRunner):
                 )
             return
         self.deliveries.writeback_finished(task.delivery_id, WritebackStatus.DONE)
+        self.events.record_quietly([written_back_event(task.external_id, source=task.source)])
         log.info("write-back of delivery %s to %s done", task.delivery_id, task.source)

@@ -306,3 +306,77 @@ routing_tables = sa.Table(
     sa.Column("author", sa.String(100), nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+# A ticket's lifecycle, one row per event (``id`` from the sender: a repeat is stored once).
+# Fields other than the key ones are in ``payload``. ``ticket_facts`` and
+# ``ticket_head_facts`` are folded again from a ticket's events whenever one arrives, so the
+# reports read one row per ticket (migration 0011).
+ticket_events = sa.Table(
+    "ticket_events",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("ticket_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Index(None, "tenant", "ticket_id"),
+)
+
+# Days (since 1970-01-01, UTC) beside the times: the volume report counts per day from an index.
+ticket_facts = sa.Table(
+    "ticket_facts",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    sa.Column("ticket_id", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=True),
+    sa.Column("created_day", sa.Integer, nullable=True),
+    sa.Column("resolved_at", UtcDateTime, nullable=True),
+    sa.Column("resolved_day", sa.Integer, nullable=True),
+    sa.Column("resolve_seconds", sa.Float, nullable=True),
+    sa.Column("channel", sa.String(16), nullable=True),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("priority", sa.String(64), nullable=True),
+    sa.Column("group_name", sa.String(200), nullable=True),
+    sa.Column("agent", sa.String(200), nullable=True),
+    sa.Column("language", sa.String(16), nullable=True),
+    sa.Column("first_tier", sa.String(64), nullable=True),
+    sa.Column("first_tier_level", sa.Integer, nullable=True),
+    sa.Column("max_tier_level", sa.Integer, nullable=True),
+    sa.Column("reached_l2", sa.Boolean, nullable=False),
+    sa.Column("escalations", sa.Integer, nullable=False),
+    sa.Column("escalated_at", UtcDateTime, nullable=True),
+    sa.Column("escalate_seconds", sa.Float, nullable=True),
+    sa.Column("reopened", sa.Integer, nullable=False),
+    sa.Column("predicted_tier", sa.String(64), nullable=True),
+    sa.Column("decision", sa.String(16), nullable=True),
+    sa.Column("source", sa.String(32), nullable=True),
+    sa.Column("triaged_at", UtcDateTime, nullable=True),
+    sa.Column("match_score", sa.Float, nullable=True),
+    sa.Column("reviewed", sa.Boolean, nullable=False),
+    sa.Column("written_back", sa.Boolean, nullable=False),
+    # Covering the volume report's counts per day (read from the index alone).
+    sa.Index(None, "created_at", "created_day"),
+    sa.Index(None, "resolved_at", "resolved_day", "created_at"),
+    sa.Index(None, "status", "created_at"),
+    sa.Index(None, "triaged_at"),
+)
+
+ticket_head_facts = sa.Table(
+    "ticket_head_facts",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    sa.Column("ticket_id", sa.String(200), primary_key=True),
+    sa.Column("head", sa.String(64), primary_key=True),
+    sa.Column("predicted", sa.String(200), nullable=True),
+    sa.Column("decision", sa.String(16), nullable=True),
+    sa.Column("source", sa.String(32), nullable=True),
+    sa.Column("triaged_at", UtcDateTime, nullable=True),
+    sa.Column("written_back", sa.Boolean, nullable=False),
+    sa.Column("final", sa.String(200), nullable=True),
+    sa.Column("kept", sa.Boolean, nullable=True),
+    sa.Index(None, "triaged_at"),
+)

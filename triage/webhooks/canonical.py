@@ -26,6 +26,7 @@ class CanonicalTicket:
     priority: str | None = None
     group: str | None = None
     status: str | None = None
+    owner: str | None = None  # the agent the helpdesk assigned it to
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +42,7 @@ class CanonicalTicket:
                 "priority": self.priority,
                 "group": self.group,
                 "status": self.status,
+                "owner": self.owner,
             },
         }
 
@@ -59,6 +61,7 @@ class CanonicalTicket:
             priority=current.get("priority"),
             group=current.get("group"),
             status=current.get("status"),
+            owner=current.get("owner"),
         )
 
     def job_ticket(self) -> dict[str, Any]:
@@ -67,7 +70,8 @@ class CanonicalTicket:
             "id": self.external_id,
             "subject": self.subject,
             "body": self.body,
-            "metadata": {"source": self.source},
+            # ``current``: the helpdesk's state of the ticket, recorded as events for reports.
+            "metadata": {"source": self.source, "current": self.as_dict()["current"]},
         }
 
     @property

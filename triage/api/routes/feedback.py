@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from triage.api.clean_request import CleanRoute
-from triage.api.deps import FeedbackStoreDep, ServiceDep, SettingsDep, require_scope
+from triage.api.deps import (
+    EventRecorderDep,
+    FeedbackStoreDep,
+    ServiceDep,
+    SettingsDep,
+    require_scope,
+)
 from triage.api.schemas import ErrorOut
 from triage.api.schemas_feedback import (
     FeedbackBatchIn,
@@ -21,9 +27,11 @@ from triage.api.schemas_feedback import (
 from triage.core.auth import Scope
 from triage.core.errors import BatchTooLargeError
 from triage.service import TriageService
+from triage.service.events import EventRecorder
 from triage.service.feedback_check import check_feedback
+from triage.service.staff_decisions import store_feedback
 from triage.settings import Settings
-from triage.store.feedback import Feedback
+from triage.store.feedback import Feedback, FeedbackStore
 
 router = APIRouter(
     route_class=CleanRoute,
@@ -45,12 +53,16 @@ router = APIRouter(
 
 
 def _stored(
-    store: FeedbackStoreDep, items: list[FeedbackIn], service: TriageService, settings: Settings
+    store: FeedbackStore,
+    events: EventRecorder,
+    items: list[FeedbackIn],
+    service: TriageService,
+    settings: Settings,
 ) -> FeedbackStoredOut:
     feedback = [Feedback(**item.model_dump()) for item in items]
     check_feedback(feedback, service.model, settings.models_dir)  # 422 before anything is kept
     # Committed before this returns: a 201 means the feedback is on disk.
-    return FeedbackStoredOut(stored=store.add(feedback))
+    return FeedbackStoredOut(stored=store_feedback(store, events, feedback, source="api"))
 
 
 @router.post(
@@ -60,11 +72,15 @@ def _stored(
     responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 def add_feedback(
-    item: FeedbackIn, store: FeedbackStoreDep, service: ServiceDep, settings: SettingsDep
+    item: FeedbackIn,
+    store: FeedbackStoreDep,
+    events: EventRecorderDep,
+    service: ServiceDep,
+    settings: SettingsDep,
 ) -> FeedbackStoredOut:
     """Record the label staff finally chose for one head of a ticket (``head`` and
     ``predicted`` must be the model's: 422 otherwise; ``final`` may be a new label)."""
-    return _stored(store, [item], service, settings)
+    return _stored(store, events, [item], service, settings)
 
 
 @router.post(
@@ -74,7 +90,11 @@ def add_feedback(
     responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 def add_feedback_batch(
-    batch: FeedbackBatchIn, store: FeedbackStoreDep, service: ServiceDep, settings: SettingsDep
+    batch: FeedbackBatchIn,
+    store: FeedbackStoreDep,
+    events: EventRecorderDep,
+    service: ServiceDep,
+    settings: SettingsDep,
 ) -> FeedbackStoredOut:
     """Record up to TRIAGE_MAX_BATCH feedback items in one transaction."""
     if len(batch.items) > settings.max_batch:
@@ -82,7 +102,7 @@ def add_feedback_batch(
             f"{len(batch.items)} items in one batch; the limit is {settings.max_batch}",
             details={"limit": settings.max_batch, "size": len(batch.items)},
         )
-    return _stored(store, batch.items, service, settings)
+    return _stored(store, events, batch.items, service, settings)
 
 
 @router.get("/metrics/quality", response_model=QualityReportOut)

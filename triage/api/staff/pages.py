@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
+    EventRecorderDep,
     FeedbackStoreDep,
     MetricsDep,
     OptionalIncidentsDep,
@@ -35,6 +36,7 @@ from triage.core.errors import (
 )
 from triage.service import Ticket
 from triage.service.live_quality import week_quality
+from triage.service.staff_decisions import store_feedback
 from triage.service.ticket_triage import TicketTriage
 from triage.similar.service import SimilarService
 from triage.store.feedback import Feedback
@@ -190,6 +192,7 @@ def ticket_feedback(
     form: FormDep,
     triaged: TriagedStoreDep,
     feedback: FeedbackStoreDep,
+    events: EventRecorderDep,
 ) -> Response:
     """Accept the labels shown, or save the corrected ones, as feedback."""
     staff = posting_staff(request, session, form)
@@ -221,7 +224,8 @@ def ticket_feedback(
         return refuse(request, session, staff, str(exc.errors()[0]["msg"]), 422)
     if not items:
         return refuse(request, session, staff, "no head in the form", 422)
-    feedback.add([Feedback(**item.model_dump()) for item in items])
+    decided = [Feedback(**item.model_dump()) for item in items]
+    store_feedback(feedback, events, decided, source="ui", tenant=entry.tenant)
     return redirect(request, session, f"/ui/tickets/{entry.id}?saved=true")
 
 

@@ -3,8 +3,9 @@
 from fastapi import APIRouter
 
 from triage.api.clean_request import CleanRoute
-from triage.api.staff import pages, signin
+from triage.api.staff import pages, reports_page, signin
 
 router = APIRouter(route_class=CleanRoute)
 router.include_router(signin.router)
 router.include_router(pages.router)
+router.include_router(reports_page.router)

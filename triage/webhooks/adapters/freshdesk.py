@@ -69,6 +69,7 @@ class Freshdesk:
             priority=text_of(fields.get("ticket_priority")),
             group=text_of(fields.get("ticket_group_name")),
             status=text_of(fields.get("ticket_status")),
+            owner=text_of(fields.get("ticket_agent_name")),
         )
 
     def _api_ticket(self, fields: dict[str, Any]) -> CanonicalTicket:
@@ -84,6 +85,7 @@ class Freshdesk:
             priority=labelled(fields.get("priority"), _PRIORITY),
             group=text_of(fields.get("group_id")),
             status=labelled(fields.get("status"), _STATUS),
+            owner=text_of(fields.get("responder_id")),
         )
 
 

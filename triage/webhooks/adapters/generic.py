@@ -84,6 +84,7 @@ class Generic:
                 priority=text_of(data.current.get("priority")),
                 group=text_of(data.current.get("group")),
                 status=text_of(data.current.get("status")),
+                owner=text_of(data.current.get("owner")),
             ),
             event=data.event,
             key=delivery or delivery_key(external_id, data.event, sent_at or digest),

@@ -55,6 +55,7 @@ class Glpi:
                 priority=labelled(item.get("priority"), _PRIORITY),
                 group=_member(team, "Group", "assigned"),
                 status=name_of(item.get("status")),
+                owner=_member(team, "User", "assigned"),
             ),
             event=event,
             # GLPI sends no delivery id; its timestamp is fixed at queueing and resent as is.

@@ -56,8 +56,19 @@ class Zammad:
                 priority=name_of(ticket.get("priority")),
                 group=name_of(ticket.get("group")),
                 status=name_of(ticket.get("state")),
+                owner=_agent(ticket.get("owner")),
             ),
             event=event,
             key=delivery or delivery_key(external_id, event, updated or digest),
             vendor_delivery_id=delivery,
         )
+
+
+def _agent(owner: Any) -> str | None:
+    """The owner's name; Zammad's placeholder user (id 1, login "-") is nobody."""
+    if not isinstance(owner, dict) or owner.get("id") == 1:
+        return None
+    name = " ".join(
+        n for n in (text_of(owner.get("firstname")), text_of(owner.get("lastname"))) if n
+    )
+    return name or text_of(owner.get("login")) or text_of(owner.get("email"))
