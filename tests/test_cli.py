@@ -37,8 +37,8 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     assert predicted.exit_code == 0, predicted.output
     result = json.loads(predicted.stdout)
     assert result["model_version"] == artifact.name
-    # The sample data has a priority column: triage train learns it too.
-    assert set(result["predictions"]) == {"category", "tier", "priority"}
+    # The sample data has priority and group columns: triage train learns them too.
+    assert set(result["predictions"]) == {"category", "tier", "priority", "group"}
 
     report = tmp_path / "report.json"
     evaluated = runner.invoke(

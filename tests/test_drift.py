@@ -245,7 +245,9 @@ def test_training_stores_the_out_of_fold_reference_with_a_checksum(
     assert load_model(artifact_dir).drift_reference == stored
     tier = stored["tier"]
     assert list(tier.labels) == trained.model.labels("tier")
-    n_train = trained.metrics["split"]["n_train"]
+    split = trained.metrics["split"]
+    # Refit by default: the served heads, and their out-of-fold reference, saw every ticket.
+    n_train = split["n_train"] + split["n_test"] if split.get("refit") else split["n_train"]
     assert tier.rows == n_train
     for shares in (tier.label_shares, tier.predicted_shares):
         assert sum(shares) == pytest.approx(1)

@@ -34,11 +34,14 @@ from triage.settings import Settings
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "triage_generated_client"
 KEY = "trg_generated-client-key"
-# The generator has no Python type for a raw CSV or JSON-lines body: it leaves those two
-# alternatives of the job upload out (the JSON body stays) and says so. Any other warning fails.
+# The generator has no Python type for a raw CSV, JSON-lines or YAML body: it leaves those
+# alternatives of the job upload and of the routing table out (the JSON bodies stay) and says
+# so. Any other warning fails.
 EXPECTED_WARNINGS = {
     ("POST /v1/jobs/classify", "Unsupported content type text/csv"),
     ("POST /v1/jobs/classify", "Unsupported content type application/x-ndjson"),
+    ("PUT /v1/routing", "Unsupported content type application/yaml"),
+    ("POST /v1/routing/dry-run", "Unsupported content type application/yaml"),
 }
 
 

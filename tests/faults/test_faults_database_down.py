@@ -75,7 +75,7 @@ def test_a_lost_database_degrades_answers_and_everything_recovers(
         triaged = client.post("/v1/triage", json={**QUERY, "id": "INC-3"})
         assert triaged.status_code == 200
         body = triaged.json()
-        assert body["degraded"] == ["similar", "queue"]
+        assert body["degraded"] == ["similar", "queue", "incidents"]
         assert (body["similar"], body["duplicates"]) == ([], [])
         assert body["classification"]["predictions"] == whole["classification"]["predictions"]
         anonymous = client.post("/v1/triage", json=QUERY).json()

@@ -26,6 +26,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
 
+from triage.core.errors import StoreUnavailableError
 from triage.similar.vector_index import DEFAULT_HNSW_THRESHOLD, VectorIndex
 from triage.store.history import change_mark, store_id
 from triage.store.records import Filters, Status
@@ -230,12 +231,8 @@ class EmbeddedSearch:
         if self.snapshot is None:
             return
         with self._sync:
-            self.index.save(self.snapshot)
-            self.subjects.save(self._subject_snapshot())
-            sidecar = self._sidecar()
-            assert sidecar is not None
-            tmp = sidecar.with_name(sidecar.name + ".tmp")
             database = self.store.database
+            # Read from the database first: unreachable, nothing is written at all.
             facts = {
                 "seq": self.seq,
                 "dim": self.dim,
@@ -243,6 +240,11 @@ class EmbeddedSearch:
                 "store": store_id(database),
                 "mark": change_mark(database, self.seq),
             }
+            self.index.save(self.snapshot)
+            self.subjects.save(self._subject_snapshot())
+            sidecar = self._sidecar()
+            assert sidecar is not None
+            tmp = sidecar.with_name(sidecar.name + ".tmp")
             try:
                 tmp.write_text(json.dumps(facts), encoding="utf-8")
                 os.replace(tmp, sidecar)
@@ -255,7 +257,7 @@ class EmbeddedSearch:
         # fail a shutdown or a model swap.
         try:
             self.save()
-        except OSError as exc:
+        except (OSError, StoreUnavailableError) as exc:
             log.warning("vector snapshot %s not written (%s); kept the last", self.snapshot, exc)
 
 
