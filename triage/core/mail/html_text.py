@@ -47,7 +47,7 @@ class _TextCollector(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED:
             self._skipping = max(0, self._skipping - 1)
-        elif tag in _BLOCKS or tag == "li":
+        elif tag in _BLOCKS:
             self.parts.append("\n\n" if tag in ("p", "blockquote", "table") else "\n")
         if tag == "pre":
             self._pre = max(0, self._pre - 1)
