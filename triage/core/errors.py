@@ -155,3 +155,15 @@ class UnsafeBindError(TriageError):
     """Asked to listen beyond loopback with no API keys: the API would be open to the network."""
 
     code = "unsafe_bind"
+
+
+class MailTooLargeError(TriageError):
+    """An e-mail message over TRIAGE_MAIL_MAX_BYTES."""
+
+    code = "mail_too_large"
+
+
+class MailboxError(TriageError):
+    """The IMAP mailbox cannot be reached, logged in to, or is not configured."""
+
+    code = "mailbox_unavailable"

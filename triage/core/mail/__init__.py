@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from triage.core.mail.automatic import not_a_ticket
-from triage.core.mail.mime import Attachment, ParsedMail, parse_mail
+from triage.core.mail.mime import MAX_ATTACHMENTS, Attachment, ParsedMail, parse_mail
 from triage.core.mail.replies import clean_body
 
 __all__ = ["Attachment", "CleanedMail", "ParsedMail", "clean_mail", "not_a_ticket", "parse_mail"]
@@ -24,9 +24,9 @@ class CleanedMail:
     skipped: str | None  # why it is not a ticket, or None
 
 
-def clean_mail(raw: bytes) -> CleanedMail:
+def clean_mail(raw: bytes, *, max_attachments: int = MAX_ATTACHMENTS) -> CleanedMail:
     """Parse, classify as ticket or not, and clean one message."""
-    mail = parse_mail(raw)
+    mail = parse_mail(raw, max_attachments=max_attachments)
     text = clean_body(mail.text, mail.subject)
     for inner in mail.forwarded:  # forwarded as attachments: their words are the content
         extra = clean_body(inner)

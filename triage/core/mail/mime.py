@@ -28,7 +28,7 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]{1,400}>")
 class Attachment:
     name: str
     content_type: str
-    size: int  # bytes, once decoded
+    size: int  # bytes: decoded for base64, as sent otherwise
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ParsedMail:
     text: str
     html_only: bool = False
     attachments: tuple[Attachment, ...] = ()
-    attachments_omitted: int = 0  # past MAX_ATTACHMENTS: counted, not listed
+    attachments_omitted: int = 0  # past the limit: counted, not listed
     forwarded: tuple[str, ...] = field(default=())  # bodies of attached messages (message/rfc822)
 
 
@@ -116,8 +116,9 @@ def _body_parts(message: Message) -> list[Message]:
     return []
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Read one RFC 5322 message (as received: CRLF or LF line ends)."""
+def parse_mail(raw: bytes, *, max_attachments: int = MAX_ATTACHMENTS) -> ParsedMail:
+    """Read one RFC 5322 message (as received: CRLF or LF line ends); at most
+    ``max_attachments`` attachments are listed, the others counted."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     bodies = _body_parts(message)
     body_ids = {id(p) for p in bodies}
@@ -137,12 +138,12 @@ def parse_mail(raw: bytes) -> ParsedMail:
             continue
         if not _is_attachment(part) and part.get_content_maintype() == "text":
             continue
-        if len(attachments) >= MAX_ATTACHMENTS:
+        if len(attachments) >= max_attachments:
             omitted += 1
             continue
         name = header_text(part.get_filename() or "") or "(unnamed)"
         attachments.append(Attachment(name[:_NAME_CHARS], part.get_content_type(), _encoded_size(part)))
-    headers = {}
+    headers: dict[str, str] = {}
     for key in message.keys():
         headers.setdefault(key.lower(), _header(message, key))
     return ParsedMail(
