@@ -15,10 +15,10 @@ import html
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime, timedelta
 
 CLIENTS = ("gmail", "outlook", "apple", "thunderbird")
 HELPDESK = "Helpdesk IT <helpdesk@example.com>"
@@ -47,8 +47,16 @@ _SIGNATURE_LINES = {
     "id": ["Divisi Keuangan | PT Maju Bersama", "Telp: +62 21 555 0100", "Jakarta Selatan"],
 }
 MOBILE = {
-    "en": ["Sent from my iPhone", "Sent from my Samsung Galaxy smartphone.", "Get Outlook for Android"],
-    "id": ["Dikirim dari iPhone saya", "Dikirim dari ponsel Samsung Galaxy saya.", "Dapatkan Outlook untuk Android"],
+    "en": [
+        "Sent from my iPhone",
+        "Sent from my Samsung Galaxy smartphone.",
+        "Get Outlook for Android",
+    ],
+    "id": [
+        "Dikirim dari iPhone saya",
+        "Dikirim dari ponsel Samsung Galaxy saya.",
+        "Dapatkan Outlook untuk Android",
+    ],
 }
 DISCLAIMERS = {
     "en": (
@@ -151,7 +159,9 @@ def forward_header(client: str, language: str, sender: Person, subject: str) -> 
     return reply_header("outlook", language, str(sender), subject)
 
 
-def compose_body(ticket: str, shape: Shape, sender: Person, subject: str, rng: random.Random) -> str:
+def compose_body(
+    ticket: str, shape: Shape, sender: Person, subject: str, rng: random.Random
+) -> str:
     """The plain-text body a client writes for ``ticket`` in ``shape``."""
     lang = shape.language
     own = [ticket.strip()]
@@ -185,12 +195,18 @@ def _html(text: str, shape: Shape) -> str:
     for paragraph in _paragraphs(text):
         lines = [html.escape(line) for line in paragraph.split("\n")]
         if paragraph.startswith(">"):
-            inner = "<br>".join(line.lstrip("&gt;").lstrip() for line in lines)
-            blocks.append(f'<blockquote style="margin:0 0 0 .8ex;border-left:1px #ccc solid">{inner}</blockquote>')
+            inner = "<br>".join(line.removeprefix("&gt;").lstrip() for line in lines)
+            style = "margin:0 0 0 .8ex;border-left:1px #ccc solid"
+            blocks.append(f'<blockquote style="{style}">{inner}</blockquote>')
         elif shape.client == "outlook" and paragraph.startswith("____"):
-            blocks.append('<div id="divRplyFwdMsg" dir="ltr"><hr style="display:inline-block;width:98%">'
-                          + "<br>".join(f"<b>{l.split(':', 1)[0]}:</b>{l.split(':', 1)[1]}" if ":" in l else l for l in lines[1:])
-                          + "</div>")
+            blocks.append(
+                '<div id="divRplyFwdMsg" dir="ltr"><hr style="display:inline-block;width:98%">'
+                + "<br>".join(
+                    f"<b>{row.split(':', 1)[0]}:</b>{row.split(':', 1)[1]}" if ":" in row else row
+                    for row in lines[1:]
+                )
+                + "</div>"
+            )
         else:
             blocks.append(f'<div dir="ltr">{"<br>".join(lines)}</div>')
     style = "<style>p{margin:0} .x{color:#333}</style>" if shape.client == "outlook" else ""
@@ -217,7 +233,9 @@ def build_message(
     if shape.kind == "forward" and shape.client == "outlook":
         prefix["forward"] = "FW: "
     full_subject = prefix.get(shape.kind, "") + subject
-    body = compose_body(ticket, shape, sender, full_subject if shape.kind == "reply" else subject, rng)
+    body = compose_body(
+        ticket, shape, sender, full_subject if shape.kind == "reply" else subject, rng
+    )
     message = EmailMessage()
     message["From"] = str(sender)
     message["To"] = HELPDESK
@@ -238,12 +256,15 @@ def build_message(
     if agent:
         message[agent[0]] = agent[1]
     if shape.html == "html-only":
-        message.set_content(_html(body, shape), subtype="html", charset=shape.charset, cte=shape.encoding)
+        message.set_content(
+            _html(body, shape), subtype="html", charset=shape.charset, cte=shape.encoding
+        )
     else:
         message.set_content(body, charset=shape.charset, cte=shape.encoding)
         if shape.html == "alternative":
-            message.add_alternative(_html(body, shape), subtype="html", charset=shape.charset,
-                                    cte=shape.encoding)
+            message.add_alternative(
+                _html(body, shape), subtype="html", charset=shape.charset, cte=shape.encoding
+            )
     for name, content_type, size in shape.attachments:
         maintype, subtype = content_type.split("/")
         if maintype == "text":

@@ -34,9 +34,11 @@ pytestmark = pytest.mark.skipif(
 def imap() -> Iterator[ImapServer]:
     # Not pytest's temporary root: its parents are private to us, and dovecot's own users
     # (auth, login) must read the password file and the certificate.
-    with tempfile.TemporaryDirectory(prefix="triage-dovecot-") as root:
-        with running_dovecot(Path(root)) as server:
-            yield server
+    with (
+        tempfile.TemporaryDirectory(prefix="triage-dovecot-") as root,
+        running_dovecot(Path(root)) as server,
+    ):
+        yield server
 
 
 def _box(imap: ImapServer) -> MailBox:
@@ -123,5 +125,6 @@ def test_starttls_works_and_a_wrong_password_is_not_logged(
     caplog.set_level(logging.DEBUG)
     with pytest.raises(MailboxError) as raised:
         MailPoller(intake, wrong).poll_once()
-    assert "hunter2-wrong" not in str(raised.value) and "hunter2-wrong" not in caplog.text
+    assert "hunter2-wrong" not in str(raised.value)
+    assert "hunter2-wrong" not in caplog.text
     assert "hunter2-wrong" not in repr(wrong)

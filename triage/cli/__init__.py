@@ -9,6 +9,7 @@ from triage.cli.app import app
 from triage.cli.db import db_app
 from triage.cli.index import index_app
 from triage.cli.keys import keys_app
+from triage.cli.mail import mail_app
 from triage.cli.models import activate, evaluate, export_onnx, predict, report
 from triage.cli.serve import serve, worker
 from triage.cli.training import EXIT_REFUSED, retrain, train
@@ -24,6 +25,7 @@ app.add_typer(keys_app, name="keys")
 app.command(short_help="Serve the HTTP API and the staff page.")(serve)
 app.command(short_help="Run queued jobs and webhook deliveries.")(worker)
 app.add_typer(db_app, name="db")
+app.add_typer(mail_app, name="mail")
 app.add_typer(index_app, name="index")
 app.command("export-onnx", short_help="Add an int8 ONNX body to a saved model.")(export_onnx)
 

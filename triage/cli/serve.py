@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -128,8 +129,10 @@ def worker() -> None:
     runner, webhook_runner = _runners(settings, database, lifecycle)
     webhook_runner.start()
     watcher = _watcher(settings, lifecycle)
+    mail_stop = _mail_poller(settings, database, lifecycle)
 
     def stop(*_: object) -> None:
+        mail_stop.set()
         runner.stop()
         webhook_runner.stop()
 
@@ -162,6 +165,29 @@ def _runners(
         store, DeliveryStore(database), lambda: lifecycle.service, settings
     )
     return runner, webhook_runner
+
+
+def _mail_poller(
+    settings: Settings, database: Database, lifecycle: ModelLifecycle
+) -> threading.Event:
+    """With TRIAGE_MAIL_IMAP_HOST set, the mailbox is polled on a thread of its own."""
+    from triage.service.mail_poller import MailPoller
+
+    stop = threading.Event()
+    if settings.mail_imap_host:
+        try:
+            poller = MailPoller.from_settings(settings, database, lambda: lifecycle.service)
+        except TriageError as exc:
+            raise fail(exc) from exc
+        thread = threading.Thread(
+            target=poller.run,
+            args=(settings.mail_poll_seconds, stop.is_set),
+            name="triage-mail",
+            daemon=True,
+        )
+        thread.start()
+        say(f"polling mailbox folder {settings.mail_imap_folder} of {settings.mail_imap_host}")
+    return stop
 
 
 def _watcher(settings: Settings, lifecycle: ModelLifecycle) -> ActiveModelWatcher | None:

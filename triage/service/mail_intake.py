@@ -70,7 +70,9 @@ class MailIntake:
         self.max_text_chars = max_text_chars
 
     @classmethod
-    def from_settings(cls, triage: TicketTriage, store: MailStore, settings: Settings) -> MailIntake:
+    def from_settings(
+        cls, triage: TicketTriage, store: MailStore, settings: Settings
+    ) -> MailIntake:
         return cls(
             triage,
             store,

@@ -23,8 +23,13 @@ from imap_tools.errors import MailboxLoginError
 from imap_tools.mailbox import BaseMailBox
 
 from triage.core.errors import MailboxError, TriageError
+from triage.service.classification import TriageService
 from triage.service.mail_intake import MailIntake
+from triage.service.ticket_triage import TicketTriage
 from triage.settings import Settings
+from triage.store.database import Database
+from triage.store.mail import MailStore
+from triage.store.triaged import TriagedStore
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +96,7 @@ def _connect(config: MailboxConfig) -> BaseMailBox:
         raise MailboxError(f"IMAP server {config.host} unreachable: {exc}") from exc
     try:
         box.login(config.user, config.password, initial_folder=config.folder)
-    except MailboxLoginError as exc:
+    except MailboxLoginError:
         box.client.shutdown()
         raise MailboxError(f"IMAP login as {config.user!r} at {config.host} refused") from None
     except (OSError, ssl.SSLError) as exc:
@@ -101,15 +106,41 @@ def _connect(config: MailboxConfig) -> BaseMailBox:
 
 
 class MailPoller:
-    """Polls one mailbox folder, triaging each message through ``intake``."""
+    """Polls one mailbox folder, triaging each message through ``intake`` (or, a callable,
+    the intake of the model served at the time of each poll)."""
 
-    def __init__(self, intake: MailIntake, config: MailboxConfig) -> None:
-        self.intake = intake
+    def __init__(
+        self, intake: MailIntake | Callable[[], MailIntake | None], config: MailboxConfig
+    ) -> None:
+        self._intake = intake
         self.config = config
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, database: Database, service: Callable[[], TriageService | None]
+    ) -> MailPoller:
+        """The configured mailbox's poller: tickets classified and queued, without the
+        similar-ticket search (the worker holds no index)."""
+        store, queue = MailStore(database), TriagedStore.from_settings(database, settings)
+
+        def intake() -> MailIntake | None:
+            current = service()
+            if current is None:
+                return None
+            return MailIntake.from_settings(TicketTriage(current, None, queue), store, settings)
+
+        return cls(intake, MailboxConfig.from_settings(settings))
+
+    @property
+    def intake(self) -> MailIntake | None:
+        return self._intake if isinstance(self._intake, MailIntake) else self._intake()
 
     def poll_once(self, *, limit: int | None = None) -> PollReport:
         """Handle the messages waiting in the folder (at most ``limit``)."""
         report = PollReport()
+        intake = self.intake
+        if intake is None:
+            return report
         with _connect(self.config) as box:
             for folder in {self.config.done_folder, self.config.skipped_folder} - {None}:
                 if folder and not box.folder.exists(folder):
@@ -117,14 +148,16 @@ class MailPoller:
             criteria = "ALL" if self.config.done_folder else _NOT_HANDLED
             messages = list(box.fetch(criteria, limit=limit, mark_seen=False, bulk=True))
             for message in messages:
-                self._handle(box, message.uid, message.obj.as_bytes(), report)
+                self._handle(intake, box, message.uid, message.obj.as_bytes(), report)
         return report
 
-    def _handle(self, box: BaseMailBox, uid: str | None, raw: bytes, report: PollReport) -> None:
+    def _handle(
+        self, intake: MailIntake, box: BaseMailBox, uid: str | None, raw: bytes, report: PollReport
+    ) -> None:
         if uid is None:
             return
         try:
-            outcome = self.intake.receive(raw, tenant=self.config.tenant, channel="imap")
+            outcome = intake.receive(raw, tenant=self.config.tenant, channel="imap")
         except TriageError as exc:
             report.failed += 1
             log.warning("mail uid %s not triaged, left for the next poll: %s", uid, exc.message)

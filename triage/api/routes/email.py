@@ -21,6 +21,7 @@ from triage.api.routes.classify import classification_out
 from triage.api.routes.similar import _lists, _may_see_internal
 from triage.api.schemas import ClassificationOut, ErrorOut
 from triage.api.schemas_email import AttachmentOut, EmailCleanedOut, EmailOut
+from triage.api.schemas_similar import DuplicateOut, MatchOut
 from triage.core.auth import ApiKey, Scope
 from triage.core.errors import UnsupportedMediaTypeError
 from triage.service.mail_intake import MailIntake, MailOutcome
@@ -37,7 +38,8 @@ _REQUEST_BODY: dict[str, Any] = {
 
 
 def email_out(outcome: MailOutcome, similar_backend: str | None, *, internal: bool) -> EmailOut:
-    found, duplicates = [], []
+    found: list[MatchOut] = []
+    duplicates: list[DuplicateOut] = []
     classification = None
     degraded: list[str] = []
     if outcome.triage is not None:

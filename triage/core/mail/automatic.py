@@ -33,9 +33,10 @@ def not_a_ticket(mail: ParsedMail) -> str | None:
     auto = headers.get("auto-submitted", "").strip().lower()
     if auto and not auto.startswith("no"):
         return f"auto-submitted: {auto.split(';')[0]}"
-    if mail.content_type == "multipart/report" or headers.get("content-type", "").lower().find(
-        "report-type=delivery-status"
-    ) >= 0:
+    if (
+        mail.content_type == "multipart/report"
+        or headers.get("content-type", "").lower().find("report-type=delivery-status") >= 0
+    ):
         return "delivery status notification (bounce)"
     for name in _AUTO_HEADERS:
         value = headers.get(name, "").strip().lower()
@@ -50,8 +51,9 @@ def not_a_ticket(mail: ParsedMail) -> str | None:
         return "delivery status notification (bounce)"
     if _OUT_OF_OFFICE.match(mail.subject):
         return "out-of-office reply"
-    if headers.get("x-ms-exchange-generated-message-source") or headers.get(
-        "x-auto-response-suppress", ""
-    ).lower() == "all" and headers.get("x-ms-exchange-inbox-rules-loop"):
+    if headers.get("x-ms-exchange-generated-message-source") or (
+        headers.get("x-auto-response-suppress", "").lower() == "all"
+        and headers.get("x-ms-exchange-inbox-rules-loop")
+    ):
         return "automatic reply (Exchange)"
     return None

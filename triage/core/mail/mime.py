@@ -142,9 +142,11 @@ def parse_mail(raw: bytes, *, max_attachments: int = MAX_ATTACHMENTS) -> ParsedM
             omitted += 1
             continue
         name = header_text(part.get_filename() or "") or "(unnamed)"
-        attachments.append(Attachment(name[:_NAME_CHARS], part.get_content_type(), _encoded_size(part)))
+        attachments.append(
+            Attachment(name[:_NAME_CHARS], part.get_content_type(), _encoded_size(part))
+        )
     headers: dict[str, str] = {}
-    for key in message.keys():
+    for key in message:
         headers.setdefault(key.lower(), _header(message, key))
     return ParsedMail(
         message_id=(_ids(_header(message, "Message-ID")) or (None,))[0],

@@ -116,10 +116,10 @@ def own_words(text: str) -> str:
 def _forwarded(text: str, subject: str) -> tuple[str, str] | None:
     """(the forwarder's note, the forwarded part) of a forward, None if ``text`` is not one."""
     marker = _FORWARD_MARKER.search(text)
-    if marker is not None and not _FORWARD_SUBJECT.match(subject):
-        # "-----Original Message-----" also opens the history of an Outlook reply.
-        if "original" in marker.group(0).lower() or "asli" in marker.group(0).lower():
-            return None
+    # "-----Original Message-----" also opens the history of an Outlook reply.
+    word = marker.group(0).lower() if marker is not None else ""
+    if ("original" in word or "asli" in word) and not _FORWARD_SUBJECT.match(subject):
+        return None
     if marker is not None:
         return text[: marker.start()], text[marker.end() :]
     if not _FORWARD_SUBJECT.match(subject):
