@@ -122,3 +122,15 @@ def test_a_body_that_is_not_a_message_is_415(api: TestClient) -> None:
     response = api.post("/v1/email", json={"subject": "x"})
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_forgetting_the_ticket_drops_the_mail_text_but_still_knows_the_message(
+    api: TestClient,
+) -> None:
+    raw = _fixture("13-gmail-id-new")
+    ticket = api.post("/v1/email", content=raw, headers=RFC822).json()["ticket_id"]
+    forgotten = api.delete(f"/v1/tickets/{ticket}")
+    assert forgotten.status_code == 200
+    assert forgotten.json()["emails"] == 1
+    again = api.post("/v1/email", content=raw, headers=RFC822).json()
+    assert (again["duplicate"], again["ticket_id"], again["classification"]) == (True, ticket, None)

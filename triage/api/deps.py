@@ -20,6 +20,7 @@ from triage.similar.service import SimilarService
 from triage.store.deliveries import DeliveryStore
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
+from triage.store.mail import MailStore
 from triage.store.triaged import TriagedStore
 
 
@@ -83,6 +84,10 @@ def get_triaged_store(request: Request) -> TriagedStore:
     return TriagedStore.from_settings(request.app.state.database, get_app_settings(request))
 
 
+def get_mail_store(request: Request) -> MailStore:
+    return MailStore(request.app.state.database)
+
+
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
 async def get_delivery_store(request: Request) -> DeliveryStore:
     store: DeliveryStore = request.app.state.deliveries
@@ -104,6 +109,7 @@ JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 TriagedStoreDep = Annotated[TriagedStore, Depends(get_triaged_store)]
 DeliveryStoreDep = Annotated[DeliveryStore, Depends(get_delivery_store)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+MailStoreDep = Annotated[MailStore, Depends(get_mail_store)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 

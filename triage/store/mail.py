@@ -116,9 +116,20 @@ class MailStore:
         return first, False
 
     def forget(self, ticket_id: str, *, tenant: str | None = None) -> int:
-        """Remove a ticket's messages (in every tenant unless one is given); returns how many."""
-        where = [mail_messages.c.ticket_id == ticket_id]
+        """Take a ticket's text out of its messages (in every tenant unless one is given):
+        each keeps its Message-ID and ticket id, so a copy delivered again is still known.
+        Returns how many messages were changed."""
+        where = [mail_messages.c.ticket_id == ticket_id[:200]]
         if tenant is not None:
             where.append(mail_messages.c.tenant == tenant)
+        emptied: dict[str, Any] = {
+            "sender": None,
+            "subject": None,
+            "text": None,
+            "attachments": [],
+            "result": None,
+        }
         with self.database.begin() as connection:
-            return int(connection.execute(mail_messages.delete().where(*where)).rowcount)
+            return int(
+                connection.execute(mail_messages.update().where(*where).values(**emptied)).rowcount
+            )

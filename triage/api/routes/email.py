@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
+    MailStoreDep,
     MetricsDep,
     ServiceDep,
     SimilarDep,
@@ -26,7 +27,6 @@ from triage.core.auth import ApiKey, Scope
 from triage.core.errors import UnsupportedMediaTypeError
 from triage.service.mail_intake import MailIntake, MailOutcome
 from triage.service.ticket_triage import TicketTriage
-from triage.store.mail import MailStore
 
 router = APIRouter(route_class=CleanRoute, prefix="/v1", tags=["email"])
 
@@ -91,6 +91,7 @@ async def receive_email(
     service: ServiceDep,
     similar: SimilarDep,
     triaged: TriagedStoreDep,
+    mail: MailStoreDep,
     metrics: MetricsDep,
     key: Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))],
     tenant: Annotated[str | None, Query(description="Tenant of the ticket.")] = None,
@@ -103,9 +104,7 @@ async def receive_email(
         )
     raw = await request.body()
     settings = get_app_settings(request)
-    intake = MailIntake.from_settings(
-        TicketTriage(service, similar, triaged), MailStore(triaged.database), settings
-    )
+    intake = MailIntake.from_settings(TicketTriage(service, similar, triaged), mail, settings)
     outcome = await run_in_threadpool(intake.receive, raw, tenant=key_tenant(key, tenant))
     if outcome.triage is not None:
         metrics.observe(outcome.triage.classification)

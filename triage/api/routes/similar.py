@@ -11,6 +11,7 @@ from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
     DeliveryStoreDep,
     JobStoreDep,
+    MailStoreDep,
     MetricsDep,
     ServiceDep,
     SettingsDep,
@@ -196,14 +197,15 @@ def delete_ticket(
     triaged: TriagedStoreDep,
     deliveries: DeliveryStoreDep,
     jobs: JobStoreDep,
+    mail: MailStoreDep,
     tenant: Annotated[
         str | None,
         Query(description="Only in this tenant; default: in every tenant.", examples=["acme"]),
     ] = None,
 ) -> DeletedOut:
     """Forget a ticket everywhere (right to be forgotten): it is never returned again, and
-    its text is gone from the queue, webhook deliveries and jobs (``tenant`` narrows the
-    first two; deliveries and jobs carry none)."""
+    its text is gone from the queue, webhook deliveries, jobs and e-mail (``tenant`` narrows
+    the store, the queue and e-mail; deliveries and jobs carry none)."""
     if key is not None and key.tenants is not None:
         tenant = key.tenant(tenant)  # a bound key forgets in a tenant of its own, named
     forgotten = forget_ticket(
@@ -213,6 +215,7 @@ def delete_ticket(
         triaged=triaged,
         deliveries=deliveries,
         jobs=jobs,
+        mail=mail,
     )
     if not forgotten.found:
         raise TicketNotFoundError(f"no stored ticket {ticket_id!r}")
@@ -221,4 +224,5 @@ def delete_ticket(
         queue=forgotten.queued,
         deliveries=forgotten.deliveries,
         job_items=forgotten.job_items,
+        emails=forgotten.emails,
     )
