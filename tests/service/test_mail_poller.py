@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from imap_tools import MailBox
 
-from tests.service.imap_server import DOVECOT, ImapServer, running_dovecot
+from benchmarks.harness.dovecot import DOVECOT, ImapServer, running_dovecot
 from triage.core.errors import MailboxError
 from triage.service import TriageService
 from triage.service.mail_intake import MailIntake

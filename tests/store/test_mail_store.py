@@ -34,7 +34,7 @@ def _message(message_id: str, ticket_id: str | None, minutes: int = 0, **kw: obj
 
 
 def test_a_message_id_is_stored_once_per_tenant(store: MailStore) -> None:
-    first, created = store.add(_message("<m1@x>", "email-1", result={"id": "email-1"}))
+    _, created = store.add(_message("<m1@x>", "email-1", result={"id": "email-1"}))
     assert created
     again, created = store.add(_message("<m1@x>", "email-other"))
     assert not created

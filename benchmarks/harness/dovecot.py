@@ -1,4 +1,5 @@
-"""A real dovecot IMAP server on loopback for the poller's tests: own config, temp dir, TLS.
+"""A real dovecot IMAP server on loopback, with its own config in a directory and TLS: for the
+IMAP poller's tests and benchmarks/mail_cleaning.py's throughput.
 
 ``make imap-server`` (run by ``make test``) installs Debian's dovecot-imapd where it is
 missing; without it the tests that need it are skipped with the reason.
@@ -105,7 +106,7 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 @contextmanager
 def running_dovecot(root: Path) -> Iterator[ImapServer]:
     """dovecot with its own config under ``root``, on two free loopback ports."""
-    root.chmod(0o755)
+    root.chmod(0o755)  # dovecot's own users (auth, login) read the certificate and passwd
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
          "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem"),
