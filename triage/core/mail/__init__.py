@@ -27,7 +27,7 @@ class CleanedMail:
 def clean_mail(raw: bytes, *, max_attachments: int = MAX_ATTACHMENTS) -> CleanedMail:
     """Parse, classify as ticket or not, and clean one message."""
     mail = parse_mail(raw, max_attachments=max_attachments)
-    text = clean_body(mail.text, mail.subject)
+    text = clean_body(mail.text, mail.subject, mail.sender)
     for inner in mail.forwarded:  # forwarded as attachments: their words are the content
         extra = clean_body(inner)
         if extra:

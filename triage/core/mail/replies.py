@@ -107,10 +107,33 @@ def _tidy(text: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
-def own_words(text: str) -> str:
-    """The newest reply of ``text``: no quoted history, signature, disclaimer or footer."""
+def _cut_signed_name(text: str, names: tuple[str, ...]) -> str:
+    """Cut a signature with no closing words: one of the last paragraphs that opens with the
+    sender's name (full or first) on a line of its own."""
+    wanted = {n.casefold() for n in names if n}
+    if not wanted:
+        return text
+    paragraphs = re.split(r"\n[ \t]*\n", text)
+    for index in range(max(1, len(paragraphs) - 3), len(paragraphs)):
+        first = paragraphs[index].strip().split("\n")[0].strip(" ,.-–—").casefold()
+        if first in wanted:
+            return "\n\n".join(paragraphs[:index])
+    return text
+
+
+def sender_names(sender: str) -> tuple[str, ...]:
+    """The display name of a From header, whole and its first word ("" if it has none)."""
+    name = re.sub(r"\s*<[^>]*>\s*$", "", sender).strip().strip('"').strip()
+    if not name or "@" in name:
+        return ()
+    return (name, name.split()[0])
+
+
+def own_words(text: str, names: tuple[str, ...] = ()) -> str:
+    """The newest reply of ``text``: no quoted history, signature, disclaimer or footer
+    (``names``: the sender's, to find a signature that has no closing words)."""
     replies = _replies(text)
-    return _tidy(replies[0][0]) if replies else ""
+    return _cut_signed_name(_tidy(replies[0][0]), names).strip() if replies else ""
 
 
 def _forwarded(text: str, subject: str) -> tuple[str, str] | None:
@@ -145,11 +168,12 @@ def _strip_header_block(text: str) -> str:
     return "\n".join(lines[index:])
 
 
-def clean_body(text: str, subject: str = "") -> str:
+def clean_body(text: str, subject: str = "", sender: str = "") -> str:
     """The words of a message worth triaging: its own, and a forwarded message's."""
+    names = sender_names(sender)
     forward = _forwarded(text, subject)
     if forward is None:
-        return own_words(text)
+        return own_words(text, names)
     note, forwarded = forward
-    parts = [own_words(note) if note.strip() else "", own_words(_strip_header_block(forwarded))]
+    parts = [own_words(note, names) if note.strip() else "", own_words(_strip_header_block(forwarded))]
     return "\n\n".join(p for p in parts if p)
