@@ -117,7 +117,7 @@ def classification(
 ) -> dict[str, Any]:
     from triage.core.embeddings import DEFAULT_EMBEDDER, load_embedder
     from triage.core.mail import clean_mail, parse_mail
-    from triage.core.model import load_model
+    from triage.core.artifacts import load_model
     from triage.service import Ticket, TriageService
     from triage.training.config import TrainConfig
     from triage.training.train import train_from_file
@@ -189,7 +189,7 @@ def poller(messages: int, embedder_spec: str | None) -> dict[str, Any]:
 
     from benchmarks.harness.dovecot import running_dovecot
     from triage.core.embeddings import DEFAULT_EMBEDDER, load_embedder
-    from triage.core.model import load_model
+    from triage.core.artifacts import load_model
     from triage.service import TriageService
     from triage.service.mail_intake import MailIntake
     from triage.service.mail_poller import MailboxConfig, MailPoller

@@ -3,6 +3,7 @@ ticket, an out-of-office reply set aside, size and media-type limits."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def test_a_message_is_triaged_cleaned_and_queued(api: TestClient) -> None:
     assert (out["joined"], out["duplicate"], out["skipped"]) == (False, False, None)
     assert set(out["classification"]["predictions"]) == {"category", "tier"}
     assert out["classification"]["id"] == out["ticket_id"]
-    assert "Laptop sangat lambat" in _queue_page(api)  # in the staff queue, as email
+    page = _queue_page(api)
+    assert "Laptop sangat lambat" in page  # in the staff queue
+    entry = re.search(r'href="/ui/tickets/(\d+)"', page)
+    assert entry is not None
+    assert "by e-mail" in api.get(f"/ui/tickets/{entry.group(1)}").text
 
 
 def test_the_same_message_again_is_recognised_not_triaged_twice(api: TestClient) -> None:
