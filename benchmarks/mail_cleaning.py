@@ -202,6 +202,7 @@ def poller(messages: int, embedder_spec: str | None) -> dict[str, Any]:
     fixtures = [p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))]
     with tempfile.TemporaryDirectory(prefix="mail-poller-bench-") as scratch:
         root = Path(scratch)
+        root.chmod(0o755)  # dovecot's own users reach its config below
         result = train_from_file(
             ROOT / "data" / "tickets.csv",
             load_embedder(embedder_spec or DEFAULT_EMBEDDER),

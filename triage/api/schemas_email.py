@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
 
-from triage.api.schemas import ClassificationOut
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.api.schemas import CLASSIFICATION_EXAMPLE, ClassificationOut
 from triage.api.schemas_similar import DuplicateOut, MatchOut
+
+EMAIL_EXAMPLE: dict[str, Any] = {
+    "ticket_id": "email-3f9a1c0b7d2e4f60",
+    "joined": False,
+    "duplicate": False,
+    "skipped": None,
+    "email": {
+        "message_id": "<CAF=abc123@mail.gmail.com>",
+        "subject": "VPN tidak bisa connect",
+        "text": "VPN saya tidak bisa connect sejak pagi, muncul error authentication failed.",
+        "attachments": [{"name": "error.png", "content_type": "image/png", "size": 48213}],
+        "attachments_omitted": 0,
+    },
+    "classification": CLASSIFICATION_EXAMPLE,
+    "similar": [],
+    "duplicates": [],
+    "backend": "embedded",
+    "degraded": [],
+}
 
 
 class AttachmentOut(BaseModel):
@@ -35,6 +56,8 @@ class EmailCleanedOut(BaseModel):
 
 class EmailOut(BaseModel):
     """A received message: triaged like ``/v1/triage``, or set aside with the reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EMAIL_EXAMPLE]})
 
     ticket_id: str | None = Field(
         description="The ticket the message opened or (a reply) joined; null if not a ticket.",

@@ -33,7 +33,17 @@ router = APIRouter(route_class=CleanRoute, prefix="/v1", tags=["email"])
 _REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "description": "One e-mail message, RFC 5322 bytes as received (an .eml file).",
-    "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+    "content": {
+        "message/rfc822": {
+            "schema": {"type": "string", "format": "binary"},
+            "example": (
+                "From: Budi Santoso <budi@example.co.id>\r\nTo: helpdesk@example.com\r\n"
+                "Subject: VPN tidak bisa connect\r\nMessage-ID: <CAF=abc123@mail.gmail.com>\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\nVPN saya tidak bisa connect "
+                "sejak pagi, muncul error authentication failed.\r\n\r\nSalam,\r\nBudi\r\n"
+            ),
+        }
+    },
 }
 
 
@@ -94,7 +104,9 @@ async def receive_email(
     mail: MailStoreDep,
     metrics: MetricsDep,
     key: Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))],
-    tenant: Annotated[str | None, Query(description="Tenant of the ticket.")] = None,
+    tenant: Annotated[
+        str | None, Query(description="Tenant of the ticket.", examples=["acme"])
+    ] = None,
 ) -> EmailOut:
     """Triage one e-mail (message/rfc822): cleaned, threaded by In-Reply-To, queued."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
