@@ -115,9 +115,10 @@ def classification(
     embedder_spec: str | None,
     seed: int,
 ) -> dict[str, Any]:
+    from triage.core.artifacts import load_model
     from triage.core.embeddings import DEFAULT_EMBEDDER, load_embedder
     from triage.core.mail import clean_mail, parse_mail
-    from triage.core.artifacts import load_model
+    from triage.core.mail.replies import clean_body
     from triage.service import Ticket, TriageService
     from triage.training.config import TrainConfig
     from triage.training.train import train_from_file
@@ -142,7 +143,8 @@ def classification(
         trained_s = time.perf_counter() - started
         assert result.path is not None
         service = TriageService(load_model(result.path), max_text_chars=100_000)
-    tickets: dict[str, list[Ticket]] = {"original": [], "raw_mail": [], "cleaned_mail": []}
+    conditions = ("original", "original_cleaned", "raw_mail", "cleaned_mail")
+    tickets: dict[str, list[Ticket]] = {name: [] for name in conditions}
     truth: list[str] = []
     for _, row in test.iterrows():
         title = (
@@ -159,8 +161,15 @@ def classification(
             tickets["original"].append(
                 Ticket(subject=row[subject] if subject else None, body=row[body])
             )
+            # The ticket's own text through the cleaning alone: its own signature goes too.
+            tickets["original_cleaned"].append(
+                Ticket(
+                    subject=row[subject] if subject else None,
+                    body=clean_body(row[body], sender=str(SENDERS[language])),
+                )
+            )
             tickets["raw_mail"].append(Ticket(subject=mail.subject, body=mail.text))
-            tickets["cleaned_mail"].append(Ticket(subject=cleaned.mail.subject, body=cleaned.text))
+            tickets["cleaned_mail"].append(Ticket(subject=cleaned.subject, body=cleaned.text))
             truth.append(row[label])
     accuracy = {}
     for condition, batch in tickets.items():
@@ -188,8 +197,8 @@ def poller(messages: int, embedder_spec: str | None) -> dict[str, Any]:
     from imap_tools import MailBox
 
     from benchmarks.harness.dovecot import running_dovecot
-    from triage.core.embeddings import DEFAULT_EMBEDDER, load_embedder
     from triage.core.artifacts import load_model
+    from triage.core.embeddings import DEFAULT_EMBEDDER, load_embedder
     from triage.service import TriageService
     from triage.service.mail_intake import MailIntake
     from triage.service.mail_poller import MailboxConfig, MailPoller

@@ -132,7 +132,7 @@ class MailIntake:
 
     def _ticket(self, cleaned: CleanedMail, ticket_id: str, tenant: str, joined: bool) -> Ticket:
         """The ticket to triage: this message, or (a reply) its thread's messages in order."""
-        subject = cleaned.mail.subject
+        subject = cleaned.subject
         texts = [cleaned.text]
         if joined:
             thread = [m for m in self.store.thread(ticket_id, tenant=tenant) if m.text]
@@ -158,7 +158,7 @@ class MailIntake:
             ticket_id=ticket_id,
             channel=channel,
             sender=cleaned.mail.sender[:500] or None,
-            subject=cleaned.mail.subject or None,
+            subject=cleaned.subject or None,
             text=cleaned.text or None,
             attachments=[asdict(a) for a in cleaned.mail.attachments],
             skipped=skipped,

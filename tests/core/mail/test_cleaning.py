@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.core.mail import clean_mail
+from triage.core.mail import clean_mail, thread_subject
 from triage.core.mail.charsets import decode_text
 from triage.core.mail.html_text import html_to_text
 
@@ -79,6 +79,19 @@ def test_html_conversion_fetches_nothing_and_drops_scripts() -> None:
 )
 def test_declared_and_undeclared_charsets(data: bytes, declared: str | None, expected: str) -> None:
     assert decode_text(data, declared) == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("RE: Fwd: VPN drops", "VPN drops"),
+        ("Balas: Terusan: Printer macet", "Printer macet"),
+        ("FW: RE[2]: Outlook", "Outlook"),
+        ("Return of laptop", "Return of laptop"),
+    ],
+)
+def test_the_thread_subject_has_no_reply_prefixes(subject: str, expected: str) -> None:
+    assert thread_subject(subject) == expected
 
 
 def test_a_message_without_body_or_headers_does_not_fail() -> None:

@@ -6,13 +6,32 @@ all (:mod:`.automatic`) and keeps the words worth triaging (:mod:`.replies`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from triage.core.mail.automatic import not_a_ticket
 from triage.core.mail.mime import MAX_ATTACHMENTS, Attachment, ParsedMail, parse_mail
 from triage.core.mail.replies import clean_body
 
-__all__ = ["Attachment", "CleanedMail", "ParsedMail", "clean_mail", "not_a_ticket", "parse_mail"]
+__all__ = [
+    "Attachment",
+    "CleanedMail",
+    "ParsedMail",
+    "clean_mail",
+    "not_a_ticket",
+    "parse_mail",
+    "thread_subject",
+]
+
+
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|aw|sv|fwd?|fw|tr|wg|rv|balas|terusan|bls)\s*(?:\[\d+\])?\s*:\s*)+", re.I
+)
+
+
+def thread_subject(subject: str) -> str:
+    """A subject without its "Re:", "Fwd:", "FW:", "Balas:", "Terusan:" … prefixes."""
+    return _REPLY_PREFIX.sub("", subject).strip()
 
 
 @dataclass(frozen=True)
@@ -22,6 +41,11 @@ class CleanedMail:
     mail: ParsedMail
     text: str  # the body to triage: own words, and a forwarded message's
     skipped: str | None  # why it is not a ticket, or None
+
+    @property
+    def subject(self) -> str:
+        """The subject to triage: the thread's, without reply and forward prefixes."""
+        return thread_subject(self.mail.subject)
 
 
 def clean_mail(raw: bytes, *, max_attachments: int = MAX_ATTACHMENTS) -> CleanedMail:

@@ -175,5 +175,8 @@ def clean_body(text: str, subject: str = "", sender: str = "") -> str:
     if forward is None:
         return own_words(text, names)
     note, forwarded = forward
-    parts = [own_words(note, names) if note.strip() else "", own_words(_strip_header_block(forwarded))]
+    parts = [
+        own_words(note, names) if note.strip() else "",
+        own_words(_strip_header_block(forwarded)),
+    ]
     return "\n\n".join(p for p in parts if p)
