@@ -54,6 +54,16 @@ def test_a_reply_finds_its_ticket_and_the_thread_reads_in_order(store: MailStore
     assert [m.message_id for m in store.thread("email-1")] == ["<m1@x>", "<m2@x>"]
 
 
+def test_text_past_the_keep_period_is_emptied_as_new_mail_arrives(store: MailStore) -> None:
+    store.add(_message("<old@x>", "email-1", minutes=-(91 * 24 * 60)))
+    store.add(_message("<new@x>", "email-2"))
+    old, new = store.get("<old@x>"), store.get("<new@x>")
+    assert old is not None
+    assert new is not None
+    assert (old.ticket_id, old.text, old.sender) == ("email-1", None, None)
+    assert new.text == "text of <new@x>"
+
+
 def test_forgetting_keeps_ids_and_drops_text(store: MailStore) -> None:
     store.add(_message("<m1@x>", "email-1", result={"id": "email-1"}))
     assert store.forget("email-1") == 1

@@ -85,7 +85,7 @@ def get_triaged_store(request: Request) -> TriagedStore:
 
 
 def get_mail_store(request: Request) -> MailStore:
-    return MailStore(request.app.state.database)
+    return MailStore.from_settings(request.app.state.database, get_app_settings(request))
 
 
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.

@@ -121,7 +121,8 @@ class MailPoller:
     ) -> MailPoller:
         """The configured mailbox's poller: tickets classified and queued, without the
         similar-ticket search (the worker holds no index)."""
-        store, queue = MailStore(database), TriagedStore.from_settings(database, settings)
+        store = MailStore.from_settings(database, settings)
+        queue = TriagedStore.from_settings(database, settings)
 
         def intake() -> MailIntake | None:
             current = service()

@@ -1,17 +1,33 @@
-"""E-mail received: each message once per tenant (by Message-ID), and the ticket it belongs to."""
+"""E-mail received: each message once per tenant (by Message-ID), and the ticket it belongs to.
+
+Messages older than the keep period (``TRIAGE_RETENTION_DAYS``) lose their text as new ones
+are stored; their ids stay, so a late copy is still recognised and a late reply still finds
+its ticket.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
 from triage.store.schema import mail_messages, utcnow
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
+
+_EMPTIED: dict[str, Any] = {
+    "sender": None,
+    "subject": None,
+    "text": None,
+    "attachments": [],
+    "result": None,
+}
 
 
 @dataclass(frozen=True)
@@ -46,8 +62,13 @@ def _record(row: sa.RowMapping) -> MailRecord:
 
 
 class MailStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, keep: timedelta = timedelta(days=90)) -> None:
         self.database = database
+        self.keep = keep
+
+    @classmethod
+    def from_settings(cls, database: Database, settings: Settings) -> MailStore:
+        return cls(database, keep=timedelta(days=settings.retention_days))
 
     def get(self, message_id: str, *, tenant: str = "") -> MailRecord | None:
         query = sa.select(mail_messages).where(
@@ -107,8 +128,12 @@ class MailStore:
             .on_conflict_do_nothing()
             .returning(mail_messages.c.id)
         )
+        old = (mail_messages.c.received_at < utcnow() - self.keep) & (
+            mail_messages.c.text.is_not(None) | mail_messages.c.sender.is_not(None)
+        )
         with self.database.begin() as connection:
             inserted = connection.execute(statement).first() is not None
+            connection.execute(mail_messages.update().where(old).values(**_EMPTIED))
         if inserted:
             return record, True
         first = self.get(record.message_id, tenant=record.tenant)
@@ -122,14 +147,7 @@ class MailStore:
         where = [mail_messages.c.ticket_id == ticket_id[:200]]
         if tenant is not None:
             where.append(mail_messages.c.tenant == tenant)
-        emptied: dict[str, Any] = {
-            "sender": None,
-            "subject": None,
-            "text": None,
-            "attachments": [],
-            "result": None,
-        }
         with self.database.begin() as connection:
             return int(
-                connection.execute(mail_messages.update().where(*where).values(**emptied)).rowcount
+                connection.execute(mail_messages.update().where(*where).values(**_EMPTIED)).rowcount
             )
