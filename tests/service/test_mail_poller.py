@@ -128,3 +128,44 @@ def test_starttls_works_and_a_wrong_password_is_not_logged(
     assert "hunter2-wrong" not in str(raised.value)
     assert "hunter2-wrong" not in caplog.text
     assert "hunter2-wrong" not in repr(wrong)
+
+
+def test_triage_mail_poll_once_reads_the_password_from_a_secret_file(
+    imap: ImapServer,
+    artifact_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from triage.cli import app
+    from triage.settings import get_settings
+
+    _append(imap, "Cli", ["33-gmail", "*-postfix-dsn-bounce"])
+    secret = tmp_path / "imap-password"
+    secret.write_text(imap.password + "\n")
+    environment = {
+        "TRIAGE_MODELS_DIR": str(artifact_dir.parent),
+        "TRIAGE_DATA_DIR": str(tmp_path / "var"),
+        "TRIAGE_MAIL_IMAP_HOST": imap.host,
+        "TRIAGE_MAIL_IMAP_PORT": str(imap.imaps_port),
+        "TRIAGE_MAIL_IMAP_USER": imap.user,
+        "TRIAGE_MAIL_IMAP_PASSWORD_FILE": str(secret),
+        "TRIAGE_MAIL_IMAP_CA_FILE": str(imap.ca_file),
+        "TRIAGE_MAIL_IMAP_FOLDER": "Cli",
+        "TRIAGE_MAIL_IMAP_DONE_FOLDER": "Cli-Done",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["mail", "poll", "--once"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "triaged 1" in result.output
+    assert "not tickets 1" in result.output
+    assert imap.password not in result.output
+    with _box(imap) as box:
+        box.folder.set("Cli-Done")
+        assert len(list(box.fetch())) == 2
