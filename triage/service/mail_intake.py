@@ -139,7 +139,8 @@ class MailIntake:
             subject = thread[0].subject or subject if thread else subject
             texts = [m.text or "" for m in thread] + texts
         body = "\n\n".join(t for t in texts if t)
-        room = max(0, self.max_text_chars - len(subject or ""))
+        subject = (subject or "")[: self.max_text_chars]
+        room = self.max_text_chars - len(subject)
         return Ticket(subject=subject or None, body=body[:room] or None, id=ticket_id)
 
     @staticmethod

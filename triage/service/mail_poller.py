@@ -22,7 +22,7 @@ from imap_tools import MailBox, MailBoxStartTls
 from imap_tools.errors import MailboxLoginError
 from imap_tools.mailbox import BaseMailBox
 
-from triage.core.errors import MailboxError, TriageError
+from triage.core.errors import MailboxError, MailTooLargeError, TriageError
 from triage.service.classification import TriageService
 from triage.service.mail_intake import MailIntake
 from triage.service.ticket_triage import TicketTriage
@@ -110,10 +110,15 @@ class MailPoller:
     the intake of the model served at the time of each poll)."""
 
     def __init__(
-        self, intake: MailIntake | Callable[[], MailIntake | None], config: MailboxConfig
+        self,
+        intake: MailIntake | Callable[[], MailIntake | None],
+        config: MailboxConfig,
+        *,
+        per_poll: int = 200,
     ) -> None:
         self._intake = intake
         self.config = config
+        self.per_poll = per_poll
 
     @classmethod
     def from_settings(
@@ -137,7 +142,8 @@ class MailPoller:
         return self._intake if isinstance(self._intake, MailIntake) else self._intake()
 
     def poll_once(self, *, limit: int | None = None) -> PollReport:
-        """Handle the messages waiting in the folder (at most ``limit``)."""
+        """Handle the messages waiting in the folder (at most ``limit``, else ``per_poll``:
+        the rest wait for the next poll)."""
         report = PollReport()
         intake = self.intake
         if intake is None:
@@ -147,7 +153,7 @@ class MailPoller:
                 if folder and not box.folder.exists(folder):
                     box.folder.create(folder)
             criteria = "ALL" if self.config.done_folder else _NOT_HANDLED
-            messages = list(box.fetch(criteria, limit=limit, mark_seen=False, bulk=True))
+            messages = box.fetch(criteria, limit=limit or self.per_poll, mark_seen=False)
             for message in messages:
                 self._handle(intake, box, message.uid, message.obj.as_bytes(), report)
         return report
@@ -159,6 +165,11 @@ class MailPoller:
             return
         try:
             outcome = intake.receive(raw, tenant=self.config.tenant, channel="imap")
+        except MailTooLargeError as exc:  # it would fail every poll: set it aside for a human
+            report.skipped += 1
+            log.warning("mail uid %s set aside: %s", uid, exc.message)
+            self._put_away(box, uid, self.config.skipped_folder or self.config.done_folder)
+            return
         except TriageError as exc:
             report.failed += 1
             log.warning("mail uid %s not triaged, left for the next poll: %s", uid, exc.message)
@@ -174,8 +185,12 @@ class MailPoller:
         target = self.config.done_folder
         if outcome.skipped is not None and self.config.skipped_folder:
             target = self.config.skipped_folder
-        if target:
-            box.move(uid, target)
+        self._put_away(box, uid, target)
+
+    @staticmethod
+    def _put_away(box: BaseMailBox, uid: str, folder: str | None) -> None:
+        if folder:
+            box.move(uid, folder)
         else:
             box.flag(uid, ["\\Seen", TRIAGED_FLAG], True)
 

@@ -19,7 +19,7 @@ from triage.api.deps import (
     require_scope,
 )
 from triage.api.routes.classify import classification_out
-from triage.api.routes.similar import _lists, _may_see_internal
+from triage.api.routes.similar import match_lists, may_see_internal
 from triage.api.schemas import ClassificationOut, ErrorOut
 from triage.api.schemas_email import AttachmentOut, EmailCleanedOut, EmailOut
 from triage.api.schemas_similar import DuplicateOut, MatchOut
@@ -53,7 +53,7 @@ def email_out(outcome: MailOutcome, similar_backend: str | None, *, internal: bo
     classification = None
     degraded: list[str] = []
     if outcome.triage is not None:
-        found, duplicates = _lists(outcome.triage.similar, internal=internal)
+        found, duplicates = match_lists(outcome.triage.similar, internal=internal)
         classification = classification_out(outcome.triage.classification)
         degraded = list(outcome.triage.degraded)
     elif outcome.recorded is not None:
@@ -122,4 +122,4 @@ async def receive_email(
         metrics.observe(outcome.triage.classification)
     if outcome.duplicate:
         response.status_code = status.HTTP_200_OK
-    return email_out(outcome, similar.backend, internal=_may_see_internal(key))
+    return email_out(outcome, similar.backend, internal=may_see_internal(key))

@@ -58,7 +58,7 @@ _RESOLVED_BODIES: dict[str, Any] = {
 ClassifyKey = Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))]
 
 
-def _may_see_internal(key: ApiKey | None) -> bool:
+def may_see_internal(key: ApiKey | None) -> bool:
     # No key at all: the API is open (loopback only), its caller is the operator.
     return key is None or Scope.ADMIN in key.scopes
 
@@ -82,7 +82,9 @@ def _match_out(match: Match, *, internal: bool) -> MatchOut:
     )
 
 
-def _lists(result: SimilarResult, *, internal: bool) -> tuple[list[MatchOut], list[DuplicateOut]]:
+def match_lists(
+    result: SimilarResult, *, internal: bool
+) -> tuple[list[MatchOut], list[DuplicateOut]]:
     similar = [_match_out(m, internal=internal) for m in result.similar]
     duplicates = [
         DuplicateOut(
@@ -123,7 +125,7 @@ def similar_tickets(query: SimilarIn, similar: SimilarDep, key: ClassifyKey) -> 
         query=_similar_query(query),
         remember=bool(query.id and query.remember),
     )
-    found, duplicates = _lists(result, internal=_may_see_internal(key))
+    found, duplicates = match_lists(result, internal=may_see_internal(key))
     return SimilarOut(similar=found, duplicates=duplicates, backend=similar.backend)
 
 
@@ -151,7 +153,7 @@ def triage_ticket(
         queue_source="api" if remember else None,  # into the staff page's queue
     )
     metrics.observe(outcome.classification)
-    found, duplicates = _lists(outcome.similar, internal=_may_see_internal(key))
+    found, duplicates = match_lists(outcome.similar, internal=may_see_internal(key))
     return TriageOut(
         classification=classification_out(outcome.classification),
         similar=found,
