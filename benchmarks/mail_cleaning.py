@@ -43,7 +43,12 @@ SENDERS = {
 }
 
 
-def levenshtein(a: str, b: str) -> int:
+def levenshtein(a: str, b: str, *, cap: int = 50) -> int:
+    """Edit distance; past ``cap`` only a lower bound (the length difference) is worked out."""
+    if a == b:
+        return 0
+    if abs(len(a) - len(b)) > cap:
+        return abs(len(a) - len(b))
     if len(a) < len(b):
         a, b = b, a
     previous = list(range(len(b) + 1))
@@ -53,6 +58,10 @@ def levenshtein(a: str, b: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
     return previous[-1]
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
 
 
 def cleaning(near: int) -> dict[str, Any]:
@@ -146,6 +155,7 @@ def classification(
     conditions = ("original", "original_cleaned", "raw_mail", "cleaned_mail")
     tickets: dict[str, list[Ticket]] = {name: [] for name in conditions}
     truth: list[str] = []
+    distances: list[int] = []  # cleaned mail against the ticket's own text cleaned alike
     for _, row in test.iterrows():
         title = (
             row[subject]
@@ -154,9 +164,8 @@ def classification(
         )
         language = "id" if row["language"] == "id" else "en"
         for _ in range(shapes):
-            raw = build_message(
-                row[body], title, random_shape(rng, language), SENDERS[language], rng=rng
-            )
+            shape = random_shape(rng, language)
+            raw = build_message(row[body], title, shape, SENDERS[language], rng=rng)
             mail, cleaned = parse_mail(raw), clean_mail(raw)
             tickets["original"].append(
                 Ticket(subject=row[subject] if subject else None, body=row[body])
@@ -171,6 +180,10 @@ def classification(
             tickets["raw_mail"].append(Ticket(subject=mail.subject, body=mail.text))
             tickets["cleaned_mail"].append(Ticket(subject=cleaned.subject, body=cleaned.text))
             truth.append(row[label])
+            own = tickets["original_cleaned"][-1].body or ""
+            if shape.kind == "forward":
+                own = f"{'Tolong dibantu.' if language == 'id' else 'Please see below.'}\n\n{own}"
+            distances.append(levenshtein(_spaced(cleaned.text), _spaced(own)))
     accuracy = {}
     for condition, batch in tickets.items():
         predicted = [c.predictions["category"].label for c in service.classify_many(batch)]
@@ -187,6 +200,10 @@ def classification(
         "accuracy": {k: round(v, 4) for k, v in accuracy.items()},
         "cleaned_minus_original_points": round(
             100 * (accuracy["cleaned_mail"] - accuracy["original"]), 2
+        ),
+        "wrapping_removed_exactly": round(sum(d == 0 for d in distances) / len(distances), 4),
+        "wrapping_removed_within_5_chars": round(
+            sum(d <= 5 for d in distances) / len(distances), 4
         ),
         "raw_minus_original_points": round(100 * (accuracy["raw_mail"] - accuracy["original"]), 2),
     }

@@ -174,7 +174,7 @@ def test_triage_mail_poll_once_reads_the_password_from_a_secret_file(
 def test_a_message_over_the_size_limit_is_set_aside_not_retried_for_ever(
     imap: ImapServer, stores: tuple[MailIntake, TriagedStore]
 ) -> None:
-    intake, queue = stores
+    intake, _ = stores
     small = MailIntake(intake.triage, intake.store, max_bytes=3_000)
     _append(imap, "Big", ["03-apple", "01-gmail"])  # 03 carries a 2 kB screenshot
     config = _config(imap, "Big", done_folder="Big-Done", skipped_folder="Big-Skipped")

@@ -94,6 +94,23 @@ def test_the_thread_subject_has_no_reply_prefixes(subject: str, expected: str) -
     assert thread_subject(subject) == expected
 
 
+def test_hostile_structure_is_set_aside_and_long_bodies_are_bounded() -> None:
+    depth = 1100
+    raw = (
+        b"Subject: deep\r\nMessage-ID: <deep@x>\r\nMIME-Version: 1.0\r\n"
+        + b"".join(
+            f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'.encode()
+            for i in range(depth)
+        )
+        + b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    )
+    cleaned = clean_mail(raw)
+    assert cleaned.skipped == "more than 100 MIME multiparts, or nested too deeply to read"
+    assert cleaned.mail.message_id == "<deep@x>"
+    quoted = clean_mail(b"Subject: x\r\n\r\nThe VPN drops.\n" + b"> old\n" * 10_000)
+    assert quoted.text == "The VPN drops."
+
+
 def test_a_message_without_body_or_headers_does_not_fail() -> None:
     cleaned = clean_mail(b"\r\n")
     assert cleaned.text == ""

@@ -29,6 +29,8 @@ _DAEMON = re.compile(r"\b(?:mailer-daemon|postmaster)@", re.I)
 
 def not_a_ticket(mail: ParsedMail) -> str | None:
     """Why ``mail`` is not triaged (an auto-reply, list mail, a bounce), or None."""
+    if mail.unreadable is not None:
+        return mail.unreadable
     headers = mail.headers
     auto = headers.get("auto-submitted", "").strip().lower()
     if auto and not auto.startswith("no"):

@@ -9,6 +9,7 @@ are never decoded, stored or opened (its size is worked out from the encoded len
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,12 @@ from triage.core.mail.charsets import decode_text, header_text
 from triage.core.mail.html_text import html_to_text
 
 MAX_ATTACHMENTS = 50
+# Triage reads a few thousand characters; a part's first 300,000 hold the sender's own words
+# (they come first) and bound the work HTML and reply splitting do on a hostile message.
+MAX_PART_CHARS = 300_000
+# Real clients nest a handful of multiparts; the parser's work grows with the square of the
+# nesting, so a message declaring more boundaries than this is not parsed.
+MAX_MULTIPARTS = 100
 _NAME_CHARS = 200
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,400}>")
 
@@ -48,6 +55,7 @@ class ParsedMail:
     attachments: tuple[Attachment, ...] = ()
     attachments_omitted: int = 0  # past the limit: counted, not listed
     forwarded: tuple[str, ...] = field(default=())  # bodies of attached messages (message/rfc822)
+    unreadable: str | None = None  # why the MIME structure could not be read
 
 
 def _header(message: Message, name: str) -> str:
@@ -76,7 +84,7 @@ def _date(value: str) -> datetime | None:
 def _part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    text = decode_text(data, part.get_param("charset") and str(part.get_param("charset")))
+    text = decode_text(data, part.get_content_charset())[:MAX_PART_CHARS]
     if part.get_content_type() == "text/html":
         return html_to_text(text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -118,7 +126,29 @@ def _body_parts(message: Message) -> list[Message]:
 
 def parse_mail(raw: bytes, *, max_attachments: int = MAX_ATTACHMENTS) -> ParsedMail:
     """Read one RFC 5322 message (as received: CRLF or LF line ends); at most
-    ``max_attachments`` attachments are listed, the others counted."""
+    ``max_attachments`` attachments are listed, the others counted. A structure nested too
+    deeply to read gives its headers only, with ``unreadable`` saying so."""
+    try:
+        if raw.lower().count(b"boundary") <= MAX_MULTIPARTS:
+            return _parse(raw, max_attachments)
+    except RecursionError:
+        pass
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    return ParsedMail(
+        message_id=(_ids(_header(headers, "Message-ID")) or (None,))[0],
+        in_reply_to=(),
+        references=(),
+        sender=_header(headers, "From"),
+        subject=_header(headers, "Subject"),
+        date=None,
+        content_type="multipart/mixed",
+        headers={},
+        text="",
+        unreadable=f"more than {MAX_MULTIPARTS} MIME multiparts, or nested too deeply to read",
+    )
+
+
+def _parse(raw: bytes, max_attachments: int) -> ParsedMail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     bodies = _body_parts(message)
     body_ids = {id(p) for p in bodies}
