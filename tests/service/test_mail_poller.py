@@ -17,7 +17,7 @@ from benchmarks.harness.dovecot import DOVECOT, ImapServer, running_dovecot
 from triage.core.errors import MailboxError
 from triage.service import TriageService
 from triage.service.mail_intake import MailIntake
-from triage.service.mail_poller import TRIAGED_FLAG, MailboxConfig, MailPoller
+from triage.service.mail_poller import TRIAGED_FLAG, MailboxConfig, MailPoller, PollReport
 from triage.service.ticket_triage import TicketTriage
 from triage.store.database import Database
 from triage.store.mail import MailStore
@@ -183,3 +183,30 @@ def test_a_message_over_the_size_limit_is_set_aside_not_retried_for_ever(
     with _box(imap) as box:
         box.folder.set("Big-Skipped")
         assert [m.attachments[0].filename for m in box.fetch()] == ["screenshot.png"]
+
+
+def test_the_worker_loop_keeps_polling_after_a_mailbox_error(
+    imap: ImapServer,
+    stores: tuple[MailIntake, TriagedStore],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    intake, _ = stores
+    _append(imap, "Loop", ["01-gmail"])
+    good = _config(imap, "Loop", done_folder="Loop-Done")
+    poller = MailPoller(intake, MailboxConfig(**{**good.__dict__, "password": "wrong"}))
+    real_poll, polls = poller.poll_once, []
+
+    def poll_once(limit: int | None = None) -> PollReport:
+        polls.append(poller.config.password)
+        try:
+            return real_poll(limit=limit)
+        finally:
+            poller.config = good  # the operator fixed the password
+
+    poller.poll_once = poll_once  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR):
+        poller.run(0.01, lambda: len(polls) >= 2)
+    assert "refused" in caplog.text  # the first poll failed, and was logged
+    with _box(imap) as box:
+        box.folder.set("Loop-Done")
+        assert len(list(box.fetch())) == 1  # the second one triaged and moved it
