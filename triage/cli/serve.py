@@ -112,7 +112,8 @@ def serve(
 
 
 def worker() -> None:
-    """Run queued jobs and webhook deliveries here (set TRIAGE_JOBS_WORKER=false on the API)."""
+    """Run queued jobs and webhook deliveries here (set TRIAGE_JOBS_WORKER=false on the API),
+    and poll the mailbox when TRIAGE_MAIL_IMAP_HOST is set."""
     import signal
 
     from triage.service.lifecycle import ModelLifecycle
