@@ -66,6 +66,14 @@ _DISCLAIMER = re.compile(
     r"(?:e-?mail|surel|pesan) ini (?:dan|bersifat|beserta|hanya|berisi|mungkin))",
     re.I,
 )
+# A disclaimer speaks of the message itself; "Perhatian: printer lantai 2 rusak" is a ticket.
+_ABOUT_MAIL = re.compile(r"e-?mail|surel|message|pesan|communication|transmission", re.I)
+# Microsoft 365 and gateways put a warning above the text of mail from outside.
+_EXTERNAL_BANNER = re.compile(
+    r"^\W*(?:caution|warning|external|perhatian|peringatan)\b[^\n]{0,80}"
+    r"(?:outside|external|luar organisasi|luar perusahaan|di luar)",
+    re.I,
+)
 _MOBILE = re.compile(rf"^\s*(?:{_SENT_FROM})\b.{{0,60}}$", re.I | re.M)
 _QUOTED_LINE = re.compile(r"^[ \t]*>.*$\n?", re.M)
 _SEPARATOR_LINE = re.compile(r"^[ \t]*(?:[-_=*]{3,}|--)[ \t]*$\n?", re.M)
@@ -90,10 +98,13 @@ def _replies(text: str) -> list[tuple[str, str]]:
 
 def _cut_disclaimers(text: str) -> str:
     paragraphs = re.split(r"\n[ \t]*\n", text)
+    if paragraphs and _EXTERNAL_BANNER.match(paragraphs[0].strip()):
+        paragraphs = paragraphs[1:]
     for index, paragraph in enumerate(paragraphs):
-        if index and _DISCLAIMER.match(paragraph.strip()):
+        found = paragraph.strip()
+        if index and _DISCLAIMER.match(found) and _ABOUT_MAIL.search(found):
             return "\n\n".join(paragraphs[:index])
-    return text
+    return "\n\n".join(paragraphs)
 
 
 def _tidy(text: str) -> str:
