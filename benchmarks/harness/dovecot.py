@@ -58,6 +58,7 @@ ssl = required
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 auth_mechanisms = plain
+auth_failure_delay = 0
 first_valid_uid = 1
 default_internal_user = {internal}
 default_login_user = {login}

@@ -111,25 +111,6 @@ def test_poll_flags_when_no_done_folder_and_never_triages_twice(
     assert (third.triaged, third.duplicates) == (0, 1)
 
 
-def test_starttls_works_and_a_wrong_password_is_not_logged(
-    imap: ImapServer,
-    stores: tuple[MailIntake, TriagedStore],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    intake, _ = stores
-    _append(imap, "Tls", ["25-gmail"])
-    starttls = _config(imap, "Tls", security="starttls")
-    starttls = MailboxConfig(**{**starttls.__dict__, "port": imap.imap_port})
-    assert MailPoller(intake, starttls).poll_once().triaged == 1
-    wrong = MailboxConfig(**{**starttls.__dict__, "password": "hunter2-wrong"})
-    caplog.set_level(logging.DEBUG)
-    with pytest.raises(MailboxError) as raised:
-        MailPoller(intake, wrong).poll_once()
-    assert "hunter2-wrong" not in str(raised.value)
-    assert "hunter2-wrong" not in caplog.text
-    assert "hunter2-wrong" not in repr(wrong)
-
-
 def test_triage_mail_poll_once_reads_the_password_from_a_secret_file(
     imap: ImapServer,
     artifact_dir: Path,
@@ -193,7 +174,8 @@ def test_the_worker_loop_keeps_polling_after_a_mailbox_error(
     intake, _ = stores
     _append(imap, "Loop", ["01-gmail"])
     good = _config(imap, "Loop", done_folder="Loop-Done")
-    poller = MailPoller(intake, MailboxConfig(**{**good.__dict__, "password": "wrong"}))
+    unreachable = MailboxConfig(**{**good.__dict__, "port": imap.imap_port + 1})
+    poller = MailPoller(intake, unreachable)
     real_poll, polls = poller.poll_once, []
 
     def poll_once(limit: int | None = None) -> PollReport:
@@ -201,12 +183,32 @@ def test_the_worker_loop_keeps_polling_after_a_mailbox_error(
         try:
             return real_poll(limit=limit)
         finally:
-            poller.config = good  # the operator fixed the password
+            poller.config = good  # the server is back
 
     poller.poll_once = poll_once  # type: ignore[method-assign]
     with caplog.at_level(logging.ERROR):
         poller.run(0.01, lambda: len(polls) >= 2)
-    assert "refused" in caplog.text  # the first poll failed, and was logged
+    assert "unreachable" in caplog.text  # the first poll failed, and was logged
     with _box(imap) as box:
         box.folder.set("Loop-Done")
         assert len(list(box.fetch())) == 1  # the second one triaged and moved it
+
+
+# Last: after a refused login dovecot slows the next logins from the address down.
+def test_starttls_works_and_a_wrong_password_is_not_logged(
+    imap: ImapServer,
+    stores: tuple[MailIntake, TriagedStore],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    intake, _ = stores
+    _append(imap, "Tls", ["25-gmail"])
+    starttls = _config(imap, "Tls", security="starttls")
+    starttls = MailboxConfig(**{**starttls.__dict__, "port": imap.imap_port})
+    assert MailPoller(intake, starttls).poll_once().triaged == 1
+    wrong = MailboxConfig(**{**starttls.__dict__, "password": "hunter2-wrong"})
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(MailboxError) as raised:
+        MailPoller(intake, wrong).poll_once()
+    assert "hunter2-wrong" not in str(raised.value)
+    assert "hunter2-wrong" not in caplog.text
+    assert "hunter2-wrong" not in repr(wrong)
