@@ -306,6 +306,8 @@ def main() -> None:
                 args.embedder,
                 args.seed,
             )
+            found["command"] = command("mail_cleaning")
+            found["measured_at"] = stamp()["measured_at"]
             results["classification"][name] = found
             print(f"classification {name}:", found)
     if "poller" in parts:
