@@ -288,31 +288,34 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     parts = args.part or ["cleaning", "classification", "poller"]
-    results = read_json(RESULTS)
-    results["command"] = command("mail_cleaning")
-    results["stamp"] = stamp()
+    found: dict[str, Any] = {"command": command("mail_cleaning"), **stamp()}
     if "cleaning" in parts:
-        results["cleaning"] = cleaning(args.near)
-        print("cleaning:", {k: v for k, v in results["cleaning"].items() if k != "misses"})
-    if "classification" in parts:
-        results.setdefault("classification", {})
-        for name in args.dataset or ["sample", "kaggle"]:
-            kaggle = name == "kaggle"
-            found = classification(
-                name,
-                1 if kaggle else args.shapes,
-                args.kaggle_test if kaggle else None,
-                args.kaggle_train if kaggle else None,
-                args.embedder,
-                args.seed,
-            )
-            found["command"] = command("mail_cleaning")
-            found["measured_at"] = stamp()["measured_at"]
-            results["classification"][name] = found
-            print(f"classification {name}:", found)
+        found["cleaning"] = cleaning(args.near)
+        print("cleaning:", {k: v for k, v in found["cleaning"].items() if k != "misses"})
+    for name in (args.dataset or ["sample", "kaggle"]) if "classification" in parts else []:
+        kaggle = name == "kaggle"
+        found[f"classification:{name}"] = classification(
+            name,
+            1 if kaggle else args.shapes,
+            args.kaggle_test if kaggle else None,
+            args.kaggle_train if kaggle else None,
+            args.embedder,
+            args.seed,
+        )
+        print(f"classification {name}:", found[f"classification:{name}"])
     if "poller" in parts:
-        results["poller"] = poller(args.messages, args.embedder)
-        print("poller:", results["poller"])
+        found["poller"] = poller(args.messages, args.embedder)
+        print("poller:", found["poller"])
+    # Each part keeps the run that measured it; read again now, as another run may have
+    # written its parts meanwhile.
+    results = read_json(RESULTS)
+    for part, value in found.items():
+        if part not in ("command", "measured_at", "machine", "libraries"):
+            results[part] = {
+                **value,
+                "command": found["command"],
+                "measured_at": found["measured_at"],
+            }
     write_json(RESULTS, results)
 
 
