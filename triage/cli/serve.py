@@ -1,4 +1,4 @@
-"""``triage serve`` (the HTTP API) and ``triage worker`` (queued jobs and webhook deliveries)."""
+"""``triage serve`` (the HTTP API) and ``triage worker`` (queued jobs, webhook deliveries, mail)."""
 
 from __future__ import annotations
 
