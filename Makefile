@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar o
 STEP := @printf '\n==> %s\n'
 DATA ?= data/tickets.csv
 
-.PHONY: run test install-run install install-dev browser model serve lint format typecheck audit lock openapi clean
+.PHONY: run test install-run install install-dev browser imap-server model serve lint format typecheck audit lock openapi clean
 
 $(BIN)/python:
 	$(STEP) "creating $(VENV) with $(PYTHON)"
@@ -66,10 +66,21 @@ browser:
 		|| echo "could not install chromium: the browser test will not run"; \
 	else echo "no /usr/bin/chromium: install chromium and chromium-driver for the browser test"; fi
 
+## Debian's dovecot-imapd for the e-mail poller's test against a real IMAP server, where it is
+## missing and apt-get can be run (as root); elsewhere that test is skipped with the reason.
+imap-server:
+	@if [ -x /usr/sbin/dovecot ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null \
+			&& (systemctl disable --now dovecot >/dev/null 2>&1 || service dovecot stop >/dev/null 2>&1 || true)) \
+		|| echo "could not install dovecot-imapd: the IMAP poller test will not run"; \
+	else echo "no /usr/sbin/dovecot: install dovecot-imapd for the IMAP poller test"; fi
+
 ## Lint, type-check and run every test, the slow ones included: on PYTEST_WORKERS processes
 ## (pytest-xdist), each test module whole on one of them (tests/conftest.py groups them).
 PYTEST_WORKERS ?= 2
-test: install-dev browser
+test: install-dev browser imap-server
 	$(STEP) "lint, types, layering, OpenAPI document"
 	$(BIN)/ruff check triage tests benchmarks notebooks
 	$(BIN)/mypy

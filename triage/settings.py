@@ -295,6 +295,46 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- e-mail intake (POST /v1/email and `triage mail poll`) ---
+    mail_max_bytes: int = Field(
+        10_000_000, ge=1_000, description="Largest e-mail message accepted (413 above)."
+    )
+    mail_max_attachments: int = Field(
+        50, ge=0, description="Attachments listed per message at most (the rest are counted)."
+    )
+    mail_imap_host: str | None = Field(None, description="IMAP server of the support mailbox.")
+    mail_imap_port: int | None = Field(
+        None, ge=1, le=65535, description="IMAP port (default 993 for tls, 143 for starttls)."
+    )
+    mail_imap_security: Literal["tls", "starttls"] = Field(
+        "tls", description="Implicit TLS (IMAPS) or STARTTLS; plain IMAP is never used."
+    )
+    mail_imap_user: str | None = Field(None, description="IMAP login.")
+    mail_imap_password: SecretStr | None = Field(
+        None, description="IMAP password (never logged); or mail_imap_password_file."
+    )
+    mail_imap_password_file: Path | None = Field(
+        None, description="File holding the IMAP password (a mounted secret)."
+    )
+    mail_imap_ca_file: Path | None = Field(
+        None, description="CA bundle the IMAP server's certificate is checked against."
+    )
+    mail_imap_folder: str = Field("INBOX", description="Folder the poller reads.")
+    mail_imap_done_folder: str | None = Field(
+        None,
+        description=(
+            "Folder triaged messages are moved to (created if missing); unset: they stay, "
+            "flagged \\Seen and $Triaged."
+        ),
+    )
+    mail_imap_skipped_folder: str | None = Field(
+        None, description="Folder for messages that are not tickets (default: the done folder)."
+    )
+    mail_poll_seconds: float = Field(
+        60.0, gt=0, description="Pause between polls of `triage mail poll` and the worker."
+    )
+    mail_tenant: str = Field("", description="Tenant the mailbox's tickets belong to.")
+
     # --- helpdesk webhooks (docs/integrations/) ---
     webhook_secrets: dict[str, SecretStr] = Field(
         default_factory=dict,
@@ -394,6 +434,14 @@ class Settings(BaseSettings):
             history=max(self.incident_history_hours * 3600, self.incident_window_minutes * 120),
             max_skew=self.incident_max_skew_minutes * 60,
         )
+
+    def mail_imap_secret(self) -> str | None:
+        """The IMAP password: from mail_imap_password, else read from mail_imap_password_file."""
+        if self.mail_imap_password is not None:
+            return self.mail_imap_password.get_secret_value()
+        if self.mail_imap_password_file is not None:
+            return self.mail_imap_password_file.read_text(encoding="utf-8").strip()
+        return None
 
     def webhook_max_age(self, source: str) -> float:
         """The timestamp window of one source, in seconds."""

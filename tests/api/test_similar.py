@@ -102,7 +102,13 @@ def test_a_deleted_ticket_is_never_returned_again(
     with TestClient(create_app(app_settings, service=service)) as replica:
         assert ids(replica.post("/v1/similar", json=VPN_QUERY))[0] == "R-VPN"
         deleted = api.delete("/v1/tickets/R-VPN")
-        assert deleted.json() == {"deleted": 1, "queue": 0, "deliveries": 0, "job_items": 0}
+        assert deleted.json() == {
+            "deleted": 1,
+            "queue": 0,
+            "deliveries": 0,
+            "job_items": 0,
+            "emails": 0,
+        }
         for client in (api, replica):
             found = ids(client.post("/v1/similar", json={**VPN_QUERY, "k": 50, "min_score": -1}))
             assert "R-VPN" not in found

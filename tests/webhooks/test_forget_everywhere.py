@@ -56,6 +56,7 @@ def test_forgetting_a_ticket_takes_its_text_out_of_deliveries_and_jobs(api: Test
         "queue": 0,
         "deliveries": 1,
         "job_items": 2,
+        "emails": 0,
     }
     after = api.get(f"/v1/webhooks/deliveries/{delivery['id']}").json()
     assert after["ticket"]["external_id"] == "OST-204611"

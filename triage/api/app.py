@@ -20,6 +20,7 @@ from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import (
     classify,
+    email,
     events,
     feedback,
     health,
@@ -105,6 +106,7 @@ def create_app(
         reports.router,
         jobs.router,
         similar.router,
+        email.router,
         metrics_route.router,
         staff_router,  # the staff page, /ui/
         webhooks.router,
@@ -121,7 +123,10 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
-        overrides={"/v1/jobs/classify": settings.max_upload_bytes},
+        overrides={
+            "/v1/jobs/classify": settings.max_upload_bytes,
+            "/v1/email": settings.mail_max_bytes,
+        },
         timeout=settings.body_timeout_seconds,
     )
     app.add_middleware(KeyGate, keys=settings.api_keys, routes=keyed_routes(app))

@@ -30,6 +30,7 @@ from triage.similar.service import SimilarService
 from triage.store.deliveries import DeliveryStore
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
+from triage.store.mail import MailStore
 from triage.store.triaged import TriagedStore
 
 
@@ -122,6 +123,10 @@ def get_report_service(request: Request) -> ReportService:
     return ReportService(request.app.state.database)
 
 
+def get_mail_store(request: Request) -> MailStore:
+    return MailStore.from_settings(request.app.state.database, get_app_settings(request))
+
+
 # async (trivial) so the webhook 202 path resolves them without a threadpool hop each.
 async def get_delivery_store(request: Request) -> DeliveryStore:
     store: DeliveryStore = request.app.state.deliveries
@@ -148,6 +153,7 @@ OptionalIncidentsDep = Annotated[IncidentTracker | None, Depends(get_incidents)]
 RoutingDep = Annotated[RoutingBook, Depends(get_routing_book)]
 EventRecorderDep = Annotated[EventRecorder, Depends(get_event_recorder)]
 ReportServiceDep = Annotated[ReportService, Depends(get_report_service)]
+MailStoreDep = Annotated[MailStore, Depends(get_mail_store)]
 WebhookRunnerDep = Annotated[WebhookRunner | None, Depends(get_webhook_runner)]
 
 

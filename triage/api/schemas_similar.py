@@ -230,3 +230,6 @@ class DeletedOut(BaseModel):
         0, description="Webhook deliveries of the ticket, kept without its text."
     )
     job_items: int = Field(0, description="Job items that held its text, kept without it.")
+    emails: int = Field(
+        0, description="E-mail messages of the ticket, kept without their text (only ids)."
+    )

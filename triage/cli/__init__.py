@@ -10,6 +10,7 @@ from triage.cli.db import db_app
 from triage.cli.events import events_app
 from triage.cli.index import index_app
 from triage.cli.keys import keys_app
+from triage.cli.mail import mail_app
 from triage.cli.models import activate, evaluate, export_onnx, predict, report
 from triage.cli.serve import serve, worker
 from triage.cli.training import EXIT_REFUSED, retrain, train
@@ -23,8 +24,9 @@ app.command(short_help="Classify one ticket and print the JSON answer.")(predict
 app.command(short_help="A model's evaluation as one HTML or Markdown file.")(report)
 app.add_typer(keys_app, name="keys")
 app.command(short_help="Serve the HTTP API and the staff page.")(serve)
-app.command(short_help="Run queued jobs and webhook deliveries.")(worker)
+app.command(short_help="Run queued jobs, webhook deliveries and the mailbox poller.")(worker)
 app.add_typer(db_app, name="db")
+app.add_typer(mail_app, name="mail")
 app.add_typer(index_app, name="index")
 app.add_typer(events_app, name="events")
 app.command("export-onnx", short_help="Add an int8 ONNX body to a saved model.")(export_onnx)

@@ -1,9 +1,10 @@
-"""``triage serve`` (the HTTP API) and ``triage worker`` (queued jobs and webhook deliveries)."""
+"""``triage serve`` (the HTTP API) and ``triage worker`` (queued jobs, webhook deliveries, mail)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -111,7 +112,8 @@ def serve(
 
 
 def worker() -> None:
-    """Run queued jobs and webhook deliveries here (set TRIAGE_JOBS_WORKER=false on the API)."""
+    """Run queued jobs and webhook deliveries here (set TRIAGE_JOBS_WORKER=false on the API),
+    and poll the mailbox when TRIAGE_MAIL_IMAP_HOST is set."""
     import signal
 
     from triage.service.lifecycle import ModelLifecycle
@@ -135,8 +137,10 @@ def worker() -> None:
     if sender is not None:
         sender.start()
     watcher = _watcher(settings, lifecycle)
+    mail_stop = _mail_poller(settings, database, lifecycle)
 
     def stop(*_: object) -> None:
+        mail_stop.set()
         runner.stop()
         webhook_runner.stop()
         if sender is not None:
@@ -174,6 +178,29 @@ def _runners(
         store, DeliveryStore(database), lambda: lifecycle.service, settings, incidents=incidents
     )
     return runner, webhook_runner
+
+
+def _mail_poller(
+    settings: Settings, database: Database, lifecycle: ModelLifecycle
+) -> threading.Event:
+    """With TRIAGE_MAIL_IMAP_HOST set, the mailbox is polled on a thread of its own."""
+    from triage.service.mail_poller import MailPoller
+
+    stop = threading.Event()
+    if settings.mail_imap_host:
+        try:
+            poller = MailPoller.from_settings(settings, database, lambda: lifecycle.service)
+        except TriageError as exc:
+            raise fail(exc) from exc
+        thread = threading.Thread(
+            target=poller.run,
+            args=(settings.mail_poll_seconds, stop.is_set),
+            name="triage-mail",
+            daemon=True,
+        )
+        thread.start()
+        say(f"polling mailbox folder {settings.mail_imap_folder} of {settings.mail_imap_host}")
+    return stop
 
 
 def _watcher(settings: Settings, lifecycle: ModelLifecycle) -> ActiveModelWatcher | None:

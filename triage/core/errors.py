@@ -199,3 +199,15 @@ class InvalidEventError(TriageError):
     """A ticket event (or a row of an event file) that cannot be recorded as given."""
 
     code = "invalid_event"
+
+
+class MailTooLargeError(TriageError):
+    """An e-mail message over TRIAGE_MAIL_MAX_BYTES."""
+
+    code = "mail_too_large"
+
+
+class MailboxError(TriageError):
+    """The IMAP mailbox cannot be reached, logged in to, or is not configured."""
+
+    code = "mailbox_unavailable"

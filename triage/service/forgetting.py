@@ -9,6 +9,8 @@ Where a ticket's text can be, and what happens to it:
   keeps only its id, the answer loses its explanation (the words behind a label);
 * incident detection's window (its vector and content words): the row is deleted; an
   incident it was in keeps its summary, one member fewer in its list.
+* e-mail messages of it: kept with their Message-ID and ticket id only, so a copy
+  delivered again is still known and a reply still joins the (forgotten) ticket.
 
 Deliveries and jobs carry no tenant: a ``tenant`` narrows the first two only. Feedback holds
 labels and the id, no text, and is kept (the live-quality figures count it).
@@ -22,6 +24,7 @@ from triage.similar.service import SimilarService
 from triage.store.deliveries import DeliveryStore
 from triage.store.incidents import IncidentStore
 from triage.store.jobs import JobStore
+from triage.store.mail import MailStore
 from triage.store.triaged import TriagedStore
 
 
@@ -31,10 +34,11 @@ class Forgotten:
     queued: int
     deliveries: int
     job_items: int
+    emails: int = 0
 
     @property
     def found(self) -> bool:
-        return any((self.stored, self.queued, self.deliveries, self.job_items))
+        return any((self.stored, self.queued, self.deliveries, self.job_items, self.emails))
 
 
 def forget_ticket(
@@ -46,6 +50,7 @@ def forget_ticket(
     deliveries: DeliveryStore,
     jobs: JobStore,
     incidents: IncidentStore | None = None,
+    mail: MailStore | None = None,
 ) -> Forgotten:
     """Remove ``ticket_id``'s text from every store (see the module docstring)."""
     stored = similar.delete(ticket_id, tenant=tenant)
@@ -54,4 +59,5 @@ def forget_ticket(
     items = jobs.forget(ticket_id, job_ids=delivery_jobs)
     if incidents is not None:
         incidents.forget(ticket_id, tenant=tenant)
-    return Forgotten(stored, queued, redacted, items)
+    emails = mail.forget(ticket_id, tenant=tenant) if mail is not None else 0
+    return Forgotten(stored, queued, redacted, items, emails)

@@ -380,3 +380,27 @@ ticket_head_facts = sa.Table(
     sa.Column("kept", sa.Boolean, nullable=True),
     sa.Index(None, "triaged_at"),
 )
+
+# E-mail received (``POST /v1/email`` and the IMAP poller), one row per (tenant, Message-ID):
+# a second copy of a message is recognised, and a reply finds the ticket of the message it
+# answers (``ticket_id``). ``skipped`` says why a message was not triaged (an auto-reply, a
+# bounce); ``result`` keeps the classification a repeat is answered with. ``text`` is the
+# cleaned text, the thread's text when a reply is triaged with the ticket it joins.
+mail_messages = sa.Table(
+    "mail_messages",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("message_id", sa.String(500), nullable=False),
+    sa.Column("ticket_id", sa.String(200), nullable=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("sender", sa.Text, nullable=True),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("attachments", sa.JSON, nullable=False),
+    sa.Column("skipped", sa.Text, nullable=True),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("tenant", "message_id"),
+    sa.Index(None, "tenant", "ticket_id"),
+)

@@ -11,6 +11,7 @@ from triage.api.clean_request import CleanRoute
 from triage.api.deps import (
     DeliveryStoreDep,
     JobStoreDep,
+    MailStoreDep,
     MetricsDep,
     OptionalIncidentsDep,
     ServiceDep,
@@ -60,7 +61,7 @@ _RESOLVED_BODIES: dict[str, Any] = {
 ClassifyKey = Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))]
 
 
-def _may_see_internal(key: ApiKey | None) -> bool:
+def may_see_internal(key: ApiKey | None) -> bool:
     # No key at all: the API is open (loopback only), its caller is the operator.
     return key is None or Scope.ADMIN in key.scopes
 
@@ -84,7 +85,9 @@ def _match_out(match: Match, *, internal: bool) -> MatchOut:
     )
 
 
-def _lists(result: SimilarResult, *, internal: bool) -> tuple[list[MatchOut], list[DuplicateOut]]:
+def match_lists(
+    result: SimilarResult, *, internal: bool
+) -> tuple[list[MatchOut], list[DuplicateOut]]:
     similar = [_match_out(m, internal=internal) for m in result.similar]
     duplicates = [
         DuplicateOut(
@@ -125,7 +128,7 @@ def similar_tickets(query: SimilarIn, similar: SimilarDep, key: ClassifyKey) -> 
         query=_similar_query(query),
         remember=bool(query.id and query.remember),
     )
-    found, duplicates = _lists(result, internal=_may_see_internal(key))
+    found, duplicates = match_lists(result, internal=may_see_internal(key))
     return SimilarOut(similar=found, duplicates=duplicates, backend=similar.backend)
 
 
@@ -154,7 +157,7 @@ def triage_ticket(
         queue_source="api" if remember else None,  # into the staff page's queue
     )
     metrics.observe(outcome.classification)
-    found, duplicates = _lists(outcome.similar, internal=_may_see_internal(key))
+    found, duplicates = match_lists(outcome.similar, internal=may_see_internal(key))
     return TriageOut(
         classification=classification_out(outcome.classification),
         similar=found,
@@ -208,14 +211,15 @@ def delete_ticket(
     deliveries: DeliveryStoreDep,
     jobs: JobStoreDep,
     incidents: OptionalIncidentsDep,
+    mail: MailStoreDep,
     tenant: Annotated[
         str | None,
         Query(description="Only in this tenant; default: in every tenant.", examples=["acme"]),
     ] = None,
 ) -> DeletedOut:
     """Forget a ticket everywhere (right to be forgotten): it is never returned again, and
-    its text is gone from the queue, webhook deliveries and jobs (``tenant`` narrows the
-    first two; deliveries and jobs carry none)."""
+    its text is gone from the queue, webhook deliveries, jobs and e-mail (``tenant`` narrows
+    the store, the queue and e-mail; deliveries and jobs carry none)."""
     if key is not None and key.tenants is not None:
         tenant = key.tenant(tenant)  # a bound key forgets in a tenant of its own, named
     forgotten = forget_ticket(
@@ -226,6 +230,7 @@ def delete_ticket(
         deliveries=deliveries,
         jobs=jobs,
         incidents=None if incidents is None else incidents.store,
+        mail=mail,
     )
     if not forgotten.found:
         raise TicketNotFoundError(f"no stored ticket {ticket_id!r}")
@@ -234,4 +239,5 @@ def delete_ticket(
         queue=forgotten.queued,
         deliveries=forgotten.deliveries,
         job_items=forgotten.job_items,
+        emails=forgotten.emails,
     )

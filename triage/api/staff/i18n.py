@@ -198,6 +198,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "triaged_when": ("triaged {age}", "ditriase {age}"),
     "via_api": ("via the API", "lewat API"),
     "via_ui": ("on this page", "di halaman ini"),
+    "via_email": ("by e-mail", "lewat email"),
     "similar_title": ("Similar resolved tickets", "Tiket serupa yang sudah selesai"),
     "similarity": ("similarity {value}", "kemiripan {value}"),
     "similarity_hint": (
