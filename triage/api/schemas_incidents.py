@@ -99,7 +99,7 @@ class IncidentDetailOut(IncidentOut):
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"into": 5}]})
 
-    into: int = Field(description="The incident to move every member into.")
+    into: int = Field(ge=1, le=2**63 - 1, description="The incident to move every member into.")
 
 
 class SplitIn(BaseModel):

@@ -19,6 +19,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["events"],
     responses={
+        400: {"model": ErrorOut},
         401: {"model": ErrorOut},
         403: {"model": ErrorOut},
         413: {"model": ErrorOut},

@@ -35,7 +35,13 @@ router = APIRouter(
 
 ReadKey = Annotated[ApiKey | None, Depends(require_scope(Scope.CLASSIFY))]
 AdminKey = Annotated[ApiKey | None, Depends(require_scope(Scope.ADMIN))]
-IncidentId = Annotated[int, Path(ge=1, examples=[7])]
+# Ids are 64-bit database integers: a larger number is a 422, not an overflow in the driver.
+MAX_ID = 2**63 - 1
+IncidentId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])]
+_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut},
+    413: {"model": ErrorOut},
+}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: error_response("incident_not_found", "no incident 7")
 }
@@ -141,7 +147,9 @@ def dismiss_incident(
 
 
 @router.post(
-    "/{incident_id}/merge", response_model=IncidentDetailOut, responses={**_NOT_FOUND, **_CONFLICT}
+    "/{incident_id}/merge",
+    response_model=IncidentDetailOut,
+    responses={**_NOT_FOUND, **_CONFLICT, **_BODY_ERRORS},
 )
 def merge_incident(
     incident_id: IncidentId, body: MergeIn, incidents: IncidentsDep, key: AdminKey
@@ -151,7 +159,9 @@ def merge_incident(
 
 
 @router.post(
-    "/{incident_id}/split", response_model=IncidentDetailOut, responses={**_NOT_FOUND, **_CONFLICT}
+    "/{incident_id}/split",
+    response_model=IncidentDetailOut,
+    responses={**_NOT_FOUND, **_CONFLICT, **_BODY_ERRORS},
 )
 def split_incident(
     incident_id: IncidentId, body: SplitIn, incidents: IncidentsDep, key: AdminKey
