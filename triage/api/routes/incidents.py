@@ -102,7 +102,7 @@ def list_incidents(
     ] = None,
     tenant: Annotated[str | None, Query(max_length=200, examples=["acme"])] = None,
     limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 50,
-    offset: Annotated[int, Query(ge=0, examples=[0])] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31, examples=[0])] = 0,
 ) -> IncidentListOut:
     """Incidents, the most recently seen first (a key bound to tenants sees one of its own)."""
     scoped = (
