@@ -188,3 +188,18 @@ def test_too_few_tickets_for_a_held_out_split_cannot_tune_the_body(tmp_path: Pat
     pd.DataFrame(_rows(3)).to_csv(data, index=False)
     with pytest.raises(DataValidationError, match="--finetune needs a held-out split"):
         train_from_file(data, HashingEmbedder(32), config=TrainConfig(finetune=FinetuneConfig()))
+
+
+def test_an_optional_head_in_another_case_is_learnt_as_its_own_name(tmp_path: Path) -> None:
+    from triage.cli.app import train_config
+    from triage.training.split import split_rows
+
+    rows = [{**row, "priority": "high" if i % 2 else "low"} for i, row in enumerate(_rows(12))]
+    data = tmp_path / "export.csv"
+    pd.DataFrame(rows).rename(columns={"category": "Category", "priority": "Priority"}).to_csv(
+        data, index=False
+    )
+    split = split_rows(train_config(None, None), data, None)
+    assert split.label_columns == {"category": "category", "tier": "tier", "priority": "priority"}
+    assert "column 'Priority' read as 'priority'" in split.notes
+    assert "column 'Category' read as 'category'" in split.notes

@@ -16,6 +16,7 @@ from triage.training.data import (
     encoding_note,
     fingerprint,
     labelled_texts,
+    match_columns,
     read_table,
 )
 from triage.training.evaluation_plan import Fold, plan_evaluation
@@ -65,6 +66,12 @@ class Split:
 def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
     """Validated texts and labels, and which rows train and which are held out."""
     frame = read_table(data_path, config.encoding)
+    # Columns match whatever their case before the optional heads are looked for, so a
+    # `Priority` column gives the priority head as `priority` does.
+    optional = [column for columns in config.optional_labels.values() for column in columns]
+    frame, renamed = match_columns(
+        frame, [*config.text_columns, *config.labels.values(), *optional]
+    )
     heads, skipped = _learnable_heads(config, frame)
     config = replace(config, labels=heads, optional_labels={})
     data, notes = labelled_texts(
@@ -74,7 +81,7 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
         min_per_class=config.min_per_class,
         drop_rare=config.drop_rare,
     )
-    notes = [*skipped, *notes]
+    notes = [*renamed, *skipped, *notes]
     if note := encoding_note(frame, data_path):
         notes = [note, *notes]
     training_data: dict[str, Any] = {
