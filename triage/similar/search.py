@@ -26,6 +26,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
 
+from triage.core.checksums import sha256_file
 from triage.core.errors import StoreUnavailableError
 from triage.similar.vector_index import DEFAULT_HNSW_THRESHOLD, VectorIndex
 from triage.store.history import change_mark, store_id
@@ -127,6 +128,18 @@ class EmbeddedSearch:
             return "it was made from another database"
         if facts.get("mark") != change_mark(database, seq):
             return f"the database's change {seq} is not the one it was made at (restored?)"
+        return self._damaged(facts)
+
+    def _damaged(self, facts: dict[str, object]) -> str | None:
+        """Why the snapshot files are not the bytes the sidecar was written for (None: they
+        are). A flipped byte inside a file that still parses would otherwise be searched."""
+        assert self.snapshot is not None
+        for name, path in (("index", self.snapshot), ("subject", self._subject_snapshot())):
+            expected = facts.get(f"{name}_sha256")
+            if expected is None:
+                return "written before snapshots carried checksums"
+            if sha256_file(path) != expected:
+                return f"its {name} file does not match its checksum (damaged or replaced)"
         return None
 
     def _load_snapshot(self, seq: int) -> None:
@@ -242,6 +255,8 @@ class EmbeddedSearch:
             }
             self.index.save(self.snapshot)
             self.subjects.save(self._subject_snapshot())
+            facts["index_sha256"] = sha256_file(self.snapshot)
+            facts["subject_sha256"] = sha256_file(self._subject_snapshot())
             sidecar = self._sidecar()
             assert sidecar is not None
             tmp = sidecar.with_name(sidecar.name + ".tmp")
