@@ -331,6 +331,27 @@ def test_a_key_with_a_rate_is_held_to_it(limited: TestClient) -> None:
     assert limited.post("/v1/classify", json=TICKET, headers=admin).status_code == 200
 
 
+def test_two_workers_on_one_database_hold_a_key_to_one_rate(
+    settings: Settings, service: TriageService
+) -> None:
+    """Before: each process counted a key's requests itself, so two workers let the
+    3-a-minute key send 6 (issue 24). Two apps on one database stand for two workers."""
+    keys = [
+        ApiKey(name="slow", sha256=hash_key(SLOW_KEY), scopes={Scope.CLASSIFY}, rate_per_minute=3)
+    ]
+    on = settings.model_copy(update={"api_keys": keys, "jobs_worker": False})
+    slow = {"Authorization": f"Bearer {SLOW_KEY}"}
+    with (
+        TestClient(create_app(on, service=service)) as one,
+        TestClient(create_app(on, service=service)) as two,
+    ):
+        codes = [
+            client.post("/v1/classify", json=TICKET, headers=slow).status_code
+            for client in (one, two, one, two, two, one)
+        ]
+    assert codes == [200, 200, 200, 429, 429, 429]
+
+
 def test_a_key_with_a_job_limit_queues_no_more(limited: TestClient) -> None:
     """Before: one key could queue a 99,000-ticket job (an hour of CPU)."""
     bound = {"Authorization": f"Bearer {BOUND_KEY}"}

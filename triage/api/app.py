@@ -48,6 +48,7 @@ from triage.store.database import Database
 from triage.store.deliveries import DeliveryStore
 from triage.store.feedback import FeedbackStore
 from triage.store.jobs import JobStore
+from triage.store.key_rates import KeyRateStore
 
 log = logging.getLogger("triage")
 
@@ -163,6 +164,7 @@ def _open_stores(app: FastAPI, settings: Settings) -> Database:
     app.state.jobs = JobStore(database)
     app.state.deliveries = DeliveryStore(database)
     app.state.database = database
+    app.state.key_rates = KeyRateStore(database)  # read by KeyGate, shared by every process
     app.state.incidents = (
         IncidentTracker.from_settings(database, settings) if settings.incidents else None
     )

@@ -7,8 +7,10 @@ alone for every documented operation whose dependencies include
 :class:`triage.api.deps.RequireScope` (the same reading of the routes that writes each
 operation's ``security`` in the OpenAPI document, so new routes are covered without a list to
 keep), when keys are configured. Which scope the key holds (403) is still the dependency's to
-say. A key with a ``rate_per_minute`` is held to it here too (429 with Retry-After, per
-process).
+say. A key with a ``rate_per_minute`` is held to it here too (429 with Retry-After), counted
+in the database once the service has opened it, so every worker and replica on that database
+holds the key to one limit (:mod:`triage.store.key_rates`); per process before that, and while
+the database cannot be reached.
 
 With no keys (open mode, loopback only), the same operations refuse a browser's cross-site
 request that would change something (403): a page on another site could otherwise make a
@@ -20,6 +22,7 @@ tokens.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import threading
@@ -27,13 +30,17 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from triage.api.openapi import scopes_of
 from triage.core.auth import ApiKey, find_key, is_loopback, presented_key
-from triage.core.errors import UnauthorizedError
+from triage.core.errors import StoreUnavailableError, UnauthorizedError
+from triage.store.key_rates import KeyRateStore
+
+log = logging.getLogger(__name__)
 
 MISSING = "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 INVALID = "the API key is not valid"
@@ -60,7 +67,8 @@ _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class KeyRates:
-    """Each key's ``rate_per_minute``, per process: a token bucket a minute deep."""
+    """Each key's ``rate_per_minute``, per process: a token bucket a minute deep. The fallback
+    of :class:`KeyGate` when no shared count (the database) can be had."""
 
     def __init__(self) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}  # key name -> (tokens, when)
@@ -91,6 +99,20 @@ class KeyGate:
         self.routes = routes
         self.rates = KeyRates()
 
+    async def _wait(self, scope: Scope, key: ApiKey) -> float:
+        """Seconds the key must wait (0: counted): in the database the lifespan opened
+        (``app.state.key_rates``), else, or while it cannot be reached, in this process."""
+        rate = key.rate_per_minute
+        app = scope.get("app")
+        shared: KeyRateStore | None = getattr(getattr(app, "state", None), "key_rates", None)
+        if rate is None or shared is None:
+            return self.rates.wait(key)
+        try:
+            return await to_thread.run_sync(shared.take, key.name, rate)
+        except StoreUnavailableError:
+            log.warning("key rates: the database is unavailable; counting in this process")
+            return self.rates.wait(key)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self._keyed(scope):
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -102,7 +124,7 @@ class KeyGate:
                 if key is None:
                     await _refuse(send, 401, "unauthorized", INVALID if presented else MISSING)
                     return
-                wait = self.rates.wait(key)
+                wait = await self._wait(scope, key)
                 if wait > 0:
                     await _refuse(
                         send,

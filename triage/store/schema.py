@@ -203,6 +203,15 @@ ui_signouts = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
 
+# Each rate-limited API key's theoretical arrival time (Unix seconds), shared by every process
+# on the database (migration 0017; triage.store.key_rates).
+key_rates = sa.Table(
+    "key_rates",
+    metadata,
+    sa.Column("key_name", sa.String(200), primary_key=True),
+    sa.Column("tat", sa.Float(precision=53), nullable=False),
+)
+
 # Incident detection (migration 0012). Each triaged ticket with an id, for TRIAGE_INCIDENT_
 # HISTORY_HOURS: its vector (the one triage computed), its time (its own, bounded) and the
 # incident it belongs to. ``seq`` orders them, so each replica's window replays what it has
