@@ -59,14 +59,21 @@ def serve_env(models_dir: Path, database_url: str, data_dir: Path, port: int) ->
 
 @contextmanager
 def serving(
-    models_dir: Path, database_url: str, data_dir: Path, log: Path, *, timeout: float = 60
+    models_dir: Path,
+    database_url: str,
+    data_dir: Path,
+    log: Path,
+    *,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> Iterator[ServeProcess]:
-    """``triage serve`` on a free loopback port, once /readyz answers 200; stopped after."""
+    """``triage serve`` on a free loopback port, once /readyz answers 200; stopped after.
+    ``env``: more settings (``TRIAGE_…``) for it."""
     port = free_port()
     with log.open("ab") as output:
         process = subprocess.Popen(
             [TRIAGE, "serve"],
-            env=serve_env(models_dir, database_url, data_dir, port),
+            env=serve_env(models_dir, database_url, data_dir, port) | (env or {}),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill() reaches all of it
