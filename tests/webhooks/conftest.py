@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from tests.webhooks.fake_helpdesk import FakeHelpdesk, running_helpdesk
 from tests.webhooks.webhook_signing import SECRETS
 from triage.api.app import create_app
 from triage.service import TriageService
@@ -28,3 +29,10 @@ def webhook_settings(settings: Settings, database_url: str) -> Settings:
 def api(webhook_settings: Settings, service: TriageService) -> Iterator[TestClient]:
     with TestClient(create_app(webhook_settings, service=service)) as client:
         yield client
+
+
+@pytest.fixture
+def helpdesk() -> Iterator[FakeHelpdesk]:
+    """A fake helpdesk API on a loopback port (tests/webhooks/fake_helpdesk.py)."""
+    with running_helpdesk() as fake:
+        yield fake

@@ -4,13 +4,8 @@ each request's method, path, auth and body; failures are retried with backoff, n
 from __future__ import annotations
 
 import base64
-import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from typing import Any
 
@@ -18,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from tests.webhooks.fake_helpdesk import FakeHelpdesk
 from tests.webhooks.webhook_signing import fixture, sign
 from triage.api.app import create_app
 from triage.service import TriageService
@@ -53,75 +49,6 @@ RESULT: dict[str, Any] = {
         },
     },
 }
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    at: float
-
-
-@dataclass
-class FakeHelpdesk:
-    """A helpdesk API on a loopback port: records requests, answers from a script."""
-
-    url: str = ""
-    requests: list[Seen] = field(default_factory=list)
-    # (method, path) -> statuses to answer in turn; afterwards 201.
-    script: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    expected_auth: str = ""
-
-    def calls(self, method: str, path: str) -> list[Seen]:
-        return [r for r in self.requests if (r.method, r.path) == (method, path)]
-
-
-@pytest.fixture
-def helpdesk() -> Iterator[FakeHelpdesk]:
-    fake = FakeHelpdesk()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            seen = Seen(
-                self.command,
-                self.path,
-                {k.lower(): v for k, v in self.headers.items()},
-                json.loads(raw) if raw else None,
-                time.monotonic(),
-            )
-            fake.requests.append(seen)
-            if seen.headers.get("authorization") != fake.expected_auth:
-                status = 401
-            elif seen.headers.get("content-type") != "application/json":
-                status = 415
-            else:
-                queue = fake.script.get((self.command, self.path), [])
-                status = queue.pop(0) if queue else 201
-            payload = b'{"ok": true}' if status < 300 else b'{"error": "scripted"}'
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_POST = do_PUT = _handle  # noqa: N815
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def zammad_target(url: str, **extra: Any) -> WritebackTarget:
@@ -324,7 +251,7 @@ def test_writeback_is_off_unless_configured(api: TestClient) -> None:
 
 def test_writeback_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="no write-back for"):
-        Settings(webhook_writeback={"glpi": {"url": "https://glpi.example.com", "token": "t"}})
+        Settings(webhook_writeback={"generic": {"url": "https://desk.example.com", "token": "t"}})
     with pytest.raises(ValueError, match="needs 'email'"):
         Settings(webhook_writeback={"zendesk": {"url": "https://x.zendesk.com", "token": "t"}})
     with pytest.raises(ValueError, match="unknown webhook sources"):

@@ -28,12 +28,8 @@ from triage.store.deliveries import DeliveryStore, WritebackStatus, WritebackTas
 from triage.store.jobs import Job, JobStore
 from triage.store.schema import utcnow
 from triage.webhooks.config import WEBHOOK_JOB_SOURCE
-from triage.webhooks.writeback import (
-    Suggestion,
-    WritebackClient,
-    WritebackError,
-    build_clients,
-)
+from triage.webhooks.writeback import Suggestion, WritebackClient, WritebackError
+from triage.webhooks.writeback_clients import build_clients
 
 log = logging.getLogger(__name__)
 

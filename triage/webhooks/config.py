@@ -6,8 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 # The helpdesks with an adapter: each has its own route, signature scheme and payload mapping.
 SOURCES = ("zammad", "zendesk", "glpi", "freshdesk", "generic")
-# The helpdesks triage can write its suggestion back to (an internal note and tags).
-WRITEBACK_SOURCES = ("zammad", "zendesk")
+# The helpdesks triage can write its suggestion back to (an internal note, tags, the group);
+# triage.webhooks.writeback_clients has a client for each.
+WRITEBACK_SOURCES = ("zammad", "zendesk", "glpi", "freshdesk")
 # ``jobs.source`` of the classification job each accepted delivery queues.
 WEBHOOK_JOB_SOURCE = "webhook"
 
@@ -20,7 +21,15 @@ class WritebackTarget(BaseModel):
     url: str = Field(
         pattern=r"^https?://", description="Base URL, e.g. https://helpdesk.example.com."
     )
-    token: SecretStr = Field(description="Zammad: an access token; Zendesk: an API token.")
+    token: SecretStr = Field(
+        description=(
+            "Zammad: an access token; Zendesk: an API token; GLPI: the API user's user_token; "
+            "Freshdesk: the agent's API key."
+        )
+    )
+    app_token: SecretStr | None = Field(
+        None, description="GLPI only: the API client's App-Token, where GLPI asks for one."
+    )
     email: str | None = Field(
         None, description="Zendesk only: the agent's e-mail the API token authenticates as."
     )

@@ -129,7 +129,7 @@ class WritebackError(Exception):
         self.status = status
 
 
-Step = tuple[str, Callable[[], None]]
+Step = tuple[str, Callable[[], object]]  # a named request; its answer is not used
 
 
 class WritebackClient(Protocol):
@@ -153,28 +153,45 @@ _RETRYABLE = {408, 409, 425, 429}
 
 
 class _HttpClient:
+    """``auth``: the ``Authorization`` header of every request (None: each request says)."""
+
     def __init__(
-        self, target: WritebackTarget, auth: str, *, transport: httpx.BaseTransport | None = None
+        self,
+        target: WritebackTarget,
+        auth: str | None,
+        *,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         import httpx
 
         self.target = target
+        headers = {"User-Agent": "triage-writeback"}
+        if auth is not None:
+            headers["Authorization"] = auth
         self.http = httpx.Client(
             base_url=target.url.rstrip("/"),
             timeout=target.timeout_seconds,
-            headers={"Authorization": auth, "User-Agent": "triage-writeback"},
+            headers=headers,
             transport=transport,
         )
 
-    def _send(self, method: str, path: str, body: Mapping[str, Any]) -> None:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """The answer of one request; a failed one raises :class:`WritebackError`."""
         import httpx
 
         try:
-            response = self.http.request(method, path, json=body)
+            response = self.http.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise WritebackError(f"{method} {path}: {exc!r}", retryable=True) from exc
         if response.is_success:
-            return
+            return response
         status = response.status_code
         raise WritebackError(
             f"{method} {path}: HTTP {status} {response.text[:200]}",
@@ -257,15 +274,3 @@ class ZendeskClient(_HttpClient):
             path = f"/api/v2/tickets/{ticket_id}"
             steps.append(("group", partial(self._send, "PUT", path, assign)))
         return steps
-
-
-CLIENTS: dict[str, Callable[[WritebackTarget], WritebackClient]] = {
-    "zammad": ZammadClient,
-    "zendesk": ZendeskClient,
-}
-
-
-def build_clients(targets: Mapping[str, WritebackTarget]) -> dict[str, WritebackClient]:
-    """A client per configured helpdesk (sources without a write-back client are refused
-    when the settings are read)."""
-    return {source: CLIENTS[source](target) for source, target in targets.items()}
