@@ -120,6 +120,14 @@ class Settings(BaseSettings):
             "staff page's queue) or logged. Classification always sees the original text."
         ),
     )
+    routing_watch_seconds: float = Field(
+        5.0,
+        ge=0.0,
+        description=(
+            "How often each process looks for a routing table version stored by another "
+            "(a PUT or rollback answered elsewhere) and serves it; 0 turns the check off."
+        ),
+    )
     model_watch_seconds: float = Field(
         5.0,
         ge=0.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,3 +189,27 @@ def test_the_routing_file_is_imported_once_and_a_put_outlives_a_restart(
         TestClient(create_app(with_file, service=own_service)),
     ):
         pass
+
+
+def test_a_table_put_to_one_process_reaches_the_others(
+    settings: Settings, artifact_dir: Path
+) -> None:
+    """Before: a PUT reached only the process that answered it; the others served their old
+    table until restarted. Two apps on one database, each with its own service, stand for two
+    workers; the second looks for a newer version every 0.05 s."""
+    keys = [ApiKey(name="ops", sha256=hash_key(ADMIN_KEY), scopes={Scope.ADMIN})]
+    watched = settings.model_copy(update={"api_keys": keys, "routing_watch_seconds": 0.05})
+    services = [TriageService(load_model(artifact_dir), max_text_chars=5_000) for _ in range(2)]
+    admin = {"X-API-Key": ADMIN_KEY}
+    with (
+        TestClient(create_app(watched, service=services[0])) as one,
+        TestClient(create_app(watched, service=services[1])) as two,
+    ):
+        assert one.put("/v1/routing", content=TABLE_B, headers=YAML).status_code == 200
+        deadline = time.monotonic() + 10
+        while True:
+            route = two.post("/v1/classify", json=VPN, headers=admin).json()["route"]
+            if route["rule_id"] == "everything-network" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert (route["group"], route["rule_id"]) == ("network", "everything-network")

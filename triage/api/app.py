@@ -206,6 +206,12 @@ def _start_background(
             "webhooks from %s are accepted WITHOUT a signature check (insecure)",
             ", ".join(settings.webhook_insecure_sources),
         )
+    if settings.routing_watch_seconds > 0:
+        started.append(
+            app.state.routing.follow(
+                lambda: getattr(app.state, "service", None), settings.routing_watch_seconds
+            )
+        )
     if settings.model_watch_seconds > 0 and settings.model_version is None:
         # Stopped first: no model swap while the rest shuts down.
         started.insert(0, lifecycle.follow(settings.model_watch_seconds))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from triage.core.errors import ModelNotFoundError, StoreMismatchError, TriageError
 from triage.core.registry import active_version, pin_first_served, set_active
 from triage.service.classification import TriageService
+from triage.service.poller import Poller
 from triage.settings import Settings
 from triage.similar.results import embedder_key
 from triage.similar.service import SimilarService
@@ -134,17 +135,14 @@ class ActiveModelWatcher:
 
     def __init__(self, lifecycle: ModelLifecycle, *, interval: float) -> None:
         self.lifecycle = lifecycle
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="triage-model-watch", daemon=True)
+        self._poller = Poller("triage-model-watch", interval, self.check)
         self._failed: str | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        self._poller.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
+        self._poller.stop()
 
     def check(self) -> None:
         version = active_version(self.lifecycle.settings.models_dir)
@@ -158,10 +156,3 @@ class ActiveModelWatcher:
         except TriageError as exc:
             self._failed = version
             log.error("ACTIVE names %s, which cannot be served: %s", version, exc.message)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.check()
-            except Exception:  # the watcher must outlive one bad moment
-                log.exception("model watcher error")

@@ -5,13 +5,16 @@ Every table is checked against the served model before it is served (a table tha
 leaves the served one as it was) and stored as a new version. At start the newest stored
 version is served, unless ``TRIAGE_ROUTING_FILE`` holds a text not yet imported: that file is
 then checked and stored as the newest version (an edit of the file wins once; a ``PUT``
-after it stays across restarts).
+after it stays across restarts). Each process looks for a newer stored version every
+``TRIAGE_ROUTING_WATCH_SECONDS`` (:meth:`RoutingBook.follow`), so a ``PUT`` or a rollback
+answered by one worker or replica reaches the others.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from triage.core.errors import RoutingTableError, RoutingVersionNotFoundError
 from triage.core.routing import HeadView, Route, RouteInput, RoutingTable, build_table, read_text
 from triage.core.text import ticket_text
 from triage.service.classification import TriageService
+from triage.service.poller import Poller
 from triage.settings import Settings
 from triage.store.database import Database
 from triage.store.routing_tables import RoutingTableStore, StoredTable, text_sha256
@@ -64,6 +68,8 @@ class RoutingBook:
         self.store = store
         self.triaged = triaged
         self.routing_file = routing_file
+        self.version: int | None = None  # the stored version this process serves
+        self._refused: int | None = None  # a newer version that does not fit the model
 
     @classmethod
     def from_settings(cls, database: Database, settings: Settings) -> RoutingBook:
@@ -81,6 +87,7 @@ class RoutingBook:
         latest = self.current()
         if latest is None:
             return None
+        self.version = latest.version
         try:
             service.routing = compile_table(service, latest.text)
         except RoutingTableError as exc:
@@ -121,7 +128,7 @@ class RoutingBook:
         """Check ``text``, keep it as the newest version and serve it."""
         table = compile_table(service, text, json_only=json_only)
         stored = self.store.add(text, source=API_SOURCE, author=author)
-        service.routing = table
+        service.routing, self.version = table, stored.version
         return stored
 
     def rollback(self, service: TriageService, *, author: str | None) -> StoredTable:
@@ -132,8 +139,37 @@ class RoutingBook:
         previous = latest[1]
         table = compile_table(service, previous.text)
         stored = self.store.add(previous.text, source=f"rollback:{previous.version}", author=author)
-        service.routing = table
+        service.routing, self.version = table, stored.version
         return stored
+
+    def check(self, service: TriageService | None) -> None:
+        """Serve the newest stored version if another process stored one since."""
+        if service is None:
+            return
+        latest = self.current()
+        if latest is None or latest.version in (self.version, self._refused):
+            return
+        try:
+            table = compile_table(service, latest.text)
+        except RoutingTableError as exc:
+            self._refused = latest.version
+            log.error(
+                "routing table version %d, stored by another process, does not fit model %s "
+                "(%s): still serving version %s",
+                latest.version,
+                service.model.version,
+                exc.message,
+                self.version,
+            )
+            return
+        service.routing, self.version = table, latest.version
+        log.info("routing table version %d (stored by another process) served", latest.version)
+
+    def follow(self, service: Callable[[], TriageService | None], interval: float) -> Poller:
+        """A started thread that serves each newer stored version within ``interval`` s."""
+        poller = Poller("triage-routing-watch", interval, lambda: self.check(service()))
+        poller.start()
+        return poller
 
     def dry_run(
         self, service: TriageService, text: str, *, json_only: bool = False, last: int = 500
