@@ -19,6 +19,7 @@ from triage.api.limits import BodySizeLimit
 from triage.api.metrics import Metrics, RequestMetrics
 from triage.api.openapi import install_openapi, operation_id
 from triage.api.routes import (
+    agents,
     classify,
     email,
     events,
@@ -37,6 +38,7 @@ from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
 from triage.core.auth import refuse_open
 from triage.service import DriftReport, TriageService
+from triage.service.agents import AgentBook
 from triage.service.incident_webhooks import IncidentWebhookSender
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
@@ -69,6 +71,8 @@ def create_app(
         served = lifecycle.start(service)
         app.state.routing = RoutingBook.from_settings(database, settings)
         app.state.routing.start(served.service)
+        app.state.agents = AgentBook.for_database(database)
+        app.state.agents.start(served.service)
         log.info("serving model %s", served.service.model.version)
         _log_addresses(app)
         background = _start_background(app, settings, lifecycle)
@@ -102,6 +106,7 @@ def create_app(
         served_model.router,
         model_versions.router,
         routing.router,
+        agents.router,
         feedback.router,
         events.router,
         reports.router,
@@ -207,11 +212,9 @@ def _start_background(
             ", ".join(settings.webhook_insecure_sources),
         )
     if settings.routing_watch_seconds > 0:
-        started.append(
-            app.state.routing.follow(
-                lambda: getattr(app.state, "service", None), settings.routing_watch_seconds
-            )
-        )
+        served = lambda: getattr(app.state, "service", None)  # noqa: E731
+        started.append(app.state.routing.follow(served, settings.routing_watch_seconds))
+        started.append(app.state.agents.follow(served, settings.routing_watch_seconds))
     if settings.model_watch_seconds > 0 and settings.model_version is None:
         # Stopped first: no model swap while the rest shuts down.
         started.insert(0, lifecycle.follow(settings.model_watch_seconds))

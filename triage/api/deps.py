@@ -17,6 +17,7 @@ from triage.core.errors import (
     UnauthorizedError,
 )
 from triage.service import TriageService
+from triage.service.agents import AgentBook
 from triage.service.events import EventRecorder
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
@@ -113,6 +114,13 @@ def get_routing_book(request: Request) -> RoutingBook:
     return book
 
 
+def get_agent_book(request: Request) -> AgentBook:
+    book: AgentBook | None = getattr(request.app.state, "agents", None)
+    if book is None:
+        raise ModelNotFoundError("no model is loaded")
+    return book
+
+
 def get_event_recorder(request: Request) -> EventRecorder:
     return EventRecorder.for_database(
         request.app.state.database, max_batch=get_app_settings(request).max_batch
@@ -151,6 +159,7 @@ JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 IncidentsDep = Annotated[IncidentTracker, Depends(require_incidents)]
 OptionalIncidentsDep = Annotated[IncidentTracker | None, Depends(get_incidents)]
 RoutingDep = Annotated[RoutingBook, Depends(get_routing_book)]
+AgentsDep = Annotated[AgentBook, Depends(get_agent_book)]
 EventRecorderDep = Annotated[EventRecorder, Depends(get_event_recorder)]
 ReportServiceDep = Annotated[ReportService, Depends(get_report_service)]
 MailStoreDep = Annotated[MailStore, Depends(get_mail_store)]

@@ -153,6 +153,15 @@ class LanguageOut(BaseModel):
     )
 
 
+class AgentOut(BaseModel):
+    """The agent suggested for a route."""
+
+    id: str
+    name: str | None = None
+    open_tickets: int = Field(description="Their open tickets, as the helpdesk last sent them.")
+    why: str = Field(description="Why this agent, in words.")
+
+
 class RouteOut(BaseModel):
     """Which group and queue take the ticket, chosen by the routing table (GET /v1/routing)."""
 
@@ -170,6 +179,13 @@ class RouteOut(BaseModel):
         )
     )
     why: str = Field(description="Why this route, in words (shown on the staff page).")
+    agent: AgentOut | None = Field(
+        None,
+        description=(
+            "The least-loaded available agent of the group with every skill the route needs, "
+            "where the helpdesk sent its agents (PUT /v1/agents); a suggestion, never assigned."
+        ),
+    )
 
 
 class ClassificationOut(BaseModel):

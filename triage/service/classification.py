@@ -18,7 +18,7 @@ from triage.core.model import TriageModel
 from triage.core.promises import Evidence, head_promise
 from triage.core.redaction import redact_pii
 from triage.core.registry import served_model_dir
-from triage.core.routing import HeadView, RouteInput, RoutingTable
+from triage.core.routing import AgentRoster, HeadView, RouteInput, RoutingTable
 from triage.core.text import ticket_text
 from triage.service.results import Classification, DriftReport, HeadResult, Ticket
 from triage.settings import Settings
@@ -87,6 +87,7 @@ class TriageService:
         self.drift = drift or DriftConfig()
         # Replaced whole (one assignment) by the routing use cases: requests read one table.
         self.routing = RoutingTable()
+        self.agents = AgentRoster()  # replaced whole by the agents use case, as the table
         self.window = PredictionWindow({h: model.labels(h) for h in model.heads}, self.drift.window)
         for head in model.heads:
             needed = min_predictions_for(
@@ -182,7 +183,7 @@ class TriageService:
                 [{head: (p.label, p.confidence) for head, p in row.items()} for row in predicted]
             )
         languages = self.language_detector.detect_many(texts)
-        routing = self.routing
+        routing, agents = self.routing, self.agents
         for ticket, text, predictions, language in zip(
             tickets, texts, predicted, languages, strict=True
         ):
@@ -201,9 +202,8 @@ class TriageService:
                     fallback=outcome.fallback,
                     auto_blocked=p.auto_blocked,
                 )
-            route = routing.route(
-                route_input(heads, text, language.code if language else None, ticket, tenant)
-            )
+            inputs = route_input(heads, text, language.code if language else None, ticket, tenant)
+            route = agents.assign(routing.route(inputs), inputs.tenant)
             results.append(Classification(ticket.id, self.model.version, heads, language, route))
         return results
 

@@ -105,8 +105,9 @@ class ModelLifecycle:
 
     def _serve(self, service: TriageService) -> Served:
         previous = self.served
-        if previous is not None:  # the routing table outlives a model swap
+        if previous is not None:  # the routing table and the agents outlive a model swap
             service.routing = previous.service.routing
+            service.agents = previous.service.agents
         served = self._with_similar(service, previous)
         self.served = served
         self.publish(served)

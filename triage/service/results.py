@@ -130,4 +130,12 @@ def route_dict(route: Route) -> dict[str, Any]:
         "rule_id": route.rule_id,
         "decision": route.decision.value,
         "why": route.why,
+        "agent": None
+        if route.agent is None
+        else {
+            "id": route.agent.agent_id,
+            "name": route.agent.name,
+            "open_tickets": route.agent.open_tickets,
+            "why": route.agent.why,
+        },
     }

@@ -203,6 +203,23 @@ ui_signouts = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
 
+# The helpdesk's agents, for suggesting the least-loaded one of a route's group (migration
+# 0018; triage.store.agents). ``revision``: the roster PUT that wrote the row; every process
+# reloads the agents when the highest revision changes.
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    sa.Column("agent_id", sa.String(200), primary_key=True),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("groups", sa.JSON, nullable=False),
+    sa.Column("skills", sa.JSON, nullable=False),
+    sa.Column("open_tickets", sa.Integer, nullable=False),
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # Each rate-limited API key's theoretical arrival time (Unix seconds), shared by every process
 # on the database (migration 0017; triage.store.key_rates).
 key_rates = sa.Table(

@@ -1,8 +1,10 @@
 """Routing: which group and queue take a classified ticket (issue 20)."""
 
+from triage.core.routing.agents import Agent, AgentRoster
 from triage.core.routing.build import build_table
 from triage.core.routing.source import read_text
 from triage.core.routing.table import (
+    AgentPick,
     Group,
     HeadView,
     Order,
@@ -15,6 +17,9 @@ from triage.core.routing.table import (
 )
 
 __all__ = [
+    "Agent",
+    "AgentPick",
+    "AgentRoster",
     "Group",
     "HeadView",
     "Order",

@@ -160,6 +160,16 @@ def _label_in(label: str, wanted: frozenset[str]) -> bool:
 
 
 @dataclass(frozen=True)
+class AgentPick:
+    """The agent suggested for a route, and why (triage.core.routing.agents)."""
+
+    agent_id: str
+    name: str | None
+    open_tickets: int
+    why: str
+
+
+@dataclass(frozen=True)
 class Route:
     """Where a ticket goes, what it needs, who chose it, and how sure that is."""
 
@@ -170,6 +180,9 @@ class Route:
     rule_id: str | None
     decision: Decision
     why: str
+    # The least-loaded agent of the group with the skills (triage.core.routing.agents), where
+    # the helpdesk sent its agents.
+    agent: AgentPick | None = None
 
 
 @dataclass(frozen=True)
