@@ -579,3 +579,30 @@ def test_the_ticket_page_shows_the_route_and_why(ui: TestClient, service: Triage
         assert "oleh aturan vpn-words" in switched.text
     finally:
         service.routing = type(service.routing)()
+
+
+def test_the_ticket_page_names_the_suggested_agent(ui: TestClient, service: TriageService) -> None:
+    roster = {
+        "agents": [
+            {
+                "id": "a-7",
+                "name": "Sari",
+                "groups": ["triage"],
+                "languages": ["en"],
+                "open_tickets": 4,
+            }
+        ]
+    }
+    admin = {"X-API-Key": ADMIN_KEY}
+    try:
+        assert ui.put("/v1/agents", json=roster, headers=admin).status_code == 200
+        sign_in(ui)
+        page = triage(ui, ticket_id="INC-78", **VPN)
+        route = page.text.split('id="route"')[1].split("</div>")[0]
+        assert "suggested agent: Sari (4 open tickets" in route
+        switched = ui.post(
+            "/ui/lang", data={"csrf": csrf(page), "lang": "id", "next": str(page.url.path)}
+        )
+        assert "agen yang disarankan: Sari (4 tiket terbuka" in switched.text
+    finally:
+        service.agents = type(service.agents)()

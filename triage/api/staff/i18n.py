@@ -167,6 +167,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "route_title": ("Route", "Rute"),
     "route_queue": ("queue {queue}", "antrean {queue}"),
     "route_skills": ("needs", "butuh"),
+    "route_agent": (
+        "suggested agent: {agent} ({open} open tickets, the fewest in the group with these skills)",
+        "agen yang disarankan: {agent} ({open} tiket terbuka, paling sedikit di grup dengan "
+        "keahlian ini)",
+    ),
     "route_source_rule": ("by rule {rule}", "oleh aturan {rule}"),
     "route_source_model": ("proposed by the group model", "diusulkan oleh model grup"),
     "route_source_fallback": (
