@@ -31,11 +31,13 @@ from typing import Literal
 
 import numpy as np
 
+from triage.core.blas_threads import one_blas_thread
 from triage.core.incident_terms import idf_from, top_terms
 from triage.core.incident_window import NO_INCIDENT, TicketWindow, WindowTicket
 
 MAX_GROUP = 64  # the nearest candidates a new group is chosen from
 CANDIDATE_SLACK = 0.15  # chosen on the tuning streams (benchmarks/incidents.py)
+LINKS_NEEDED = 1  # of a group's members, each is alike to at least this many others
 MAX_MEDOID = 200  # members compared to choose the parent of a large incident
 GROWTH_SECONDS = 600.0
 
@@ -112,10 +114,15 @@ class IncidentDetector:
         self._next_id = 1
 
     def add(self, ticket: WindowTicket) -> None:
-        self.window.add(ticket)
+        with one_blas_thread():
+            self.window.add(ticket)
 
     def assess(self, ticket_id: str) -> Assessment:
         """Does the (added) ticket join a live incident, open one, or neither?"""
+        with one_blas_thread():
+            return self._assess(ticket_id)
+
+    def _assess(self, ticket_id: str) -> Assessment:
         window, c = self.window, self.config
         row = window.row(ticket_id)
         if row is None:
@@ -187,9 +194,12 @@ class IncidentDetector:
         scores = sims - (levels[:, None] + levels[None, :]) / 2
         scores = np.where(sims >= c.tightness, np.maximum(scores, c.margin), scores)
         np.fill_diagonal(scores, 0.0)
+        linked = scores >= c.margin
         alive = np.ones(len(members), dtype=bool)
         while (size := int(alive.sum())) >= c.min_size:
             mean = scores[:, alive][alive].sum(axis=1) / (size - 1)
+            # A member alike to none of the others is out, whatever its mean.
+            mean[linked[:, alive][alive].sum(axis=1) < LINKS_NEEDED] = -np.inf
             worst = int(np.argmin(mean))
             if mean[worst] >= c.margin:
                 return [members[i] for i in np.flatnonzero(alive)]
