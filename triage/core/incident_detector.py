@@ -111,7 +111,14 @@ class IncidentDetector:
         self.config = config
         self.window = TicketWindow(dim, config.history, config.window)
         self.active: dict[int, ActiveIncident] = {}
+        # Extra tickets a category needs to open (staff dismissed its incidents; see
+        # triage.core.incident_feedback), set from outside.
+        self.size_raises: dict[str | None, int] = {}
         self._next_id = 1
+
+    def required_size(self, category: str | None) -> int:
+        """Tickets a group of ``category`` needs to open an incident."""
+        return self.config.min_size + self.size_raises.get(category, 0)
 
     def add(self, ticket: WindowTicket) -> None:
         with one_blas_thread():
@@ -149,6 +156,8 @@ class IncidentDetector:
         free = lo + free[np.argsort(-sims[free], kind="stable")[:MAX_GROUP]]
         group = self._tight_group(row, free)
         if len(group) < c.min_size or not self._above_background(row, group):
+            return NOTHING
+        if len(group) < self.required_size(_most_common(window.tickets[r].category for r in group)):
             return NOTHING
         group.sort(key=lambda r: (window.at[r], window.tickets[r].ticket_id))
         return Assessment("opened", members=tuple(window.tickets[r].ticket_id for r in group))

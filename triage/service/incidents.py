@@ -24,6 +24,7 @@ from triage.core.incident_detector import (
     IncidentSummary,
     bounded_time,
 )
+from triage.core import incident_feedback as feedback
 from triage.core.incident_terms import ticket_terms
 from triage.core.incident_window import WindowTicket
 from triage.settings import Settings
@@ -233,6 +234,8 @@ class IncidentTracker:
             ],
             session.memberships(_moment(at - span), _moment(at + span)),
         )
+        since = _moment(at) - timedelta(days=feedback.DAYS)
+        detector.size_raises = feedback.size_raises(session.verdicts(since), self.config.min_size)
 
     def _decide(
         self, session: IncidentSession, detector: IncidentDetector, ticket_id: str, now: datetime
