@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from triage.core import incident_feedback as feedback
 from triage.core.errors import IncidentNotFoundError
 from triage.core.incident_detector import (
     ActiveIncident,
@@ -24,7 +25,6 @@ from triage.core.incident_detector import (
     IncidentSummary,
     bounded_time,
 )
-from triage.core import incident_feedback as feedback
 from triage.core.incident_terms import ticket_terms
 from triage.core.incident_window import WindowTicket
 from triage.settings import Settings
