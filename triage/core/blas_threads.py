@@ -21,4 +21,5 @@ def _controller() -> ThreadpoolController:
 
 def one_blas_thread() -> AbstractContextManager[Any]:
     """A context in which BLAS runs on the calling thread only."""
-    return _controller().limit(limits=1, user_api="blas")
+    limit: AbstractContextManager[Any] = _controller().limit(limits=1, user_api="blas")
+    return limit
