@@ -217,6 +217,21 @@ class Settings(BaseSettings):
         le=1.0,
         description="Cosine similarity at or above which two tickets count as the same problem.",
     )
+    incident_margin: float = Field(
+        IncidentConfig.margin,
+        ge=-1.0,
+        le=2.0,
+        description=(
+            "Or: how far their cosine must lie above the mean of the two tickets' levels "
+            "(each one's mean cosine to its 10 nearest earlier tickets)."
+        ),
+    )
+    incident_join_share: float = Field(
+        IncidentConfig.join_share,
+        ge=0.0,
+        le=1.0,
+        description="Share of a live incident's recent members a ticket must be alike to, to join.",
+    )
     incident_rate_ratio: float = Field(
         IncidentConfig.rate_ratio,
         ge=0,
@@ -437,6 +452,8 @@ class Settings(BaseSettings):
             min_size=self.incident_min_size,
             window=self.incident_window_minutes * 60,
             tightness=self.incident_tightness,
+            margin=self.incident_margin,
+            join_share=self.incident_join_share,
             rate_ratio=self.incident_rate_ratio,
             quiet=self.incident_quiet_minutes * 60,
             history=max(self.incident_history_hours * 3600, self.incident_window_minutes * 120),

@@ -7,11 +7,13 @@ import pytest
 
 from triage.core.incident_detector import IncidentConfig, IncidentDetector, bounded_time
 from triage.core.incident_terms import ticket_terms
-from triage.core.incident_window import WindowTicket
+from triage.core.incident_window import LEVEL_NEIGHBOURS, TicketWindow, WindowTicket
 
 DIM = 64
 MINUTE = 60.0
-CONFIG = IncidentConfig()
+# Random 64-dim vectors stand for unrelated tickets: their cosines spread by 1/8 around 0, far
+# more than a real body's background does, so a pair must stand further above its level.
+CONFIG = IncidentConfig(margin=0.3)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -106,7 +108,7 @@ def test_out_of_order_arrivals_count_at_their_own_time(rng: np.random.Generator)
 
 
 def test_a_loose_ticket_is_left_out_of_a_tight_group(rng: np.random.Generator) -> None:
-    config = IncidentConfig(tightness=0.7)
+    config = IncidentConfig(tightness=0.7, margin=0.3)
     detector = IncidentDetector(config, DIM)
     vpn = _unit(rng.normal(size=DIM))
     other = _unit(rng.normal(size=DIM))
@@ -175,3 +177,36 @@ def test_members_embedded_by_an_earlier_model_do_not_break_the_summary(
     summary = detector.summary([*old, *new])
     assert len(summary.members) == 5
     assert summary.parent_ticket_id in {"new0", "new1", "new2"}
+
+
+def test_a_second_surge_overlapping_the_first_opens_its_own_incident(
+    rng: np.random.Generator,
+) -> None:
+    """A printer ticket is alike to the one printer-ish member of the VPN incident, but not to
+    half its members: it does not join it, and the printer surge opens its own."""
+    detector = IncidentDetector(CONFIG, DIM)
+    vpn, printer = _unit(rng.normal(size=DIM)), _unit(rng.normal(size=DIM))
+    bridge = _unit(vpn + printer)  # both topics at once (cosine ~0.7 to each)
+    first = [detector.observe(_ticket(f"v{i}", i * MINUTE, _near(vpn, rng))) for i in range(5)]
+    assert first[-1].kind == "opened"
+    assert detector.observe(_ticket("bridge", 5 * MINUTE, bridge)).kind == "joined"
+    second = [
+        detector.observe(_ticket(f"p{i}", (6 + i) * MINUTE, _near(printer, rng))) for i in range(5)
+    ]
+    assert [f.kind for f in second] == ["none"] * 4 + ["opened"]
+    assert second[-1].incident_id != first[-1].incident_id
+
+
+def test_a_tickets_level_is_its_mean_cosine_to_its_nearest_tickets_before_its_window(
+    rng: np.random.Generator,
+) -> None:
+    window = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
+    earlier = [_unit(rng.normal(size=DIM)) for _ in range(30)]
+    for i, vector in enumerate(earlier):
+        window.add(_ticket(f"e{i}", i * MINUTE, vector))
+    recent = _near(earlier[0], rng)
+    for i in range(20):  # within the new ticket's window: not part of its level
+        window.add(_ticket(f"r{i}", 100 * MINUTE + i, _near(recent, rng)))
+    window.add(_ticket("new", 120 * MINUTE, recent))
+    expected = np.sort(np.stack(earlier) @ recent)[-LEVEL_NEIGHBOURS:].mean()
+    assert window.level[window.row("new")] == pytest.approx(expected, abs=1e-5)

@@ -334,3 +334,22 @@ def test_a_large_incident_keeps_its_exact_size_and_first_seen(
     record = tracker.detail(refs[-1].id).incident
     assert record.size == 8
     assert record.first_seen == START
+
+
+def test_a_dismissal_makes_its_category_need_one_more_ticket_and_a_confirmation_undoes_it(
+    tracker: IncidentTracker, clock: Clock
+) -> None:
+    actions = IncidentActions(tracker)
+    first = _surge(tracker, clock, "vpn", _topic(1), 5)[-1]
+    assert first is not None
+    actions.dismiss(first.id, STAFF)
+    # Another network surge, after the first closed: five no longer open an incident, six do.
+    refs = _surge(tracker, clock, "mail", _topic(2), 6, start=60)
+    assert refs[:5] == [None] * 5
+    assert refs[5] is not None
+    assert refs[5].opened
+    assert refs[5].size == 6
+    actions.confirm(refs[5].id, STAFF)
+    again = _surge(tracker, clock, "disk", _topic(3), 5, start=120)
+    assert again[-1] is not None
+    assert again[-1].opened

@@ -19,8 +19,10 @@ from triage.core.errors import (
     WebhookSignatureError,
     WebhookSourceDisabledError,
 )
+from triage.service.results import Ticket
 from triage.settings import Settings
 from triage.webhooks import signatures
+from triage.webhooks.adapters.fields import moment_of
 from triage.webhooks.canonical import Inbound
 from triage.webhooks.sources import receive
 
@@ -357,3 +359,23 @@ def test_triage_own_writeback_note_is_accepted_but_not_triaged() -> None:
     body = json.dumps(payload).encode()
     inbound = accept("zammad", body, sign("zammad", body))
     assert inbound.ignored is not None
+
+
+@pytest.mark.parametrize(
+    ("source", "created"),
+    [("zammad", "2026-11-28T09:12:04.117000+00:00"), ("zendesk", "2026-11-28T09:20:40+00:00")],
+)
+def test_the_helpdesks_creation_time_reaches_the_ticket_incident_detection_counts(
+    source: str, created: str
+) -> None:
+    body = fixture(FIXTURE_BY_SOURCE[source])
+    inbound = accept(source, body, sign(source, body))
+    assert inbound.ticket.created_at == created
+    ticket = Ticket.from_dict(inbound.ticket.job_ticket())
+    assert ticket.created_at == datetime.fromisoformat(created)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-11-28T09:12:04", 1764321124, None])
+def test_a_creation_time_without_an_offset_or_unreadable_is_unknown(value: object) -> None:
+    assert moment_of(value) is None
+    assert Ticket.from_dict({"subject": "x", "created_at": value}).created_at is None

@@ -1,13 +1,21 @@
 """Online incident detection: a surge of similar tickets becomes one candidate incident.
 
-Each new ticket is compared (one matrix-vector product) with the recent tickets of its tenant:
+Each new ticket is compared (one matrix-vector product) with the recent tickets of its tenant.
+Two tickets are *alike* when their cosine is at least ``tightness``, or at least ``margin``
+above the mean of their two levels (how close each is to its nearest background tickets, see
+:mod:`triage.core.incident_window`):
 
-* it **joins** an incident that is still live (seen within ``quiet`` seconds) when it is at
-  least ``tightness`` similar to one of its members seen within ``window`` seconds of it;
+* a ticket **joins** an incident that is still live (seen within ``quiet`` seconds) when it is
+  alike to at least ``join_share`` of its members seen within ``window`` seconds of it (and to
+  one at least);
 * otherwise it **opens** one when, within ``window`` seconds of it, at least ``min_size``
-  tickets not yet in an incident (itself included) are that similar to it, form a tight group
-  (each linked to at least half the others), and arrive at ``rate_ratio`` times the rate at
-  which such tickets of the group's category arrived over the rest of the history.
+  tickets not yet in an incident (itself included) are nearly alike to it (``margin`` less
+  ``CANDIDATE_SLACK``), form a tight group (each on average ``margin`` above the levels of its
+  pairs with the others), and arrive at ``rate_ratio`` times the rate at which tickets alike
+  to it, of the group's category, arrived over the rest of the history.
+
+``join_share`` keeps two overlapping surges apart: a ticket of the second one is alike to a
+member or two of the first, but not to half of them.
 
 Times are the tickets' own (bounded by :func:`bounded_time`), so late and out-of-order arrivals
 land where they belong. Nothing here knows of a database: the service keeps the state there.
@@ -23,10 +31,13 @@ from typing import Literal
 
 import numpy as np
 
+from triage.core.blas_threads import one_blas_thread
 from triage.core.incident_terms import idf_from, top_terms
 from triage.core.incident_window import NO_INCIDENT, TicketWindow, WindowTicket
 
 MAX_GROUP = 64  # the nearest candidates a new group is chosen from
+CANDIDATE_SLACK = 0.15  # chosen on the tuning streams (benchmarks/incidents.py)
+LINKS_NEEDED = 1  # of a group's members, each is alike to at least this many others
 MAX_MEDOID = 200  # members compared to choose the parent of a large incident
 GROWTH_SECONDS = 600.0
 
@@ -37,8 +48,10 @@ class IncidentConfig:
 
     min_size: int = 5
     window: float = 3600.0
-    tightness: float = 0.5
-    rate_ratio: float = 4.0
+    tightness: float = 0.55
+    margin: float = 0.05
+    join_share: float = 0.5
+    rate_ratio: float = 3.0
     quiet: float = 1800.0
     history: float = 86400.0
     max_skew: float = 300.0
@@ -96,15 +109,27 @@ class IncidentDetector:
 
     def __init__(self, config: IncidentConfig, dim: int) -> None:
         self.config = config
-        self.window = TicketWindow(dim, config.history)
+        self.window = TicketWindow(dim, config.history, config.window)
         self.active: dict[int, ActiveIncident] = {}
+        # Extra tickets a category needs to open (staff dismissed its incidents; see
+        # triage.core.incident_feedback), set from outside.
+        self.size_raises: dict[str | None, int] = {}
         self._next_id = 1
 
+    def required_size(self, category: str | None) -> int:
+        """Tickets a group of ``category`` needs to open an incident."""
+        return self.config.min_size + self.size_raises.get(category, 0)
+
     def add(self, ticket: WindowTicket) -> None:
-        self.window.add(ticket)
+        with one_blas_thread():
+            self.window.add(ticket)
 
     def assess(self, ticket_id: str) -> Assessment:
         """Does the (added) ticket join a live incident, open one, or neither?"""
+        with one_blas_thread():
+            return self._assess(ticket_id)
+
+    def _assess(self, ticket_id: str) -> Assessment:
         window, c = self.window, self.config
         row = window.row(ticket_id)
         if row is None:
@@ -115,36 +140,77 @@ class IncidentDetector:
         # history only once a group qualifies): the scan is the cost of a ticket.
         lo = min(window.first_row_after(at - c.window), row)
         sims = window.vectors[lo:n] @ window.vectors[row]
-        near = (sims >= c.tightness) & (np.abs(window.at[lo:n] - at) <= c.window)
-        near[row - lo] = False
+        within = np.abs(window.at[lo:n] - at) <= c.window
+        within[row - lo] = False
+        near = within & self._alike(sims, window.level[lo:n], window.level[row])
         incidents = window.incident[lo:n]
-        linked = np.flatnonzero(near & (incidents != NO_INCIDENT))
-        for other in linked[np.argsort(-sims[linked], kind="stable")]:
-            incident = self.active.get(int(incidents[other]))
-            if incident is not None and incident.joinable(at, c):
-                return Assessment("joined", incident.id)
-        free = np.flatnonzero(near & (incidents == NO_INCIDENT))
+        joined = self._join(at, sims, near, within & (incidents != NO_INCIDENT), incidents)
+        if joined is not None:
+            return Assessment("joined", joined)
+        # Candidates a little less alike than a pair must be: the group is judged on average.
+        score = sims - (window.level[lo:n] + window.level[row]) / 2
+        loose = within & ((sims >= c.tightness) | (score >= c.margin - CANDIDATE_SLACK))
+        free = np.flatnonzero(loose & (incidents == NO_INCIDENT))
         if free.size + 1 < c.min_size:
             return NOTHING
         free = lo + free[np.argsort(-sims[free], kind="stable")[:MAX_GROUP]]
         group = self._tight_group(row, free)
         if len(group) < c.min_size or not self._above_background(row, group):
             return NOTHING
+        if len(group) < self.required_size(_most_common(window.tickets[r].category for r in group)):
+            return NOTHING
         group.sort(key=lambda r: (window.at[r], window.tickets[r].ticket_id))
         return Assessment("opened", members=tuple(window.tickets[r].ticket_id for r in group))
 
+    def _alike(self, sims: np.ndarray, levels: np.ndarray, level: float) -> np.ndarray:
+        """Which of the pairs with these cosines and levels are alike."""
+        c = self.config
+        return (sims >= c.tightness) | (sims - (levels + level) / 2 >= c.margin)
+
+    def _join(
+        self,
+        at: float,
+        sims: np.ndarray,
+        near: np.ndarray,
+        members: np.ndarray,
+        incidents: np.ndarray,
+    ) -> int | None:
+        """The live incident the ticket joins: of those it is alike to a member of, the first
+        (by its most similar member) it is alike to ``join_share`` of the members of."""
+        linked = np.flatnonzero(near & members)
+        tried: set[int] = set()
+        for other in linked[np.argsort(-sims[linked], kind="stable")]:
+            incident_id = int(incidents[other])
+            incident = self.active.get(incident_id)
+            if incident_id in tried or incident is None or not incident.joinable(at, self.config):
+                continue
+            tried.add(incident_id)
+            ours = incidents == incident_id
+            if (near & ours & members).sum() >= self.config.join_share * (ours & members).sum():
+                return incident_id
+        return None
+
     def _tight_group(self, row: int, candidates: np.ndarray) -> list[int]:
-        """The candidates and ``row`` less, one at a time, the least linked member, until each
-        is ``tightness`` similar to at least half the others (empty if ``row`` drops out)."""
+        """The candidates and ``row`` less, one at a time, the member least alike to the
+        others on average, until each is on average ``margin`` above the pair's level (a pair
+        at least ``tightness`` similar counts as ``margin``); empty if ``row`` drops out. A
+        mean, not a count of links: in a small burst each pair is a noisy measure."""
+        c = self.config
         members = [row, *(int(r) for r in candidates)]
         vectors = self.window.vectors[members]
-        links = (vectors @ vectors.T) >= self.config.tightness
+        levels = self.window.level[members]
+        sims = vectors @ vectors.T
+        scores = sims - (levels[:, None] + levels[None, :]) / 2
+        scores = np.where(sims >= c.tightness, np.maximum(scores, c.margin), scores)
+        np.fill_diagonal(scores, 0.0)
+        linked = scores >= c.margin
         alive = np.ones(len(members), dtype=bool)
-        while alive.sum() >= self.config.min_size:
-            degree = links[:, alive][alive].sum(axis=1) - 1
-            needed = math.ceil((int(alive.sum()) - 1) / 2)
-            worst = int(np.argmin(degree))
-            if degree[worst] >= needed:
+        while (size := int(alive.sum())) >= c.min_size:
+            mean = scores[:, alive][alive].sum(axis=1) / (size - 1)
+            # A member alike to none of the others is out, whatever its mean.
+            mean[linked[:, alive][alive].sum(axis=1) < LINKS_NEEDED] = -np.inf
+            worst = int(np.argmin(mean))
+            if mean[worst] >= c.margin:
                 return [members[i] for i in np.flatnonzero(alive)]
             position = int(np.flatnonzero(alive)[worst])
             if position == 0:
@@ -165,7 +231,9 @@ class IncidentDetector:
             return True  # too little history to know a background: the size decides
         earlier = (times < at - c.window) & (times >= at - c.history)
         sims = window.vectors[:n] @ window.vectors[row]
-        similar = np.flatnonzero(earlier & (sims >= c.tightness))
+        similar = np.flatnonzero(
+            earlier & self._alike(sims, window.level[:n], float(window.level[row]))
+        )
         category = _most_common(window.tickets[r].category for r in group)
         usual = sum(1 for r in similar if window.tickets[r].category == category)
         recent = int((np.abs(times - at) <= c.window).sum())

@@ -3,6 +3,13 @@
 A ticket is kept for ``history`` seconds after the newest one seen (the window T is the recent
 end of it; the rest is the background the rate of a group is compared with). Rows are added
 at the end and dropped in batches, so an addition costs amortised O(dim).
+
+Each ticket also gets its *level* when added: how similar it is to its nearest tickets of the
+background (the mean cosine of its ``LEVEL_NEIGHBOURS`` nearest among the ``REFERENCE_ROWS``
+tickets that arrived just before its window began, so a surge does not raise its own level).
+Two tickets about a topic the helpdesk rarely sees are alike at a lower cosine than two about
+one it sees all day: the embedding places some topics closer together than others, and the
+level measures that locally (the hubness correction of cross-lingual retrieval, CSLS).
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 NO_INCIDENT = -1
+REFERENCE_ROWS = 1024
+LEVEL_NEIGHBOURS = 10
+NO_LEVEL = 1.0  # too few tickets yet to know a level: no pair is alike relative to it
 
 
 @dataclass(frozen=True)
@@ -32,10 +42,12 @@ class WindowTicket:
 class TicketWindow:
     """Recent tickets of one tenant: vectors, times and incident ids in parallel arrays."""
 
-    def __init__(self, dim: int, history: float, *, capacity: int = 1024) -> None:
+    def __init__(self, dim: int, history: float, span: float, *, capacity: int = 1024) -> None:
         self.dim = dim
         self.history = history
+        self.span = span  # the window T: a level is measured on tickets before it
         self.vectors = np.zeros((capacity, dim), dtype=np.float32)
+        self.level = np.zeros(capacity, dtype=np.float32)
         self.at = np.zeros(capacity, dtype=np.float64)
         # The newest time seen when each row was added: non-decreasing, so the rows that may
         # lie within a span of a time are a suffix found by bisection, whatever the order.
@@ -62,6 +74,7 @@ class TicketWindow:
         if row == len(self.at):
             self._grow()
         self.vectors[row] = ticket.vector
+        self.level[row] = self._level(ticket)
         self.at[row] = ticket.at
         self.seen[row] = self.newest
         self.incident[row] = NO_INCIDENT
@@ -77,11 +90,26 @@ class TicketWindow:
     def row(self, ticket_id: str) -> int | None:
         return self.rows.get(ticket_id)
 
+    def _level(self, ticket: WindowTicket) -> float:
+        """Mean cosine of the ticket's nearest tickets just before its window (of any
+        tickets while there are too few such)."""
+        n = len(self.tickets)
+        end = self.first_row_after(ticket.at - self.span)
+        start = max(0, end - REFERENCE_ROWS)
+        if end - start < LEVEL_NEIGHBOURS:
+            start, end = 0, min(n, REFERENCE_ROWS)
+        if end - start < LEVEL_NEIGHBOURS:
+            return NO_LEVEL
+        sims = self.vectors[start:end] @ ticket.vector
+        nearest = np.partition(sims, end - start - LEVEL_NEIGHBOURS)[-LEVEL_NEIGHBOURS:]
+        return float(nearest.mean())
+
     def _grow(self) -> None:
         size = 2 * len(self.at)
         vectors = np.zeros((size, self.dim), dtype=np.float32)
         vectors[: len(self.tickets)] = self.vectors[: len(self.tickets)]
         self.vectors = vectors
+        self.level = np.resize(self.level, size)
         self.at = np.resize(self.at, size)
         self.seen = np.resize(self.seen, size)
         self.incident = np.resize(self.incident, size)
@@ -97,6 +125,7 @@ class TicketWindow:
             self.document_frequency.subtract(self.tickets[row].terms)
         self.document_frequency = +self.document_frequency
         self.vectors[: len(keep)] = self.vectors[keep]
+        self.level[: len(keep)] = self.level[keep]
         self.at[: len(keep)] = self.at[keep]
         self.seen[: len(keep)] = self.seen[keep]
         self.incident[: len(keep)] = self.incident[keep]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from triage.core import incident_feedback as feedback
 from triage.core.errors import IncidentNotFoundError
 from triage.core.incident_detector import (
     ActiveIncident,
@@ -233,6 +234,8 @@ class IncidentTracker:
             ],
             session.memberships(_moment(at - span), _moment(at + span)),
         )
+        since = _moment(at) - timedelta(days=feedback.DAYS)
+        detector.size_raises = feedback.size_raises(session.verdicts(since), self.config.min_size)
 
     def _decide(
         self, session: IncidentSession, detector: IncidentDetector, ticket_id: str, now: datetime

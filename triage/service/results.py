@@ -36,7 +36,19 @@ class Ticket:
             body=data.get("body"),
             id=data.get("id"),
             metadata=data.get("metadata") or {},
+            created_at=_aware(data.get("created_at")),
         )
+
+
+def _aware(value: Any) -> datetime | None:
+    """An ISO 8601 time with an offset; anything else is unknown."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,27 @@ class IncidentSession:
         )
         return [_incident(row) for row in self.connection.execute(query).mappings()]
 
+    def verdicts(self, since: datetime) -> dict[str | None, tuple[int, int]]:
+        """(dismissals, confirmations) since ``since`` per category of the tenant's incidents."""
+        query = (
+            sa.select(incidents.c.category, incident_decisions.c.action, sa.func.count())
+            .select_from(
+                incident_decisions.join(
+                    incidents, incidents.c.id == incident_decisions.c.incident_id
+                )
+            )
+            .where(
+                incidents.c.tenant == self.tenant,
+                incident_decisions.c.action.in_(("dismiss", "confirm")),
+                incident_decisions.c.at >= since,
+            )
+            .group_by(incidents.c.category, incident_decisions.c.action)
+        )
+        counts: dict[str | None, list[int]] = {}
+        for category, action, n in self.connection.execute(query).all():
+            counts.setdefault(category, [0, 0])[action == "confirm"] += int(n)
+        return {category: (d, c) for category, (d, c) in counts.items()}
+
     def memberships(self, start: datetime, end: datetime) -> dict[str, int]:
         """The incident of each ticket in an incident, of those timed in [start, end]."""
         query = sa.select(incident_tickets.c.ticket_id, incident_tickets.c.incident_id).where(

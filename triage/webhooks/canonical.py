@@ -27,6 +27,7 @@ class CanonicalTicket:
     group: str | None = None
     status: str | None = None
     owner: str | None = None  # the agent the helpdesk assigned it to
+    created_at: str | None = None  # ISO 8601 with offset: when the helpdesk created it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class CanonicalTicket:
             "body": self.body,
             "body_format": self.body_format,
             "requester": self.requester,
+            "created_at": self.created_at,
             "current": {
                 "category": self.category,
                 "priority": self.priority,
@@ -57,6 +59,7 @@ class CanonicalTicket:
             body_format="html" if data.get("body_format") == "html" else "text",
             number=data.get("number"),
             requester=data.get("requester"),
+            created_at=data.get("created_at"),
             category=current.get("category"),
             priority=current.get("priority"),
             group=current.get("group"),
@@ -70,6 +73,7 @@ class CanonicalTicket:
             "id": self.external_id,
             "subject": self.subject,
             "body": self.body,
+            "created_at": self.created_at,  # incident detection counts it at this time
             # ``current``: the helpdesk's state of the ticket, recorded as events for reports.
             "metadata": {"source": self.source, "current": self.as_dict()["current"]},
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from triage.core.errors import WebhookPayloadError
@@ -16,6 +17,19 @@ def text_of(value: Any) -> str | None:
         return "true" if value else "false"
     text = str(value).strip()
     return text or None
+
+
+def moment_of(value: Any) -> str | None:
+    """An ISO 8601 time with its offset (``2026-12-07T09:30:00Z``), in ISO form; anything
+    else, or a time without an offset, is absent (never a failed delivery)."""
+    text = text_of(value)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.isoformat() if moment.tzinfo is not None else None
 
 
 def name_of(value: Any) -> str | None:

@@ -8,6 +8,7 @@ from triage.core.errors import WebhookSignatureError
 from triage.webhooks.adapters.base import Parsed
 from triage.webhooks.adapters.fields import (
     delivery_key,
+    moment_of,
     name_of,
     required_object,
     required_text,
@@ -57,6 +58,7 @@ class Zammad:
                 group=name_of(ticket.get("group")),
                 status=name_of(ticket.get("state")),
                 owner=_agent(ticket.get("owner")),
+                created_at=moment_of(ticket.get("created_at")),
             ),
             event=event,
             key=delivery or delivery_key(external_id, event, updated or digest),

@@ -8,6 +8,7 @@ from triage.core.errors import WebhookSignatureError
 from triage.webhooks.adapters.base import Parsed
 from triage.webhooks.adapters.fields import (
     delivery_key,
+    moment_of,
     name_of,
     required_object,
     required_text,
@@ -58,6 +59,7 @@ class Zendesk:
                 group=text_of(detail.get("group_id")),
                 status=text_of(detail.get("status")),
                 owner=text_of(detail.get("assignee_id")),
+                created_at=moment_of(detail.get("created_at")),
             ),
             event=kind or "event",
             key=event_id,
@@ -88,6 +90,7 @@ class Zendesk:
                 group=name_of(fields.get("group")),
                 status=text_of(fields.get("status")),
                 owner=name_of(fields.get("assignee")) or text_of(fields.get("assignee_email")),
+                created_at=moment_of(fields.get("created_at")),
             ),
             event=event,
             key=delivery_key(external_id, event, updated or digest),
