@@ -560,6 +560,33 @@ def test_the_queue_shows_open_incidents_at_the_top(ui: TestClient) -> None:
     assert "5 tiket" in switched
 
 
+def test_an_admin_confirms_and_dismisses_an_incident_from_the_panel(ui: TestClient) -> None:
+    """Before: the panel only showed incidents; its actions were API-only."""
+    sign_in(ui)
+    for i in range(5):
+        triage(ui, ticket_id=f"SURGE-{i}", **VPN)
+    page = ui.get("/ui/queue")
+    assert "/dismiss" not in page.text  # lina's key has no admin scope: no buttons
+    incident = int(page.text.split("<strong>#")[1].split("<")[0])
+    refused = ui.post(f"/ui/incidents/{incident}/confirm", data={"csrf": csrf(page)})
+    assert refused.status_code == 403
+    ui.cookies.clear()
+    sign_in(ui, ADMIN_KEY)
+    page = ui.get("/ui/queue")
+    assert f'action="/ui/incidents/{incident}/confirm"' in page.text
+    confirmed = ui.post(f"/ui/incidents/{incident}/confirm", data={"csrf": csrf(page)})
+    assert confirmed.status_code == 200  # back on the queue
+    panel = confirmed.text[confirmed.text.index('id="incidents-title"') :]
+    assert "confirmed" in panel.split('id="queue-title"')[0]
+    again = ui.post(f"/ui/incidents/{incident}/confirm", data={"csrf": csrf(page)})
+    assert again.status_code == 409
+    assert "already confirmed" in again.text
+    dismissed = ui.post(f"/ui/incidents/{incident}/dismiss", data={"csrf": csrf(page)})
+    assert "No open incident." in dismissed.text
+    forged = ui.post(f"/ui/incidents/{incident}/dismiss", data={"csrf": "forged"})
+    assert forged.status_code == 403
+
+
 def test_the_ticket_page_shows_the_route_and_why(ui: TestClient, service: TriageService) -> None:
     table = "rules:\n  - id: vpn-words\n    when: {keywords: [vpn]}\n    group: network\n"
     admin = {"X-API-Key": ADMIN_KEY, "Content-Type": "application/yaml"}

@@ -238,10 +238,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "years_ago": ("{n} y ago", "{n} tahun lalu"),
     "incidents_title": ("Open incidents", "Insiden terbuka"),
     "incidents_hint": (
-        "Surges of similar tickets. Confirm, merge, split or dismiss them through the API "
-        "(admin key).",
-        "Lonjakan tiket yang mirip. Konfirmasi, gabungkan, pisahkan, atau abaikan lewat API "
-        "(kunci admin).",
+        "Surges of similar tickets. Confirm or dismiss them here (admin key); merge and split "
+        "them through the API.",
+        "Lonjakan tiket yang mirip. Konfirmasi atau abaikan di sini (kunci admin); gabungkan "
+        "dan pisahkan lewat API.",
+    ),
+    "incident_confirm": ("Confirm", "Konfirmasi"),
+    "incident_dismiss": ("Dismiss: not an incident", "Abaikan: bukan insiden"),
+    "no_admin_scope": (
+        "Your key may not decide about incidents (it needs the admin scope).",
+        "Kunci Anda tidak boleh memutuskan insiden (perlu cakupan admin).",
     ),
     "incidents_none": ("No open incident.", "Tidak ada insiden terbuka."),
     "incident_tickets": ("{n} tickets", "{n} tiket"),

@@ -291,6 +291,7 @@ def queue(
         older=link(offset=offset + _PAGE) if len(rows) > _PAGE else None,
         newer=link(offset=max(0, offset - _PAGE)) if offset else None,
         incidents=incident_view(incidents, now, t),
+        may_decide_incidents=staff.can(Scope.ADMIN),
         weeks=week_view(week_quality(feedback, now, list(heads)), t)
         if staff.can(Scope.FEEDBACK)
         else None,
