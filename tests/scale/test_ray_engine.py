@@ -1,8 +1,9 @@
 """The scale-out engine on a local Ray (``ray.init(num_cpus=2)``, one for the module).
 
 20,000 tickets indexed through Ray into PostgreSQL + pgvector (COPY) hold what the
-one-process path (``SimilarService.add``, as ``triage index build`` always did) stores, vectors
-within 1e-6; a run stopped after 5 of its 10 chunks keeps them and the next run embeds only
+one-process path (``--engine local``: the same per-batch function and loader in this
+process) stores, vectors within 1e-6 (tests/store/test_bulk_tickets.py: that path stores
+what ``SimilarService.add`` does); a run stopped after 5 of its 10 chunks keeps them and the next run embeds only
 the other half. A backlog classified on Ray gives the one-process output row for row, from
 CSV and from JSON Lines. The body is the stand-in of tests/conftest.py (hashing, 128 dims).
 """
@@ -26,7 +27,7 @@ from triage.scale.bodies import BodySpec
 from triage.scale.classify_job import classify_backlog
 from triage.scale.index_build import build_index
 from triage.scale.ray_embedder import RayEmbedder
-from triage.service.ingestion import index_resolved, resolved_record
+from triage.service.ingestion import resolved_record
 from triage.settings import Settings
 from triage.store.records import TicketRecord
 from triage.store.schema import utcnow
@@ -44,7 +45,7 @@ pytestmark = [
 
 TICKETS = 20_000
 CHUNK = 2_000
-BODY = BodySpec(embedder="hashing:128")
+BODY = BodySpec(embedder="hashing:32")  # the stand-in, narrow: 20,000 x 2 vectors to load
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +117,12 @@ def test_ray_index_equals_one_process_and_resumes(
         fresh_postgres_database(pgvector_server) as one_process,
         fresh_postgres_database(pgvector_server) as on_ray,
     ):
-        reference = index_resolved(records, HashingEmbedder(128), _settings(one_process, tmp_path))
-        assert reference.embedded == TICKETS
+        reference = build_index(records, BODY, _settings(one_process, tmp_path), chunk_size=CHUNK)
+        assert (reference.embedded, reference.method, reference.hnsw_rebuilt) == (
+            TICKETS,
+            "copy",
+            True,
+        )
 
         def stop_after_five(chunk: int, _size: int) -> None:
             if chunk == 5:
@@ -131,19 +136,31 @@ def test_ray_index_equals_one_process_and_resumes(
         assert len(_store(on_ray)[0]) == 5 * CHUNK  # the committed chunks stay
 
         resumed = build_index(records, BODY, settings, engine="ray", chunk_size=CHUNK)
-        assert (resumed.already_stored, resumed.embedded, resumed.method) == (
+        assert (resumed.already_stored, resumed.embedded, resumed.engine) == (
             5 * CHUNK,
             TICKETS - 5 * CHUNK,
-            "copy",
+            "ray",
         )
         rows, vec, subject = _store(on_ray)
         want_rows, want_vec, want_subject = _store(one_process)
+        assert len(rows) == TICKETS
         assert rows == want_rows
         assert np.abs(vec - want_vec).max() <= 1e-6
         assert np.abs(subject - want_subject).max() <= 1e-6
+        assert _hnsw_indexes(on_ray) == {"ix_tickets_vec", "ix_tickets_subject_vec"}
 
-        again = build_index(records, BODY, settings, engine="ray", chunk_size=CHUNK)
-        assert (again.already_stored, again.embedded) == (TICKETS, 0)
+
+def _hnsw_indexes(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(
+                connection.execute(
+                    sa.text("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%hnsw%'")
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
 
 
 def _backlog(sample_frame: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
@@ -186,9 +203,9 @@ def test_ray_job_output_equals_one_process_row_for_row(
 
 def test_ray_training_embedder_gives_the_local_vectors(local_ray: Any) -> None:
     texts = [f"printer {i} on floor {i % 9} does not print" for i in range(1_500)]
-    local = HashingEmbedder(128)
+    local = HashingEmbedder(32)
     on_ray = RayEmbedder(local, BODY, workers=2).encode(texts)
-    assert on_ray.shape == (1_500, 128)
+    assert on_ray.shape == (1_500, 32)
     assert np.abs(on_ray - local.encode(texts)).max() <= 1e-6
 
 
@@ -197,4 +214,3 @@ def test_a_torch_body_is_refused_before_any_worker_starts() -> None:
 
     with pytest.raises(EmbedderUnavailableError, match="torch"):
         BodySpec(embedder="minilm").check()
-

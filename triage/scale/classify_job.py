@@ -85,14 +85,19 @@ def _read_local(uri: str) -> pa.Table:
         return pa_json.read_json(stream)
 
 
+# Reading is I/O: its tasks reserve no CPU, else with one actor per CPU holding them all the
+# read waits for a CPU that never frees (seen: a local Ray of 2 CPUs hung).
+_READ = {"num_cpus": 0}
+
+
 def _ray_dataset(ray: Any, uri: str) -> Any:
     filesystem, path = filesystem_path(uri)
     fmt = input_format(uri)
     if fmt == "parquet":
-        return ray.data.read_parquet(path, filesystem=filesystem)
+        return ray.data.read_parquet(path, filesystem=filesystem, **_READ)
     if fmt == "csv":
-        return ray.data.read_csv(path, filesystem=filesystem, convert_options=_CSV_TYPES)
-    return ray.data.read_json(path, filesystem=filesystem, lines=True)
+        return ray.data.read_csv(path, filesystem=filesystem, convert_options=_CSV_TYPES, **_READ)
+    return ray.data.read_json(path, filesystem=filesystem, lines=True, **_READ)
 
 
 class TicketClassifier:
@@ -182,8 +187,10 @@ def classify_backlog(
     tickets = failed = 0
     with pq.ParquetWriter(path, schema, filesystem=filesystem) as writer:
         for batch in _classified(source, model_dir, settings, engine, address, workers, batch_size):
-            table = pa.table({f.name: pa.array(list(batch[f.name]), f.type) for f in schema})
-            writer.write_table(table)
+            table = pa.table(
+                {f.name: pa.array(list(batch[f.name]), f.type, from_pandas=True) for f in schema}
+            )
+            writer.write_table(table)  # from_pandas: Ray's NaN for a missing number is null
             tickets += table.num_rows
             failed += table.num_rows - table["error"].null_count
     return ClassifyJobReport(
