@@ -36,7 +36,7 @@ def _objects() -> dict[tuple[str, str], dict[str, Any]]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(K8S.glob("*.yaml")) + [K8S / "ray" / "raycluster.yaml"])
+@pytest.mark.parametrize("path", [*sorted(K8S.glob("*.yaml")), K8S / "ray" / "raycluster.yaml"])
 def test_every_object_validates_against_the_kubernetes_schemas(path: Path) -> None:
     for doc in _documents(path):
         if doc["kind"] == "Kustomization":

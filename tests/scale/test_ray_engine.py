@@ -106,7 +106,7 @@ def _store(url: str) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
     return [tuple(r[:-2]) for r in rows], vec, subject
 
 
-class Stopped(Exception):
+class StoppedError(Exception):
     """Stands for the process being killed between two chunks."""
 
 
@@ -126,10 +126,10 @@ def test_ray_index_equals_one_process_and_resumes(
 
         def stop_after_five(chunk: int, _size: int) -> None:
             if chunk == 5:
-                raise Stopped
+                raise StoppedError
 
         settings = _settings(on_ray, tmp_path)
-        with pytest.raises(Stopped):
+        with pytest.raises(StoppedError):
             build_index(
                 records, BODY, settings, engine="ray", chunk_size=CHUNK, after_chunk=stop_after_five
             )

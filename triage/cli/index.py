@@ -171,7 +171,7 @@ def _scale_build(
                 records,
                 body,
                 settings,
-                engine=engine,  # type: ignore[arg-type]  # checked against ENGINES above
+                engine=engine,  # checked against ENGINES above
                 address=address,
                 workers=workers,
                 after_chunk=lambda _n, size: done(size),

@@ -59,7 +59,7 @@ def jobs_classify(
             output,
             model_dir,
             settings,
-            engine=engine,  # type: ignore[arg-type]  # checked against ENGINES above
+            engine=engine,  # checked against ENGINES above
             address=address,
             workers=workers,
         )

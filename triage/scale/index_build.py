@@ -153,9 +153,9 @@ def _embedded_batches(
     if not stale:
         return
     table = _input_table(prepared, stale)
-    options = {"languages": settings.languages, "cache_dir": settings.cache_dir}
+    options: dict[str, Any] = {"languages": settings.languages, "cache_dir": settings.cache_dir}
     if engine == "local":
-        embed = TicketEmbedder(body, **options)
+        embed = TicketEmbedder(body, settings.languages, settings.cache_dir)
         for start in range(0, table.num_rows, chunk_size):
             part = table.slice(start, chunk_size)
             yield embed({name: part[name].to_numpy() for name in part.column_names})

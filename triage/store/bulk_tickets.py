@@ -80,10 +80,13 @@ class BulkTicketLoader:
             values = row_values(record, digest, now)
             vector = chunk.vectors[position]
             subject = chunk.subject_vectors[position]
-            row = [_copy_value(values[c]) for c in UPSERT_COLUMNS]
-            row += [_float4(vector), _float4(vector if subject is None else subject)]
+            row = (
+                *[_copy_value(values[c]) for c in UPSERT_COLUMNS],
+                _float4(vector),
+                _float4(vector if subject is None else subject),
+            )
             latest.pop((record.tenant, record.ticket_id), None)
-            latest[(record.tenant, record.ticket_id)] = tuple(row)
+            latest[(record.tenant, record.ticket_id)] = row
         with self.store.database.begin() as connection:
             connection.execute(_STAGING)
             raw = connection.connection.driver_connection
