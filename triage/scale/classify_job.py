@@ -97,7 +97,8 @@ def _ray_dataset(ray: Any, uri: str) -> Any:
         return ray.data.read_parquet(path, filesystem=filesystem, **_READ)
     if fmt == "csv":
         return ray.data.read_csv(path, filesystem=filesystem, convert_options=_CSV_TYPES, **_READ)
-    return ray.data.read_json(path, filesystem=filesystem, lines=True, **_READ)
+    # JSON Lines: pyarrow's JSON reader, Ray's default (lines=True would refuse a filesystem).
+    return ray.data.read_json(path, filesystem=filesystem, **_READ)
 
 
 class TicketClassifier:
