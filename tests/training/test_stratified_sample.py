@@ -23,7 +23,8 @@ def test_each_class_keeps_its_share_and_a_rare_one_is_kept() -> None:
 def test_split_rows_samples_above_the_cap_and_says_so() -> None:
     split = split_rows(TrainConfig(max_tickets=200), SAMPLE_DATA, None)
     sample = split.training_data["sample"]
-    assert sample["of"] == 660 and 195 <= sample["rows"] <= 210
+    assert sample["of"] == 660
+    assert 195 <= sample["rows"] <= 210
     assert split.training_data["rows"] == 660
     assert split.training_data["rows_used"] == sample["rows"]
     assert any("stratified sample" in note for note in split.notes)
