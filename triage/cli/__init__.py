@@ -9,6 +9,7 @@ from triage.cli.app import app
 from triage.cli.db import db_app
 from triage.cli.events import events_app
 from triage.cli.index import index_app
+from triage.cli.jobs import jobs_app
 from triage.cli.keys import keys_app
 from triage.cli.mail import mail_app
 from triage.cli.models import activate, evaluate, export_onnx, predict, report
@@ -29,6 +30,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(mail_app, name="mail")
 app.add_typer(index_app, name="index")
 app.add_typer(events_app, name="events")
+app.add_typer(jobs_app, name="jobs")
 app.command("export-onnx", short_help="Add an int8 ONNX body to a saved model.")(export_onnx)
 
 __all__ = ["EXIT_REFUSED", "app"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,6 +42,27 @@ ResolvedStatusOpt = Annotated[
     ),
 ]
 
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="local or ray: embed in batches and bulk-load (COPY into pgvector), resumable: "
+        "a killed run continues where it stopped (ray: pip install 'triage[scale]'). "
+        "Without it: the one-process path.",
+        show_default=False,
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="--engine ray: the cluster to join (auto, ray://HOST:10001); default: "
+        "a Ray started on this machine."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(min=1, help="--engine ray: embedding actors (default: one per CPU)."),
+]
+
 AllResolvedOpt = Annotated[
     bool,
     typer.Option(
@@ -69,6 +91,9 @@ def index_build(
     resolved_status: ResolvedStatusOpt = None,
     all_resolved: AllResolvedOpt = False,
     encoding: EncodingOpt = None,
+    engine: EngineOpt = None,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Add (or update) resolved tickets from a file; running it again changes nothing.
 
@@ -85,6 +110,9 @@ def index_build(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     settings = get_settings()
+    if engine is not None:
+        _scale_build(data, columns, model, reembed, encoding, engine, address, workers)
+        return
     try:
         report = index_resolved_file(
             data,
@@ -105,4 +133,55 @@ def index_build(
         f"{stored.stored} tickets in {stored.database} ({stored.backend}): "
         f"{stored.embedded} embedded, {stored.unchanged} unchanged; "
         f"{report.skipped} rows skipped as not resolved"
+    )
+
+
+def _scale_build(
+    data: Path,
+    columns: ResolvedColumns,
+    model: str | None,
+    reembed: bool,
+    encoding: str | None,
+    engine: str,
+    address: str | None,
+    workers: int | None,
+) -> None:
+    """``--engine local|ray``: :mod:`triage.scale.index_build`."""
+    from triage.core.registry import served_model_dir
+    from triage.scale.bodies import BodySpec
+    from triage.scale.index_build import build_index, resolved_file_records
+    from triage.scale.ray_engine import ENGINES
+
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"one of {', '.join(ENGINES)}", param_hint="--engine")
+    if reembed:
+        raise typer.BadParameter(
+            "--reembed embeds the stored tickets again, one process: run it without --engine",
+            param_hint="--reembed",
+        )
+    settings = get_settings()
+    try:
+        records, skipped = resolved_file_records(data, columns, settings, encoding, say)
+        body = BodySpec(
+            model_dir=model_path(model) if model else served_model_dir(settings.models_dir),
+            embedder_path=settings.embedder_path,
+        )
+        with _bar("indexing", len(records)) as done:
+            report = build_index(
+                records,
+                body,
+                settings,
+                engine=engine,  # checked against ENGINES above
+                address=address,
+                workers=workers,
+                after_chunk=lambda _n, size: done(size),
+            )
+    except TriageError as exc:
+        raise fail(exc) from exc
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(
+        f"{report.tickets} tickets in {report.database} ({report.backend}, {report.method}, "
+        f"engine {report.engine}): {report.embedded} embedded in {report.chunks} chunk(s), "
+        f"{report.already_stored} already stored; {skipped} rows skipped as not resolved"
     )

@@ -26,9 +26,12 @@ from triage.core.errors import TriageError
 from triage.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from triage.core.embeddings import Embedder
     from triage.store.feedback import Feedback
+    from triage.training.config import TrainConfig
     from triage.training.finetune import FinetuneConfig
     from triage.training.retrain import RetrainOutcome
+    from triage.training.train import TrainResult
 
 # ``triage retrain`` exit status when the challenger is refused: the command did its work,
 # but a pipeline must be able to tell that nothing changed (2 is an error, 0 a promotion).
@@ -88,6 +91,32 @@ RefitOpt = Annotated[
         "(--no-refit: serve the evaluated heads, fitted on the training part only).",
     ),
 ]
+TrainEngineOpt = Annotated[
+    str,
+    typer.Option(
+        help="local (one process) or ray: the embedding step on a Ray cluster (pip install "
+        "'triage[scale]'); the heads are fitted here either way."
+    ),
+]
+TrainAddressOpt = Annotated[
+    str | None,
+    typer.Option(help="--engine ray: the cluster to join (auto, ray://HOST:10001)."),
+]
+TrainWorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="--engine ray: embedding actors (default: one per CPU).")
+]
+MaxTicketsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=100,
+        help="Train the heads on a stratified sample of this many rows when the file has "
+        "more (said in the output and the model card); default: every row, 200000 with "
+        "--engine ray.",
+        show_default=False,
+    ),
+]
+RAY_MAX_TICKETS = 200_000  # why: TrainConfig.max_tickets
+
 IfNoneOpt = Annotated[
     bool, typer.Option("--if-none", help="Do nothing if the models directory has a model.")
 ]
@@ -133,6 +162,10 @@ def train(
     if_none: IfNoneOpt = False,
     activate: ActivateOpt = False,
     quiet: QuietOpt = False,
+    engine: TrainEngineOpt = "local",
+    address: TrainAddressOpt = None,
+    workers: TrainWorkersOpt = None,
+    max_tickets: MaxTicketsOpt = None,
 ) -> None:
     """Train a model on a ticket file and save it as a new version under the models dir."""
     from triage.core.embeddings import load_embedder
@@ -155,7 +188,12 @@ def train(
         vote_weights=VOTE_WEIGHTS if vote else (0.0,),
         encoding=encoding,
         refit=refit,
+        max_tickets=max_tickets or (RAY_MAX_TICKETS if engine == "ray" else None),
     )
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter("one of local, ray", param_hint="--engine")
+    if engine == "ray" and finetune:
+        raise typer.BadParameter("fine-tuning runs on one machine", param_hint="--finetune")
     body = embedder or settings.embedder
     if finetune:
         from triage.training.finetune import finetunable_body
@@ -164,9 +202,53 @@ def train(
         if note:
             say(note)
     try:
-        result = train_from_file(
+        loaded = load_embedder(body, threads=settings.threads)
+        if engine == "ray":
+            result = _train_on_ray(
+                data, loaded, body, config, models_dir, quiet, activate, test_data, address, workers
+            )
+        else:
+            result = train_from_file(
+                data,
+                loaded,
+                config=config,
+                test_path=test_data,
+                models_dir=models_dir,
+                progress=not quiet,
+                say=(lambda _m: None) if quiet else say,
+                activate=activate,
+            )
+    except TriageError as exc:
+        raise fail(exc) from exc
+    if result.path is not None:
+        say(served_note(models_dir, result.path.name))
+    typer.echo(str(result.path))
+
+
+def _train_on_ray(
+    data: Path,
+    loaded: Embedder,
+    body: str,
+    config: TrainConfig,
+    models_dir: Path,
+    quiet: bool,
+    activate: bool,
+    test_data: Path | None,
+    address: str | None,
+    workers: int | None,
+) -> TrainResult:
+    """``--engine ray``: training as always, its embedding step on Ray actors."""
+    from triage.scale.bodies import BodySpec
+    from triage.scale.ray_embedder import RayEmbedder
+    from triage.scale.ray_engine import ray_session
+    from triage.training.train import train_from_file
+
+    spec = BodySpec(embedder=body)
+    spec.check()
+    with ray_session(address, num_cpus=workers):
+        return train_from_file(
             data,
-            load_embedder(body, threads=settings.threads),
+            RayEmbedder(loaded, spec, workers=workers),
             config=config,
             test_path=test_data,
             models_dir=models_dir,
@@ -174,11 +256,6 @@ def train(
             say=(lambda _m: None) if quiet else say,
             activate=activate,
         )
-    except TriageError as exc:
-        raise fail(exc) from exc
-    if result.path is not None:
-        say(served_note(models_dir, result.path.name))
-    typer.echo(str(result.path))
 
 
 def served_note(models_dir: Path, version: str) -> str:

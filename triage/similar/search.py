@@ -357,3 +357,12 @@ def ensure_pgvector(store: TicketStore, dim: int) -> None:
                 "UPDATE tickets SET subject_vec = vec WHERE subject_vec IS NULL AND vec IS NOT NULL"
             )
         )
+
+
+def drop_hnsw(store: TicketStore) -> None:
+    """Drop the HNSW indexes before a bulk load (:func:`ensure_pgvector` builds them again):
+    one build over the loaded rows is far cheaper than inserting each row into the graph."""
+    with store.database.begin() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(7402316)"))
+        for column in ("vec", "subject_vec"):
+            connection.execute(sa.text(f"DROP INDEX IF EXISTS ix_tickets_{column}"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,17 @@ log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
 
 LANGUAGE_CONFIDENCE = 0.9
+
+
+@dataclass(frozen=True)
+class PreparedTickets:
+    """Records as kept, and by position the text embedded, the subject embedded apart (None:
+    none of its own) and the text's digest."""
+
+    records: list[TicketRecord]
+    texts: list[str]
+    subjects: list[str | None]
+    digests: list[str]
 
 
 class SimilarService:
@@ -174,6 +185,24 @@ class SimilarService:
             resolution=redact_pii(record.resolution),
         )
 
+    def prepare(self, records: Sequence[TicketRecord]) -> PreparedTickets:
+        """Records as they are kept (redacted when ``redact_pii``), with the text, subject and
+        digest each is embedded and compared by; an invalid record raises, named by position.
+        (The scale-out engine, :mod:`triage.scale`, prepares its tickets with this too.)"""
+        texts: list[str] = []
+        for index, record in enumerate(records):
+            try:
+                texts.append(self.text(record.subject, record.body))
+            except (InvalidTicketError, TicketTooLargeError) as exc:
+                raise type(exc)(
+                    f"tickets[{index}] ({record.ticket_id!r}): {exc.message}", details=exc.details
+                ) from exc
+        if self.redact_pii:  # checked as given above; embedded and stored as kept
+            records = [self._stored(record) for record in records]
+            texts = [ticket_text([record.subject, record.body]) for record in records]
+        subjects = [subject_text(record.subject, record.body) for record in records]
+        return PreparedTickets(list(records), texts, subjects, [text_digest(t) for t in texts])
+
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> FloatArray:
         vectors = self.embedder.encode(list(texts), show_progress=progress)
         return np.asarray(vectors, dtype=np.float32)
@@ -188,19 +217,13 @@ class SimilarService:
         progress: Callable[[int], object] | None = None,
     ) -> AddResult:
         """Add or update tickets; only those whose text changed are embedded again."""
-        texts: list[str] = []
-        for index, record in enumerate(records):
-            try:
-                texts.append(self.text(record.subject, record.body))
-            except (InvalidTicketError, TicketTooLargeError) as exc:
-                raise type(exc)(
-                    f"tickets[{index}] ({record.ticket_id!r}): {exc.message}", details=exc.details
-                ) from exc
-        if self.redact_pii:  # checked as given above; embedded and stored as kept
-            records = [self._stored(record) for record in records]
-            texts = [ticket_text([record.subject, record.body]) for record in records]
-        subjects = [subject_text(record.subject, record.body) for record in records]
-        digests = [text_digest(t) for t in texts]
+        prepared = self.prepare(records)
+        records, texts, subjects, digests = (
+            prepared.records,
+            prepared.texts,
+            prepared.subjects,
+            prepared.digests,
+        )
         guesses = self.language_detector.detect_many(texts)
         records = [
             replace(record, language=guess.code)

@@ -59,6 +59,11 @@ class TrainConfig:
     # Cold start: with fewer training tickets than this in the median class, a head answers
     # by the class-centroid vote alone (benchmarks/learning_curve.py: better below ~5 a class).
     cold_start_below: int = COLD_START_BELOW
+    # Above this many rows the heads train on a stratified sample of it (None: every row).
+    # The learning curve (README) still rises at ~4.8 k tickets a class on the largest set
+    # measured (47.8 k tickets), so ``triage train --engine ray`` caps at 200 k, 4x past it,
+    # where head fitting stays minutes on one machine; the embedding step is what scales out.
+    max_tickets: int | None = None
 
     def heads_for(self, columns: Iterable[str]) -> dict[str, str]:
         """``labels`` and each optional head whose column is among ``columns``."""

@@ -37,6 +37,7 @@ def render_model_card(
         "## Training data",
         f"- File `{training_data['file']}` (sha256 `{str(training_data['sha256'])[:16]}…`), "
         f"{training_data['rows_used']} of {training_data['rows']} rows used.",
+        *_sample_line(training_data.get("sample")),
         _evaluation_line(split),
         "",
         *_results(metrics["heads"], split["method"], cross_validated),
@@ -297,3 +298,13 @@ def _gate_sentence(gate: Mapping[str, Any]) -> str:
             f"away {fitted['turned_away']:.1%}, {fitted['auto_cost']:.1%} from `auto`)."
         )
     return sentence
+
+
+def _sample_line(sample: Mapping[str, Any] | None) -> list[str]:
+    """Training on a stratified sample (``triage train --max-tickets``), said."""
+    if not sample:
+        return []
+    return [
+        f"- Heads trained on a stratified sample: {sample['rows']} of {sample['of']} rows "
+        f"(by `{sample['by']}`; cap {sample['max_tickets']})."
+    ]

@@ -63,6 +63,30 @@ class Split:
         return np.sort(np.concatenate([scored for _, scored in self.folds]))
 
 
+def stratified_sample(
+    frame: pd.DataFrame, heads: dict[str, str], size: int, seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """About ``size`` rows of ``frame``, each class of the first head kept in its share
+    (at least 2 rows of a class, or all it has), and what was done, said for the output and
+    the model card. Why a cap at all: ``TrainConfig.max_tickets``."""
+    column = next(iter(heads.values()))
+    rng = np.random.default_rng(seed)
+    keep: list[np.ndarray] = []
+    labels = frame[column].astype(str)
+    for _, rows in labels.groupby(labels, sort=True).groups.items():
+        positions = frame.index.get_indexer(rows)
+        want = min(len(positions), max(2, round(len(positions) * size / len(frame))))
+        keep.append(rng.choice(positions, size=want, replace=False))
+    chosen = np.sort(np.concatenate(keep))
+    note = (
+        f"a stratified sample of {len(chosen)} of {len(frame)} rows trains the heads "
+        f"(by {column!r}, seed {seed}; --max-tickets {size}): the learning curve does not "
+        "justify fitting heads on more (README: Beyond one machine)"
+    )
+    info = {"rows": len(chosen), "of": len(frame), "by": column, "max_tickets": size}
+    return frame.iloc[chosen].reset_index(drop=True), {**info, "note": note}
+
+
 def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> Split:
     """Validated texts and labels, and which rows train and which are held out."""
     frame = read_table(data_path, config.encoding)
@@ -74,6 +98,11 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
     )
     heads, skipped = _learnable_heads(config, frame)
     config = replace(config, labels=heads, optional_labels={})
+    rows_read = len(frame)
+    sampled: dict[str, Any] | None = None
+    if config.max_tickets is not None and len(frame) > config.max_tickets:
+        frame, sampled = stratified_sample(frame, heads, config.max_tickets, config.seed)
+        skipped = [*skipped, sampled["note"]]
     data, notes = labelled_texts(
         frame,
         text_columns=config.text_columns,
@@ -87,9 +116,11 @@ def split_rows(config: TrainConfig, data_path: Path, test_path: Path | None) -> 
     training_data: dict[str, Any] = {
         "file": data_path.name,
         "sha256": fingerprint(data_path),
-        "rows": len(frame),
+        "rows": rows_read,
         "rows_used": len(data.texts),
     }
+    if sampled is not None:
+        training_data["sample"] = {k: v for k, v in sampled.items() if k != "note"}
     if test_path is None:
         return _planned_split(config, data, notes, training_data)
     return _split_with_test_file(config, data, notes, training_data, test_path)
