@@ -116,6 +116,41 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _lock_facts(connection: sa.Connection, tickets: Sequence[tuple[str, str]]) -> None:
+    """Lock the tickets' facts rows (made as placeholders where new) before their events are
+    read. Without it two transactions adding events of one ticket at once each read their
+    own event but not the other's (not committed yet), and the later write of the facts
+    lost the other event until the ticket's next one. Holding the row, the second waits for
+    the first to commit, then reads both. ``tickets`` come sorted: locks are taken in one
+    order, so two batches cannot deadlock."""
+    c = ticket_facts.c
+    placeholders = [
+        {
+            "tenant": tenant,
+            "ticket_id": ticket,
+            "status": "open",
+            "reached_l2": False,
+            "escalations": 0,
+            "reopened": 0,
+            "reviewed": False,
+            "written_back": False,
+        }
+        for tenant, ticket in tickets
+    ]
+    connection.execute(
+        postgresql.insert(ticket_facts).on_conflict_do_nothing(
+            index_elements=["tenant", "ticket_id"]
+        ),
+        placeholders,
+    )
+    connection.execute(
+        sa.select(c.ticket_id)
+        .where(sa.tuple_(c.tenant, c.ticket_id).in_(list(tickets)))
+        .order_by(c.tenant, c.ticket_id)
+        .with_for_update()
+    )
+
+
 class EventStore:
     """Durable ticket events: committed (with the facts they change) before ``add`` returns."""
 
@@ -150,6 +185,8 @@ class EventStore:
         return StoredEvents(len(stored), len(events) - len(stored), len(tickets))
 
     def _refold(self, connection: sa.Connection, tickets: Sequence[tuple[str, str]]) -> None:
+        if self.database.is_postgres:
+            _lock_facts(connection, tickets)
         grouped: dict[tuple[str, str], list[TicketEvent]] = {key: [] for key in tickets}
         by_tenant: dict[str, list[str]] = {}
         for tenant, ticket in tickets:
