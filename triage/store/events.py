@@ -169,7 +169,7 @@ class EventStore:
                 # The driver prepares a statement run five times; PostgreSQL then came to
                 # plan the reads by a long IN list once for all values, as a scan of the
                 # whole table: each batch of a bulk import slower than the one before
-                # (9 s, 20 s, 117 s, 177 s, 270 s a 20,000 events; benchmarks/README.md).
+                # (9 s, 20 s, 117 s, 177 s, 270 s a 20,000 events; README, Report speed).
                 connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
             for chunk in _chunks(unique, _CHUNK):
                 known = set(

@@ -381,7 +381,7 @@ ticket_head_facts = sa.Table(
     sa.Index(None, "triaged_at"),
     # Every column the automation report reads, in its groups' order: SQLite reads a year
     # grouped by head (and source) from this index alone, without sorting the rows
-    # (147 ms against 600 ms of CPU at a million events: benchmarks/README.md).
+    # (176 ms against 611 ms of CPU at a million events: README, Report speed).
     sa.Index(
         "ix_ticket_head_facts_by_head",
         "head",
