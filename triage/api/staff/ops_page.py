@@ -60,7 +60,8 @@ def _change(change: Change, t: Translator, lang: str) -> str:
         return t("ops_points", value=sign + _decimal(100 * abs(change.delta), 1, lang))
     if change.relative is None:
         return sign + _value(change, abs(change.delta), lang)
-    return sign + _decimal(100 * abs(change.relative), 0, lang) + " %"
+    percent = 100 * abs(change.relative)
+    return sign + _decimal(percent, 0 if percent >= 1 else 1, lang) + " %"  # not "−0 %"
 
 
 def change_lines(report: OpsReport, lang: str) -> list[ChangeLine]:
