@@ -7,6 +7,7 @@ import logging
 import os
 import ssl
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -212,3 +213,56 @@ def test_starttls_works_and_a_wrong_password_is_not_logged(
     assert "hunter2-wrong" not in str(raised.value)
     assert "hunter2-wrong" not in caplog.text
     assert "hunter2-wrong" not in repr(wrong)
+
+
+def test_the_worker_thread_triages_mail_like_the_api_with_similar_tickets(
+    imap: ImapServer, service: TriageService, artifact_dir: Path, tmp_path: Path
+) -> None:
+    from triage.cli.serve import _mail_poller
+    from triage.service.lifecycle import ModelLifecycle
+    from triage.settings import Settings
+    from triage.store.events import EventStore
+    from triage.store.records import Status, TicketRecord
+
+    settings = Settings(
+        models_dir=artifact_dir.parent,
+        data_dir=tmp_path / "var",
+        mail_imap_host=imap.host,
+        mail_imap_port=imap.imaps_port,
+        mail_imap_user=imap.user,
+        mail_imap_password=imap.password,
+        mail_imap_ca_file=imap.ca_file,
+        mail_imap_folder="Worker",
+        mail_imap_done_folder="Worker-Done",
+        mail_poll_seconds=0.1,
+    )
+    _append(imap, "Worker", ["01-gmail"])
+    with Database.from_settings(settings) as database:
+        database.upgrade()
+        lifecycle = ModelLifecycle(settings, database)
+        similar = lifecycle.start(service).similar
+        assert similar is not None
+        resolved = TicketRecord("R1", "VPN drops every 10 minutes", "VPN keeps disconnecting")
+        similar.add([resolved])
+        stop = _mail_poller(settings, database, lifecycle)  # the worker's own thread
+        store, queue = MailStore(database), TriagedStore(database)
+        try:  # the message's record is stored after its ticket is queued
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (
+                queue.recent() and store.thread(queue.recent()[0].ticket_id)
+            ):
+                time.sleep(0.1)
+        finally:
+            stop.set()
+        ticket_id = queue.recent()[0].ticket_id
+        assert [m.subject for m in store.thread(ticket_id)] == ["VPN disconnects every 10 minutes"]
+        # As /v1/triage: the similar tickets searched (the best match's score recorded with
+        # the triage), the ticket remembered as open for duplicate detection.
+        triaged = [e for e in EventStore(database).events_of(ticket_id) if e.match_score]
+        assert [(e.kind.value, e.source, e.channel) for e in triaged] == [
+            ("triaged", "email", None)
+        ]
+        remembered = similar.store.get(ticket_id)
+        assert remembered is not None
+        assert remembered.record.status is Status.OPEN
+        lifecycle.close()

@@ -13,6 +13,7 @@ from triage.cli.jobs import jobs_app
 from triage.cli.keys import keys_app
 from triage.cli.mail import mail_app
 from triage.cli.models import activate, evaluate, export_onnx, predict, report
+from triage.cli.ops_report import ops_report
 from triage.cli.serve import serve, worker
 from triage.cli.training import EXIT_REFUSED, retrain, train
 
@@ -23,6 +24,9 @@ app.command(short_help="Serve a saved version (models/ACTIVE).")(activate)
 app.command(short_help="Evaluate a saved model on a labelled ticket file.")(evaluate)
 app.command(short_help="Classify one ticket and print the JSON answer.")(predict)
 app.command(short_help="A model's evaluation as one HTML or Markdown file.")(report)
+app.command("ops-report", short_help="The helpdesk's reports for leadership, one HTML file.")(
+    ops_report
+)
 app.add_typer(keys_app, name="keys")
 app.command(short_help="Serve the HTTP API and the staff page.")(serve)
 app.command(short_help="Run queued jobs, webhook deliveries and the mailbox poller.")(worker)

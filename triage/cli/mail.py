@@ -23,14 +23,16 @@ def poll(
 
     from triage.service.lifecycle import ModelLifecycle
     from triage.service.mail_poller import MailPoller
+    from triage.service.routing import RoutingBook
     from triage.store.database import Database
 
     settings = get_settings()
     try:
-        lifecycle = ModelLifecycle(settings, None)
-        lifecycle.start()
         database = Database.from_settings(settings)
-        poller = MailPoller.from_settings(settings, database, lambda: lifecycle.service)
+        lifecycle = ModelLifecycle(settings, database)  # with the similar-ticket index
+        service = lifecycle.start().service
+        RoutingBook.from_settings(database, settings).start(service)
+        poller = MailPoller.from_settings(settings, database, lambda: lifecycle.served)
         if once:
             report = poller.poll_once(limit=limit)
             say(

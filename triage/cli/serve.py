@@ -122,10 +122,12 @@ def worker() -> None:
 
     settings = get_settings()
     _configure_logging(settings)
-    lifecycle = ModelLifecycle(settings, None)  # no similar-ticket index: jobs only classify
     try:
-        service = lifecycle.start().service
         database = Database.from_settings(settings)
+        # Jobs and deliveries only classify; mail is triaged with similar tickets, so the
+        # similar-ticket index is loaded where a mailbox is polled.
+        lifecycle = ModelLifecycle(settings, database if settings.mail_imap_host else None)
+        service = lifecycle.start().service
         RoutingBook.from_settings(database, settings).start(service)
     except TriageError as exc:
         raise fail(exc) from exc
@@ -189,7 +191,7 @@ def _mail_poller(
     stop = threading.Event()
     if settings.mail_imap_host:
         try:
-            poller = MailPoller.from_settings(settings, database, lambda: lifecycle.service)
+            poller = MailPoller.from_settings(settings, database, lambda: lifecycle.served)
         except TriageError as exc:
             raise fail(exc) from exc
         thread = threading.Thread(

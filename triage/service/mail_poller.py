@@ -23,7 +23,8 @@ from imap_tools.errors import MailboxLoginError
 from imap_tools.mailbox import BaseMailBox
 
 from triage.core.errors import MailboxError, MailTooLargeError, TriageError
-from triage.service.classification import TriageService
+from triage.service.incidents import IncidentTracker
+from triage.service.lifecycle import Served
 from triage.service.mail_intake import MailIntake
 from triage.service.ticket_triage import TicketTriage
 from triage.settings import Settings
@@ -122,18 +123,24 @@ class MailPoller:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, database: Database, service: Callable[[], TriageService | None]
+        cls, settings: Settings, database: Database, served: Callable[[], Served | None]
     ) -> MailPoller:
-        """The configured mailbox's poller: tickets classified and queued, without the
-        similar-ticket search (the worker holds no index)."""
+        """The configured mailbox's poller. Each message is triaged as ``/v1/triage`` triages
+        a ticket (:class:`TicketTriage`: similar tickets, remembered as open, queued, recorded
+        as events, routed, watched for incidents) with what ``served`` gives at each poll: the
+        model, and the similar-ticket store where the process holds one."""
         store = MailStore.from_settings(database, settings)
         queue = TriagedStore.from_settings(database, settings)
+        incidents = (
+            IncidentTracker.from_settings(database, settings) if settings.incidents else None
+        )
 
         def intake() -> MailIntake | None:
-            current = service()
+            current = served()
             if current is None:
                 return None
-            return MailIntake.from_settings(TicketTriage(current, None, queue), store, settings)
+            triage = TicketTriage(current.service, current.similar, queue, incidents)
+            return MailIntake.from_settings(triage, store, settings)
 
         return cls(intake, MailboxConfig.from_settings(settings))
 

@@ -296,14 +296,14 @@ class ReportService:
                 "with_tier": _count_if(c.max_tier_level.is_not(None)),
             },
             where,
+            quantiles=(c.resolve_seconds, (0.5, 0.9)),
         )
-        times = self.queries.percentiles(window, c.resolve_seconds, where)
         return [
             {
                 **self._keyed(window, key),
                 "resolved": int(found["resolved"]),
-                "median_hours": _hours(times.get(key, [None, None])[0]),
-                "p90_hours": _hours(times.get(key, [None, None])[1]),
+                "median_hours": _hours(found["q0"]),
+                "p90_hours": _hours(found["q1"]),
                 "resolved_at_l1": int(found["at_l1"]),
                 "share_resolved_at_l1": _share(int(found["at_l1"]), int(found["with_tier"])),
             }
@@ -329,12 +329,12 @@ class ReportService:
                 "differs": _count_if(sa.and_(predicted, c.predicted_tier != c.tier)),
             },
             where,
+            quantiles=(c.escalate_seconds, (0.5, 0.9)),
         )
-        times = self.queries.percentiles(window, c.escalate_seconds, where)
         rows = []
         for key, found in sorted(counts.items(), key=lambda item: _sort_key(item[0])):
+            median, p90 = found.pop("q0"), found.pop("q1")
             n = {name: int(value) for name, value in found.items()}
-            median, p90 = times.get(key, [None, None])
             rows.append(
                 {
                     **self._keyed(window, key),
@@ -397,13 +397,13 @@ class ReportService:
                 "reopened": _count_if(c.reopened > 0),
             },
             where,
+            quantiles=(c.resolve_seconds, (0.5,)),
         )
-        times = self.queries.percentiles(window, c.resolve_seconds, where, quantiles=(0.5,))
         return [
             {
                 **self._keyed(window, key),
                 "resolved": int(found["resolved"]),
-                "median_hours": _hours(times.get(key, [None])[0]),
+                "median_hours": _hours(found["q0"]),
                 "escalated": int(found["escalated"]),
                 "share_escalated": _share(int(found["escalated"]), int(found["resolved"])),
                 "reopened": int(found["reopened"]),

@@ -29,7 +29,7 @@ from triage.store.triaged import TriagedStore
 
 Degraded = Literal["similar", "queue", "incidents"]
 # The channel a ticket queued from each source arrived by, for the reports.
-QUEUE_CHANNELS = {"ui": "web", "api": "api"}
+QUEUE_CHANNELS = {"ui": "web", "api": "api", "email": "email"}
 
 
 @dataclass(frozen=True)

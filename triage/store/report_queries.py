@@ -1,5 +1,5 @@
-"""The reports' reads: counts grouped in SQL over the per-ticket facts, and the times behind
-their percentiles (computed by PostgreSQL, or here from SQLite's sorted rows)."""
+"""The reports' reads: counts grouped in SQL over the per-ticket facts, with the percentiles
+of a time in the same pass (computed by PostgreSQL, or here from the values SQLite groups)."""
 
 from __future__ import annotations
 
@@ -112,50 +112,40 @@ class ReportQueries:
         *,
         extra: Sequence[sa.ColumnElement[Any]] = (),
         heads: bool = False,
+        quantiles: tuple[sa.ColumnElement[Any], Sequence[float]] | None = None,
     ) -> dict[Key, dict[str, Any]]:
-        """``measures`` per group (and per ``extra`` column, e.g. a day, ahead of the key)."""
+        """``measures`` per group (and per ``extra`` column, e.g. a day, ahead of the key).
+
+        ``quantiles`` (a column and the quantiles wanted): its linear-interpolated quantiles
+        (as PostgreSQL's percentile_cont; nulls left out) per group, in the same pass over
+        the rows, as measures ``q0``, ``q1``, … (None where a group has no value)."""
         table = ticket_head_facts if heads else ticket_facts
         dims = self._dims(window, HEAD_COLUMNS if heads else FACT_COLUMNS)
         keys = [*extra, *dims]
+        columns = dict(measures)
+        if quantiles is not None:
+            column, wanted = quantiles
+            if self.database.is_postgres:
+                for i, q in enumerate(wanted):
+                    columns[f"q{i}"] = sa.func.percentile_cont(q).within_group(column)
+            else:
+                # SQLite hands each group's values over as one string: far cheaper than a
+                # row each (or than its own sort of them, for window functions).
+                columns["_values"] = sa.func.group_concat(column)
         query = (
-            sa.select(*keys, *(m.label(name) for name, m in measures.items()))
+            sa.select(*keys, *(m.label(name) for name, m in columns.items()))
             .where(*where, *self._tenants(window, table))
             .group_by(*keys)
         )
         with self.database.begin() as connection:
             rows = connection.execute(query).all()
         width = len(keys)
-        return {tuple(row[:width]): dict(zip(measures, row[width:], strict=True)) for row in rows}
-
-    def percentiles(
-        self,
-        window: Window,
-        column: sa.ColumnElement[Any],
-        where: Sequence[sa.ColumnElement[bool]],
-        quantiles: Sequence[float] = (0.5, 0.9),
-    ) -> dict[Key, list[float]]:
-        """Linear-interpolated quantiles of ``column`` (non-null) per group."""
-        dims = self._dims(window, FACT_COLUMNS)
-        where = [*where, column.is_not(None), *self._tenants(window, ticket_facts)]
-        width = len(dims)
-        with self.database.begin() as connection:
-            if self.database.is_postgres:
-                measures = [sa.func.percentile_cont(q).within_group(column) for q in quantiles]
-                query = sa.select(*dims, *measures).where(*where).group_by(*dims)
-                return {
-                    tuple(row[:width]): [float(v) for v in row[width:]]
-                    for row in connection.execute(query)
-                }
-            # SQLite groups the values and hands each group over as one string: far cheaper
-            # than a row each (or than its own sort of them, for window functions).
-            joined = sa.func.group_concat(column)
-            query = sa.select(*dims, joined).where(*where).group_by(*dims)
-            rows = connection.execute(query).all()
-        return {
-            tuple(row[:width]): _quantiles(row[width], quantiles)
-            for row in rows
-            if row[width] is not None
-        }
+        found = {tuple(row[:width]): dict(zip(columns, row[width:], strict=True)) for row in rows}
+        if quantiles is not None:
+            for values in found.values():
+                figures = _figures(values, quantiles[1])
+                values.update({f"q{i}": v for i, v in enumerate(figures)})
+        return found
 
     def open_ages(
         self, window: Window, at: datetime
@@ -172,6 +162,15 @@ class ReportQueries:
                 (tuple(row[:width]), row[width], row[width + 1], bool(row[width + 2]))
                 for row in connection.execute(query)
             ]
+
+
+def _figures(values: dict[str, Any], quantiles: Sequence[float]) -> list[Any]:
+    """A group's quantiles: PostgreSQL's (as floats), or computed from SQLite's values."""
+    count = len(quantiles)
+    if "_values" not in values:
+        return [None if values[f"q{i}"] is None else float(values[f"q{i}"]) for i in range(count)]
+    joined = values.pop("_values")
+    return [None] * count if joined is None else _quantiles(joined, quantiles)
 
 
 def _quantiles(joined: str, quantiles: Sequence[float]) -> list[float]:

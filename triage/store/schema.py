@@ -405,6 +405,20 @@ ticket_head_facts = sa.Table(
     sa.Column("final", sa.String(200), nullable=True),
     sa.Column("kept", sa.Boolean, nullable=True),
     sa.Index(None, "triaged_at"),
+    # Every column the automation report reads, in its groups' order: SQLite reads a year
+    # grouped by head (and source) from this index alone, without sorting the rows
+    # (176 ms against 611 ms of CPU at a million events: README, Report speed).
+    sa.Index(
+        "ix_ticket_head_facts_by_head",
+        "head",
+        "source",
+        "tenant",
+        "triaged_at",
+        "decision",
+        "written_back",
+        "kept",
+        "final",
+    ),
 )
 
 # E-mail received (``POST /v1/email`` and the IMAP poller), one row per (tenant, Message-ID):

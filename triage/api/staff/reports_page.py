@@ -15,21 +15,13 @@ from triage.api.staff.report_chart import volume_chart
 from triage.api.staff.responses import refuse, render, to_signin
 from triage.api.staff.session import SessionDep, staff_of
 from triage.core.auth import Scope
+from triage.service.ops_summary import SHOWN_REPORTS
 from triage.service.reports import Report, ReportQuery
 from triage.store.schema import utcnow
 
 router = APIRouter(prefix="/ui", route_class=CleanRoute, include_in_schema=False)
 
 PERIODS = {"30": ("day", 30), "90": ("week", 90), "365": ("month", 365)}
-# What the tab shows of each report, and grouped how.
-SHOWN = (
-    ("resolution", "tier"),
-    ("escalation", None),
-    ("backlog", None),
-    ("staff", "agent"),
-    ("automation", "head"),
-    ("deflection", None),
-)
 
 
 def _query(days: str, group_by: str | None = None) -> ReportQuery:
@@ -54,7 +46,7 @@ def reports_tab(
     days = days if days in PERIODS else "30"
     volume = reports.run("volume", _query(days))
     tables: list[tuple[str, Report]] = [
-        (name, reports.run(name, _query(days, group_by))) for name, group_by in SHOWN
+        (name, reports.run(name, _query(days, group_by))) for name, group_by in SHOWN_REPORTS
     ]
     return render(
         request,

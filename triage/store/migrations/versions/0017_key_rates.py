@@ -4,7 +4,7 @@ Each process used to count a key's requests itself, so N workers let a key send 
 ``rate_per_minute``. One row a rate-limited key: its theoretical arrival time (GCRA).
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,67 @@
+"""Two events of one ticket added at once on PostgreSQL: the facts hold both afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import triage.store.events as events_module
+from tests.conftest import fresh_postgres_database
+from triage.core.ticket_events import EventKind, TicketEvent
+from triage.store.database import Database
+from triage.store.events import EventStore
+from triage.store.schema import ticket_facts
+
+
+@pytest.fixture
+def database(postgres_server: str) -> Iterator[Database]:
+    with fresh_postgres_database(postgres_server) as url, Database(url) as database:
+        database.upgrade()
+        yield database
+
+
+def test_concurrent_events_of_one_ticket_are_all_folded(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each add reads the ticket's events, then folds them; the barrier holds each fold
+    # until both adds have read (or 1 s has passed: a writer held back by the other's lock
+    # never gets there). Unlocked, each read sees only its own event, and the facts written
+    # last lack the other one.
+    barrier = threading.Barrier(2)
+    fold = events_module.fold
+
+    def fold_together(*args: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=1.0)
+        return fold(*args)
+
+    monkeypatch.setattr(events_module, "fold", fold_together)
+    store = EventStore(database)
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    created = TicketEvent("c", EventKind.CREATED, "T1", at, tier="L1")
+    resolved = TicketEvent("r", EventKind.RESOLVED, "T1", at.replace(hour=11))
+    failures: list[BaseException] = []
+
+    def add(event: TicketEvent) -> None:
+        try:
+            store.add([event])
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(e,)) for e in (created, resolved)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert failures == []
+    query = sa.select(ticket_facts).where(ticket_facts.c.ticket_id == "T1")
+    with database.begin() as connection:
+        row = connection.execute(query).mappings().one()
+    # Both events folded: created 09:00 at L1, resolved 11:00.
+    assert (row["status"], row["tier"], row["resolve_seconds"]) == ("resolved", "L1", 7200.0)
