@@ -137,7 +137,7 @@ def _write_arrays(path: Path, backend: Any) -> dict[str, Any]:
                 "shape": list(value.shape),
                 "offset": offset,
             }
-            handle.write(memoryview(value).cast("B"))
+            handle.write(value.data.cast("B"))
             offset += value.nbytes
 
         for name, value in vars(backend).items():
@@ -164,7 +164,13 @@ def _tokenizer_bytes(tokenizer: Any) -> bytes:
         raise _UnsupportedError(f"tokenizer scores are a {type(scores).__name__}")
     try:
         return marshal.dumps(
-            (type(tokenizer).__name__, state, scores.typecode, scores.tobytes(), vars(normalizer)),
+            (
+                type(tokenizer).__name__,
+                state,
+                scores.typecode,
+                scores.tobytes(),
+                dict(vars(normalizer)),
+            ),
             4,
         )
     except ValueError as exc:  # an object marshal cannot write
