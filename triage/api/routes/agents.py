@@ -18,7 +18,13 @@ router = APIRouter(
     route_class=CleanRoute,
     prefix="/v1/agents",
     tags=["routing"],
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut},
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        413: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
 )
 FeedbackKey = Annotated[ApiKey | None, Depends(require_scope(Scope.FEEDBACK))]
 
