@@ -10,7 +10,7 @@ from triage.cli.app import fail, model_path
 from triage.core.errors import TriageError
 from triage.settings import get_settings
 
-jobs_app = typer.Typer(help="Backlogs classified offline, in batches (one process or on Ray).")
+jobs_app = typer.Typer(help="Backlogs classified offline, in batches, here or on Ray.")
 
 
 @jobs_app.command("classify")
