@@ -29,6 +29,9 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 # Nothing in the test suite may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Apps built in a test worker must not fix glibc's mmap threshold for the whole worker: the
+# torch and training work of later tests would pay for it (triage.core.allocator).
+os.environ.setdefault("TRIAGE_RETURN_LARGE_BUFFERS", "false")
 # Apps built with default settings keep their SQLite database out of the working tree.
 _DATA_DIR = tempfile.mkdtemp(prefix="triage-tests-")
 os.environ["TRIAGE_DATA_DIR"] = _DATA_DIR

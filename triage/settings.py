@@ -137,6 +137,15 @@ class Settings(BaseSettings):
             "(a PUT or rollback answered elsewhere) and serves it; 0 turns the check off."
         ),
     )
+    return_large_buffers: bool = Field(
+        True,
+        description=(
+            "Serving processes only: glibc's mmap threshold fixed at 1 MB, so the buffers of "
+            "long tickets go back to the system when freed (a worker kept ~200 MB more "
+            "otherwise); it costs batch and torch work CPU (MiniLM encoding +26 %), so training "
+            "and other commands never set it."
+        ),
+    )
     model_watch_seconds: float = Field(
         5.0,
         ge=0.0,

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from triage.core.allocator import return_large_buffers
 from triage.core.checksums import sha256_files
 from triage.core.errors import EmbedderUnavailableError
 from triage.core.use_cache import cache_key, load_use_parts
@@ -73,7 +72,6 @@ def _use_model(threads: int, cache_dir: Path | None = None) -> tuple[Any, str, s
     if not all(path.is_file() for path in weights):
         raise EmbedderUnavailableError(f"{_USE_PACKAGE} is installed without its weights")
     version, digest = metadata.version(_USE_PACKAGE), sha256_files(weights)
-    return_large_buffers()
     backend, tokenizer, mapped = load_use_parts(
         resources, threads, cache_key(version, digest), cache_dir
     )
