@@ -74,3 +74,23 @@ def publish_dir(staging: Path, final: Path) -> None:
     fsync_dir(staging)
     os.rename(staging, final)
     fsync_dir(final.parent)
+
+
+@contextmanager
+def cache_folder(folder: Path) -> Iterator[Path]:
+    """A scratch folder beside ``folder`` for the caller to fill, then published as ``folder``
+    (a damaged one there is replaced); when another process published it first, theirs is
+    kept. The scratch folder is removed whatever happens."""
+    if folder.is_dir():
+        shutil.rmtree(folder)  # present but unreadable: written again
+    scratch = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
+    scratch.mkdir(parents=True)
+    try:
+        yield scratch
+        try:
+            publish_dir(scratch, folder)
+        except OSError:
+            if not folder.is_dir():  # not another worker that got there first
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

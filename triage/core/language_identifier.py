@@ -16,8 +16,6 @@ import hashlib
 import json
 import logging
 import mmap
-import shutil
-import uuid
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from triage.core.atomic import publish_dir
+from triage.core.atomic import cache_folder
+from triage.core.checksums import sha256_file  # read, not mapped: nothing made resident
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +72,7 @@ def _restricted(languages: Sequence[str]) -> Any:
 
 
 def _write(folder: Path, identifier: Any) -> None:
-    if folder.is_dir():
-        shutil.rmtree(folder)  # present but unreadable: written again
-    scratch = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
-    scratch.mkdir(parents=True)
-    try:
+    with cache_folder(folder) as scratch:
         table = identifier.tk_nextmove
         (scratch / _TABLE).write_bytes(memoryview(table).cast("B"))
         np.savez(
@@ -92,16 +87,9 @@ def _write(folder: Path, identifier: Any) -> None:
             "format": _FORMAT,
             "table_typecode": table.typecode,
             "row_typecode": identifier.tk_row.typecode,
-            "sha256": {name: _digest(scratch / name) for name in (_TABLE, _REST)},
+            "sha256": {name: sha256_file(scratch / name) for name in (_TABLE, _REST)},
         }
         (scratch / _META).write_text(json.dumps(meta))
-        try:
-            publish_dir(scratch, folder)
-        except OSError:
-            if not folder.is_dir():  # not another worker that got there first
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _read(folder: Path) -> Any | None:
@@ -113,7 +101,7 @@ def _read(folder: Path) -> Any | None:
         if meta.get("format") != _FORMAT:
             return None
         for name, digest in meta["sha256"].items():
-            if _digest(folder / name) != digest:
+            if sha256_file(folder / name) != digest:
                 log.warning("%s is damaged; the language model is rebuilt", folder / name)
                 return None
         with np.load(folder / _REST, allow_pickle=False) as rest:
@@ -128,12 +116,3 @@ def _read(folder: Path) -> Any | None:
         log.debug("no usable language model cache in %s: %s", folder, exc)
         return None
     return LanguageIdentifier(ptc, pc, classes, table, output, norm_probs=True, tk_row=row)
-
-
-def _digest(path: Path) -> str:
-    # Read, not mapped: checking the table must not make all of it resident.
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

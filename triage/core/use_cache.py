@@ -28,16 +28,14 @@ import json
 import logging
 import marshal
 import mmap
-import shutil
 import sys
-import uuid
 from array import array
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from triage.core.atomic import publish_dir
+from triage.core.atomic import cache_folder
 from triage.core.checksums import sha256_file
 
 log = logging.getLogger(__name__)
@@ -96,11 +94,7 @@ def _from_package(resources: Path, threads: int) -> tuple[Any, Any]:
 
 
 def _write(folder: Path, backend: Any, tokenizer: Any) -> None:
-    if folder.is_dir():
-        shutil.rmtree(folder)  # present but unreadable: written again
-    scratch = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
-    scratch.mkdir(parents=True)
-    try:
+    with cache_folder(folder) as scratch:
         layout = _write_arrays(scratch / _WEIGHTS, backend)
         (scratch / _TOKENIZER).write_bytes(_tokenizer_bytes(tokenizer))
         meta = {
@@ -109,13 +103,6 @@ def _write(folder: Path, backend: Any, tokenizer: Any) -> None:
             "sha256": {name: sha256_file(scratch / name) for name in (_WEIGHTS, _TOKENIZER)},
         }
         (scratch / _META).write_text(json.dumps(meta))
-        try:
-            publish_dir(scratch, folder)
-        except OSError:
-            if not folder.is_dir():  # not another worker that got there first
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _write_arrays(path: Path, backend: Any) -> dict[str, Any]:
