@@ -78,7 +78,7 @@ imap-server:
 	else echo "no /usr/sbin/dovecot: install dovecot-imapd for the IMAP poller test"; fi
 
 ## Lint, type-check and run every test, the slow ones included: on PYTEST_WORKERS processes
-## (pytest-xdist), each test module whole on one of them (tests/conftest.py groups them).
+## (pytest-xdist), each test module whole on one of them, the costliest first (tests/conftest.py).
 PYTEST_WORKERS ?= 2
 test: install-dev browser imap-server
 	$(STEP) "lint, types, layering, OpenAPI document"
@@ -87,7 +87,7 @@ test: install-dev browser imap-server
 	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator docs/openapi.json
 	$(STEP) "every test, the slow ones included, on $(PYTEST_WORKERS) workers"
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: install-dev
 	$(BIN)/ruff check triage tests benchmarks notebooks

@@ -38,45 +38,46 @@ os.environ["TRIAGE_DATA_DIR"] = _DATA_DIR
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
-# Under pytest-xdist (`make test`: -n 2 --dist loadgroup) each module runs whole on one worker,
-# so its module-scoped fixtures (a trained model, most often) are built once. A test marked
-# xdist_group("name") runs with the others of that name instead: modules sharing a
-# session-scoped model. The longest groups are handed out first (HEAVY_FIRST), so that neither
-# worker is left with one long group at the end while the other idles.
-# From `pytest --durations=0` on the whole suite (2026-12-06), the longest first.
+# Under pytest-xdist (`make test`: -n 2 --dist loadfile) each module runs whole on one worker,
+# so its module-scoped fixtures (a trained model, most often) are built once. (xdist's
+# `loadgroup` did this through a private attribute that pytest 9.2 no longer reads: every
+# module's tests were spread over both workers, which built each such fixture twice.) The
+# costliest modules are handed out first (HEAVY_FIRST), so that neither worker is left with one
+# long module at the end while the other idles. From TRIAGE_TEST_CPU_LOG (tests/cpu_log.py)
+# on the whole suite, the most CPU first.
 HEAVY_FIRST = (
-    "tests/scale/test_ray_engine.py",  # ~300 s at load 10-17 (2026-12-07, not yet in a full run)
     "tests/slow/test_quality_kaggle.py",
-    "minilm",
-    "tests/test_cli.py",
-    "tests/test_notebooks.py",
-    "tests/training/test_cold_start.py",
     "tests/slow/test_finetune.py",
-    "tests/test_index_cli.py",
-    "tests/training/test_train.py",
+    "tests/slow/test_onnx_export.py",
+    "tests/test_cli.py",
+    "tests/training/test_cold_start.py",
     "tests/test_retrain_cli.py",
-    "tests/test_serve.py",
     "tests/slow/test_cold_start_real_body.py",
+    "tests/test_notebooks.py",
+    "tests/scale/test_ray_engine.py",
+    "tests/api/test_fuzz.py",
+    "tests/api/test_models.py",
     "tests/slow/test_multilingual_model.py",
-    "tests/slow/test_run_install.py",
-    "tests/test_worker_cli.py",
     "tests/training/test_retrain.py",
+    "tests/slow/test_run_install.py",
+    "tests/test_index_cli.py",
+    "tests/api/test_fuzz_live.py",
+    "tests/training/test_train.py",
 )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-    rank = {group: place for place, group in enumerate(HEAVY_FIRST)}
-    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
+    rank = {module: place for place, module in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
-def _group(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("xdist_group")
-    assert marker is not None
-    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+def pytest_configure(config: pytest.Config) -> None:
+    prefix = os.environ.get("TRIAGE_TEST_CPU_LOG")
+    if prefix:
+        from tests.cpu_log import CpuLog
+
+        config.pluginmanager.register(CpuLog(prefix), "triage-cpu-log")
 
 
 def shared_dataset(relative: str) -> Path:

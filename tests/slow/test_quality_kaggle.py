@@ -11,7 +11,10 @@ from triage.core.embeddings import load_embedder
 from triage.training.train import TrainConfig, train_from_file
 
 pytestmark = pytest.mark.slow
-SAMPLE_ROWS = 8_000
+# 4,000 tickets (500 a class) keep the comparison clear of noise (measured 2026-12-07: head
+# 0.852 vs TF-IDF 0.820 macro-F1, ECE 0.021) at half the cost of 8,000; the full set's figures
+# come from benchmarks/quality.py.
+SAMPLE_ROWS = 4_000
 
 
 def test_shipped_head_is_at_least_as_good_as_tfidf_on_a_fixed_sample(tmp_path: Path) -> None:
@@ -26,9 +29,13 @@ def test_shipped_head_is_at_least_as_good_as_tfidf_on_a_fixed_sample(tmp_path: P
         path,
         load_embedder("minilm"),
         # Held-out figures only: refitting the served heads on every ticket (the default)
-        # changes none of them and cost a sixth of this test's time.
+        # changes none of them, and the ONNX export (checked in test_onnx_export.py) neither;
+        # the two cost half of this test's time.
         config=TrainConfig(
-            text_columns=("Document",), labels={"category": "Topic_group"}, refit=False
+            text_columns=("Document",),
+            labels={"category": "Topic_group"},
+            refit=False,
+            onnx=False,
         ),
     )
     report = result.metrics["heads"]["category"]
