@@ -15,14 +15,22 @@ says whether they are the tuned choice. Speed: CPU time of one detection with 10
 in the window (and a day of history behind them).
 
     .venv/bin/python -m benchmarks.incidents [--tune]   # -> benchmarks/results/incidents.json
+    .venv/bin/python -m benchmarks.incidents --speed-against <git ref> [--rounds 3]
+
+``--speed-against`` measures only the speed, of the detector at ``<git ref>`` and of the one in
+this tree, alternately in fresh processes (same vectors, same load), into ``speed_against``.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, replace
@@ -30,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import RESULTS
+from benchmarks.harness import RESULTS, ROOT
 from benchmarks.harness.results import command, read_json, stamp, write_json
 from benchmarks.incident_stream import DAY, Burst, StreamTicket, embed, simulate
 from triage.core.embeddings import DEFAULT_EMBEDDER, load_embedder
@@ -250,6 +258,54 @@ def speed(vectors: np.ndarray, config: IncidentConfig) -> dict[str, Any]:
     }
 
 
+_SPEED = (
+    "import json, sys, numpy as np\n"
+    "from benchmarks.incidents import speed\n"
+    "from triage.core.incident_detector import IncidentConfig\n"
+    "print(json.dumps(speed(np.load(sys.argv[1]), IncidentConfig())))\n"
+)
+
+
+def speed_against(ref: str, vectors: np.ndarray, rounds: int) -> dict[str, Any]:
+    """:func:`speed` of the detector at git ``ref`` and of this tree's, alternately, each in a
+    fresh process (the other's ``triage`` package never imported), with the load before each."""
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(
+            ["git", "archive", ref, "triage"], cwd=ROOT, check=True, capture_output=True
+        )
+        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+        path = os.path.join(folder, "vectors.npy")
+        np.save(path, vectors)
+        # ``python -c`` puts its working directory first on the path: the ref's tree there,
+        # this tree's benchmarks behind it on PYTHONPATH.
+        trees = {"before": folder, "after": str(ROOT)}
+        for _ in range(rounds):
+            for label, tree in trees.items():
+                load = os.getloadavg()[0]
+                done = subprocess.run(
+                    [sys.executable, "-c", _SPEED, path],
+                    cwd=tree,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                runs[label].append({**json.loads(done.stdout), "load_average_1min": load})
+                print(label, runs[label][-1], flush=True)
+
+    def median(label: str, key: str) -> float:
+        return round(statistics.median(r[key] for r in runs[label]), 3)
+
+    return {
+        "ref": ref,
+        "rounds": rounds,
+        "runs": runs,
+        "median_cpu_ms_per_ticket": {k: median(k, "cpu_ms_per_ticket") for k in runs},
+        "median_bare_scan_cpu_ms": {k: median(k, "bare_scan_cpu_ms") for k in runs},
+    }
+
+
 def service_speed(vectors: np.ndarray, config: IncidentConfig, n: int = 2000) -> dict[str, Any]:
     """What the use case adds per ticket with the state in a SQLite file: the lock, the
     insert, the replay, the detection and the summary's update (``n`` tickets, 1 a second)."""
@@ -287,8 +343,16 @@ def service_speed(vectors: np.ndarray, config: IncidentConfig, n: int = 2000) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tune", action="store_true", help="run the tuning grid first")
+    parser.add_argument("--speed-against", metavar="REF", help="only the speed, against a ref")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --speed-against")
     args = parser.parse_args()
     results = read_json(OUTPUT)
+    if args.speed_against:
+        vectors = load_streams(REPORT_SEEDS[:1])[0].vectors
+        results["speed_against"] = speed_against(args.speed_against, vectors, args.rounds)
+        write_json(OUTPUT, results)
+        print(results["speed_against"]["median_cpu_ms_per_ticket"])
+        return
     if args.tune:
         results["tuning"] = {"seeds": TUNING_SEEDS, **tune(load_streams(TUNING_SEEDS))}
         write_json(OUTPUT, results)
