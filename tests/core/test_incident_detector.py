@@ -288,3 +288,27 @@ def test_the_shortcuts_decide_as_the_rules_read_in_full(rng: np.random.Generator
         decided[found] += 1
     assert min(decided.values()) > 0  # both answers were put to the test
     assert groups > 0
+
+
+def test_a_topic_seen_only_early_in_the_history_is_still_its_background(
+    rng: np.random.Generator,
+) -> None:
+    """The background is read newest first, a block at a time: tickets alike to a surge that
+    lie only in the oldest block still count (and without them the surge opens)."""
+    config = IncidentConfig(margin=0.3, history=6 * 3600.0, window=1800.0)
+    topic = _unit(rng.normal(size=DIM))
+
+    def surge_after(early_alike: int) -> str:
+        detector = IncidentDetector(config, DIM)
+        for i in range(3000):
+            alike = i < early_alike  # the oldest rows of the history only
+            vector = _near(topic, rng) if alike else _unit(rng.normal(size=DIM))
+            detector.observe(_ticket(f"h{i}", i * 6.0, vector))
+        kinds = [
+            detector.observe(_ticket(f"s{i}", 18000.0 + i * 60.0, _near(topic, rng))).kind
+            for i in range(6)
+        ]
+        return "opened" if "opened" in kinds else "none"
+
+    assert surge_after(0) == "opened"
+    assert surge_after(60) == "none"
