@@ -213,26 +213,28 @@ class IncidentDetector:
         scores = sims - (levels[:, None] + levels[None, :]) / 2
         scores = np.where(sims >= c.tightness, np.maximum(scores, c.margin), scores)
         np.fill_diagonal(scores, 0.0)
-        totals = scores.astype(np.float64).sum(axis=1)
-        links = (scores >= c.margin).sum(axis=1)
+        # Rows: each member's scores and links with the others (the matrix is symmetric).
+        columns = scores.astype(np.float64)
+        linked = (scores >= c.margin).astype(np.int64)
+        totals = columns.sum(axis=1)
+        links = linked.sum(axis=1)
         # Each member's sum of scores and count of links with the members still in, kept up
-        # to date as one leaves (its column subtracted) rather than summed again each round;
-        # one that left gets an infinite sum and count, so it is never chosen again. The
-        # least mean is the least sum (all share the divisor); one alike to none of the
-        # others goes first, whatever its mean.
+        # to date as one leaves (its row subtracted) rather than summed again each round; one
+        # that left gets an infinite sum and count, so it is never chosen again. The least
+        # mean is the least sum (all share the divisor); one alike to none of the others goes
+        # first, whatever its mean.
         size = len(members)
         while size >= c.min_size:
-            unlinked = np.flatnonzero(links < LINKS_NEEDED)
-            if unlinked.size:
-                worst = int(unlinked[0])
+            if links.min() < LINKS_NEEDED:
+                worst = int(np.argmax(links < LINKS_NEEDED))
             else:
                 worst = int(np.argmin(totals))
                 if totals[worst] / (size - 1) >= c.margin:
                     return [members[i] for i in np.flatnonzero(np.isfinite(totals))]
             if worst == 0:
                 return []
-            totals -= scores[:, worst]
-            links -= scores[:, worst] >= c.margin
+            totals -= columns[worst]
+            links -= linked[worst]
             totals[worst] = np.inf
             links[worst] = len(members)
             size -= 1
