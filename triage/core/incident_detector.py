@@ -56,6 +56,7 @@ class IncidentConfig:
     quiet: float = 1800.0
     history: float = 86400.0
     max_skew: float = 300.0
+    candidate_slack: float = CANDIDATE_SLACK
 
 
 def bounded_time(ticket_at: float | None, now: float, config: IncidentConfig) -> float:
@@ -156,7 +157,7 @@ class IncidentDetector:
             if joined is not None:
                 return Assessment("joined", joined)
         # Candidates a little less alike than a pair must be: the group is judged on average.
-        loose = within & (tight | (excess >= c.margin - CANDIDATE_SLACK)) & ~in_incident
+        loose = within & (tight | (excess >= c.margin - c.candidate_slack)) & ~in_incident
         free = np.flatnonzero(loose)
         if free.size + 1 < c.min_size:
             return NOTHING
