@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,10 +15,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from tests.webhooks.fake_helpdesk import FakeHelpdesk
+from tests.webhooks.webhook_signing import fixture_json, sign
+from triage.api.app import create_app
 from triage.core.incident_detector import IncidentConfig
+from triage.service import TriageService
 from triage.service.incident_links import IncidentLinker
 from triage.service.incidents import IncidentTracker, ObservedTicket
 from triage.service.results import Classification, Ticket
@@ -292,3 +297,41 @@ def test_a_webhook_ticket_is_observed_with_its_helpdesk() -> None:
         Ticket.from_dict({"id": "API-1", "subject": "VPN down"}), classification, vector
     )
     assert [t.source for t in seen] == ["zammad", None]
+
+
+def test_a_surge_through_the_zammad_webhook_is_linked_to_its_parent(
+    helpdesk: FakeHelpdesk, webhook_settings: Settings, service: TriageService
+) -> None:
+    """End to end: five signed Zammad deliveries of one problem are triaged by the webhook
+    runner, open an incident, and its four other members are linked to the parent."""
+    helpdesk.expected_auth = f"Token token={ZAMMAD_TOKEN}"
+    target = WritebackTarget(
+        url=helpdesk.url, token=SecretStr(ZAMMAD_TOKEN), note=False, tags=False
+    )
+    settings = webhook_settings.model_copy(
+        update={"webhook_writeback": {"zammad": target}, "incident_writeback": True}
+    )
+    ids = [2301 + i for i in range(5)]
+    for ticket_id in ids:
+        reply = {**_fixture("zammad_ticket_show.json"), "id": ticket_id, "number": f"9{ticket_id}"}
+        helpdesk.replies[("GET", f"/api/v1/tickets/{ticket_id}")] = reply
+    with TestClient(create_app(settings, service=service)) as client:
+        for ticket_id in ids:
+            data = fixture_json("zammad_ticket_created.json")
+            data["ticket"]["id"], data["ticket"]["number"] = ticket_id, f"9{ticket_id}"
+            body = json.dumps(data).encode()
+            answer = client.post("/v1/webhooks/zammad", content=body, headers=sign("zammad", body))
+            assert answer.status_code == 202
+        deadline = time.monotonic() + 60
+        while len(helpdesk.calls("POST", "/api/v1/links/add")) < 4:
+            assert time.monotonic() < deadline, helpdesk.requests
+            time.sleep(0.05)
+        time.sleep(0.3)  # nothing more comes
+    [shown] = [r for r in helpdesk.requests if r.method == "GET"]
+    parent = int(shown.path.rsplit("/", 1)[1])
+    posted = helpdesk.calls("POST", "/api/v1/links/add")
+    assert sorted(p.body["link_object_target_value"] for p in posted) == [
+        i for i in ids if i != parent
+    ]
+    assert {p.body["link_object_source_number"] for p in posted} == {f"9{parent}"}
+    assert {p.body["link_type"] for p in posted} == {"parent"}
