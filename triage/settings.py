@@ -20,8 +20,8 @@ from triage.core.drift import (
 from triage.core.embeddings import DEFAULT_EMBEDDER
 from triage.core.incident_detector import IncidentConfig
 from triage.core.thread_defaults import default_threads
+from triage.webhooks.config import INCIDENT_LINK_SOURCES, WRITEBACK_SOURCES, WritebackTarget
 from triage.webhooks.config import SOURCES as WEBHOOK_SOURCES
-from triage.webhooks.config import WRITEBACK_SOURCES, WritebackTarget
 
 
 class Settings(BaseSettings):
@@ -269,6 +269,14 @@ class Settings(BaseSettings):
         description="A ticket's own time may be at most this far ahead of the server's clock.",
     )
 
+    incident_writeback: bool = Field(
+        False,
+        description=(
+            "Link each member ticket of an incident to its parent ticket in Zammad (a parent "
+            "link) and Zendesk (an incident of the problem), for helpdesks with a "
+            "TRIAGE_WEBHOOK_WRITEBACK target; off by default."
+        ),
+    )
     incident_webhook_url: str | None = Field(
         None,
         description="POST incident events (opened, grew, closed) here, Standard Webhooks format.",
@@ -463,6 +471,12 @@ class Settings(BaseSettings):
             threshold=self.drift_psi_threshold,
             min_predictions=self.drift_min_predictions,
         )
+
+    def incident_link_sources(self) -> frozenset[str]:
+        """The helpdesks whose incident members are linked to the parent (none when off)."""
+        if not self.incident_writeback:
+            return frozenset()
+        return frozenset(s for s in INCIDENT_LINK_SOURCES if s in self.webhook_writeback)
 
     def incident_config(self) -> IncidentConfig:
         """Incident detection's thresholds, in seconds."""

@@ -210,3 +210,105 @@ def test_a_tickets_level_is_its_mean_cosine_to_its_nearest_tickets_before_its_wi
     window.add(_ticket("new", 120 * MINUTE, recent))
     expected = np.sort(np.stack(earlier) @ recent)[-LEVEL_NEIGHBOURS:].mean()
     assert window.level[window.row("new")] == pytest.approx(expected, abs=1e-5)
+
+
+def _background_by_the_rule(detector: IncidentDetector, row: int, group: list[int]) -> bool:
+    """The background rule read over the whole history at once (what the detector reads a
+    block at a time, stopping early)."""
+    window, c = detector.window, detector.config
+    n = len(window)
+    times, at = window.at[:n], float(window.at[row])
+    earlier = (times < at - c.window) & (times >= at - c.history)
+    sims = window.vectors[:n] @ window.vectors[row]
+    alike = (sims >= c.tightness) | (sims - (window.level[:n] + window.level[row]) / 2 >= c.margin)
+    categories = [window.tickets[r].category for r in group]
+    category = max(set(categories), key=categories.count)
+    usual = sum(
+        1 for r in np.flatnonzero(earlier & alike) if window.tickets[r].category == category
+    )
+    recent = int((np.abs(times - at) <= c.window).sum())
+    return len(group) >= c.rate_ratio * (usual * recent / max(int(earlier.sum()), 1))
+
+
+def _tight_group_by_the_rule(detector: IncidentDetector, members: list[int]) -> list[int]:
+    """Drop the member of least mean score (one alike to none first) until all reach the
+    margin, summing afresh each round."""
+    c, window = detector.config, detector.window
+    vectors, levels = window.vectors[members], window.level[members]
+    sims = vectors @ vectors.T
+    scores = sims - (levels[:, None] + levels[None, :]) / 2
+    scores = np.where(sims >= c.tightness, np.maximum(scores, c.margin), scores)
+    np.fill_diagonal(scores, 0.0)
+    alive = list(range(len(members)))
+    while len(alive) >= c.min_size:
+        sub = scores[np.ix_(alive, alive)].astype(np.float64)
+        mean = sub.sum(axis=1) / (len(alive) - 1)
+        mean[(sub >= c.margin).sum(axis=1) < 1] = -np.inf
+        worst = int(np.argmin(mean))
+        if mean[worst] >= c.margin:
+            return [members[i] for i in alive]
+        if alive[worst] == 0:
+            return []
+        del alive[worst]
+    return []
+
+
+def test_the_shortcuts_decide_as_the_rules_read_in_full(rng: np.random.Generator) -> None:
+    """The background is read a block at a time and the tight group pruned with running sums
+    (for speed): both decide exactly as the rules applied to everything at once."""
+    config = IncidentConfig(margin=0.3, history=6 * 3600.0, window=1800.0)
+    detector = IncidentDetector(config, DIM)
+    topics = [_unit(rng.normal(size=DIM)) for _ in range(6)]
+    # 5 h of history, a third of it recurring topics, then a busy last half hour.
+    for i in range(3000):
+        at = i * 6.0
+        vector = _near(topics[i % 6], rng, 0.6) if i % 3 == 0 else _unit(rng.normal(size=DIM))
+        detector.observe(_ticket(f"h{i}", at, vector, category=f"c{i % 2}"))
+    decided = {True: 0, False: 0}
+    groups = 0
+    for i in range(300):
+        at = 18000.0 + i * 6.0
+        topic = topics[i % 6] if i % 2 else topics[0]
+        detector.window.add(_ticket(f"n{i}", at, _near(topic, rng, 0.4), category=f"c{i % 2}"))
+        window = detector.window
+        row = window.row(f"n{i}")
+        assert row is not None
+        lo = window.first_row_after(at - config.window)
+        sims = window.vectors[lo : len(window)] @ window.vectors[row]
+        candidates = lo + np.argsort(-sims)[1:40]
+        members = [row, *(int(r) for r in candidates)]
+        group = detector._tight_group(row, candidates)
+        assert group == _tight_group_by_the_rule(detector, members)
+        groups += bool(group)
+        group = group or members[:8]
+        categories = [window.tickets[r].category for r in group]
+        category = max(set(categories), key=categories.count)
+        found = detector._above_background(row, group, category, lo, sims)
+        assert found == _background_by_the_rule(detector, row, group)
+        decided[found] += 1
+    assert min(decided.values()) > 0  # both answers were put to the test
+    assert groups > 0
+
+
+def test_a_topic_seen_only_early_in_the_history_is_still_its_background(
+    rng: np.random.Generator,
+) -> None:
+    """The background is read newest first, a block at a time: tickets alike to a surge that
+    lie only in the oldest block still count (and without them the surge opens)."""
+    config = IncidentConfig(margin=0.3, history=6 * 3600.0, window=1800.0)
+    topic = _unit(rng.normal(size=DIM))
+
+    def surge_after(early_alike: int) -> str:
+        detector = IncidentDetector(config, DIM)
+        for i in range(3000):
+            alike = i < early_alike  # the oldest rows of the history only
+            vector = _near(topic, rng) if alike else _unit(rng.normal(size=DIM))
+            detector.observe(_ticket(f"h{i}", i * 6.0, vector))
+        kinds = [
+            detector.observe(_ticket(f"s{i}", 18000.0 + i * 60.0, _near(topic, rng))).kind
+            for i in range(6)
+        ]
+        return "opened" if "opened" in kinds else "none"
+
+    assert surge_after(0) == "opened"
+    assert surge_after(60) == "none"

@@ -7,7 +7,9 @@ scan with its threads, 1.5 ms with one, at load 10 on 2 cores). Limiting costs ~
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -19,7 +21,21 @@ def _controller() -> ThreadpoolController:
     return ThreadpoolController()  # inspects the loaded libraries once
 
 
-def one_blas_thread() -> AbstractContextManager[Any]:
-    """A context in which BLAS runs on the calling thread only."""
-    limit: AbstractContextManager[Any] = _controller().limit(limits=1, user_api="blas")
-    return limit
+_depth = threading.local()
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """A context in which BLAS runs on the calling thread only (nested, only the outermost
+    pays for the limit)."""
+    depth = getattr(_depth, "value", 0)
+    _depth.value = depth + 1
+    try:
+        if depth:
+            yield
+            return
+        limit: AbstractContextManager[Any] = _controller().limit(limits=1, user_api="blas")
+        with limit:
+            yield
+    finally:
+        _depth.value = depth

@@ -38,6 +38,7 @@ from triage.core.incident_window import NO_INCIDENT, TicketWindow, WindowTicket
 MAX_GROUP = 64  # the nearest candidates a new group is chosen from
 CANDIDATE_SLACK = 0.15  # chosen on the tuning streams (benchmarks/incidents.py)
 LINKS_NEEDED = 1  # of a group's members, each is alike to at least this many others
+BACKGROUND_BLOCK = 1024  # history rows compared at a time when judging a group's background
 MAX_MEDOID = 200  # members compared to choose the parent of a large incident
 GROWTH_SECONDS = 600.0
 
@@ -55,6 +56,7 @@ class IncidentConfig:
     quiet: float = 1800.0
     history: float = 86400.0
     max_skew: float = 300.0
+    candidate_slack: float = CANDIDATE_SLACK
 
 
 def bounded_time(ticket_at: float | None, now: float, config: IncidentConfig) -> float:
@@ -115,6 +117,7 @@ class IncidentDetector:
         # triage.core.incident_feedback), set from outside.
         self.size_raises: dict[str | None, int] = {}
         self._next_id = 1
+        self._quiet_from = -np.inf  # no incident of ``active`` is quiet before this time
 
     def required_size(self, category: str | None) -> int:
         """Tickets a group of ``category`` needs to open an incident."""
@@ -140,24 +143,32 @@ class IncidentDetector:
         # history only once a group qualifies): the scan is the cost of a ticket.
         lo = min(window.first_row_after(at - c.window), row)
         sims = window.vectors[lo:n] @ window.vectors[row]
-        within = np.abs(window.at[lo:n] - at) <= c.window
+        times = window.at[lo:n]
+        within = (times >= at - c.window) & (times <= at + c.window)
         within[row - lo] = False
-        near = within & self._alike(sims, window.level[lo:n], window.level[row])
+        # How far each pair lies above the mean of its two levels.
+        excess = sims - (window.level[lo:n] + window.level[row]) / 2
+        tight = sims >= c.tightness
+        near = within & (tight | (excess >= c.margin))
         incidents = window.incident[lo:n]
-        joined = self._join(at, sims, near, within & (incidents != NO_INCIDENT), incidents)
-        if joined is not None:
-            return Assessment("joined", joined)
+        in_incident = incidents != NO_INCIDENT
+        if in_incident.any():
+            joined = self._join(at, sims, near, within & in_incident, incidents)
+            if joined is not None:
+                return Assessment("joined", joined)
         # Candidates a little less alike than a pair must be: the group is judged on average.
-        score = sims - (window.level[lo:n] + window.level[row]) / 2
-        loose = within & ((sims >= c.tightness) | (score >= c.margin - CANDIDATE_SLACK))
-        free = np.flatnonzero(loose & (incidents == NO_INCIDENT))
+        loose = within & (tight | (excess >= c.margin - c.candidate_slack)) & ~in_incident
+        free = np.flatnonzero(loose)
         if free.size + 1 < c.min_size:
             return NOTHING
         free = lo + free[np.argsort(-sims[free], kind="stable")[:MAX_GROUP]]
         group = self._tight_group(row, free)
-        if len(group) < c.min_size or not self._above_background(row, group):
+        if len(group) < c.min_size:
             return NOTHING
-        if len(group) < self.required_size(_most_common(window.tickets[r].category for r in group)):
+        category = _most_common(window.tickets[r].category for r in group)
+        if len(group) < self.required_size(category):
+            return NOTHING
+        if not self._above_background(row, group, category, lo, sims):
             return NOTHING
         group.sort(key=lambda r: (window.at[r], window.tickets[r].ticket_id))
         return Assessment("opened", members=tuple(window.tickets[r].ticket_id for r in group))
@@ -203,26 +214,45 @@ class IncidentDetector:
         scores = sims - (levels[:, None] + levels[None, :]) / 2
         scores = np.where(sims >= c.tightness, np.maximum(scores, c.margin), scores)
         np.fill_diagonal(scores, 0.0)
-        linked = scores >= c.margin
-        alive = np.ones(len(members), dtype=bool)
-        while (size := int(alive.sum())) >= c.min_size:
-            mean = scores[:, alive][alive].sum(axis=1) / (size - 1)
-            # A member alike to none of the others is out, whatever its mean.
-            mean[linked[:, alive][alive].sum(axis=1) < LINKS_NEEDED] = -np.inf
-            worst = int(np.argmin(mean))
-            if mean[worst] >= c.margin:
-                return [members[i] for i in np.flatnonzero(alive)]
-            position = int(np.flatnonzero(alive)[worst])
-            if position == 0:
+        # Rows: each member's scores and links with the others (the matrix is symmetric).
+        columns = scores.astype(np.float64)
+        linked = (scores >= c.margin).astype(np.int64)
+        totals = columns.sum(axis=1)
+        links = linked.sum(axis=1)
+        # Each member's sum of scores and count of links with the members still in, kept up
+        # to date as one leaves (its row subtracted) rather than summed again each round; one
+        # that left gets an infinite sum and count, so it is never chosen again. The least
+        # mean is the least sum (all share the divisor); one alike to none of the others goes
+        # first, whatever its mean.
+        size = len(members)
+        while size >= c.min_size:
+            if links.min() < LINKS_NEEDED:
+                worst = int(np.argmax(links < LINKS_NEEDED))
+            else:
+                worst = int(np.argmin(totals))
+                if totals[worst] / (size - 1) >= c.margin:
+                    return [members[i] for i in np.flatnonzero(np.isfinite(totals))]
+            if worst == 0:
                 return []
-            alive[position] = False
+            totals -= columns[worst]
+            links -= linked[worst]
+            totals[worst] = np.inf
+            links[worst] = len(members)
+            size -= 1
         return []
 
-    def _above_background(self, row: int, group: list[int]) -> bool:
+    def _above_background(
+        self, row: int, group: list[int], category: str | None, lo: int, sims: np.ndarray
+    ) -> bool:
         """Is the group ``rate_ratio`` times its background: the share of the traffic that
         tickets this similar to ``row``, of the group's dominant category, made up over the
         earlier history, applied to the traffic of the window around ``row``? (A share, not a
-        count per hour, so a busy morning is not a surge of every topic.)"""
+        count per hour, so a busy morning is not a surge of every topic.)
+
+        ``sims``: the cosines of ``row`` with the rows from ``lo`` on. The rows before ``lo``
+        are compared newest first, a block at a time, and only until the count of alike ones
+        already fails the group: a topic the helpdesk sees all day fails within a block or two,
+        and the whole history is read only for a group that may open."""
         window, c = self.window, self.config
         n = len(window)
         times = window.at[:n]
@@ -230,21 +260,33 @@ class IncidentDetector:
         if min(c.history, at - float(times.min())) - c.window < c.window:
             return True  # too little history to know a background: the size decides
         earlier = (times < at - c.window) & (times >= at - c.history)
-        sims = window.vectors[:n] @ window.vectors[row]
-        similar = np.flatnonzero(
-            earlier & self._alike(sims, window.level[:n], float(window.level[row]))
-        )
-        category = _most_common(window.tickets[r].category for r in group)
-        usual = sum(1 for r in similar if window.tickets[r].category == category)
-        recent = int((np.abs(times - at) <= c.window).sum())
-        expected = usual * recent / max(int(earlier.sum()), 1)
-        return len(group) >= c.rate_ratio * expected
+        recent = int(((times >= at - c.window) & (times <= at + c.window)).sum())
+        earlier_count = max(int(earlier.sum()), 1)
+        code = window.category_codes.get(category, -1)
+        level = float(window.level[row])
+        vector = window.vectors[row]
+
+        def alike_count(start: int, end: int, block: np.ndarray) -> int:
+            counted = earlier[start:end] & (window.category[start:end] == code)
+            return int((counted & self._alike(block, window.level[start:end], level)).sum())
+
+        def fails(usual: int) -> bool:
+            return len(group) < c.rate_ratio * (usual * recent / earlier_count)
+
+        usual = alike_count(lo, n, sims)
+        for end in range(lo, 0, -BACKGROUND_BLOCK):
+            if fails(usual):
+                return False
+            start = max(0, end - BACKGROUND_BLOCK)
+            usual += alike_count(start, end, window.vectors[start:end] @ vector)
+        return not fails(usual)
 
     def set_membership(
         self, incidents: Iterable[ActiveIncident], members: Mapping[str, int]
     ) -> None:
         """Take the live incidents and the incident of each ticket from outside (the store)."""
         self.active = {incident.id: incident for incident in incidents}
+        self._quiet_from = -np.inf
         self.window.incident[: len(self.window)] = NO_INCIDENT
         for ticket_id, incident_id in members.items():
             row = self.window.row(ticket_id)
@@ -264,23 +306,30 @@ class IncidentDetector:
 
     def close_quiet(self, now: float) -> list[int]:
         """End the incidents quiet for longer than ``quiet``; returns their ids."""
+        if now < self._quiet_from:
+            return []  # none can be quiet yet: the incidents are not looked at
         ended = [i for i, inc in self.active.items() if inc.last_seen < now - self.config.quiet]
         for incident_id in ended:
             del self.active[incident_id]
+        seen = [inc.last_seen for inc in self.active.values()]
+        # last_seen only moves later, so the earliest now is a bound until one is added.
+        self._quiet_from = min(seen, default=np.inf) + self.config.quiet
         return ended
 
     def observe(self, ticket: WindowTicket) -> Assessment:
         """In memory only (the replay benchmark; the service keeps state in the database):
         close quiet incidents, add the ticket, and apply what it does."""
         self.close_quiet(max(self.window.newest, ticket.at))
-        self.add(ticket)
-        found = self.assess(ticket.ticket_id)
+        with one_blas_thread():
+            self.add(ticket)
+            found = self.assess(ticket.ticket_id)
         if found.kind == "joined" and found.incident_id is not None:
             self.attach(found.incident_id, [ticket.ticket_id])
         elif found.kind == "opened":
             incident_id, self._next_id = self._next_id, self._next_id + 1
             self.active[incident_id] = ActiveIncident(incident_id, ticket.at, ticket.at)
             self.attach(incident_id, found.members)
+            self._quiet_from = min(self._quiet_from, ticket.at + self.config.quiet)
             found = Assessment("opened", incident_id, found.members)
         return found
 

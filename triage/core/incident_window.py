@@ -53,6 +53,10 @@ class TicketWindow:
         # lie within a span of a time are a suffix found by bisection, whatever the order.
         self.seen = np.zeros(capacity, dtype=np.float64)
         self.incident = np.full(capacity, NO_INCIDENT, dtype=np.int64)
+        # Each ticket's category as a small integer (``category_codes``), to count by category
+        # without a Python loop over the tickets.
+        self.category = np.zeros(capacity, dtype=np.int32)
+        self.category_codes: dict[str | None, int] = {None: 0}
         self.tickets: list[WindowTicket] = []
         self.rows: dict[str, int] = {}
         self.document_frequency: Counter[str] = Counter()
@@ -78,6 +82,7 @@ class TicketWindow:
         self.at[row] = ticket.at
         self.seen[row] = self.newest
         self.incident[row] = NO_INCIDENT
+        self.category[row] = self.category_code(ticket.category)
         self.tickets.append(ticket)
         self.rows[ticket.ticket_id] = row
         self.document_frequency.update(ticket.terms)
@@ -86,6 +91,10 @@ class TicketWindow:
     def first_row_after(self, moment: float) -> int:
         """The first row that may have a time at or after ``moment`` (all later rows may too)."""
         return int(np.searchsorted(self.seen[: len(self.tickets)], moment, side="left"))
+
+    def category_code(self, category: str | None) -> int:
+        """The integer ``category`` is kept as (a new one gets the next)."""
+        return self.category_codes.setdefault(category, len(self.category_codes))
 
     def row(self, ticket_id: str) -> int | None:
         return self.rows.get(ticket_id)
@@ -113,6 +122,7 @@ class TicketWindow:
         self.at = np.resize(self.at, size)
         self.seen = np.resize(self.seen, size)
         self.incident = np.resize(self.incident, size)
+        self.category = np.resize(self.category, size)
 
     def _drop_old(self) -> None:
         n = len(self.tickets)
@@ -129,5 +139,6 @@ class TicketWindow:
         self.at[: len(keep)] = self.at[keep]
         self.seen[: len(keep)] = self.seen[keep]
         self.incident[: len(keep)] = self.incident[keep]
+        self.category[: len(keep)] = self.category[keep]
         self.tickets = [self.tickets[row] for row in keep]
         self.rows = {t.ticket_id: i for i, t in enumerate(self.tickets)}

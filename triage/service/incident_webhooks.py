@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from triage.service.webhook_runner import backoff_delay
+from triage.service.writeback_steps import backoff_delay
 from triage.settings import Settings
 from triage.store.database import Database
 from triage.store.incident_events import IncidentEvent, IncidentEventStore

@@ -10,7 +10,7 @@ one triage already computed: detection embeds nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -80,6 +80,7 @@ class ObservedTicket:
     category: str | None = None
     tier: str | None = None
     language: str | None = None
+    source: str | None = None  # the helpdesk whose webhook delivered it (None: not a webhook)
 
 
 def _epoch(moment: datetime) -> float:
@@ -149,11 +150,14 @@ class IncidentTracker:
         *,
         clock: Clock = utcnow,
         events: bool = False,
+        link_sources: Collection[str] = (),
     ) -> None:
         self.store = store
         self.config = config or IncidentConfig()
         self.clock = clock
         self.events = events  # queue outbound events (the incident webhook is configured)
+        # Helpdesks whose member tickets are linked to the parent (TRIAGE_INCIDENT_WRITEBACK).
+        self.link_sources = frozenset(link_sources)
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()  # one thread of this process in a window at a time
 
@@ -163,6 +167,7 @@ class IncidentTracker:
             IncidentStore(database),
             settings.incident_config(),
             events=bool(settings.incident_webhook_url),
+            link_sources=settings.incident_link_sources(),
         )
 
     # --- detection ---------------------------------------------------------------------
@@ -200,6 +205,7 @@ class IncidentTracker:
                 ticket.tier,
                 ticket.language,
                 ticket_terms(ticket.text),
+                source=ticket.source,
             )
             seq = session.insert_ticket(stored)
             if seq % 256 == 0:  # now and then: older tickets no longer count for anything
@@ -247,6 +253,7 @@ class IncidentTracker:
             window.incident[window.rows[ticket_id]] = found.incident_id
             self._summarise(session, detector, found.incident_id, now)
             self._emit(session, found.incident_id, "incident.grew", now)
+            self._queue_links(session, found.incident_id, [ticket_id], now)
             return self._ref(session, found.incident_id)
         if found.kind == "opened":
             rows = [detector.window.row(m) for m in found.members]
@@ -257,6 +264,7 @@ class IncidentTracker:
             record = session.get(incident_id)
             assert record is not None
             self._emit(session, incident_id, "incident.opened", now)
+            self._queue_links(session, incident_id, found.members, now)
             return IncidentRef(incident_id, record.status, record.size, opened=True)
         return None
 
@@ -290,6 +298,27 @@ class IncidentTracker:
         if detector is None or detector.window.dim != tickets[0].vector.shape[0]:
             detector = IncidentDetector(self.config, tickets[0].vector.shape[0])
         return _summary_row(detector.summary(tickets))
+
+    def _queue_links(
+        self, session: IncidentSession, incident_id: int, members: Sequence[str], now: datetime
+    ) -> None:
+        """Queue helpdesk links of new members to the incident's parent ticket: only members
+        from the parent's own helpdesk (and tenant), never for a dismissed incident; the parent
+        stays the one the first links named, even if the summary later suggests another."""
+        if not self.link_sources:
+            return
+        record = session.get(incident_id)
+        if record is None or record.status == "dismissed":
+            return
+        parent = session.link_parent(incident_id) or record.parent_ticket_id
+        if parent is None:
+            return
+        sources = session.sources([parent, *members])
+        source = sources.get(parent)
+        if source is None or source not in self.link_sources:
+            return
+        same = [m for m in members if m != parent and sources.get(m) == source]
+        session.queue_links(incident_id, source, parent, same, now)
 
     def _emit(self, session: IncidentSession, incident_id: int, event: str, now: datetime) -> None:
         record = session.get(incident_id) if self.events else None

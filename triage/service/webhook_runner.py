@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,25 +21,21 @@ from triage.core.errors import TriageError
 from triage.core.ticket_events import TicketEvent
 from triage.service import Classification, Ticket, TriageService, classification_dict
 from triage.service.events import written_back_event
+from triage.service.incident_links import IncidentLinker
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.ticket_triage import observed_ticket
+from triage.service.writeback_steps import backoff_delay, run_steps
 from triage.settings import Settings
 from triage.store.deliveries import DeliveryStore, WritebackStatus, WritebackTask
 from triage.store.jobs import Job, JobStore
-from triage.store.schema import utcnow
 from triage.webhooks.config import WEBHOOK_JOB_SOURCE
-from triage.webhooks.writeback import Suggestion, WritebackClient, WritebackError
+from triage.webhooks.writeback import Suggestion, WritebackClient
 from triage.webhooks.writeback_clients import build_clients
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = timedelta(hours=1)
-
-
-def backoff_delay(attempts: int, base: timedelta) -> timedelta:
-    """``base``, then twice as long after each failed attempt, at most an hour."""
-    return min(base * (1 << min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
+__all__ = ["WebhookRunner", "backoff_delay"]
 
 
 class WebhookRunner(JobRunner):
@@ -62,6 +59,7 @@ class WebhookRunner(JobRunner):
         max_defer_seconds: float = 0.5,
         batch_size: int = 32,
         incidents: IncidentTracker | None = None,
+        links: IncidentLinker | None = None,
     ) -> None:
         super().__init__(
             jobs,
@@ -81,6 +79,7 @@ class WebhookRunner(JobRunner):
         self.batch_size = batch_size
         self.max_defer_seconds = max_defer_seconds
         self.incidents = incidents
+        self.links = links  # incident members linked to the parent (TRIAGE_INCIDENT_WRITEBACK)
         self._last_delivery = 0.0
 
     @classmethod
@@ -93,12 +92,17 @@ class WebhookRunner(JobRunner):
         *,
         incidents: IncidentTracker | None = None,
     ) -> WebhookRunner:
+        clients = build_clients(settings.webhook_writeback)
+        links = None
+        if incidents is not None and incidents.link_sources:
+            links = IncidentLinker.from_settings(deliveries.database, settings, clients)
         return cls(
             jobs,
             deliveries,
             service,
             incidents=incidents,
-            clients=build_clients(settings.webhook_writeback),
+            links=links,
+            clients=clients,
             max_attempts=settings.webhook_writeback_max_attempts,
             backoff=timedelta(seconds=settings.webhook_writeback_backoff_seconds),
         )
@@ -137,6 +141,8 @@ class WebhookRunner(JobRunner):
         worked = self.triage_batch(self.batch_size if quiet else max(1, self.batch_size // 8))
         if self.clients and not self._stop.is_set():
             worked = self.write_back_due() or worked
+        if self.links is not None and not self._stop.is_set():
+            worked = self.links.link_due() or worked
         return worked
 
     def triage_batch(self, size: int) -> bool:
@@ -201,7 +207,11 @@ class WebhookRunner(JobRunner):
         if self.incidents is None or not ticket.id:
             return
         try:
-            self.incidents.observe(observed_ticket(ticket, vector, classification))
+            observed = observed_ticket(ticket, vector, classification)
+            # A webhook job's metadata names the helpdesk (written by DeliveryStore.accept).
+            source = ticket.metadata.get("source")
+            observed = replace(observed, source=str(source) if source else None)
+            self.incidents.observe(observed)
         except Exception:
             log.exception("incident detection failed for webhook ticket %s", ticket.id)
 
@@ -216,43 +226,42 @@ class WebhookRunner(JobRunner):
             self.deliveries.writeback_finished(task.delivery_id, WritebackStatus.SKIPPED)
             return
         client = self.clients[task.source]
-        done = list(task.steps_done)
-        step = "prepare"
-        try:
-            for step, apply in client.steps(task.external_id, Suggestion.from_result(task.result)):
-                if step in done:
-                    continue
-                apply()
-                done.append(step)
-                self.deliveries.writeback_step_done(task.delivery_id, done)
-        except Exception as exc:
-            retryable = exc.retryable if isinstance(exc, WritebackError) else True
-            error = f"{step}: {exc}"[:1000]
-            if retryable and task.attempts < self.max_attempts:
-                retry_at = utcnow() + backoff_delay(task.attempts, self.backoff)
-                log.warning(
-                    "write-back of delivery %s to %s failed (attempt %d), retrying at %s: %s",
-                    task.delivery_id,
-                    task.source,
-                    task.attempts,
-                    retry_at.isoformat(),
-                    error,
-                )
-                self.deliveries.writeback_finished(
-                    task.delivery_id, WritebackStatus.PENDING, error=error, retry_at=retry_at
-                )
-            else:
-                log.error(
-                    "write-back of delivery %s to %s failed for good after %d attempt(s): %s",
-                    task.delivery_id,
-                    task.source,
-                    task.attempts,
-                    error,
-                )
-                self.deliveries.writeback_finished(
-                    task.delivery_id, WritebackStatus.FAILED, error=error
-                )
-            return
-        self.deliveries.writeback_finished(task.delivery_id, WritebackStatus.DONE)
-        self.events.record_quietly([written_back_event(task.external_id, source=task.source)])
-        log.info("write-back of delivery %s to %s done", task.delivery_id, task.source)
+        suggestion = Suggestion.from_result(task.result)
+        failure = run_steps(
+            lambda: client.steps(task.external_id, suggestion),
+            task.steps_done,
+            lambda done: self.deliveries.writeback_step_done(task.delivery_id, done),
+            attempts=task.attempts,
+            max_attempts=self.max_attempts,
+            backoff=self.backoff,
+        )
+        if failure is None:
+            self.deliveries.writeback_finished(task.delivery_id, WritebackStatus.DONE)
+            self.events.record_quietly([written_back_event(task.external_id, source=task.source)])
+            log.info("write-back of delivery %s to %s done", task.delivery_id, task.source)
+        elif failure.retry_at is not None:
+            log.warning(
+                "write-back of delivery %s to %s failed (attempt %d), retrying at %s: %s",
+                task.delivery_id,
+                task.source,
+                task.attempts,
+                failure.retry_at.isoformat(),
+                failure.error,
+            )
+            self.deliveries.writeback_finished(
+                task.delivery_id,
+                WritebackStatus.PENDING,
+                error=failure.error,
+                retry_at=failure.retry_at,
+            )
+        else:
+            log.error(
+                "write-back of delivery %s to %s failed for good after %d attempt(s): %s",
+                task.delivery_id,
+                task.source,
+                task.attempts,
+                failure.error,
+            )
+            self.deliveries.writeback_finished(
+                task.delivery_id, WritebackStatus.FAILED, error=failure.error
+            )

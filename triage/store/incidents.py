@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from triage.store import incident_events
+from triage.store import incident_events, incident_links
 from triage.store.database import Database
 from triage.store.schema import (
     incident_decisions,
@@ -45,6 +45,7 @@ class StoredTicket:
     terms: tuple[str, ...] = ()
     seq: int = 0
     incident_id: int | None = None
+    source: str | None = None  # the helpdesk a webhook ticket came from
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def _ticket(row: sa.RowMapping) -> StoredTicket:
         terms=tuple(row["terms"]),
         seq=int(row["seq"]),
         incident_id=None if row["incident_id"] is None else int(row["incident_id"]),
+        source=row["source"],
     )
 
 
@@ -160,6 +162,7 @@ class IncidentSession:
             "language": ticket.language,
             "terms": list(ticket.terms),
             "vector": np.asarray(ticket.vector, dtype=np.float32).tobytes(),
+            "source": ticket.source,
         }
         statement = incident_tickets.insert().values(**values).returning(incident_tickets.c.seq)
         return int(self.connection.execute(statement).scalar_one())
@@ -180,6 +183,37 @@ class IncidentSession:
             .order_by(incident_tickets.c.seq)
         )
         return [_ticket(row) for row in self.connection.execute(query).mappings()]
+
+    def sources(self, ticket_ids: Sequence[str]) -> dict[str, str | None]:
+        """The helpdesk each of the tenant's window tickets came from (None: not a webhook)."""
+        query = sa.select(incident_tickets.c.ticket_id, incident_tickets.c.source).where(
+            incident_tickets.c.tenant == self.tenant,
+            incident_tickets.c.ticket_id.in_(list(ticket_ids)),
+        )
+        return {str(t): s for t, s in self.connection.execute(query).all()}
+
+    def link_parent(self, incident_id: int) -> str | None:
+        """The parent ticket the incident's members are linked to, once one link is queued."""
+        return incident_links.parent_of(self.connection, incident_id)
+
+    def queue_links(
+        self,
+        incident_id: int,
+        source: str,
+        parent_ticket_id: str,
+        ticket_ids: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """Queue the helpdesk links of members to the parent, with this transaction's change."""
+        incident_links.queue(
+            self.connection,
+            incident_id=incident_id,
+            tenant=self.tenant,
+            source=source,
+            parent_ticket_id=parent_ticket_id,
+            ticket_ids=ticket_ids,
+            now=now,
+        )
 
     def live(self, since: datetime) -> list[IncidentRecord]:
         """Incidents tickets may still join: live, and seen at or after ``since``."""

@@ -246,6 +246,8 @@ incident_tickets = sa.Table(
     sa.Column("terms", sa.JSON, nullable=False),
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("incident_id", sa.BigInteger, nullable=True),
+    # The helpdesk a webhook ticket came from (migration 0019); None for API tickets.
+    sa.Column("source", sa.String(32), nullable=True),
     sa.UniqueConstraint("tenant", "ticket_id"),
     sa.Index(None, "tenant", "at"),
     sa.Index(None, "incident_id"),
@@ -318,6 +320,31 @@ incident_events = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Index(None, "status", "next_at"),
+)
+
+# Write-back linking an incident's member tickets to its parent ticket in their helpdesk
+# (TRIAGE_INCIDENT_WRITEBACK, migration 0019): queued in the transaction that made the ticket a
+# member, sent and retried like a suggestion's write-back. One row per member ticket ever, so a
+# member is linked once even if it later moves to another incident.
+incident_links = sa.Table(
+    "incident_links",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("incident_id", sa.BigInteger, nullable=False),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("ticket_id", sa.String(200), nullable=False),
+    sa.Column("parent_ticket_id", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_at", UtcDateTime, nullable=False),
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("done_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("tenant", "source", "ticket_id"),
+    sa.Index(None, "status", "next_at"),
+    sa.Index(None, "incident_id"),
 )
 
 # Every routing table served (issue 20), newest the highest version: a PUT adds one, a rollback

@@ -9,6 +9,9 @@ SOURCES = ("zammad", "zendesk", "glpi", "freshdesk", "generic")
 # The helpdesks triage can write its suggestion back to (an internal note, tags, the group);
 # triage.webhooks.writeback_clients has a client for each.
 WRITEBACK_SOURCES = ("zammad", "zendesk", "glpi", "freshdesk")
+# The helpdesks whose tickets of one incident can be linked to a parent ticket (Zammad's
+# parent/child links, Zendesk's problem and incidents), with TRIAGE_INCIDENT_WRITEBACK.
+INCIDENT_LINK_SOURCES = ("zammad", "zendesk")
 # ``jobs.source`` of the classification job each accepted delivery queues.
 WEBHOOK_JOB_SOURCE = "webhook"
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from triage.webhooks.canonical import WRITEBACK_MARKER
 from triage.webhooks.config import WritebackTarget
@@ -141,6 +141,14 @@ class WritebackClient(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class IncidentLinkClient(Protocol):
+    """A helpdesk that can link an incident's member ticket to its parent ticket."""
+
+    def link_steps(self, ticket_id: str, parent_id: str) -> list[Step]:
+        """The named requests that make ``ticket_id`` a child of ``parent_id``, in order."""
+
+
 def _numeric(ticket_id: str) -> str:
     # Both helpdesks number their tickets; anything else would be spliced into a URL path.
     if not re.fullmatch(r"[0-9]{1,20}", ticket_id):
@@ -215,6 +223,7 @@ class ZammadClient(_HttpClient):
         super().__init__(
             target, f"Token token={target.token.get_secret_value()}", transport=transport
         )
+        self._numbers: dict[str, str] = {}  # ticket id -> ticket number, as Zammad answered
 
     def steps(self, ticket_id: str, suggestion: Suggestion) -> list[Step]:
         numeric = int(_numeric(ticket_id))
@@ -239,6 +248,38 @@ class ZammadClient(_HttpClient):
             steps.append(("group", partial(self._send, "PUT", path, {"group_id": group_id})))
         return steps
 
+    def link_steps(self, ticket_id: str, parent_id: str) -> list[Step]:
+        """``POST /api/v1/links/add``: the parent (named by its ticket *number*, as the
+        endpoint wants for the source) is the ``parent`` of the member (named by its *id*).
+        Zammad stores (type, source, target) and shows the target the source as ``type``, the
+        source the target as the opposite (``app/models/link.rb``): the parent sees a child."""
+        member = int(_numeric(ticket_id))
+        parent = _numeric(parent_id)
+        return [("link", partial(self._link_parent, member, parent))]
+
+    def _link_parent(self, member: int, parent: str) -> None:
+        body = {
+            "link_type": "parent",
+            "link_object_source": "Ticket",
+            "link_object_source_number": self._number(parent),
+            "link_object_target": "Ticket",
+            "link_object_target_value": member,
+        }
+        self._send("POST", "/api/v1/links/add", body)
+
+    def _number(self, ticket_id: str) -> str:
+        """A ticket's number (what Zammad shows, e.g. ``31001``), read once per ticket."""
+        if ticket_id not in self._numbers:
+            answer = self._send("GET", f"/api/v1/tickets/{ticket_id}", None)
+            try:
+                number = answer.json().get("number")
+            except (ValueError, AttributeError):
+                number = None
+            if not number:
+                raise WritebackError(f"Zammad ticket {ticket_id} has no number", retryable=True)
+            self._numbers[ticket_id] = str(number)
+        return self._numbers[ticket_id]
+
 
 class ZendeskClient(_HttpClient):
     """Zendesk Support API: add tags, then a private comment (``public: false``).
@@ -254,6 +295,23 @@ class ZendeskClient(_HttpClient):
         user = f"{target.email}/token:{target.token.get_secret_value()}"
         auth = "Basic " + base64.b64encode(user.encode()).decode()
         super().__init__(target, auth, transport=transport)
+        self._problems: set[str] = set()  # tickets this process already made problems
+
+    def link_steps(self, ticket_id: str, parent_id: str) -> list[Step]:
+        """The parent becomes a ``problem`` ticket, the member an ``incident`` whose
+        ``problem_id`` is the parent (Zendesk accepts a problem_id only of a problem)."""
+        member = _numeric(ticket_id)
+        parent = _numeric(parent_id)
+        incident = {"ticket": {"type": "incident", "problem_id": int(parent)}}
+        return [
+            ("problem", partial(self._make_problem, parent)),
+            ("incident", partial(self._send, "PUT", f"/api/v2/tickets/{member}", incident)),
+        ]
+
+    def _make_problem(self, ticket_id: str) -> None:
+        if ticket_id not in self._problems:
+            self._send("PUT", f"/api/v2/tickets/{ticket_id}", {"ticket": {"type": "problem"}})
+            self._problems.add(ticket_id)
 
     def steps(self, ticket_id: str, suggestion: Suggestion) -> list[Step]:
         ticket_id = _numeric(ticket_id)
