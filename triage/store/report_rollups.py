@@ -1,0 +1,340 @@
+"""Per-day rollups of the per-ticket facts, kept in step with them: what the volume,
+resolution, escalation and staff reports read instead of sorting a year of tickets.
+
+A ticket counts in two families: ``created`` on the day it was created (the escalation
+report, and the volume report's new tickets) and ``resolved`` on the day of its resolution
+while it is resolved (the resolution and staff reports, and the volume report's resolved
+tickets). A rollup row holds one family's counts for one day, tenant and grouping key, with
+the durations of its tickets (exact, so medians and p90 are exact too). Groupings of none, one
+or two of the ticket dimensions are rolled up; other groupings read the facts.
+
+The rows of a day are computed again from that day's facts whenever an event changes a
+ticket of that day (in the transaction that changes the facts), so duplicated, late and
+out-of-order events leave them exact, as they leave the facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import combinations
+from typing import Any
+
+import sqlalchemy as sa
+
+from triage.store.schema import report_day_rollups, ticket_facts
+
+# A grouping dimension → its ticket_facts column (``tenant`` is part of every rollup key).
+DIMENSIONS: dict[str, str] = {
+    "category": "category",
+    "tier": "tier",
+    "priority": "priority",
+    "group": "group_name",
+    "agent": "agent",
+    "language": "language",
+    "channel": "channel",
+}
+GROUPINGS: tuple[tuple[str, ...], ...] = (
+    (),
+    *((name,) for name in DIMENSIONS),
+    *combinations(DIMENSIONS, 2),
+)
+# Each family's counts, in the columns c0, c1, … of a rollup row.
+MEASURES: dict[str, tuple[str, ...]] = {
+    "created": ("tickets", "l1", "from_l1", "l2", "from_l2", "escalated", "predicted", "differs"),
+    "resolved": ("resolved", "known", "at_l1", "with_tier", "escalated", "reopened"),
+}
+COUNT_COLUMNS = tuple(f"c{i}" for i in range(max(len(m) for m in MEASURES.values())))
+_TIME = {"created": "created_at", "resolved": "resolved_at"}
+_DAY = {"created": "created_day", "resolved": "resolved_day"}
+_DURATION = {"created": "escalate_seconds", "resolved": "resolve_seconds"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ROWS = 2000  # rows inserted per statement
+_DAYS = 31  # days computed at once by a rebuild (bounds its memory)
+
+Touched = set[tuple[str, str, int]]  # (tenant, family, day)
+
+
+def midnight(day: int) -> datetime:
+    """The moment a day (days since 1970-01-01, UTC) begins."""
+    return _EPOCH + timedelta(days=day)
+
+
+def grouping_of(dimensions: Sequence[str]) -> tuple[str, ...] | None:
+    """The rolled-up grouping holding ``dimensions`` (in its own order), or None."""
+    wanted = set(dimensions)
+    for grouping in GROUPINGS:
+        if set(grouping) == wanted:
+            return grouping
+    return None
+
+
+def _flag(value: Any) -> bool:
+    return bool(value)
+
+
+def _counts(family: str, row: Mapping[str, Any]) -> tuple[int, ...]:
+    """One ticket's counts in ``family``: the same conditions as the reports' SQL over the
+    facts (a NULL level compares as false there, as None does here)."""
+    top = row["max_tier_level"]
+    escalated = row["escalations"] > 0
+    if family == "resolved":
+        created, resolved = row["created_at"], row["resolved_at"]
+        return (
+            1,
+            int(created is not None and created <= resolved),
+            int(top == 1 and row["escalations"] == 0),
+            int(top is not None),
+            int(escalated),
+            int(row["reopened"] > 0),
+        )
+    first_l1 = row["first_tier_level"] == 1
+    reached_l2 = _flag(row["reached_l2"])
+    predicted = (
+        row["status"] == "resolved"
+        and row["predicted_tier"] is not None
+        and row["tier"] is not None
+    )
+    return (
+        1,
+        int(first_l1),
+        int(first_l1 and top is not None and top >= 2),
+        int(reached_l2),
+        int(reached_l2 and top is not None and top >= 3),
+        int(escalated),
+        int(predicted),
+        int(predicted and row["predicted_tier"] != row["tier"]),
+    )
+
+
+@dataclass
+class Figures:
+    """A group's counts (by measure name) and its tickets' durations (None left out)."""
+
+    counts: dict[str, int]
+    durations: list[float] = field(default_factory=list)
+
+    def add(self, counts: Iterable[int], durations: Iterable[float]) -> None:
+        for name, value in zip(self.counts, counts, strict=False):
+            self.counts[name] += value
+        self.durations.extend(durations)
+
+
+def _empty(family: str) -> Figures:
+    return Figures(dict.fromkeys(MEASURES[family], 0))
+
+
+def figures_of(
+    family: str, rows: Iterable[Mapping[str, Any]], dimensions: Sequence[str], per_day: bool
+) -> dict[tuple[Any, ...], Figures]:
+    """Facts rows summed by (day, if ``per_day``, then) the values of ``dimensions``."""
+    found: dict[tuple[Any, ...], Figures] = {}
+    columns = [DIMENSIONS.get(name, name) for name in dimensions]
+    for row in rows:
+        key = tuple(row[column] for column in columns)
+        if per_day:
+            key = (row[_DAY[family]], *key)
+        duration = row[_DURATION[family]]
+        found.setdefault(key, _empty(family)).add(
+            _counts(family, row), () if duration is None else (duration,)
+        )
+    return found
+
+
+def _fact_columns() -> list[sa.ColumnElement[Any]]:
+    names = {
+        "tenant",
+        "status",
+        *_TIME.values(),
+        *_DAY.values(),
+        *_DURATION.values(),
+        *DIMENSIONS.values(),
+        "first_tier_level",
+        "max_tier_level",
+        "reached_l2",
+        "escalations",
+        "reopened",
+        "predicted_tier",
+    }
+    return [ticket_facts.c[name] for name in sorted(names)]
+
+
+def facts_between(
+    connection: sa.Connection,
+    family: str,
+    since: datetime,
+    until: datetime,
+    tenants: Sequence[str] | None = None,
+) -> Iterator[sa.RowMapping]:
+    """The facts rows whose ``family`` time is in [since, until)."""
+    time = ticket_facts.c[_TIME[family]]
+    query = sa.select(*_fact_columns()).where(time >= since, time < until)
+    if tenants is not None:
+        query = query.where(ticket_facts.c.tenant.in_(tenants))
+    yield from connection.execute(query).mappings()
+
+
+def _rollup_rows(family: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for grouping in GROUPINGS:
+        by_key = figures_of(family, rows, ("tenant", *grouping), per_day=True)
+        for (day, tenant, *values), figures in by_key.items():
+            counts = list(figures.counts.values())
+            durations = ",".join(repr(float(d)) for d in sorted(figures.durations))
+            found.append(
+                {
+                    "family": family,
+                    "grouping": ",".join(grouping),
+                    "key": json.dumps(values),
+                    "day": day,
+                    "tenant": tenant,
+                    **{
+                        column: counts[i] if i < len(counts) else 0
+                        for i, column in enumerate(COUNT_COLUMNS)
+                    },
+                    "durations": durations or None,
+                }
+            )
+    return found
+
+
+def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted days as runs of consecutive ones: (first, last) each."""
+    found: list[tuple[int, int]] = []
+    for day in sorted(set(days)):
+        if found and day == found[-1][1] + 1:
+            found[-1] = (found[-1][0], day)
+        else:
+            found.append((day, day))
+    return found
+
+
+def _insert(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _ROWS):
+        connection.execute(sa.insert(report_day_rollups), rows[start : start + _ROWS])
+
+
+def _lock_days(connection: sa.Connection, touched: Touched) -> None:
+    """PostgreSQL: hold each day until this transaction ends. Two transactions computing one
+    day at once would each read the facts without the other's (not committed yet) and each
+    delete only the rows it saw, leaving one's rows beside the other's. Holding the day, the
+    second waits for the first to commit, then reads both. Taken in one order: no deadlock."""
+    if connection.dialect.name != "postgresql":
+        return
+    keys = sorted(
+        int.from_bytes(
+            hashlib.sha256(f"{tenant}\0{family}\0{day}".encode()).digest()[:8], "big", signed=True
+        )
+        for tenant, family, day in touched
+    )
+    for start in range(0, len(keys), 1000):
+        connection.execute(
+            sa.text(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"
+            ),
+            {"keys": keys[start : start + 1000]},
+        )
+
+
+def refresh(connection: sa.Connection, touched: Touched) -> None:
+    """Compute again the rollup rows of the (tenant, family, day)s given, from the facts."""
+    _lock_days(connection, touched)
+    wanted: dict[tuple[str, str], set[int]] = {}
+    for tenant, family, day in touched:
+        wanted.setdefault((tenant, family), set()).add(day)
+    r = report_day_rollups.c
+    for (tenant, family), days in sorted(wanted.items()):
+        for first, last in _runs(days):
+            connection.execute(
+                sa.delete(report_day_rollups).where(
+                    r.tenant == tenant, r.family == family, r.day >= first, r.day <= last
+                )
+            )
+            rows = list(
+                facts_between(connection, family, midnight(first), midnight(last + 1), [tenant])
+            )
+            _insert(connection, _rollup_rows(family, rows))
+
+
+def rebuild(connection: sa.Connection) -> None:
+    """Every rollup row again from the facts (a migration's backfill; a bulk load's end)."""
+    connection.execute(sa.delete(report_day_rollups))
+    c = ticket_facts.c
+    for family in MEASURES:
+        day = c[_DAY[family]]
+        first, last = connection.execute(sa.select(sa.func.min(day), sa.func.max(day))).one()
+        if first is None:
+            continue
+        for start in range(first, last + 1, _DAYS):
+            end = min(start + _DAYS, last + 1)
+            rows = list(facts_between(connection, family, midnight(start), midnight(end)))
+            _insert(connection, _rollup_rows(family, rows))
+
+
+def days_of(rows: Iterable[Mapping[str, Any]]) -> Touched:
+    """The (tenant, family, day)s that facts rows count in."""
+    return {
+        (row["tenant"], family, row[_DAY[family]])
+        for row in rows
+        for family in MEASURES
+        if row[_DAY[family]] is not None
+    }
+
+
+def read(
+    connection: sa.Connection,
+    family: str,
+    grouping: tuple[str, ...],
+    first: int,
+    end: int,
+    *,
+    by_tenant: bool,
+    per_day: bool,
+    tenants: Sequence[str] | None,
+    durations: bool,
+) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], list[float]]]:
+    """Days [first, end) of a grouping summed by (day,) (tenant,) key: its counts by name
+    and its durations."""
+    r = report_day_rollups.c
+    keys: list[sa.ColumnElement[Any]] = [
+        *([r.day] if per_day else []),
+        *([r.tenant] if by_tenant else []),
+        r.key,
+    ]
+    # Rows are read in the primary key's order (family, grouping, key, day): grouped by key
+    # (and day), SQLite needs no sort. Tenants are few: grouped by them it sorts few rows.
+    if per_day:
+        keys = [r.key, r.day, *([r.tenant] if by_tenant else [])]
+    names = MEASURES[family]
+    sums = [sa.func.sum(r[f"c{i}"]) for i in range(len(names))]
+    joined: list[sa.ColumnElement[Any]] = []
+    if durations:
+        joined = [sa.func.string_agg(r.durations, ",")]
+        if connection.dialect.name == "sqlite":
+            joined = [sa.func.group_concat(r.durations, ",")]
+    query = (
+        sa.select(*keys, *sums, *joined)
+        .where(
+            r.family == family,
+            r.grouping == ",".join(grouping),
+            r.day >= first,
+            r.day < end,
+        )
+        .group_by(*keys)
+    )
+    if tenants is not None:
+        query = query.where(r.tenant.in_(tenants))
+    width = len(keys)
+    for row in connection.execute(query):
+        fields = dict(zip((k.key for k in keys), row[:width], strict=True))
+        key: tuple[Any, ...] = tuple(json.loads(fields["key"]))
+        if by_tenant:
+            key = (fields["tenant"], *key)
+        if per_day:
+            key = (fields["day"], *key)
+        counts = {name: int(value or 0) for name, value in zip(names, row[width:], strict=False)}
+        text = row[-1] if durations else None
+        yield key, counts, [float(v) for v in text.split(",")] if text else []
