@@ -209,6 +209,8 @@ class ReportQueries:
                     family, rows, ["tenant", *grouping] if by_tenant else grouping, per_day
                 ).items():
                     add(key, figures.counts, figures.durations)
+        if not window.group_by and not per_day:  # as SQL's aggregate of no rows: one row
+            add((), {}, ())
         for key, into in found.items():
             joined = np.concatenate(values[key])
             for i, q in enumerate(quantiles):
