@@ -73,19 +73,18 @@ def test_concurrent_events_of_one_ticket_are_all_folded(
 def test_concurrent_tickets_of_one_day_are_both_in_its_rollups(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Two tickets of one day added at once: each add computes the day's rollups again; the
-    # barrier holds each until both have folded their facts (or 1 s has passed: a writer held
-    # back by the other's lock of the day never gets there). Unlocked, each reads only its
-    # own ticket's facts, and the second insert of the day's rows fails or leaves one ticket out.
+    # Two tickets of one day added at once: both add to the same rollup rows (the day's,
+    # with the same tier); the barrier holds each until both have folded their facts. The
+    # second add waits for the first to commit, then adds its counts to the first's.
     barrier = threading.Barrier(2)
-    refresh = rollups_module.refresh
+    apply = rollups_module.apply
 
-    def refresh_together(*args: Any) -> Any:
+    def apply_together(*args: Any) -> Any:
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=1.0)
-        return refresh(*args)
+        return apply(*args)
 
-    monkeypatch.setattr(rollups_module, "refresh", refresh_together)
+    monkeypatch.setattr(rollups_module, "apply", apply_together)
     store = EventStore(database)
     at = datetime(2026, 11, 2, 9, tzinfo=UTC)
     events = [TicketEvent(f"c{n}", EventKind.CREATED, f"T{n}", at, tier="L1") for n in (1, 2)]

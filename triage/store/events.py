@@ -191,26 +191,25 @@ class EventStore:
                     )
                 stored += new
             tickets = sorted({(event.tenant, event.ticket_id) for event in stored})
-            touched: report_rollups.Touched = set()
+            delta: report_rollups.Delta = {}
             for chunk in _chunks(tickets, _CHUNK):
-                touched |= self._refold(connection, chunk)
-            report_rollups.refresh(connection, touched)
+                self._refold(connection, chunk, delta)
+            report_rollups.apply(connection, delta)
         return StoredEvents(len(stored), len(events) - len(stored), len(tickets))
 
     def _refold(
-        self, connection: sa.Connection, tickets: Sequence[tuple[str, str]]
-    ) -> report_rollups.Touched:
-        """Fold the tickets' facts again; the (tenant, family, day)s they counted in before
-        and count in now."""
+        self,
+        connection: sa.Connection,
+        tickets: Sequence[tuple[str, str]],
+        delta: report_rollups.Delta,
+    ) -> None:
+        """Fold the tickets' facts again, and add their change to the rollups' ``delta``."""
         if self.database.is_postgres:
             _lock_facts(connection, tickets)
         grouped: dict[tuple[str, str], list[TicketEvent]] = {key: [] for key in tickets}
         by_tenant: dict[str, list[str]] = {}
         for tenant, ticket in tickets:
             by_tenant.setdefault(tenant, []).append(ticket)
-        # The days the tickets counted in before: the rollups of those days are computed
-        # again too (a reopened ticket leaves its old resolution day).
-        touched: report_rollups.Touched = set()
         # One tenant at a time: SQLite answers ``(a, b) IN (...)`` with a scan of the table.
         for tenant, ids in by_tenant.items():
             query = sa.select(ticket_events).where(
@@ -218,10 +217,11 @@ class EventStore:
             )
             for row in connection.execute(query).mappings():
                 grouped[(row["tenant"], row["ticket_id"])].append(_event(row))
-            before = sa.select(
-                ticket_facts.c.tenant, ticket_facts.c.created_day, ticket_facts.c.resolved_day
-            ).where(ticket_facts.c.tenant == tenant, ticket_facts.c.ticket_id.in_(ids))
-            touched |= report_rollups.days_of(connection.execute(before).mappings())
+            before = sa.select(*report_rollups.fact_columns()).where(
+                ticket_facts.c.tenant == tenant, ticket_facts.c.ticket_id.in_(ids)
+            )
+            for row in connection.execute(before).mappings():
+                report_rollups.contribute(delta, row, -1)
         folded = [fold(tenant, ticket, grouped[(tenant, ticket)]) for tenant, ticket in tickets]
         # Upserts, not deletes and inserts: a ticket's heads only ever grow, and PostgreSQL's
         # generic plan of a delete by a long IN list came to scan the whole table.
@@ -232,7 +232,8 @@ class EventStore:
             connection.execute(
                 self._upsert(ticket_head_facts, ("tenant", "ticket_id", "head")), heads
             )
-        return touched | report_rollups.days_of(rows)
+        for row in rows:
+            report_rollups.contribute(delta, row, 1)
 
     def _upsert(self, table: sa.Table, key: tuple[str, ...]) -> Any:
         dialect = postgresql if self.database.is_postgres else sqlite

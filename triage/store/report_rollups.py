@@ -8,14 +8,16 @@ tickets). A rollup row holds one family's counts for one day, tenant and groupin
 the durations of its tickets (exact, so medians and p90 are exact too). Groupings of none, one
 or two of the ticket dimensions are rolled up; other groupings read the facts.
 
-The rows of a day are computed again from that day's facts whenever an event changes a
-ticket of that day (in the transaction that changes the facts), so duplicated, late and
-out-of-order events leave them exact, as they leave the facts.
+Whenever ``EventStore.add`` folds a ticket's facts again, it adds the difference between the
+ticket's old and new facts to the rollups, in the same transaction: counts are added to (an
+upsert, no read), and a duration that leaves a row is appended to it as its negative
+(``-0.0`` for 0), which cancels it when the row is read; a rebuild writes the rows afresh,
+without those. Duplicated, late and out-of-order events leave the rollups exact, as they
+leave the facts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.schema import report_day_rollups, ticket_facts
 
@@ -54,8 +58,6 @@ _DURATION = {"created": "escalate_seconds", "resolved": "resolve_seconds"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ROWS = 2000  # rows inserted per statement
 _DAYS = 31  # days computed at once by a rebuild (bounds its memory)
-
-Touched = set[tuple[str, str, int]]  # (tenant, family, day)
 
 
 def midnight(day: int) -> datetime:
@@ -144,7 +146,7 @@ def figures_of(
     return found
 
 
-def _fact_columns() -> list[sa.ColumnElement[Any]]:
+def fact_columns() -> list[sa.ColumnElement[Any]]:
     names = {
         "tenant",
         "status",
@@ -171,10 +173,30 @@ def facts_between(
 ) -> Iterator[sa.RowMapping]:
     """The facts rows whose ``family`` time is in [since, until)."""
     time = ticket_facts.c[_TIME[family]]
-    query = sa.select(*_fact_columns()).where(time >= since, time < until)
+    query = sa.select(*fact_columns()).where(time >= since, time < until)
     if tenants is not None:
         query = query.where(ticket_facts.c.tenant.in_(tenants))
     yield from connection.execute(query).mappings()
+
+
+def _row(
+    family: str,
+    grouping: str,
+    key: str,
+    day: int,
+    tenant: str,
+    counts: Sequence[int],
+    durations: str,
+) -> dict[str, Any]:
+    return {
+        "family": family,
+        "grouping": grouping,
+        "key": key,
+        "day": day,
+        "tenant": tenant,
+        **{c: counts[i] if i < len(counts) else 0 for i, c in enumerate(COUNT_COLUMNS)},
+        "durations": durations or None,
+    }
 
 
 def _rollup_rows(family: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -182,33 +204,11 @@ def _rollup_rows(family: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
     for grouping in GROUPINGS:
         by_key = figures_of(family, rows, ("tenant", *grouping), per_day=True)
         for (day, tenant, *values), figures in by_key.items():
-            counts = list(figures.counts.values())
             durations = ",".join(repr(float(d)) for d in sorted(figures.durations))
+            counts = list(figures.counts.values())
             found.append(
-                {
-                    "family": family,
-                    "grouping": ",".join(grouping),
-                    "key": json.dumps(values),
-                    "day": day,
-                    "tenant": tenant,
-                    **{
-                        column: counts[i] if i < len(counts) else 0
-                        for i, column in enumerate(COUNT_COLUMNS)
-                    },
-                    "durations": durations or None,
-                }
+                _row(family, ",".join(grouping), json.dumps(values), day, tenant, counts, durations)
             )
-    return found
-
-
-def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted days as runs of consecutive ones: (first, last) each."""
-    found: list[tuple[int, int]] = []
-    for day in sorted(set(days)):
-        if found and day == found[-1][1] + 1:
-            found[-1] = (found[-1][0], day)
-        else:
-            found.append((day, day))
     return found
 
 
@@ -217,46 +217,60 @@ def _insert(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(sa.insert(report_day_rollups), rows[start : start + _ROWS])
 
 
-def _lock_days(connection: sa.Connection, touched: Touched) -> None:
-    """PostgreSQL: hold each day until this transaction ends. Two transactions computing one
-    day at once would each read the facts without the other's (not committed yet) and each
-    delete only the rows it saw, leaving one's rows beside the other's. Holding the day, the
-    second waits for the first to commit, then reads both. Taken in one order: no deadlock."""
-    if connection.dialect.name != "postgresql":
+# A rollup row's primary key → the counts and the durations (as written) to add to it.
+Delta = dict[tuple[str, str, str, int, str], tuple[list[int], list[str]]]
+
+
+def contribute(delta: Delta, row: Mapping[str, Any], sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) one facts row's part in every rollup row."""
+    for family, names in MEASURES.items():
+        day = row[_DAY[family]]
+        if day is None:
+            continue
+        counts = _counts(family, row)
+        duration = row[_DURATION[family]]
+        text = None if duration is None else repr(sign * float(duration))
+        for grouping in GROUPINGS:
+            values = [row[DIMENSIONS[name]] for name in grouping]
+            key = (family, ",".join(grouping), json.dumps(values), day, row["tenant"])
+            into = delta.setdefault(key, ([0] * len(names), []))
+            for i, count in enumerate(counts):
+                into[0][i] += sign * count
+            if text is not None:
+                into[1].append(text)
+
+
+def _cancelled(counts: list[int], durations: list[str]) -> bool:
+    """Nothing to add: a ticket left the row and joined it again unchanged."""
+    plus = sorted(d for d in durations if not d.startswith("-"))
+    return not any(counts) and plus == sorted(d[1:] for d in durations if d.startswith("-"))
+
+
+def apply(connection: sa.Connection, delta: Delta) -> None:
+    """Add a delta to the rollups, with one upsert per row changed."""
+    rows = [
+        _row(*key, counts, ",".join(durations))
+        for key, (counts, durations) in delta.items()
+        if not _cancelled(counts, durations)
+    ]
+    if not rows:
         return
-    keys = sorted(
-        int.from_bytes(
-            hashlib.sha256(f"{tenant}\0{family}\0{day}".encode()).digest()[:8], "big", signed=True
-        )
-        for tenant, family, day in touched
-    )
-    for start in range(0, len(keys), 1000):
-        connection.execute(
-            sa.text(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"
+    dialect: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(report_day_rollups)
+    r, new = report_day_rollups.c, statement.excluded
+    upsert = statement.on_conflict_do_update(
+        index_elements=[c.name for c in report_day_rollups.primary_key],
+        set_={
+            **{c: r[c] + new[c] for c in COUNT_COLUMNS},
+            "durations": sa.case(
+                (r.durations.is_(None), new.durations),
+                (new.durations.is_(None), r.durations),
+                else_=r.durations + "," + new.durations,
             ),
-            {"keys": keys[start : start + 1000]},
-        )
-
-
-def refresh(connection: sa.Connection, touched: Touched) -> None:
-    """Compute again the rollup rows of the (tenant, family, day)s given, from the facts."""
-    _lock_days(connection, touched)
-    wanted: dict[tuple[str, str], set[int]] = {}
-    for tenant, family, day in touched:
-        wanted.setdefault((tenant, family), set()).add(day)
-    r = report_day_rollups.c
-    for (tenant, family), days in sorted(wanted.items()):
-        for first, last in _runs(days):
-            connection.execute(
-                sa.delete(report_day_rollups).where(
-                    r.tenant == tenant, r.family == family, r.day >= first, r.day <= last
-                )
-            )
-            rows = list(
-                facts_between(connection, family, midnight(first), midnight(last + 1), [tenant])
-            )
-            _insert(connection, _rollup_rows(family, rows))
+        },
+    )
+    for start in range(0, len(rows), _ROWS):
+        connection.execute(upsert, rows[start : start + _ROWS])
 
 
 def rebuild(connection: sa.Connection) -> None:
@@ -274,14 +288,18 @@ def rebuild(connection: sa.Connection) -> None:
             _insert(connection, _rollup_rows(family, rows))
 
 
-def days_of(rows: Iterable[Mapping[str, Any]]) -> Touched:
-    """The (tenant, family, day)s that facts rows count in."""
-    return {
-        (row["tenant"], family, row[_DAY[family]])
-        for row in rows
-        for family in MEASURES
-        if row[_DAY[family]] is not None
-    }
+def durations_of(text: str | None) -> np.ndarray:
+    """A rollup's comma-joined durations, those taken away (negative) cancelling theirs."""
+    if not text:
+        return np.empty(0)
+    values = np.array(text.split(","), dtype=np.float64)
+    gone = np.signbit(values)
+    if not gone.any():
+        return values
+    kept, counts = np.unique(values[~gone], return_counts=True)
+    taken, times = np.unique(-values[gone], return_counts=True)
+    counts[np.searchsorted(kept, taken)] -= times
+    return np.repeat(kept, counts)
 
 
 def read(
@@ -295,19 +313,17 @@ def read(
     per_day: bool,
     tenants: Sequence[str] | None,
     durations: bool,
-) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], list[float]]]:
-    """Days [first, end) of a grouping summed by (day,) (tenant,) key: its counts by name
-    and its durations."""
+) -> Iterator[tuple[tuple[Any, ...], dict[str, int], np.ndarray]]:
+    """Days [first, end) of a grouping summed by (day,) (tenant,) key: its counts by name and
+    its durations. Groups whose tickets all left them are left out."""
     r = report_day_rollups.c
+    # Rows are read in the primary key's order (family, grouping, key, day): grouped by key
+    # (and day), SQLite needs no sort. Grouped by tenant too, it sorts the few rows read.
     keys: list[sa.ColumnElement[Any]] = [
-        *([r.day] if per_day else []),
         *([r.tenant] if by_tenant else []),
         r.key,
+        *([r.day] if per_day else []),
     ]
-    # Rows are read in the primary key's order (family, grouping, key, day): grouped by key
-    # (and day), SQLite needs no sort. Tenants are few: grouped by them it sorts few rows.
-    if per_day:
-        keys = [r.key, r.day, *([r.tenant] if by_tenant else [])]
     names = MEASURES[family]
     sums = [sa.func.sum(r[f"c{i}"]) for i in range(len(names))]
     joined: list[sa.ColumnElement[Any]] = []
@@ -330,11 +346,12 @@ def read(
     width = len(keys)
     for row in connection.execute(query):
         fields = dict(zip((k.key for k in keys), row[:width], strict=True))
+        counts = {name: int(value or 0) for name, value in zip(names, row[width:], strict=False)}
+        if not counts[names[0]]:
+            continue
         key: tuple[Any, ...] = tuple(json.loads(fields["key"]))
         if by_tenant:
             key = (fields["tenant"], *key)
         if per_day:
             key = (fields["day"], *key)
-        counts = {name: int(value or 0) for name, value in zip(names, row[width:], strict=False)}
-        text = row[-1] if durations else None
-        yield key, counts, [float(v) for v in text.split(",")] if text else []
+        yield key, counts, durations_of(row[-1] if durations else None)
