@@ -18,6 +18,7 @@ leave the facts.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -230,14 +231,27 @@ def contribute(delta: Delta, row: Mapping[str, Any], sign: int) -> None:
         counts = _counts(family, row)
         duration = row[_DURATION[family]]
         text = None if duration is None else repr(sign * float(duration))
-        for grouping in GROUPINGS:
-            values = [row[DIMENSIONS[name]] for name in grouping]
-            key = (family, ",".join(grouping), json.dumps(values), day, row["tenant"])
-            into = delta.setdefault(key, ([0] * len(names), []))
+        dimensions = tuple(row[column] for column in DIMENSIONS.values())
+        for grouping, key in _keys(dimensions):
+            into = delta.setdefault(
+                (family, grouping, key, day, row["tenant"]), ([0] * len(names), [])
+            )
             for i, count in enumerate(counts):
                 into[0][i] += sign * count
             if text is not None:
                 into[1].append(text)
+
+
+_PLACES = [[list(DIMENSIONS).index(name) for name in grouping] for grouping in GROUPINGS]
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys(dimensions: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """Each grouping (comma-joined) with its key (a JSON list) for one ticket's dimensions."""
+    return [
+        (",".join(grouping), json.dumps([dimensions[i] for i in places]))
+        for grouping, places in zip(GROUPINGS, _PLACES, strict=True)
+    ]
 
 
 def _cancelled(counts: list[int], durations: list[str]) -> bool:
