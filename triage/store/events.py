@@ -220,8 +220,8 @@ class EventStore:
             before = sa.select(*report_rollups.fact_columns()).where(
                 ticket_facts.c.tenant == tenant, ticket_facts.c.ticket_id.in_(ids)
             )
-            for row in connection.execute(before).mappings():
-                report_rollups.contribute(delta, row, -1)
+            for old in connection.execute(before).mappings():
+                report_rollups.contribute(delta, old, -1)
         folded = [fold(tenant, ticket, grouped[(tenant, ticket)]) for tenant, ticket in tickets]
         # Upserts, not deletes and inserts: a ticket's heads only ever grow, and PostgreSQL's
         # generic plan of a delete by a long IN list came to scan the whole table.
@@ -232,8 +232,8 @@ class EventStore:
             connection.execute(
                 self._upsert(ticket_head_facts, ("tenant", "ticket_id", "head")), heads
             )
-        for row in rows:
-            report_rollups.contribute(delta, row, 1)
+        for new in rows:
+            report_rollups.contribute(delta, new, 1)
 
     def _upsert(self, table: sa.Table, key: tuple[str, ...]) -> Any:
         dialect = postgresql if self.database.is_postgres else sqlite

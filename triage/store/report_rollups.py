@@ -75,11 +75,7 @@ def grouping_of(dimensions: Sequence[str]) -> tuple[str, ...] | None:
     return None
 
 
-def _flag(value: Any) -> bool:
-    return bool(value)
-
-
-def _counts(family: str, row: Mapping[str, Any]) -> tuple[int, ...]:
+def _counts(family: str, row: Mapping[Any, Any]) -> tuple[int, ...]:
     """One ticket's counts in ``family``: the same conditions as the reports' SQL over the
     facts (a NULL level compares as false there, as None does here)."""
     top = row["max_tier_level"]
@@ -95,7 +91,7 @@ def _counts(family: str, row: Mapping[str, Any]) -> tuple[int, ...]:
             int(row["reopened"] > 0),
         )
     first_l1 = row["first_tier_level"] == 1
-    reached_l2 = _flag(row["reached_l2"])
+    reached_l2 = bool(row["reached_l2"])
     predicted = (
         row["status"] == "resolved"
         and row["predicted_tier"] is not None
@@ -131,7 +127,7 @@ def _empty(family: str) -> Figures:
 
 
 def figures_of(
-    family: str, rows: Iterable[Mapping[str, Any]], dimensions: Sequence[str], per_day: bool
+    family: str, rows: Iterable[Mapping[Any, Any]], dimensions: Sequence[str], per_day: bool
 ) -> dict[tuple[Any, ...], Figures]:
     """Facts rows summed by (day, if ``per_day``, then) the values of ``dimensions``."""
     found: dict[tuple[Any, ...], Figures] = {}
@@ -200,7 +196,7 @@ def _row(
     }
 
 
-def _rollup_rows(family: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _rollup_rows(family: str, rows: Sequence[Mapping[Any, Any]]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for grouping in GROUPINGS:
         by_key = figures_of(family, rows, ("tenant", *grouping), per_day=True)
@@ -222,7 +218,7 @@ def _insert(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
 Delta = dict[tuple[str, str, str, int, str], tuple[list[int], list[str]]]
 
 
-def contribute(delta: Delta, row: Mapping[str, Any], sign: int) -> None:
+def contribute(delta: Delta, row: Mapping[Any, Any], sign: int) -> None:
     """Add (``sign`` 1) or take away (-1) one facts row's part in every rollup row."""
     for family, names in MEASURES.items():
         day = row[_DAY[family]]
