@@ -436,7 +436,6 @@ report_day_rollups = sa.Table(
     sa.Column("tenant", sa.String(200), primary_key=True),
     *(sa.Column(f"c{i}", sa.Integer, nullable=False) for i in range(8)),
     sa.Column("durations", sa.Text, nullable=True),
-    sa.Index(None, "tenant", "family", "day"),
 )
 
 # E-mail received (``POST /v1/email`` and the IMAP poller), one row per (tenant, Message-ID):

@@ -34,14 +34,8 @@ def upgrade() -> None:
             "family", "grouping", "key", "day", "tenant", name="pk_report_day_rollups"
         ),
     )
-    op.create_index(
-        "ix_report_day_rollups_tenant_family_day",
-        "report_day_rollups",
-        ["tenant", "family", "day"],
-    )
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
-    op.drop_index("ix_report_day_rollups_tenant_family_day", table_name="report_day_rollups")
     op.drop_table("report_day_rollups")
