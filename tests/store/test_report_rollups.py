@@ -42,6 +42,7 @@ QUERIES: list[tuple[str, str | None]] = [
     ("escalation", None),
     ("staff", "agent"),
     ("staff", "group,agent"),
+    ("staff", "agent,tier,category"),  # three dimensions: the facts, both ways
 ]
 
 
@@ -113,9 +114,12 @@ def _batches(rng: random.Random, events: list[TicketEvent]) -> list[list[TicketE
 
 def _all_reports(service: ReportService) -> list[Any]:
     return [
-        service.run(name, ReportQuery(since=since, until=until, group_by=group_by)).rows
+        service.run(
+            name, ReportQuery(since=since, until=until, group_by=group_by, tenants=tenants)
+        ).rows
         for name, group_by in QUERIES
         for since, until in WINDOWS
+        for tenants in (None, ("acme",))
     ]
 
 
