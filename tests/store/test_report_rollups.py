@@ -89,7 +89,12 @@ def _history(rng: random.Random, tickets: int) -> list[TicketEvent]:
                 group=rng.choice(["desk", "infra"]),
             )
         if rng.random() < 0.3:
-            add(K.ESCALATED, at + timedelta(hours=rng.uniform(0, 30)), "e", tier="L3")
+            add(
+                K.ESCALATED,
+                at + timedelta(hours=rng.uniform(0, 30)),
+                "e",
+                tier=rng.choice(["L2", "L3"]),
+            )
         if rng.random() < 0.75:
             resolved = at + timedelta(hours=rng.uniform(0, 60))
             add(K.RESOLVED, resolved, "r")
