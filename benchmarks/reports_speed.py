@@ -19,6 +19,7 @@ import os
 import random
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,6 +176,7 @@ def bulk_fill(database: Database, total: int) -> dict[str, Any]:
 
     from triage.core.ticket_events import fold
     from triage.store.events import _event_row, _facts_row, _head_rows
+    from triage.store.report_rollups import rebuild
     from triage.store.schema import ticket_events as events_table
     from triage.store.schema import ticket_facts, ticket_head_facts, utcnow
 
@@ -195,17 +197,30 @@ def bulk_fill(database: Database, total: int) -> dict[str, Any]:
             connection.execute(sa.insert(events_table), events)
             connection.execute(sa.insert(ticket_facts), facts)
             connection.execute(sa.insert(ticket_head_facts), heads)
+    loaded = time.perf_counter() - wall, time.process_time() - cpu
+    # The per-day rollups, as the migration that made them fills them from the facts.
+    with database.begin() as connection:
+        rebuild(connection)
     return {
         "events": made,
         "tickets": n,
-        "bulk_load_seconds": round(time.perf_counter() - wall, 1),
-        "bulk_load_cpu_seconds": round(time.process_time() - cpu, 1),
+        "bulk_load_seconds": round(loaded[0], 1),
+        "bulk_load_cpu_seconds": round(loaded[1], 1),
+        "rollup_rebuild_seconds": round(time.perf_counter() - wall - loaded[0], 1),
+        "rollup_rebuild_cpu_seconds": round(time.process_time() - cpu - loaded[1], 1),
     }
 
 
 def time_reports(database: Database, repeat: int) -> dict[str, Any]:
     service = ReportService(database)
-    windows = {"year": (START, END), "last_30_days": (END - timedelta(days=30), END)}
+    # Whole days (read from the rollups alone), and a year cut at 13:37, whose first and
+    # last part-days the reports read from the facts.
+    cut = timedelta(hours=13, minutes=37)
+    windows = {
+        "year": (START, END),
+        "last_30_days": (END - timedelta(days=30), END),
+        "year_from_13:37": (START + cut, END - timedelta(days=1) + cut),
+    }
     found: dict[str, Any] = {}
     for name in REPORTS:
         for label, (since, until) in windows.items():
@@ -229,6 +244,33 @@ def time_reports(database: Database, repeat: int) -> dict[str, Any]:
     return found
 
 
+def time_single_adds(database: Database, tickets: int) -> dict[str, Any]:
+    """``EventStore.add`` of one event at a time (a webhook's or ``POST /v1/events``'s way),
+    created, assigned and resolved for ``tickets`` new tickets (ids new on every run)."""
+    store, rng, run = EventStore(database), random.Random(), uuid.uuid4().hex[:8]
+    walls, cpus = [], []
+    for n in range(tickets):
+        t = f"S{run}-{n}"
+        at = END - timedelta(minutes=rng.randrange(30 * 24 * 60))
+        for event in (
+            TicketEvent(f"{t}c", EventKind.CREATED, t, at, tier="L1", category="network"),
+            TicketEvent(f"{t}a", EventKind.ASSIGNED, t, at + timedelta(minutes=5), agent=AGENTS[0]),
+            TicketEvent(f"{t}r", EventKind.RESOLVED, t, at + timedelta(hours=3)),
+        ):
+            wall, cpu = time.perf_counter(), time.process_time()
+            store.add([event])
+            walls.append(1000 * (time.perf_counter() - wall))
+            cpus.append(1000 * (time.process_time() - cpu))
+    walls.sort()
+    cpus.sort()
+    return {
+        "events": len(walls),
+        "p50_ms": round(percentile(walls, 0.5), 1),
+        "p90_ms": round(percentile(walls, 0.9), 1),
+        "cpu_p50_ms": round(percentile(cpus, 0.5), 1),
+    }
+
+
 def _postgres() -> Iterator[str]:
     import sqlalchemy as sa
 
@@ -246,7 +288,12 @@ def _postgres() -> Iterator[str]:
 
 
 def run_backend(
-    backend: str, total: int, repeat: int, keep: Path | None = None, bulk: bool = False
+    backend: str,
+    total: int,
+    repeat: int,
+    keep: Path | None = None,
+    bulk: bool = False,
+    single_adds: int = 0,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         if backend == "sqlite":
@@ -267,12 +314,10 @@ def run_backend(
                         connection.exec_driver_sql("ANALYZE")
                 load_before = loadavg()
                 reports = time_reports(database, repeat)
-                return {
-                    **filled,
-                    "load_before": load_before,
-                    "load_after": loadavg(),
-                    "reports": reports,
-                }
+                found = {**filled, "load_before": load_before, "reports": reports}
+                if single_adds:
+                    found["single_event_adds"] = time_single_adds(database, single_adds)
+                return {**found, "load_after": loadavg()}
         finally:
             for _ in urls:  # the PostgreSQL database is dropped
                 pass
@@ -291,10 +336,20 @@ def main() -> None:
         action="store_true",
         help="Write the history straight into the tables rather than through EventStore.add.",
     )
+    parser.add_argument(
+        "--single-adds",
+        type=int,
+        default=0,
+        metavar="TICKETS",
+        help="After the reports, time EventStore.add of one event at a time for this many new "
+        "tickets (three events each; they stay in a kept file).",
+    )
     args = parser.parse_args()
     results = read_json(OUTPUT)
     for backend in args.backend.split(","):
-        found = run_backend(backend, args.events, args.repeat, args.keep, args.bulk)
+        found = run_backend(
+            backend, args.events, args.repeat, args.keep, args.bulk, args.single_adds
+        )
         for name, figures in found["reports"].items():
             print(
                 f"{backend:10} {name:28} p50 {figures['p50_ms']:8.1f} ms  "

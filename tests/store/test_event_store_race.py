@@ -1,19 +1,22 @@
-"""Two events of one ticket added at once on PostgreSQL: the facts hold both afterwards."""
+"""Two events of one ticket added at once on PostgreSQL: the facts hold both afterwards; two
+tickets of one day at once: the day's rollups hold both."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 import triage.store.events as events_module
+import triage.store.report_rollups as rollups_module
 from tests.conftest import fresh_postgres_database
 from triage.core.ticket_events import EventKind, TicketEvent
+from triage.service.reports import ReportQuery, ReportService
 from triage.store.database import Database
 from triage.store.events import EventStore
 from triage.store.schema import ticket_facts
@@ -65,3 +68,42 @@ def test_concurrent_events_of_one_ticket_are_all_folded(
         row = connection.execute(query).mappings().one()
     # Both events folded: created 09:00 at L1, resolved 11:00.
     assert (row["status"], row["tier"], row["resolve_seconds"]) == ("resolved", "L1", 7200.0)
+
+
+def test_concurrent_tickets_of_one_day_are_both_in_its_rollups(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two tickets of one day added at once: both add to the same rollup rows (the day's,
+    # with the same tier); the barrier holds each until both have folded their facts. The
+    # second add waits for the first to commit, then adds its counts to the first's.
+    barrier = threading.Barrier(2)
+    apply = rollups_module.apply
+
+    def apply_together(*args: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=1.0)
+        return apply(*args)
+
+    monkeypatch.setattr(rollups_module, "apply", apply_together)
+    store = EventStore(database)
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    events = [TicketEvent(f"c{n}", EventKind.CREATED, f"T{n}", at, tier="L1") for n in (1, 2)]
+    failures: list[BaseException] = []
+
+    def add(event: TicketEvent) -> None:
+        try:
+            store.add([event])
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert failures == []
+    until = at.replace(hour=0) + timedelta(days=1)
+    report = ReportService(database).run(
+        "escalation", ReportQuery(since=at.replace(hour=0), until=until)
+    )
+    assert report.rows[0]["tickets"] == 2

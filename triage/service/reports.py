@@ -176,8 +176,8 @@ def _sort_key(key: Key) -> tuple[tuple[bool, str], ...]:
 class ReportService:
     """Builds the reports from :class:`ReportQueries` over the event store's facts."""
 
-    def __init__(self, database: Database) -> None:
-        self.queries = ReportQueries(database)
+    def __init__(self, database: Database, *, use_rollups: bool = True) -> None:
+        self.queries = ReportQueries(database, use_rollups=use_rollups)
         self._builders: dict[str, Callable[[Window, ReportQuery], list[dict[str, Any]]]] = {
             "volume": self._volume,
             "resolution": self._resolution,
@@ -252,16 +252,25 @@ class ReportService:
         c = ticket_facts.c
         count = {"n": sa.func.count()}
         opening = self.queries.grouped(window, count, self.queries.open_at(window.since))
-        new = self.queries.grouped(
-            window, count, self._between(c.created_at, window), extra=[c.created_day]
-        )
-        known = sa.and_(c.created_at.is_not(None), c.created_at <= c.resolved_at)
-        resolved = self.queries.grouped(
-            window,
-            {"n": sa.func.count(), "known": _count_if(known)},
-            self._between(c.resolved_at, window),  # a resolved_at only while resolved
-            extra=[c.resolved_day],
-        )
+        rolled_new = self.queries.rolled(window, "created", per_day=True)
+        rolled_resolved = self.queries.rolled(window, "resolved", per_day=True)
+        if rolled_new is not None and rolled_resolved is not None:
+            new = {key: {"n": found["tickets"]} for key, found in rolled_new.items()}
+            resolved = {
+                key: {"n": found["resolved"], "known": found["known"]}
+                for key, found in rolled_resolved.items()
+            }
+        else:
+            new = self.queries.grouped(
+                window, count, self._between(c.created_at, window), extra=[c.created_day]
+            )
+            known = sa.and_(c.created_at.is_not(None), c.created_at <= c.resolved_at)
+            resolved = self.queries.grouped(
+                window,
+                {"n": sa.func.count(), "known": _count_if(known)},
+                self._between(c.resolved_at, window),  # a resolved_at only while resolved
+                extra=[c.resolved_day],
+            )
         groups = {key[1:] for key in (*new, *resolved)} | set(opening)
         if not window.group_by:
             groups.add(())
@@ -288,16 +297,18 @@ class ReportService:
         c = ticket_facts.c
         where = self._between(c.resolved_at, window)  # a resolved_at only while resolved
         at_l1 = sa.and_(c.max_tier_level == 1, c.escalations == 0)
-        counts = self.queries.grouped(
-            window,
-            {
-                "resolved": sa.func.count(),
-                "at_l1": _count_if(at_l1),
-                "with_tier": _count_if(c.max_tier_level.is_not(None)),
-            },
-            where,
-            quantiles=(c.resolve_seconds, (0.5, 0.9)),
-        )
+        counts = self.queries.rolled(window, "resolved", quantiles=(0.5, 0.9))
+        if counts is None:
+            counts = self.queries.grouped(
+                window,
+                {
+                    "resolved": sa.func.count(),
+                    "at_l1": _count_if(at_l1),
+                    "with_tier": _count_if(c.max_tier_level.is_not(None)),
+                },
+                where,
+                quantiles=(c.resolve_seconds, (0.5, 0.9)),
+            )
         return [
             {
                 **self._keyed(window, key),
@@ -316,21 +327,23 @@ class ReportService:
         predicted = sa.and_(
             c.status == "resolved", c.predicted_tier.is_not(None), c.tier.is_not(None)
         )
-        counts = self.queries.grouped(
-            window,
-            {
-                "tickets": sa.func.count(),
-                "l1": _count_if(c.first_tier_level == 1),
-                "from_l1": _count_if(sa.and_(c.first_tier_level == 1, c.max_tier_level >= 2)),
-                "l2": _count_if(c.reached_l2),
-                "from_l2": _count_if(sa.and_(c.reached_l2, c.max_tier_level >= 3)),
-                "escalated": _count_if(c.escalations > 0),
-                "predicted": _count_if(predicted),
-                "differs": _count_if(sa.and_(predicted, c.predicted_tier != c.tier)),
-            },
-            where,
-            quantiles=(c.escalate_seconds, (0.5, 0.9)),
-        )
+        counts = self.queries.rolled(window, "created", quantiles=(0.5, 0.9))
+        if counts is None:
+            counts = self.queries.grouped(
+                window,
+                {
+                    "tickets": sa.func.count(),
+                    "l1": _count_if(c.first_tier_level == 1),
+                    "from_l1": _count_if(sa.and_(c.first_tier_level == 1, c.max_tier_level >= 2)),
+                    "l2": _count_if(c.reached_l2),
+                    "from_l2": _count_if(sa.and_(c.reached_l2, c.max_tier_level >= 3)),
+                    "escalated": _count_if(c.escalations > 0),
+                    "predicted": _count_if(predicted),
+                    "differs": _count_if(sa.and_(predicted, c.predicted_tier != c.tier)),
+                },
+                where,
+                quantiles=(c.escalate_seconds, (0.5, 0.9)),
+            )
         rows = []
         for key, found in sorted(counts.items(), key=lambda item: _sort_key(item[0])):
             median, p90 = found.pop("q0"), found.pop("q1")
@@ -389,16 +402,18 @@ class ReportService:
     def _staff(self, window: Window, query: ReportQuery) -> list[dict[str, Any]]:
         c = ticket_facts.c
         where = self._between(c.resolved_at, window)  # a resolved_at only while resolved
-        counts = self.queries.grouped(
-            window,
-            {
-                "resolved": sa.func.count(),
-                "escalated": _count_if(c.escalations > 0),
-                "reopened": _count_if(c.reopened > 0),
-            },
-            where,
-            quantiles=(c.resolve_seconds, (0.5,)),
-        )
+        counts = self.queries.rolled(window, "resolved", quantiles=(0.5,))
+        if counts is None:
+            counts = self.queries.grouped(
+                window,
+                {
+                    "resolved": sa.func.count(),
+                    "escalated": _count_if(c.escalations > 0),
+                    "reopened": _count_if(c.reopened > 0),
+                },
+                where,
+                quantiles=(c.resolve_seconds, (0.5,)),
+            )
         return [
             {
                 **self._keyed(window, key),

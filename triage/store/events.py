@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.core.ticket_events import EventKind, TicketEvent, TicketFacts, fold, utc
+from triage.store import report_rollups
 from triage.store.database import Database
 from triage.store.schema import ticket_events, ticket_facts, ticket_head_facts, utcnow
 
@@ -190,11 +191,19 @@ class EventStore:
                     )
                 stored += new
             tickets = sorted({(event.tenant, event.ticket_id) for event in stored})
+            delta: report_rollups.Delta = {}
             for chunk in _chunks(tickets, _CHUNK):
-                self._refold(connection, chunk)
+                self._refold(connection, chunk, delta)
+            report_rollups.apply(connection, delta)
         return StoredEvents(len(stored), len(events) - len(stored), len(tickets))
 
-    def _refold(self, connection: sa.Connection, tickets: Sequence[tuple[str, str]]) -> None:
+    def _refold(
+        self,
+        connection: sa.Connection,
+        tickets: Sequence[tuple[str, str]],
+        delta: report_rollups.Delta,
+    ) -> None:
+        """Fold the tickets' facts again, and add their change to the rollups' ``delta``."""
         if self.database.is_postgres:
             _lock_facts(connection, tickets)
         grouped: dict[tuple[str, str], list[TicketEvent]] = {key: [] for key in tickets}
@@ -208,18 +217,23 @@ class EventStore:
             )
             for row in connection.execute(query).mappings():
                 grouped[(row["tenant"], row["ticket_id"])].append(_event(row))
+            before = sa.select(*report_rollups.fact_columns()).where(
+                ticket_facts.c.tenant == tenant, ticket_facts.c.ticket_id.in_(ids)
+            )
+            for old in connection.execute(before).mappings():
+                report_rollups.contribute(delta, old, -1)
         folded = [fold(tenant, ticket, grouped[(tenant, ticket)]) for tenant, ticket in tickets]
         # Upserts, not deletes and inserts: a ticket's heads only ever grow, and PostgreSQL's
         # generic plan of a delete by a long IN list came to scan the whole table.
-        connection.execute(
-            self._upsert(ticket_facts, ("tenant", "ticket_id")),
-            [_facts_row(facts) for facts in folded],
-        )
+        rows = [_facts_row(facts) for facts in folded]
+        connection.execute(self._upsert(ticket_facts, ("tenant", "ticket_id")), rows)
         heads = [row for facts in folded for row in _head_rows(facts)]
         if heads:
             connection.execute(
                 self._upsert(ticket_head_facts, ("tenant", "ticket_id", "head")), heads
             )
+        for new in rows:
+            report_rollups.contribute(delta, new, 1)
 
     def _upsert(self, table: sa.Table, key: tuple[str, ...]) -> Any:
         dialect = postgresql if self.database.is_postgres else sqlite

@@ -3,6 +3,7 @@ of a time in the same pass (computed by PostgreSQL, or here from the values SQLi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +12,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from triage.store import report_rollups
 from triage.store.database import Database
+from triage.store.report_rollups import midnight
 from triage.store.schema import ticket_facts, ticket_head_facts
 
 Key = tuple[Any, ...]
@@ -51,10 +54,12 @@ SCAN_SHARE = 0.2
 
 
 class ReportQueries:
-    """Read-only queries over ``ticket_facts`` and ``ticket_head_facts``."""
+    """Read-only queries over ``ticket_facts``, ``ticket_head_facts`` and the per-day
+    rollups of the facts (``use_rollups=False`` reads the facts alone: the tests compare)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, use_rollups: bool = True) -> None:
         self.database = database
+        self.use_rollups = use_rollups
 
     def between(
         self, column: sa.ColumnElement[Any], window: Window
@@ -147,6 +152,71 @@ class ReportQueries:
                 values.update({f"q{i}": v for i, v in enumerate(figures)})
         return found
 
+    def rolled(
+        self,
+        window: Window,
+        family: str,
+        *,
+        per_day: bool = False,
+        quantiles: Sequence[float] = (),
+    ) -> dict[Key, dict[str, Any]] | None:
+        """A family's counts (``report_rollups.MEASURES``) per group (and per day ahead of the
+        key, if ``per_day``), and the quantiles of its durations as ``q0``, ``q1``, …: the
+        whole days of the window from the rollups, the hours before the first midnight and
+        after the last from the facts. None where the grouping is not rolled up."""
+        dims = [name for name in window.group_by if name != "tenant"]
+        grouping = report_rollups.grouping_of(dims)
+        if not self.use_rollups or grouping is None:
+            return None
+        by_tenant = "tenant" in window.group_by
+        order = [*(["tenant"] if by_tenant else []), *grouping]
+        place = [order.index(name) for name in window.group_by]
+        lead = 1 if per_day else 0
+        first, end = math.ceil(_days(window.since)), math.floor(_days(window.until))
+        found: dict[Key, dict[str, Any]] = {}
+        values: dict[Key, list[Any]] = {}
+
+        def add(key: Key, counts: Mapping[str, int], durations: Any) -> None:
+            key = (*key[:lead], *(key[lead + i] for i in place))
+            into = found.setdefault(key, dict.fromkeys(report_rollups.MEASURES[family], 0))
+            for name, value in counts.items():
+                into[name] += value
+            values.setdefault(key, []).append(np.asarray(durations, dtype=np.float64))
+
+        edges = [(window.since, window.until)]
+        with self.database.begin() as connection:
+            if first < end:
+                edges = [(window.since, midnight(first)), (midnight(end), window.until)]
+                for key, counts, durations in report_rollups.read(
+                    connection,
+                    family,
+                    grouping,
+                    first,
+                    end,
+                    by_tenant=by_tenant,
+                    per_day=per_day,
+                    tenants=window.tenants,
+                    durations=bool(quantiles),
+                ):
+                    add(key, counts, durations)
+            for since, until in edges:
+                if since >= until:
+                    continue
+                rows = report_rollups.facts_between(
+                    connection, family, since, until, window.tenants
+                )
+                for key, figures in report_rollups.figures_of(
+                    family, rows, ["tenant", *grouping] if by_tenant else grouping, per_day
+                ).items():
+                    add(key, figures.counts, figures.durations)
+        if not window.group_by and not per_day:  # as SQL's aggregate of no rows: one row
+            add((), {}, ())
+        for key, into in found.items():
+            joined = np.concatenate(values[key])
+            for i, q in enumerate(quantiles):
+                into[f"q{i}"] = float(np.quantile(joined, q)) if joined.size else None
+        return found
+
     def open_ages(
         self, window: Window, at: datetime
     ) -> list[tuple[Key, datetime, str | None, bool]]:
@@ -162,6 +232,11 @@ class ReportQueries:
                 (tuple(row[:width]), row[width], row[width + 1], bool(row[width + 2]))
                 for row in connection.execute(query)
             ]
+
+
+def _days(at: datetime) -> float:
+    """Days since 1970-01-01 (UTC) at ``at``, with the fraction of the day."""
+    return (at - midnight(0)) / timedelta(days=1)
 
 
 def _figures(values: dict[str, Any], quantiles: Sequence[float]) -> list[Any]:

@@ -448,6 +448,23 @@ ticket_head_facts = sa.Table(
     ),
 )
 
+# The per-ticket facts summed per day, tenant, family (``created``, ``resolved``), grouping
+# (none, one or two dimensions, comma-joined) and grouping key (a JSON list of the values),
+# with the tickets' durations (comma-joined seconds): ``triage/store/report_rollups.py`` keeps
+# them in step with the facts. Read in the primary key's order, a year of a grouping needs no
+# sort (migration 0020).
+report_day_rollups = sa.Table(
+    "report_day_rollups",
+    metadata,
+    sa.Column("family", sa.String(16), primary_key=True),
+    sa.Column("grouping", sa.String(64), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("tenant", sa.String(200), primary_key=True),
+    *(sa.Column(f"c{i}", sa.Integer, nullable=False) for i in range(8)),
+    sa.Column("durations", sa.Text, nullable=True),
+)
+
 # E-mail received (``POST /v1/email`` and the IMAP poller), one row per (tenant, Message-ID):
 # a second copy of a message is recognised, and a reply finds the ticket of the message it
 # answers (``ticket_id``). ``skipped`` says why a message was not triaged (an auto-reply, a
