@@ -13,6 +13,11 @@ runner = CliRunner()
 SAMPLE = str(Path(__file__).parents[1] / "data" / "tickets.csv")
 
 
+@pytest.fixture
+def small(small_sample: Path) -> str:
+    return str(small_sample)
+
+
 @pytest.fixture(autouse=True)
 def _hashing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TRIAGE_EMBEDDER", "hashing:64")
@@ -22,13 +27,13 @@ def _hashing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     get_settings.cache_clear()
 
 
-def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
-    trained = runner.invoke(app, ["train", "--data", SAMPLE, "--quiet"])
+def test_train_then_predict_then_evaluate(tmp_path: Path, small: str) -> None:
+    trained = runner.invoke(app, ["train", "--data", small, "--quiet"])
     assert trained.exit_code == 0, trained.output
     artifact = Path(trained.stdout.strip().splitlines()[-1])
     assert (artifact / "manifest.json").is_file()
 
-    skipped = runner.invoke(app, ["train", "--data", SAMPLE, "--if-none"])
+    skipped = runner.invoke(app, ["train", "--data", small, "--if-none"])
     assert skipped.exit_code == 0
     assert "not training" in skipped.output
     assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == [artifact.name]
@@ -79,14 +84,16 @@ def test_train_then_predict_then_evaluate(tmp_path: Path) -> None:
     assert runner.invoke(app, ["report", "latest", "--format", "pdf"]).exit_code == 2
 
 
-def test_training_never_changes_the_served_model_until_one_is_activated(tmp_path: Path) -> None:
+def test_training_never_changes_the_served_model_until_one_is_activated(
+    tmp_path: Path, small: str
+) -> None:
     from triage.api.app import create_app
     from triage.core.registry import ACTIVE
 
     models_dir = tmp_path / "models"
 
     def train(*options: str) -> str:
-        trained = runner.invoke(app, ["train", "--data", SAMPLE, "--no-tune", *options])
+        trained = runner.invoke(app, ["train", "--data", small, "--no-tune", *options])
         assert trained.exit_code == 0, trained.output
         return Path(trained.stdout.strip().splitlines()[-1]).name
 
@@ -116,27 +123,27 @@ def test_training_never_changes_the_served_model_until_one_is_activated(tmp_path
 
 
 def test_a_directory_without_active_keeps_serving_the_version_served_first(
-    tmp_path: Path,
+    tmp_path: Path, small: str
 ) -> None:
     from triage.api.app import create_app
     from triage.core.registry import ACTIVE
 
-    trained = runner.invoke(app, ["train", "--data", SAMPLE, "--no-tune", "--quiet"])
+    trained = runner.invoke(app, ["train", "--data", small, "--no-tune", "--quiet"])
     first = Path(trained.stdout.strip().splitlines()[-1]).name
     (tmp_path / "models" / ACTIVE).unlink()  # as a directory saved before ACTIVE existed
     with TestClient(create_app(get_settings())) as client:
         assert client.get("/readyz").json()["model_version"] == first
     assert (tmp_path / "models" / ACTIVE).read_text().strip() == first
     (tmp_path / "models" / ACTIVE).unlink()
-    second = runner.invoke(app, ["train", "--data", SAMPLE, "--no-tune", "--seed", "1"])
+    second = runner.invoke(app, ["train", "--data", small, "--no-tune", "--seed", "1"])
     assert second.exit_code == 0, second.output
     assert "is saved but not served" in second.output
     assert (tmp_path / "models" / ACTIVE).read_text().strip() == first
 
 
-def test_train_options_turn_the_vote_off_and_move_the_cold_start(tmp_path: Path) -> None:
+def test_train_options_turn_the_vote_off_and_move_the_cold_start(small: str) -> None:
     def refinements(*options: str) -> dict[str, dict]:
-        trained = runner.invoke(app, ["train", "--data", SAMPLE, "--quiet", *options])
+        trained = runner.invoke(app, ["train", "--data", small, "--quiet", *options])
         assert trained.exit_code == 0, trained.output
         artifact = Path(trained.stdout.strip().splitlines()[-1])
         metrics = json.loads((artifact / "metrics.json").read_text())
@@ -145,8 +152,8 @@ def test_train_options_turn_the_vote_off_and_move_the_cold_start(tmp_path: Path)
     for refinement in refinements("--no-vote").values():
         assert refinement["mode"] == "trained"
         assert [c["vote_weight"] for c in refinement["vote_candidates"]] == [0.0]
-    # The sample has ~50 training tickets in its median category: a threshold above that
-    # answers by centroids.
+    # The small sample has ~19 training tickets in its median category: a threshold above
+    # that answers by centroids.
     cold = refinements("--cold-start-below", "1000")
     assert {r["mode"] for r in cold.values()} == {"cold start"}
     assert {r["vote_kind"] for r in cold.values()} == {"centroids"}
@@ -184,8 +191,8 @@ def test_help_is_wrapped_not_cut_and_names_the_defaults() -> None:
     assert f"{DEFAULT_EMBEDDER} (the default" in " ".join(train_help.split())
 
 
-def test_report_follows_the_output_extension(tmp_path: Path) -> None:
-    trained = runner.invoke(app, ["train", "--data", SAMPLE, "--quiet", "--no-tune"])
+def test_report_follows_the_output_extension(tmp_path: Path, small: str) -> None:
+    trained = runner.invoke(app, ["train", "--data", small, "--quiet", "--no-tune"])
     assert trained.exit_code == 0, trained.output
     for name, markdown in [("report.md", True), ("report.markdown", True), ("r.html", False)]:
         written = runner.invoke(app, ["report", "latest", "--output", str(tmp_path / name)])

@@ -12,7 +12,6 @@ import pytest
 from sklearn.model_selection import train_test_split
 from typer.testing import CliRunner
 
-from tests.conftest import SAMPLE_DATA
 from triage.cli import EXIT_REFUSED, app
 from triage.core.artifacts import list_versions, load_model, read_manifest
 from triage.core.embeddings import HashingEmbedder
@@ -27,10 +26,11 @@ SWAP = {"printers": "hardware", "hardware": "printers"}
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The sample split once: a training file, and a held-out file no model trains on."""
+def files(tmp_path_factory: pytest.TempPathFactory, small_sample: Path) -> dict[str, Path]:
+    """The small sample (24 tickets a category) split once: a training file, and a held-out
+    file no model trains on."""
     directory = tmp_path_factory.mktemp("data")
-    frame = pd.read_csv(SAMPLE_DATA, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(small_sample, dtype=str, keep_default_na=False)
     train, test = train_test_split(frame, test_size=0.2, stratify=frame["category"], random_state=1)
     train.to_csv(directory / "train.csv", index=False)
     test.to_csv(directory / "test.csv", index=False)
