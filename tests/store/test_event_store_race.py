@@ -29,65 +29,22 @@ def database(postgres_server: str) -> Iterator[Database]:
         yield database
 
 
-def test_concurrent_events_of_one_ticket_are_all_folded(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Each add reads the ticket's events, then folds them; the barrier holds each fold
-    # until both adds have read (or 1 s has passed: a writer held back by the other's lock
-    # never gets there). Unlocked, each read sees only its own event, and the facts written
-    # last lack the other one.
+def _hold_together(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> None:
+    """``module.name`` waits until two threads have reached it (or 1 s has passed: a writer
+    held back by the other's lock never gets there)."""
     barrier = threading.Barrier(2)
-    fold = events_module.fold
+    step = getattr(module, name)
 
-    def fold_together(*args: Any) -> Any:
+    def together(*args: Any) -> Any:
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=1.0)
-        return fold(*args)
+        return step(*args)
 
-    monkeypatch.setattr(events_module, "fold", fold_together)
-    store = EventStore(database)
-    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    created = TicketEvent("c", EventKind.CREATED, "T1", at, tier="L1")
-    resolved = TicketEvent("r", EventKind.RESOLVED, "T1", at.replace(hour=11))
-    failures: list[BaseException] = []
-
-    def add(event: TicketEvent) -> None:
-        try:
-            store.add([event])
-        except BaseException as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=add, args=(e,)) for e in (created, resolved)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert failures == []
-    query = sa.select(ticket_facts).where(ticket_facts.c.ticket_id == "T1")
-    with database.begin() as connection:
-        row = connection.execute(query).mappings().one()
-    # Both events folded: created 09:00 at L1, resolved 11:00.
-    assert (row["status"], row["tier"], row["resolve_seconds"]) == ("resolved", "L1", 7200.0)
+    monkeypatch.setattr(module, name, together)
 
 
-def test_concurrent_tickets_of_one_day_are_both_in_its_rollups(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Two tickets of one day added at once: both add to the same rollup rows (the day's,
-    # with the same tier); the barrier holds each until both have folded their facts. The
-    # second add waits for the first to commit, then adds its counts to the first's.
-    barrier = threading.Barrier(2)
-    apply = rollups_module.apply
-
-    def apply_together(*args: Any) -> Any:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=1.0)
-        return apply(*args)
-
-    monkeypatch.setattr(rollups_module, "apply", apply_together)
-    store = EventStore(database)
-    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    events = [TicketEvent(f"c{n}", EventKind.CREATED, f"T{n}", at, tier="L1") for n in (1, 2)]
+def _add_at_once(store: EventStore, events: list[TicketEvent]) -> None:
+    """Each event added by its own thread, all at once; any thread's error fails the test."""
     failures: list[BaseException] = []
 
     def add(event: TicketEvent) -> None:
@@ -102,6 +59,37 @@ def test_concurrent_tickets_of_one_day_are_both_in_its_rollups(
     for thread in threads:
         thread.join(10)
     assert failures == []
+
+
+def test_concurrent_events_of_one_ticket_are_all_folded(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each add reads the ticket's events, then folds them; the folds wait for each other.
+    # Unlocked, each read sees only its own event, and the facts written last lack the other.
+    _hold_together(monkeypatch, events_module, "fold")
+    store = EventStore(database)
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    created = TicketEvent("c", EventKind.CREATED, "T1", at, tier="L1")
+    resolved = TicketEvent("r", EventKind.RESOLVED, "T1", at.replace(hour=11))
+    _add_at_once(store, [created, resolved])
+    query = sa.select(ticket_facts).where(ticket_facts.c.ticket_id == "T1")
+    with database.begin() as connection:
+        row = connection.execute(query).mappings().one()
+    # Both events folded: created 09:00 at L1, resolved 11:00.
+    assert (row["status"], row["tier"], row["resolve_seconds"]) == ("resolved", "L1", 7200.0)
+
+
+def test_concurrent_tickets_of_one_day_are_both_in_its_rollups(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two tickets of one day added at once: both add to the same rollup rows (the day's,
+    # with the same tier), each held until both have folded their facts. The second add
+    # waits for the first to commit, then adds its counts to the first's.
+    _hold_together(monkeypatch, rollups_module, "apply")
+    store = EventStore(database)
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    events = [TicketEvent(f"c{n}", EventKind.CREATED, f"T{n}", at, tier="L1") for n in (1, 2)]
+    _add_at_once(store, events)
     until = at.replace(hour=0) + timedelta(days=1)
     report = ReportService(database).run(
         "escalation", ReportQuery(since=at.replace(hour=0), until=until)
