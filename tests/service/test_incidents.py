@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.clock import Clock
 from triage.core.errors import IncidentConflictError, IncidentNotFoundError
 from triage.core.incident_detector import IncidentConfig
 from triage.service.incident_actions import Actor, IncidentActions
@@ -20,14 +21,6 @@ from triage.store.incidents import IncidentStore
 DIM = 32
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 STAFF = Actor("staff")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -44,7 +37,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from tests.clock import Clock
 from tests.webhooks.fake_helpdesk import FakeHelpdesk
 from tests.webhooks.webhook_signing import fixture_json, sign
 from triage.api.app import create_app
@@ -47,14 +48,6 @@ def _fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
     with Database(f"sqlite:///{tmp_path / 'triage.db'}") as db:
@@ -64,7 +57,7 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 def _tracker(database: Database, clock: Clock, sources: tuple[str, ...]) -> IncidentTracker:
