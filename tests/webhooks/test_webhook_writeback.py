@@ -17,7 +17,7 @@ from tests.webhooks.fake_helpdesk import FakeHelpdesk
 from tests.webhooks.webhook_signing import fixture, sign
 from triage.api.app import create_app
 from triage.service import TriageService
-from triage.service.webhook_runner import backoff_delay
+from triage.service.writeback_steps import backoff_delay
 from triage.settings import Settings
 from triage.webhooks.config import WritebackTarget
 from triage.webhooks.writeback import (

@@ -25,7 +25,7 @@ from triage.service.incident_links import IncidentLinker
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.ticket_triage import observed_ticket
-from triage.service.writeback_steps import backoff_delay, run_steps
+from triage.service.writeback_steps import run_steps
 from triage.settings import Settings
 from triage.store.deliveries import DeliveryStore, WritebackStatus, WritebackTask
 from triage.store.jobs import Job, JobStore
@@ -34,8 +34,6 @@ from triage.webhooks.writeback import Suggestion, WritebackClient
 from triage.webhooks.writeback_clients import build_clients
 
 log = logging.getLogger(__name__)
-
-__all__ = ["WebhookRunner", "backoff_delay"]
 
 
 class WebhookRunner(JobRunner):
