@@ -13,9 +13,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
+
+
+@cache
+def _controller() -> ThreadpoolController:
+    return ThreadpoolController()  # inspects the loaded libraries once
 
 
 class _SharedLimit:
@@ -28,9 +34,7 @@ class _SharedLimit:
     def held(self) -> Iterator[None]:
         with self._lock:
             if self._users == 0:
-                # Inspects the libraries loaded now (not a cached list: a BLAS loaded later,
-                # SciPy's or torch's, would escape the limit).
-                self._limiter = threadpool_limits(limits=1, user_api="blas")
+                self._limiter = _controller().limit(limits=1, user_api="blas")
             self._users += 1
         try:
             yield
