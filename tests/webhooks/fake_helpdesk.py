@@ -76,7 +76,7 @@ def running_helpdesk() -> Iterator[FakeHelpdesk]:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = _handle  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
 
         def log_message(self, *_: Any) -> None:
             pass

@@ -2,15 +2,18 @@
 
 Each runs under the tenant's incident lock (so it never races a ticket joining), refuses what
 the incident's state forbids with a 409 that says why, and is kept as a decision (the record
-to tune the minimum size and the tightness from).
+to tune the minimum size and the tightness from). With incident write-back on, the members'
+helpdesk links follow in the same transaction (unlinked on dismiss, moved on merge and split).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from triage.core.errors import IncidentConflictError, IncidentNotFoundError
+from triage.service.incident_links import relink_after_decision
 from triage.service.incidents import IncidentDetail, IncidentTracker
 from triage.store.incidents import IncidentRecord, IncidentSession
 
@@ -64,6 +67,7 @@ class IncidentActions:
             now = self.tracker.clock()
             session.update(incident_id, now, status="dismissed", confirmed=False)
             session.decide(incident_id, "dismiss", actor.name, {}, record.size, now)
+            self._relink(session, incident_id, now)
         return self.tracker.detail(incident_id)
 
     def merge(self, incident_id: int, into: int, actor: Actor) -> IncidentDetail:
@@ -88,6 +92,7 @@ class IncidentActions:
             self._summarise(session, into)
             details = {"into": into, "moved": source.size}
             session.decide(incident_id, "merge", actor.name, details, source.size, now)
+            self._relink(session, into, now)
         return self.tracker.detail(into)
 
     def split(self, incident_id: int, ticket_ids: Sequence[str], actor: Actor) -> IncidentDetail:
@@ -116,7 +121,12 @@ class IncidentActions:
             self._summarise(session, incident_id)
             details = {"tickets": wanted, "new_incident": new_id}
             session.decide(incident_id, "split", actor.name, details, record.size, now)
+            self._relink(session, incident_id, now)
+            self._relink(session, new_id, now)
         return self.tracker.detail(new_id)
+
+    def _relink(self, session: IncidentSession, incident_id: int, now: datetime) -> None:
+        relink_after_decision(session, incident_id, self.tracker.link_sources, now)
 
     def _summarise(self, session: IncidentSession, incident_id: int) -> None:
         members = session.members(incident_id)

@@ -2,24 +2,55 @@
 that came from a Zammad or Zendesk webhook is linked to the incident's parent ticket there.
 
 :class:`~triage.service.incidents.IncidentTracker` queues the links with the membership;
-this sends them beside the suggestions' write-back (in the webhook runner's thread), through
-the same helpdesk clients, steps and backoff.
+staff decisions change them (:func:`relink_after_decision`: a dismissed incident's members are
+unlinked, a merged or split one's moved to their new parent); :class:`IncidentLinker` sends
+them beside the suggestions' write-back (in the webhook runner's thread), through the same
+helpdesk clients, steps and backoff.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
 
 from triage.service.writeback_steps import run_steps
 from triage.settings import Settings
 from triage.store.database import Database
 from triage.store.deliveries import WritebackStatus
 from triage.store.incident_links import IncidentLinkStore, LinkTask
-from triage.webhooks.writeback import IncidentLinkClient, WritebackClient
+from triage.store.incidents import IncidentSession
+from triage.webhooks.writeback import IncidentLinkClient, Step, WritebackClient
 
 log = logging.getLogger(__name__)
+
+
+def relink_after_decision(
+    session: IncidentSession, incident_id: int, link_sources: Collection[str], now: datetime
+) -> None:
+    """What the helpdesk links of ``incident_id``'s members should be after a staff decision,
+    in its transaction: none for a dismissed incident; otherwise each member from the parent's
+    helpdesk linked to the parent (the one the first links named while it is still a member,
+    else the incident's suggested parent), and no other member linked to anything."""
+    if not link_sources:
+        return
+    record = session.get(incident_id)
+    members = [t.ticket_id for t in session.members(incident_id)]
+    if record is None or not members:
+        return
+    parent = session.link_parent(incident_id)
+    if parent not in members:
+        parent = record.parent_ticket_id
+    source = None
+    if record.status != "dismissed" and parent is not None:
+        source = session.sources([parent]).get(parent)
+    if source is None or source not in link_sources:
+        session.want_links(incident_id, members, None, now)
+        return
+    sources = session.sources(members)
+    linked = [m for m in members if m != parent and sources.get(m) == source]
+    session.want_links(incident_id, linked, parent, now, source=source)
+    session.want_links(incident_id, [m for m in members if m not in linked], None, now)
 
 
 class IncidentLinker:
@@ -67,16 +98,20 @@ class IncidentLinker:
     def _link(self, task: LinkTask) -> None:
         client = self.clients[task.source]
         failure = run_steps(
-            lambda: client.link_steps(task.ticket_id, task.parent_ticket_id),
+            lambda: _steps(client, task),
             task.steps_done,
-            lambda done: self.store.step_done(task.id, done),
+            lambda done: self.store.step_done(task, done),
             attempts=task.attempts,
             max_attempts=self.max_attempts,
             backoff=self.backoff,
         )
-        what = f"link of {task.source} ticket {task.ticket_id} to {task.parent_ticket_id}"
+        what = (
+            f"link of {task.source} ticket {task.ticket_id} to {task.parent_ticket_id}"
+            if task.parent_ticket_id is not None
+            else f"unlink of {task.source} ticket {task.ticket_id} from {task.linked_parent_id}"
+        )
         if failure is None:
-            self.store.finished(task.id, WritebackStatus.DONE)
+            self.store.finished(task, WritebackStatus.DONE)
             log.info("%s (incident %d) done", what, task.incident_id)
         elif failure.retry_at is not None:
             log.warning(
@@ -87,10 +122,25 @@ class IncidentLinker:
                 failure.error,
             )
             self.store.finished(
-                task.id, WritebackStatus.PENDING, error=failure.error, retry_at=failure.retry_at
+                task, WritebackStatus.PENDING, error=failure.error, retry_at=failure.retry_at
             )
         else:
             log.error(
                 "%s failed for good after %d attempt(s): %s", what, task.attempts, failure.error
             )
-            self.store.finished(task.id, WritebackStatus.FAILED, error=failure.error)
+            self.store.finished(task, WritebackStatus.FAILED, error=failure.error)
+
+
+def _steps(client: IncidentLinkClient, task: LinkTask) -> list[Step]:
+    """From what is to what should be: unlink from the parent the ticket is linked to (unless
+    the helpdesk's link replaces it: a Zendesk incident has one problem), then link to the
+    wanted one. Nothing to do when they are the same."""
+    linked, wanted = task.linked_parent_id, task.parent_ticket_id
+    if linked == wanted:
+        return []
+    steps: list[Step] = []
+    if linked is not None and (wanted is None or not client.link_replaces_parent):
+        steps += client.unlink_steps(task.ticket_id, linked)
+    if wanted is not None:
+        steps += client.link_steps(task.ticket_id, wanted)
+    return steps

@@ -5,6 +5,12 @@ A link is queued in the transaction that made the ticket a member (so a membersh
 committed always has its link), claimed with a lease like a suggestion's write-back, and keeps
 the steps already applied, so a retry repeats only what failed. One row per (tenant, source,
 ticket) ever: a member is never linked twice.
+
+Each row holds what should be (``parent_ticket_id``: the parent to link to, None for none) and
+what is (``linked_parent_id``: the parent it is linked to in the helpdesk, as far as triage
+knows). Staff decisions change what should be (:func:`want`: a dismissed incident's members to
+none, a merged or split one's to their new parent) and the row falls due again; an attempt
+that finishes after what should be changed under it records what it did and leaves the row due.
 """
 
 from __future__ import annotations
@@ -31,9 +37,10 @@ class LinkTask:
     incident_id: int
     source: str
     ticket_id: str
-    parent_ticket_id: str
+    parent_ticket_id: str | None  # to link to (None: unlink)
     attempts: int
     steps_done: list[str] = field(default_factory=list)
+    linked_parent_id: str | None = None  # linked to now
 
 
 @dataclass(frozen=True)
@@ -41,11 +48,12 @@ class LinkRecord:
     incident_id: int
     source: str
     ticket_id: str
-    parent_ticket_id: str
+    parent_ticket_id: str | None
     status: WritebackStatus
     attempts: int
     steps_done: list[str]
     error: str | None
+    linked_parent_id: str | None = None
 
 
 def queue(
@@ -82,11 +90,76 @@ def queue(
     connection.execute(statement, rows)
 
 
-def parent_of(connection: Connection, incident_id: int) -> str | None:
+def want(
+    connection: Connection,
+    *,
+    incident_id: int,
+    tenant: str,
+    ticket_ids: Sequence[str],
+    parent_ticket_id: str | None,
+    source: str | None = None,
+    now: datetime,
+) -> int:
+    """What should be, after a staff decision: ``ticket_ids`` (of ``source``, or of any
+    helpdesk) linked to ``parent_ticket_id`` for ``incident_id`` (None: to none). Rows whose
+    wanted parent changes fall due again from their first step; tickets without a row get one
+    only when ``source`` and a parent are given. In the caller's transaction; how many rows
+    changed or were added."""
+    if not ticket_ids:
+        return 0
+    table = incident_links.c
+    mine = (table.tenant == tenant) & table.ticket_id.in_(list(dict.fromkeys(ticket_ids)))
+    if source is not None:
+        mine &= table.source == source
+    changed = (
+        table.parent_ticket_id.is_not(None)
+        if parent_ticket_id is None
+        else (table.parent_ticket_id.is_(None) | (table.parent_ticket_id != parent_ticket_id))
+    )
+    result = connection.execute(
+        incident_links.update()
+        .where(mine & changed)
+        .values(
+            incident_id=incident_id,
+            parent_ticket_id=parent_ticket_id,
+            status=WritebackStatus.PENDING.value,
+            attempts=0,
+            next_at=now,
+            steps=[],
+            error=None,
+            done_at=None,
+        )
+    )
+    count = int(result.rowcount or 0)
+    connection.execute(  # the tickets already wanting this parent now belong to this incident
+        incident_links.update()
+        .where(mine & ~changed & (table.incident_id != incident_id))
+        .values(incident_id=incident_id)
+    )
+    if source is not None and parent_ticket_id is not None:
+        known = set(connection.execute(sa.select(table.ticket_id).where(mine)).scalars())
+        new = [t for t in dict.fromkeys(ticket_ids) if t not in known]
+        queue(
+            connection,
+            incident_id=incident_id,
+            tenant=tenant,
+            source=source,
+            parent_ticket_id=parent_ticket_id,
+            ticket_ids=new,
+            now=now,
+        )
+        count += len(new)
+    return count
+
+
+def wanted_parent_of(connection: Connection, incident_id: int) -> str | None:
     """The parent an incident's members are being linked to, once the first link is queued."""
     query = (
         sa.select(incident_links.c.parent_ticket_id)
-        .where(incident_links.c.incident_id == incident_id)
+        .where(
+            incident_links.c.incident_id == incident_id,
+            incident_links.c.parent_ticket_id.is_not(None),
+        )
         .order_by(incident_links.c.id)
         .limit(1)
     )
@@ -132,37 +205,48 @@ class IncidentLinkStore:
                             row["parent_ticket_id"],
                             int(row["attempts"]) + 1,
                             list(row["steps"] or []),
+                            row["linked_parent_id"],
                         )
                     )
         return claimed
 
-    def step_done(self, link_id: int, steps_done: list[str]) -> None:
-        """Remember the steps already applied, so a retry does not repeat them."""
+    def step_done(self, task: LinkTask, steps_done: list[str]) -> None:
+        """Remember the steps already applied, so a retry does not repeat them (unless what
+        should be changed meanwhile: then the row starts again from its first step)."""
         with self.database.begin() as connection:
             connection.execute(
                 incident_links.update()
-                .where(incident_links.c.id == link_id)
+                .where(incident_links.c.id == task.id, _still_wanted(task))
                 .values(steps=list(steps_done))
             )
 
     def finished(
         self,
-        link_id: int,
+        task: LinkTask,
         status: WritebackStatus,
         *,
         error: str | None = None,
         retry_at: datetime | None = None,
     ) -> None:
-        """Record the outcome of an attempt: done, failed for good, or due again."""
+        """Record the outcome of an attempt: done (the ticket is now linked to the wanted
+        parent, or to none), failed for good, or due again. If what should be changed while
+        the attempt ran, what it did is recorded and the row stays due for the new wish."""
         values: dict[str, Any] = {"status": status.value, "error": error}
         if status is WritebackStatus.PENDING:
             assert retry_at is not None
             values["next_at"] = retry_at
         else:
             values["done_at"] = utcnow()
+        row = incident_links.c.id == task.id
         with self.database.begin() as connection:
+            if status is WritebackStatus.DONE:
+                connection.execute(
+                    incident_links.update()
+                    .where(row)
+                    .values(linked_parent_id=task.parent_ticket_id)
+                )
             connection.execute(
-                incident_links.update().where(incident_links.c.id == link_id).values(**values)
+                incident_links.update().where(row, _still_wanted(task)).values(**values)
             )
 
     def links(self, incident_id: int) -> list[LinkRecord]:
@@ -184,6 +268,14 @@ class IncidentLinkStore:
                 int(r["attempts"]),
                 list(r["steps"] or []),
                 r["error"],
+                r["linked_parent_id"],
             )
             for r in rows
         ]
+
+
+def _still_wanted(task: LinkTask) -> sa.ColumnElement[bool]:
+    wanted = incident_links.c.parent_ticket_id
+    if task.parent_ticket_id is None:
+        return wanted.is_(None)
+    return wanted == task.parent_ticket_id

@@ -194,7 +194,7 @@ class IncidentSession:
 
     def link_parent(self, incident_id: int) -> str | None:
         """The parent ticket the incident's members are linked to, once one link is queued."""
-        return incident_links.parent_of(self.connection, incident_id)
+        return incident_links.wanted_parent_of(self.connection, incident_id)
 
     def queue_links(
         self,
@@ -212,6 +212,27 @@ class IncidentSession:
             source=source,
             parent_ticket_id=parent_ticket_id,
             ticket_ids=ticket_ids,
+            now=now,
+        )
+
+    def want_links(
+        self,
+        incident_id: int,
+        ticket_ids: Sequence[str],
+        parent_ticket_id: str | None,
+        now: datetime,
+        *,
+        source: str | None = None,
+    ) -> int:
+        """After a staff decision: members linked to ``parent_ticket_id`` (None: to none),
+        with this transaction's change (``incident_links.want``)."""
+        return incident_links.want(
+            self.connection,
+            incident_id=incident_id,
+            tenant=self.tenant,
+            ticket_ids=ticket_ids,
+            parent_ticket_id=parent_ticket_id,
+            source=source,
             now=now,
         )
 

@@ -323,9 +323,10 @@ incident_events = sa.Table(
 )
 
 # Write-back linking an incident's member tickets to its parent ticket in their helpdesk
-# (TRIAGE_INCIDENT_WRITEBACK, migration 0019): queued in the transaction that made the ticket a
-# member, sent and retried like a suggestion's write-back. One row per member ticket ever, so a
-# member is linked once even if it later moves to another incident.
+# (TRIAGE_INCIDENT_WRITEBACK, migrations 0019, 0021): queued in the transaction that made the
+# ticket a member, sent and retried like a suggestion's write-back. One row per member ticket
+# ever: a member is linked once; a dismiss, merge or split changes the row's wanted parent and
+# the link is undone or moved (0021).
 incident_links = sa.Table(
     "incident_links",
     metadata,
@@ -334,7 +335,10 @@ incident_links = sa.Table(
     sa.Column("tenant", sa.String(200), nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("ticket_id", sa.String(200), nullable=False),
-    sa.Column("parent_ticket_id", sa.String(200), nullable=False),
+    # What should be: the parent to link to (None: linked to none); and what is: the parent
+    # the ticket is linked to in the helpdesk as far as triage knows (set when a link is done).
+    sa.Column("parent_ticket_id", sa.String(200), nullable=True),
+    sa.Column("linked_parent_id", sa.String(200), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_at", UtcDateTime, nullable=False),

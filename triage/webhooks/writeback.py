@@ -145,8 +145,14 @@ class WritebackClient(Protocol):
 class IncidentLinkClient(Protocol):
     """A helpdesk that can link an incident's member ticket to its parent ticket."""
 
+    # Whether linking to a new parent replaces the old link (no unlink first).
+    link_replaces_parent: bool
+
     def link_steps(self, ticket_id: str, parent_id: str) -> list[Step]:
         """The named requests that make ``ticket_id`` a child of ``parent_id``, in order."""
+
+    def unlink_steps(self, ticket_id: str, parent_id: str) -> list[Step]:
+        """The named requests that make ``ticket_id`` no longer a child of ``parent_id``."""
 
 
 def _numeric(ticket_id: str) -> str:
@@ -257,6 +263,21 @@ class ZammadClient(_HttpClient):
         parent = _numeric(parent_id)
         return [("link", partial(self._link_parent, member, parent))]
 
+    link_replaces_parent = False  # a ticket may have several parents: unlink first
+
+    def unlink_steps(self, ticket_id: str, parent_id: str) -> list[Step]:
+        """``DELETE /api/v1/links/remove`` with the link as added, the parent by its *id*:
+        ``Link.remove`` matches ``link_object_source_value`` (an id, not the number ``add``
+        looks up) and removes the link seen from either side (``app/models/link.rb``)."""
+        body = {
+            "link_type": "parent",
+            "link_object_source": "Ticket",
+            "link_object_source_value": int(_numeric(parent_id)),
+            "link_object_target": "Ticket",
+            "link_object_target_value": int(_numeric(ticket_id)),
+        }
+        return [("unlink", partial(self._send, "DELETE", "/api/v1/links/remove", body))]
+
     def _link_parent(self, member: int, parent: str) -> None:
         body = {
             "link_type": "parent",
@@ -307,6 +328,16 @@ class ZendeskClient(_HttpClient):
             ("problem", partial(self._make_problem, parent)),
             ("incident", partial(self._send, "PUT", f"/api/v2/tickets/{member}", incident)),
         ]
+
+    link_replaces_parent = True  # an incident has one problem_id: setting it moves the link
+
+    def unlink_steps(self, ticket_id: str, parent_id: str) -> list[Step]:
+        """The member's ``problem_id`` cleared; it stays of type ``incident`` (its type before
+        the link is not known) and the parent stays a ``problem``."""
+        member = _numeric(ticket_id)
+        _numeric(parent_id)
+        body = {"ticket": {"problem_id": None}}
+        return [("unlink", partial(self._send, "PUT", f"/api/v2/tickets/{member}", body))]
 
     def _make_problem(self, ticket_id: str) -> None:
         if ticket_id not in self._problems:
