@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from tests.clock import Clock
 from tests.webhooks.fake_helpdesk import FakeHelpdesk, running_helpdesk
 from tests.webhooks.webhook_signing import SECRETS
 from triage.api.app import create_app
 from triage.service import TriageService
 from triage.settings import Settings
+from triage.store.database import Database
+
+# The incident write-back tests' start: before the real now, so queued links fall due.
+INCIDENTS_START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -36,3 +43,16 @@ def helpdesk() -> Iterator[FakeHelpdesk]:
     """A fake helpdesk API on a loopback port (tests/webhooks/fake_helpdesk.py)."""
     with running_helpdesk() as fake:
         yield fake
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite database of one test (the incident write-back tests)."""
+    with Database(f"sqlite:///{tmp_path / 'triage.db'}") as db:
+        db.upgrade()
+        yield db
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(INCIDENTS_START)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from tests.clock import Clock
+from tests.webhooks.conftest import INCIDENTS_START
 from tests.webhooks.fake_helpdesk import FakeHelpdesk
 from tests.webhooks.webhook_signing import fixture_json, sign
 from triage.api.app import create_app
@@ -41,23 +41,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ZAMMAD_TOKEN = "zammad-access-token-8c1e"
 ZENDESK_EMAIL, ZENDESK_TOKEN = "triage-bot@example.com", "zendesk-api-token-44f0"
 DIM = 32
-START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # before the real now: links fall due
+START = INCIDENTS_START  # before the real now: links fall due
 
 
 def _fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    with Database(f"sqlite:///{tmp_path / 'triage.db'}") as db:
-        db.upgrade()
-        yield db
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
 
 
 def _tracker(database: Database, clock: Clock, sources: tuple[str, ...]) -> IncidentTracker:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-import pytest
 
 from tests.clock import Clock
 from tests.webhooks.fake_helpdesk import FakeHelpdesk
@@ -22,6 +21,7 @@ from tests.webhooks.test_incident_links import (
     _tracker,
 )
 from triage.service.incident_actions import Actor, IncidentActions
+from triage.service.incident_links import IncidentLinker
 from triage.service.incidents import IncidentTracker, ObservedTicket
 from triage.store.database import Database
 from triage.store.deliveries import WritebackStatus
@@ -72,32 +72,29 @@ def _zammad_numbers(helpdesk: FakeHelpdesk, ids: list[str]) -> None:
         }
 
 
+def _linked_zammad_incident(
+    database: Database, clock: Clock, helpdesk: FakeHelpdesk, size: int
+) -> tuple[IncidentTracker, IncidentLinker, list[str], Any, str]:
+    """An incident of ``size`` Zammad tickets, its links sent: the tracker, the linker, the
+    ticket ids, the incident and its parent."""
+    tracker = _tracker(database, clock, ("zammad",))
+    linker = _linker(database, helpdesk, "zammad")
+    ids = [str(1101 + i) for i in range(size)]
+    _zammad_numbers(helpdesk, ids)
+    opened = _surge(tracker, clock, ids, "zammad", topic=_topic(1))
+    parent = _parent(tracker, opened.id)
+    assert linker.link_due()
+    return tracker, linker, ids, opened, parent
+
+
 def _links(database: Database, incident_id: int) -> dict[str, Any]:
     return {link.ticket_id: link for link in IncidentLinkStore(database).links(incident_id)}
-
-
-@pytest.fixture
-def database(tmp_path: Any) -> Any:
-    with Database(f"sqlite:///{tmp_path / 'triage.db'}") as db:
-        db.upgrade()
-        yield db
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
 
 
 def test_dismissing_an_incident_unlinks_its_zammad_members(
     database: Database, clock: Clock, helpdesk: FakeHelpdesk
 ) -> None:
-    tracker = _tracker(database, clock, ("zammad",))
-    linker = _linker(database, helpdesk, "zammad")
-    ids = [str(1101 + i) for i in range(5)]
-    _zammad_numbers(helpdesk, ids)
-    opened = _surge(tracker, clock, ids, "zammad", topic=_topic(1))
-    parent = _parent(tracker, opened.id)
-    assert linker.link_due()
+    tracker, linker, ids, opened, parent = _linked_zammad_incident(database, clock, helpdesk, 5)
     members = sorted(i for i in ids if i != parent)
     assert len(helpdesk.calls("POST", "/api/v1/links/add")) == 4
 
@@ -164,13 +161,7 @@ def test_a_merged_zendesk_incident_moves_its_members_to_the_surviving_problem(
 def test_a_split_moves_its_zammad_tickets_to_the_new_parent(
     database: Database, clock: Clock, helpdesk: FakeHelpdesk
 ) -> None:
-    tracker = _tracker(database, clock, ("zammad",))
-    linker = _linker(database, helpdesk, "zammad")
-    ids = [str(1101 + i) for i in range(7)]
-    _zammad_numbers(helpdesk, ids)
-    opened = _surge(tracker, clock, ids, "zammad", topic=_topic(1))
-    parent = _parent(tracker, opened.id)
-    assert linker.link_due()
+    tracker, linker, ids, opened, parent = _linked_zammad_incident(database, clock, helpdesk, 7)
     helpdesk.requests.clear()
 
     split_off = [i for i in ids if i != parent][:2]
@@ -226,13 +217,7 @@ def test_a_decision_taken_while_a_link_is_sent_is_not_lost(
 def test_splitting_off_the_parent_gives_the_rest_a_new_one(
     database: Database, clock: Clock, helpdesk: FakeHelpdesk
 ) -> None:
-    tracker = _tracker(database, clock, ("zammad",))
-    linker = _linker(database, helpdesk, "zammad")
-    ids = [str(1101 + i) for i in range(7)]
-    _zammad_numbers(helpdesk, ids)
-    opened = _surge(tracker, clock, ids, "zammad", topic=_topic(1))
-    parent = _parent(tracker, opened.id)
-    assert linker.link_due()
+    tracker, linker, ids, opened, parent = _linked_zammad_incident(database, clock, helpdesk, 7)
     helpdesk.requests.clear()
 
     split_off = [parent, next(i for i in ids if i != parent)]
