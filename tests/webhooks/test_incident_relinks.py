@@ -39,24 +39,28 @@ def _surge(
     tracker: IncidentTracker,
     clock: Clock,
     ids: list[str],
-    source: str,
+    source: str | None,
     *,
     topic: np.ndarray,
     first: int = 0,
+    sources: dict[str, str | None] | None = None,
+    central: str | None = None,
 ) -> Any:
+    """Tickets of one topic two minutes apart (``sources``: a helpdesk per ticket instead of
+    ``source``; ``central``: the ticket on the topic itself, the group's medoid)."""
     ref = None
     for i, ticket_id in enumerate(ids, start=first):
         clock.now = START + timedelta(minutes=2 * i)
         noise = np.random.default_rng(1000 + i).normal(size=DIM) * 0.15 / np.sqrt(DIM)
         ticket = ObservedTicket(
             ticket_id,
-            (topic + noise).astype(np.float32),
+            (topic + (0 if ticket_id == central else noise)).astype(np.float32),
             f"trouble {ticket_id}",
             at=clock.now,
             category="network",
             tier="L2",
             language="en",
-            source=source,
+            source=sources[ticket_id] if sources is not None else source,
         )
         ref = tracker.observe(ticket) or ref
     assert ref is not None
@@ -232,3 +236,24 @@ def test_splitting_off_the_parent_gives_the_rest_a_new_one(
     added = helpdesk.calls("POST", "/api/v1/links/add")
     assert {a.body["link_object_source_number"] for a in added} >= {f"3{rest_parent}"}
     assert not linker.link_due()
+
+
+def test_an_incident_suggesting_an_api_ticket_links_to_its_first_helpdesk_ticket(
+    database: Database, clock: Clock, helpdesk: FakeHelpdesk
+) -> None:
+    tracker = _tracker(database, clock, ("zammad",))
+    linker = _linker(database, helpdesk, "zammad")
+    ids = ["API-1", "1102", "1103", "API-4", "1105"]
+    _zammad_numbers(helpdesk, [i for i in ids if i.isdigit()])
+    sources = {i: ("zammad" if i.isdigit() else None) for i in ids}
+    opened = _surge(tracker, clock, ids, None, topic=_topic(1), sources=sources, central="API-1")
+    assert _parent(tracker, opened.id) == "API-1"  # suggested: an API ticket
+    assert linker.link_due()
+    added = helpdesk.calls("POST", "/api/v1/links/add")
+    assert {a.body["link_object_source_number"] for a in added} == {"31102"}  # the first
+    assert sorted(a.body["link_object_target_value"] for a in added) == [1103, 1105]
+    grew = _surge(tracker, clock, ["1106"], "zammad", topic=_topic(1), first=5)
+    assert grew.id == opened.id
+    _zammad_numbers(helpdesk, ["1106"])
+    assert linker.link_due()
+    assert helpdesk.calls("POST", "/api/v1/links/add")[-1].body["link_object_target_value"] == 1106

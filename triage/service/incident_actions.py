@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from triage.core.errors import IncidentConflictError, IncidentNotFoundError
-from triage.service.incident_links import relink_after_decision
+from triage.service.incident_links import relink_members
 from triage.service.incidents import IncidentDetail, IncidentTracker
 from triage.store.incidents import IncidentRecord, IncidentSession
 
@@ -126,7 +126,7 @@ class IncidentActions:
         return self.tracker.detail(new_id)
 
     def _relink(self, session: IncidentSession, incident_id: int, now: datetime) -> None:
-        relink_after_decision(session, incident_id, self.tracker.link_sources, now)
+        relink_members(session, incident_id, self.tracker.link_sources, now)
 
     def _summarise(self, session: IncidentSession, incident_id: int) -> None:
         members = session.members(incident_id)

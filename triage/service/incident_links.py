@@ -2,7 +2,7 @@
 that came from a Zammad or Zendesk webhook is linked to the incident's parent ticket there.
 
 :class:`~triage.service.incidents.IncidentTracker` queues the links with the membership;
-staff decisions change them (:func:`relink_after_decision`: a dismissed incident's members are
+staff decisions change them (:func:`relink_members`: a dismissed incident's members are
 unlinked, a merged or split one's moved to their new parent); :class:`IncidentLinker` sends
 them beside the suggestions' write-back (in the webhook runner's thread), through the same
 helpdesk clients, steps and backoff.
@@ -11,7 +11,7 @@ helpdesk clients, steps and backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from triage.service.writeback_steps import run_steps
@@ -19,38 +19,54 @@ from triage.settings import Settings
 from triage.store.database import Database
 from triage.store.deliveries import WritebackStatus
 from triage.store.incident_links import IncidentLinkStore, LinkTask
-from triage.store.incidents import IncidentSession
+from triage.store.incidents import IncidentRecord, IncidentSession
 from triage.webhooks.writeback import IncidentLinkClient, Step, WritebackClient
 
 log = logging.getLogger(__name__)
 
 
-def relink_after_decision(
+def relink_members(
     session: IncidentSession, incident_id: int, link_sources: Collection[str], now: datetime
 ) -> None:
-    """What the helpdesk links of ``incident_id``'s members should be after a staff decision,
-    in its transaction: none for a dismissed incident; otherwise each member from the parent's
-    helpdesk linked to the parent (the one the first links named while it is still a member,
-    else the incident's suggested parent), and no other member linked to anything."""
+    """What the helpdesk links of ``incident_id``'s members should be, in the caller's
+    transaction (after a staff decision, or when an incident first gets a parent to link to):
+    none for a dismissed incident; otherwise each member from the parent's helpdesk linked to
+    the parent (:func:`link_parent`), and no other member linked to anything."""
     if not link_sources:
         return
     record = session.get(incident_id)
     members = [t.ticket_id for t in session.members(incident_id)]
     if record is None or not members:
         return
-    parent = session.link_parent(incident_id)
-    if parent not in members:
-        parent = record.parent_ticket_id
-    source = None
-    if record.status != "dismissed" and parent is not None:
-        source = session.sources([parent]).get(parent)
-    if source is None or source not in link_sources:
+    sources = session.sources(members)
+    parent = None
+    if record.status != "dismissed":
+        parent = link_parent(session, record, members, sources, link_sources)
+    if parent is None:
         session.want_links(incident_id, members, None, now)
         return
-    sources = session.sources(members)
+    source = sources[parent]
     linked = [m for m in members if m != parent and sources.get(m) == source]
     session.want_links(incident_id, linked, parent, now, source=source)
     session.want_links(incident_id, [m for m in members if m not in linked], None, now)
+
+
+def link_parent(
+    session: IncidentSession,
+    record: IncidentRecord,
+    members: Sequence[str],
+    sources: Mapping[str, str | None],
+    link_sources: Collection[str],
+) -> str | None:
+    """The ticket an incident's members are linked to: the one the first links named while it
+    is still a member; else the suggested parent, if it came from a helpdesk links are on for;
+    else the earliest member that did (an API ticket cannot be a parent in a helpdesk)."""
+    parent = session.link_parent(record.id)
+    if parent in members:
+        return parent
+    suggested = record.parent_ticket_id
+    first = [suggested] if suggested is not None and suggested in members else []
+    return next((m for m in [*first, *members] if sources.get(m) in link_sources), None)
 
 
 class IncidentLinker:

@@ -27,6 +27,7 @@ from triage.core.incident_detector import (
 )
 from triage.core.incident_terms import ticket_terms
 from triage.core.incident_window import WindowTicket
+from triage.service.incident_links import relink_members
 from triage.settings import Settings
 from triage.store.database import Database
 from triage.store.incidents import (
@@ -304,14 +305,16 @@ class IncidentTracker:
     ) -> None:
         """Queue helpdesk links of new members to the incident's parent ticket: only members
         from the parent's own helpdesk (and tenant), never for a dismissed incident; the parent
-        stays the one the first links named, even if the summary later suggests another."""
+        stays the one the first links named. Until an incident has one, every member so far is
+        considered (an incident suggested an API ticket as parent gets a helpdesk one)."""
         if not self.link_sources:
             return
         record = session.get(incident_id)
         if record is None or record.status == "dismissed":
             return
-        parent = session.link_parent(incident_id) or record.parent_ticket_id
+        parent = session.link_parent(incident_id)
         if parent is None:
+            relink_members(session, incident_id, self.link_sources, now)
             return
         sources = session.sources([parent, *members])
         source = sources.get(parent)
