@@ -103,3 +103,43 @@ def second_pgvector_database(pgvector_server: str) -> Any:
 
     with fresh_postgres_database(pgvector_server) as url:
         yield url
+
+
+def test_an_hnsw_build_that_outgrows_maintenance_work_mem_is_warned(
+    pgvector_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pgvector builds many times slower once the graph outgrows maintenance_work_mem (1 M
+    vectors: 2,307 CPU-s in memory, unfinished after 18 min without): said before the build."""
+    from tests.conftest import fresh_postgres_database
+    from triage.similar.search import drop_hnsw, ensure_pgvector, hnsw_build_bytes
+    from triage.store.database import Database
+    from triage.store.tickets import TicketStore
+
+    with fresh_postgres_database(pgvector_server) as url:
+        name = sa.make_url(url).database
+        with Database(url) as database:
+            database.upgrade()
+            store = TicketStore(database, pgvector=True)
+            ensure_pgvector(store, 512)
+            drop_hnsw(store)
+            with database.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO tickets (tenant, ticket_id, status, visibility, "
+                        "text_sha256, created_at, updated_at, vec) SELECT '', 'T' || i, "
+                        "'resolved', 'public', md5(i::text), now(), now(), "
+                        "array_fill(0.1 + i, ARRAY[512])::vector FROM generate_series(1, 400) i"
+                    )
+                )
+                connection.execute(
+                    sa.text(f"ALTER DATABASE \"{name}\" SET maintenance_work_mem = '1MB'")
+                )
+            assert hnsw_build_bytes(400, 512) > 2**20
+        with Database(url) as database, caplog.at_level("WARNING"):
+            ensure_pgvector(TicketStore(database, pgvector=True), 512)  # a new session: 1 MB
+        [warned] = [r for r in caplog.records if "maintenance_work_mem" in r.getMessage()]
+        assert "HNSW index of vec over 400 vectors" in warned.getMessage()
+        caplog.clear()
+        with Database(url) as database, caplog.at_level("WARNING"):
+            ensure_pgvector(TicketStore(database, pgvector=True), 512)  # built: nothing to say
+        assert not [r for r in caplog.records if "maintenance_work_mem" in r.getMessage()]
