@@ -215,7 +215,8 @@ def load_streams(seeds: tuple[int, ...]) -> list[Stream]:
     texts = sorted({t.text for tickets, _ in raw.values() for t in tickets})
     print(f"embedding {len(texts):,} texts with {DEFAULT_EMBEDDER} ...", flush=True)
     vectors = embed(load_embedder(DEFAULT_EMBEDDER), texts)
-    detected = {t: guess.code for t, guess in zip(texts, language_detector().detect_many(texts))}
+    guesses = language_detector().detect_many(texts)
+    detected = {text: guess.code for text, guess in zip(texts, guesses, strict=True)}
     row = {text: i for i, text in enumerate(texts)}
     return [
         Stream(

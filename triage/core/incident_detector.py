@@ -197,7 +197,8 @@ class IncidentDetector:
         """Of the rows ``lo + offsets``, those within the window of ``at`` (``row`` left out)."""
         times = self.window.at[lo + offsets]
         keep = (times >= at - self.config.window) & (times <= at + self.config.window)
-        return offsets[keep & (offsets != row - lo)]
+        kept: np.ndarray = offsets[keep & (offsets != row - lo)]
+        return kept
 
     def _alike(self, sims: np.ndarray, levels: np.ndarray, level: float) -> np.ndarray:
         """Which of the pairs with these cosines and levels are alike."""

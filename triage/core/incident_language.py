@@ -39,7 +39,7 @@ class LanguageMeans:
 
     def neutral(self, language: str | None, vector: np.ndarray) -> np.ndarray:
         """``vector`` less its language's mean, plus the common mean, at unit length."""
-        if language in UNKNOWN or self._count == 0:
+        if language is None or language in UNKNOWN or self._count == 0:
             return vector
         common = self._total / self._count
         count = self._counts.get(language, 0)
@@ -55,9 +55,8 @@ class LanguageMeans:
     def _update(self, language: str | None, vector: np.ndarray, sign: int) -> None:
         self._total += sign * vector
         self._count += sign
-        if language in UNKNOWN:
+        if language is None or language in UNKNOWN:
             return
-        assert language is not None
         if language not in self._sums:
             self._sums[language] = np.zeros_like(self._total)
             self._counts[language] = 0

@@ -5,8 +5,9 @@ end of it; the rest is the background the rate of a group is compared with). Row
 at the end and dropped in batches, so an addition costs amortised O(dim).
 
 Each ticket also gets its *level* when added: how similar it is to its nearest tickets of the
-background (the mean cosine of its ``neighbours`` nearest, by default ``LEVEL_NEIGHBOURS``, among the ``REFERENCE_ROWS``
-tickets that arrived just before its window began, so a surge does not raise its own level).
+background (the mean cosine of its ``neighbours`` nearest, by default ``LEVEL_NEIGHBOURS``,
+among the ``REFERENCE_ROWS`` tickets that arrived just before its window began, so a surge
+does not raise its own level).
 Two tickets about a topic the helpdesk rarely sees are alike at a lower cosine than two about
 one it sees all day: the embedding places some topics closer together than others, and the
 level measures that locally (the hubness correction of cross-lingual retrieval, CSLS).
@@ -125,7 +126,8 @@ class TicketWindow:
         with, when it is the last ticket added and those are its reference rows)."""
         if self._reference is not None and self._reference[:3] == (row, start, end):
             return self._reference[3]
-        return self.vectors[start:end] @ self.vectors[row]
+        sims: np.ndarray = self.vectors[start:end] @ self.vectors[row]
+        return sims
 
     def _level(self, row: int, at: float) -> float:
         """Mean cosine of the ticket's nearest tickets just before its window (of any
