@@ -10,11 +10,12 @@ seen within the window.
 
 Defaults are chosen on *tuning* streams (seeds 100-102), never on the reported ones (0-2):
 among the grid's settings with at most 1 false alarm a day, the highest recall, then the
-fewest false alarms. ``--tune`` runs that grid; the report then runs the code's defaults and
-says whether they are the tuned choice. Speed: CPU time of one detection with 10,000 tickets
-in the window (and a day of history behind them).
+fewest false alarms. ``--tune`` runs that grid, ``--refine`` a second one at its choice (see
+``REFINE``); the report then runs the code's defaults and says whether they are the choice.
+Speed: CPU time of one detection with 10,000 tickets in the window (and a day of history
+behind them).
 
-    .venv/bin/python -m benchmarks.incidents [--tune]   # -> benchmarks/results/incidents.json
+    .venv/bin/python -m benchmarks.incidents [--tune] [--refine]  # -> results/incidents.json
     .venv/bin/python -m benchmarks.incidents --speed-against <git ref> [--rounds 3]
 
 ``--speed-against`` measures only the speed, of the detector at ``<git ref>`` and of the one in
