@@ -241,7 +241,8 @@ class Settings(BaseSettings):
         le=2.0,
         description=(
             "Or: how far their cosine must lie above the mean of the two tickets' levels "
-            "(each one's mean cosine to its 10 nearest earlier tickets)."
+            f"(each one's mean cosine to its {IncidentConfig.level_neighbours} nearest earlier "
+            "tickets)."
         ),
     )
     incident_join_share: float = Field(

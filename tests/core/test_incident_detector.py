@@ -5,9 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triage.core.incident_detector import IncidentConfig, IncidentDetector, bounded_time
+from triage.core.incident_detector import (
+    MAX_GROUP,
+    ActiveIncident,
+    IncidentConfig,
+    IncidentDetector,
+    bounded_time,
+)
+from triage.core.incident_language import LanguageMeans
 from triage.core.incident_terms import ticket_terms
-from triage.core.incident_window import LEVEL_NEIGHBOURS, TicketWindow, WindowTicket
+from triage.core.incident_window import (
+    LEVEL_NEIGHBOURS,
+    NO_INCIDENT,
+    TicketWindow,
+    WindowTicket,
+)
 
 DIM = 64
 MINUTE = 60.0
@@ -312,3 +324,159 @@ def test_a_topic_seen_only_early_in_the_history_is_still_its_background(
 
     assert surge_after(0) == "opened"
     assert surge_after(60) == "none"
+
+
+def _candidates_by_the_rule(detector: IncidentDetector, row: int) -> tuple[int | None, list[int]]:
+    """The scan's rules read over every row of the window at once: the live incident the
+    ticket joins, and the loose candidates of a new group (most similar first)."""
+    window, c = detector.window, detector.config
+    n, at = len(window), float(window.at[row])
+    sims = window.vectors[:n] @ window.vectors[row]
+    within = np.abs(window.at[:n] - at) <= c.window
+    within[row] = False
+    excess = sims - (window.level[:n] + window.level[row]) / 2
+    near = within & ((sims >= c.tightness) | (excess >= c.margin))
+    incidents = window.incident[:n]
+    members = within & (incidents != NO_INCIDENT)
+    for other in sorted(np.flatnonzero(near & members), key=lambda r: (-sims[r], r)):
+        incident = detector.active.get(int(incidents[other]))
+        if incident is None or not incident.joinable(at, c):
+            continue
+        ours = incidents == incident.id
+        if (near & ours & members).sum() >= c.join_share * (ours & members).sum():
+            return incident.id, []
+    loose = within & ((sims >= c.tightness) | (excess >= c.margin - c.candidate_slack))
+    free = np.flatnonzero(loose & (incidents == NO_INCIDENT))
+    return None, sorted((int(r) for r in free), key=lambda r: (-sims[r], r))[:MAX_GROUP]
+
+
+def test_the_scan_decides_as_its_rules_read_over_the_whole_window(
+    rng: np.random.Generator,
+) -> None:
+    """The scan applies its rules only to the rows past a first bar on the cosines (for
+    speed): it joins and picks candidates exactly as the rules read over every row."""
+    config = IncidentConfig(margin=0.3, window=1800.0, history=6 * 3600.0)
+    detector = IncidentDetector(config, DIM)
+    topics = [_unit(rng.normal(size=DIM)) for _ in range(4)]
+    picked: list[list[int]] = []
+    original = detector._tight_group
+
+    def tight_group(row: int, candidates: np.ndarray) -> list[int]:
+        picked.append([int(r) for r in candidates])
+        return original(row, candidates)
+
+    detector._tight_group = tight_group  # type: ignore[method-assign]
+    kinds = []
+    for i in range(1500):
+        # Surges of four topics over a random background, a few arriving out of order.
+        topic = topics[(i // 150) % 4] if i % 3 else None
+        vector = _unit(rng.normal(size=DIM)) if topic is None else _near(topic, rng, 0.9)
+        at = i * 20.0 - (300.0 if i % 17 == 0 else 0.0)
+        detector.close_quiet(max(detector.window.newest, at))
+        detector.add(_ticket(f"t{i}", at, vector))
+        row = detector.window.row(f"t{i}")
+        assert row is not None
+        joins, candidates = _candidates_by_the_rule(detector, row)
+        picked.clear()
+        found = detector._assess(f"t{i}")
+        kinds.append(found.kind)
+        if joins is not None:
+            assert (found.kind, found.incident_id) == ("joined", joins)
+            detector.attach(joins, [f"t{i}"])
+            continue
+        assert found.kind != "joined"
+        if len(candidates) + 1 >= config.min_size:
+            assert picked == [candidates]
+        if found.kind == "opened":
+            incident_id = len(kinds)
+            detector.active[incident_id] = ActiveIncident(incident_id, at, at)
+            detector.attach(incident_id, found.members)
+    assert kinds.count("opened") >= 3
+    assert kinds.count("joined") >= 50
+
+
+def test_a_level_is_the_mean_of_as_many_neighbours_as_configured(
+    rng: np.random.Generator,
+) -> None:
+    config = IncidentConfig(margin=0.3, level_neighbours=3)
+    detector = IncidentDetector(config, DIM)
+    earlier = [_unit(rng.normal(size=DIM)) for _ in range(30)]
+    for i, vector in enumerate(earlier):
+        detector.add(_ticket(f"e{i}", i * MINUTE, vector))
+    new = _near(earlier[0], rng)
+    detector.add(_ticket("new", 200 * MINUTE, new))
+    expected = np.sort(np.stack(earlier) @ new)[-3:].mean()
+    assert detector.window.level[detector.window.row("new")] == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_cosines_of_a_level_are_reused_only_for_their_own_ticket_and_rows(
+    rng: np.random.Generator,
+) -> None:
+    window = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
+    for i in range(40):
+        window.add(_ticket(f"e{i}", i * MINUTE, _unit(rng.normal(size=DIM))))
+    window.add(_ticket("a", 200 * MINUTE, _unit(rng.normal(size=DIM))))
+    window.add(_ticket("b", 200 * MINUTE, _unit(rng.normal(size=DIM))))
+    rows = [window.row("a"), window.row("b")]
+    for row in rows:
+        assert row is not None
+        for start, end in ((0, 40), (0, 20), (10, 42)):
+            expected = window.vectors[start:end] @ window.vectors[row]
+            assert np.array_equal(window.similarities(row, start, end), expected)
+
+
+def _two_language_surge(neutral: bool) -> list[str]:
+    """What eight reports of one outage do, alternately in Indonesian and English, after five
+    hours of background; each language's tickets sit to one side (an offset per language)."""
+    rng = np.random.default_rng(3)
+    offsets = {"en": _unit(rng.normal(size=DIM)), "id": _unit(rng.normal(size=DIM))}
+    detector = IncidentDetector(IncidentConfig(margin=0.3, language_neutral=neutral), DIM)
+
+    def observe(name: str, at: float, topic: np.ndarray, language: str, noise: float) -> str:
+        vector = topic + 1.2 * offsets[language] + noise * rng.normal(size=DIM) / np.sqrt(DIM)
+        return detector.observe(_ticket(name, at, _unit(vector), language=language)).kind
+
+    for i in range(300):
+        observe(f"bg{i}", i * MINUTE, _unit(rng.normal(size=DIM)), ("id", "en")[i % 2], 1.0)
+    outage = _unit(rng.normal(size=DIM))
+    return [
+        observe(f"s{i}", (300 + 2 * i) * MINUTE, outage, ("id", "en")[i % 2], 0.5) for i in range(8)
+    ]
+
+
+def test_language_neutral_vectors_make_a_surge_in_two_languages_one_incident() -> None:
+    """Four English and four Indonesian reports of one problem are two halves under five,
+    unless each language's offset is taken out."""
+    assert "opened" not in _two_language_surge(neutral=False)
+    assert "opened" in _two_language_surge(neutral=True)
+
+
+def test_a_tenant_writing_in_one_language_keeps_its_vectors() -> None:
+    rng = np.random.default_rng(5)
+    plain = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
+    neutral = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window, language_neutral=True)
+    for i in range(100):
+        ticket = _ticket(f"t{i}", i * MINUTE, _unit(rng.normal(size=DIM)), language="en")
+        plain.add(ticket)
+        neutral.add(ticket)
+    np.testing.assert_allclose(neutral.vectors[:100], plain.vectors[:100], atol=1e-6)
+
+
+def test_language_means_forget_the_tickets_the_window_drops() -> None:
+    rng = np.random.default_rng(9)
+    window = TicketWindow(DIM, history=3600.0, span=600.0, language_neutral=True)
+    offsets = {"en": _unit(rng.normal(size=DIM)), "id": _unit(rng.normal(size=DIM))}
+    for i in range(600):  # the offsets change halfway: only the recent ones should count
+        language = ("en", "id")[i % 2]
+        offset = offsets[language] if i < 300 else -offsets[language]
+        window.add(
+            _ticket(f"t{i}", i * 30.0, _unit(rng.normal(size=DIM) + 3 * offset), language=language)
+        )
+    kept = LanguageMeans(DIM)
+    for ticket in window.tickets:
+        kept.add(ticket.language, ticket.vector)
+    probe = _unit(rng.normal(size=DIM))
+    assert window.language_means is not None
+    np.testing.assert_allclose(
+        window.language_means.neutral("id", probe), kept.neutral("id", probe), atol=1e-5
+    )

@@ -33,7 +33,12 @@ import numpy as np
 
 from triage.core.blas_threads import one_blas_thread
 from triage.core.incident_terms import idf_from, top_terms
-from triage.core.incident_window import NO_INCIDENT, TicketWindow, WindowTicket
+from triage.core.incident_window import (
+    LEVEL_NEIGHBOURS,
+    NO_INCIDENT,
+    TicketWindow,
+    WindowTicket,
+)
 
 MAX_GROUP = 64  # the nearest candidates a new group is chosen from
 CANDIDATE_SLACK = 0.15  # chosen on the tuning streams (benchmarks/incidents.py)
@@ -41,6 +46,7 @@ LINKS_NEEDED = 1  # of a group's members, each is alike to at least this many ot
 BACKGROUND_BLOCK = 1024  # history rows compared at a time when judging a group's background
 MAX_MEDOID = 200  # members compared to choose the parent of a large incident
 GROWTH_SECONDS = 600.0
+_ROUNDING = 1e-4  # below float32's rounding of a cosine less a level, far below any margin
 
 
 @dataclass(frozen=True)
@@ -50,13 +56,17 @@ class IncidentConfig:
     min_size: int = 5
     window: float = 3600.0
     tightness: float = 0.55
-    margin: float = 0.05
+    margin: float = 0.075
     join_share: float = 0.5
     rate_ratio: float = 3.0
     quiet: float = 1800.0
     history: float = 86400.0
     max_skew: float = 300.0
     candidate_slack: float = CANDIDATE_SLACK
+    level_neighbours: int = LEVEL_NEIGHBOURS  # background tickets a level is the mean of
+    # Compare language-neutral vectors (each language's mean moved onto the common mean,
+    # triage.core.incident_language), so a surge in two languages is one group.
+    language_neutral: bool = False
 
 
 def bounded_time(ticket_at: float | None, now: float, config: IncidentConfig) -> float:
@@ -111,7 +121,13 @@ class IncidentDetector:
 
     def __init__(self, config: IncidentConfig, dim: int) -> None:
         self.config = config
-        self.window = TicketWindow(dim, config.history, config.window)
+        self.window = TicketWindow(
+            dim,
+            config.history,
+            config.window,
+            neighbours=config.level_neighbours,
+            language_neutral=config.language_neutral,
+        )
         self.active: dict[int, ActiveIncident] = {}
         # Extra tickets a category needs to open (staff dismissed its incidents; see
         # triage.core.incident_feedback), set from outside.
@@ -143,22 +159,26 @@ class IncidentDetector:
         # history only once a group qualifies): the scan is the cost of a ticket.
         lo = min(window.first_row_after(at - c.window), row)
         sims = window.vectors[lo:n] @ window.vectors[row]
-        times = window.at[lo:n]
-        within = (times >= at - c.window) & (times <= at + c.window)
-        within[row - lo] = False
+        # The rules below read only the few rows alike enough to matter (or in an incident):
+        # picked first, in a pass over the cosines, with a bar a hair below the loosest rule's.
+        loosest = min(c.margin, c.margin - c.candidate_slack) - _ROUNDING
+        bars = window.level[lo:n] + window.level[row]
+        bars *= 0.5
+        bars += loosest
+        np.minimum(bars, c.tightness, out=bars)
+        close = self._within(at, lo, row, np.flatnonzero(sims >= bars))
         # How far each pair lies above the mean of its two levels.
-        excess = sims - (window.level[lo:n] + window.level[row]) / 2
-        tight = sims >= c.tightness
-        near = within & (tight | (excess >= c.margin))
-        incidents = window.incident[lo:n]
-        in_incident = incidents != NO_INCIDENT
-        if in_incident.any():
-            joined = self._join(at, sims, near, within & in_incident, incidents)
+        excess = sims[close] - (window.level[lo + close] + window.level[row]) / 2
+        tight = sims[close] >= c.tightness
+        near = tight | (excess >= c.margin)
+        in_incident = window.incident[lo + close] != NO_INCIDENT
+        if near.any() and in_incident.any():
+            joined = self._join(at, lo, row, sims, close[near & in_incident])
             if joined is not None:
                 return Assessment("joined", joined)
         # Candidates a little less alike than a pair must be: the group is judged on average.
-        loose = within & (tight | (excess >= c.margin - c.candidate_slack)) & ~in_incident
-        free = np.flatnonzero(loose)
+        loose = (tight | (excess >= c.margin - c.candidate_slack)) & ~in_incident
+        free = close[loose]
         if free.size + 1 < c.min_size:
             return NOTHING
         free = lo + free[np.argsort(-sims[free], kind="stable")[:MAX_GROUP]]
@@ -173,31 +193,37 @@ class IncidentDetector:
         group.sort(key=lambda r: (window.at[r], window.tickets[r].ticket_id))
         return Assessment("opened", members=tuple(window.tickets[r].ticket_id for r in group))
 
+    def _within(self, at: float, lo: int, row: int, offsets: np.ndarray) -> np.ndarray:
+        """Of the rows ``lo + offsets``, those within the window of ``at`` (``row`` left out)."""
+        times = self.window.at[lo + offsets]
+        keep = (times >= at - self.config.window) & (times <= at + self.config.window)
+        kept: np.ndarray = offsets[keep & (offsets != row - lo)]
+        return kept
+
     def _alike(self, sims: np.ndarray, levels: np.ndarray, level: float) -> np.ndarray:
         """Which of the pairs with these cosines and levels are alike."""
         c = self.config
         return (sims >= c.tightness) | (sims - (levels + level) / 2 >= c.margin)
 
     def _join(
-        self,
-        at: float,
-        sims: np.ndarray,
-        near: np.ndarray,
-        members: np.ndarray,
-        incidents: np.ndarray,
+        self, at: float, lo: int, row: int, sims: np.ndarray, linked: np.ndarray
     ) -> int | None:
-        """The live incident the ticket joins: of those it is alike to a member of, the first
-        (by its most similar member) it is alike to ``join_share`` of the members of."""
-        linked = np.flatnonzero(near & members)
+        """The live incident the ticket joins: of those it is alike to a member of (``linked``,
+        offsets from ``lo``), the first (by its most similar member) it is alike to
+        ``join_share`` of the members of, within the window."""
+        incident_of = self.window.incident[lo : len(self.window)]
+        members: np.ndarray | None = None
         tried: set[int] = set()
         for other in linked[np.argsort(-sims[linked], kind="stable")]:
-            incident_id = int(incidents[other])
+            incident_id = int(incident_of[other])
             incident = self.active.get(incident_id)
             if incident_id in tried or incident is None or not incident.joinable(at, self.config):
                 continue
             tried.add(incident_id)
-            ours = incidents == incident_id
-            if (near & ours & members).sum() >= self.config.join_share * (ours & members).sum():
+            if members is None:  # the members of any incident within the window
+                members = self._within(at, lo, row, np.flatnonzero(incident_of != NO_INCIDENT))
+            alike = int((incident_of[linked] == incident_id).sum())
+            if alike >= self.config.join_share * int((incident_of[members] == incident_id).sum()):
                 return incident_id
         return None
 
@@ -264,7 +290,6 @@ class IncidentDetector:
         earlier_count = max(int(earlier.sum()), 1)
         code = window.category_codes.get(category, -1)
         level = float(window.level[row])
-        vector = window.vectors[row]
 
         def alike_count(start: int, end: int, block: np.ndarray) -> int:
             counted = earlier[start:end] & (window.category[start:end] == code)
@@ -278,7 +303,7 @@ class IncidentDetector:
             if fails(usual):
                 return False
             start = max(0, end - BACKGROUND_BLOCK)
-            usual += alike_count(start, end, window.vectors[start:end] @ vector)
+            usual += alike_count(start, end, window.similarities(row, start, end))
         return not fails(usual)
 
     def set_membership(

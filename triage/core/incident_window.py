@@ -5,8 +5,9 @@ end of it; the rest is the background the rate of a group is compared with). Row
 at the end and dropped in batches, so an addition costs amortised O(dim).
 
 Each ticket also gets its *level* when added: how similar it is to its nearest tickets of the
-background (the mean cosine of its ``LEVEL_NEIGHBOURS`` nearest among the ``REFERENCE_ROWS``
-tickets that arrived just before its window began, so a surge does not raise its own level).
+background (the mean cosine of its ``neighbours`` nearest, by default ``LEVEL_NEIGHBOURS``,
+among the ``REFERENCE_ROWS`` tickets that arrived just before its window began, so a surge
+does not raise its own level).
 Two tickets about a topic the helpdesk rarely sees are alike at a lower cosine than two about
 one it sees all day: the embedding places some topics closer together than others, and the
 level measures that locally (the hubness correction of cross-lingual retrieval, CSLS).
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from triage.core.incident_language import LanguageMeans
+
 NO_INCIDENT = -1
 REFERENCE_ROWS = 1024
-LEVEL_NEIGHBOURS = 10
+LEVEL_NEIGHBOURS = 30  # chosen on the tuning streams (benchmarks/incidents.py --refine)
 NO_LEVEL = 1.0  # too few tickets yet to know a level: no pair is alike relative to it
 
 
@@ -42,8 +45,18 @@ class WindowTicket:
 class TicketWindow:
     """Recent tickets of one tenant: vectors, times and incident ids in parallel arrays."""
 
-    def __init__(self, dim: int, history: float, span: float, *, capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        dim: int,
+        history: float,
+        span: float,
+        *,
+        capacity: int = 1024,
+        neighbours: int = LEVEL_NEIGHBOURS,
+        language_neutral: bool = False,
+    ) -> None:
         self.dim = dim
+        self.neighbours = neighbours  # of the background, whose mean cosine is a level
         self.history = history
         self.span = span  # the window T: a level is measured on tickets before it
         self.vectors = np.zeros((capacity, dim), dtype=np.float32)
@@ -61,6 +74,11 @@ class TicketWindow:
         self.rows: dict[str, int] = {}
         self.document_frequency: Counter[str] = Counter()
         self.newest = -np.inf
+        # Vectors are kept language-neutral (triage.core.incident_language) when asked.
+        self.language_means = LanguageMeans(dim) if language_neutral else None
+        # The last added ticket's row, its reference rows and its cosines with them: the
+        # newest block of the background a group of it is then compared with.
+        self._reference: tuple[int, int, int, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.tickets)
@@ -77,8 +95,12 @@ class TicketWindow:
         row = len(self.tickets)
         if row == len(self.at):
             self._grow()
-        self.vectors[row] = ticket.vector
-        self.level[row] = self._level(ticket)
+        vector = ticket.vector
+        if self.language_means is not None:
+            vector = self.language_means.neutral(ticket.language, vector)
+            self.language_means.add(ticket.language, ticket.vector)
+        self.vectors[row] = vector
+        self.level[row] = self._level(row, ticket.at)
         self.at[row] = ticket.at
         self.seen[row] = self.newest
         self.incident[row] = NO_INCIDENT
@@ -99,18 +121,28 @@ class TicketWindow:
     def row(self, ticket_id: str) -> int | None:
         return self.rows.get(ticket_id)
 
-    def _level(self, ticket: WindowTicket) -> float:
+    def similarities(self, row: int, start: int, end: int) -> np.ndarray:
+        """Cosines of ``row`` with the rows ``start:end`` (the product its level was measured
+        with, when it is the last ticket added and those are its reference rows)."""
+        if self._reference is not None and self._reference[:3] == (row, start, end):
+            return self._reference[3]
+        sims: np.ndarray = self.vectors[start:end] @ self.vectors[row]
+        return sims
+
+    def _level(self, row: int, at: float) -> float:
         """Mean cosine of the ticket's nearest tickets just before its window (of any
         tickets while there are too few such)."""
         n = len(self.tickets)
-        end = self.first_row_after(ticket.at - self.span)
+        end = self.first_row_after(at - self.span)
         start = max(0, end - REFERENCE_ROWS)
-        if end - start < LEVEL_NEIGHBOURS:
+        k = self.neighbours
+        if end - start < k:
             start, end = 0, min(n, REFERENCE_ROWS)
-        if end - start < LEVEL_NEIGHBOURS:
+        if end - start < k:
             return NO_LEVEL
-        sims = self.vectors[start:end] @ ticket.vector
-        nearest = np.partition(sims, end - start - LEVEL_NEIGHBOURS)[-LEVEL_NEIGHBOURS:]
+        sims = self.vectors[start:end] @ self.vectors[row]
+        self._reference = (row, start, end, sims)
+        nearest = np.partition(sims, end - start - k)[-k:]
         return float(nearest.mean())
 
     def _grow(self) -> None:
@@ -132,7 +164,10 @@ class TicketWindow:
             return
         keep = np.flatnonzero(~old)
         for row in np.flatnonzero(old):
-            self.document_frequency.subtract(self.tickets[row].terms)
+            dropped_ticket = self.tickets[row]
+            self.document_frequency.subtract(dropped_ticket.terms)
+            if self.language_means is not None:
+                self.language_means.remove(dropped_ticket.language, dropped_ticket.vector)
         self.document_frequency = +self.document_frequency
         self.vectors[: len(keep)] = self.vectors[keep]
         self.level[: len(keep)] = self.level[keep]
