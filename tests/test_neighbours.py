@@ -39,7 +39,13 @@ def test_a_shared_query_votes_as_neighbour_vote_for_every_head_k_and_sharpness()
     labels = {"a": [str(i % 3) for i in range(40)], "b": [str(i % 5) for i in range(40)]}
     index = NeighbourIndex(pool, [f"T{i}" for i in range(40)], labels)
     query = index.query(queries)
-    for head, k, sharpness in [("a", 3, 0.05), ("b", 3, 0.05), ("a", 7, 0.05), ("b", 1, 0.5)]:
+    for head, k, sharpness in [
+        ("a", 3, 0.05),
+        ("b", 3, 0.05),
+        ("a", 7, 0.05),
+        ("a", 3, 0.5),
+        ("b", 1, 0.5),
+    ]:
         classes = sorted(set(labels[head]))
         codes = index.codes(head, classes)
         expected = neighbour_vote(
