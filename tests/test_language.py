@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from triage.core.language import LanguageDetector, language_detector
+from triage.core.language import (
+    _LETTER,
+    _SENTENCES,
+    MIXED_SHARE,
+    LanguageDetector,
+    language_detector,
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +125,35 @@ def test_one_detector_per_language_set_in_a_process(tmp_path: Path) -> None:
     assert language_detector(languages, cache_dir=tmp_path / "b") is first
     assert language_detector(languages) is first
     assert not (tmp_path / "b").exists()  # loaded once, by the first call
+
+
+def _mixed_judging_every_sentence(detector: LanguageDetector, text: str) -> bool:
+    """The rule as written: every sentence of three words or more classified."""
+    code = detector.detect(text).code
+    sentences = [s for s in _SENTENCES.split(text) if len(s.split()) >= 3]
+    other = judged = 0
+    for sentence in sentences:
+        size = len(_LETTER.findall(sentence))
+        judged += size
+        if detector._classify(sentence)[0] != code:
+            other += size
+    return judged > 0 and other >= MIXED_SHARE * judged
+
+
+def test_stopping_once_the_mix_is_decided_gives_the_rules_answer(
+    detector: LanguageDetector, sample_frame: pd.DataFrame
+) -> None:
+    """``detect`` stops classifying sentences once the answer cannot change; on tickets and
+    on mixes of every share around the threshold it must answer as judging them all."""
+    pairs = zip(sample_frame["subject"], sample_frame["body"], strict=True)
+    texts = [f"{subject}\n{body}" for subject, body in pairs][:300]
+    english = "The printer on the third floor jams on every job. "
+    indonesian = "Printer di lantai tiga macet terus setiap kali mencetak. "
+    for n_en in range(0, 9):
+        for n_id in range(0, 9):
+            texts.append(english * n_en + indonesian * n_id)
+            texts.append(indonesian * n_id + "Short. " + english * n_en)
+    answers = [detector.detect(t).mixed for t in texts]
+    assert answers == [_mixed_judging_every_sentence(detector, t) for t in texts]
+    assert any(answers)
+    assert not all(answers)

@@ -17,7 +17,7 @@ from triage.core.classifier import build_baseline, build_head
 from triage.core.embeddings import HashingEmbedder
 from triage.core.features import feature_frame
 from triage.core.head_compiler import compile_heads, largest_difference
-from triage.core.linear_heads import LinearHeads
+from triage.core.linear_heads import EMBEDDING, LinearHead, LinearHeads, TextBlock
 from triage.training.train import TrainResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,3 +175,39 @@ def test_onnxruntime_can_be_imported_after_the_vector_index_grew_a_graph() -> No
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_heads_sharing_a_block_at_different_weights_score_as_each_alone() -> None:
+    """Heads share each block's weighted features within a request; a head weighting a
+    block (or the embedding) differently must still score as it does on its own."""
+    rng = np.random.default_rng(3)
+    terms = ["printer", "jam", "vpn", "password", "reset", "floor"]
+    block = TextBlock(
+        analyzer="word",
+        ngram_range=(1, 1),
+        token_pattern=r"(?u)\b\w\w+\b",
+        lowercase=True,
+        sublinear_tf=True,
+        norm="l2",
+        terms=terms,
+        idf=rng.uniform(1.0, 3.0, size=len(terms)),
+    )
+
+    def head(text_weight: float, embedding_weight: float) -> LinearHead:
+        return LinearHead(
+            classes=["x", "y", "z"],
+            temperature=0.7,
+            intercept=rng.normal(size=3),
+            blocks=[
+                (0, text_weight, rng.normal(size=(len(terms), 3))),
+                (EMBEDDING, embedding_weight, rng.normal(size=(4, 3))),
+            ],
+        )
+
+    heads = {"one": head(1.0, 1.0), "two": head(0.35, 2.5), "three": head(1.0, 1.0)}
+    texts = ["Printer jam on floor 3, printer again", "VPN password reset", "nothing known"]
+    embeddings = rng.normal(size=(3, 4)).astype(np.float32)
+    together = LinearHeads([block], heads).predict_proba(texts, embeddings)
+    for name, alone_head in heads.items():
+        alone = LinearHeads([block], {name: alone_head}).predict_proba(texts, embeddings)
+        np.testing.assert_array_equal(together[name], alone[name])

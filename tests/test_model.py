@@ -153,3 +153,38 @@ def test_asking_whether_a_lazy_head_exists_does_not_load_it() -> None:
     assert loaded == []
     assert heads["tier"] == "pipeline tier"
     assert loaded == ["tier"]
+
+
+def test_heads_voting_with_different_neighbours_share_one_search_and_answer_as_alone(
+    trained: TrainResult,
+) -> None:
+    """One search of the neighbours serves every head's vote (and the gate): each head must
+    still get the vote of its own k and sharpness, bit for bit as ``neighbour_vote`` alone."""
+    model = trained.model
+    assert model.neighbours is not None
+    assert model.linear is not None
+    own = {
+        "category": Refinement(vote_weight=0.5, vote_k=5, vote_sharpness=0.05),
+        "tier": Refinement(vote_weight=0.3, vote_k=2, vote_sharpness=0.2),
+    }
+    refined = _refined(model, own)
+    embeddings = model.embedder.encode(TICKETS)
+    raw = model.linear.predict_proba(TICKETS, embeddings)
+    got = refined.proba_from_embeddings(TICKETS, embeddings)
+    predicted = refined.predict(TICKETS, embeddings=embeddings)
+    pool = model.neighbours.matrix
+    for head, refinement in own.items():
+        labels = model.labels(head)
+        codes = model.neighbours.codes(head, labels)
+        alone = neighbour_vote(
+            embeddings,
+            pool,
+            codes,
+            len(labels),
+            k=refinement.vote_k,
+            sharpness=refinement.vote_sharpness,
+        )
+        expected = refinement.apply(raw[head], alone)
+        np.testing.assert_array_equal(got[head], expected)
+        for row, answer in zip(expected, predicted, strict=True):
+            assert answer[head].distribution == dict(zip(labels, row.tolist(), strict=True))

@@ -1,4 +1,10 @@
+import anyio.to_thread
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+
+from triage.api.schemas import BatchOut, ClassificationOut
+from triage.service import Ticket, TriageService, classification_dict
 
 TICKET = {
     "subject": "Printer on 3rd floor jams",
@@ -179,3 +185,41 @@ def test_explain_returns_terms_blocks_and_neighbours_per_head(client: TestClient
         assert len(explanation["neighbours"]) == 5
         assert all(n["id"].startswith("TCK-") for n in explanation["neighbours"])
         assert all(n["label"] in head["distribution"] for n in explanation["neighbours"])
+
+
+def test_a_classification_is_the_service_answer_as_fastapi_would_write_its_schema(
+    client: TestClient, service: TriageService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route writes its JSON itself (no second validation, no second thread hop): the
+    bytes must be those FastAPI writes for the response model, and one request may take one
+    hop to the threadpool, the classification's own."""
+    hops = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    for ticket in (TICKET, {"id": "INC-7", "subject": "VPN drops", "body": "Every hour."}):
+        response = client.post("/v1/classify", json=ticket)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        expected = ClassificationOut.model_validate(
+            classification_dict(service.classify(Ticket(**ticket)))
+        )
+        assert response.content == TypeAdapter(ClassificationOut).dump_json(expected, by_alias=True)
+    assert len(hops) == 2  # one per request
+
+    hops.clear()
+    batch = client.post("/v1/classify/batch", json={"tickets": [TICKET, TICKET]})
+    assert batch.status_code == 200, batch.text
+    expected_batch = BatchOut(
+        model_version=service.model.version,
+        results=[
+            ClassificationOut.model_validate(classification_dict(c))
+            for c in service.classify_many([Ticket(**TICKET)] * 2)
+        ],
+    )
+    assert batch.content == TypeAdapter(BatchOut).dump_json(expected_batch, by_alias=True)
+    assert len(hops) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,7 +34,9 @@ from triage.store.mail import MailStore
 from triage.store.triaged import TriagedStore
 
 
-def get_service(request: Request) -> TriageService:
+# The dependencies every request resolves only read app state: async, so FastAPI runs them
+# on the event loop instead of sending each to the threadpool and back (a thread hop each).
+async def get_service(request: Request) -> TriageService:
     service: TriageService | None = getattr(request.app.state, "service", None)
     if service is None:
         raise ModelNotFoundError("no model is loaded")
@@ -48,7 +49,11 @@ def get_app_settings(request: Request) -> Settings:
     return settings or get_settings()
 
 
-def get_metrics(request: Request) -> Metrics:
+async def _settings(request: Request) -> Settings:
+    return get_app_settings(request)
+
+
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
@@ -148,7 +153,7 @@ async def get_webhook_runner(request: Request) -> WebhookRunner | None:
 
 ServiceDep = Annotated[TriageService, Depends(get_service)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 SimilarDep = Annotated[SimilarService, Depends(get_similar)]
 LifecycleDep = Annotated[ModelLifecycle, Depends(get_lifecycle)]
@@ -180,7 +185,7 @@ class RequireScope:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    def __call__(self, request: Request) -> ApiKey | None:
+    async def __call__(self, request: Request) -> ApiKey | None:  # no thread hop (above)
         keys = get_app_settings(request).api_keys
         if not keys:
             return None
@@ -200,7 +205,7 @@ class RequireScope:
         return key
 
 
-def require_scope(scope: Scope) -> Callable[[Request], ApiKey | None]:
+def require_scope(scope: Scope) -> RequireScope:
     """A dependency that admits a request with a configured key holding ``scope``."""
     return RequireScope(scope)
 

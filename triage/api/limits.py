@@ -58,7 +58,9 @@ class BodySizeLimit:
         async def limited_receive() -> Message:
             nonlocal seen, overflow, stalled
             try:
-                message = await asyncio.wait_for(receive(), self.timeout)
+                # A deadline on this task, not wait_for's extra task and loop turn per read.
+                async with asyncio.timeout(self.timeout):
+                    message = await receive()
             except TimeoutError:
                 stalled = True
                 raise _StalledError from None

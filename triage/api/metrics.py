@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -30,6 +31,7 @@ class Metrics:
         incidents: Callable[[], tuple[int, int] | None] | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         if drift is not None:
             self.registry.register(DriftCollector(drift))
         if incidents is not None:
@@ -77,12 +79,23 @@ class Metrics:
         self.model.clear()
         self.model.labels(version=version).set(1)
 
+    def labelled(self, metric: Counter | Histogram, *values: str) -> Any:
+        """``metric.labels(*values)``, kept: prometheus_client checks and locks on every
+        ``labels`` call, a dozen times per classification. Never for a metric that is
+        cleared (the model gauge): a kept child would outlive it."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     def observe(self, result: Classification) -> None:
         for head, prediction in result.predictions.items():
-            self.predictions.labels(head, prediction.label, prediction.decision.value).inc()
-            self.confidence.labels(head).observe(prediction.confidence)
+            decision = prediction.decision.value
+            self.labelled(self.predictions, head, prediction.label, decision).inc()
+            self.labelled(self.confidence, head).observe(prediction.confidence)
             if prediction.abstained:
-                self.abstentions.labels(head).inc()
+                self.labelled(self.abstentions, head).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -195,5 +208,7 @@ class RequestMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.metrics.requests.labels(template, method, str(status)).inc()
-            self.metrics.latency.labels(template, method).observe(time.perf_counter() - started)
+            metrics = self.metrics
+            metrics.labelled(metrics.requests, template, method, str(status)).inc()
+            elapsed = time.perf_counter() - started
+            metrics.labelled(metrics.latency, template, method).observe(elapsed)

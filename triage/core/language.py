@@ -65,13 +65,19 @@ class LanguageDetector:
         sentences = [s for s in _SENTENCES.split(text) if len(s.split()) >= _MIN_WORDS]
         if sentences == [text]:  # one sentence: judged above already
             return LanguageGuess(code, round(confidence, 4), False)
-        other = judged = 0
-        for sentence in sentences:
-            size = len(_LETTER.findall(sentence))
-            judged += size
+        sized = sorted(((len(_LETTER.findall(s)), s) for s in sentences), key=lambda p: -p[0])
+        judged = sum(size for size, _ in sized)
+        needed = MIXED_SHARE * judged
+        other, left = 0, judged
+        # Largest sentences first, until the answer can no longer change: enough letters
+        # already in another language, or too few left to reach the share.
+        for size, sentence in sized:
+            if other >= needed or other + left < needed:
+                break
+            left -= size
             if self._classify(sentence)[0] != code:
                 other += size
-        mixed = judged > 0 and other >= MIXED_SHARE * judged
+        mixed = judged > 0 and other >= needed
         return LanguageGuess(code, round(confidence, 4), mixed)
 
     def detect_many(self, texts: Sequence[str]) -> list[LanguageGuess]:

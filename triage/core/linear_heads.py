@@ -161,20 +161,32 @@ class LinearHeads:
             raise ValueError(f"{len(texts)} texts but embeddings of shape {embeddings.shape}")
         features = [[block.transform_one(text) for text in texts] for block in self.text_blocks]
         embeddings = np.asarray(embeddings)
+        # Per (block, weight), each row's weighted features: heads sharing a block and its
+        # weight (all of them, as trained) multiply them once.
+        weighted: dict[tuple[int, float], list[tuple[np.ndarray | None, np.ndarray]]] = {}
+
+        def rows(block: int, weight: float) -> list[tuple[np.ndarray | None, np.ndarray]]:
+            if (block, weight) not in weighted:
+                if block == EMBEDDING:
+                    # Weighted in the embedding's own dtype, as ColumnTransformer does.
+                    weighted[block, weight] = [
+                        (None, (e * weight).astype(np.float64)) for e in embeddings
+                    ]
+                else:
+                    weighted[block, weight] = [(i, v * weight) for i, v in features[block]]
+            return weighted[block, weight]
+
         out = {}
         for name, head in self.heads.items():
             scores = np.tile(head.intercept, (len(texts), 1))
             # Row by row, so a ticket scores the same to the last bit alone or in a batch
             # (a matrix product over the batch may round differently).
             for block, weight, coef in head.blocks:
-                for row in range(len(texts)):
-                    if block == EMBEDDING:
-                        # Weighted in the embedding's own dtype, as ColumnTransformer does.
-                        scores[row] += (embeddings[row] * weight).astype(np.float64) @ coef
-                        continue
-                    indices, values = features[block][row]
-                    if len(indices):
-                        scores[row] += (values * weight) @ coef[indices]
+                for row, (indices, values) in enumerate(rows(block, weight)):
+                    if indices is None:  # the embedding: every coefficient row
+                        scores[row] += values @ coef
+                    elif len(indices):
+                        scores[row] += values @ coef[indices]
             scaled = scores / head.temperature
             scaled -= scaled.max(axis=1, keepdims=True)
             np.exp(scaled, out=scaled)

@@ -20,7 +20,7 @@ from triage.core.embeddings import Embedder
 from triage.core.explain import Explanation, explain_label
 from triage.core.features import EMBEDDING_PREFIX, TEXT_COLUMN, feature_frame
 from triage.core.linear_heads import LinearHeads
-from triage.core.neighbours import NeighbourIndex
+from triage.core.neighbours import NeighbourIndex, NeighbourQuery
 from triage.core.refinement import Refinement
 
 if TYPE_CHECKING:
@@ -169,26 +169,35 @@ class TriageModel:
             frame = feature_frame(texts, embeddings)
         return np.asarray(head.predict_proba(frame))
 
+    def _query(self, embeddings: np.ndarray) -> NeighbourQuery | None:
+        """The texts' search of the neighbours, shared by every head's vote and the gate."""
+        return None if self.neighbours is None else self.neighbours.query(embeddings)
+
     def _proba(
-        self, texts: Sequence[str], embeddings: np.ndarray, frame: pd.DataFrame | None
+        self,
+        texts: Sequence[str],
+        embeddings: np.ndarray,
+        frame: pd.DataFrame | None,
+        query: NeighbourQuery | None = None,
     ) -> dict[str, np.ndarray]:
+        if query is None:
+            query = self._query(embeddings)
         if self.linear is not None:
             raw = self.linear.predict_proba(texts, embeddings)
         else:
             if frame is None and not all(self._direct.values()):
                 frame = feature_frame(texts, embeddings)
             raw = {name: self._head_proba(name, texts, embeddings, frame) for name in self.heads}
-        return {name: self._refine(name, proba, embeddings) for name, proba in raw.items()}
+        return {name: self._refine(name, proba, query) for name, proba in raw.items()}
 
-    def _refine(self, name: str, proba: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+    def _refine(self, name: str, proba: np.ndarray, query: NeighbourQuery | None) -> np.ndarray:
         refinement = self.refinements.get(name)
         if refinement is None:
             return proba
         vote = None
         if refinement.uses_vote:
-            assert self.neighbours is not None  # checked in __init__
-            vote = self.neighbours.vote(
-                embeddings,
+            assert query is not None  # __init__ checked that the model has neighbours
+            vote = query.vote(
                 name,
                 self.labels(name),
                 k=refinement.vote_k,
@@ -215,18 +224,22 @@ class TriageModel:
         texts: Sequence[str],
         embeddings: np.ndarray,
         probabilities: Mapping[str, np.ndarray] | None = None,
+        query: NeighbourQuery | None = None,
     ) -> dict[str, list[str | None]]:
         """Per head and ticket, why the auto gate refuses the head an automatic decision
         (None: it does not). ``probabilities``: the heads' answers, when the caller has them
-        (the distance check looks at the label each head predicts)."""
+        (the distance check looks at the label each head predicts); ``query``: the texts'
+        search of the neighbours, when the caller has one."""
         if self.gate is None:
             return {name: [None] * len(texts) for name in self.heads}
+        if query is None:
+            query = self._query(embeddings)
         similarity = None
-        if self.gate.min_similarity is not None and self.neighbours is not None:
-            similarity = self.neighbours.nearest_similarity(embeddings).tolist()
+        if self.gate.min_similarity is not None and query is not None:
+            similarity = query.nearest_similarity().tolist()
         ticket = self.gate.reasons(texts, similarity)
         if self.gate.distances and probabilities is None:
-            probabilities = self._proba(texts, embeddings, None)
+            probabilities = self._proba(texts, embeddings, None, query)
         blocks = {}
         for name in self.heads:
             if name not in self.gate.distances or probabilities is None:
@@ -254,8 +267,9 @@ class TriageModel:
             embeddings = self.embedder.encode(texts)
         # The frame is only needed for explanations.
         frame = feature_frame(texts, embeddings) if explain else None
-        probabilities = self._proba(texts, embeddings, frame)
-        blocked = self.auto_blocks(texts, embeddings, probabilities)
+        query = self._query(embeddings)
+        probabilities = self._proba(texts, embeddings, frame, query)
+        blocked = self.auto_blocks(texts, embeddings, probabilities, query)
         results: list[dict[str, HeadPrediction]] = [{} for _ in texts]
         for name in self.heads:
             labels = self.labels(name)

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.core.refinement import CENTROIDS, centroid_vote, class_centroids, neighbour_vote
+from triage.core.refinement import (
+    CENTROIDS,
+    centroid_vote,
+    class_centroids,
+    nearest_weights,
+    row_similarities,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ class NeighbourIndex:
                 raise ValueError(message) from exc
         return self._codes[key]
 
+    def query(self, vectors: np.ndarray) -> NeighbourQuery:
+        """``vectors`` (one request's tickets) to search once for every head and the gate."""
+        return NeighbourQuery(self, vectors)
+
     def vote(
         self,
         vectors: np.ndarray,
@@ -73,23 +83,18 @@ class NeighbourIndex:
     ) -> np.ndarray:
         """Per embedding row, the vote over ``classes`` of the ``k`` nearest tickets
         (``neighbour_vote``) or, for ``kind`` "centroids", of the class centroids."""
-        if kind == CENTROIDS:
-            key = (head, tuple(classes))
-            if key not in self._centroids:
-                codes = self.codes(head, classes)
-                self._centroids[key] = class_centroids(self.matrix, codes, len(classes))
-            return centroid_vote(vectors, self._centroids[key], sharpness=sharpness)
-        return neighbour_vote(
-            vectors, self.matrix, self.codes(head, classes), len(classes), k=k, sharpness=sharpness
-        )
+        return self.query(vectors).vote(head, classes, k=k, sharpness=sharpness, kind=kind)
+
+    def centroids(self, head: str, classes: Sequence[str]) -> np.ndarray:
+        key = (head, tuple(classes))
+        if key not in self._centroids:
+            codes = self.codes(head, classes)
+            self._centroids[key] = class_centroids(self.matrix, codes, len(classes))
+        return self._centroids[key]
 
     def nearest_similarity(self, vectors: np.ndarray) -> np.ndarray:
         """Per embedding row, the cosine similarity of its most similar training ticket."""
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if len(self) == 0 or vectors.shape[0] == 0:
-            return np.full(vectors.shape[0], -1.0)
-        # One row at a time, as the vote: an answer never depends on its batch.
-        return np.asarray([float((self.matrix @ row).max()) for row in vectors])
+        return self.query(vectors).nearest_similarity()
 
     def nearest(self, vector: np.ndarray, k: int = 5) -> list[Neighbour]:
         """The ``k`` most similar training tickets to one normalised embedding."""
@@ -125,3 +130,63 @@ class NeighbourIndex:
                 if key.startswith("label__")
             }
             return cls(data["embeddings"], data["ids"].tolist(), labels)
+
+
+class NeighbourQuery:
+    """One request's tickets against a :class:`NeighbourIndex`, searched once.
+
+    Each row's similarity to every training ticket is one matrix-vector product over the
+    whole index, and its ``k`` nearest an ``argpartition`` of them: both are computed on first
+    use and shared by every head's vote and the auto gate's nearest similarity, which used to
+    repeat them. Row by row, as ``neighbour_vote`` serves them, so a ticket's answers are the
+    same to the last bit alone, in a batch, or through ``neighbour_vote`` itself.
+    """
+
+    def __init__(self, index: NeighbourIndex, vectors: np.ndarray) -> None:
+        self.index = index
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self._similarities: list[np.ndarray] | None = None
+        self._nearest: dict[tuple[int, float], list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    @property
+    def similarities(self) -> list[np.ndarray]:
+        """Per row, its (1, index rows) similarities."""
+        if self._similarities is None:
+            self._similarities = [row_similarities(self.index.matrix, r) for r in self.vectors]
+        return self._similarities
+
+    def _nearest_weights(self, k: int, sharpness: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        key = (k, sharpness)
+        if key not in self._nearest:
+            self._nearest[key] = [nearest_weights(s, k, sharpness) for s in self.similarities]
+        return self._nearest[key]
+
+    def vote(
+        self,
+        head: str,
+        classes: Sequence[str],
+        *,
+        k: int,
+        sharpness: float,
+        kind: str = "neighbours",
+    ) -> np.ndarray:
+        """Per row, the vote over ``classes`` (as :meth:`NeighbourIndex.vote`)."""
+        if kind == CENTROIDS:
+            centroids = self.index.centroids(head, classes)
+            return centroid_vote(self.vectors, centroids, sharpness=sharpness)
+        n_classes = len(classes)
+        k = min(k, len(self.index))
+        if k < 1:
+            return np.full((self.vectors.shape[0], n_classes), 1.0 / n_classes)
+        codes = self.index.codes(head, classes)
+        out = np.zeros((self.vectors.shape[0], n_classes))
+        for row, (nearest, weights) in enumerate(self._nearest_weights(k, sharpness)):
+            np.add.at(out, (np.full((1, 1), row, dtype=np.intp), codes[nearest]), weights)
+        shares: np.ndarray = out / out.sum(axis=1, keepdims=True)
+        return shares
+
+    def nearest_similarity(self) -> np.ndarray:
+        """Per row, the cosine similarity of its most similar training ticket."""
+        if len(self.index) == 0 or self.vectors.shape[0] == 0:
+            return np.full(self.vectors.shape[0], -1.0)
+        return np.asarray([float(s.max()) for s in self.similarities])

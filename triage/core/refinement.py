@@ -174,15 +174,29 @@ def neighbour_vote(
             rows = np.arange(sims.shape[0])
             sims[rows, rows + start] = -np.inf
         else:
-            sims = (pool @ queries[start])[None, :]
+            sims = row_similarities(pool, queries[start])
             rows = np.zeros(1, dtype=np.intp)
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        near_sims = np.take_along_axis(sims, nearest, axis=1).astype(np.float64)
-        # Shifted by the row's best similarity: same shares, no overflow.
-        weights = np.exp((near_sims - near_sims.max(axis=1, keepdims=True)) / sharpness)
+        nearest, weights = nearest_weights(sims, k, sharpness)
         np.add.at(out, (rows[:, None] + start, codes[nearest]), weights)
     shares: np.ndarray = out / out.sum(axis=1, keepdims=True)
     return shares
+
+
+def row_similarities(pool: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """One query row's similarity to every pool row, as a (1, pool rows) array: the
+    matrix-vector product every served vote is computed from."""
+    sims: np.ndarray = (pool @ query)[None, :]
+    return sims
+
+
+def nearest_weights(sims: np.ndarray, k: int, sharpness: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``sims`` (similarities to the pool), its ``k`` most similar pool rows and
+    their vote weights ``exp(similarity / sharpness)``, shifted by the row's best."""
+    nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    near_sims = np.take_along_axis(sims, nearest, axis=1).astype(np.float64)
+    # Shifted by the row's best similarity: same shares, no overflow.
+    weights = np.exp((near_sims - near_sims.max(axis=1, keepdims=True)) / sharpness)
+    return nearest, weights
 
 
 def class_centroids(pool: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:

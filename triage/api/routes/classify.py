@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from triage.api.clean_request import CleanRoute
 from triage.api.deps import MetricsDep, ServiceDep, SettingsDep, require_scope
+from triage.api.responses import json_response
 from triage.api.schemas import BatchIn, BatchOut, ClassificationOut, ErrorOut, TicketIn
 from triage.core.auth import Scope
 from triage.core.errors import BatchTooLargeError
@@ -29,14 +30,14 @@ def classification_out(result: Classification) -> ClassificationOut:
     response_model=ClassificationOut,
     responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
-def classify(ticket: TicketIn, service: ServiceDep, metrics: MetricsDep) -> ClassificationOut:
+def classify(ticket: TicketIn, service: ServiceDep, metrics: MetricsDep) -> Response:
     """Classify one ticket: label, calibrated probability and distribution per head."""
     result = service.classify(
         Ticket(subject=ticket.subject, body=ticket.body, id=ticket.id, metadata=ticket.metadata),
         explain=ticket.explain,
     )
     metrics.observe(result)
-    return classification_out(result)
+    return json_response(classification_out(result))
 
 
 @router.post(
@@ -46,7 +47,7 @@ def classify(ticket: TicketIn, service: ServiceDep, metrics: MetricsDep) -> Clas
 )
 def classify_batch(
     batch: BatchIn, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep
-) -> BatchOut:
+) -> Response:
     """Classify up to TRIAGE_MAX_BATCH tickets in one call, in order."""
     if len(batch.tickets) > settings.max_batch:
         raise BatchTooLargeError(
@@ -62,6 +63,8 @@ def classify_batch(
     )
     for result in results:
         metrics.observe(result)
-    return BatchOut(
-        model_version=service.model.version, results=[classification_out(r) for r in results]
+    return json_response(
+        BatchOut(
+            model_version=service.model.version, results=[classification_out(r) for r in results]
+        )
     )
