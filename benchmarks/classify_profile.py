@@ -49,7 +49,7 @@ from benchmarks.harness.machine import describe, loadavg
 from benchmarks.harness.models import ensure_model
 from benchmarks.harness.results import command, now, write_json
 from benchmarks.harness.server import OFFLINE
-from benchmarks.serving_trees import _env, _server_cpu
+from benchmarks.serving_trees import _env, _pair, _server_cpu
 from benchmarks.speed import _answers, load, tickets
 
 OUTPUT = RESULTS / "classify_profile.json"
@@ -310,13 +310,6 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", f"answers identical across trees: {results['answers_identical']}"]
     lines.append(f"load average at start {results['loadavg_start']}, end {results['loadavg_end']}")
     return "\n".join(lines)
-
-
-def _pair(text: str) -> tuple[str, Path]:
-    name, _, path = text.partition("=")
-    if not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
-    return name, Path(path).resolve()
 
 
 def main() -> None:
