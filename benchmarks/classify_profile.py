@@ -34,11 +34,8 @@ Results: ``benchmarks/results/classify_profile.json`` and a Markdown table on st
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +46,7 @@ from benchmarks.harness.machine import describe, loadavg
 from benchmarks.harness.models import ensure_model
 from benchmarks.harness.results import command, now, write_json
 from benchmarks.harness.server import OFFLINE
-from benchmarks.serving_trees import _env, _pair, _server_cpu
+from benchmarks.serving_trees import _env, _pair, _server_cpu, run_child
 from benchmarks.speed import _answers, load, tickets
 
 OUTPUT = RESULTS / "classify_profile.json"
@@ -191,20 +188,9 @@ def child(
     repeats: int,
     profile: bool,
 ) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(repeats), "1" if profile else "0"],
-        cwd=tree,
-        env=_env(tree, models, data, threads) | {"OMP_NUM_THREADS": str(threads)},
-        input=json.dumps(bodies),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
-    if done.returncode != 0 or not lines:
-        sys.exit(f"the child in {tree} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix(MARKER))
-    return result
+    env = _env(tree, models, data, threads) | {"OMP_NUM_THREADS": str(threads)}
+    args = [CHILD, str(repeats), "1" if profile else "0"]
+    return run_child(tree, args, env, bodies, MARKER)
 
 
 def http_one_client(

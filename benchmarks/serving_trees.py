@@ -124,20 +124,30 @@ def in_process(
     tree: Path, models: Path, data: Path, threads: int, bodies: list[dict[str, str]], repeats: int
 ) -> dict[str, Any]:
     started = time.time()
+    args = [CHILD, repr(started), "30", str(repeats)]
+    result = run_child(tree, args, _env(tree, models, data, threads), bodies, MARKER)
+    result["threads"] = threads
+    return result
+
+
+def run_child(
+    tree: Path, args: list[str], env: dict[str, str], bodies: list[dict[str, str]], marker: str
+) -> dict[str, Any]:
+    """``python -c *args`` in ``tree`` with the tickets on its standard input: the JSON of
+    its last line starting with ``marker``; exits with the child's errors if it failed."""
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, repr(started), "30", str(repeats)],
+        [sys.executable, "-c", *args],
         cwd=tree,
-        env=_env(tree, models, data, threads),
+        env=env,
         input=json.dumps(bodies),
         capture_output=True,
         text=True,
         check=False,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(marker)]
     if done.returncode != 0 or not lines:
         sys.exit(f"the child in {tree} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix(MARKER))
-    result["threads"] = threads
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix(marker))
     return result
 
 
