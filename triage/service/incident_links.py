@@ -35,10 +35,10 @@ def relink_members(
     if not link_sources:
         return
     record = session.get(incident_id)
-    members = [t.ticket_id for t in session.members(incident_id)]
+    sources = session.member_sources(incident_id)
+    members = list(sources)
     if record is None or not members:
         return
-    sources = session.sources(members)
     parent = None
     if record.status != "dismissed":
         parent = link_parent(session, record, members, sources, link_sources)

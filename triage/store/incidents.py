@@ -284,6 +284,16 @@ class IncidentSession:
         )
         return [_ticket(row) for row in self.connection.execute(query).mappings()]
 
+    def member_sources(self, incident_id: int) -> dict[str, str | None]:
+        """The incident's tickets by time, each with the helpdesk it came from (None: not a
+        webhook); no vectors read."""
+        query = (
+            sa.select(incident_tickets.c.ticket_id, incident_tickets.c.source)
+            .where(incident_tickets.c.incident_id == incident_id)
+            .order_by(incident_tickets.c.at, incident_tickets.c.ticket_id)
+        )
+        return {str(t): s for t, s in self.connection.execute(query).all()}
+
     def count(self, incident_id: int) -> int:
         query = sa.select(sa.func.count()).where(incident_tickets.c.incident_id == incident_id)
         return int(self.connection.execute(query.select_from(incident_tickets)).scalar_one())
