@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -347,31 +346,3 @@ def test_a_dismissal_makes_its_category_need_one_more_ticket_and_a_confirmation_
     again = _surge(tracker, clock, "disk", _topic(3), 5, start=120)
     assert again[-1] is not None
     assert again[-1].opened
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug, not fixed yet: incident_tickets is unique on (tenant, ticket_id) and a "
-        "webhook ticket carries its helpdesk's own id, so a Zendesk ticket with a Zammad "
-        "ticket's id is taken for that ticket seen again (README, Incidents)"
-    ),
-)
-def test_a_zendesk_ticket_with_a_zammad_tickets_id_is_another_ticket(
-    tracker: IncidentTracker, clock: Clock
-) -> None:
-    """Both helpdesks number their tickets from 1, and their webhooks share the tenant."""
-    vpn, printer = _topic(1), _topic(2)
-    for i in range(5):
-        clock.now = START + timedelta(minutes=i * 2)
-        zammad = tracker.observe(replace(_ticket(str(i + 1), vpn, i, i * 2), source="zammad"))
-    assert zammad is not None
-    assert zammad.opened
-    zendesk = []
-    for i in range(5):
-        clock.now = START + timedelta(minutes=20 + i * 2)
-        ticket = _ticket(str(i + 1), printer, 100 + i, 20 + i * 2, text=f"printer jam {i}")
-        zendesk.append(tracker.observe(replace(ticket, source="zendesk")))
-    assert all(ref is None or ref.id != zammad.id for ref in zendesk)
-    assert zendesk[-1] is not None
-    assert zendesk[-1].opened
