@@ -168,6 +168,8 @@ def _burst(
         size = len(group)
     else:
         size = round(math.exp(rng.uniform(math.log(3), math.log(50))))
+        if source == "banking77":  # distinct tickets: at most the intent's examples
+            size = min(size, len(group))
     language = "en"
     if source == "paraphrases":
         language = str(rng.choice(["en", "id", "mixed"]))

@@ -8,14 +8,35 @@ detection delay after the burst's 5th ticket (in tickets and minutes), purity of
 The baseline alerts whenever a ticket is at or above the duplicate threshold (0.9) with one
 seen within the window.
 
-Defaults are chosen on *tuning* streams (seeds 100-102), never on the reported ones (0-2):
-among the grid's settings with at most 1 false alarm a day, the highest recall, then the
-fewest false alarms. ``--tune`` runs that grid, ``--refine`` a second one at its choice (see
-``REFINE``); the report then runs the code's defaults and says whether they are the choice.
-Speed: CPU time of one detection with 10,000 tickets in the window (and a day of history
-behind them).
+How the defaults are chosen (written down, and committed alone, before any run of it):
 
-    .venv/bin/python -m benchmarks.incidents [--tune] [--refine]  # -> results/incidents.json
+1. Tuning streams only: seeds 100-109 (``TUNING_SEEDS``, 10 streams of 7 simulated days, the
+   report's length, so the first day's few night hours weigh the same). ``--tune`` runs
+   ``GRID`` at the code's other defaults; ``--refine`` runs ``REFINE`` at the grid's choice.
+2. At each stage: among the settings whose false alarms on the tuning streams are at most
+   ``FALSE_ALARM_CAP`` = 0.75 a day, the highest recall; ties -> the fewer false alarms, then
+   the first in grid order. If no setting is under the cap (fallback): the fewest false alarms,
+   ties -> the highest recall. The code's defaults are then set to the refinement's choice.
+3. The cap leaves 0.25 a day of headroom below the target of 1, for the rise out of fold. The
+   last choice (rule "<= 1 a day" on seeds 100-102) had 0.81 on its tuning streams and 1.15
+   on seeds 0-2: +0.34, where the setting before it had moved -0.05 (0.53 -> 0.48). That is
+   noise (a Poisson count over 21 days at ~1 a day has a standard deviation of ~0.22, a
+   difference of two such ~0.31) plus the selection's bias towards settings whose tuning
+   count came out low. With 70 tuning and 70 report days the difference's deviation at
+   0.75-1 a day is ~0.16, so 0.25 of headroom is ~1.6 of them.
+4. The report: seeds 200-209 (``REPORT_SEEDS``, never used before this procedure), run once
+   at the chosen defaults, reported whatever they say; the defaults are not tuned again after
+   it. Seeds 0-2 (``SEEN_SEEDS``) were reported on before and helped judge the last choice, so
+   they are shown only as a second row, labelled seen.
+
+Speed: CPU time of one detection with 10,000 tickets in the window (and a day of history
+behind them), on seed 0's vectors.
+
+    .venv/bin/python -m benchmarks.incidents --tune --refine  # the choice -> results/...
+    .venv/bin/python -m benchmarks.incidents  # the report, at defaults that are the choice
+
+The report streams are run only when the code's defaults are the choice ``--refine`` stored
+for ``TUNING_SEEDS``; otherwise the script stops after saying so.
     .venv/bin/python -m benchmarks.incidents --speed-against <git ref> [--rounds 3]
 
 ``--speed-against`` measures only the speed, of the detector at ``<git ref>`` and of the one in
@@ -50,25 +71,28 @@ from triage.core.language import language_detector
 
 OUTPUT = RESULTS / "incidents.json"
 DAYS = 7
-REPORT_SEEDS = (0, 1, 2)
-TUNING_SEEDS = (100, 101, 102)
+REPORT_SEEDS = tuple(range(200, 210))  # fresh: first run with the defaults chosen below
+SEEN_SEEDS = (0, 1, 2)  # reported on before: a second row, not a judge of the choice
+TUNING_SEEDS = tuple(range(100, 110))
+FALSE_ALARM_CAP = 0.75  # a day, on the tuning streams: 0.25 of headroom below the target
 DUPLICATE_THRESHOLD = 0.9  # TRIAGE_DUPLICATE_THRESHOLD's default
-# The neighbourhood of the choice within a wider search on the same tuning streams
-# (tightness 0.45-0.6, margin -0.05-0.1, rate ratio 3-8, join share 0-0.5).
+# The neighbourhood of the last choice within a wider search on seeds 100-102 (tightness
+# 0.45-0.6, margin -0.05-0.1, rate ratio 3-8, join share 0-0.5), one step wider towards
+# fewer false alarms (tightness 0.6, margin 0.1, rate ratio 5).
 GRID = {
-    "tightness": (0.5, 0.55),
-    "margin": (0.025, 0.05, 0.075),
-    "rate_ratio": (3.0, 4.0),
+    "tightness": (0.5, 0.55, 0.6),
+    "margin": (0.05, 0.075, 0.1),
+    "rate_ratio": (3.0, 4.0, 5.0),
     "join_share": (0.0, 0.5),
 }
 # ``--refine``, after the grid, at its choice: how many background neighbours a level is the
-# mean of (a module constant, 10, until then) with the margin it is read with, and
-# language-neutral vectors (triage/core/incident_language.py) or not. Same tuning streams,
-# same criterion. (An earlier refinement, of the rate ratio 2-3 and the candidates' slack
-# 0.15-0.2, moved no recall on them: README, "Incidents".)
+# mean of with the margin it is read with, and language-neutral vectors
+# (triage/core/incident_language.py) or not. Same tuning streams, same rule. (An earlier
+# refinement, of the rate ratio 2-3 and the candidates' slack 0.15-0.2, moved no recall on
+# seeds 100-102: README, "Incidents".)
 REFINE = {
     "level_neighbours": (10, 20, 30, 40),
-    "margin": (0.025, 0.05, 0.075, 0.1),
+    "margin": (0.025, 0.05, 0.075, 0.1, 0.125),
     "language_neutral": (False, True),
 }
 
@@ -231,6 +255,15 @@ def load_streams(seeds: tuple[int, ...]) -> list[Stream]:
     ]
 
 
+def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The module docstring's rule: under the false-alarm cap, the highest recall, then the
+    fewer false alarms, then grid order; none under it: the fewest false alarms, then recall."""
+    allowed = [r for r in rows if r["false_alarms_per_day"] <= FALSE_ALARM_CAP]
+    if allowed:
+        return max(allowed, key=lambda r: (r["recall"], -r["false_alarms_per_day"]))
+    return max(rows, key=lambda r: (-r["false_alarms_per_day"], r["recall"]))
+
+
 def tune(streams: list[Stream]) -> dict[str, Any]:
     rows = []
     for values in itertools.product(*GRID.values()):
@@ -238,8 +271,7 @@ def tune(streams: list[Stream]) -> dict[str, Any]:
         result = pooled([run_detector(s, replace(IncidentConfig(), **setting)) for s in streams])
         rows.append({**setting, **result})
         print(rows[-1], flush=True)
-    allowed = [r for r in rows if r["false_alarms_per_day"] <= 1.0] or rows
-    best = max(allowed, key=lambda r: (r["recall"], -r["false_alarms_per_day"]))
+    best = choose(rows)
     return {"grid": rows, "chosen": {name: best[name] for name in GRID}}
 
 
@@ -250,8 +282,7 @@ def refine(streams: list[Stream], chosen: dict[str, Any]) -> dict[str, Any]:
         result = pooled([run_detector(s, replace(IncidentConfig(), **setting)) for s in streams])
         rows.append({**setting, **result})
         print(rows[-1], flush=True)
-    allowed = [r for r in rows if r["false_alarms_per_day"] <= 1.0] or rows
-    best = max(allowed, key=lambda r: (r["recall"], -r["false_alarms_per_day"]))
+    best = choose(rows)
     names = list(dict.fromkeys([*chosen, *REFINE]))
     return {"grid": rows, "chosen": {name: best[name] for name in names}}
 
@@ -393,46 +424,71 @@ def main() -> None:
     args = parser.parse_args()
     results = read_json(OUTPUT)
     if args.speed_against:
-        vectors = load_streams(REPORT_SEEDS[:1])[0].vectors
+        vectors = load_streams(SEEN_SEEDS[:1])[0].vectors  # the vectors speed was measured on
         results["speed_against"] = speed_against(args.speed_against, vectors, args.rounds)
         write_json(OUTPUT, results)
         print(results["speed_against"]["median_cpu_ms_per_ticket"])
         return
     if args.tune:
-        results["tuning"] = {"seeds": TUNING_SEEDS, **tune(load_streams(TUNING_SEEDS))}
+        streams = load_streams(TUNING_SEEDS)
+        results["tuning"] = {"command": command("incidents"), "seeds": TUNING_SEEDS}
+        results["tuning"].update(tune(streams))
         write_json(OUTPUT, results)
+        print("tuned", results["tuning"]["chosen"], flush=True)
     if args.refine:
         chosen = results["tuning"]["chosen"]
         refined = refine(load_streams(TUNING_SEEDS), chosen)
-        results["refinement"] = {"seeds": TUNING_SEEDS, **refined}
+        results["refinement"] = {"command": command("incidents"), "seeds": TUNING_SEEDS, **refined}
         write_json(OUTPUT, results)
         print("refined", results["refinement"]["chosen"], flush=True)
     config = IncidentConfig()
+    choice = results.get("refinement", {})
+    chosen = choice.get("chosen", {})
+    if list(choice.get("seeds", ())) != list(TUNING_SEEDS) or chosen != {
+        name: getattr(config, name) for name in chosen
+    }:
+        # The report streams judge only the procedure's choice, run once: not a setting
+        # on the way to it.
+        print("not reported: the defaults are not --refine's choice on", TUNING_SEEDS, chosen)
+        return
+    report(results, config)
+
+
+def report(results: dict[str, Any], config: IncidentConfig) -> None:
     streams = load_streams(REPORT_SEEDS)
-    detector = pooled([run_detector(s, config) for s in streams])
-    baseline = pooled([run_baseline(s, config) for s in streams])
-    chosen = results.get("refinement", results.get("tuning", {})).get("chosen")
+    seen = load_streams(SEEN_SEEDS)
     results.update(
         {
             "command": command("incidents"),
             **stamp(),
             "embedder": DEFAULT_EMBEDDER,
+            "procedure": {
+                "tuning_seeds": TUNING_SEEDS,
+                "false_alarm_cap_per_day": FALSE_ALARM_CAP,
+                "report_seeds": REPORT_SEEDS,
+            },
             "seeds": REPORT_SEEDS,
             "days_per_stream": DAYS,
             "config": asdict(config),
-            "defaults_are_tuned_choice": chosen
-            == {name: getattr(config, name) for name in chosen or GRID},
-            "detector": detector,
-            "baseline_duplicate_pair": baseline,
-            "speed": speed(streams[0].vectors, config),
-            "service_speed_sqlite": service_speed(streams[0].vectors, config),
-            "load_average": list(os.getloadavg()),
+            "defaults_are_tuned_choice": True,
+            "detector": pooled([run_detector(s, config) for s in streams]),
+            "baseline_duplicate_pair": pooled([run_baseline(s, config) for s in streams]),
             "bursts": Counter(b.source for s in streams for b in s.bursts),
+            "seen": {
+                "seeds": SEEN_SEEDS,
+                "note": "reported on before this choice: not out of fold for it",
+                "detector": pooled([run_detector(s, config) for s in seen]),
+                "baseline_duplicate_pair": pooled([run_baseline(s, config) for s in seen]),
+            },
+            "speed": speed(seen[0].vectors, config),
+            "service_speed_sqlite": service_speed(seen[0].vectors, config),
+            "load_average": list(os.getloadavg()),
         }
     )
     write_json(OUTPUT, results)
     for name in ("detector", "baseline_duplicate_pair"):
         print(name, results[name])
+    print("seen", results["seen"])
     print("speed", results["speed"], results["service_speed_sqlite"])
 
 

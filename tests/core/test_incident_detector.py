@@ -213,7 +213,8 @@ def test_a_tickets_level_is_its_mean_cosine_to_its_nearest_tickets_before_its_wi
     rng: np.random.Generator,
 ) -> None:
     window = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
-    earlier = [_unit(rng.normal(size=DIM)) for _ in range(30)]
+    # more than the neighbours a level is the mean of, so the nearest of them must be picked
+    earlier = [_unit(rng.normal(size=DIM)) for _ in range(LEVEL_NEIGHBOURS + 10)]
     for i, vector in enumerate(earlier):
         window.add(_ticket(f"e{i}", i * MINUTE, vector))
     recent = _near(earlier[0], rng)

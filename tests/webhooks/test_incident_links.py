@@ -278,6 +278,33 @@ def test_a_webhook_ticket_is_observed_with_its_helpdesk() -> None:
         Ticket.from_dict({"id": "API-1", "subject": "VPN down"}), classification, vector
     )
     assert [t.source for t in seen] == ["zammad", None]
+    assert [t.ticket_id for t in seen] == ["zammad:1101", "API-1"]
+
+
+def test_a_zendesk_ticket_numbered_like_a_zammad_one_is_another_ticket(
+    database: Database, clock: Clock
+) -> None:
+    """Both helpdesks number their tickets from 1 and their webhooks feed one tenant. Before,
+    Zendesk's ticket 1 was taken for Zammad's ticket 1 seen again: it answered the Zammad
+    incident, and a surge of Zendesk tickets numbered like Zammad's never opened its own."""
+    tracker = _tracker(database, clock, ())
+    runner = WebhookRunner.__new__(WebhookRunner)
+    runner.incidents = tracker
+    topics = {"zammad": _TOPIC, "zendesk": np.random.default_rng(2).normal(size=DIM)}
+    for start, (source, topic) in zip((0, 20), topics.items(), strict=True):
+        for i in range(5):
+            clock.now = START + timedelta(minutes=start + 2 * i)
+            noise = np.random.default_rng(i).normal(size=DIM) * 0.15 / np.sqrt(DIM)
+            vector = (topic / np.linalg.norm(topic) + noise).astype(np.float32)
+            delivered = Ticket.from_dict(
+                {"id": str(i + 1), "subject": "trouble", "metadata": {"source": source}}
+            )
+            runner._observe_incident(delivered, Classification(str(i + 1), "v1", {}), vector)
+    members = sorted(
+        sorted(m.ticket_id for m in tracker.detail(record.id).members)
+        for record in tracker.recent()
+    )
+    assert members == [[f"{source}:{i}" for i in range(1, 6)] for source in topics]
 
 
 def test_a_surge_through_the_zammad_webhook_is_linked_to_its_parent(

@@ -63,7 +63,7 @@ class IncidentOut(BaseModel):
     category: str | None = Field(description="Most members' predicted category.")
     tier: str | None = Field(description="Most members' predicted tier.")
     parent_ticket_id: str | None = Field(
-        description="Suggested parent: the member most similar to the others."
+        description="Suggested parent: the member most similar to the others (its member id)."
     )
     merged_into: int | None
     opened_at: datetime
@@ -77,7 +77,12 @@ class IncidentListOut(BaseModel):
 
 
 class IncidentMemberOut(BaseModel):
-    id: str
+    id: str = Field(
+        description=(
+            "The ticket's id: as given to POST /v1/triage, or for a helpdesk webhook's ticket "
+            "the helpdesk's id behind its name (`zammad:42`, `zendesk:42`)."
+        )
+    )
     at: datetime = Field(description="The ticket's time (its own, bounded).")
 
 
@@ -108,5 +113,7 @@ class SplitIn(BaseModel):
     )
 
     tickets: list[str] = Field(
-        min_length=1, max_length=1000, description="Member ticket ids to move to a new incident."
+        min_length=1,
+        max_length=1000,
+        description="Member ids (as the incident's `members` give them) to move to a new incident.",
     )

@@ -55,10 +55,10 @@ class IncidentConfig:
 
     min_size: int = 5
     window: float = 3600.0
-    tightness: float = 0.55
-    margin: float = 0.075
+    tightness: float = 0.5
+    margin: float = 0.1
     join_share: float = 0.5
-    rate_ratio: float = 3.0
+    rate_ratio: float = 4.0
     quiet: float = 1800.0
     history: float = 86400.0
     max_skew: float = 300.0

@@ -24,7 +24,7 @@ from triage.core.incident_language import LanguageMeans
 
 NO_INCIDENT = -1
 REFERENCE_ROWS = 1024
-LEVEL_NEIGHBOURS = 30  # chosen on the tuning streams (benchmarks/incidents.py --refine)
+LEVEL_NEIGHBOURS = 40  # chosen on the tuning streams (benchmarks/incidents.py --refine)
 NO_LEVEL = 1.0  # too few tickets yet to know a level: no pair is alike relative to it
 
 

@@ -25,6 +25,18 @@ from triage.webhooks.writeback import IncidentLinkClient, Step, WritebackClient
 log = logging.getLogger(__name__)
 
 
+def incident_ticket_id(source: str | None, ticket_id: str) -> str:
+    """A ticket's id in incident detection: a webhook ticket's is its helpdesk's id behind the
+    helpdesk's name (``zammad:42``), because Zammad and Zendesk both number their tickets from
+    1 and their webhooks feed one tenant; an API ticket's is its own."""
+    return ticket_id if source is None else f"{source}:{ticket_id}"
+
+
+def helpdesk_ticket_id(source: str, ticket_id: str) -> str:
+    """The helpdesk's own id of a ticket named by :func:`incident_ticket_id`."""
+    return ticket_id.removeprefix(f"{source}:")
+
+
 def relink_members(
     session: IncidentSession, incident_id: int, link_sources: Collection[str], now: datetime
 ) -> None:
@@ -154,9 +166,10 @@ def _steps(client: IncidentLinkClient, task: LinkTask) -> list[Step]:
     linked, wanted = task.linked_parent_id, task.parent_ticket_id
     if linked == wanted:
         return []
+    ticket = helpdesk_ticket_id(task.source, task.ticket_id)
     steps: list[Step] = []
     if linked is not None and (wanted is None or not client.link_replaces_parent):
-        steps += client.unlink_steps(task.ticket_id, linked)
+        steps += client.unlink_steps(ticket, helpdesk_ticket_id(task.source, linked))
     if wanted is not None:
-        steps += client.link_steps(task.ticket_id, wanted)
+        steps += client.link_steps(ticket, helpdesk_ticket_id(task.source, wanted))
     return steps

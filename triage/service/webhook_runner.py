@@ -21,7 +21,7 @@ from triage.core.errors import TriageError
 from triage.core.ticket_events import TicketEvent
 from triage.service import Classification, Ticket, TriageService, classification_dict
 from triage.service.events import written_back_event
-from triage.service.incident_links import IncidentLinker
+from triage.service.incident_links import IncidentLinker, incident_ticket_id
 from triage.service.incidents import IncidentTracker
 from triage.service.job_runner import JobRunner
 from triage.service.ticket_triage import observed_ticket
@@ -207,8 +207,9 @@ class WebhookRunner(JobRunner):
         try:
             observed = observed_ticket(ticket, vector, classification)
             # A webhook job's metadata names the helpdesk (written by DeliveryStore.accept).
-            source = ticket.metadata.get("source")
-            observed = replace(observed, source=str(source) if source else None)
+            source = str(ticket.metadata.get("source") or "") or None
+            ticket_id = incident_ticket_id(source, observed.ticket_id)
+            observed = replace(observed, ticket_id=ticket_id, source=source)
             self.incidents.observe(observed)
         except Exception:
             log.exception("incident detection failed for webhook ticket %s", ticket.id)

@@ -480,8 +480,12 @@ class IncidentStore:
         return None if found is None else int(found)
 
     def forget(self, ticket_id: str, *, tenant: str | None = None) -> int:
-        """Remove a ticket from the window (in every tenant unless one is given)."""
-        where = [incident_tickets.c.ticket_id == ticket_id]
+        """Remove a ticket from the window (in every tenant unless one is given), a webhook
+        ticket by its helpdesk's id too (it is kept as ``<helpdesk>:<id>``)."""
+        column = incident_tickets.c.ticket_id
+        where = [
+            sa.or_(column == ticket_id, column == incident_tickets.c.source.concat(f":{ticket_id}"))
+        ]
         if tenant is not None:
             where.append(incident_tickets.c.tenant == tenant)
         with self.database.begin() as connection:
