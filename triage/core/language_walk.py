@@ -43,7 +43,9 @@ class ByteWalkIdentifier:
         self._weights = np.ascontiguousarray(identifier.nb_ptc)
         self._priors = identifier.nb_pc
         self._moves = identifier.tk_nextmove
-        self._rows = [r << 8 for r in identifier.tk_row]
+        # Each state's row offset in the transition table: py3langid keeps them (its walk's).
+        rows = getattr(identifier, "_rowbase", None)
+        self._rows = rows if rows is not None else [r << 8 for r in identifier.tk_row]
         self._outputs = identifier.tk_output
         first: dict[str, int] = {}
         self._aliases = [  # (first, duplicate) columns of one label, as py3langid folds them
