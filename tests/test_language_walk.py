@@ -161,6 +161,16 @@ def test_detect_answers_as_before_on_mixed_word_salad(
     assert detector.detect(text) == _reference_detect(reference, text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(unicode_text, words, separators), max_size=12).map("".join),
+)
+def test_detect_answers_as_before_on_any_unicode_text(
+    detector: LanguageDetector, reference: Any, text: str
+) -> None:
+    assert detector.detect(text) == _reference_detect(reference, text)
+
+
 @given(st.text(st.characters(blacklist_categories=()), max_size=80))
 def test_letters_are_the_letter_patterns_matches(text: str) -> None:
     assert _letters(text) == len(_LETTER.findall(text))
