@@ -18,6 +18,9 @@ the sample tickets cut to ``--words`` words, one call at a time, after a warm-up
 * **answers**: a SHA-256 over every sample ticket's response body (the app's bytes) and over
   ``classification_dict`` of the service's answers, so that two trees can be checked to give
   the same answers, byte for byte;
+* **answers compared**: each tree's answers to the sample (``classify_many``, whole) against
+  the first tree's, leaf by leaf: how many labels, decisions or other non-float values differ,
+  and the largest difference of a float (a confidence, a probability);
 * ``--profile``: cProfile of the service's answer with the embedding given, and of the app
   with its threadpool run inline (so one profiler sees the whole request), top functions.
 
@@ -156,6 +159,7 @@ async def main():
     result["answers_http_sha256"] = digest.hexdigest()
     answers = [classification_dict(c) for c in service.classify_many(tickets)]
     result["answers_sha256"] = hashlib.sha256(json.dumps(answers).encode()).hexdigest()
+    result["answers"] = answers
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -253,6 +257,29 @@ def answers_identical(results: dict[str, Any]) -> bool:
     return all(len(digests) == 1 for digests in by_threads.values())
 
 
+def compare_answers(first: Any, other: Any, path: str = "") -> dict[str, Any]:
+    """Leaf by leaf: non-float leaves that differ (with their first paths) and the largest
+    difference between two floats."""
+    out: dict[str, Any] = {"non_float_differences": 0, "max_float_difference": 0.0, "paths": []}
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+            for key in a:
+                walk(a[key], b[key], f"{where}.{key}")
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{where}[{i}]")
+        elif isinstance(a, float) and isinstance(b, float):
+            out["max_float_difference"] = max(out["max_float_difference"], abs(a - b))
+        elif a != b:
+            out["non_float_differences"] += 1
+            if len(out["paths"]) < 5:
+                out["paths"].append(where)
+
+    walk(first, other, path)
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         "| tree | threads | stages CPU ms: text / embedding / heads+gate / language / "
@@ -294,6 +321,11 @@ def markdown(results: dict[str, Any]) -> str:
                         f"| {run['server_cpu_ms_per_request']:.2f} |"
                     )
     lines += ["", f"answers identical across trees: {results['answers_identical']}"]
+    for name, diff in results.get("answers_compared", {}).items():
+        lines.append(
+            f"{name} against the first tree: {diff['non_float_differences']} labels, decisions "
+            f"or other values differ; largest float difference {diff['max_float_difference']:.3g}"
+        )
     lines.append(f"load average at start {results['loadavg_start']}, end {results['loadavg_end']}")
     return "\n".join(lines)
 
@@ -328,6 +360,7 @@ def main() -> None:
         scratch = Path(tmp)
         models = ensure_model(args.models_dir, SAMPLE_TICKETS, scratch, embedder=None)
         data = {name: scratch / f"data-{name}" for name, _ in args.tree}
+        answers: dict[str, Any] = {}
         for name, tree in args.tree:  # a first start writes each tree's caches
             child(tree, models, data[name], 1, bodies[:30], 30, False)
         for round_ in range(args.rounds):
@@ -345,6 +378,7 @@ def main() -> None:
                         args.profile and round_ == 0,
                     )
                     run["seconds"] = round(time.monotonic() - started, 1)
+                    answers.setdefault(name, run.pop("answers"))
                     run["loadavg"] = loadavg()
                     rounds = results["trees"][name]["rounds"]
                     rounds.setdefault(str(threads), []).append(run)
@@ -362,6 +396,8 @@ def main() -> None:
                     ).append(run)
                     write_json(args.output, results)
     results["answers_identical"] = answers_identical(results)
+    first = next(iter(answers.values()))
+    results["answers_compared"] = {n: compare_answers(first, a) for n, a in answers.items()}
     for tree in results["trees"].values():
         tree["median"] = {
             threads: _median_round(

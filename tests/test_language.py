@@ -83,7 +83,7 @@ def test_the_cached_model_gives_the_same_answers(tmp_path: Path) -> None:
     second = LanguageDetector(cache_dir=tmp_path / "cache")  # reads it: another worker
     assert first.shared
     assert second.shared
-    assert isinstance(second._identifier.tk_nextmove, memoryview)  # a file mapping
+    assert isinstance(second._identifier.identifier.tk_nextmove, memoryview)  # a file mapping
     expected = [in_memory.detect(t) for t in SHARED_TEXTS]
     assert [first.detect(t) for t in SHARED_TEXTS] == expected
     assert [second.detect(t) for t in SHARED_TEXTS] == expected

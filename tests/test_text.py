@@ -1,3 +1,7 @@
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from triage.core.text import normalise_field, subject_text, ticket_text
 
 
@@ -33,3 +37,65 @@ def test_the_subject_is_its_own_text_only_beside_a_body() -> None:
     # No body: the ticket's text is its subject, embedded once.
     assert subject_text("Printer jams", "  ") is None
     assert subject_text(None, "Tray 2") is None
+
+
+def _normalise_field_filtering_every_character(value: object) -> str:
+    """``normalise_field`` as it was before its fast path (654b712): every character's
+    category looked up."""
+    import unicodedata
+
+    from triage.core.text import _BLANK_LINES, _BLOCK_TAG, _SPACES, _TAG, unescape_html
+
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    text = str(value)
+    if "<" in text and ">" in text:
+        text = _BLOCK_TAG.sub("\n", text)
+        text = _TAG.sub(" ", text)
+    text = unescape_html(text)
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = _SPACES.sub(" ", text)
+    text = _BLANK_LINES.sub("\n", text)
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
+any_character = st.characters(blacklist_categories=())  # surrogates and unassigned too
+ticket_like = st.lists(
+    st.one_of(
+        st.text(any_character, max_size=20),
+        st.sampled_from(
+            [
+                "\n",
+                "\t",
+                "\r\n",
+                "\x00",
+                "\u200b",
+                "\ufeff",
+                "\u00a0",
+                "\u2028",
+                "<b>",
+                "</p>",
+                "&nbsp;",
+                "&#8203;",
+                "e\u0301",
+                "printer jams",
+            ]
+        ),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(any_character), ticket_like))
+def test_the_fast_path_normalises_as_filtering_every_character(text: str) -> None:
+    assert normalise_field(text) == _normalise_field_filtering_every_character(text)
+
+
+def test_the_sample_tickets_normalise_as_before(sample_frame: pd.DataFrame) -> None:
+    for column in ("subject", "body", "resolution"):
+        for value in sample_frame[column]:
+            assert normalise_field(value) == _normalise_field_filtering_every_character(value)

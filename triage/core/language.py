@@ -7,7 +7,8 @@ helpdesk expects (``TRIAGE_LANGUAGES``, by default English and Bahasa Indonesia)
 ``benchmarks/multilingual.py``.
 
 With a cache directory the restricted model is kept there and shared by the worker processes
-(``triage.core.language_identifier``).
+(``triage.core.language_identifier``). A text's bytes are walked through py3langid's automaton
+once; its sentences reuse that walk (``triage.core.language_walk``).
 
 A ticket is *mixed* when at least ``MIXED_SHARE`` of its letters sit in sentences of another
 language than the whole text's (an Indonesian ticket quoting an English error message, an
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from triage.core.language_identifier import load_identifier
+from triage.core.language_walk import ByteWalkIdentifier
 
 DEFAULT_LANGUAGES = ("en", "id")
 MIXED_SHARE = 0.2
@@ -30,6 +32,7 @@ UNDETERMINED = "und"
 _MIN_WORDS = 3
 _SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
 _LETTER = re.compile(r"[^\W\d_]")
+_NOT_ASCII_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 
 
 @dataclass(frozen=True)
@@ -50,22 +53,22 @@ class LanguageDetector:
         self.languages = tuple(dict.fromkeys(languages))
         if not self.languages:
             raise ValueError("the language detector needs at least one language")
-        self._identifier, self.shared = load_identifier(self.languages, cache_dir)
+        identifier, self.shared = load_identifier(self.languages, cache_dir)
+        self._identifier = ByteWalkIdentifier(identifier)
 
     def _classify(self, text: str) -> tuple[str, float]:
-        code, confidence = self._identifier.classify(text)
-        return str(code), float(confidence)
+        return self._identifier.classify(text)
 
     def detect(self, text: str) -> LanguageGuess:
         """The language of ``text`` as a whole, and whether a fifth of it is in another."""
-        letters = len(_LETTER.findall(text))
-        if letters == 0:
+        if _LETTER.search(text) is None:
             return LanguageGuess(UNDETERMINED, 0.0, False)
-        code, confidence = self._classify(text)
+        walked = self._identifier.walk(text)
+        code, confidence = self._identifier.classify_walked(walked)
         sentences = [s for s in _SENTENCES.split(text) if len(s.split()) >= _MIN_WORDS]
         if sentences == [text]:  # one sentence: judged above already
             return LanguageGuess(code, round(confidence, 4), False)
-        sized = sorted(((len(_LETTER.findall(s)), s) for s in sentences), key=lambda p: -p[0])
+        sized = sorted(((_letters(s), s) for s in sentences), key=lambda p: -p[0])
         judged = sum(size for size, _ in sized)
         needed = MIXED_SHARE * judged
         other, left = 0, judged
@@ -75,13 +78,20 @@ class LanguageDetector:
             if other >= needed or other + left < needed:
                 break
             left -= size
-            if self._classify(sentence)[0] != code:
+            if self._identifier.language_of_part(sentence, walked) != code:
                 other += size
         mixed = judged > 0 and other >= needed
         return LanguageGuess(code, round(confidence, 4), mixed)
 
     def detect_many(self, texts: Sequence[str]) -> list[LanguageGuess]:
         return [self.detect(text) for text in texts]
+
+
+def _letters(text: str) -> int:
+    """How many letters ``text`` has (``_LETTER``'s matches; in ASCII: A-Z and a-z)."""
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _NOT_ASCII_LETTERS))
+    return len(_LETTER.findall(text))
 
 
 _LOCK = threading.Lock()

@@ -16,6 +16,7 @@ once per request for all heads.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -151,6 +152,22 @@ class LinearHeads:
     def __init__(self, text_blocks: Sequence[TextBlock], heads: Mapping[str, LinearHead]) -> None:
         self.text_blocks = list(text_blocks)
         self.heads = dict(heads)
+        # Every head's columns side by side, and per (block, weight) the coefficients of the
+        # heads that use it side by side: one gather and one product per block and ticket,
+        # not one per head (heads of one model share their blocks, as trained).
+        sizes = [len(h.classes) for h in self.heads.values()]
+        starts = np.cumsum([0, *sizes])
+        columns = zip(self.heads, starts[:-1], starts[1:], strict=True)
+        self._columns = {name: slice(a, b) for name, a, b in columns}
+        self._intercepts = np.concatenate([h.intercept for h in self.heads.values()])
+        users: dict[tuple[int, float], list[tuple[np.ndarray, slice]]] = {}
+        for name, head in self.heads.items():
+            for block, weight, coef in head.blocks:
+                users.setdefault((block, weight), []).append((coef, self._columns[name]))
+        self._stacked = [
+            (block, weight, np.hstack([c for c, _ in used]), _positions([s for _, s in used]))
+            for (block, weight), used in users.items()
+        ]
 
     def labels(self, head: str) -> list[str]:
         return self.heads[head].classes
@@ -161,33 +178,21 @@ class LinearHeads:
             raise ValueError(f"{len(texts)} texts but embeddings of shape {embeddings.shape}")
         features = [[block.transform_one(text) for text in texts] for block in self.text_blocks]
         embeddings = np.asarray(embeddings)
-        # Per (block, weight), each row's weighted features: heads sharing a block and its
-        # weight (all of them, as trained) multiply them once.
-        weighted: dict[tuple[int, float], list[tuple[np.ndarray | None, np.ndarray]]] = {}
-
-        def rows(block: int, weight: float) -> list[tuple[np.ndarray | None, np.ndarray]]:
-            if (block, weight) not in weighted:
+        scores = np.tile(self._intercepts, (len(texts), 1))
+        # Row by row, so a ticket scores the same to the last bit alone or in a batch
+        # (a matrix product over the batch may round differently).
+        for block, weight, coef, columns in self._stacked:
+            for row in range(len(texts)):
                 if block == EMBEDDING:
                     # Weighted in the embedding's own dtype, as ColumnTransformer does.
-                    weighted[block, weight] = [
-                        (None, (e * weight).astype(np.float64)) for e in embeddings
-                    ]
+                    scores[row, columns] += (embeddings[row] * weight).astype(np.float64) @ coef
                 else:
-                    weighted[block, weight] = [(i, v * weight) for i, v in features[block]]
-            return weighted[block, weight]
-
+                    indices, values = features[block][row]
+                    if len(indices):
+                        scores[row, columns] += (values * weight) @ coef[indices]
         out = {}
         for name, head in self.heads.items():
-            scores = np.tile(head.intercept, (len(texts), 1))
-            # Row by row, so a ticket scores the same to the last bit alone or in a batch
-            # (a matrix product over the batch may round differently).
-            for block, weight, coef in head.blocks:
-                for row, (indices, values) in enumerate(rows(block, weight)):
-                    if indices is None:  # the embedding: every coefficient row
-                        scores[row] += values @ coef
-                    elif len(indices):
-                        scores[row] += values @ coef[indices]
-            scaled = scores / head.temperature
+            scaled = scores[:, self._columns[name]] / head.temperature
             scaled -= scaled.max(axis=1, keepdims=True)
             np.exp(scaled, out=scaled)
             out[name] = scaled / scaled.sum(axis=1, keepdims=True)
@@ -259,3 +264,10 @@ class LinearHeads:
                 for name, h in meta["heads"].items()
             }
         return cls(blocks, heads)
+
+
+def _positions(parts: list[slice]) -> slice | np.ndarray:
+    """The columns of ``parts`` together: one slice where they follow each other."""
+    if all(a.stop == b.start for a, b in itertools.pairwise(parts)):
+        return slice(parts[0].start, parts[-1].stop)
+    return np.concatenate([np.arange(p.start, p.stop) for p in parts])

@@ -41,10 +41,20 @@ def normalise_field(value: object) -> str:
         text = _TAG.sub(" ", text)
     text = unescape_html(text)
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = _without_control_characters(text)
     text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n", text)
     return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
+def _without_control_characters(text: str) -> str:
+    """``text`` without its Unicode C* characters (control, format, surrogate, private use,
+    unassigned) other than newline and tab."""
+    # isprintable() is False for every C* character (and for Z* separators other than the
+    # space, which only send such text the long way): most tickets have none to drop.
+    if text.replace("\n", "").replace("\t", "").isprintable():
+        return text
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
 
 
 def ticket_text(fields: Iterable[object]) -> str:
