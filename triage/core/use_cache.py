@@ -30,6 +30,7 @@ import marshal
 import mmap
 import sys
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,33 @@ def _from_package(resources: Path, threads: int) -> tuple[Any, Any]:
 
     tokenizer = UseTokenizer(str(resources / "sp.model"))
     return NumpyBackend(str(resources / "weights.npz"), tokenizer, threads=threads), tokenizer
+
+
+def table_pages_release(backend: Any) -> Callable[[], None] | None:
+    """A call that drops this process's resident pages of ``backend.table`` where it is a
+    view of this cache's file mapping (None otherwise: an array in memory would lose its
+    data). The pages stay in the page cache; a later read maps them again (a minor fault).
+    The kernel maps the cached pages around each row read, so without this a worker that
+    has read a few thousand scattered rows holds the whole 65 MB table resident."""
+    table = backend.table
+    base = table.base
+    while isinstance(base, np.ndarray | memoryview):
+        base = base.obj if isinstance(base, memoryview) else base.base
+    if not isinstance(base, mmap.mmap) or not table.flags.c_contiguous:
+        return None
+    mapping = base
+    start_address = np.frombuffer(mapping, dtype=np.uint8, count=1).ctypes.data
+    offset = table.ctypes.data - start_address
+    page = mmap.PAGESIZE
+    first = -(-offset // page) * page  # whole pages of the table only
+    last = (offset + table.nbytes) // page * page
+    if last <= first:
+        return None
+
+    def release() -> None:
+        mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+    return release
 
 
 # --- writing --------------------------------------------------------------------------------
