@@ -63,11 +63,11 @@ def keep_small() -> None:
     if not keep_env and not set_option(_M_ARENA_MAX, ARENAS):
         log.debug("mallopt(M_ARENA_MAX) refused")
     if "NUMPY_MADVISE_HUGEPAGE" not in os.environ:
-        try:
-            from numpy._core.multiarray import _set_madvise_hugepage
-        except ImportError:  # another NumPy: its own default stays
-            return
-        _set_madvise_hugepage(False)
+        from numpy._core import multiarray
+
+        set_advice = getattr(multiarray, "_set_madvise_hugepage", None)
+        if set_advice is not None:  # another NumPy keeps its own default
+            set_advice(False)
 
 
 def _mallopt() -> Any:
