@@ -72,12 +72,21 @@ def load_use_parts(
     if parts is not None:
         return (*parts, True)
     backend, tokenizer = _from_package(resources, threads)
+    # Workers started together all find no cache: one that another published meanwhile maps
+    # that one, not writing its own over it (which would remove it while the first reads it,
+    # leaving that worker with its 120 MB in memory).
+    parts = _read(folder, threads)
+    if parts is not None:
+        return (*parts, True)
     try:
         _write(folder, backend, tokenizer)
     except (OSError, _UnsupportedError) as exc:
+        parts = _read(folder, threads)  # another process's, published first
+        if parts is not None:
+            return (*parts, True)
         log.info("USE body kept in memory (cannot cache it in %s: %s)", folder, exc)
         return backend, tokenizer, False
-    parts = _read(folder, threads)
+    parts = _read(folder, threads) or _read(folder, threads)  # again if one was replacing it
     if parts is None:
         return backend, tokenizer, False
     return (*parts, True)  # the mapped copy: this process's decompressed one is let go
