@@ -53,6 +53,7 @@ from benchmarks.harness.models import ensure_model
 from benchmarks.harness.processes import cpu_seconds, descendants, role, rss_mb
 from benchmarks.harness.results import command, now, write_json
 from benchmarks.harness.server import HTTP_PROTOCOL, Server, running_server
+from benchmarks.harness.smaps import breakdown, table
 from benchmarks.harness.stats import percentiles
 
 OUTPUT = RESULTS / "load_mixed.json"
@@ -209,11 +210,14 @@ def memory_trend(samples: Sequence[tuple[float, float]]) -> dict[str, float | No
 
 @dataclass
 class Sampler:
-    """RSS of every server process once a second, in a thread, with a phase label."""
+    """RSS of every server process once a second, in a thread, with a phase label; every
+    ``smaps_every`` seconds, each worker's RSS by mapping (``harness.smaps``)."""
 
     master: int
     phase: str = "setup"
+    smaps_every: float = 300.0
     samples: list[dict[str, Any]] = field(default_factory=list)
+    mappings: list[dict[str, Any]] = field(default_factory=list)
     _done: threading.Event = field(default_factory=threading.Event)
 
     def processes(self) -> dict[int, str]:
@@ -223,10 +227,26 @@ class Sampler:
     def cpu(self) -> dict[int, float]:
         return {pid: s for pid in self.processes() if (s := cpu_seconds(pid)) is not None}
 
+    def snapshot(self) -> None:
+        """Each worker's (or a lone master's) RSS by mapping, now."""
+        roles = self.processes()
+        chosen = [p for p, r in roles.items() if r == "worker"] or [self.master]
+        self.mappings.append(
+            {
+                "t": time.monotonic(),
+                "phase": self.phase,
+                "by_pid": {f"{roles[p]} {p}": breakdown(p) for p in chosen},
+            }
+        )
+
     def _run(self) -> None:
+        last_smaps = time.monotonic()
         while not self._done.is_set():
             rss = {pid: m for pid in self.processes() if (m := rss_mb(pid)) is not None}
             self.samples.append({"t": time.monotonic(), "phase": self.phase, "rss_mb": rss})
+            if time.monotonic() - last_smaps >= self.smaps_every:
+                self.snapshot()
+                last_smaps = time.monotonic()
             self._done.wait(1.0)
 
     @contextmanager
@@ -360,7 +380,9 @@ def run_rate(
     own_before = time.process_time()
     wall_before = time.monotonic()
     sampler.phase = label
+    sampler.snapshot()
     outcomes = asyncio.run(go(plan(rate, duration, mix, tickets, seed)))
+    sampler.snapshot()
     sampler.phase = f"{label} done"
     wall = time.monotonic() - wall_before
     roles = sampler.processes()
@@ -382,6 +404,11 @@ def run_rate(
             "server_cpu_percent": cpu,
             "generator_cpu_percent": round(100 * (time.process_time() - own_before) / wall, 1),
             "memory_mb": sampler.trend(label),
+            "mappings_mb": [
+                {"seconds": round(m["t"] - wall_before), "by_pid": m["by_pid"]}
+                for m in sampler.mappings
+                if m["phase"] == label
+            ],
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),
         }
@@ -494,6 +521,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30, help="per request, seconds (30)")
     parser.add_argument("--slo-p99-ms", type=float, default=1000, help="p99 bound to sustain")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--smaps-every", type=float, default=300, help="seconds between RSS-by-mapping reads"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--note", default=None, help="free text stored with the results")
     args = parser.parse_args()
@@ -524,7 +554,7 @@ def main() -> None:
             heads = model.get("heads") or {}
             labels = list((heads.get("category") or {}).get("labels") or [])
             request_for = request_bodies(frame, model["version"], labels, args.seed)
-            sampler = Sampler(server.process.pid)
+            sampler = Sampler(server.process.pid, smaps_every=args.smaps_every)
             with sampler.running():
                 for rate in args.rate:
                     runs.append(
@@ -582,6 +612,12 @@ def main() -> None:
                 f"\nWARNING at {run['target_rps']:g} req/s: {overall['non_2xx']} non-2xx, "
                 f"{overall['socket_errors']} socket errors: {overall['error_samples']}"
             )
+    for run in runs:
+        snaps = run["mappings_mb"]
+        for snap in (snaps[:1] + snaps[-1:]) if snaps else []:
+            for name, parts in snap["by_pid"].items():
+                print(f"\n{run['target_rps']:g} req/s, {name}, at {snap['seconds']} s:\n")
+                print(table(parts))
     print(f"\nwrote {args.output}")
 
 

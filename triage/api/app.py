@@ -36,7 +36,7 @@ from triage.api.routes import (
 )
 from triage.api.routes import metrics as metrics_route
 from triage.api.staff.routes import router as staff_router
-from triage.core.allocator import return_large_buffers
+from triage.core.allocator import keep_small, return_large_buffers
 from triage.core.auth import refuse_open
 from triage.service import DriftReport, TriageService
 from triage.service.agents import AgentBook
@@ -65,6 +65,7 @@ def create_app(
     access_log.install()  # no key from a query string in uvicorn's access log
     if settings.return_large_buffers:
         return_large_buffers()  # this process serves: long tickets' buffers go back
+        keep_small()  # two heap arenas, no huge-page advice
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

