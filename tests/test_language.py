@@ -105,6 +105,32 @@ def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     assert (folder / "transitions.bin").read_bytes() != bytes(data)
 
 
+def test_a_cache_another_worker_published_while_this_one_loaded_is_mapped_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.core import language_identifier
+
+    restricted = language_identifier._restricted
+    published: list[Path] = []
+
+    def another_worker_publishes_meanwhile(languages: list[str]) -> object:
+        if not published:  # the other worker (loading with the real function) writes the cache
+            monkeypatch.setattr(language_identifier, "_restricted", restricted)
+            LanguageDetector(languages, cache_dir=tmp_path)
+            published.extend(tmp_path.iterdir())
+            (published[0] / "theirs").touch()  # gone if the folder is written over
+        return restricted(languages)
+
+    # Both find an empty cache; this one is still loading when the other publishes.
+    monkeypatch.setattr(language_identifier, "_restricted", another_worker_publishes_meanwhile)
+    detector = LanguageDetector(cache_dir=tmp_path)
+    monkeypatch.undo()
+    assert detector.shared
+    assert isinstance(detector._identifier.identifier.tk_nextmove, memoryview)
+    assert list(tmp_path.iterdir()) == published
+    assert (published[0] / "theirs").exists()  # their folder, kept
+
+
 def test_an_unwritable_cache_keeps_the_model_in_memory(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

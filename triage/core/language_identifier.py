@@ -49,9 +49,18 @@ def load_identifier(languages: Sequence[str], cache_dir: Path | None = None) -> 
     if cached is not None:
         return cached, True
     identifier = _restricted(languages)
+    # Workers started together all find no cache: one that another published meanwhile maps
+    # that one rather than write its own over it (which removes the folder the other has
+    # mapped, leaving the workers with two copies of the table instead of one shared).
+    cached = _read(folder)
+    if cached is not None:
+        return cached, True
     try:
         _write(folder, identifier)
     except OSError as exc:
+        cached = _read(folder)  # another process's, published first
+        if cached is not None:
+            return cached, True
         log.info("language model kept in memory (cannot write %s: %s)", folder, exc)
         return identifier, False
     cached = _read(folder)
