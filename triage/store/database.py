@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,7 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's lock
 MMAP_BYTES = 1 << 30  # address space, not memory: the OS pages the file in and out
 
 
@@ -48,15 +51,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     # WAL lets readers run beside the one writer; busy_timeout makes writers queue rather
     # than fail when several worker processes share the file.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _write_ahead_log(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     # Pages read through a memory map rather than copied in by a read() each: a search
     # reads a few hundred pages of a file far larger than the page cache (2 MB), and at
     # 100,000 tickets the copies were a quarter of its CPU time (benchmarks/README.md).
     cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cursor.close()
+
+
+def _write_ahead_log(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds the file: on a new
+    file, switching the mode answers "database is locked" at once, without waiting for the
+    busy timeout, to all but one of the worker processes that start together (seen: a second
+    uvicorn worker failing its start-up on a fresh data directory)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _unavailable(exc: sa_exc.SQLAlchemyError) -> bool:
