@@ -7,12 +7,18 @@ that the rename itself survives a power cut.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def fsync_dir(directory: Path, *, best_effort: bool = False) -> None:
@@ -94,3 +100,40 @@ def cache_folder(folder: Path) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def read_or_build_cache(
+    folder: Path,
+    read: Callable[[], T | None],
+    build: Callable[[], T],
+    write: Callable[[T], None],
+    *,
+    what: str,
+    write_errors: tuple[type[Exception], ...] = (OSError,),
+) -> tuple[T, bool]:
+    """What the cache in ``folder`` holds (``read``: None where absent or damaged) and True;
+    else ``build``'s value, written there (``write``, through :func:`cache_folder`) and read
+    back, and True; the built value itself and False where it cannot be cached.
+
+    Workers started together all find no cache and all build: one that finds the cache
+    another published meanwhile (read again before writing, and after a failed write) uses
+    that one rather than write its own over it, which would remove the folder the other has
+    just mapped and leave the two with a copy each instead of one shared.
+    """
+    found = read()
+    if found is not None:
+        return found, True
+    built = build()
+    found = read()
+    if found is not None:
+        return found, True
+    try:
+        write(built)
+    except write_errors as exc:
+        found = read()  # another process's, published first
+        if found is not None:
+            return found, True
+        log.info("%s kept in memory (cannot cache it in %s: %s)", what, folder, exc)
+        return built, False
+    found = read() or read()  # again if another was replacing it
+    return (found, True) if found is not None else (built, False)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.core.atomic import cache_folder
+from triage.core.atomic import cache_folder, read_or_build_cache
 from triage.core.checksums import sha256_file  # read, not mapped: nothing made resident
 
 log = logging.getLogger(__name__)
@@ -45,26 +45,13 @@ def load_identifier(languages: Sequence[str], cache_dir: Path | None = None) -> 
     key = hashlib.sha256(source.read_bytes())
     key.update(json.dumps([_FORMAT, list(languages)]).encode())
     folder = cache_dir / f"py3langid-{key.hexdigest()[:20]}"
-    cached = _read(folder)
-    if cached is not None:
-        return cached, True
-    identifier = _restricted(languages)
-    # Workers started together all find no cache: one that another published meanwhile maps
-    # that one rather than write its own over it (which removes the folder the other has
-    # mapped, leaving the workers with two copies of the table instead of one shared).
-    cached = _read(folder)
-    if cached is not None:
-        return cached, True
-    try:
-        _write(folder, identifier)
-    except OSError as exc:
-        cached = _read(folder)  # another process's, published first
-        if cached is not None:
-            return cached, True
-        log.info("language model kept in memory (cannot write %s: %s)", folder, exc)
-        return identifier, False
-    cached = _read(folder)
-    return (cached, True) if cached is not None else (identifier, False)
+    return read_or_build_cache(
+        folder,
+        lambda: _read(folder),
+        lambda: _restricted(languages),
+        lambda identifier: _write(folder, identifier),
+        what="language model",
+    )
 
 
 def _restricted(languages: Sequence[str]) -> Any:

