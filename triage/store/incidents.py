@@ -17,19 +17,16 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store import incident_events, incident_links
+from triage.store import incident_queries as queries
 from triage.store.database import Database
+from triage.store.incident_queries import OPEN as OPEN  # re-exported: the service's word
 from triage.store.schema import (
     incident_decisions,
-    incident_locks,
     incident_tickets,
     incidents,
 )
-
-LIVE = ("open", "confirmed", "dismissed")  # tickets may still join these
-OPEN = ("open", "confirmed")  # what staff and the metrics count as open
 
 
 @dataclass(frozen=True)
@@ -146,10 +143,10 @@ class IncidentSession:
         self.tenant = tenant
 
     def find_ticket(self, ticket_id: str) -> StoredTicket | None:
-        query = incident_tickets.select().where(
-            incident_tickets.c.tenant == self.tenant, incident_tickets.c.ticket_id == ticket_id
+        found = self.connection.execute(
+            queries.FIND_TICKET, {"tenant": self.tenant, "ticket_id": ticket_id}
         )
-        row = self.connection.execute(query).mappings().first()
+        row = found.mappings().first()
         return None if row is None else _ticket(row)
 
     def insert_ticket(self, ticket: StoredTicket) -> int:
@@ -164,25 +161,21 @@ class IncidentSession:
             "vector": np.asarray(ticket.vector, dtype=np.float32).tobytes(),
             "source": ticket.source,
         }
-        statement = incident_tickets.insert().values(**values).returning(incident_tickets.c.seq)
-        return int(self.connection.execute(statement).scalar_one())
+        return int(self.connection.execute(queries.INSERT_TICKET, values).scalar_one())
 
     def tickets_between(
         self, after_seq: int, before_seq: int, since: datetime
     ) -> list[StoredTicket]:
         """Tickets stored after ``after_seq`` and before ``before_seq``, not older than
         ``since``, in the order they were stored."""
-        query = (
-            incident_tickets.select()
-            .where(
-                incident_tickets.c.tenant == self.tenant,
-                incident_tickets.c.seq > after_seq,
-                incident_tickets.c.seq < before_seq,
-                incident_tickets.c.at >= since,
-            )
-            .order_by(incident_tickets.c.seq)
-        )
-        return [_ticket(row) for row in self.connection.execute(query).mappings()]
+        values = {
+            "tenant": self.tenant,
+            "after_seq": after_seq,
+            "before_seq": before_seq,
+            "since": since,
+        }
+        found = self.connection.execute(queries.TICKETS_BETWEEN, values)
+        return [_ticket(row) for row in found.mappings()]
 
     def sources(self, ticket_ids: Sequence[str]) -> dict[str, str | None]:
         """The helpdesk each of the tenant's window tickets came from (None: not a webhook)."""
@@ -238,42 +231,22 @@ class IncidentSession:
 
     def live(self, since: datetime) -> list[IncidentRecord]:
         """Incidents tickets may still join: live, and seen at or after ``since``."""
-        query = incidents.select().where(
-            incidents.c.tenant == self.tenant,
-            incidents.c.status.in_(LIVE),
-            incidents.c.last_seen >= since,
-        )
-        return [_incident(row) for row in self.connection.execute(query).mappings()]
+        found = self.connection.execute(queries.LIVE_SINCE, {"tenant": self.tenant, "since": since})
+        return [_incident(row) for row in found.mappings()]
 
     def verdicts(self, since: datetime) -> dict[str | None, tuple[int, int]]:
         """(dismissals, confirmations) since ``since`` per category of the tenant's incidents."""
-        query = (
-            sa.select(incidents.c.category, incident_decisions.c.action, sa.func.count())
-            .select_from(
-                incident_decisions.join(
-                    incidents, incidents.c.id == incident_decisions.c.incident_id
-                )
-            )
-            .where(
-                incidents.c.tenant == self.tenant,
-                incident_decisions.c.action.in_(("dismiss", "confirm")),
-                incident_decisions.c.at >= since,
-            )
-            .group_by(incidents.c.category, incident_decisions.c.action)
-        )
+        found = self.connection.execute(queries.VERDICTS, {"tenant": self.tenant, "since": since})
         counts: dict[str | None, list[int]] = {}
-        for category, action, n in self.connection.execute(query).all():
+        for category, action, n in found.all():
             counts.setdefault(category, [0, 0])[action == "confirm"] += int(n)
         return {category: (d, c) for category, (d, c) in counts.items()}
 
     def memberships(self, start: datetime, end: datetime) -> dict[str, int]:
         """The incident of each ticket in an incident, of those timed in [start, end]."""
-        query = sa.select(incident_tickets.c.ticket_id, incident_tickets.c.incident_id).where(
-            incident_tickets.c.tenant == self.tenant,
-            incident_tickets.c.incident_id.is_not(None),
-            incident_tickets.c.at.between(start, end),
-        )
-        return {str(t): int(i) for t, i in self.connection.execute(query).all()}
+        values = {"tenant": self.tenant, "start": start, "end": end}
+        found = self.connection.execute(queries.MEMBERSHIPS, values)
+        return {str(t): int(i) for t, i in found.all()}
 
     def members(self, incident_id: int) -> list[StoredTicket]:
         """The incident's tickets by time."""
@@ -360,12 +333,8 @@ class IncidentSession:
 
     def close_quiet(self, before: datetime, now: datetime) -> list[int]:
         """Close the open incidents last seen before ``before``; returns their ids."""
-        query = sa.select(incidents.c.id).where(
-            incidents.c.tenant == self.tenant,
-            incidents.c.status.in_(OPEN),
-            incidents.c.last_seen < before,
-        )
-        ids = [int(i) for i in self.connection.execute(query).scalars()]
+        found = self.connection.execute(queries.QUIET, {"tenant": self.tenant, "before": before})
+        ids = [int(i) for i in found.scalars()]
         if ids:
             self.connection.execute(
                 incidents.update()
@@ -416,16 +385,10 @@ class IncidentStore:
     @contextmanager
     def locked(self, tenant: str) -> Iterator[IncidentSession]:
         """A transaction holding the tenant's incident lock until it ends."""
-        dialect = postgresql if self.database.is_postgres else sqlite
-        take = (
-            dialect.insert(incident_locks)
-            .values(tenant=tenant, version=1)
-            .on_conflict_do_update(
-                index_elements=["tenant"], set_={"version": incident_locks.c.version + 1}
-            )
-        )
+        take = queries.TAKE_LOCK["postgresql" if self.database.is_postgres else "sqlite"]
         with self.database.begin() as connection:
-            connection.execute(take)  # first: a write, so SQLite takes its write lock now
+            # First: a write, so SQLite takes its write lock now.
+            connection.execute(take, {"tenant": tenant})
             yield IncidentSession(connection, tenant)
 
     def tenant_of(self, incident_id: int) -> str | None:
