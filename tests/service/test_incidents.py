@@ -233,6 +233,45 @@ def test_replicas_racing_never_open_the_same_incident_twice(database_url: str) -
             db.dispose()
 
 
+def test_a_forgotten_ticket_leaves_every_replicas_window(database_url: str) -> None:
+    """Replica B forgets a ticket replica A holds in its window: A's next incident neither
+    fails on the missing member nor names it or its words."""
+    replicas = []
+    for _ in range(2):
+        db = Database(database_url)
+        db.upgrade()
+        replicas.append(IncidentTracker(IncidentStore(db), IncidentConfig()))
+    now = datetime.now(UTC)
+    topic = _topic(1)
+    tickets = [
+        ObservedTicket(
+            f"t{i}",
+            _ticket(f"t{i}", topic, i, 0).vector,
+            "vpn gateway down" + (" confidentialname confidentialname" if i == 1 else ""),
+            at=now,
+        )
+        for i in range(6)
+    ]
+    first, second = replicas
+    try:
+        assert [first.observe(t) for t in tickets[:3]] == [None] * 3
+        assert second.store.forget("t1") == 1
+        refs = [first.observe(t) for t in tickets[3:]]  # before: RuntimeError at the 5th
+        assert refs[:2] == [None, None]  # t1 no longer counts: t5 is the 5th ticket
+        opened = refs[2]
+        assert opened is not None
+        assert opened.opened
+        detail = second.detail(opened.id)
+        assert sorted(m.ticket_id for m in detail.members) == ["t0", "t2", "t3", "t4", "t5"]
+        assert "confidentialname" not in detail.incident.terms["en"]
+        # Forgetting it again, or a ticket never seen, changes nothing.
+        assert second.store.forget("t1") == 0
+        assert first.observe(ObservedTicket("t6", tickets[0].vector, "vpn", at=now)) is not None
+    finally:
+        for tracker in replicas:
+            tracker.store.database.dispose()
+
+
 def test_the_migration_creates_the_tables_the_code_uses(database: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext

@@ -7,8 +7,10 @@ Where a ticket's text can be, and what happens to it:
 * webhook deliveries of it (``external_id``): kept without text, so a retry is still known;
 * job items (their ticket's ``id``, and the items of those deliveries' jobs): the ticket
   keeps only its id, the answer loses its explanation (the words behind a label);
-* incident detection's window (its vector and content words): the row is deleted; an
-  incident it was in keeps its summary, one member fewer in its list.
+* incident detection's window (its vector and content words): the row is deleted, and every
+  replica rebuilds the window it keeps in memory without it before it detects again (the
+  tenant's count of forgotten tickets, ``incident_locks.forgets``); an incident it was in
+  keeps its summary, one member fewer in its list.
 * e-mail messages of it: kept with their Message-ID and ticket id only, so a copy
   delivered again is still known and a reply still joins the (forgotten) ticket.
 

@@ -139,6 +139,7 @@ def incident_payload(record: IncidentRecord) -> dict[str, object]:
 class _Window:
     detector: IncidentDetector
     seq: int = 0  # the last stored ticket replayed into it
+    forgets: int = 0  # the tenant's forgotten tickets when it was built
 
 
 class IncidentTracker:
@@ -218,10 +219,11 @@ class IncidentTracker:
             return self._decide(session, window.detector, ticket.ticket_id, now)
 
     def _replay(self, session: IncidentSession, dim: int, before: int, now: datetime) -> _Window:
-        """The tenant's window, with every ticket stored before ``before`` added."""
+        """The tenant's window, with every ticket stored before ``before`` added (built
+        again from the database when a ticket was forgotten since it was built)."""
         window = self._windows.get(session.tenant)
-        if window is None or window.detector.window.dim != dim:
-            window = _Window(IncidentDetector(self.config, dim))
+        if window is None or window.detector.window.dim != dim or window.forgets != session.forgets:
+            window = _Window(IncidentDetector(self.config, dim), forgets=session.forgets)
             self._windows[session.tenant] = window
         since = now - timedelta(seconds=self.config.history + self.config.max_skew)
         for stored in session.tickets_between(window.seq, before, since):

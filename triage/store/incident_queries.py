@@ -21,18 +21,28 @@ OPEN = ("open", "confirmed")  # what staff and the metrics count as open
 _tenant: sa.BindParameter[str] = sa.bindparam("tenant")
 
 
-def _take_lock(dialect: type[postgresql.Insert] | type[sqlite.Insert]) -> sa.Executable:
+def _take_lock(
+    dialect: type[postgresql.Insert] | type[sqlite.Insert], *, forgetting: bool = False
+) -> sa.Executable:
+    bump = {"version": incident_locks.c.version + 1}
+    if forgetting:
+        bump["forgets"] = incident_locks.c.forgets + 1
     return (
         dialect(incident_locks)
-        .values(tenant=_tenant, version=1)
-        .on_conflict_do_update(
-            index_elements=["tenant"], set_={"version": incident_locks.c.version + 1}
-        )
+        .values(tenant=_tenant, version=1, forgets=int(forgetting))
+        .on_conflict_do_update(index_elements=["tenant"], set_=bump)
+        .returning(incident_locks.c.forgets)
     )
 
 
-# The tenant's lock row, written first (so SQLite takes its write lock at once); by dialect.
+# The tenant's lock row, written first (so SQLite takes its write lock at once), by dialect:
+# tenant -> the count of tickets forgotten in the tenant so far.
 TAKE_LOCK = {"postgresql": _take_lock(postgresql.Insert), "sqlite": _take_lock(sqlite.Insert)}
+# The same, for a transaction that forgets a ticket of the tenant: the count goes up by one.
+TAKE_LOCK_TO_FORGET = {
+    "postgresql": _take_lock(postgresql.Insert, forgetting=True),
+    "sqlite": _take_lock(sqlite.Insert, forgetting=True),
+}
 
 # (tenant, before) -> ids of the open incidents last seen before ``before``.
 QUIET = sa.select(incidents.c.id).where(

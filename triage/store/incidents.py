@@ -136,11 +136,13 @@ def _summary_values(summary: IncidentSummaryRow) -> dict[str, Any]:
 
 
 class IncidentSession:
-    """The tenant's incidents inside one locked transaction."""
+    """The tenant's incidents inside one locked transaction; ``forgets``: how many of its
+    tickets were forgotten so far (a window in memory that saw fewer is out of date)."""
 
-    def __init__(self, connection: Connection, tenant: str) -> None:
+    def __init__(self, connection: Connection, tenant: str, forgets: int = 0) -> None:
         self.connection = connection
         self.tenant = tenant
+        self.forgets = forgets
 
     def find_ticket(self, ticket_id: str) -> StoredTicket | None:
         found = self.connection.execute(
@@ -385,11 +387,15 @@ class IncidentStore:
     @contextmanager
     def locked(self, tenant: str) -> Iterator[IncidentSession]:
         """A transaction holding the tenant's incident lock until it ends."""
-        take = queries.TAKE_LOCK["postgresql" if self.database.is_postgres else "sqlite"]
+        take = queries.TAKE_LOCK[self._dialect]
         with self.database.begin() as connection:
             # First: a write, so SQLite takes its write lock now.
-            connection.execute(take, {"tenant": tenant})
-            yield IncidentSession(connection, tenant)
+            forgets = int(connection.execute(take, {"tenant": tenant}).scalar_one())
+            yield IncidentSession(connection, tenant, forgets)
+
+    @property
+    def _dialect(self) -> str:
+        return "postgresql" if self.database.is_postgres else "sqlite"
 
     def tenant_of(self, incident_id: int) -> str | None:
         query = sa.select(incidents.c.tenant).where(incidents.c.id == incident_id)
@@ -444,14 +450,25 @@ class IncidentStore:
 
     def forget(self, ticket_id: str, *, tenant: str | None = None) -> int:
         """Remove a ticket from the window (in every tenant unless one is given), a webhook
-        ticket by its helpdesk's id too (it is kept as ``<helpdesk>:<id>``)."""
+        ticket by its helpdesk's id too (it is kept as ``<helpdesk>:<id>``). Each tenant it
+        is removed from is locked first and its count of forgotten tickets goes up, so every
+        replica rebuilds its window of that tenant without it before detecting again."""
         column = incident_tickets.c.ticket_id
         where = [
             sa.or_(column == ticket_id, column == incident_tickets.c.source.concat(f":{ticket_id}"))
         ]
         if tenant is not None:
             where.append(incident_tickets.c.tenant == tenant)
+        find = sa.select(incident_tickets.c.tenant).where(*where).distinct()
         with self.database.begin() as connection:
+            tenants = sorted(str(t) for t in connection.execute(find).scalars())
+            for name in tenants:  # in one order: two forgets never wait for each other
+                connection.execute(queries.TAKE_LOCK_TO_FORGET[self._dialect], {"tenant": name})
+            if not tenants:
+                return 0
+            # Only where the lock was taken: a ticket of that id a new tenant stores meanwhile
+            # came after the request to forget.
+            where.append(incident_tickets.c.tenant.in_(tenants))
             return int(connection.execute(incident_tickets.delete().where(*where)).rowcount)
 
     def decisions(self, incident_id: int) -> list[DecisionRecord]:

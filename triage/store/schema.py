@@ -301,6 +301,8 @@ incident_locks = sa.Table(
     metadata,
     sa.Column("tenant", sa.String(200), primary_key=True),
     sa.Column("version", sa.BigInteger, nullable=False),
+    # Tickets forgotten in the tenant so far: a process whose window saw fewer replays it.
+    sa.Column("forgets", sa.BigInteger, nullable=False, server_default=sa.text("0")),
 )
 
 # Outbound incident events (open, growth, close) for TRIAGE_INCIDENT_WEBHOOK_URL, written in the
