@@ -40,6 +40,7 @@ import numpy as np
 
 from triage.core.atomic import cache_folder, read_or_build_cache
 from triage.core.checksums import sha256_file
+from triage.core.digest_memo import DigestMemo
 from triage.core.use_pieces import PieceTable
 
 log = logging.getLogger(__name__)
@@ -204,8 +205,9 @@ def _read(folder: Path, threads: int) -> tuple[Any, Any] | None:
         meta = json.loads((folder / _META).read_text())
         if meta.get("format") != _FORMAT:
             return None
+        memo = DigestMemo.in_cache(folder.parent)
         for name, digest in meta["sha256"].items():
-            if sha256_file(folder / name) != digest:
+            if memo.sha256([folder / name]) != digest:
                 log.warning("%s is damaged; the USE body cache is written again", folder / name)
                 return None
         pieces = meta["pieces"]
