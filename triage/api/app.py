@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 
 # The cyclic collector waits while the app's imports run (FastAPI, every route and schema:
-# ~10^5 new objects, none of them garbage yet). Its full passes over the growing heap were
-# ~0.1 s of a worker's ~0.9 s of imports (benchmarks/cold_start.py).
+# ~1.6 x 10^5 objects that live as long as the process), which are then frozen (set aside
+# from its passes, as Python's gc.freeze is for). Its passes over them, over and over as the
+# heap grew and again over the model's objects, cost ~0.09 s of a worker's ~1.3 s start
+# (benchmarks/cold_start.py). The ~1,200 objects that were garbage among them stay.
 _COLLECTING = gc.isenabled()
 gc.disable()
 try:
@@ -61,6 +63,7 @@ try:
     from triage.store.jobs import JobStore
     from triage.store.key_rates import KeyRateStore
 finally:
+    gc.freeze()
     if _COLLECTING:
         gc.enable()
 
