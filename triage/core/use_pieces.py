@@ -34,7 +34,7 @@ import numpy as np
 # FNV-1a's 64-bit prime, over code points; the offset basis is the seed.
 _PRIME = np.uint64(0x100000001B3)
 _SEEDS = (0xCBF29CE484222325, 0x84222325CBF29CE4, 0x9E3779B97F4A7C15)
-_SPACE = 0x2581  # the word separator "▁"
+_BEYOND = 0x110000  # a code past Unicode's last: in no piece
 ARRAY_NAMES = ("keys", "values", "codes", "offsets", "scores")
 
 
@@ -133,37 +133,42 @@ class PieceTable:
         if not words:
             return []
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        # The words end to end, each followed by a code beyond Unicode, which no piece holds:
+        # a walk reaching it finds no piece there (and ends, unless its hash is a prefix's).
         starts = np.zeros(len(words), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        text = "".join(words)
-        found = self._pieces_at(_codes(text), np.repeat(starts + lengths, lengths))
+        np.cumsum(lengths[:-1] + 1, out=starts[1:])
+        codes = np.full(int(lengths.sum()) + len(words) + self.max_len, _BEYOND, dtype=np.uint32)
+        inside = np.repeat(np.arange(len(words)), lengths)  # each code's word: its offset
+        inside += np.arange(len(inside))
+        codes[inside] = _codes("".join(words))
+        found = self._pieces_at(codes, len(inside) + len(words))
         return list(self._best_paths(words, starts.tolist(), found))
 
-    def _pieces_at(self, codes: np.ndarray, word_end: np.ndarray) -> tuple[list[Any], ...]:
-        """Every piece found in ``codes`` (each position's word ending at ``word_end``): its
-        start, length and id, sorted by start then length."""
+    def _pieces_at(self, codes: np.ndarray, size: int) -> tuple[list[Any], ...]:
+        """Every piece starting in ``codes[:size]``: its start, length and id, sorted by start
+        then length."""
         keys, values = self.keys, self.values
-        start = np.arange(len(codes), dtype=np.int64)
-        hashes = np.full(len(codes), self.seed, dtype=np.uint64)
-        found_start, found_length, found_id = [], [], []
+        last = len(keys) - 1
+        start = np.arange(size, dtype=np.int64)
+        hashes = np.full(size, self.seed, dtype=np.uint64)
+        walked_start, walked_value, walked = [], [], []
         for length in range(1, self.max_len + 1):
-            inside = start + length <= word_end[start]
-            start, hashes = start[inside], hashes[inside]
-            hashes ^= codes[start + length - 1]
+            hashes ^= codes[start + (length - 1)]
             hashes *= _PRIME
             slot = np.searchsorted(keys, hashes)
-            slot[slot == len(keys)] = 0
+            np.minimum(slot, last, out=slot)
             key = keys[slot] == hashes
-            start, hashes, value = start[key], hashes[key], values[slot[key]]
-            piece = value > 0
-            found_start.append(start[piece])
-            found_length.append(np.full(int(piece.sum()), length, dtype=np.int64))
-            found_id.append(value[piece].astype(np.int64) - 1)
+            start, hashes = start[key], hashes[key]
+            walked_start.append(start)
+            walked_value.append(values[slot[key]])
+            walked.append(len(start))
             if not len(start):
                 break
-        at = np.concatenate(found_start)
-        lengths = np.concatenate(found_length)
-        ids = np.concatenate(found_id)
+        at = np.concatenate(walked_start)
+        value = np.concatenate(walked_value)
+        piece = value > 0
+        lengths = np.repeat(np.arange(1, len(walked) + 1), walked)[piece]
+        at, ids = at[piece], value[piece].astype(np.int64) - 1
         same = self._same_codes(codes, at, lengths, ids)
         at, lengths, ids = at[same], lengths[same], ids[same]
         order = np.lexsort((lengths, at))
