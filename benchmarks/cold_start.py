@@ -8,8 +8,9 @@ from a plain socket client. Recorded at the first 200: the seconds since the spa
 the server's CPU seconds (user + system: the figure the machine's load moves least), its
 RSS and anonymous RSS (``RssAnon``); then ``/readyz``. Each tree has a data directory of its
 own that two first, unrecorded starts filled (the body's and the language tables' mapped
-caches, and what the tree remembers of them): these are restarts, as on a served machine. Also each tree's ``-X importtime`` of
-the app module (CPU seconds of ``import triage.api.app`` and the heaviest packages).
+caches, and what the tree remembers of them): these are restarts, as on a served machine.
+Also each tree's ``-X importtime`` of the app module (CPU seconds of
+``import triage.api.app`` and the heaviest packages).
 
     .venv/bin/python -m benchmarks.cold_start --model /tmp/use-models \\
         --tree before=/tmp/before --tree after=. --rounds 5
