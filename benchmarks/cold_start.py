@@ -124,7 +124,7 @@ def import_profile(tree: Path) -> dict[str, Any]:
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     def median(key: str) -> float:
-        return round(statistics.median(run[key] for run in runs), 3)
+        return round(float(statistics.median(run[key] for run in runs)), 3)
 
     return {key: median(key) for key in ("cold_start_seconds", "cpu_seconds", "rss_mb", "anon_mb")}
 
