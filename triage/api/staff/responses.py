@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 import triage
 from triage.api.staff.cookie import COOKIE, UiSession
 from triage.api.staff.i18n import LANGUAGE_NAMES, translator
 from triage.api.staff.session import Staff, dump_session, field, here, staff_of
 
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
+
 STAFF_DIR = Path(__file__).parent
-TEMPLATES = Jinja2Templates(directory=STAFF_DIR / "templates")
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """The page templates, loaded when a page is first shown: jinja2 is no part of a
+    worker's start (tests/api/test_lean_start.py)."""
+    from fastapi.templating import Jinja2Templates
+
+    return Jinja2Templates(directory=STAFF_DIR / "templates")
+
+
 # Pages show ticket text: never cached, never framed, no script or style from elsewhere.
 _HEADERS = {
     "Content-Security-Policy": (
@@ -74,7 +87,7 @@ def render(
         "version": triage.__version__,
         **context,
     }
-    response = TEMPLATES.TemplateResponse(request, template, values, status_code=status)
+    response = templates().TemplateResponse(request, template, values, status_code=status)
     return finish(response, request, session)
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from triage.core.errors import RoutingTableError
 
 
@@ -18,6 +16,8 @@ def read_text(text: str, *, json_only: bool = False) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise _syntax_error("JSON", exc.msg, exc.lineno, exc.colno) from exc
+    import yaml  # here: a worker reads no routing table's text while it starts
+
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
