@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.core.auto_gate import AutoGate
+from triage.core.blas_threads import one_blas_thread
 from triage.core.decisions import PrecisionCurve
 from triage.core.drift import HeadReference
 from triage.core.embeddings import Embedder
@@ -262,7 +263,25 @@ class TriageModel:
         """The answer of every head for each text, optionally with its explanation.
 
         ``embeddings``: the texts' vectors from ``self.embedder``, when the caller has them.
+
+        On one BLAS thread, as the body's forward pass: the gate's whitening products and
+        the neighbour search are small, and OpenBLAS's other threads spent more CPU waiting
+        for them than they saved (batches of 64 at 2 threads: ~740 µs of the calling thread
+        per ticket for the model's answer against ~340 µs on one; ``benchmarks/batch_profile``).
         """
+        with one_blas_thread():
+            return self._predict(
+                texts, explain=explain, neighbours=neighbours, embeddings=embeddings
+            )
+
+    def _predict(
+        self,
+        texts: Sequence[str],
+        *,
+        explain: bool,
+        neighbours: int,
+        embeddings: np.ndarray | None,
+    ) -> list[dict[str, HeadPrediction]]:
         if embeddings is None:
             embeddings = self.embedder.encode(texts)
         # The frame is only needed for explanations.
