@@ -21,6 +21,9 @@ the sample tickets cut to ``--words`` words, one call at a time, after a warm-up
 * **answers compared**: each tree's answers to the sample (``classify_many``, whole) against
   the first tree's, leaf by leaf: how many labels, decisions or other non-float values differ,
   and the largest difference of a float (a confidence, a probability);
+* **the app's floor**: the same app with the service's answer stubbed (one fixed answer), and
+  a bare FastAPI route taking the same ``TicketIn`` body, each through the threadpool and
+  with it inline: process CPU ms per request, what the HTTP stack costs without the answer;
 * ``--profile``: cProfile of the service's answer with the embedding given, and of the app
   with its threadpool run inline (so one profiler sees the whole request), top functions.
 
@@ -70,7 +73,7 @@ bodies = json.loads(sys.stdin.read())
 app = create_app()
 HEADERS = [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")]
 
-async def post(body):
+async def post(body, target=None, path="/v1/classify"):
     raw, sent, out = json.dumps(body).encode(), [False], []
     async def receive():
         if not sent[0]:
@@ -80,11 +83,11 @@ async def post(body):
     async def send(message):
         out.append(message)
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": "/v1/classify",
-             "raw_path": b"/v1/classify", "query_string": b"", "root_path": "",
+             "method": "POST", "scheme": "http", "path": path,
+             "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": HEADERS + [(b"content-length", str(len(raw)).encode())],
              "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000), "state": {}}
-    await app(scope, receive, send)
+    await (target or app)(scope, receive, send)
     assert out[0]["status"] == 200, out
     return b"".join(m.get("body", b"") for m in out[1:])
 
@@ -175,6 +178,31 @@ async def main():
         profiler.disable()
         INLINE[0] = False
         result["profile_app_inline"] = top(profiler, 40)
+    # The floor: the app with the service's answer stubbed (one fixed answer) and a bare
+    # FastAPI route taking the same body, each through the threadpool and inline.
+    from fastapi import FastAPI, Response
+    from triage.api.schemas import TicketIn
+    bare = FastAPI()
+    @bare.post("/echo")
+    def echo(ticket: TicketIn) -> Response:
+        return Response(b'{"ok":true}', media_type="application/json")
+    answer = service.classify(tickets[0])
+    service.classify = lambda ticket, explain=False: answer
+    floor = {}
+    for name, target, path in (("app, answer stubbed", app, "/v1/classify"),
+                               ("bare FastAPI echo", bare, "/echo")):
+        for inline in (False, True):
+            INLINE[0] = inline
+            for body in bodies[:20]:
+                await post(body, target, path)
+            cpu = time.process_time()
+            for k in range(repeats):
+                await post(bodies[k % n], target, path)
+            key = name + (", no threadpool" if inline else "")
+            floor[key] = ms((time.process_time() - cpu) / repeats)
+    INLINE[0] = False
+    del service.classify
+    result["app_floor_cpu_ms"] = floor
     await queue.put({"type": "lifespan.shutdown"})
     await sent.get()
     print("PROFILE_RESULT " + json.dumps(result), flush=True)
@@ -320,6 +348,22 @@ def markdown(results: dict[str, Any]) -> str:
                         f"| {name} | 1 × {threads} | {run['p50_ms']:.2f} / {run['p99_ms']:.2f} "
                         f"| {run['server_cpu_ms_per_request']:.2f} |"
                     )
+    floors = [
+        (name, threads, r["app_floor_cpu_ms"])
+        for name, tree in results["trees"].items()
+        for threads, r in tree["median"].items()
+        if r.get("app_floor_cpu_ms")
+    ]
+    if floors:
+        keys = list(floors[0][2])
+        lines += [
+            "",
+            "| tree | threads | CPU ms per request: " + " / ".join(keys) + " |",
+            "|---|---|---|",
+        ]
+        for name, threads, floor in floors:
+            cells = " / ".join(f"{floor[k]:.3f}" for k in keys)
+            lines.append(f"| {name} | {threads} | {cells} |")
     lines += ["", f"answers identical across trees: {results['answers_identical']}"]
     for name, diff in results.get("answers_compared", {}).items():
         lines.append(
@@ -401,7 +445,11 @@ def main() -> None:
     for tree in results["trees"].values():
         tree["median"] = {
             threads: _median_round(
-                [{k: r[k] for k in ("stages_cpu_ms", "in_process", "app", "seconds")} for r in runs]
+                [
+                    {k: r[k] for k in ("stages_cpu_ms", "in_process", "app", "seconds")}
+                    | {"app_floor_cpu_ms": r.get("app_floor_cpu_ms", {})}
+                    for r in runs
+                ]
             )
             for threads, runs in tree["rounds"].items()
         }

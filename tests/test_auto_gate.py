@@ -168,3 +168,27 @@ def test_a_format_1_gate_still_loads_and_counts_every_informative_word(tmp_path)
     assert gate.head_reasons("tier", np.zeros((1, 4)), ["L1"]) == [None]
     save_gate(tmp_path, gate)  # and is written back as it was
     assert json.loads((tmp_path / "auto_gate.json").read_text())["format"] == 1
+
+
+def test_every_heads_distances_in_one_product_give_each_heads_own_reasons() -> None:
+    """``heads_reasons`` whitens with all heads' matrices side by side: each head still gets
+    the reasons (and the distances written in them) of its own check, alone or in a batch."""
+    dim = 512  # the default body's size, where BLAS takes its blocked paths
+    vectors, labels = _clusters(900, dim=dim)
+    checks = {
+        f"h{i}": fit_class_distance(
+            vectors[i::3], labels[i::3], ["a", "b"], _confident(labels[i::3]), [True] * 300
+        )
+        for i in range(3)
+    }
+    gate = AutoGate(1, None, distances=checks)
+    fresh, fresh_labels = _clusters(64, dim=dim, seed=1)
+    fresh += np.float32(0.7)  # far enough that some are refused with their distance
+    swapped = ["b" if y == "a" else "a" for y in fresh_labels]
+    predicted = {"h0": fresh_labels, "h1": swapped, "h2": fresh_labels, "none": fresh_labels}
+    for rows in (slice(0, 64), slice(5, 6)):
+        got = gate.heads_reasons(fresh[rows], {h: p[rows] for h, p in predicted.items()})
+        assert got["none"] == [None] * len(fresh_labels[rows])
+        for head in checks:
+            assert got[head] == gate.head_reasons(head, fresh[rows], predicted[head][rows])
+        assert any(r is not None for r in got["h1"])

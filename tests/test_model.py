@@ -188,3 +188,27 @@ def test_heads_voting_with_different_neighbours_share_one_search_and_answer_as_a
         np.testing.assert_array_equal(got[head], expected)
         for row, answer in zip(expected, predicted, strict=True):
             assert answer[head].distribution == dict(zip(labels, row.tolist(), strict=True))
+
+
+def test_the_model_answers_on_one_blas_thread_whatever_openblas_was_given(
+    trained: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's products and the neighbour search run on one BLAS thread: OpenBLAS's other
+    threads only spin-waited on these small products (CPU spent, no time gained)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    model = trained.model
+    seen: list[int] = []
+    auto_blocks = model.auto_blocks
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return auto_blocks(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model, "auto_blocks", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        model.predict(["the vpn drops every hour", "printer on floor 3 jams"])
+        after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    assert seen
+    assert set(seen) == {1}
+    assert set(after) == {2}  # the caller's setting is given back

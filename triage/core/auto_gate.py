@@ -110,6 +110,43 @@ class AutoGate:
             return [None] * len(predicted)
         return check.reasons(embeddings, predicted)
 
+    def heads_reasons(
+        self, embeddings: np.ndarray, predicted: Mapping[str, Sequence[str]]
+    ) -> dict[str, list[str | None]]:
+        """``head_reasons`` of every head of ``predicted`` (head -> each ticket's label), with
+        one product of the embeddings by every head's whitening side by side instead of one
+        per head: the same values to the bit (each column is the same dot product), one
+        pass over the rows and one call (a single ticket reads 4 x 1 MB of whitening for 4
+        heads either way)."""
+        checked = [head for head in predicted if head in self.distances]
+        out: dict[str, list[str | None]] = {
+            head: [None] * len(labels) for head, labels in predicted.items()
+        }
+        if not checked:
+            return out
+        stacked, columns = self._stacked_whitening(tuple(checked))
+        whitened = np.asarray(embeddings, dtype=np.float32) @ stacked
+        for head in checked:
+            out[head] = self.distances[head].whitened_reasons(
+                whitened[:, columns[head]], predicted[head]
+            )
+        return out
+
+    def _stacked_whitening(self, heads: tuple[str, ...]) -> tuple[np.ndarray, dict[str, slice]]:
+        """The whitening matrices of ``heads`` side by side (made once per set of heads)."""
+        cache: dict[tuple[str, ...], tuple[np.ndarray, dict[str, slice]]] = (
+            self.__dict__.setdefault("_stacked", {})
+        )
+        if heads not in cache:
+            widths = [self.distances[head].whitening.shape[1] for head in heads]
+            starts = np.cumsum([0, *widths]).tolist()
+            columns = {
+                h: slice(a, b) for h, a, b in zip(heads, starts[:-1], starts[1:], strict=True)
+            }
+            matrix = np.hstack([self.distances[head].whitening for head in heads])
+            cache[heads] = (np.ascontiguousarray(matrix, dtype=np.float32), columns)
+        return cache[heads]
+
     def to_dict(self) -> dict[str, Any]:
         """The gate's limits and how they were fitted (no arrays): what metrics.json, the
         model card and ``GET /v1/model`` show."""

@@ -46,6 +46,10 @@ class ClassDistance:
     def distances(self, embeddings: np.ndarray, predicted: Sequence[str]) -> np.ndarray:
         """Per row of ``embeddings``: its distance to the centroid of its ``predicted`` label."""
         whitened = np.asarray(embeddings, dtype=np.float32) @ self.whitening
+        return self.whitened_distances(whitened, predicted)
+
+    def whitened_distances(self, whitened: np.ndarray, predicted: Sequence[str]) -> np.ndarray:
+        """``distances`` of rows already whitened (``embeddings @ whitening``)."""
         index = {label: i for i, label in enumerate(self.labels)}
         try:
             codes = np.asarray([index[label] for label in predicted], dtype=np.intp)
@@ -55,6 +59,11 @@ class ClassDistance:
 
     def reasons(self, embeddings: np.ndarray, predicted: Sequence[str]) -> list[str | None]:
         """Per ticket, why it is too far from its predicted label's tickets (None: it is not)."""
+        whitened = np.asarray(embeddings, dtype=np.float32) @ self.whitening
+        return self.whitened_reasons(whitened, predicted)
+
+    def whitened_reasons(self, whitened: np.ndarray, predicted: Sequence[str]) -> list[str | None]:
+        """``reasons`` of rows already whitened (``embeddings @ whitening``)."""
         return [
             None
             if distance <= self.max_distance
@@ -63,7 +72,7 @@ class ClassDistance:
                 f"automatic decisions need at most {self.max_distance:.1f}"
             )
             for distance, label in zip(
-                self.distances(embeddings, predicted), predicted, strict=True
+                self.whitened_distances(whitened, predicted), predicted, strict=True
             )
         ]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.core.auto_gate import AutoGate
+from triage.core.blas_threads import one_blas_thread
 from triage.core.decisions import PrecisionCurve
 from triage.core.drift import HeadReference
 from triage.core.embeddings import Embedder
@@ -240,16 +241,20 @@ class TriageModel:
         ticket = self.gate.reasons(texts, similarity)
         if self.gate.distances and probabilities is None:
             probabilities = self._proba(texts, embeddings, None, query)
-        blocks = {}
-        for name in self.heads:
-            if name not in self.gate.distances or probabilities is None:
-                blocks[name] = list(ticket)
-                continue
-            labels = self.labels(name)
-            predicted = [labels[int(i)] for i in np.argmax(probabilities[name], axis=1)]
-            far = self.gate.head_reasons(name, embeddings, predicted)
-            blocks[name] = [t if t is not None else f for t, f in zip(ticket, far, strict=True)]
-        return blocks
+        predicted = {}
+        if probabilities is not None:
+            for name in self.heads:
+                if name in self.gate.distances:
+                    labels = self.labels(name)
+                    top = np.argmax(probabilities[name], axis=1).tolist()
+                    predicted[name] = [labels[i] for i in top]
+        far = self.gate.heads_reasons(embeddings, predicted) if predicted else {}
+        return {
+            name: list(ticket)
+            if name not in far
+            else [t if t is not None else f for t, f in zip(ticket, far[name], strict=True)]
+            for name in self.heads
+        }
 
     def predict(
         self,
@@ -262,7 +267,25 @@ class TriageModel:
         """The answer of every head for each text, optionally with its explanation.
 
         ``embeddings``: the texts' vectors from ``self.embedder``, when the caller has them.
+
+        On one BLAS thread, as the body's forward pass: the gate's whitening products and
+        the neighbour search are small, and OpenBLAS's other threads spent more CPU waiting
+        for them than they saved (batches of 64 at 2 threads: ~740 µs of the calling thread
+        per ticket for the model's answer against ~340 µs on one; ``benchmarks/batch_profile``).
         """
+        with one_blas_thread():
+            return self._predict(
+                texts, explain=explain, neighbours=neighbours, embeddings=embeddings
+            )
+
+    def _predict(
+        self,
+        texts: Sequence[str],
+        *,
+        explain: bool,
+        neighbours: int,
+        embeddings: np.ndarray | None,
+    ) -> list[dict[str, HeadPrediction]]:
         if embeddings is None:
             embeddings = self.embedder.encode(texts)
         # The frame is only needed for explanations.
@@ -273,8 +296,11 @@ class TriageModel:
         results: list[dict[str, HeadPrediction]] = [{} for _ in texts]
         for name in self.heads:
             labels = self.labels(name)
-            for i, (row, result) in enumerate(zip(probabilities[name], results, strict=True)):
-                best = int(np.argmax(row))
+            # Python floats once per head (the values float() gives, without a NumPy scalar
+            # per probability), and every row's top label in one call.
+            rows = probabilities[name].tolist()
+            tops = np.argmax(probabilities[name], axis=1).tolist()
+            for i, (row, best, result) in enumerate(zip(rows, tops, results, strict=True)):
                 explanation = None
                 if frame is not None:
                     explanation = explain_label(self.heads[name], frame.iloc[[i]], labels[best])
@@ -284,8 +310,8 @@ class TriageModel:
                         )
                 result[name] = HeadPrediction(
                     label=labels[best],
-                    confidence=float(row[best]),
-                    distribution={label: float(p) for label, p in zip(labels, row, strict=True)},
+                    confidence=row[best],
+                    distribution=dict(zip(labels, row, strict=True)),
                     explanation=explanation,
                     auto_blocked=blocked[name][i],
                 )
