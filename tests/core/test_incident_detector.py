@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from tests.core.test_int8_vectors import adversarial_pair
 from triage.core.incident_detector import (
     MAX_GROUP,
     ActiveIncident,
+    Assessment,
     IncidentConfig,
     IncidentDetector,
     bounded_time,
@@ -481,3 +485,41 @@ def test_language_means_forget_the_tickets_the_window_drops() -> None:
     np.testing.assert_allclose(
         window.language_means.neutral("id", probe), kept.neutral("id", probe), atol=1e-5
     )
+
+
+def test_a_cosine_the_int8_scan_underestimates_below_the_bar_still_joins() -> None:
+    """The window is scanned in int8 first: a member whose estimate falls short of the bar,
+    but whose cosine reaches it, is still computed exactly and joined (not if the bound were
+    dropped or made any smaller: the estimate falls short by 97% of it)."""
+    member, new = adversarial_pair(DIM, np.random.default_rng(5), flip=0.2)
+    window = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
+    window.add(_ticket("m", 0.0, member))
+    window.add(_ticket("t", MINUTE, new))
+    estimate, slack = window.codes.bounds(1, 0, 1)
+    exact = float(window.similarities(1, 0, 1)[0])
+    tightness = exact - 1e-5  # a pair this alike is alike whatever its level
+    assert estimate[0] + 0.9 * slack[0] < tightness  # what the int8 copy alone reads
+    detector = IncidentDetector(replace(CONFIG, tightness=tightness), DIM)
+    detector.observe(_ticket("m", 0.0, member))
+    detector.active[1] = ActiveIncident(1, 0.0, 0.0)
+    detector.attach(1, ["m"])
+    assert detector.observe(_ticket("t", MINUTE, new)) == Assessment("joined", 1)
+
+
+def test_the_cosines_reaching_a_bar_are_the_exact_ones_and_the_rest_lie_below_it(
+    rng: np.random.Generator,
+) -> None:
+    window = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
+    topic = _unit(rng.normal(size=DIM))
+    for i in range(300):
+        vector = _near(topic, rng, 1.5) if i % 2 else _unit(rng.normal(size=DIM))
+        window.add(_ticket(f"t{i}", i * 1.0, vector))
+    row, n = 299, len(window)
+    exact = window.vectors[:n] @ window.vectors[row]
+    bars = rng.uniform(-0.2, 0.6, size=n).astype(np.float32)
+    sims = window.cosines_reaching(row, 0, n, bars)
+    reaching = exact >= bars
+    assert 20 < reaching.sum() < n - 20
+    assert np.array_equal(sims >= bars, reaching)
+    assert np.allclose(sims[reaching], exact[reaching], rtol=0, atol=1e-6)
+    assert np.all(sims[~reaching] >= exact[~reaching] - 1e-6)  # an upper bound

@@ -158,14 +158,15 @@ class IncidentDetector:
         # Only the rows that may lie within the window are compared here (the rest of the
         # history only once a group qualifies): the scan is the cost of a ticket.
         lo = min(window.first_row_after(at - c.window), row)
-        sims = window.vectors[lo:n] @ window.vectors[row]
         # The rules below read only the few rows alike enough to matter (or in an incident):
-        # picked first, in a pass over the cosines, with a bar a hair below the loosest rule's.
+        # those whose cosine reaches a bar a hair below the loosest rule's. The rest are ruled
+        # out from the int8 copy of the vectors, their cosines never computed exactly.
         loosest = min(c.margin, c.margin - c.candidate_slack) - _ROUNDING
         bars = window.level[lo:n] + window.level[row]
         bars *= 0.5
         bars += loosest
         np.minimum(bars, c.tightness, out=bars)
+        sims = window.cosines_reaching(row, lo, n, bars)
         close = self._within(at, lo, row, np.flatnonzero(sims >= bars))
         # How far each pair lies above the mean of its two levels.
         excess = sims[close] - (window.level[lo + close] + window.level[row]) / 2

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from triage.core.incident_language import LanguageMeans
+from triage.core.int8_vectors import Int8Vectors
 
 NO_INCIDENT = -1
 REFERENCE_ROWS = 1024
@@ -60,6 +61,9 @@ class TicketWindow:
         self.history = history
         self.span = span  # the window T: a level is measured on tickets before it
         self.vectors = np.zeros((capacity, dim), dtype=np.float32)
+        # An int8 copy, read first: only the rows whose cosine it cannot rule out are
+        # computed exactly (triage.core.int8_vectors).
+        self.codes = Int8Vectors(capacity, dim)
         self.level = np.zeros(capacity, dtype=np.float32)
         self.at = np.zeros(capacity, dtype=np.float64)
         # The newest time seen when each row was added: non-decreasing, so the rows that may
@@ -100,6 +104,7 @@ class TicketWindow:
             vector = self.language_means.neutral(ticket.language, vector)
             self.language_means.add(ticket.language, ticket.vector)
         self.vectors[row] = vector
+        self.codes.put(row, self.vectors[row])
         self.level[row] = self._level(row, ticket.at)
         self.at[row] = ticket.at
         self.seen[row] = self.newest
@@ -129,6 +134,17 @@ class TicketWindow:
         sims: np.ndarray = self.vectors[start:end] @ self.vectors[row]
         return sims
 
+    def cosines_reaching(self, row: int, start: int, end: int, bars: np.ndarray) -> np.ndarray:
+        """Cosines of ``row`` with the rows ``start:end`` wherever they may reach ``bars``
+        (the float32 product, as :meth:`similarities` computes it); elsewhere an upper bound
+        of the cosine, below its bar. Only those rows are read in float32: the int8 copy
+        bounds the rest."""
+        sims, slack = self.codes.bounds(row, start, end)
+        sims += slack
+        reaching = np.flatnonzero(sims >= bars)
+        sims[reaching] = self.vectors[start + reaching] @ self.vectors[row]
+        return sims
+
     def _level(self, row: int, at: float) -> float:
         """Mean cosine of the ticket's nearest tickets just before its window (of any
         tickets while there are too few such)."""
@@ -150,6 +166,7 @@ class TicketWindow:
         vectors = np.zeros((size, self.dim), dtype=np.float32)
         vectors[: len(self.tickets)] = self.vectors[: len(self.tickets)]
         self.vectors = vectors
+        self.codes.resize(size)
         self.level = np.resize(self.level, size)
         self.at = np.resize(self.at, size)
         self.seen = np.resize(self.seen, size)
@@ -170,6 +187,7 @@ class TicketWindow:
                 self.language_means.remove(dropped_ticket.language, dropped_ticket.vector)
         self.document_frequency = +self.document_frequency
         self.vectors[: len(keep)] = self.vectors[keep]
+        self.codes.keep(keep)
         self.level[: len(keep)] = self.level[keep]
         self.at[: len(keep)] = self.at[keep]
         self.seen[: len(keep)] = self.seen[keep]
