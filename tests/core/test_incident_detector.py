@@ -229,6 +229,28 @@ def test_a_tickets_level_is_its_mean_cosine_to_its_nearest_tickets_before_its_wi
     assert window.level[window.row("new")] == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_level_is_exact_where_the_int8_estimates_would_reorder_the_nearest() -> None:
+    """A level reads the int8 copy first: with 100 cosines 1e-4 apart, the estimates (off by
+    up to ~0.01) rank other tickets among the nearest, yet the level is the exact mean."""
+    rng = np.random.default_rng(11)
+    dim = 512
+    query = _unit(rng.normal(size=dim))
+    window = TicketWindow(dim, history=CONFIG.history, span=CONFIG.window)
+    for i, cosine in enumerate(rng.permutation(0.3 + 1e-4 * np.arange(100))):
+        other = rng.normal(size=dim)
+        other -= (other @ query) * query
+        vector = cosine * query + np.sqrt(1 - cosine**2) * other / np.linalg.norm(other)
+        window.add(_ticket(f"e{i}", i * MINUTE, vector.astype(np.float32)))
+    window.add(_ticket("new", 200 * MINUTE, query))
+    row = window.row("new")
+    assert row is not None
+    exact = window.similarities(row, 0, 100)
+    estimate, _ = window.codes.bounds(row, 0, 100)
+    nearest = np.argsort(exact)[-LEVEL_NEIGHBOURS:]
+    assert set(np.argsort(estimate)[-LEVEL_NEIGHBOURS:]) != set(nearest)
+    assert window.level[row] == pytest.approx(exact[nearest].mean(), abs=1e-6)
+
+
 def _background_by_the_rule(detector: IncidentDetector, row: int, group: list[int]) -> bool:
     """The background rule read over the whole history at once (what the detector reads a
     block at a time, stopping early)."""
@@ -423,11 +445,16 @@ def test_the_cosines_of_a_level_are_reused_only_for_their_own_ticket_and_rows(
     window.add(_ticket("a", 200 * MINUTE, _unit(rng.normal(size=DIM))))
     window.add(_ticket("b", 200 * MINUTE, _unit(rng.normal(size=DIM))))
     rows = [window.row("a"), window.row("b")]
+    bars = np.full(42, 0.05, dtype=np.float32)  # about half the rows reach it
     for row in rows:
         assert row is not None
-        for start, end in ((0, 40), (0, 20), (10, 42)):
-            expected = window.vectors[start:end] @ window.vectors[row]
-            assert np.array_equal(window.similarities(row, start, end), expected)
+        for start, end in ((0, 40), (0, 20), (10, 42)):  # b's level: rows 0 to 40
+            exact = window.similarities(row, start, end)
+            sims = window.cosines_reaching(row, start, end, bars[start:end])
+            reaching = exact >= bars[start:end]
+            assert np.array_equal(sims >= bars[start:end], reaching)
+            # computed from the rows gathered: the last float32 bit may differ
+            assert np.allclose(sims[reaching], exact[reaching], rtol=0, atol=1e-6)
 
 
 def _two_language_surge(neutral: bool) -> list[str]:

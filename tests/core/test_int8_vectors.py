@@ -45,6 +45,7 @@ def test_every_float32_product_lies_within_the_bound_of_its_estimate(dim: int) -
     odd = [
         np.zeros(dim),
         np.full(dim, 1e-30),  # subnormal products
+        np.full(dim, 1e-40),  # subnormal components
         3.0 * unit[0],  # not unit length
         unit[1] * 1e-3,
         np.where(np.arange(dim) % 2 == 0, 0.4999, -1e-7),

@@ -251,12 +251,12 @@ class IncidentDetector:
         # that left gets an infinite sum and count, so it is never chosen again. The least
         # mean is the least sum (all share the divisor); one alike to none of the others goes
         # first, whatever its mean.
+        # (A member that left keeps at least 2 links: it cannot be the least linked.)
         size = len(members)
         while size >= c.min_size:
-            if links.min() < LINKS_NEEDED:
-                worst = int(np.argmax(links < LINKS_NEEDED))
-            else:
-                worst = int(np.argmin(totals))
+            worst = int(links.argmin())  # the first of the least linked
+            if links[worst] >= LINKS_NEEDED:
+                worst = int(totals.argmin())
                 if totals[worst] / (size - 1) >= c.margin:
                     return [members[i] for i in np.flatnonzero(np.isfinite(totals))]
             if worst == 0:
@@ -276,10 +276,14 @@ class IncidentDetector:
         earlier history, applied to the traffic of the window around ``row``? (A share, not a
         count per hour, so a busy morning is not a surge of every topic.)
 
-        ``sims``: the cosines of ``row`` with the rows from ``lo`` on. The rows before ``lo``
-        are compared newest first, a block at a time, and only until the count of alike ones
+        ``sims``: the cosines of ``row`` with the rows from ``lo`` on (exact wherever they may
+        be alike; see :meth:`TicketWindow.cosines_reaching`). The rows before ``lo`` are
+        compared newest first, a block at a time, and only until the count of alike ones
         already fails the group: a topic the helpdesk sees all day fails within a block or two,
-        and the whole history is read only for a group that may open."""
+        and the whole history is read only for a group that may open. A block is read from the
+        int8 copy, exactly only where a cosine may reach the rule; only the rows of the earlier
+        history and of the category are counted (rows from ``lo`` on are rarely earlier: they
+        arrived late)."""
         window, c = self.window, self.config
         n = len(window)
         times = window.at[:n]
@@ -287,14 +291,24 @@ class IncidentDetector:
         if min(c.history, at - float(times.min())) - c.window < c.window:
             return True  # too little history to know a background: the size decides
         earlier = (times < at - c.window) & (times >= at - c.history)
-        recent = int(((times >= at - c.window) & (times <= at + c.window)).sum())
-        earlier_count = max(int(earlier.sum()), 1)
+        # A row before ``lo`` was seen, so arrived, before the window of ``row``.
+        recent = int(
+            np.count_nonzero((times[lo:] >= at - c.window) & (times[lo:] <= at + c.window))
+        )
+        earlier_count = max(int(np.count_nonzero(earlier)), 1)
         code = window.category_codes.get(category, -1)
         level = float(window.level[row])
 
-        def alike_count(start: int, end: int, block: np.ndarray) -> int:
-            counted = earlier[start:end] & (window.category[start:end] == code)
-            return int((counted & self._alike(block, window.level[start:end], level)).sum())
+        def alike_count(start: int, end: int, block: np.ndarray | None) -> int:
+            counted = np.flatnonzero(earlier[start:end] & (window.category[start:end] == code))
+            if counted.size == 0:
+                return 0
+            if block is None:
+                block = window.cosines_reaching(
+                    row, start, end, self._alike_bars(start, end, level)
+                )
+            alike = self._alike(block[counted], window.level[start + counted], level)
+            return int(np.count_nonzero(alike))
 
         def fails(usual: int) -> bool:
             return len(group) < c.rate_ratio * (usual * recent / earlier_count)
@@ -303,9 +317,18 @@ class IncidentDetector:
         for end in range(lo, 0, -BACKGROUND_BLOCK):
             if fails(usual):
                 return False
-            start = max(0, end - BACKGROUND_BLOCK)
-            usual += alike_count(start, end, window.similarities(row, start, end))
+            usual += alike_count(max(0, end - BACKGROUND_BLOCK), end, None)
         return not fails(usual)
+
+    def _alike_bars(self, start: int, end: int, level: float) -> np.ndarray:
+        """For the rows ``start:end``, a bar on the cosine a hair below :meth:`_alike`'s rule
+        with a ticket of this level."""
+        c = self.config
+        bars = self.window.level[start:end] + level
+        bars *= 0.5
+        bars += c.margin - _ROUNDING
+        np.minimum(bars, c.tightness, out=bars)
+        return bars
 
     def set_membership(
         self, incidents: Iterable[ActiveIncident], members: Mapping[str, int]

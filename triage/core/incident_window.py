@@ -80,9 +80,10 @@ class TicketWindow:
         self.newest = -np.inf
         # Vectors are kept language-neutral (triage.core.incident_language) when asked.
         self.language_means = LanguageMeans(dim) if language_neutral else None
-        # The last added ticket's row, its reference rows and its cosines with them: the
-        # newest block of the background a group of it is then compared with.
-        self._reference: tuple[int, int, int, np.ndarray] | None = None
+        # The last added ticket's row, its reference rows and the int8 estimates of its
+        # cosines with them (and their bounds): the newest block of the background a group of
+        # it is then compared with.
+        self._reference: tuple[int, int, int, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.tickets)
@@ -95,6 +96,7 @@ class TicketWindow:
         if ticket.vector.shape != (self.dim,):
             raise ValueError(f"a vector of {ticket.vector.shape} in a window of dim {self.dim}")
         self.newest = max(self.newest, ticket.at)
+        self._reference = None  # its rows may move
         self._drop_old()
         row = len(self.tickets)
         if row == len(self.at):
@@ -127,10 +129,7 @@ class TicketWindow:
         return self.rows.get(ticket_id)
 
     def similarities(self, row: int, start: int, end: int) -> np.ndarray:
-        """Cosines of ``row`` with the rows ``start:end`` (the product its level was measured
-        with, when it is the last ticket added and those are its reference rows)."""
-        if self._reference is not None and self._reference[:3] == (row, start, end):
-            return self._reference[3]
+        """Cosines of ``row`` with the rows ``start:end``, all computed exactly (float32)."""
         sims: np.ndarray = self.vectors[start:end] @ self.vectors[row]
         return sims
 
@@ -139,15 +138,25 @@ class TicketWindow:
         (the float32 product, as :meth:`similarities` computes it); elsewhere an upper bound
         of the cosine, below its bar. Only those rows are read in float32: the int8 copy
         bounds the rest."""
-        sims, slack = self.codes.bounds(row, start, end)
-        sims += slack
+        estimate, slack = self._bounds(row, start, end)
+        sims: np.ndarray = estimate + slack
         reaching = np.flatnonzero(sims >= bars)
         sims[reaching] = self.vectors[start + reaching] @ self.vectors[row]
         return sims
 
+    def _bounds(self, row: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """The int8 estimates of the cosines of ``row`` with the rows ``start:end`` and their
+        bounds (those its level was measured with, when it is the last ticket added and those
+        are its reference rows: the newest block of the background too)."""
+        if self._reference is not None and self._reference[:3] == (row, start, end):
+            return self._reference[3], self._reference[4]
+        return self.codes.bounds(row, start, end)
+
     def _level(self, row: int, at: float) -> float:
         """Mean cosine of the ticket's nearest tickets just before its window (of any
-        tickets while there are too few such)."""
+        tickets while there are too few such). Only the rows the int8 copy cannot rule out
+        of the nearest (whose upper bound reaches the ``k``-th largest lower bound) are
+        computed exactly."""
         n = len(self.tickets)
         end = self.first_row_after(at - self.span)
         start = max(0, end - REFERENCE_ROWS)
@@ -156,9 +165,13 @@ class TicketWindow:
             start, end = 0, min(n, REFERENCE_ROWS)
         if end - start < k:
             return NO_LEVEL
-        sims = self.vectors[start:end] @ self.vectors[row]
-        self._reference = (row, start, end, sims)
-        nearest = np.partition(sims, end - start - k)[-k:]
+        estimate, slack = self.codes.bounds(row, start, end)
+        self._reference = (row, start, end, estimate, slack)
+        lowest = estimate - slack
+        bar = np.partition(lowest, end - start - k)[end - start - k]
+        candidates = np.flatnonzero(estimate + slack >= bar)
+        sims = self.vectors[start + candidates] @ self.vectors[row]
+        nearest = np.partition(sims, len(candidates) - k)[-k:]
         return float(nearest.mean())
 
     def _grow(self) -> None:
@@ -176,7 +189,7 @@ class TicketWindow:
     def _drop_old(self) -> None:
         n = len(self.tickets)
         old = self.at[:n] < self.newest - self.history
-        dropped = int(old.sum())
+        dropped = np.count_nonzero(old)
         if dropped < max(64, n // 8):  # in batches: each compaction copies the array
             return
         keep = np.flatnonzero(~old)

@@ -17,6 +17,8 @@ slack is below a bar cannot reach it, and is never computed exactly.
 
 from __future__ import annotations
 
+import math
+
 import numkong
 import numpy as np
 
@@ -44,15 +46,18 @@ class Int8Vectors:
         """Keep ``vector`` (float32) at ``row``."""
         exact = vector.astype(np.float64)
         scale = np.float32(np.abs(exact).max() / LEVELS)
-        codes = np.zeros(self.dim) if scale == 0 else np.rint(exact / float(scale))
-        codes = np.clip(codes, -LEVELS, LEVELS)
+        # |x| / s is at most 127 by a float32 rounding of a normal s: codes in -127..127. A
+        # vector too small for one is kept as zeros (its error, its whole norm, is bounded).
+        normal = scale >= np.finfo(np.float32).tiny
+        codes = np.rint(exact / float(scale)) if normal else np.zeros(self.dim)
         approximate = float(scale) * codes
-        error = float(np.linalg.norm(exact - approximate))
-        norm = float(np.linalg.norm(exact))
+        residual = exact - approximate
+        error = math.sqrt(residual @ residual)
+        norm = math.sqrt(exact @ exact)
         self.codes[row] = codes
         self.scale[row] = scale
         self.norm[row] = _up(norm)
-        self.code_norm[row] = _up(float(np.linalg.norm(approximate)))
+        self.code_norm[row] = _up(math.sqrt(approximate @ approximate))
         self.error[row] = _up(error)
         self.slack[row] = _up(error + self._rounding * norm)
 
