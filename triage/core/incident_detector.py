@@ -213,18 +213,18 @@ class IncidentDetector:
         offsets from ``lo``), the first (by its most similar member) it is alike to
         ``join_share`` of the members of, within the window."""
         incident_of = self.window.incident[lo : len(self.window)]
-        members: np.ndarray | None = None
+        ordered = linked[np.argsort(-sims[linked], kind="stable")]
+        linked_to: list[int] = incident_of[ordered].tolist()
         tried: set[int] = set()
-        for other in linked[np.argsort(-sims[linked], kind="stable")]:
-            incident_id = int(incident_of[other])
-            incident = self.active.get(incident_id)
-            if incident_id in tried or incident is None or not incident.joinable(at, self.config):
+        for incident_id in linked_to:
+            if incident_id in tried:
                 continue
             tried.add(incident_id)
-            if members is None:  # the members of any incident within the window
-                members = self._within(at, lo, row, np.flatnonzero(incident_of != NO_INCIDENT))
-            alike = int((incident_of[linked] == incident_id).sum())
-            if alike >= self.config.join_share * int((incident_of[members] == incident_id).sum()):
+            incident = self.active.get(incident_id)
+            if incident is None or not incident.joinable(at, self.config):
+                continue
+            members = self._within(at, lo, row, np.flatnonzero(incident_of == incident_id))
+            if linked_to.count(incident_id) >= self.config.join_share * len(members):
                 return incident_id
         return None
 
