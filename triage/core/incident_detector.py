@@ -1,8 +1,12 @@
 """Online incident detection: a surge of similar tickets becomes one candidate incident.
 
-Each new ticket is compared (one matrix-vector product) with the recent tickets of its tenant.
-Two tickets are *alike* when their cosine is at least ``tightness``, or at least ``margin``
-above the mean of their two levels (how close each is to its nearest background tickets, see
+Each new ticket is compared with the recent tickets of its tenant: an int8 copy of their vectors
+is scanned first, and bounds every cosine rigorously (:mod:`triage.core.int8_vectors`); only the
+rows whose cosine may reach the loosest rule are computed exactly (float32), and only they are
+read by the rules, so the decisions are those of an exact scan.
+
+Two tickets are *alike* when their cosine is at least ``tightness``, or at least ``margin`` above
+the mean of their two levels (how close each is to its nearest background tickets, see
 :mod:`triage.core.incident_window`):
 
 * a ticket **joins** an incident that is still live (seen within ``quiet`` seconds) when it is

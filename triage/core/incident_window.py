@@ -4,10 +4,15 @@ A ticket is kept for ``history`` seconds after the newest one seen (the window T
 end of it; the rest is the background the rate of a group is compared with). Rows are added
 at the end and dropped in batches, so an addition costs amortised O(dim).
 
+Beside the float32 vectors an int8 copy is kept (:mod:`triage.core.int8_vectors`, a quarter of
+the bytes): a scan reads it first, and computes exactly only the cosines it cannot rule out of
+a bar (:meth:`TicketWindow.cosines_reaching`; every other one is then known to lie below it).
+
 Each ticket also gets its *level* when added: how similar it is to its nearest tickets of the
 background (the mean cosine of its ``neighbours`` nearest, by default ``LEVEL_NEIGHBOURS``,
 among the ``REFERENCE_ROWS`` tickets that arrived just before its window began, so a surge
-does not raise its own level).
+does not raise its own level; computed exactly, over the rows the int8 copy cannot rule out of
+the nearest).
 Two tickets about a topic the helpdesk rarely sees are alike at a lower cosine than two about
 one it sees all day: the embedding places some topics closer together than others, and the
 level measures that locally (the hubness correction of cross-lingual retrieval, CSLS).
