@@ -238,7 +238,7 @@ class IncidentDetector:
         at least ``tightness`` similar counts as ``margin``); empty if ``row`` drops out. A
         mean, not a count of links: in a small burst each pair is a noisy measure."""
         c = self.config
-        members = [row, *(int(r) for r in candidates)]
+        members: list[int] = [row, *candidates.tolist()]
         vectors = self.window.vectors[members]
         levels = self.window.level[members]
         sims = vectors @ vectors.T
