@@ -84,6 +84,7 @@ def test_a_grown_and_compacted_copy_keeps_each_rows_codes() -> None:
         codes.put(row, vectors[row])
     kept = np.flatnonzero(rng.random(40) < 0.5)
     codes.keep(kept)
+    assert all(len(bound) == 0 for bound in codes.bounds(0, 5, 5))  # no rows: nothing to bound
     fresh = _filled(vectors[kept])
     for name in ("codes", "scale", "norm", "code_norm", "error", "slack"):
         assert np.array_equal(getattr(codes, name)[: len(kept)], getattr(fresh, name)), name

@@ -80,6 +80,8 @@ class Int8Vectors:
     def bounds(self, row: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """The estimated cosines (products) of ``row`` with the rows ``start:end``, and how
         far the float32 product of each pair may lie from its estimate (float32 arrays)."""
+        if end <= start:  # NumKong refuses an empty matrix
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
         dots = numkong.cdist(
             self.codes[row : row + 1], self.codes[start:end], metric="dot", out_dtype="float32"
         )
