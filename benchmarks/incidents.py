@@ -40,7 +40,15 @@ for ``TUNING_SEEDS``; otherwise the script stops after saying so.
     .venv/bin/python -m benchmarks.incidents --speed-against <git ref> [--rounds 3]
 
 ``--speed-against`` measures only the speed, of the detector at ``<git ref>`` and of the one in
-this tree, alternately in fresh processes (same vectors, same load), into ``speed_against``.
+this tree, alternately in fresh processes (same vectors, same load), into ``speed_against``
+(with ``--distinct``: drawn from every stream's distinct vectors, into
+``speed_against_distinct``).
+
+    .venv/bin/python -m benchmarks.incidents --decisions-against <git ref>
+
+``--decisions-against`` replays every stream (tuning, report and seen seeds) with the detector
+at ``<git ref>`` and with this tree's, in fresh processes, and compares every assessment (kind,
+incident, members) and the pooled figures, into ``decisions_against``.
 """
 
 from __future__ import annotations
@@ -65,7 +73,7 @@ from benchmarks.harness.results import command, read_json, stamp, write_json
 from benchmarks.incident_stream import DAY, Burst, StreamTicket, embed, simulate
 from triage.core.blas_threads import one_blas_thread
 from triage.core.embeddings import DEFAULT_EMBEDDER, load_embedder
-from triage.core.incident_detector import IncidentConfig, IncidentDetector
+from triage.core.incident_detector import Assessment, IncidentConfig, IncidentDetector
 from triage.core.incident_window import WindowTicket
 from triage.core.language import language_detector
 
@@ -123,15 +131,27 @@ def _majority(labels: list[int]) -> int:
     return Counter(labels).most_common(1)[0][0]
 
 
-def run_detector(stream: Stream, config: IncidentConfig) -> dict[str, Any]:
+def replay(stream: Stream, config: IncidentConfig) -> list[Assessment]:
+    """What the detector does with each ticket of ``stream``, in order."""
     detector = IncidentDetector(config, stream.vectors.shape[1])
-    members: dict[int, list[int]] = defaultdict(list)
-    opened: dict[int, int] = {}  # incident -> position of the ticket that opened it
-    for position, ticket in enumerate(stream.tickets):
-        language = stream.languages[position]
-        found = detector.observe(
+    return [
+        detector.observe(
             WindowTicket(str(position), ticket.at, stream.vectors[position], language=language)
         )
+        for position, (ticket, language) in enumerate(
+            zip(stream.tickets, stream.languages, strict=True)
+        )
+    ]
+
+
+def run_detector(stream: Stream, config: IncidentConfig) -> dict[str, Any]:
+    return score_replay(stream, replay(stream, config))
+
+
+def score_replay(stream: Stream, assessments: list[Assessment]) -> dict[str, Any]:
+    members: dict[int, list[int]] = defaultdict(list)
+    opened: dict[int, int] = {}  # incident -> position of the ticket that opened it
+    for position, found in enumerate(assessments):
         if found.kind == "opened" and found.incident_id is not None:
             opened[found.incident_id] = position
             members[found.incident_id] = [int(m) for m in found.members]
@@ -339,20 +359,33 @@ _SPEED = (
 )
 
 
+def _trees(ref: str, folder: str) -> dict[str, str]:
+    """Where to run ``python -c`` for the detector at git ``ref`` (its ``triage`` extracted
+    into ``folder``) and for this tree's: ``python -c`` puts its working directory first on
+    the path, this tree's benchmarks behind it on PYTHONPATH."""
+    archive = subprocess.run(
+        ["git", "archive", ref, "triage"], cwd=ROOT, check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+    return {"before": folder, "after": str(ROOT)}
+
+
+def distinct_vectors() -> np.ndarray:
+    """Every distinct vector of the tuning, report and seen streams (~26,000): :func:`speed`'s
+    21,000 tickets drawn from seed 0's 3,256 repeat each ~6 times, many near-duplicates a
+    window of 10,000 then groups and joins."""
+    streams = [s for seeds in SEED_GROUPS.values() for s in load_streams(seeds)]
+    return np.unique(np.concatenate([s.vectors for s in streams]), axis=0)
+
+
 def speed_against(ref: str, vectors: np.ndarray, rounds: int) -> dict[str, Any]:
     """:func:`speed` of the detector at git ``ref`` and of this tree's, alternately, each in a
     fresh process (the other's ``triage`` package never imported), with the load before each."""
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as folder:
-        archive = subprocess.run(
-            ["git", "archive", ref, "triage"], cwd=ROOT, check=True, capture_output=True
-        )
-        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
         path = os.path.join(folder, "vectors.npy")
         np.save(path, vectors)
-        # ``python -c`` puts its working directory first on the path: the ref's tree there,
-        # this tree's benchmarks behind it on PYTHONPATH.
-        trees = {"before": folder, "after": str(ROOT)}
+        trees = _trees(ref, folder)
         for _ in range(rounds):
             for label, tree in trees.items():
                 load = os.getloadavg()[0]
@@ -371,12 +404,73 @@ def speed_against(ref: str, vectors: np.ndarray, rounds: int) -> dict[str, Any]:
         return round(statistics.median(r[key] for r in runs[label]), 3)
 
     return {
+        "command": command("incidents"),
+        **stamp(),
         "ref": ref,
         "rounds": rounds,
         "runs": runs,
         "median_cpu_ms_per_ticket": {k: median(k, "cpu_ms_per_ticket") for k in runs},
         "median_bare_scan_one_thread_cpu_ms": {
             k: median(k, "bare_scan_one_thread_cpu_ms") for k in runs
+        },
+    }
+
+
+_DECISIONS = (
+    "import json, sys\n"
+    "from benchmarks.incidents import decisions\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    json.dump(decisions(), out)\n"
+)
+SEED_GROUPS = {"tuning": TUNING_SEEDS, "report": REPORT_SEEDS, "seen": SEEN_SEEDS}
+
+
+def decisions() -> dict[str, Any]:
+    """Every assessment of every stream (tuning, report and seen seeds) at the defaults, and
+    each group's pooled figures."""
+    config = IncidentConfig()
+    found: dict[str, Any] = {}
+    for group, seeds in SEED_GROUPS.items():
+        runs = []
+        for stream in load_streams(seeds):
+            assessments = replay(stream, config)
+            runs.append(score_replay(stream, assessments))
+            found[str(stream.seed)] = [
+                [a.kind, a.incident_id, list(a.members)] for a in assessments
+            ]
+        found[group] = pooled(runs)
+    return found
+
+
+def decisions_against(ref: str) -> dict[str, Any]:
+    """:func:`decisions` of the detector at git ``ref`` and of this tree's, each in a fresh
+    process: the assessments that differ (none, if the detector decides as before)."""
+    with tempfile.TemporaryDirectory() as folder:
+        found = {}
+        for label, tree in _trees(ref, folder).items():
+            path = os.path.join(folder, f"{label}.json")
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            subprocess.run([sys.executable, "-c", _DECISIONS, path], cwd=tree, env=env, check=True)
+            with open(path) as file:
+                found[label] = json.load(file)
+    before, after = found["before"], found["after"]
+    streams = [key for key in before if key not in SEED_GROUPS]
+    differing = {
+        seed: [i for i, (b, a) in enumerate(zip(before[seed], after[seed], strict=True)) if b != a]
+        for seed in streams
+    }
+    return {
+        "command": command("incidents"),
+        **stamp(),
+        "ref": ref,
+        "seeds": SEED_GROUPS,
+        "assessments": sum(len(before[seed]) for seed in streams),
+        "incidents_opened": sum(a[0] == "opened" for seed in streams for a in after[seed]),
+        "tickets_joined": sum(a[0] == "joined" for seed in streams for a in after[seed]),
+        "differing_assessments": {seed: rows[:10] for seed, rows in differing.items() if rows},
+        "identical": before == after,
+        "pooled": {
+            group: {"before": before[group], "after": after[group]} for group in SEED_GROUPS
         },
     }
 
@@ -421,13 +515,27 @@ def main() -> None:
     parser.add_argument("--refine", action="store_true", help="refine the tuned choice first")
     parser.add_argument("--speed-against", metavar="REF", help="only the speed, against a ref")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --speed-against")
+    parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="--speed-against draws from every stream's distinct vectors, not seed 0's 3,256",
+    )
+    parser.add_argument(
+        "--decisions-against", metavar="REF", help="only every stream's decisions, against a ref"
+    )
     args = parser.parse_args()
     results = read_json(OUTPUT)
-    if args.speed_against:
-        vectors = load_streams(SEEN_SEEDS[:1])[0].vectors  # the vectors speed was measured on
-        results["speed_against"] = speed_against(args.speed_against, vectors, args.rounds)
+    if args.decisions_against:
+        results["decisions_against"] = decisions_against(args.decisions_against)
         write_json(OUTPUT, results)
-        print(results["speed_against"]["median_cpu_ms_per_ticket"])
+        print({k: v for k, v in results["decisions_against"].items() if k != "pooled"})
+        return
+    if args.speed_against:
+        key = "speed_against_distinct" if args.distinct else "speed_against"
+        vectors = distinct_vectors() if args.distinct else load_streams(SEEN_SEEDS[:1])[0].vectors
+        results[key] = speed_against(args.speed_against, vectors, args.rounds)
+        write_json(OUTPUT, results)
+        print(results[key]["median_cpu_ms_per_ticket"])
         return
     if args.tune:
         streams = load_streams(TUNING_SEEDS)

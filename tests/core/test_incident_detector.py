@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from tests.core.test_int8_vectors import adversarial_pair
 from triage.core.incident_detector import (
     MAX_GROUP,
     ActiveIncident,
+    Assessment,
     IncidentConfig,
     IncidentDetector,
     bounded_time,
@@ -225,6 +229,28 @@ def test_a_tickets_level_is_its_mean_cosine_to_its_nearest_tickets_before_its_wi
     assert window.level[window.row("new")] == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_level_is_exact_where_the_int8_estimates_would_reorder_the_nearest() -> None:
+    """A level reads the int8 copy first: with 100 cosines 1e-4 apart, the estimates (off by
+    up to ~0.01) rank other tickets among the nearest, yet the level is the exact mean."""
+    rng = np.random.default_rng(11)
+    dim = 512
+    query = _unit(rng.normal(size=dim))
+    window = TicketWindow(dim, history=CONFIG.history, span=CONFIG.window)
+    for i, cosine in enumerate(rng.permutation(0.3 + 1e-4 * np.arange(100))):
+        other = rng.normal(size=dim)
+        other -= (other @ query) * query
+        vector = cosine * query + np.sqrt(1 - cosine**2) * other / np.linalg.norm(other)
+        window.add(_ticket(f"e{i}", i * MINUTE, vector.astype(np.float32)))
+    window.add(_ticket("new", 200 * MINUTE, query))
+    row = window.row("new")
+    assert row is not None
+    exact = window.similarities(row, 0, 100)
+    estimate, _ = window.codes.bounds(row, 0, 100)
+    nearest = np.argsort(exact)[-LEVEL_NEIGHBOURS:]
+    assert set(np.argsort(estimate)[-LEVEL_NEIGHBOURS:]) != set(nearest)
+    assert window.level[row] == pytest.approx(exact[nearest].mean(), abs=1e-6)
+
+
 def _background_by_the_rule(detector: IncidentDetector, row: int, group: list[int]) -> bool:
     """The background rule read over the whole history at once (what the detector reads a
     block at a time, stopping early)."""
@@ -419,11 +445,16 @@ def test_the_cosines_of_a_level_are_reused_only_for_their_own_ticket_and_rows(
     window.add(_ticket("a", 200 * MINUTE, _unit(rng.normal(size=DIM))))
     window.add(_ticket("b", 200 * MINUTE, _unit(rng.normal(size=DIM))))
     rows = [window.row("a"), window.row("b")]
+    bars = np.full(42, 0.05, dtype=np.float32)  # about half the rows reach it
     for row in rows:
         assert row is not None
-        for start, end in ((0, 40), (0, 20), (10, 42)):
-            expected = window.vectors[start:end] @ window.vectors[row]
-            assert np.array_equal(window.similarities(row, start, end), expected)
+        for start, end in ((0, 40), (0, 20), (10, 42)):  # b's level: rows 0 to 40
+            exact = window.similarities(row, start, end)
+            sims = window.cosines_reaching(row, start, end, bars[start:end])
+            reaching = exact >= bars[start:end]
+            assert np.array_equal(sims >= bars[start:end], reaching)
+            # computed from the rows gathered: the last float32 bit may differ
+            assert np.allclose(sims[reaching], exact[reaching], rtol=0, atol=1e-6)
 
 
 def _two_language_surge(neutral: bool) -> list[str]:
@@ -481,3 +512,41 @@ def test_language_means_forget_the_tickets_the_window_drops() -> None:
     np.testing.assert_allclose(
         window.language_means.neutral("id", probe), kept.neutral("id", probe), atol=1e-5
     )
+
+
+def test_a_cosine_the_int8_scan_underestimates_below_the_bar_still_joins() -> None:
+    """The window is scanned in int8 first: a member whose estimate falls short of the bar,
+    but whose cosine reaches it, is still computed exactly and joined (not if the bound were
+    dropped or made any smaller: the estimate falls short by 97% of it)."""
+    member, new = adversarial_pair(DIM, np.random.default_rng(5), flip=0.2)
+    window = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
+    window.add(_ticket("m", 0.0, member))
+    window.add(_ticket("t", MINUTE, new))
+    estimate, slack = window.codes.bounds(1, 0, 1)
+    exact = float(window.similarities(1, 0, 1)[0])
+    tightness = exact - 1e-5  # a pair this alike is alike whatever its level
+    assert estimate[0] + 0.9 * slack[0] < tightness  # what the int8 copy alone reads
+    detector = IncidentDetector(replace(CONFIG, tightness=tightness), DIM)
+    detector.observe(_ticket("m", 0.0, member))
+    detector.active[1] = ActiveIncident(1, 0.0, 0.0)
+    detector.attach(1, ["m"])
+    assert detector.observe(_ticket("t", MINUTE, new)) == Assessment("joined", 1)
+
+
+def test_the_cosines_reaching_a_bar_are_the_exact_ones_and_the_rest_lie_below_it(
+    rng: np.random.Generator,
+) -> None:
+    window = TicketWindow(DIM, history=CONFIG.history, span=CONFIG.window)
+    topic = _unit(rng.normal(size=DIM))
+    for i in range(300):
+        vector = _near(topic, rng, 1.5) if i % 2 else _unit(rng.normal(size=DIM))
+        window.add(_ticket(f"t{i}", i * 1.0, vector))
+    row, n = 299, len(window)
+    exact = window.vectors[:n] @ window.vectors[row]
+    bars = rng.uniform(-0.2, 0.6, size=n).astype(np.float32)
+    sims = window.cosines_reaching(row, 0, n, bars)
+    reaching = exact >= bars
+    assert 20 < reaching.sum() < n - 20
+    assert np.array_equal(sims >= bars, reaching)
+    assert np.allclose(sims[reaching], exact[reaching], rtol=0, atol=1e-6)
+    assert np.all(sims[~reaching] >= exact[~reaching] - 1e-6)  # an upper bound

@@ -1,8 +1,12 @@
 """Online incident detection: a surge of similar tickets becomes one candidate incident.
 
-Each new ticket is compared (one matrix-vector product) with the recent tickets of its tenant.
-Two tickets are *alike* when their cosine is at least ``tightness``, or at least ``margin``
-above the mean of their two levels (how close each is to its nearest background tickets, see
+Each new ticket is compared with the recent tickets of its tenant: an int8 copy of their vectors
+is scanned first, and bounds every cosine rigorously (:mod:`triage.core.int8_vectors`); only the
+rows whose cosine may reach the loosest rule are computed exactly (float32), and only they are
+read by the rules, so the decisions are those of an exact scan.
+
+Two tickets are *alike* when their cosine is at least ``tightness``, or at least ``margin`` above
+the mean of their two levels (how close each is to its nearest background tickets, see
 :mod:`triage.core.incident_window`):
 
 * a ticket **joins** an incident that is still live (seen within ``quiet`` seconds) when it is
@@ -158,14 +162,15 @@ class IncidentDetector:
         # Only the rows that may lie within the window are compared here (the rest of the
         # history only once a group qualifies): the scan is the cost of a ticket.
         lo = min(window.first_row_after(at - c.window), row)
-        sims = window.vectors[lo:n] @ window.vectors[row]
         # The rules below read only the few rows alike enough to matter (or in an incident):
-        # picked first, in a pass over the cosines, with a bar a hair below the loosest rule's.
+        # those whose cosine reaches a bar a hair below the loosest rule's. The rest are ruled
+        # out from the int8 copy of the vectors, their cosines never computed exactly.
         loosest = min(c.margin, c.margin - c.candidate_slack) - _ROUNDING
         bars = window.level[lo:n] + window.level[row]
         bars *= 0.5
         bars += loosest
         np.minimum(bars, c.tightness, out=bars)
+        sims = window.cosines_reaching(row, lo, n, bars)
         close = self._within(at, lo, row, np.flatnonzero(sims >= bars))
         # How far each pair lies above the mean of its two levels.
         excess = sims[close] - (window.level[lo + close] + window.level[row]) / 2
@@ -212,18 +217,18 @@ class IncidentDetector:
         offsets from ``lo``), the first (by its most similar member) it is alike to
         ``join_share`` of the members of, within the window."""
         incident_of = self.window.incident[lo : len(self.window)]
-        members: np.ndarray | None = None
+        ordered = linked[np.argsort(-sims[linked], kind="stable")]
+        linked_to: list[int] = incident_of[ordered].tolist()
         tried: set[int] = set()
-        for other in linked[np.argsort(-sims[linked], kind="stable")]:
-            incident_id = int(incident_of[other])
-            incident = self.active.get(incident_id)
-            if incident_id in tried or incident is None or not incident.joinable(at, self.config):
+        for incident_id in linked_to:
+            if incident_id in tried:
                 continue
             tried.add(incident_id)
-            if members is None:  # the members of any incident within the window
-                members = self._within(at, lo, row, np.flatnonzero(incident_of != NO_INCIDENT))
-            alike = int((incident_of[linked] == incident_id).sum())
-            if alike >= self.config.join_share * int((incident_of[members] == incident_id).sum()):
+            incident = self.active.get(incident_id)
+            if incident is None or not incident.joinable(at, self.config):
+                continue
+            members = self._within(at, lo, row, np.flatnonzero(incident_of == incident_id))
+            if linked_to.count(incident_id) >= self.config.join_share * len(members):
                 return incident_id
         return None
 
@@ -233,7 +238,7 @@ class IncidentDetector:
         at least ``tightness`` similar counts as ``margin``); empty if ``row`` drops out. A
         mean, not a count of links: in a small burst each pair is a noisy measure."""
         c = self.config
-        members = [row, *(int(r) for r in candidates)]
+        members: list[int] = [row, *candidates.tolist()]
         vectors = self.window.vectors[members]
         levels = self.window.level[members]
         sims = vectors @ vectors.T
@@ -250,12 +255,12 @@ class IncidentDetector:
         # that left gets an infinite sum and count, so it is never chosen again. The least
         # mean is the least sum (all share the divisor); one alike to none of the others goes
         # first, whatever its mean.
+        # (A member that left keeps at least 2 links: it cannot be the least linked.)
         size = len(members)
         while size >= c.min_size:
-            if links.min() < LINKS_NEEDED:
-                worst = int(np.argmax(links < LINKS_NEEDED))
-            else:
-                worst = int(np.argmin(totals))
+            worst = int(links.argmin())  # the first of the least linked
+            if links[worst] >= LINKS_NEEDED:
+                worst = int(totals.argmin())
                 if totals[worst] / (size - 1) >= c.margin:
                     return [members[i] for i in np.flatnonzero(np.isfinite(totals))]
             if worst == 0:
@@ -275,10 +280,14 @@ class IncidentDetector:
         earlier history, applied to the traffic of the window around ``row``? (A share, not a
         count per hour, so a busy morning is not a surge of every topic.)
 
-        ``sims``: the cosines of ``row`` with the rows from ``lo`` on. The rows before ``lo``
-        are compared newest first, a block at a time, and only until the count of alike ones
+        ``sims``: the cosines of ``row`` with the rows from ``lo`` on (exact wherever they may
+        be alike; see :meth:`TicketWindow.cosines_reaching`). The rows before ``lo`` are
+        compared newest first, a block at a time, and only until the count of alike ones
         already fails the group: a topic the helpdesk sees all day fails within a block or two,
-        and the whole history is read only for a group that may open."""
+        and the whole history is read only for a group that may open. A block is read from the
+        int8 copy, exactly only where a cosine may reach the rule; only the rows of the earlier
+        history and of the category are counted (rows from ``lo`` on are rarely earlier: they
+        arrived late)."""
         window, c = self.window, self.config
         n = len(window)
         times = window.at[:n]
@@ -286,14 +295,24 @@ class IncidentDetector:
         if min(c.history, at - float(times.min())) - c.window < c.window:
             return True  # too little history to know a background: the size decides
         earlier = (times < at - c.window) & (times >= at - c.history)
-        recent = int(((times >= at - c.window) & (times <= at + c.window)).sum())
-        earlier_count = max(int(earlier.sum()), 1)
+        # A row before ``lo`` was seen, so arrived, before the window of ``row``.
+        recent = int(
+            np.count_nonzero((times[lo:] >= at - c.window) & (times[lo:] <= at + c.window))
+        )
+        earlier_count = max(int(np.count_nonzero(earlier)), 1)
         code = window.category_codes.get(category, -1)
         level = float(window.level[row])
 
-        def alike_count(start: int, end: int, block: np.ndarray) -> int:
-            counted = earlier[start:end] & (window.category[start:end] == code)
-            return int((counted & self._alike(block, window.level[start:end], level)).sum())
+        def alike_count(start: int, end: int, block: np.ndarray | None) -> int:
+            counted = np.flatnonzero(earlier[start:end] & (window.category[start:end] == code))
+            if counted.size == 0:
+                return 0
+            if block is None:
+                block = window.cosines_reaching(
+                    row, start, end, self._alike_bars(start, end, level)
+                )
+            alike = self._alike(block[counted], window.level[start + counted], level)
+            return int(np.count_nonzero(alike))
 
         def fails(usual: int) -> bool:
             return len(group) < c.rate_ratio * (usual * recent / earlier_count)
@@ -302,9 +321,18 @@ class IncidentDetector:
         for end in range(lo, 0, -BACKGROUND_BLOCK):
             if fails(usual):
                 return False
-            start = max(0, end - BACKGROUND_BLOCK)
-            usual += alike_count(start, end, window.similarities(row, start, end))
+            usual += alike_count(max(0, end - BACKGROUND_BLOCK), end, None)
         return not fails(usual)
+
+    def _alike_bars(self, start: int, end: int, level: float) -> np.ndarray:
+        """For the rows ``start:end``, a bar on the cosine a hair below :meth:`_alike`'s rule
+        with a ticket of this level."""
+        c = self.config
+        bars = self.window.level[start:end] + level
+        bars *= 0.5
+        bars += c.margin - _ROUNDING
+        np.minimum(bars, c.tightness, out=bars)
+        return bars
 
     def set_membership(
         self, incidents: Iterable[ActiveIncident], members: Mapping[str, int]

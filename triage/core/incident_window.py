@@ -4,10 +4,15 @@ A ticket is kept for ``history`` seconds after the newest one seen (the window T
 end of it; the rest is the background the rate of a group is compared with). Rows are added
 at the end and dropped in batches, so an addition costs amortised O(dim).
 
+Beside the float32 vectors an int8 copy is kept (:mod:`triage.core.int8_vectors`, a quarter of
+the bytes): a scan reads it first, and computes exactly only the cosines it cannot rule out of
+a bar (:meth:`TicketWindow.cosines_reaching`; every other one is then known to lie below it).
+
 Each ticket also gets its *level* when added: how similar it is to its nearest tickets of the
 background (the mean cosine of its ``neighbours`` nearest, by default ``LEVEL_NEIGHBOURS``,
 among the ``REFERENCE_ROWS`` tickets that arrived just before its window began, so a surge
-does not raise its own level).
+does not raise its own level; computed exactly, over the rows the int8 copy cannot rule out of
+the nearest).
 Two tickets about a topic the helpdesk rarely sees are alike at a lower cosine than two about
 one it sees all day: the embedding places some topics closer together than others, and the
 level measures that locally (the hubness correction of cross-lingual retrieval, CSLS).
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from triage.core.incident_language import LanguageMeans
+from triage.core.int8_vectors import Int8Vectors
 
 NO_INCIDENT = -1
 REFERENCE_ROWS = 1024
@@ -60,6 +66,9 @@ class TicketWindow:
         self.history = history
         self.span = span  # the window T: a level is measured on tickets before it
         self.vectors = np.zeros((capacity, dim), dtype=np.float32)
+        # An int8 copy, read first: only the rows whose cosine it cannot rule out are
+        # computed exactly (triage.core.int8_vectors).
+        self.codes = Int8Vectors(capacity, dim)
         self.level = np.zeros(capacity, dtype=np.float32)
         self.at = np.zeros(capacity, dtype=np.float64)
         # The newest time seen when each row was added: non-decreasing, so the rows that may
@@ -76,9 +85,10 @@ class TicketWindow:
         self.newest = -np.inf
         # Vectors are kept language-neutral (triage.core.incident_language) when asked.
         self.language_means = LanguageMeans(dim) if language_neutral else None
-        # The last added ticket's row, its reference rows and its cosines with them: the
-        # newest block of the background a group of it is then compared with.
-        self._reference: tuple[int, int, int, np.ndarray] | None = None
+        # The last added ticket's row, its reference rows and the int8 estimates of its
+        # cosines with them (and their bounds): the newest block of the background a group of
+        # it is then compared with.
+        self._reference: tuple[int, int, int, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.tickets)
@@ -91,6 +101,7 @@ class TicketWindow:
         if ticket.vector.shape != (self.dim,):
             raise ValueError(f"a vector of {ticket.vector.shape} in a window of dim {self.dim}")
         self.newest = max(self.newest, ticket.at)
+        self._reference = None  # its rows may move
         self._drop_old()
         row = len(self.tickets)
         if row == len(self.at):
@@ -100,6 +111,7 @@ class TicketWindow:
             vector = self.language_means.neutral(ticket.language, vector)
             self.language_means.add(ticket.language, ticket.vector)
         self.vectors[row] = vector
+        self.codes.put(row, self.vectors[row])
         self.level[row] = self._level(row, ticket.at)
         self.at[row] = ticket.at
         self.seen[row] = self.newest
@@ -122,16 +134,34 @@ class TicketWindow:
         return self.rows.get(ticket_id)
 
     def similarities(self, row: int, start: int, end: int) -> np.ndarray:
-        """Cosines of ``row`` with the rows ``start:end`` (the product its level was measured
-        with, when it is the last ticket added and those are its reference rows)."""
-        if self._reference is not None and self._reference[:3] == (row, start, end):
-            return self._reference[3]
+        """Cosines of ``row`` with the rows ``start:end``, all computed exactly (float32)."""
         sims: np.ndarray = self.vectors[start:end] @ self.vectors[row]
         return sims
 
+    def cosines_reaching(self, row: int, start: int, end: int, bars: np.ndarray) -> np.ndarray:
+        """Cosines of ``row`` with the rows ``start:end`` wherever they may reach ``bars``
+        (the float32 product, as :meth:`similarities` computes it); elsewhere an upper bound
+        of the cosine, below its bar. Only those rows are read in float32: the int8 copy
+        bounds the rest."""
+        estimate, slack = self._bounds(row, start, end)
+        sims: np.ndarray = estimate + slack
+        reaching = np.flatnonzero(sims >= bars)
+        sims[reaching] = self.vectors[start + reaching] @ self.vectors[row]
+        return sims
+
+    def _bounds(self, row: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """The int8 estimates of the cosines of ``row`` with the rows ``start:end`` and their
+        bounds (those its level was measured with, when it is the last ticket added and those
+        are its reference rows: the newest block of the background too)."""
+        if self._reference is not None and self._reference[:3] == (row, start, end):
+            return self._reference[3], self._reference[4]
+        return self.codes.bounds(row, start, end)
+
     def _level(self, row: int, at: float) -> float:
         """Mean cosine of the ticket's nearest tickets just before its window (of any
-        tickets while there are too few such)."""
+        tickets while there are too few such). Only the rows the int8 copy cannot rule out
+        of the nearest (whose upper bound reaches the ``k``-th largest lower bound) are
+        computed exactly."""
         n = len(self.tickets)
         end = self.first_row_after(at - self.span)
         start = max(0, end - REFERENCE_ROWS)
@@ -140,9 +170,13 @@ class TicketWindow:
             start, end = 0, min(n, REFERENCE_ROWS)
         if end - start < k:
             return NO_LEVEL
-        sims = self.vectors[start:end] @ self.vectors[row]
-        self._reference = (row, start, end, sims)
-        nearest = np.partition(sims, end - start - k)[-k:]
+        estimate, slack = self.codes.bounds(row, start, end)
+        self._reference = (row, start, end, estimate, slack)
+        lowest = estimate - slack
+        bar = np.partition(lowest, end - start - k)[end - start - k]
+        candidates = np.flatnonzero(estimate + slack >= bar)
+        sims = self.vectors[start + candidates] @ self.vectors[row]
+        nearest = np.partition(sims, len(candidates) - k)[-k:]
         return float(nearest.mean())
 
     def _grow(self) -> None:
@@ -150,6 +184,7 @@ class TicketWindow:
         vectors = np.zeros((size, self.dim), dtype=np.float32)
         vectors[: len(self.tickets)] = self.vectors[: len(self.tickets)]
         self.vectors = vectors
+        self.codes.resize(size)
         self.level = np.resize(self.level, size)
         self.at = np.resize(self.at, size)
         self.seen = np.resize(self.seen, size)
@@ -159,7 +194,7 @@ class TicketWindow:
     def _drop_old(self) -> None:
         n = len(self.tickets)
         old = self.at[:n] < self.newest - self.history
-        dropped = int(old.sum())
+        dropped = np.count_nonzero(old)
         if dropped < max(64, n // 8):  # in batches: each compaction copies the array
             return
         keep = np.flatnonzero(~old)
@@ -170,6 +205,7 @@ class TicketWindow:
                 self.language_means.remove(dropped_ticket.language, dropped_ticket.vector)
         self.document_frequency = +self.document_frequency
         self.vectors[: len(keep)] = self.vectors[keep]
+        self.codes.keep(keep)
         self.level[: len(keep)] = self.level[keep]
         self.at[: len(keep)] = self.at[keep]
         self.seen[: len(keep)] = self.seen[keep]
