@@ -42,7 +42,8 @@ for ``TUNING_SEEDS``; otherwise the script stops after saying so.
 ``--speed-against`` measures only the speed, of the detector at ``<git ref>`` and of the one in
 this tree, alternately in fresh processes (same vectors, same load), into ``speed_against``
 (with ``--distinct``: drawn from every stream's distinct vectors, into
-``speed_against_distinct``).
+``speed_against_distinct``; with ``--service``: the use case around detection, its SQLite
+transaction a ticket (:func:`service_speed`), into ``service_speed_against``).
 
     .venv/bin/python -m benchmarks.incidents --decisions-against <git ref>
 
@@ -357,6 +358,13 @@ _SPEED = (
     "from triage.core.incident_detector import IncidentConfig\n"
     "print(json.dumps(speed(np.load(sys.argv[1]), IncidentConfig())))\n"
 )
+# The same for the use case around detection (--service): its SQLite transaction a ticket.
+_SERVICE_SPEED = (
+    "import json, sys, numpy as np\n"
+    "from benchmarks.incidents import service_speed\n"
+    "from triage.core.incident_detector import IncidentConfig\n"
+    "print(json.dumps(service_speed(np.load(sys.argv[1]), IncidentConfig())))\n"
+)
 
 
 def _trees(ref: str, folder: str) -> dict[str, str]:
@@ -378,9 +386,12 @@ def distinct_vectors() -> np.ndarray:
     return np.unique(np.concatenate([s.vectors for s in streams]), axis=0)
 
 
-def speed_against(ref: str, vectors: np.ndarray, rounds: int) -> dict[str, Any]:
+def speed_against(
+    ref: str, vectors: np.ndarray, rounds: int, *, service: bool = False
+) -> dict[str, Any]:
     """:func:`speed` of the detector at git ``ref`` and of this tree's, alternately, each in a
-    fresh process (the other's ``triage`` package never imported), with the load before each."""
+    fresh process (the other's ``triage`` package never imported), with the load before each;
+    ``service``: :func:`service_speed` of the use case (lock, statements, detection) instead."""
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "vectors.npy")
@@ -390,7 +401,7 @@ def speed_against(ref: str, vectors: np.ndarray, rounds: int) -> dict[str, Any]:
             for label, tree in trees.items():
                 load = os.getloadavg()[0]
                 done = subprocess.run(
-                    [sys.executable, "-c", _SPEED, path],
+                    [sys.executable, "-c", _SERVICE_SPEED if service else _SPEED, path],
                     cwd=tree,
                     env={**os.environ, "PYTHONPATH": str(ROOT)},
                     check=True,
@@ -410,9 +421,15 @@ def speed_against(ref: str, vectors: np.ndarray, rounds: int) -> dict[str, Any]:
         "rounds": rounds,
         "runs": runs,
         "median_cpu_ms_per_ticket": {k: median(k, "cpu_ms_per_ticket") for k in runs},
-        "median_bare_scan_one_thread_cpu_ms": {
-            k: median(k, "bare_scan_one_thread_cpu_ms") for k in runs
-        },
+        **(
+            {}
+            if service
+            else {
+                "median_bare_scan_one_thread_cpu_ms": {
+                    k: median(k, "bare_scan_one_thread_cpu_ms") for k in runs
+                }
+            }
+        ),
     }
 
 
@@ -521,6 +538,11 @@ def main() -> None:
         help="--speed-against draws from every stream's distinct vectors, not seed 0's 3,256",
     )
     parser.add_argument(
+        "--service",
+        action="store_true",
+        help="--speed-against times the use case (its SQLite transaction a ticket) instead",
+    )
+    parser.add_argument(
         "--decisions-against", metavar="REF", help="only every stream's decisions, against a ref"
     )
     args = parser.parse_args()
@@ -532,8 +554,9 @@ def main() -> None:
         return
     if args.speed_against:
         key = "speed_against_distinct" if args.distinct else "speed_against"
+        key = "service_speed_against" if args.service else key
         vectors = distinct_vectors() if args.distinct else load_streams(SEEN_SEEDS[:1])[0].vectors
-        results[key] = speed_against(args.speed_against, vectors, args.rounds)
+        results[key] = speed_against(args.speed_against, vectors, args.rounds, service=args.service)
         write_json(OUTPUT, results)
         print(results[key]["median_cpu_ms_per_ticket"])
         return
