@@ -340,11 +340,13 @@ class IncidentDetector:
         """Take the live incidents and the incident of each ticket from outside (the store)."""
         self.active = {incident.id: incident for incident in incidents}
         self._quiet_from = -np.inf
-        self.window.incident[: len(self.window)] = NO_INCIDENT
-        for ticket_id, incident_id in members.items():
-            row = self.window.row(ticket_id)
-            if row is not None:
-                self.window.incident[row] = incident_id
+        window = self.window
+        window.incident[: len(window)] = NO_INCIDENT
+        rows = window.rows
+        found = [(rows[t], i) for t, i in members.items() if t in rows]
+        if found:
+            at, incident_ids = zip(*found, strict=True)
+            window.incident[list(at)] = incident_ids
 
     def attach(self, incident_id: int, ticket_ids: Sequence[str]) -> None:
         """Mark tickets as members of a live incident and move its first and last seen."""

@@ -72,8 +72,11 @@ TICKETS_BETWEEN = (
     .order_by(incident_tickets.c.seq)
 )
 
-# (tenant, since) -> the incidents tickets may still join, seen at or after ``since``.
-LIVE_SINCE = incidents.select().where(
+# (tenant, since) -> (id, status, first seen, last seen) of the incidents tickets may still
+# join, seen at or after ``since``: what detection needs, not the summary (its terms' JSON).
+LIVE_SINCE = sa.select(
+    incidents.c.id, incidents.c.status, incidents.c.first_seen, incidents.c.last_seen
+).where(
     incidents.c.tenant == _tenant,
     incidents.c.status.in_(LIVE),
     incidents.c.last_seen >= sa.bindparam("since"),

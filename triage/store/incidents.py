@@ -79,6 +79,16 @@ class IncidentRecord:
 
 
 @dataclass(frozen=True)
+class LiveIncident:
+    """What detection reads of an incident tickets may still join."""
+
+    id: int
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
 class DecisionRecord:
     action: str
     actor: str | None
@@ -231,10 +241,10 @@ class IncidentSession:
             now=now,
         )
 
-    def live(self, since: datetime) -> list[IncidentRecord]:
+    def live(self, since: datetime) -> list[LiveIncident]:
         """Incidents tickets may still join: live, and seen at or after ``since``."""
         found = self.connection.execute(queries.LIVE_SINCE, {"tenant": self.tenant, "since": since})
-        return [_incident(row) for row in found.mappings()]
+        return [LiveIncident(int(i), status, first, last) for i, status, first, last in found]
 
     def verdicts(self, since: datetime) -> dict[str | None, tuple[int, int]]:
         """(dismissals, confirmations) since ``since`` per category of the tenant's incidents."""
