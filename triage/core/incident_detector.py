@@ -165,11 +165,8 @@ class IncidentDetector:
         # The rules below read only the few rows alike enough to matter (or in an incident):
         # those whose cosine reaches a bar a hair below the loosest rule's. The rest are ruled
         # out from the int8 copy of the vectors, their cosines never computed exactly.
-        loosest = min(c.margin, c.margin - c.candidate_slack) - _ROUNDING
-        bars = window.level[lo:n] + window.level[row]
-        bars *= 0.5
-        bars += loosest
-        np.minimum(bars, c.tightness, out=bars)
+        loosest = min(c.margin, c.margin - c.candidate_slack)
+        bars = self._bars(lo, n, float(window.level[row]), loosest)
         sims = window.cosines_reaching(row, lo, n, bars)
         close = self._within(at, lo, row, np.flatnonzero(sims >= bars))
         # How far each pair lies above the mean of its two levels.
@@ -309,7 +306,7 @@ class IncidentDetector:
                 return 0
             if block is None:
                 block = window.cosines_reaching(
-                    row, start, end, self._alike_bars(start, end, level)
+                    row, start, end, self._bars(start, end, level, c.margin)
                 )
             alike = self._alike(block[counted], window.level[start + counted], level)
             return int(np.count_nonzero(alike))
@@ -324,14 +321,13 @@ class IncidentDetector:
             usual += alike_count(max(0, end - BACKGROUND_BLOCK), end, None)
         return not fails(usual)
 
-    def _alike_bars(self, start: int, end: int, level: float) -> np.ndarray:
-        """For the rows ``start:end``, a bar on the cosine a hair below :meth:`_alike`'s rule
-        with a ticket of this level."""
-        c = self.config
+    def _bars(self, start: int, end: int, level: float, margin: float) -> np.ndarray:
+        """For the rows ``start:end``, a bar on the cosine a hair below a rule's with a ticket
+        of this level: ``margin`` above the mean of the two levels, or ``tightness``."""
         bars = self.window.level[start:end] + level
         bars *= 0.5
-        bars += c.margin - _ROUNDING
-        np.minimum(bars, c.tightness, out=bars)
+        bars += margin - _ROUNDING
+        np.minimum(bars, self.config.tightness, out=bars)
         return bars
 
     def set_membership(
