@@ -1,6 +1,6 @@
 """A worker's start imports only what its first answer needs: the staff page's templates
-(jinja2), mail parsing, routing-table YAML, the migration tool and pgvector's SQLAlchemy type wait
-for their first use.
+(jinja2), mail parsing, routing-table YAML, the migration tool, pgvector and SQLAlchemy's
+PostgreSQL dialect (on SQLite) wait for their first use.
 Checked in a fresh interpreter (``sys.modules``) that builds the app as uvicorn does, runs
 its start-up, answers ``POST /v1/classify`` and ``/readyz``, on a database already current."""
 
@@ -21,6 +21,7 @@ NOT_AT_START = (
     "yaml",
     "alembic",
     "pgvector",
+    "sqlalchemy.dialects.postgresql",
 )
 _START = """
 import json, sys
