@@ -154,7 +154,8 @@ class Settings(BaseSettings):
         description=(
             "How often each serving process gives the free pages inside glibc's heap arenas "
             "back to the system (malloc_trim: ~2 ms of CPU); without it a worker keeps what "
-            "its busiest moment freed (~20 MB after 40 requests at once). 0 turns it off."
+            "its busiest moment freed (21-23 MB after 32 requests at once in one test). "
+            "0 turns it off."
         ),
     )
     model_watch_seconds: float = Field(

@@ -22,9 +22,10 @@ it was touched: 10 and 20 MB less in one serving process (``benchmarks/memory_br
 ``trim_heap`` gives back the free pages inside the arenas (``malloc_trim(0)``): glibc returns
 only the free memory at an arena's top on its own, so what a burst of requests freed below
 a block still in use (each in-flight request's NumPy buffers under 1 MB, its parsed body and
-answer) stayed resident until the next burst. Under an overloaded open loop (40 requests in
-the thread pool at once) a worker held 20 MB of such free memory; the app's lifespan calls
-it every ``TRIAGE_MEMORY_TRIM_SECONDS`` (``benchmarks/results/load_mixed_memory-trim.json``).
+answer) stayed resident until the next burst: with 32 requests at once one process held
+21-23 MB free inside its arenas, and a trim (1.9 ms) gave back 20 MB. The app's lifespan calls
+it every ``TRIAGE_MEMORY_TRIM_SECONDS``; over HTTP it shows after an overload, not under a
+steady load (README "What a worker's memory grows with under mixed load").
 """
 
 from __future__ import annotations
