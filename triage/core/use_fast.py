@@ -44,6 +44,14 @@ TOKEN_ROWS = 2048
 # Tokens per micro-batch, as the package's budget (384) but larger: repeated ids within a
 # micro-batch are computed once, and the per-batch NumPy calls amortise.
 TOKEN_BUDGET = 1024
+# Micro-batches between halvings of the ids' counts, by which the token table keeps the ids
+# seen most: a stream whose words change then replaces its rows.
+AGE_EVERY = 4096
+# Fewest rows the first layer is computed for at once (one or two take other BLAS paths).
+_MIN_ROWS = 3
+# Micro-batch workspaces kept between calls (~17 MB each at TOKEN_BUDGET): one per thread
+# of a body embedding side by side (``UseMultilingualEmbedder``, 2 threads by default).
+SPARE_WORKSPACES = 2
 _SPACE = "\u2581"
 _EMB_DIM = 512
 _CNN_DIM = 256
@@ -91,7 +99,8 @@ class UseFastEncoder:
         self._vocab = len(backend.table)
         self._read_rows = read_rows
         self._lock = threading.Lock()
-        self._table = _TokenRows.empty(token_rows, self._vocab, *self._widths, backend.table.dtype)
+        self._spare: list[_Workspace] = []
+        self._table = _TokenRows(token_rows, self._vocab, *self._widths, backend.table.dtype)
 
     @staticmethod
     def supported(version: str) -> bool:
@@ -154,41 +163,51 @@ class UseFastEncoder:
             self._encode_batch(group, tokens, out[first:count])
         return out
 
-    def _rows(self, unique: np.ndarray) -> _TokenRows:
-        """A table holding a row for every id of ``unique`` (sorted, distinct), computing
-        the missing ones; a full table is replaced by a new one, never written over (a call
-        in another thread may still be reading it)."""
-        seen = self._table
-        missing = unique[seen.slot[unique] < 0]
-        if not len(missing):
-            return seen
+    def _rows(self, unique: np.ndarray) -> tuple[_TokenRows, np.ndarray]:
+        """A table holding a row for every id of ``unique`` (sorted, distinct), and the rows
+        this call pinned in the shared table (``_unpin`` them when done reading).
+
+        The shared table's rows of these ids are pinned, so no other call writes over them
+        while this one reads; the missing ids are computed and written over the rows of the
+        ids seen in the fewest micro-batches that no call has pinned (a stream's frequent
+        words stay). Where too few rows are free, the call gets a table of its own."""
+        shared = self._table
+        with self._lock:
+            shared.count(unique)
+            slots = shared.slot[unique]
+            present = slots >= 0
+            pinned = slots[present]
+            shared.pins[pinned] += 1
+        if present.all():
+            return shared, pinned
+        missing = unique[~present]
         raw, x, products = self._first_layer(missing)
         with self._lock:
-            table = self._table
-            need = table.slot[unique] < 0
-            if table.used + int(need.sum()) > table.capacity:
-                capacity = max(self._capacity, len(unique))
-                table = self._table = _TokenRows.empty(
-                    capacity, self._vocab, *self._widths, self._backend.table.dtype
-                )
-                need[:] = True
-            ids = unique[need]
-            # each row from this call's computed ones, else from the table it read first
-            computed = np.searchsorted(missing, ids)
-            computed[computed == len(missing)] = 0
-            mine = missing[computed] == ids
-            rows_raw = np.where(mine[:, None], raw[computed], seen.raw[seen.slot[ids]])
-            rows_x = np.where(mine[:, None], x[computed], seen.x[seen.slot[ids]])
-            rows_p = np.where(
-                mine[None, :, None], products[:, computed], seen.products[:, seen.slot[ids]]
-            )
-            table.add(ids, rows_raw, rows_x, rows_p)
-            return table
+            placed = shared.place(missing, raw, x, products)
+        if placed is not None:
+            return shared, np.concatenate([pinned, placed])
+        own = _TokenRows(len(unique), self._vocab, *self._widths, raw.dtype)
+        kept = np.flatnonzero(present)
+        own.write(
+            kept, unique[kept], shared.raw[pinned], shared.x[pinned], shared.products[:, pinned]
+        )
+        own.write(np.flatnonzero(~present), missing, raw, x, products)
+        self._unpin(shared, pinned)
+        return own, pinned[:0]
+
+    def _unpin(self, table: _TokenRows, pinned: np.ndarray) -> None:
+        if len(pinned):
+            with self._lock:
+                table.pins[pinned] -= 1
 
     def _first_layer(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The ids' table rows, and the package's dequantise, project and normalise of
-        them, then each slot's product."""
+        them, then each slot's product: the same float32 values whichever ids share the call
+        (OpenBLAS rounds products of one or two rows otherwise, so fewer are padded)."""
         b = self._backend
+        count = len(ids)
+        if count < _MIN_ROWS:
+            ids = np.resize(ids, _MIN_ROWS)
         chunk = ids % _NUM_CHUNKS
         raw = b.table[ids] if self._read_rows is None else self._read_rows(ids)
         emb = raw.astype(np.float32)
@@ -202,18 +221,50 @@ class UseFastEncoder:
             xs = x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
             for k, block in enumerate(blocks):
                 np.matmul(xs, b.w1[i][k * _CNN_DIM : (k + 1) * _CNN_DIM], out=products[block])
-        return raw, x, products
+        return raw[:count], x[:count], products[:, :count]
 
     def _encode_batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
-        b = self._backend
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
         flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=n_tokens)
         starts = np.zeros(len(group), dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
-        table = self._rows(np.unique(flat))
+        work = self._take_workspace(n_tokens)
+        try:
+            table, pinned = self._rows(np.unique(flat))
+            try:
+                feats = self._convolutions(table, flat, starts, lens, work)
+            finally:
+                self._unpin(table, pinned)
+            self._head(feats, starts, lens, out)
+        finally:
+            self._give_back(work)
 
+    def _take_workspace(self, n_tokens: int) -> _Workspace:
+        with self._lock:
+            for i, work in enumerate(self._spare):
+                if work.tokens >= n_tokens:
+                    return self._spare.pop(i)
+        return _Workspace(max(n_tokens, self._token_budget), self._backend._feat_dim, self._orders)
+
+    def _give_back(self, work: _Workspace) -> None:
+        with self._lock:
+            if len(self._spare) < SPARE_WORKSPACES:
+                self._spare.append(work)
+
+    def _convolutions(
+        self,
+        table: _TokenRows,
+        flat: np.ndarray,
+        starts: np.ndarray,
+        lens: np.ndarray,
+        work: _Workspace,
+    ) -> np.ndarray:
+        """Each token's embedding, then each n-gram branch's output (the package's
+        features before their layer norm), read from ``table``'s rows, in ``work``."""
+        b = self._backend
+        n_tokens = len(flat)
         slots = table.slot[flat]
-        feats = np.empty((n_tokens, b._feat_dim), dtype=np.float32)
+        feats = work.feats[:n_tokens]
         emb = feats[:, :_EMB_DIM]
         chunk = flat % _NUM_CHUNKS
         np.copyto(emb, table.raw[slots])  # the table's rows, copied: the mapping is not read
@@ -223,10 +274,10 @@ class UseFastEncoder:
         idx = self._ref.NumpyBackend._window_index(starts, lens, n_tokens)
         # window position -> the table's row (its zero row for the sentinel position)
         row_of = np.append(slots, table.capacity)[idx]
-        x = np.take(table.x, row_of[:, self._max_left], axis=0)
-        buf = np.empty((n_tokens + 1, _CNN_DIM), dtype=np.float32)
+        x = np.take(table.x, row_of[:, self._max_left], axis=0, out=work.x[:n_tokens])
+        buf = work.buf[: n_tokens + 1]
         buf[n_tokens] = 0.0
-        h = np.empty((n_tokens, _CNN_DIM), dtype=np.float32)
+        h, part_rows, c2 = buf[:n_tokens], work.part[:n_tokens], work.c2[:n_tokens]
         for i, (n, left) in enumerate(self._orders):
             first_col = self._max_left - left
             for k, block in enumerate(self._slots[i]):
@@ -234,20 +285,19 @@ class UseFastEncoder:
                 if k == 0:
                     np.take(part, row_of[:, first_col], axis=0, out=h)
                 else:
-                    h += np.take(part, row_of[:, first_col + k], axis=0)
+                    h += np.take(part, row_of[:, first_col + k], axis=0, out=part_rows)
             h += b.b1[i]
             np.maximum(h, 0, out=h)
             h += x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
-            buf[:n_tokens] = h
-            cols = idx[:, first_col : first_col + n]
-            c2 = buf[cols].reshape(n_tokens, n * _CNN_DIM) @ b.w2[i]
+            windows = work.windows[: n_tokens * n * _CNN_DIM].reshape(n_tokens, n, _CNN_DIM)
+            np.take(buf, idx[:, first_col : first_col + n], axis=0, out=windows)
+            np.matmul(windows.reshape(n_tokens, n * _CNN_DIM), b.w2[i], out=c2)
             c2 += b.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
             offset = _EMB_DIM + i * _CNN_DIM
             feats[:, offset : offset + _CNN_DIM] = c2
-        del x, buf
-        self._head(feats, starts, lens, out)
+        return feats
 
     def _head(
         self, feats: np.ndarray, starts: np.ndarray, lens: np.ndarray, out: np.ndarray
@@ -272,32 +322,85 @@ class UseFastEncoder:
         out[:] = z
 
 
+class _Workspace:
+    """A micro-batch's arrays of per-token values, for up to ``tokens`` tokens, kept for
+    the next one: allocated anew for each, their pages were faulted in anew (the allocator
+    gave the memory back to the system between micro-batches), ~7 % of the body's CPU."""
+
+    def __init__(self, tokens: int, feat_dim: int, orders: tuple[tuple[int, int], ...]) -> None:
+        self.tokens = tokens
+        self.feats = np.empty((tokens, feat_dim), dtype=np.float32)
+        self.x = np.empty((tokens, len(orders) * _CNN_DIM), dtype=np.float32)
+        self.buf = np.empty((tokens + 1, _CNN_DIM), dtype=np.float32)
+        self.part = np.empty((tokens, _CNN_DIM), dtype=np.float32)
+        self.c2 = np.empty((tokens, _CNN_DIM), dtype=np.float32)
+        self.windows = np.empty(tokens * max(n for n, _ in orders) * _CNN_DIM, dtype=np.float32)
+
+
 class _TokenRows:
-    """Rows of first-layer results, and each id's row of the embedding table, for up to
-    ``capacity`` token ids, filled once each; row ``capacity`` is zeros (the padding of
-    windows at a sentence's edges)."""
+    """First-layer results, and each id's row of the embedding table, for up to ``capacity``
+    token ids, one row each; row ``capacity`` is zeros (the padding of windows at a
+    sentence's edges).
+
+    Shared by an encoder's calls, changed under its lock only: a call pins the rows it reads
+    (``pins``), and rows are only written over where no call has them pinned, so no row
+    changes under a reader. ``seen`` counts each id's micro-batches (halved every
+    ``AGE_EVERY``); the rows given up for new ids are those of the ids seen least."""
 
     def __init__(
-        self, slot: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray
+        self, capacity: int, vocab: int, x_width: int, blocks: int, raw_dtype: Any
     ) -> None:
-        self.slot, self.raw, self.x, self.products = slot, raw, x, products
-        self.capacity = len(x) - 1
-        self.used = 0
+        self.capacity = capacity
+        self.slot = np.full(vocab, -1, dtype=np.int64)
+        self.ids = np.full(capacity, -1, dtype=np.int64)
+        self.pins = np.zeros(capacity, dtype=np.int32)
+        self.seen = np.zeros(vocab, dtype=np.int32)
+        self.batches = 0
+        self.raw = np.zeros((capacity + 1, _EMB_DIM), dtype=raw_dtype)
+        self.x = np.zeros((capacity + 1, x_width), dtype=np.float32)
+        self.products = np.zeros((blocks, capacity + 1, _CNN_DIM), dtype=np.float32)
 
-    @classmethod
-    def empty(
-        cls, capacity: int, vocab: int, x_width: int, blocks: int, raw_dtype: Any
-    ) -> _TokenRows:
-        return cls(
-            np.full(vocab, -1, dtype=np.int64),
-            np.zeros((capacity + 1, _EMB_DIM), dtype=raw_dtype),
-            np.zeros((capacity + 1, x_width), dtype=np.float32),
-            np.zeros((blocks, capacity + 1, _CNN_DIM), dtype=np.float32),
-        )
+    def count(self, ids: np.ndarray) -> None:
+        """One more micro-batch holding these (distinct) ids."""
+        self.seen[ids] += 1
+        self.batches += 1
+        if self.batches % AGE_EVERY == 0:
+            self.seen >>= 1
 
-    def add(self, ids: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray) -> None:
-        """Keep these ids' rows (the caller holds the encoder's lock)."""
-        rows = np.arange(self.used, self.used + len(ids))
+    def place(
+        self, ids: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray
+    ) -> np.ndarray | None:
+        """Pinned rows holding ``ids`` (distinct, computed as ``raw``, ``x``,
+        ``products``): any row another call has given one of them since, else a row
+        written over, the unused ones first, then those of the ids seen least. None,
+        changing nothing, where too few rows are unpinned."""
+        slots: np.ndarray = self.slot[ids]
+        new = np.flatnonzero(slots < 0)
+        free = np.flatnonzero(self.pins == 0)
+        if len(free) < len(new):
+            return None
+        if len(new):
+            if len(free) > len(new):
+                held = self.ids[free]
+                seen = np.where(held >= 0, self.seen[held], -1)
+                free = free[np.argpartition(seen, len(new) - 1)[: len(new)]]
+            given_up = self.ids[free]
+            self.slot[given_up[given_up >= 0]] = -1
+            self.write(free, ids[new], raw[new], x[new], products[:, new])
+            slots[new] = free
+        self.pins[slots] += 1
+        return slots
+
+    def write(
+        self,
+        rows: np.ndarray,
+        ids: np.ndarray,
+        raw: np.ndarray,
+        x: np.ndarray,
+        products: np.ndarray,
+    ) -> None:
+        """These rows now hold these ids' results (rows nobody reads: unpinned, or a
+        call's own table)."""
         self.raw[rows], self.x[rows], self.products[:, rows] = raw, x, products
-        self.used += len(ids)
-        self.slot[ids] = rows  # published last: a reader never sees a row half written
+        self.ids[rows] = ids
+        self.slot[ids] = rows
