@@ -18,8 +18,10 @@ on the batch, and are computed once here:
 * **Tokens**: a token's projected, normalised row ``x`` and its products with each block of
   the first convolution's weights (``x_b @ w1_b[k]``, one per window slot k) depend on its id
   alone; the first convolution of a window is then the sum of its slots' products instead of
-  one product over the concatenated window. The rows of the ``token_rows`` ids seen first
-  are kept (13 kB each); other ids are computed once per micro-batch. Summing per slot
+  one product over the concatenated window. ``token_rows`` rows are kept (13 kB each), for
+  the ids in the most micro-batches lately: a new id takes the row of the id seen least
+  that no call is reading (``_TokenRows``). A row's values do not depend on the ids
+  computed with it, so neither does a vector on what the table held. Summing per slot
   changes float32 rounding only: cosine to the package's vectors >= 0.99999
   (``tests/test_use_fast.py`` checks >= 0.9999 on every sample ticket).
 
@@ -375,9 +377,12 @@ class _TokenRows:
         written over, the unused ones first, then those of the ids seen least. None,
         changing nothing, where too few rows are unpinned."""
         slots: np.ndarray = self.slot[ids]
-        new = np.flatnonzero(slots < 0)
+        had = slots >= 0
+        self.pins[slots[had]] += 1  # first: those rows are not free for the others
+        new = np.flatnonzero(~had)
         free = np.flatnonzero(self.pins == 0)
         if len(free) < len(new):
+            self.pins[slots[had]] -= 1
             return None
         if len(new):
             if len(free) > len(new):
@@ -387,8 +392,8 @@ class _TokenRows:
             given_up = self.ids[free]
             self.slot[given_up[given_up >= 0]] = -1
             self.write(free, ids[new], raw[new], x[new], products[:, new])
+            self.pins[free] += 1
             slots[new] = free
-        self.pins[slots] += 1
         return slots
 
     def write(
