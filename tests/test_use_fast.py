@@ -24,6 +24,8 @@ EDGES = [
     "日本語のテキストは空白なしで続きます",
     "VPN " * 400,  # more than one micro-batch on its own
     "x" * 3000,
+    " \t\r\n leading,\f trailing and\t\tinner whitespace \n",  # ASCII: the short way
+    "\x0bvertical tab\x1c separators\x00 nul \x7f and\x01controls",
 ]
 
 

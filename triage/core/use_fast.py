@@ -94,6 +94,7 @@ class UseFastEncoder:
         ]
         self._blocks = sum(n for n, _ in self._orders)
         self._word_entries = word_entries
+        self._ascii_spaces = _ascii_spaces(backend.sp._normalizer)
         self._words: dict[str, list[int]] = {}
         self._token_budget = token_budget
         self._capacity = token_rows
@@ -113,18 +114,9 @@ class UseFastEncoder:
     def tokenize(self, text: str) -> list[int]:
         """The package's ``encode(text, add_bos=True, add_eos=True)`` ids."""
         tokenizer = self._tokenizer
-        normalized = tokenizer._normalizer.normalize(text)
-        if not normalized:
+        text_words = self._words_of(text)
+        if not text_words:
             return [tokenizer._bos_id, tokenizer._unk_id, tokenizer._eos_id]
-        text_words = []
-        start = 0
-        size = len(normalized)
-        while start < size:
-            end = normalized.find(_SPACE, start + 1)
-            if end < 0:
-                end = size
-            text_words.append(normalized[start:end])
-            start = end
         words = self._words
         known: dict[str, list[int]] = {}
         new = []
@@ -146,6 +138,22 @@ class UseFastEncoder:
             ids += known[word]
         ids.append(tokenizer._eos_id)
         return ids
+
+    def _words_of(self, text: str) -> list[str]:
+        """The normalised text's words, each with its leading separator."""
+        if self._ascii_spaces is not None and text.isascii():
+            return [_SPACE + word for word in text.translate(self._ascii_spaces).split(" ") if word]
+        normalized = self._tokenizer._normalizer.normalize(text)
+        text_words = []
+        start = 0
+        size = len(normalized)
+        while start < size:
+            end = normalized.find(_SPACE, start + 1)
+            if end < 0:
+                end = size
+            text_words.append(normalized[start:end])
+            start = end
+        return text_words
 
     # --- forward pass ---------------------------------------------------------------------
 
@@ -322,6 +330,31 @@ class UseFastEncoder:
         norms = np.clip(np.einsum("ij,ij->i", z, z), b.eps, None)
         z *= np.reciprocal(np.sqrt(norms))[:, None]
         out[:] = z
+
+
+def _ascii_spaces(normalizer: Any) -> dict[int, str] | None:
+    """Where the package's normaliser (a byte-by-byte Python loop) keeps every ASCII
+    character but a few whitespace ones, which become spaces, then drops the spaces at the
+    ends and collapses runs of them into a separator each: a translation to spaces of
+    those characters, for ``str.translate``, which with a split on spaces gives its words
+    for an ASCII text. None for any other normaliser (its own loop then runs)."""
+    try:
+        table, pairs = normalizer._ascii, normalizer._two_byte
+        layout = (
+            normalizer._add_dummy_prefix,
+            normalizer._remove_extra_whitespaces,
+            normalizer._space_symbol,
+        )
+    except AttributeError:
+        return None
+    if layout != (True, True, _SPACE.encode()) or len(table) != 128:
+        return None
+    if any(pair >> 8 < 0x80 and pair & 0xFF < 0x80 for pair in pairs):
+        return None  # an ASCII pair normalised together
+    spaces = {c: " " for c in range(128) if table[c] == b" "}
+    if any(table[c] != bytes([c]) for c in range(128) if c not in spaces):
+        return None
+    return spaces
 
 
 class _Workspace:
