@@ -51,7 +51,7 @@ TOKEN_BUDGET = 1024
 AGE_EVERY = 4096
 # Fewest rows the first layer is computed for at once (one or two take other BLAS paths).
 _MIN_ROWS = 3
-# Micro-batch workspaces kept between calls (~17 MB each at TOKEN_BUDGET): one per thread
+# Micro-batch workspaces kept between calls (~13.6 MB each at TOKEN_BUDGET): one per thread
 # of a body embedding side by side (``UseMultilingualEmbedder``, 2 threads by default).
 SPARE_WORKSPACES = 2
 _SPACE = "\u2581"
@@ -286,21 +286,21 @@ class UseFastEncoder:
         idx = self._ref.NumpyBackend._window_index(starts, lens, n_tokens)
         # window position -> the table's row (its zero row for the sentinel position)
         row_of = np.append(slots, table.capacity)[idx]
-        x = np.take(table.x, row_of[:, self._max_left], axis=0, out=work.x[:n_tokens])
+        center = row_of[:, self._max_left]
         buf = work.buf[: n_tokens + 1]
         buf[n_tokens] = 0.0
-        h, part_rows, c2 = buf[:n_tokens], work.part[:n_tokens], work.c2[:n_tokens]
+        h, part, c2 = buf[:n_tokens], work.part[:n_tokens], work.c2[:n_tokens]
         for i, (n, left) in enumerate(self._orders):
             first_col = self._max_left - left
             for k, block in enumerate(self._slots[i]):
-                part = table.products[block]
+                products = table.products[block]
                 if k == 0:
-                    np.take(part, row_of[:, first_col], axis=0, out=h)
+                    np.take(products, row_of[:, first_col], axis=0, out=h)
                 else:
-                    h += np.take(part, row_of[:, first_col + k], axis=0, out=part_rows)
+                    h += np.take(products, row_of[:, first_col + k], axis=0, out=part)
             h += b.b1[i]
             np.maximum(h, 0, out=h)
-            h += x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
+            h += np.take(table.x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM], center, axis=0, out=part)
             windows = work.windows[: n_tokens * n * _CNN_DIM].reshape(n_tokens, n, _CNN_DIM)
             np.take(buf, idx[:, first_col : first_col + n], axis=0, out=windows)
             np.matmul(windows.reshape(n_tokens, n * _CNN_DIM), b.w2[i], out=c2)
@@ -368,7 +368,6 @@ class _Workspace:
     def __init__(self, tokens: int, feat_dim: int, orders: tuple[tuple[int, int], ...]) -> None:
         self.tokens = tokens
         self.feats = np.empty((tokens, feat_dim), dtype=np.float32)
-        self.x = np.empty((tokens, len(orders) * _CNN_DIM), dtype=np.float32)
         self.buf = np.empty((tokens + 1, _CNN_DIM), dtype=np.float32)
         self.part = np.empty((tokens, _CNN_DIM), dtype=np.float32)
         self.c2 = np.empty((tokens, _CNN_DIM), dtype=np.float32)
