@@ -7,7 +7,9 @@ each measurement in a fresh interpreter (``PYTHONPATH=PATH``), so they share the
 load. The child loads the body as a worker does (``UseMultilingualEmbedder``, its weights
 mapped from a cache in ``--work-dir``, ``--threads`` threads), embeds one batch to warm up,
 then the dataset's tickets (cut to ``--words`` words) in batches of 64, twice over (the
-second pass finds its words in the tokenizer's table). Datasets: ``sample`` (the sample
+second pass finds its words in the tokenizer's table); ``--served-allocator`` sets glibc and
+NumPy up as a serving process is (``triage.core.allocator``), ``--spare-workspaces N`` sets
+``use_fast.SPARE_WORKSPACES`` (a tree without it ignores it). Datasets: ``sample`` (the sample
 tickets, as ``benchmarks.batch_profile`` cuts them) or ``PATH:COLUMN[+COLUMN...]`` (a CSV's
 first ``--tickets`` rows, those columns as the ticket's fields).
 
@@ -42,7 +44,14 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from triage.core.multilingual import UseMultilingualEmbedder, _use_model
-threads, cache = int(sys.argv[1]), Path(sys.argv[2])
+threads, cache, served, spare = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+if served:  # as the app factory sets a serving process up
+    from triage.core.allocator import keep_small, return_large_buffers
+    return_large_buffers()
+    keep_small()
+if spare:
+    import triage.core.use_fast
+    triage.core.use_fast.SPARE_WORKSPACES = int(spare)
 texts = json.loads(sys.stdin.read())
 embedder = UseMultilingualEmbedder(threads=threads, cache_dir=cache)
 forward = _use_model(threads, cache)[4]
@@ -62,12 +71,14 @@ for _ in range(2):
         n += len(embedder.encode(texts[start:start + 64]))
 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 status = Path("/proc/self/status").read_text().splitlines()
-peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+def mb(field):
+    return round(next(int(l.split()[1]) for l in status if l.startswith(field + ":")) / 1024, 1)
 print("TOKEN_TABLE_RESULT " + json.dumps({
     "tickets": n, "cpu_us_per_ticket": round(1e6 * cpu / n, 1),
     "tickets_per_s": round(n / wall, 1),
     "rows_computed_per_ticket": round(computed[0] / n, 2),
-    "peak_rss_mb": round(peak / 1024, 1)}), flush=True)
+    "rss_mb": mb("VmRSS"), "anonymous_mb": mb("RssAnon"), "peak_rss_mb": mb("VmHWM")}),
+    flush=True)
 """
 
 
@@ -88,9 +99,11 @@ def texts_of(dataset: str, words: int, count: int) -> list[str]:
     return [" ".join(t.split()[:words]) for t in texts] if words else texts
 
 
-def child(tree: Path, texts: list[str], threads: int, cache: Path) -> dict[str, Any]:
+def child(
+    tree: Path, texts: list[str], threads: int, cache: Path, served: bool, spare: str
+) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(threads), str(cache)],
+        [sys.executable, "-c", CHILD, str(threads), str(cache), str(int(served)), spare],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)},
         input=json.dumps(texts),
@@ -116,6 +129,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--work-dir", type=Path, help="the body's weights cache (default: temp)")
+    parser.add_argument(
+        "--served-allocator",
+        action="store_true",
+        help="glibc and NumPy set up as in a serving process (core.allocator)",
+    )
+    parser.add_argument(
+        "--spare-workspaces", default="", help="use_fast.SPARE_WORKSPACES (default: the tree's)"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args()
     results: dict[str, Any] = {
@@ -124,6 +145,8 @@ def main() -> None:
         "machine": describe(("numpy",)),
         "threads": args.threads,
         "words": args.words,
+        "served_allocator": args.served_allocator,
+        "spare_workspaces": args.spare_workspaces or None,
         "loadavg_start": loadavg(),
         "datasets": {},
     }
@@ -136,7 +159,14 @@ def main() -> None:
             results["datasets"][dataset] = entry
             for round_ in range(args.rounds):
                 for name, tree in args.tree:
-                    run = child(tree, texts, args.threads, cache)
+                    run = child(
+                        tree,
+                        texts,
+                        args.threads,
+                        cache,
+                        args.served_allocator,
+                        args.spare_workspaces,
+                    )
                     run["loadavg"] = loadavg()
                     runs[name].append(run)
                     print(f"{dataset[-40:]} round {round_ + 1} {name}: {run}", flush=True)
@@ -144,7 +174,13 @@ def main() -> None:
             entry["median"] = {
                 name: {
                     key: statistics.median(run[key] for run in tree_runs)
-                    for key in ("cpu_us_per_ticket", "rows_computed_per_ticket", "peak_rss_mb")
+                    for key in (
+                        "cpu_us_per_ticket",
+                        "rows_computed_per_ticket",
+                        "rss_mb",
+                        "anonymous_mb",
+                        "peak_rss_mb",
+                    )
                 }
                 for name, tree_runs in runs.items()
             }

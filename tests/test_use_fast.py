@@ -104,7 +104,7 @@ def test_vectors_match_the_packages(backend, texts, expected, token_rows, token_
     ],
 )
 def test_threads_sharing_one_encoder_get_the_same_vectors(
-    backend, texts, expected, token_rows, token_budget
+    backend: Any, texts: list[str], expected: np.ndarray, token_rows: int, token_budget: int
 ) -> None:
     from triage.core.use_fast import UseFastEncoder
 
@@ -117,7 +117,7 @@ def test_threads_sharing_one_encoder_get_the_same_vectors(
                 assert _cosines(vectors, expected[i::4]).min() >= 0.9999
 
 
-def test_a_vector_does_not_depend_on_what_the_table_held(backend) -> None:
+def test_a_vector_does_not_depend_on_what_the_table_held(backend: Any) -> None:
     from triage.core.use_fast import UseFastEncoder
 
     text = "I forgot my password and now my account is locked."
@@ -131,7 +131,7 @@ def test_a_vector_does_not_depend_on_what_the_table_held(backend) -> None:
             np.testing.assert_array_equal(other.encode([text]), alone)
 
 
-def test_the_table_keeps_the_ids_seen_most(backend, texts) -> None:
+def test_the_table_keeps_the_ids_seen_most(backend: Any, texts: list[str]) -> None:
     from triage.core.use_fast import UseFastEncoder
 
     fast = UseFastEncoder(backend, token_rows=512, token_budget=128)
@@ -146,7 +146,7 @@ def test_the_table_keeps_the_ids_seen_most(backend, texts) -> None:
     assert not fast._table.pins.any()  # every call gave its rows back
 
 
-def test_only_workspaces_of_the_token_budget_are_kept(backend) -> None:
+def test_only_workspaces_of_the_token_budget_are_kept(backend: Any) -> None:
     from triage.core.use_fast import SPARE_WORKSPACES, UseFastEncoder
 
     fast = UseFastEncoder(backend, token_budget=64)
