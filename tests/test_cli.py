@@ -1,7 +1,9 @@
 import csv
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,7 +31,7 @@ def saved_version(artifact_dir: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _hashing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _hashing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("TRIAGE_EMBEDDER", "hashing:64")
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
     get_settings.cache_clear()
@@ -151,7 +153,7 @@ def test_a_directory_without_active_keeps_serving_the_version_served_first(
 
 
 def test_train_options_turn_the_vote_off_and_move_the_cold_start(small: str) -> None:
-    def refinements(*options: str) -> dict[str, dict]:
+    def refinements(*options: str) -> dict[str, dict[str, Any]]:
         trained = runner.invoke(app, ["train", "--data", small, "--quiet", *options])
         assert trained.exit_code == 0, trained.output
         artifact = Path(trained.stdout.strip().splitlines()[-1])
