@@ -1,6 +1,9 @@
 import csv
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +21,18 @@ def small(small_sample: Path) -> str:
     return str(small_sample)
 
 
+@pytest.fixture
+def saved_version(artifact_dir: Path, tmp_path: Path) -> str:
+    """A version in the models directory, no ACTIVE beside it: the suite's session model
+    (tests/conftest.py), for tests of what the registry and the CLI do with a saved version,
+    not of training (one here is ~7 CPU-s: test_report_follows_the_output_extension took 7.4
+    CPU-s with its own, 0.1 with this copy)."""
+    shutil.copytree(artifact_dir, tmp_path / "models" / artifact_dir.name)
+    return artifact_dir.name
+
+
 @pytest.fixture(autouse=True)
-def _hashing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _hashing_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("TRIAGE_EMBEDDER", "hashing:64")
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
     get_settings.cache_clear()
@@ -123,14 +136,13 @@ def test_training_never_changes_the_served_model_until_one_is_activated(
 
 
 def test_a_directory_without_active_keeps_serving_the_version_served_first(
-    tmp_path: Path, small: str
+    tmp_path: Path, small: str, saved_version: str
 ) -> None:
     from triage.api.app import create_app
     from triage.core.registry import ACTIVE
 
-    trained = runner.invoke(app, ["train", "--data", small, "--no-tune", "--quiet"])
-    first = Path(trained.stdout.strip().splitlines()[-1]).name
-    (tmp_path / "models" / ACTIVE).unlink()  # as a directory saved before ACTIVE existed
+    first = saved_version
+    assert not (tmp_path / "models" / ACTIVE).exists()  # as a directory saved before ACTIVE
     with TestClient(create_app(get_settings())) as client:
         assert client.get("/readyz").json()["model_version"] == first
     assert (tmp_path / "models" / ACTIVE).read_text().strip() == first
@@ -142,7 +154,7 @@ def test_a_directory_without_active_keeps_serving_the_version_served_first(
 
 
 def test_train_options_turn_the_vote_off_and_move_the_cold_start(small: str) -> None:
-    def refinements(*options: str) -> dict[str, dict]:
+    def refinements(*options: str) -> dict[str, dict[str, Any]]:
         trained = runner.invoke(app, ["train", "--data", small, "--quiet", *options])
         assert trained.exit_code == 0, trained.output
         artifact = Path(trained.stdout.strip().splitlines()[-1])
@@ -191,9 +203,7 @@ def test_help_is_wrapped_not_cut_and_names_the_defaults() -> None:
     assert f"{DEFAULT_EMBEDDER} (the default" in " ".join(train_help.split())
 
 
-def test_report_follows_the_output_extension(tmp_path: Path, small: str) -> None:
-    trained = runner.invoke(app, ["train", "--data", small, "--quiet", "--no-tune"])
-    assert trained.exit_code == 0, trained.output
+def test_report_follows_the_output_extension(tmp_path: Path, saved_version: str) -> None:
     for name, markdown in [("report.md", True), ("report.markdown", True), ("r.html", False)]:
         written = runner.invoke(app, ["report", "latest", "--output", str(tmp_path / name)])
         assert written.exit_code == 0, written.output
