@@ -100,7 +100,7 @@ class UseFastEncoder:
         self._words: dict[str, list[int]] = {}
         self._token_budget = token_budget
         self._capacity = token_rows
-        self._widths = (len(self._orders) * _CNN_DIM, self._blocks)
+        self._widths = (len(self._orders), self._blocks)
         self._vocab = len(backend.table)
         self._read_rows = read_rows
         self._lock = threading.Lock()
@@ -202,7 +202,7 @@ class UseFastEncoder:
         own = _TokenRows(len(unique), self._vocab, *self._widths, raw.dtype)
         kept = np.flatnonzero(present)
         own.write(
-            kept, unique[kept], shared.raw[pinned], shared.x[pinned], shared.products[:, pinned]
+            kept, unique[kept], shared.raw[pinned], shared.x[:, pinned], shared.products[:, pinned]
         )
         own.write(np.flatnonzero(~present), missing, raw, x, products)
         self._unpin(shared, pinned)
@@ -234,7 +234,10 @@ class UseFastEncoder:
             xs = x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
             for k, block in enumerate(blocks):
                 np.matmul(xs, b.w1[i][k * _CNN_DIM : (k + 1) * _CNN_DIM], out=products[block])
-        return raw[:count], x[:count], products[:, :count]
+        # each branch's part of x apart (as the products): a gather of a column slice of the
+        # (rows, 768) table copied the whole table first (NumPy's take on a strided source)
+        branches = x[:count].reshape(count, len(self._orders), _CNN_DIM).transpose(1, 0, 2)
+        return raw[:count], np.ascontiguousarray(branches), products[:, :count]
 
     def _encode_batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
@@ -276,7 +279,9 @@ class UseFastEncoder:
         work: _Workspace,
     ) -> np.ndarray:
         """Each token's embedding, then each n-gram branch's output (the package's
-        features before their layer norm), read from ``table``'s rows, in ``work``."""
+        features before their layer norm), read from ``table``'s rows, in ``work``. Every
+        gather's indices are rows of the table or window positions, in range by construction:
+        ``mode="clip"`` lets NumPy write into ``out`` directly (``"raise"`` buffers it)."""
         b = self._backend
         n_tokens = len(flat)
         slots = table.slot[flat]
@@ -299,14 +304,14 @@ class UseFastEncoder:
             for k, block in enumerate(self._slots[i]):
                 products = table.products[block]
                 if k == 0:
-                    np.take(products, row_of[:, first_col], axis=0, out=h)
+                    np.take(products, row_of[:, first_col], axis=0, out=h, mode="clip")
                 else:
-                    h += np.take(products, row_of[:, first_col + k], axis=0, out=part)
+                    h += np.take(products, row_of[:, first_col + k], axis=0, out=part, mode="clip")
             h += b.b1[i]
             np.maximum(h, 0, out=h)
-            h += np.take(table.x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM], center, axis=0, out=part)
+            h += np.take(table.x[i], center, axis=0, out=part, mode="clip")
             windows = work.windows[: n_tokens * n * _CNN_DIM].reshape(n_tokens, n, _CNN_DIM)
-            np.take(buf, idx[:, first_col : first_col + n], axis=0, out=windows)
+            np.take(buf, idx[:, first_col : first_col + n], axis=0, out=windows, mode="clip")
             np.matmul(windows.reshape(n_tokens, n * _CNN_DIM), b.w2[i], out=c2)
             c2 += b.b2[i]
             np.maximum(c2, 0, out=c2)
@@ -389,7 +394,7 @@ class _TokenRows:
     ``AGE_EVERY``); the rows given up for new ids are those of the ids seen least."""
 
     def __init__(
-        self, capacity: int, vocab: int, x_width: int, blocks: int, raw_dtype: Any
+        self, capacity: int, vocab: int, branches: int, blocks: int, raw_dtype: Any
     ) -> None:
         self.capacity = capacity
         self.slot = np.full(vocab, -1, dtype=np.int64)
@@ -398,7 +403,7 @@ class _TokenRows:
         self.seen = np.zeros(vocab, dtype=np.int32)
         self.batches = 0
         self.raw = np.zeros((capacity + 1, _EMB_DIM), dtype=raw_dtype)
-        self.x = np.zeros((capacity + 1, x_width), dtype=np.float32)
+        self.x = np.zeros((branches, capacity + 1, _CNN_DIM), dtype=np.float32)
         self.products = np.zeros((blocks, capacity + 1, _CNN_DIM), dtype=np.float32)
 
     def count(self, ids: np.ndarray) -> None:
@@ -430,7 +435,7 @@ class _TokenRows:
                 free = free[np.argpartition(seen, len(new) - 1)[: len(new)]]
             given_up = self.ids[free]
             self.slot[given_up[given_up >= 0]] = -1
-            self.write(free, ids[new], raw[new], x[new], products[:, new])
+            self.write(free, ids[new], raw[new], x[:, new], products[:, new])
             self.pins[free] += 1
             slots[new] = free
         return slots
@@ -445,6 +450,6 @@ class _TokenRows:
     ) -> None:
         """These rows now hold these ids' results (rows nobody reads: unpinned, or a
         call's own table)."""
-        self.raw[rows], self.x[rows], self.products[:, rows] = raw, x, products
+        self.raw[rows], self.x[:, rows], self.products[:, rows] = raw, x, products
         self.ids[rows] = ids
         self.slot[ids] = rows
