@@ -1,5 +1,6 @@
 """A worker's start imports only what its first answer needs: the staff page's templates
-(jinja2), mail parsing, routing-table YAML and the migration tool wait for their first use.
+(jinja2), mail parsing, routing-table YAML, the migration tool, pgvector and SQLAlchemy's
+PostgreSQL dialect (on SQLite) wait for their first use.
 Checked in a fresh interpreter (``sys.modules``) that builds the app as uvicorn does, runs
 its start-up, answers ``POST /v1/classify`` and ``/readyz``, on a database already current."""
 
@@ -19,6 +20,8 @@ NOT_AT_START = (
     "triage.service.mail_intake",
     "yaml",
     "alembic",
+    "pgvector",
+    "sqlalchemy.dialects.postgresql",
 )
 _START = """
 import json, sys

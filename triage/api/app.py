@@ -13,11 +13,11 @@ _COLLECTING = gc.isenabled()
 gc.disable()
 try:
     import logging
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
     from contextlib import asynccontextmanager
     from typing import Protocol
 
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
 
     import triage
     from triage.api import access_log
@@ -118,7 +118,7 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     install_landing(app)
-    for router in (
+    routers = (
         health.router,
         classify.router,
         served_model.router,
@@ -135,13 +135,16 @@ def create_app(
         staff_router,  # the staff page, /ui/
         webhooks.router,
         incidents.router,
-    ):
-        app.include_router(router)
-    _install_middleware(app, settings, metrics)
+    )
+    for router in routers:
+        app.include_router(router)  # whole: what keyed_routes reads
+    _install_middleware(app, settings, metrics, routers)
     return app
 
 
-def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+def _install_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, routers: Sequence[APIRouter]
+) -> None:
     """Outermost last: metrics see every status, URLs are cleaned before routes are matched,
     keys are checked before a body is read, and bodies over the limit are cut off."""
     app.add_middleware(
@@ -153,7 +156,7 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
         },
         timeout=settings.body_timeout_seconds,
     )
-    app.add_middleware(KeyGate, keys=settings.api_keys, routes=keyed_routes(app))
+    app.add_middleware(KeyGate, keys=settings.api_keys, routes=keyed_routes(routers))
     app.add_middleware(OpenModeHosts, open_api=not settings.api_keys, host=settings.host)
     app.add_middleware(CleanUrl)
     app.add_middleware(RequestMetrics, metrics=metrics)

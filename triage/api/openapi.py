@@ -167,7 +167,12 @@ def _subclasses(kind: type[BaseModel]) -> Iterator[type[BaseModel]]:
 
 def scopes_of(app: FastAPI) -> Iterator[tuple[tuple[str, str], Scope | None]]:
     """((path, method), the scope its key needs, or None: no key) of each documented route."""
-    for route in _api_routes(app):
+    return route_scopes(_api_routes(app))
+
+
+def route_scopes(routes: Iterable[Any]) -> Iterator[tuple[tuple[str, str], Scope | None]]:
+    """``scopes_of`` for ``routes`` (``APIRoute`` or FastAPI's context of an included one)."""
+    for route in routes:
         found = {
             dep.call.scope
             for dep in _flatten(route.dependant)

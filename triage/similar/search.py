@@ -19,12 +19,11 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
-from pgvector.sqlalchemy import Vector
 
 from triage.core.checksums import sha256_file
 from triage.core.errors import StoreUnavailableError
@@ -276,6 +275,14 @@ class EmbeddedSearch:
             log.warning("vector snapshot %s not written (%s); kept the last", self.snapshot, exc)
 
 
+def _vector_type(dim: int) -> Any:
+    """pgvector's column type, imported on the PostgreSQL backend's first use: the embedded
+    backend (the default) never needs it, and it cost a worker ~35 ms of its start."""
+    from pgvector.sqlalchemy import Vector
+
+    return Vector(dim)
+
+
 class PgVectorSearch:
     """PostgreSQL searches its own HNSW index (pgvector, cosine distance)."""
 
@@ -289,7 +296,7 @@ class PgVectorSearch:
         pass  # the database is the index
 
     def search(self, query: FloatArray, k: int, filters: Filters, *, subject: bool = False) -> Hits:
-        vec = sa.literal_column("subject_vec" if subject else "vec", type_=Vector(self.dim))
+        vec = sa.literal_column("subject_vec" if subject else "vec", type_=_vector_type(self.dim))
         distance = vec.cosine_distance(np.asarray(query, dtype=np.float32))
         statement = (
             sa.select(tickets.c.row_id, (1 - distance).label("score"))
@@ -306,7 +313,7 @@ class PgVectorSearch:
     def scores(self, query: FloatArray, row_ids: Sequence[int]) -> dict[int, float]:
         if not row_ids:
             return {}
-        vec = sa.literal_column("vec", type_=Vector(self.dim))
+        vec = sa.literal_column("vec", type_=_vector_type(self.dim))
         distance = vec.cosine_distance(np.asarray(query, dtype=np.float32))
         statement = sa.select(tickets.c.row_id, (1 - distance).label("score")).where(
             vec.is_not(None), tickets.c.row_id.in_([int(r) for r in row_ids])

@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.jobs import JobStatus, JobStore
 from triage.store.schema import job_items, jobs, utcnow, webhook_deliveries
 from triage.webhooks.canonical import CanonicalTicket, Inbound
@@ -138,7 +138,7 @@ def _delivery(row: sa.RowMapping) -> Delivery:
 class DeliveryStore:
     def __init__(self, database: Database) -> None:
         self.database = database
-        dialect = postgresql if database.is_postgres else sqlite
+        dialect = dialect_of(database.is_postgres)
         # Built once (the 202 path runs it for every delivery). No conflict target: a clash
         # on either unique constraint (key, or body digest) is a repeat; PostgreSQL waits for
         # a racing insert of the same key to commit first. RETURNING tells which happened

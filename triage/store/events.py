@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.core.ticket_events import EventKind, TicketEvent, TicketFacts, fold, utc
 from triage.store import report_rollups
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.schema import ticket_events, ticket_facts, ticket_head_facts, utcnow
 
 _KEY_FIELDS = ("id", "kind", "ticket_id", "at", "tenant")
@@ -139,9 +139,9 @@ def _lock_facts(connection: sa.Connection, tickets: Sequence[tuple[str, str]]) -
         for tenant, ticket in tickets
     ]
     connection.execute(
-        postgresql.insert(ticket_facts).on_conflict_do_nothing(
-            index_elements=["tenant", "ticket_id"]
-        ),
+        dialect_of(postgres=True)
+        .insert(ticket_facts)
+        .on_conflict_do_nothing(index_elements=["tenant", "ticket_id"]),
         placeholders,
     )
     by_tenant: dict[str, list[str]] = {}
@@ -236,7 +236,7 @@ class EventStore:
             report_rollups.contribute(delta, new, 1)
 
     def _upsert(self, table: sa.Table, key: tuple[str, ...]) -> Any:
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         statement = dialect.insert(table)
         return statement.on_conflict_do_update(
             index_elements=list(key),

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.schema import feedback, utcnow
 
 
@@ -62,7 +62,7 @@ class FeedbackStore:
         # One row per key; within one call the last answer wins, as it would across calls.
         latest = {(i.ticket_id, i.head, i.model_version): i for i in items}
         rows = [{**asdict(item), "created_at": now, "updated_at": now} for item in latest.values()]
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         statement = dialect.insert(feedback)
         statement = statement.on_conflict_do_update(
             index_elements=["ticket_id", "head", "model_version"],

@@ -13,15 +13,15 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.schema import store_meta, ticket_changes
 
 
 def store_id(database: Database) -> str:
     """This database's identity, made at first use (concurrent first uses agree)."""
-    dialect = postgresql if database.is_postgres else sqlite
+    dialect = dialect_of(database.is_postgres)
     insert = dialect.insert(store_meta).values(key="store_id", value=uuid.uuid4().hex)
     with database.begin() as connection:
         connection.execute(insert.on_conflict_do_nothing(index_elements=["key"]))

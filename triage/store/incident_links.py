@@ -22,10 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
 from triage.store.deliveries import WritebackStatus
+from triage.store.dialects import dialect_of
 from triage.store.schema import incident_links, utcnow
 
 
@@ -70,7 +70,7 @@ def queue(
     queued before (for this incident or another) is left as it is."""
     if not ticket_ids:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    dialect = dialect_of(connection.dialect.name == "postgresql")
     rows = [
         {
             "incident_id": incident_id,

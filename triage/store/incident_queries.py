@@ -10,9 +10,11 @@ are used.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from functools import cache
 
+import sqlalchemy as sa
+
+from triage.store.dialects import dialect_of
 from triage.store.schema import incident_decisions, incident_locks, incident_tickets, incidents
 
 LIVE = ("open", "confirmed", "dismissed")  # tickets may still join these
@@ -21,28 +23,25 @@ OPEN = ("open", "confirmed")  # what staff and the metrics count as open
 _tenant: sa.BindParameter[str] = sa.bindparam("tenant")
 
 
-def _take_lock(
-    dialect: type[postgresql.Insert] | type[sqlite.Insert], *, forgetting: bool = False
-) -> sa.Executable:
+@cache
+def take_lock(dialect: str, *, forgetting: bool = False) -> sa.Executable:
+    """The tenant's lock row, written first (so SQLite takes its write lock at once), for the
+    dialect named ``dialect``: tenant -> the count of tickets forgotten in the tenant so far;
+    ``forgetting``: for a transaction that forgets a ticket of the tenant (the count goes up
+    by one). Built at first use, not at import, so that a worker on SQLite never imports the
+    PostgreSQL dialect."""
     bump = {"version": incident_locks.c.version + 1}
     if forgetting:
         bump["forgets"] = incident_locks.c.forgets + 1
-    return (
-        dialect(incident_locks)
+    statement: sa.Executable = (
+        dialect_of(dialect == "postgresql")
+        .insert(incident_locks)
         .values(tenant=_tenant, version=1, forgets=int(forgetting))
         .on_conflict_do_update(index_elements=["tenant"], set_=bump)
         .returning(incident_locks.c.forgets)
     )
+    return statement
 
-
-# The tenant's lock row, written first (so SQLite takes its write lock at once), by dialect:
-# tenant -> the count of tickets forgotten in the tenant so far.
-TAKE_LOCK = {"postgresql": _take_lock(postgresql.Insert), "sqlite": _take_lock(sqlite.Insert)}
-# The same, for a transaction that forgets a ticket of the tenant: the count goes up by one.
-TAKE_LOCK_TO_FORGET = {
-    "postgresql": _take_lock(postgresql.Insert, forgetting=True),
-    "sqlite": _take_lock(sqlite.Insert, forgetting=True),
-}
 
 # (tenant, before) -> ids of the open incidents last seen before ``before``.
 QUIET = sa.select(incidents.c.id).where(

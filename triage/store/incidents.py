@@ -397,7 +397,7 @@ class IncidentStore:
     @contextmanager
     def locked(self, tenant: str) -> Iterator[IncidentSession]:
         """A transaction holding the tenant's incident lock until it ends."""
-        take = queries.TAKE_LOCK[self._dialect]
+        take = queries.take_lock(self._dialect)
         with self.database.begin() as connection:
             # First: a write, so SQLite takes its write lock now.
             forgets = int(connection.execute(take, {"tenant": tenant}).scalar_one())
@@ -473,7 +473,9 @@ class IncidentStore:
         with self.database.begin() as connection:
             tenants = sorted(str(t) for t in connection.execute(find).scalars())
             for name in tenants:  # in one order: two forgets never wait for each other
-                connection.execute(queries.TAKE_LOCK_TO_FORGET[self._dialect], {"tenant": name})
+                connection.execute(
+                    queries.take_lock(self._dialect, forgetting=True), {"tenant": name}
+                )
             if not tenants:
                 return 0
             # Only where the lock was taken: a ticket of that id a new tenant stores meanwhile

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.schema import key_rates
 
 
@@ -39,7 +39,7 @@ class KeyRateStore:
             .values(tat=start + interval)
             .returning(row.tat)
         )
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         first = (
             dialect.insert(key_rates)
             .values(key_name=key_name, tat=now + interval)

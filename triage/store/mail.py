@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.schema import mail_messages, utcnow
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class MailStore:
             "result": record.result,
             "received_at": record.received_at or utcnow(),
         }
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         statement = (
             dialect.insert(mail_messages)
             .values(**values)

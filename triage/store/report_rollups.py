@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from triage.store.dialects import dialect_of
 from triage.store.schema import report_day_rollups, ticket_facts
 
 # A grouping dimension → its ticket_facts column (``tenant`` is part of every rollup key).
@@ -265,7 +265,7 @@ def apply(connection: sa.Connection, delta: Delta) -> None:
     ]
     if not rows:
         return
-    dialect: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
+    dialect: Any = dialect_of(connection.dialect.name == "postgresql")
     statement = dialect.insert(report_day_rollups)
     r, new = report_day_rollups.c, statement.excluded
     upsert = statement.on_conflict_do_update(

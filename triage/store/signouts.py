@@ -6,9 +6,9 @@ import hashlib
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.schema import ui_signouts, utcnow
 
 
@@ -23,7 +23,7 @@ class SignoutStore:
     def sign_out(self, token: str, expires: int) -> None:
         """End the session whose token is ``token`` (its cookie expires at Unix ``expires``);
         sign-outs of sessions that have expired since are forgotten here too."""
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         insert = dialect.insert(ui_signouts).values(
             token_sha256=_digest(token), expires_at=datetime.fromtimestamp(expires, UTC)
         )

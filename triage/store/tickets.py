@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.records import Filters, RowKey, Status, StoredTicket, TicketRecord
 from triage.store.schema import store_meta, ticket_changes, tickets, utcnow
 from triage.store.ticket_rows import (
@@ -55,7 +55,7 @@ class TicketStore:
             ).scalar_one_or_none()
 
     def set_meta(self, key: str, value: Any) -> None:
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         statement = dialect.insert(store_meta).values(key=key, value=value)
         statement = statement.on_conflict_do_update(
             index_elements=["key"], set_={"value": statement.excluded.value}
@@ -126,7 +126,7 @@ class TicketStore:
         return [found[(record.tenant, record.ticket_id)] for record in records]
 
     def _upsert_statement(self, embedding: bool) -> sa.Insert:
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         columns = (
             [*UPSERT_COLUMNS, "embedding", "subject_embedding"] if embedding else UPSERT_COLUMNS
         )

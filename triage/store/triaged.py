@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.core.redaction import redact_pii
 from triage.store.database import Database
+from triage.store.dialects import dialect_of
 from triage.store.schema import feedback, triaged, utcnow
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class TriagedStore:
             "triaged_at": now,
             "route": None if route is None else dict(route),
         }
-        dialect = postgresql if self.database.is_postgres else sqlite
+        dialect = dialect_of(self.database.is_postgres)
         statement = (
             dialect.insert(triaged)
             .values(**values)
