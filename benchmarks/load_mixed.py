@@ -191,9 +191,9 @@ def summarize(
 
 
 def memory_trend(samples: Sequence[tuple[float, float]]) -> dict[str, float | None]:
-    """first/last/max RSS (MB) and the least-squares slope in MB per minute."""
+    """first/last/max/mean RSS (MB) and the least-squares slope in MB per minute."""
     if not samples:
-        return {"first": None, "last": None, "max": None, "slope_mb_per_min": None}
+        return {"first": None, "last": None, "max": None, "mean": None, "slope_mb_per_min": None}
     times = np.array([t for t, _ in samples]) / 60.0
     values = np.array([v for _, v in samples])
     slope = float(np.polyfit(times, values, 1)[0]) if len(samples) > 1 and np.ptp(times) else None
@@ -201,6 +201,7 @@ def memory_trend(samples: Sequence[tuple[float, float]]) -> dict[str, float | No
         "first": round(float(values[0]), 1),
         "last": round(float(values[-1]), 1),
         "max": round(float(values.max()), 1),
+        "mean": round(float(values.mean()), 1),
         "slope_mb_per_min": None if slope is None else round(slope, 2),
     }
 

@@ -131,7 +131,13 @@ def test_percentiles_are_nearest_rank(load_mixed: ModuleType) -> None:
 def test_memory_trend_gives_the_slope_per_minute(load_mixed: ModuleType) -> None:
     growing = [(float(t), 400.0 + 0.5 * t) for t in range(61)]
     trend = load_mixed.memory_trend(growing)
-    assert trend == {"first": 400.0, "last": 430.0, "max": 430.0, "slope_mb_per_min": 30.0}
+    assert trend == {
+        "first": 400.0,
+        "last": 430.0,
+        "max": 430.0,
+        "mean": 415.0,
+        "slope_mb_per_min": 30.0,
+    }
 
     flat = [(float(t), 400.0 + (t % 2)) for t in range(61)]
     assert abs(load_mixed.memory_trend(flat)["slope_mb_per_min"]) < 0.1

@@ -24,6 +24,8 @@ EDGES = [
     "日本語のテキストは空白なしで続きます",
     "VPN " * 400,  # more than one micro-batch on its own
     "x" * 3000,
+    " \t\r\n leading,\f trailing and\t\tinner whitespace \n",  # ASCII: the short way
+    "\x0bvertical tab\x1c separators\x00 nul \x7f and\x01controls",
 ]
 
 
@@ -94,16 +96,76 @@ def test_vectors_match_the_packages(backend, texts, expected, token_rows, token_
     np.testing.assert_allclose(again, first, atol=1e-6)
 
 
-def test_threads_sharing_one_encoder_get_the_same_vectors(backend, texts, expected) -> None:
+@pytest.mark.parametrize(
+    ("token_rows", "token_budget"),
+    [
+        pytest.param(256, 64, id="rows-written-over-while-others-read"),
+        pytest.param(256, 1024, id="too-small-tables-of-their-own"),
+    ],
+)
+def test_threads_sharing_one_encoder_get_the_same_vectors(
+    backend: Any, texts: list[str], expected: np.ndarray, token_rows: int, token_budget: int
+) -> None:
     from triage.core.use_fast import UseFastEncoder
 
-    fast = UseFastEncoder(backend, token_rows=256)  # small: tables replaced while others read
+    fast = UseFastEncoder(backend, token_rows=token_rows, token_budget=token_budget)
     parts = [texts[i::4] for i in range(4)]
     with one_blas_thread(), ThreadPoolExecutor(4) as pool:
         for _ in range(3):
             done = list(pool.map(fast.encode, parts))
             for i, vectors in enumerate(done):
                 assert _cosines(vectors, expected[i::4]).min() >= 0.9999
+
+
+def test_a_vector_does_not_depend_on_what_the_table_held(backend: Any) -> None:
+    from triage.core.use_fast import UseFastEncoder
+
+    text = "I forgot my password and now my account is locked."
+    fast = UseFastEncoder(backend)
+    ids = fast.tokenize(text)
+    with one_blas_thread():
+        alone = fast.encode([text])
+        for held in (ids[:-1], ids[:-2]):  # then one id, or two, computed on their own
+            other = UseFastEncoder(backend)
+            other._rows(np.unique(np.array(held)))  # the table holds all but these
+            np.testing.assert_array_equal(other.encode([text]), alone)
+
+
+def test_the_table_keeps_the_ids_seen_most(backend: Any, texts: list[str]) -> None:
+    from triage.core.use_fast import UseFastEncoder
+
+    fast = UseFastEncoder(backend, token_rows=512, token_budget=128)
+    frequent = "Outlook keeps asking for my password after the VPN update."
+    ids = np.unique(fast.tokenize(frequent))
+    with one_blas_thread():
+        for _ in range(5):
+            fast.encode([frequent])
+        fast.encode(texts[10:])  # far more ids than the table has rows, each seen once or so
+    assert sum(len(np.unique(fast.tokenize(t))) for t in texts[10:]) > 10 * 512
+    assert (fast._table.slot[ids] >= 0).all()
+    assert not fast._table.pins.any()  # every call gave its rows back
+
+
+def test_only_workspaces_of_the_token_budget_are_kept(backend: Any) -> None:
+    from triage.core.use_fast import SPARE_WORKSPACES, UseFastEncoder
+
+    fast = UseFastEncoder(backend, token_budget=64)
+    with one_blas_thread():
+        fast.encode(["VPN " * 200])  # one micro-batch of 402 tokens
+        fast.encode(["a short one"])
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fast.encode, [["VPN " * 10] * 9] * 4))
+    assert 0 < len(fast._spare) <= SPARE_WORKSPACES
+    assert all(work.tokens == 64 for work in fast._spare)
+
+
+def test_an_encoder_of_one_thread_keeps_one_workspace(backend: Any) -> None:
+    from triage.core.use_fast import UseFastEncoder
+
+    fast = UseFastEncoder(backend, token_budget=64, threads=1)
+    with one_blas_thread(), ThreadPoolExecutor(4) as pool:
+        list(pool.map(fast.encode, [["VPN " * 10] * 9] * 8))
+    assert len(fast._spare) == 1
 
 
 def test_the_served_body_runs_the_fast_pass_only_for_the_version_it_knows(tmp_path) -> None:

