@@ -20,7 +20,7 @@ on the batch, and are computed once here:
   alone; the first convolution of a window is then the sum of its slots' products instead of
   one product over the concatenated window. ``token_rows`` rows are kept (13 kB each), for
   the ids in the most micro-batches lately: a new id takes the row of the id seen least
-  that no call is reading (``_TokenRows``). A row's values do not depend on the ids
+  that no call is reading (``TokenRows``). A row's values do not depend on the ids
   computed with it, so neither does a vector on what the table held. Summing per slot
   changes float32 rounding only: cosine to the package's vectors >= 0.99999
   (``tests/test_use_fast.py`` checks >= 0.9999 on every sample ticket).
@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from triage.core.use_pieces import PieceTable
+from triage.core.use_token_rows import CNN_DIM, EMB_DIM, TokenRows, Workspace
 
 SUPPORTED_VERSION = "0.2.1"
 WORD_ENTRIES = 100_000
@@ -46,9 +47,6 @@ TOKEN_ROWS = 2048
 # Tokens per micro-batch, as the package's budget (384) but larger: repeated ids within a
 # micro-batch are computed once, and the per-batch NumPy calls amortise.
 TOKEN_BUDGET = 1024
-# Micro-batches between halvings of the ids' counts, by which the token table keeps the ids
-# seen most: a stream whose words change then replaces its rows.
-AGE_EVERY = 4096
 # Fewest rows the first layer is computed for at once (one or two take other BLAS paths).
 _MIN_ROWS = 3
 # Most micro-batch workspaces kept between calls (~13.6 MB each at TOKEN_BUDGET); an encoder
@@ -56,8 +54,6 @@ _MIN_ROWS = 3
 # cuts a large input into that many parts), so a worker of one thread keeps one.
 SPARE_WORKSPACES = 2
 _SPACE = "\u2581"
-_EMB_DIM = 512
-_CNN_DIM = 256
 _NUM_CHUNKS = 17
 
 
@@ -104,9 +100,9 @@ class UseFastEncoder:
         self._vocab = len(backend.table)
         self._read_rows = read_rows
         self._lock = threading.Lock()
-        self._spare: list[_Workspace] = []
+        self._spare: list[Workspace] = []
         self._threads = max(1, threads)
-        self._table = _TokenRows(token_rows, self._vocab, *self._widths, backend.table.dtype)
+        self._table = TokenRows(token_rows, self._vocab, *self._widths, backend.table.dtype)
 
     @staticmethod
     def supported(version: str) -> bool:
@@ -162,7 +158,7 @@ class UseFastEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         count = len(texts)
-        out = np.empty((count, _EMB_DIM), dtype=np.float32)
+        out = np.empty((count, EMB_DIM), dtype=np.float32)
         group: list[list[int]] = []
         tokens = first = 0
         for i, text in enumerate(texts):
@@ -176,7 +172,7 @@ class UseFastEncoder:
             self._encode_batch(group, tokens, out[first:count])
         return out
 
-    def _rows(self, unique: np.ndarray) -> tuple[_TokenRows, np.ndarray]:
+    def _rows(self, unique: np.ndarray) -> tuple[TokenRows, np.ndarray]:
         """A table holding a row for every id of ``unique`` (sorted, distinct), and the rows
         this call pinned in the shared table (``_unpin`` them when done reading).
 
@@ -199,7 +195,7 @@ class UseFastEncoder:
             placed = shared.place(missing, raw, x, products)
         if placed is not None:
             return shared, np.concatenate([pinned, placed])
-        own = _TokenRows(len(unique), self._vocab, *self._widths, raw.dtype)
+        own = TokenRows(len(unique), self._vocab, *self._widths, raw.dtype)
         kept = np.flatnonzero(present)
         own.write(
             kept, unique[kept], shared.raw[pinned], shared.x[:, pinned], shared.products[:, pinned]
@@ -208,7 +204,7 @@ class UseFastEncoder:
         self._unpin(shared, pinned)
         return own, pinned[:0]
 
-    def _unpin(self, table: _TokenRows, pinned: np.ndarray) -> None:
+    def _unpin(self, table: TokenRows, pinned: np.ndarray) -> None:
         if len(pinned):
             with self._lock:
                 table.pins[pinned] -= 1
@@ -229,14 +225,14 @@ class UseFastEncoder:
         x = emb @ b.proj_W
         x += b.proj_b
         self._ref._layernorm(x, b.ln_g_all, b.ln_b_all, b.eps)
-        products = np.empty((self._blocks, len(ids), _CNN_DIM), dtype=np.float32)
+        products = np.empty((self._blocks, len(ids), CNN_DIM), dtype=np.float32)
         for i, blocks in enumerate(self._slots):
-            xs = x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
+            xs = x[:, i * CNN_DIM : (i + 1) * CNN_DIM]
             for k, block in enumerate(blocks):
-                np.matmul(xs, b.w1[i][k * _CNN_DIM : (k + 1) * _CNN_DIM], out=products[block])
+                np.matmul(xs, b.w1[i][k * CNN_DIM : (k + 1) * CNN_DIM], out=products[block])
         # each branch's part of x apart (as the products): a gather of a column slice of the
         # (rows, 768) table copied the whole table first (NumPy's take on a strided source)
-        branches = x[:count].reshape(count, len(self._orders), _CNN_DIM).transpose(1, 0, 2)
+        branches = x[:count].reshape(count, len(self._orders), CNN_DIM).transpose(1, 0, 2)
         return raw[:count], np.ascontiguousarray(branches), products[:, :count]
 
     def _encode_batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
@@ -255,14 +251,14 @@ class UseFastEncoder:
         finally:
             self._give_back(work)
 
-    def _take_workspace(self, n_tokens: int) -> _Workspace:
+    def _take_workspace(self, n_tokens: int) -> Workspace:
         with self._lock:
             for i, work in enumerate(self._spare):
                 if work.tokens >= n_tokens:
                     return self._spare.pop(i)
-        return _Workspace(max(n_tokens, self._token_budget), self._backend._feat_dim, self._orders)
+        return Workspace(max(n_tokens, self._token_budget), self._backend._feat_dim, self._orders)
 
-    def _give_back(self, work: _Workspace) -> None:
+    def _give_back(self, work: Workspace) -> None:
         """Keep ``work`` for a later micro-batch, unless enough are kept or it was made for
         a longer one (a text over the token budget on its own: rare, and large)."""
         with self._lock:
@@ -272,11 +268,11 @@ class UseFastEncoder:
 
     def _convolutions(
         self,
-        table: _TokenRows,
+        table: TokenRows,
         flat: np.ndarray,
         starts: np.ndarray,
         lens: np.ndarray,
-        work: _Workspace,
+        work: Workspace,
     ) -> np.ndarray:
         """Each token's embedding, then each n-gram branch's output (the package's
         features before their layer norm), read from ``table``'s rows, in ``work``. Every
@@ -286,7 +282,7 @@ class UseFastEncoder:
         n_tokens = len(flat)
         slots = table.slot[flat]
         feats = work.feats[:n_tokens]
-        emb = feats[:, :_EMB_DIM]
+        emb = feats[:, :EMB_DIM]
         chunk = flat % _NUM_CHUNKS
         np.copyto(emb, table.raw[slots])  # the table's rows, copied: the mapping is not read
         emb *= b.scale[chunk, None]
@@ -310,14 +306,14 @@ class UseFastEncoder:
             h += b.b1[i]
             np.maximum(h, 0, out=h)
             h += np.take(table.x[i], center, axis=0, out=part, mode="clip")
-            windows = work.windows[: n_tokens * n * _CNN_DIM].reshape(n_tokens, n, _CNN_DIM)
+            windows = work.windows[: n_tokens * n * CNN_DIM].reshape(n_tokens, n, CNN_DIM)
             np.take(buf, idx[:, first_col : first_col + n], axis=0, out=windows, mode="clip")
-            np.matmul(windows.reshape(n_tokens, n * _CNN_DIM), b.w2[i], out=c2)
+            np.matmul(windows.reshape(n_tokens, n * CNN_DIM), b.w2[i], out=c2)
             c2 += b.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
-            offset = _EMB_DIM + i * _CNN_DIM
-            feats[:, offset : offset + _CNN_DIM] = c2
+            offset = EMB_DIM + i * CNN_DIM
+            feats[:, offset : offset + CNN_DIM] = c2
         return feats
 
     def _head(
@@ -366,90 +362,3 @@ def _ascii_spaces(normalizer: Any) -> dict[int, str] | None:
     if any(table[c] != bytes([c]) for c in range(128) if c not in spaces):
         return None
     return spaces
-
-
-class _Workspace:
-    """A micro-batch's arrays of per-token values, for up to ``tokens`` tokens, kept for
-    the next one: allocated anew for each, their pages were faulted in anew (the allocator
-    gave the memory back to the system between micro-batches): ~10 % more of the body's CPU
-    (measured against the same code with glibc's trimming turned off)."""
-
-    def __init__(self, tokens: int, feat_dim: int, orders: tuple[tuple[int, int], ...]) -> None:
-        self.tokens = tokens
-        self.feats = np.empty((tokens, feat_dim), dtype=np.float32)
-        self.buf = np.empty((tokens + 1, _CNN_DIM), dtype=np.float32)
-        self.part = np.empty((tokens, _CNN_DIM), dtype=np.float32)
-        self.c2 = np.empty((tokens, _CNN_DIM), dtype=np.float32)
-        self.windows = np.empty(tokens * max(n for n, _ in orders) * _CNN_DIM, dtype=np.float32)
-
-
-class _TokenRows:
-    """First-layer results, and each id's row of the embedding table, for up to ``capacity``
-    token ids, one row each; row ``capacity`` is zeros (the padding of windows at a
-    sentence's edges).
-
-    Shared by an encoder's calls, changed under its lock only: a call pins the rows it reads
-    (``pins``), and rows are only written over where no call has them pinned, so no row
-    changes under a reader. ``seen`` counts each id's micro-batches (halved every
-    ``AGE_EVERY``); the rows given up for new ids are those of the ids seen least."""
-
-    def __init__(
-        self, capacity: int, vocab: int, branches: int, blocks: int, raw_dtype: Any
-    ) -> None:
-        self.capacity = capacity
-        self.slot = np.full(vocab, -1, dtype=np.int64)
-        self.ids = np.full(capacity, -1, dtype=np.int64)
-        self.pins = np.zeros(capacity, dtype=np.int32)
-        self.seen = np.zeros(vocab, dtype=np.int32)
-        self.batches = 0
-        self.raw = np.zeros((capacity + 1, _EMB_DIM), dtype=raw_dtype)
-        self.x = np.zeros((branches, capacity + 1, _CNN_DIM), dtype=np.float32)
-        self.products = np.zeros((blocks, capacity + 1, _CNN_DIM), dtype=np.float32)
-
-    def count(self, ids: np.ndarray) -> None:
-        """One more micro-batch holding these (distinct) ids."""
-        self.seen[ids] += 1
-        self.batches += 1
-        if self.batches % AGE_EVERY == 0:
-            self.seen >>= 1
-
-    def place(
-        self, ids: np.ndarray, raw: np.ndarray, x: np.ndarray, products: np.ndarray
-    ) -> np.ndarray | None:
-        """Pinned rows holding ``ids`` (distinct, computed as ``raw``, ``x``,
-        ``products``): any row another call has given one of them since, else a row
-        written over, the unused ones first, then those of the ids seen least. None,
-        changing nothing, where too few rows are unpinned."""
-        slots: np.ndarray = self.slot[ids]
-        had = slots >= 0
-        self.pins[slots[had]] += 1  # first: those rows are not free for the others
-        new = np.flatnonzero(~had)
-        free = np.flatnonzero(self.pins == 0)
-        if len(free) < len(new):
-            self.pins[slots[had]] -= 1
-            return None
-        if len(new):
-            if len(free) > len(new):
-                held = self.ids[free]
-                seen = np.where(held >= 0, self.seen[held], -1)
-                free = free[np.argpartition(seen, len(new) - 1)[: len(new)]]
-            given_up = self.ids[free]
-            self.slot[given_up[given_up >= 0]] = -1
-            self.write(free, ids[new], raw[new], x[:, new], products[:, new])
-            self.pins[free] += 1
-            slots[new] = free
-        return slots
-
-    def write(
-        self,
-        rows: np.ndarray,
-        ids: np.ndarray,
-        raw: np.ndarray,
-        x: np.ndarray,
-        products: np.ndarray,
-    ) -> None:
-        """These rows now hold these ids' results (rows nobody reads: unpinned, or a
-        call's own table)."""
-        self.raw[rows], self.x[:, rows], self.products[:, rows] = raw, x, products
-        self.ids[rows] = ids
-        self.slot[ids] = rows
