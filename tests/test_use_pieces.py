@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from triage.core.use_fast import split_words
+
 ROOT = Path(__file__).resolve().parents[1]
 _SPACE = "\u2581"
 
@@ -32,14 +34,7 @@ def table(tokenizer) -> Any:
 
 
 def _words(tokenizer: Any, text: str) -> list[str]:
-    normalized = tokenizer._normalizer.normalize(text)
-    words, start = [], 0
-    while start < len(normalized):
-        end = normalized.find(_SPACE, start + 1)
-        end = len(normalized) if end < 0 else end
-        words.append(normalized[start:end])
-        start = end
-    return words
+    return split_words(tokenizer._normalizer.normalize(text))
 
 
 def _sample_words(tokenizer: Any) -> list[str]:

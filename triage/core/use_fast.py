@@ -142,17 +142,7 @@ class UseFastEncoder:
         """The normalised text's words, each with its leading separator."""
         if self._ascii_spaces is not None and text.isascii():
             return [_SPACE + word for word in text.translate(self._ascii_spaces).split(" ") if word]
-        normalized = self._tokenizer._normalizer.normalize(text)
-        text_words = []
-        start = 0
-        size = len(normalized)
-        while start < size:
-            end = normalized.find(_SPACE, start + 1)
-            if end < 0:
-                end = size
-            text_words.append(normalized[start:end])
-            start = end
-        return text_words
+        return split_words(self._tokenizer._normalizer.normalize(text))
 
     # --- forward pass ---------------------------------------------------------------------
 
@@ -337,6 +327,18 @@ class UseFastEncoder:
         norms = np.clip(np.einsum("ij,ij->i", z, z), b.eps, None)
         z *= np.reciprocal(np.sqrt(norms))[:, None]
         out[:] = z
+
+
+def split_words(normalized: str) -> list[str]:
+    """A normalised text's words, each from a separator ``▁`` to the next: no piece of the
+    vocabulary holds the separator past its first character, so each word segments alone."""
+    words, start, size = [], 0, len(normalized)
+    while start < size:
+        end = normalized.find(_SPACE, start + 1)
+        end = size if end < 0 else end
+        words.append(normalized[start:end])
+        start = end
+    return words
 
 
 def _ascii_spaces(normalizer: Any) -> dict[int, str] | None:
