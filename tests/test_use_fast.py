@@ -166,6 +166,11 @@ def test_an_encoder_of_one_thread_keeps_one_workspace(backend: Any) -> None:
     with one_blas_thread(), ThreadPoolExecutor(4) as pool:
         list(pool.map(fast.encode, [["VPN " * 10] * 9] * 8))
     assert len(fast._spare) == 1
+    # two calls at once, as two requests of a one-thread worker: one workspace is kept
+    first, second = fast._take_workspace(64), fast._take_workspace(64)
+    fast._give_back(first)
+    fast._give_back(second)
+    assert len(fast._spare) == 1
 
 
 def test_the_served_body_runs_the_fast_pass_only_for_the_version_it_knows(tmp_path) -> None:
